@@ -1,1 +1,25 @@
-//! trustpub
+//! trustpub: publish npm packages from CI with OIDC trusted publishing.
+//!
+//! The data flow, one module per stage:
+//!
+//! ```text
+//! package dir ──▶ manifest (package.json, read once)
+//!                   ▼
+//! files (npm-packlist rules) ──▶ pack (tar + gzip, integrity) ──▶ report
+//! ```
+//!
+//! `pack` is the first stage every publish needs: the file selection and the
+//! uncompressed tar stream are byte-identical to npm 11.19.1's.
+
+pub mod cli;
+pub mod collate;
+pub mod error;
+pub mod files;
+pub mod glob;
+pub mod gzip;
+pub mod manifest;
+pub mod pack;
+pub mod scripts;
+pub mod semver;
+pub mod tar;
+pub mod ui;

@@ -1,0 +1,778 @@
+//! Which files go into the tarball: a port of npm-packlist 10.0.4 on top of
+//! ignore-walk 8.0.0, as bundled with npm 11.19.1.
+//!
+//! The rules, in the order they are applied to every directory (the last
+//! matching rule wins, a rule starting with `!` includes):
+//!
+//! 1. **Default rules** (`.npmignore`, `.gitignore`, `**/.git`, `**/.svn`,
+//!    `**/.hg`, `**/CVS` and their contents, `/.lock-wscript`,
+//!    `/.wafpickle-*`, `/build/config.gypi`, `npm-debug.log`, `**/.npmrc`,
+//!    `.*.swp`, `.DS_Store`, `._*`, `*.orig`, `/archived-packages/**`).
+//! 2. **`files`** in the root package.json: `*` then one include per entry
+//!    (`./` trimmed, a trailing `/*` widened to `/**`, a directory also
+//!    includes `dir/**`, an entry that is a regular file becomes a strict
+//!    include instead). With `files`, the root's `.npmignore`/`.gitignore`
+//!    are discarded.
+//! 3. **`.npmignore`** of the directory; when present the directory's
+//!    `.gitignore` is discarded.
+//! 4. **`.gitignore`** of the directory (at the root, with a
+//!    `gitignore-fallback` warning). Nested ignore files apply even under `files`.
+//! 5. **Strict rules**, which always win: `package.json`, `readme*`,
+//!    `copying*`, `license*`, `licence*` at the root are forced in;
+//!    `/.git`, `/node_modules`, `.npmrc`, the root lock files are forced out;
+//!    `main`, `browser` and each `bin` target are forced in.
+//! 6. A parent directory's rules are applied first, to `dir/entry`.
+//! 7. Only regular files and directories count (symlinks are dropped), names
+//!    containing `*` are dropped, empty directories contribute nothing.
+//! 8. `bundleDependencies` are walked from their `node_modules` location with
+//!    only `package.json` and strict rules (their own ignore files and the
+//!    default rules are ignored), and so are their `dependencies` and
+//!    `optionalDependencies`, transitively.
+//! 9. Matching is minimatch's with `matchBase`, `dot`, `nocase`; see [`crate::glob`].
+//! 10. The list is sorted by extension, basename, then path, with ICU
+//!     collation ([`crate::collate`]).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use crate::collate;
+use crate::glob::Rule;
+use crate::manifest::Manifest;
+
+const DEFAULT_RULES: &[&str] = &[
+    ".npmignore",
+    ".gitignore",
+    "**/.git",
+    "**/.svn",
+    "**/.hg",
+    "**/CVS",
+    "**/.git/**",
+    "**/.svn/**",
+    "**/.hg/**",
+    "**/CVS/**",
+    "/.lock-wscript",
+    "/.wafpickle-*",
+    "/build/config.gypi",
+    "npm-debug.log",
+    "**/.npmrc",
+    ".*.swp",
+    ".DS_Store",
+    "**/.DS_Store/**",
+    "._*",
+    "**/._*/**",
+    "*.orig",
+    "/archived-packages/**",
+];
+
+const STRICT_DEFAULTS: &[&str] = &["/.git"];
+
+const PACKAGE_STRICT: &[&str] = &[
+    "!/package.json",
+    "!/readme{,.*[^~$]}",
+    "!/copying{,.*[^~$]}",
+    "!/license{,.*[^~$]}",
+    "!/licence{,.*[^~$]}",
+    "/.git",
+    "/node_modules",
+    ".npmrc",
+    "/package-lock.json",
+    "/yarn.lock",
+    "/pnpm-lock.yaml",
+    "/bun.lockb",
+];
+
+/// Errors while walking the package.
+#[derive(Debug, thiserror::Error)]
+pub enum FilesError {
+    #[error("cannot read directory {path}")]
+    ReadDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read {path}")]
+    ReadIgnoreFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot inspect {path}")]
+    Stat {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("file name is not valid UTF-8: {path}")]
+    NonUtf8Name { path: PathBuf },
+    #[error("package.json \"files\" entry {entry:?} points outside the package directory")]
+    FilesEscape { entry: String },
+}
+
+impl FilesError {
+    /// What to do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            FilesError::NonUtf8Name { .. } => {
+                Some("rename the file: npm cannot pack names that are not UTF-8".into())
+            }
+            FilesError::FilesEscape { .. } => {
+                Some("list only paths inside the package in \"files\" (no leading \"..\")".into())
+            }
+            FilesError::ReadDir { .. }
+            | FilesError::ReadIgnoreFile { .. }
+            | FilesError::Stat { .. } => Some("check the permissions of that path".into()),
+        }
+    }
+
+    /// 2 for a package.json mistake, 1 for a file-system failure.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            FilesError::FilesEscape { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// The selected files.
+#[derive(Debug, Default)]
+pub struct Selection {
+    /// Paths relative to the package, `/`-separated, in tar entry order.
+    pub files: Vec<String>,
+    /// Warnings npm prints (`gitignore-fallback`).
+    pub warnings: Vec<(String, String)>,
+}
+
+/// Selects the files of the package in `dir`, as `npm pack` would.
+pub fn select(dir: &Path, manifest: &Manifest) -> Result<Selection, FilesError> {
+    for entry in manifest.files().unwrap_or_default() {
+        let trimmed = entry.trim_start_matches('!');
+        if escapes(trimmed) {
+            return Err(FilesError::FilesEscape {
+                entry: entry.to_string(),
+            });
+        }
+    }
+    let mut out = Output::default();
+    let mut seen = HashSet::new();
+    let root = PackageNode {
+        path: dir.to_path_buf(),
+        manifest: PackageInfo::from_manifest(manifest),
+        is_project_root: true,
+        is_link: false,
+    };
+    walk_package(
+        &root,
+        &root.path,
+        &[
+            Source::Default,
+            Source::PackageJson,
+            Source::Npmignore,
+            Source::Gitignore,
+            Source::Strict,
+        ],
+        &mut seen,
+        &mut out,
+    )?;
+    let mut files: Vec<String> = out
+        .files
+        .into_iter()
+        .map(|f| {
+            if f.starts_with('@') {
+                format!("./{f}")
+            } else {
+                f
+            }
+        })
+        .collect();
+    collate::sort_for_pack(&mut files);
+    let files = files
+        .into_iter()
+        .map(|f| match f.strip_prefix("./") {
+            Some(rest) => rest.to_string(),
+            None => f,
+        })
+        .collect();
+    Ok(Selection {
+        files,
+        warnings: out.warnings,
+    })
+}
+
+/// True when a relative `files` entry climbs above the package directory.
+fn escapes(entry: &str) -> bool {
+    let mut depth: i32 = 0;
+    for seg in entry.split(['/', '\\']) {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                depth -= 1;
+                if depth < 0 {
+                    return true;
+                }
+            }
+            _ => depth += 1,
+        }
+    }
+    false
+}
+
+/// Where a rule set comes from, in ignore-walk's `ignoreFiles` order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Default,
+    PackageJson,
+    Npmignore,
+    Gitignore,
+    Strict,
+}
+
+impl Source {
+    fn file_name(self) -> Option<&'static str> {
+        match self {
+            Source::PackageJson => Some("package.json"),
+            Source::Npmignore => Some(".npmignore"),
+            Source::Gitignore => Some(".gitignore"),
+            Source::Default | Source::Strict => None,
+        }
+    }
+}
+
+/// What npm-packlist reads from a package node's package.json.
+#[derive(Debug, Clone, Default)]
+struct PackageInfo {
+    files: Option<Vec<String>>,
+    main: Option<String>,
+    browser: Option<String>,
+    bin: Vec<String>,
+    bundle: Vec<String>,
+    dependencies: Vec<String>,
+    optional: Vec<String>,
+    peer: Vec<String>,
+    dev: Vec<String>,
+    workspaces: bool,
+}
+
+impl PackageInfo {
+    fn from_manifest(m: &Manifest) -> PackageInfo {
+        PackageInfo {
+            files: m
+                .files()
+                .map(|f| f.into_iter().map(str::to_string).collect()),
+            main: m.js_string_field("main"),
+            browser: m.js_string_field("browser"),
+            bin: m.bin.iter().map(|(_, v)| v.clone()).collect(),
+            bundle: m.bundle_dependencies.clone(),
+            dependencies: m.dependency_names("dependencies"),
+            optional: m.dependency_names("optionalDependencies"),
+            peer: m.dependency_names("peerDependencies"),
+            dev: m.dependency_names("devDependencies"),
+            workspaces: m.has_workspaces(),
+        }
+    }
+
+    /// A dependency's package.json, read leniently as Arborist does: a
+    /// missing or broken file is an empty package.
+    fn read_lenient(dir: &Path) -> PackageInfo {
+        let Ok(bytes) = std::fs::read(dir.join("package.json")) else {
+            return PackageInfo::default();
+        };
+        let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+        let Ok(serde_json::Value::Object(raw)) = serde_json::from_slice(bytes) else {
+            return PackageInfo::default();
+        };
+        let mut info = PackageInfo::from_manifest(&Manifest::lenient(raw));
+        // optionalDedupe: a name in both lists is only optional.
+        info.dependencies.retain(|d| !info.optional.contains(d));
+        info
+    }
+}
+
+/// A package whose files are being gathered: the root or a bundled dependency.
+struct PackageNode {
+    /// Where the walk starts (for a linked dependency, the link's location).
+    path: PathBuf,
+    manifest: PackageInfo,
+    is_project_root: bool,
+    is_link: bool,
+}
+
+#[derive(Default)]
+struct Output {
+    files: Vec<String>,
+    warnings: Vec<(String, String)>,
+}
+
+/// One directory being walked: ignore-walk's `Walker` with npm-packlist's
+/// `PackWalker` overrides.
+struct Walker<'p> {
+    path: PathBuf,
+    basename: String,
+    ignore_files: Vec<Source>,
+    rules: Vec<(Source, Vec<Rule>)>,
+    parent: Option<&'p Walker<'p>>,
+    exact: bool,
+    is_package: bool,
+    required_files: Vec<String>,
+    /// Whether the package declares workspaces (changes subdirectory rules).
+    workspaces: bool,
+    /// The package root's path, to make result paths relative.
+    root: &'p Path,
+}
+
+fn compile(lines: &[&str]) -> Vec<Rule> {
+    lines.iter().map(|l| Rule::new(l)).collect()
+}
+
+/// JavaScript's `String.prototype.trim`.
+fn js_trim(s: &str) -> &str {
+    s.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+}
+
+/// ignore-walk's `onReadIgnoreFile`: one rule per non-empty, non-comment line.
+fn parse_ignore_file(data: &str) -> Vec<Rule> {
+    data.split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .map(js_trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(Rule::new)
+        .collect()
+}
+
+impl<'p> Walker<'p> {
+    fn rules_for(&self, source: Source) -> Option<&[Rule]> {
+        self.rules
+            .iter()
+            .find(|(s, _)| *s == source)
+            .map(|(_, r)| r.as_slice())
+    }
+
+    fn set_rules(&mut self, source: Source, rules: Vec<Rule>) {
+        self.rules.retain(|(s, _)| *s != source);
+        self.rules.push((source, rules));
+    }
+
+    fn drop_rules(&mut self, source: Source) {
+        self.rules.retain(|(s, _)| *s != source);
+    }
+
+    /// ignore-walk's `filterEntry`.
+    fn filter_entry(&self, entry: &str, partial: bool, entry_basename: Option<&str>) -> bool {
+        let mut included = true;
+        if let Some(parent) = self.parent {
+            let parent_entry = format!("{}/{}", self.basename, entry);
+            included = parent.filter_entry(
+                &parent_entry,
+                partial,
+                Some(entry_basename.unwrap_or(entry)),
+            );
+            if !included && !self.exact {
+                return false;
+            }
+        }
+        for source in &self.ignore_files {
+            let Some(rules) = self.rules_for(*source) else {
+                continue;
+            };
+            for rule in rules {
+                if rule.negate() == included {
+                    continue;
+                }
+                if rule_matches(rule, entry, partial, entry_basename) {
+                    included = rule.negate();
+                }
+            }
+        }
+        included
+    }
+}
+
+fn rule_matches(rule: &Rule, entry: &str, partial: bool, entry_basename: Option<&str>) -> bool {
+    let rooted = format!("/{entry}");
+    if rule.matches(&rooted, false) || rule.matches(entry, false) {
+        return true;
+    }
+    if !partial {
+        return false;
+    }
+    if rule.matches(&format!("/{entry}/"), false) || rule.matches(&format!("{entry}/"), false) {
+        return true;
+    }
+    if rule.negate() && (rule.matches(&rooted, true) || rule.matches(entry, true)) {
+        return true;
+    }
+    match entry_basename {
+        Some(base) if rule.is_relative() => {
+            rule.matches(&format!("/{base}/"), false)
+                || rule.matches(&format!("{base}/"), false)
+                || (rule.negate()
+                    && (rule.matches(&format!("/{base}"), true) || rule.matches(base, true)))
+        }
+        _ => false,
+    }
+}
+
+/// Walks one package (the root or a bundled dependency), then its bundles.
+fn walk_package(
+    node: &PackageNode,
+    project_root: &Path,
+    ignore_files: &[Source],
+    seen: &mut HashSet<PathBuf>,
+    out: &mut Output,
+) -> Result<(), FilesError> {
+    let mut local = Output::default();
+    let walker = Walker {
+        path: node.path.clone(),
+        basename: collate::basename(&node.path.to_string_lossy()).to_string(),
+        ignore_files: ignore_files.to_vec(),
+        rules: vec![(Source::Default, compile(DEFAULT_RULES))],
+        parent: None,
+        exact: false,
+        is_package: true,
+        required_files: Vec::new(),
+        workspaces: node.manifest.workspaces,
+        root: &node.path,
+    };
+    walk_dir(walker, Some(node), &mut local)?;
+    let rel_prefix = node
+        .path
+        .strip_prefix(project_root)
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .unwrap_or_default();
+    for file in local.files {
+        let full = if rel_prefix.is_empty() {
+            file
+        } else {
+            format!("{rel_prefix}/{file}")
+        };
+        out.files.push(full);
+    }
+    out.warnings.extend(local.warnings);
+    gather_bundles(node, project_root, seen, out)
+}
+
+/// npm-packlist's `gatherBundles`.
+fn gather_bundles(
+    node: &PackageNode,
+    project_root: &Path,
+    seen: &mut HashSet<PathBuf>,
+    out: &mut Output,
+) -> Result<(), FilesError> {
+    let key = std::fs::canonicalize(&node.path).unwrap_or_else(|_| node.path.clone());
+    if !seen.insert(key) {
+        return Ok(());
+    }
+    let m = &node.manifest;
+    let to_bundle: Vec<String> = if node.is_project_root {
+        m.bundle.clone()
+    } else {
+        m.dependencies
+            .iter()
+            .chain(m.optional.iter())
+            .cloned()
+            .collect()
+    };
+    let mut done = HashSet::new();
+    for dep in to_bundle {
+        // Arborist's edge type: later kinds replace earlier ones.
+        let mut kind = None;
+        if m.peer.contains(&dep) {
+            kind = Some("peer");
+        }
+        if m.dependencies.contains(&dep) || m.optional.contains(&dep) {
+            kind = Some("prod");
+        }
+        if node.is_project_root && m.dev.contains(&dep) {
+            kind = Some("dev");
+        }
+        if !matches!(kind, Some("prod")) || !done.insert(dep.clone()) {
+            continue;
+        }
+        let Some((location, is_link)) = resolve(&node.path, project_root, &dep) else {
+            continue;
+        };
+        let real = if is_link {
+            std::fs::canonicalize(&location).unwrap_or_else(|_| location.clone())
+        } else {
+            location.clone()
+        };
+        let child = PackageNode {
+            path: location,
+            manifest: PackageInfo::read_lenient(&real),
+            is_project_root: false,
+            is_link,
+        };
+        let sources: &[Source] = if child.is_link {
+            &[
+                Source::Default,
+                Source::PackageJson,
+                Source::Npmignore,
+                Source::Gitignore,
+                Source::Strict,
+            ]
+        } else {
+            &[Source::PackageJson, Source::Strict]
+        };
+        walk_package(&child, project_root, sources, seen, out)?;
+    }
+    Ok(())
+}
+
+/// Arborist's `node.resolve(name)`: `node_modules/<name>` here, then in each
+/// package directory above, up to the project root.
+fn resolve(from: &Path, project_root: &Path, name: &str) -> Option<(PathBuf, bool)> {
+    let mut at = from.to_path_buf();
+    loop {
+        let candidate = at.join("node_modules").join(name);
+        if let Ok(meta) = std::fs::symlink_metadata(&candidate) {
+            if meta.is_dir() {
+                return Some((candidate, false));
+            }
+            if meta.file_type().is_symlink() && candidate.is_dir() {
+                return Some((candidate, true));
+            }
+        }
+        if at == project_root {
+            return None;
+        }
+        at = package_parent(&at)?;
+        if !at.starts_with(project_root) {
+            return None;
+        }
+    }
+}
+
+/// The package that holds `dir` in its `node_modules`.
+fn package_parent(dir: &Path) -> Option<PathBuf> {
+    let mut p = dir.parent()?;
+    if p.file_name()?.to_string_lossy().starts_with('@') {
+        p = p.parent()?;
+    }
+    if p.file_name()? == "node_modules" {
+        p.parent().map(Path::to_path_buf)
+    } else {
+        None
+    }
+}
+
+/// ignore-walk's `start` → `onReaddir` → `addIgnoreFiles` → `filterEntries`.
+fn walk_dir(
+    mut w: Walker<'_>,
+    package: Option<&PackageNode>,
+    out: &mut Output,
+) -> Result<(), FilesError> {
+    let mut entries: Vec<(String, std::fs::FileType)> = Vec::new();
+    let read = std::fs::read_dir(&w.path).map_err(|source| FilesError::ReadDir {
+        path: w.path.clone(),
+        source,
+    })?;
+    for entry in read {
+        let entry = entry.map_err(|source| FilesError::ReadDir {
+            path: w.path.clone(),
+            source,
+        })?;
+        let ft = entry.file_type().map_err(|source| FilesError::Stat {
+            path: entry.path(),
+            source,
+        })?;
+        match entry.file_name().into_string() {
+            Ok(name) => entries.push((name, ft)),
+            Err(name) => {
+                // Node would read a mangled name and fail to stat it; we name
+                // the file instead, but only if a rule would have kept it.
+                let lossy = name.to_string_lossy().into_owned();
+                if (ft.is_file() || ft.is_dir()) && w.filter_entry(&lossy, ft.is_dir(), None) {
+                    return Err(FilesError::NonUtf8Name { path: entry.path() });
+                }
+            }
+        }
+    }
+    // libuv's scandir sorts names with strcmp.
+    entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    if entries.is_empty() {
+        return Ok(());
+    }
+
+    // Read the ignore files present here, in the walker's source order.
+    for source in w.ignore_files.clone() {
+        let Some(file) = source.file_name() else {
+            continue;
+        };
+        if !entries.iter().any(|(n, _)| n == file) {
+            continue;
+        }
+        if source == Source::PackageJson && w.is_package {
+            if let Some(node) = package {
+                process_package(&mut w, &node.manifest)?;
+            }
+            continue;
+        }
+        let path = w.path.join(file);
+        let data = std::fs::read(&path).map_err(|source| FilesError::ReadIgnoreFile {
+            path: path.clone(),
+            source,
+        })?;
+        let rules = parse_ignore_file(&String::from_utf8_lossy(&data));
+        w.set_rules(source, rules);
+    }
+
+    // PackWalker.filterEntries: the precedence between the ignore files.
+    if w.rules_for(Source::PackageJson).is_some() {
+        w.drop_rules(Source::Npmignore);
+        w.drop_rules(Source::Gitignore);
+    } else if w.rules_for(Source::Npmignore).is_some() {
+        w.drop_rules(Source::Gitignore);
+    } else if w.rules_for(Source::Gitignore).is_some() && w.parent.is_none() {
+        out.warnings.push((
+            "gitignore-fallback".into(),
+            "No .npmignore file found, using .gitignore for file exclusion. Consider creating a .npmignore file to explicitly control published files.".into(),
+        ));
+    }
+
+    let root_len = w.root.to_string_lossy().len();
+    for (entry, ft) in &entries {
+        if entry.contains('*') {
+            continue;
+        }
+        if ft.is_dir() {
+            if !w.filter_entry(entry, true, None) {
+                continue;
+            }
+            let exact = w.filter_entry(entry, false, None)
+                || w.filter_entry(&format!("{entry}/"), false, None);
+            let child = child_walker(&w, entry, exact);
+            walk_dir(child, None, out)?;
+        } else if ft.is_file() {
+            if w.filter_entry(entry, false, None) {
+                let abs = format!("{}/{}", w.path.to_string_lossy(), entry);
+                out.files.push(abs[root_len + 1..].to_string());
+            }
+        }
+        // Symlinks, sockets, devices: npm-packlist keeps only files and directories.
+    }
+    Ok(())
+}
+
+/// PackWalker's `walkerOpt` + constructor for a plain subdirectory.
+fn child_walker<'a>(parent: &'a Walker<'a>, entry: &str, exact: bool) -> Walker<'a> {
+    let ignore_files = if parent.workspaces {
+        // With workspaces, Arborist's tree makes npm-packlist fall back to its
+        // full list, so package.json is read as a plain ignore file here.
+        vec![
+            Source::Default,
+            Source::PackageJson,
+            Source::Npmignore,
+            Source::Gitignore,
+            Source::Strict,
+        ]
+    } else {
+        vec![
+            Source::Default,
+            Source::Npmignore,
+            Source::Gitignore,
+            Source::Strict,
+        ]
+    };
+    let required_files: Vec<String> = parent
+        .required_files
+        .iter()
+        .filter_map(|file| {
+            // path.relative(file, entry) === '..': the file sits directly in entry.
+            let (dir, name) = file.rsplit_once('/')?;
+            (normalize(dir) == normalize(entry) && !name.is_empty()).then(|| name.to_string())
+        })
+        .collect();
+    let mut strict: Vec<String> = STRICT_DEFAULTS.iter().map(|s| s.to_string()).collect();
+    strict.extend(required_files.iter().map(|f| format!("!{f}")));
+    let strict_refs: Vec<&str> = strict.iter().map(String::as_str).collect();
+    Walker {
+        path: parent.path.join(entry),
+        basename: entry.to_string(),
+        ignore_files,
+        rules: vec![
+            (Source::Default, compile(DEFAULT_RULES)),
+            (Source::Strict, compile(&strict_refs)),
+        ],
+        parent: Some(parent),
+        exact,
+        is_package: false,
+        required_files,
+        workspaces: parent.workspaces,
+        root: parent.root,
+    }
+}
+
+/// Lexical normalisation for comparing relative paths.
+fn normalize(p: &str) -> String {
+    crate::manifest::secure_and_unixify(p)
+}
+
+/// npm-packlist's `processPackage`: rules from package.json.
+fn process_package(w: &mut Walker<'_>, m: &PackageInfo) -> Result<(), FilesError> {
+    let mut strict: Vec<String> = STRICT_DEFAULTS.iter().map(|s| s.to_string()).collect();
+    strict.extend(PACKAGE_STRICT.iter().map(|s| s.to_string()));
+    if let Some(files) = &m.files {
+        let mut ignores: Vec<String> = Vec::new();
+        for entry in files {
+            let mut file = entry.clone();
+            if file.starts_with("./") {
+                file.remove(0);
+            }
+            if file.ends_with("/*") {
+                file.push('*');
+            }
+            let inverse = format!("!{file}");
+            let target = w
+                .path
+                .join(file.trim_start_matches('!').trim_start_matches('/'));
+            match std::fs::symlink_metadata(&target) {
+                Ok(meta) if meta.is_file() => {
+                    strict.insert(0, inverse);
+                    let required = file.strip_prefix('/').unwrap_or(&file).to_string();
+                    w.required_files.push(required);
+                }
+                Ok(meta) if meta.is_dir() => {
+                    ignores.push(inverse.clone());
+                    ignores.push(format!("{inverse}/**"));
+                }
+                Ok(_) => {}
+                Err(_) => ignores.push(inverse),
+            }
+        }
+        let mut lines = vec!["*".to_string()];
+        lines.extend(ignores);
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        w.set_rules(Source::PackageJson, compile(&refs));
+    }
+    if let Some(browser) = &m.browser {
+        strict.push(format!("!/{browser}"));
+    }
+    if let Some(main) = &m.main {
+        strict.push(format!("!/{main}"));
+    }
+    for bin in &m.bin {
+        strict.push(format!("!/{bin}"));
+    }
+    let refs: Vec<&str> = strict.iter().map(String::as_str).collect();
+    w.set_rules(Source::Strict, compile(&refs));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_entries_that_climb_out_are_detected() {
+        assert!(escapes("../x"));
+        assert!(escapes("a/../../x"));
+        assert!(!escapes("a/../x"));
+        assert!(!escapes("./lib/**"));
+    }
+
+    #[test]
+    fn ignore_file_lines_are_trimmed_and_comments_dropped() {
+        let rules = parse_ignore_file("# c\r\n\r\n  a.js  \r\n\u{feff}b\n!c\n");
+        assert_eq!(rules.len(), 3);
+        assert!(rules[2].negate());
+    }
+}

@@ -1,0 +1,149 @@
+//! The only code that prints. Notices and warnings go to standard error in
+//! npm's shape (`trustpub notice …`, `trustpub warn <code> …`); results go to
+//! standard output.
+
+use std::io::Write;
+
+/// Where human and machine output goes.
+#[derive(Debug, Clone)]
+pub struct Printer {
+    /// Whether to use npm's unicode package marker (from the locale, as npm does).
+    pub unicode: bool,
+    /// `--json`: standard output carries only the JSON document.
+    pub json: bool,
+}
+
+impl Printer {
+    /// npm's default for `unicode`: the locale says UTF-8.
+    pub fn from_locale(
+        lc_all: Option<&str>,
+        lc_ctype: Option<&str>,
+        lang: Option<&str>,
+        json: bool,
+    ) -> Printer {
+        let locale = [lc_all, lc_ctype, lang]
+            .into_iter()
+            .flatten()
+            .find(|v| !v.is_empty())
+            .unwrap_or("");
+        let upper = locale.to_ascii_uppercase();
+        Printer {
+            unicode: upper.ends_with("UTF-8") || upper.ends_with("UTF8"),
+            json,
+        }
+    }
+
+    /// One `notice` line per line of `text` (an empty text prints the bare prefix).
+    pub fn notice(&self, text: &str) {
+        let mut err = std::io::stderr().lock();
+        for line in text.split('\n') {
+            let _ = if line.is_empty() {
+                writeln!(err, "trustpub notice")
+            } else {
+                writeln!(err, "trustpub notice {line}")
+            };
+        }
+    }
+
+    /// A warning with npm's code word (`gitignore-fallback`, …).
+    pub fn warn(&self, code: &str, text: &str) {
+        let _ = writeln!(std::io::stderr().lock(), "trustpub warn {code} {text}");
+    }
+
+    /// Text for standard error as is (script banners).
+    pub fn raw_stderr(&self, text: &str) {
+        let _ = writeln!(std::io::stderr().lock(), "{text}");
+    }
+
+    /// A result line on standard output.
+    pub fn out(&self, text: &str) {
+        let _ = writeln!(std::io::stdout().lock(), "{text}");
+    }
+
+    /// An error with its causes and a hint, as the binary renders them.
+    pub fn error(&self, message: &str, causes: &[String], hint: Option<&str>) {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "error: {message}");
+        for c in causes {
+            let _ = writeln!(err, "  caused by: {c}");
+        }
+        if let Some(h) = hint {
+            let _ = writeln!(err, "  hint: {h}");
+        }
+    }
+}
+
+/// npm's `formatBytes`: `NB`, `x.ykB`, `x.yMB`, `x.yGB` (decimal units).
+pub fn format_bytes(bytes: u64, space: bool) -> String {
+    let sp = if space { " " } else { "" };
+    let b = bytes as f64;
+    if bytes < 1000 {
+        format!("{bytes}{sp}B")
+    } else if bytes < 999_950 {
+        format!("{}{sp}kB", to_fixed_1(b / 1000.0))
+    } else if bytes < 999_950_000 {
+        format!("{}{sp}MB", to_fixed_1(b / 1_000_000.0))
+    } else {
+        format!("{}{sp}GB", to_fixed_1(b / 1_000_000_000.0))
+    }
+}
+
+/// JavaScript's `Number.prototype.toFixed(1)`: rounds the exact binary value
+/// half away from zero (Rust's `{:.1}` rounds half to even).
+fn to_fixed_1(x: f64) -> String {
+    // Decide on the exact decimal expansion of the double, as V8 does.
+    let exact = format!("{x:.30}");
+    let (int, frac) = exact.split_once('.').unwrap_or((&exact, "0"));
+    let mut digits: Vec<u8> = int
+        .bytes()
+        .chain(frac.bytes().take(1))
+        .map(|b| b - b'0')
+        .collect();
+    let rest = &frac[1.min(frac.len())..];
+    let round_up = rest.bytes().next().is_some_and(|d| d >= b'5');
+    if round_up {
+        let mut i = digits.len();
+        loop {
+            if i == 0 {
+                digits.insert(0, 1);
+                break;
+            }
+            i -= 1;
+            if digits[i] == 9 {
+                digits[i] = 0;
+            } else {
+                digits[i] += 1;
+                break;
+            }
+        }
+    }
+    let s: String = digits.iter().map(|d| char::from(b'0' + d)).collect();
+    let (a, b) = s.split_at(s.len() - 1);
+    let a = a.trim_start_matches('0');
+    format!("{}.{}", if a.is_empty() { "0" } else { a }, b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_formatted_as_npm_does() {
+        assert_eq!(format_bytes(22, false), "22B");
+        assert_eq!(format_bytes(740, true), "740 B");
+        assert_eq!(format_bytes(1000, true), "1.0 kB");
+        assert_eq!(format_bytes(1050, false), "1.1kB");
+        assert_eq!(format_bytes(1250, false), "1.3kB");
+        assert_eq!(format_bytes(999_949, true), "999.9 kB");
+        assert_eq!(format_bytes(999_950, true), "1.0 MB");
+        assert_eq!(format_bytes(26_800_000, true), "26.8 MB");
+        assert_eq!(format_bytes(1_000_000_000, true), "1.0 GB");
+    }
+
+    #[test]
+    fn unicode_follows_the_locale() {
+        assert!(Printer::from_locale(None, None, Some("C.UTF-8"), false).unicode);
+        assert!(!Printer::from_locale(Some("C"), None, Some("en_US.UTF-8"), false).unicode);
+        assert!(!Printer::from_locale(None, None, None, false).unicode);
+    }
+}

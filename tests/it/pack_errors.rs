@@ -22,12 +22,19 @@ fn case(files: &[(&str, &str)]) -> Case {
         fs::create_dir_all(p.parent().unwrap()).unwrap();
         fs::write(p, body).unwrap();
     }
-    Case { _tmp: tmp, pkg, out }
+    Case {
+        _tmp: tmp,
+        pkg,
+        out,
+    }
 }
 
 fn trustpub(c: &Case, extra: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_trustpub"));
-    cmd.arg("pack").arg(&c.pkg).arg("--pack-destination").arg(&c.out);
+    cmd.arg("pack")
+        .arg(&c.pkg)
+        .arg("--pack-destination")
+        .arg(&c.out);
     cmd.args(extra);
     cmd.output().expect("run trustpub")
 }
@@ -38,7 +45,11 @@ fn stderr(o: &Output) -> String {
 
 /// Nothing in the destination, not even a temporary file.
 fn assert_nothing_written(c: &Case) {
-    let left: Vec<_> = fs::read_dir(&c.out).unwrap().flatten().map(|e| e.file_name()).collect();
+    let left: Vec<_> = fs::read_dir(&c.out)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
     assert!(left.is_empty(), "files left behind: {left:?}");
     let partial: Vec<_> = fs::read_dir(&c.pkg)
         .unwrap()
@@ -70,7 +81,10 @@ fn missing_package_json() {
 
 #[test]
 fn malformed_package_json_names_line_and_column() {
-    let c = case(&[("package.json", "{\n  \"name\": \"x\",\n  \"version\": \"1.0.0\",\n}\n")]);
+    let c = case(&[(
+        "package.json",
+        "{\n  \"name\": \"x\",\n  \"version\": \"1.0.0\",\n}\n",
+    )]);
     assert_fails(&c, 2, &["package.json:4:1", "not valid JSON"]);
 }
 
@@ -83,7 +97,11 @@ fn package_json_that_is_not_an_object() {
 #[test]
 fn missing_name_and_version() {
     let c = case(&[("package.json", r#"{"version":"1.0.0"}"#)]);
-    assert_fails(&c, 2, &["field \"name\" is missing", "add a \"name\" field"]);
+    assert_fails(
+        &c,
+        2,
+        &["field \"name\" is missing", "add a \"name\" field"],
+    );
     let c = case(&[("package.json", r#"{"name":"ok"}"#)]);
     assert_fails(&c, 2, &["field \"version\" is missing"]);
     let c = case(&[("package.json", r#"{"name":7,"version":"1.0.0"}"#)]);
@@ -99,7 +117,10 @@ fn invalid_names_follow_npm_rules() {
         ("node_modules", "not a valid package name"),
         (" padded", "leading or trailing spaces"),
     ] {
-        let c = case(&[("package.json", &format!(r#"{{"name":{name:?},"version":"1.0.0"}}"#))]);
+        let c = case(&[(
+            "package.json",
+            &format!(r#"{{"name":{name:?},"version":"1.0.0"}}"#),
+        )]);
         assert_fails(&c, 2, &["invalid package name", reason]);
     }
 }
@@ -107,7 +128,10 @@ fn invalid_names_follow_npm_rules() {
 #[test]
 fn invalid_versions_are_refused() {
     for v in ["1.0", "one", "1.0.0.0", "latest"] {
-        let c = case(&[("package.json", &format!(r#"{{"name":"ok","version":{v:?}}}"#))]);
+        let c = case(&[(
+            "package.json",
+            &format!(r#"{{"name":"ok","version":{v:?}}}"#),
+        )]);
         assert_fails(&c, 2, &["invalid version", v, "semantic version"]);
     }
 }
@@ -115,27 +139,44 @@ fn invalid_versions_are_refused() {
 #[test]
 fn files_entry_outside_the_package() {
     let c = case(&[
-        ("package.json", r#"{"name":"ok","version":"1.0.0","files":["../secret.txt"]}"#),
+        (
+            "package.json",
+            r#"{"name":"ok","version":"1.0.0","files":["../secret.txt"]}"#,
+        ),
         ("index.js", "x"),
     ]);
     assert_fails(&c, 2, &["\"../secret.txt\"", "outside the package"]);
-    let c = case(&[("package.json", r#"{"name":"ok","version":"1.0.0","files":"lib"}"#)]);
+    let c = case(&[(
+        "package.json",
+        r#"{"name":"ok","version":"1.0.0","files":"lib"}"#,
+    )]);
     assert_fails(&c, 2, &["\"files\" must be an array of strings"]);
 }
 
 #[test]
 fn unreadable_file_is_named() {
-    let c = case(&[("package.json", r#"{"name":"ok","version":"1.0.0"}"#), ("secret.js", "x")]);
+    let c = case(&[
+        ("package.json", r#"{"name":"ok","version":"1.0.0"}"#),
+        ("secret.js", "x"),
+    ]);
     let secret = c.pkg.join("secret.js");
     use std::os::unix::fs::PermissionsExt;
     fs::set_permissions(&secret, fs::Permissions::from_mode(0o000)).unwrap();
     // root reads any file, so run trustpub as an unprivileged user then.
-    let is_root = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
     let o = if is_root {
         for dir in [c._tmp.path(), &c.pkg, &c.out] {
             fs::set_permissions(dir, fs::Permissions::from_mode(0o777)).unwrap();
         }
-        fs::set_permissions(c.pkg.join("package.json"), fs::Permissions::from_mode(0o644)).unwrap();
+        fs::set_permissions(
+            c.pkg.join("package.json"),
+            fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
         let setpriv = Path::new("/usr/bin/setpriv");
         assert!(
             setpriv.exists(),
@@ -155,7 +196,10 @@ fn unreadable_file_is_named() {
     };
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains("cannot read") && err.contains("secret.js"), "{err}");
+    assert!(
+        err.contains("cannot read") && err.contains("secret.js"),
+        "{err}"
+    );
     assert!(err.contains("Permission denied"), "{err}");
     assert_nothing_written(&c);
 }
@@ -166,7 +210,14 @@ fn failing_prepack_stops_with_its_exit_code() {
         "package.json",
         r#"{"name":"ok","version":"1.0.0","scripts":{"prepack":"echo preparing; exit 3"}}"#,
     )]);
-    let err = assert_fails(&c, 3, &["prepack script of ok@1.0.0 failed with exit code 3", "--ignore-scripts"]);
+    let err = assert_fails(
+        &c,
+        3,
+        &[
+            "prepack script of ok@1.0.0 failed with exit code 3",
+            "--ignore-scripts",
+        ],
+    );
     assert!(err.contains("> ok@1.0.0 prepack"), "banner: {err}");
     // --ignore-scripts skips it.
     let o = trustpub(&c, &["--ignore-scripts"]);
@@ -194,7 +245,10 @@ fn failing_postpack_removes_the_tarball() {
 
 #[test]
 fn dry_run_writes_nothing() {
-    let c = case(&[("package.json", r#"{"name":"ok","version":"1.0.0"}"#), ("a.js", "x")]);
+    let c = case(&[
+        ("package.json", r#"{"name":"ok","version":"1.0.0"}"#),
+        ("a.js", "x"),
+    ]);
     let o = trustpub(&c, &["--dry-run"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout), "ok-1.0.0.tgz\n");

@@ -1,0 +1,8 @@
+//! Integration tests for the `trustpub` binary.
+//!
+//! `pack_diff` packs every fixture under `fixtures/pack/` with the real npm
+//! (11.19.1) and with `trustpub pack`, and requires identical results.
+
+mod pack_diff;
+mod pack_errors;
+mod support;

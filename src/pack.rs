@@ -138,6 +138,9 @@ pub struct Packed {
 
 /// Packs the package in `dir`.
 pub fn pack(dir: &Path, opts: &PackOptions, printer: &Printer) -> Result<Packed, PackError> {
+    // npm resolves the directory: scripts see absolute paths.
+    let dir_buf = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let dir = dir_buf.as_path();
     let manifest = Manifest::read_dir(dir)?;
     for w in &manifest.name_warnings {
         printer.warn("package-json", &format!("{}: {w}", manifest.name));
@@ -190,6 +193,8 @@ pub fn pack(dir: &Path, opts: &PackOptions, printer: &Printer) -> Result<Packed,
         let tmp = tempfile::Builder::new()
             .prefix(".trustpub-")
             .suffix(".tgz.partial")
+            // Created 0666 less the umask, like npm's writeFile.
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
             .tempfile_in(&opts.destination)
             .map_err(|source| PackError::Write {
                 dir: opts.destination.clone(),
@@ -341,7 +346,8 @@ fn write_tar<W: Write>(
             mode |= 0o111;
         }
         let mode = tar::portable_mode(mode);
-        let path = format!("package/{rel}");
+        let entry_rel = tar::strip_absolute(rel);
+        let path = format!("package/{entry_rel}");
         header.clear();
         if meta.nlink() > 1 {
             let key = (meta.dev(), meta.ino());
@@ -359,12 +365,13 @@ fn write_tar<W: Write>(
                 );
                 out.write_all(&header).map_err(write_err)?;
                 records.push(FileRecord {
-                    path: rel.clone(),
+                    path: entry_rel.to_string(),
                     size: 0,
                     mode,
                 });
                 continue;
             }
+            // node-tar makes the link target from the unstripped path.
             links.insert(key, rel.clone());
         }
         let size = meta.len();
@@ -397,7 +404,7 @@ fn write_tar<W: Write>(
             out.write_all(&data).map_err(write_err)?;
         }
         records.push(FileRecord {
-            path: rel.clone(),
+            path: entry_rel.to_string(),
             size,
             mode,
         });

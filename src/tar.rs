@@ -42,6 +42,30 @@ pub fn padding(size: u64) -> usize {
     ((512 - (size % 512)) % 512) as usize
 }
 
+/// node-tar's `stripAbsolutePath` with Windows rules, applied even on
+/// POSIX: a top-level name like `c:d.js` is packed as `d.js`, `\\x` as `x`.
+pub fn strip_absolute(path: &str) -> &str {
+    let mut p = path;
+    loop {
+        let b = p.as_bytes();
+        let root = if b.first().is_some_and(|&c| c == b'/' || c == b'\\') {
+            1
+        } else if b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':' {
+            if b.get(2).is_some_and(|&c| c == b'/' || c == b'\\') {
+                3
+            } else {
+                2
+            }
+        } else {
+            0
+        };
+        if root == 0 {
+            return p;
+        }
+        p = &p[root..];
+    }
+}
+
 /// Length of a string in UTF-16 code units (JavaScript's `.length`).
 fn js_len(s: &str) -> usize {
     s.chars().map(char::len_utf16).sum()
@@ -266,6 +290,16 @@ mod tests {
         assert_eq!(&h[136..148], b"3560116604 \0");
         assert_eq!(&h[329..345], b"000000 \0000000 \0");
         assert_eq!(&h[257..265], b"ustar\x0000");
+    }
+
+    #[test]
+    fn drive_letters_and_backslash_roots_are_stripped() {
+        assert_eq!(strip_absolute("c:d.js"), "d.js");
+        assert_eq!(strip_absolute("c:\\d.js"), "d.js");
+        assert_eq!(strip_absolute("\\x.js"), "x.js");
+        assert_eq!(strip_absolute("c:d:e.js"), "e.js");
+        assert_eq!(strip_absolute("lib/c:d.js"), "lib/c:d.js");
+        assert_eq!(strip_absolute("1:x.js"), "1:x.js");
     }
 
     #[test]

@@ -61,36 +61,83 @@ pub fn basename(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
-/// A sort key that caches the lower-cased parts npm-packlist compares.
-pub struct PackKey {
-    ext: String,
-    base: String,
+/// ICU's order for printable ASCII under `localeCompare(…, 'en')`: the
+/// primary rank of each byte (letters share a rank across case; 0 marks a
+/// byte the fast path does not handle, such as the ignorable controls).
+/// Read off the collator itself, so it cannot disagree with it.
+fn ascii_primary_ranks() -> &'static [u8; 128] {
+    static RANKS: OnceLock<[u8; 128]> = OnceLock::new();
+    RANKS.get_or_init(|| {
+        let mut primary_opts = CollatorOptions::default();
+        primary_opts.strength = Some(Strength::Primary);
+        let primary = Collator::try_new(CollatorPreferences::from(&locale!("en")), primary_opts)
+            .unwrap_or_else(|e| panic!("ICU collator data for en: {e}"));
+        let mut chars: Vec<u8> = (0x09u8..=0x0d).chain(0x20..=0x7e).collect();
+        let one = |b: u8| char::from(b).to_string();
+        chars.sort_by(|&x, &y| primary.compare(&one(x), &one(y)));
+        let mut ranks = [0u8; 128];
+        let mut rank = 0u8;
+        for (i, &c) in chars.iter().enumerate() {
+            if i == 0 || primary.compare(&one(chars[i - 1]), &one(c)) != Ordering::Equal {
+                rank += 1;
+            }
+            ranks[usize::from(c)] = rank;
+        }
+        ranks
+    })
 }
 
-impl PackKey {
-    pub fn new(path: &str) -> PackKey {
-        PackKey {
-            ext: js_lower(extname(path)),
-            base: js_lower(basename(path)),
+/// `localeCompare(a, b, 'en')` for strings of printable ASCII: primary
+/// ranks first, then case (lower before upper) at the tertiary level. `None`
+/// when a byte is outside that set and the full collator must decide.
+fn ascii_compare(a: &str, b: &str) -> Option<Ordering> {
+    let ranks = ascii_primary_ranks();
+    let rank = |c: u8| -> Option<u8> {
+        let r = *ranks.get(usize::from(c))?;
+        (r != 0).then_some(r)
+    };
+    let (x, y) = (a.as_bytes(), b.as_bytes());
+    let mut tertiary = Ordering::Equal;
+    for (&p, &q) in x.iter().zip(y) {
+        let (rp, rq) = (rank(p)?, rank(q)?);
+        if rp != rq {
+            // Still check the rest is in range before trusting the answer.
+            if x.iter().chain(y).all(|&c| rank(c).is_some()) {
+                return Some(rp.cmp(&rq));
+            }
+            return None;
+        }
+        if tertiary == Ordering::Equal && p != q {
+            tertiary = p.is_ascii_uppercase().cmp(&q.is_ascii_uppercase());
         }
     }
+    let (rest_x, rest_y) = (&x[x.len().min(y.len())..], &y[x.len().min(y.len())..]);
+    if !rest_x.iter().chain(rest_y).all(|&c| rank(c).is_some()) {
+        return None;
+    }
+    Some(x.len().cmp(&y.len()).then(tertiary))
 }
 
-/// npm-packlist's comparator, given the keys made by [`PackKey::new`].
-pub fn pack_order(a: (&str, &PackKey), b: (&str, &PackKey)) -> Ordering {
-    let c = en_default();
-    c.compare(&a.1.ext, &b.1.ext)
-        .then_with(|| c.compare(&a.1.base, &b.1.base))
-        .then_with(|| c.compare(a.0, b.0))
+/// `a.localeCompare(b, 'en')`, with a fast path for printable ASCII.
+pub fn compare_en(a: &str, b: &str) -> Ordering {
+    ascii_compare(a, b).unwrap_or_else(|| en_default().compare(a, b))
 }
 
-/// Sorts paths into tar entry order. The sort is stable, as V8's is, so
-/// paths that collate equal keep the order they were found in.
+/// Sorts paths into tar entry order: npm-packlist's comparator (`extname`,
+/// then `basename`, both lower-cased, then the whole path, each with
+/// `localeCompare(x, 'en')`). The sort is stable, as V8's is, so paths that
+/// collate equal keep the order they were found in.
 pub fn sort_for_pack(paths: &mut Vec<String>) {
-    let mut keyed: Vec<(PackKey, String)> =
-        paths.drain(..).map(|p| (PackKey::new(&p), p)).collect();
-    keyed.sort_by(|a, b| pack_order((&a.1, &a.0), (&b.1, &b.0)));
-    paths.extend(keyed.into_iter().map(|(_, p)| p));
+    let mut keyed: Vec<(String, String, String)> = paths
+        .drain(..)
+        .map(|p| (js_lower(extname(&p)), js_lower(basename(&p)), p))
+        .collect();
+    keyed.sort_by(|a, b| {
+        compare_en(&a.0, &b.0)
+            .then_with(|| compare_en(&a.1, &b.1))
+            .then_with(|| compare_en(&a.2, &b.2))
+    });
+    paths.extend(keyed.into_iter().map(|(_, _, p)| p));
 }
 
 /// JavaScript's `String.prototype.toLowerCase` (full Unicode lower-casing).
@@ -148,6 +195,79 @@ mod tests {
             v,
             ["_x", "-x", ".x", "1", "a10", "a2", "b", "B", "e", "é", "f"]
         );
+    }
+
+    #[test]
+    fn ascii_fast_path_orders_like_icu() {
+        // Every pair from a set rich in the cases that matter, then random
+        // strings: the fast path must agree with the collator or step aside.
+        let words = [
+            "",
+            "a",
+            "A",
+            "b",
+            "B",
+            "_",
+            "-",
+            ".",
+            "a.js",
+            "a-b",
+            "a_b",
+            "a10",
+            "a2",
+            "é",
+            "e",
+            "E",
+            "ß",
+            "ss",
+            "z",
+            "Z",
+            "@types",
+            "./@x",
+            "lib/index.js",
+            "lib/Index.js",
+            "ǅ",
+            "ǆ",
+            "Ǆ",
+            "a\u{0301}",
+            "á",
+            "x y",
+            "x\ty",
+            "日本",
+            "😀",
+            "package.json",
+            "README.md",
+            "readme.md",
+        ];
+        for a in words {
+            for b in words {
+                assert_eq!(compare_en(a, b), locale_compare(a, b), "{a:?} vs {b:?}");
+            }
+        }
+        let alphabet: Vec<u8> = (0x20u8..=0x7e).chain([b'\t', b'\n', 0x01, 0x7f]).collect();
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for i in 0..20_000u64 {
+            let mut random = |len: u64| -> String {
+                (0..len)
+                    .map(|_| char::from(alphabet[(next() % alphabet.len() as u64) as usize]))
+                    .collect()
+            };
+            let a = random(1 + i % 6);
+            let other = random(1 + i % 4);
+            // Often a near-copy, so that ties and case differences are exercised.
+            let b = match i % 3 {
+                0 => a.to_ascii_uppercase(),
+                1 => format!("{}{}", &a[..a.len().min(2)], other),
+                _ => other,
+            };
+            assert_eq!(compare_en(&a, &b), locale_compare(&a, &b), "{a:?} vs {b:?}");
+        }
     }
 
     #[test]

@@ -34,9 +34,10 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use crate::collate;
-use crate::glob::Rule;
+use crate::glob::{Candidate, Rule};
 use crate::manifest::Manifest;
 
 const DEFAULT_RULES: &[&str] = &[
@@ -308,7 +309,7 @@ struct Walker<'p> {
     path: PathBuf,
     basename: String,
     ignore_files: Vec<Source>,
-    rules: Vec<(Source, Vec<Rule>)>,
+    rules: Vec<(Source, RuleSet)>,
     parent: Option<&'p Walker<'p>>,
     exact: bool,
     is_package: bool,
@@ -319,8 +320,22 @@ struct Walker<'p> {
     root: &'p Path,
 }
 
-fn compile(lines: &[&str]) -> Vec<Rule> {
+type RuleSet = Arc<[Rule]>;
+
+fn compile(lines: &[&str]) -> RuleSet {
     lines.iter().map(|l| Rule::new(l)).collect()
+}
+
+/// The default rules, compiled once and shared by every directory.
+fn default_rules() -> RuleSet {
+    static RULES: OnceLock<RuleSet> = OnceLock::new();
+    RULES.get_or_init(|| compile(DEFAULT_RULES)).clone()
+}
+
+/// A subdirectory's strict rules when it has no required files.
+fn plain_strict_rules() -> RuleSet {
+    static RULES: OnceLock<RuleSet> = OnceLock::new();
+    RULES.get_or_init(|| compile(STRICT_DEFAULTS)).clone()
 }
 
 /// JavaScript's `String.prototype.trim`.
@@ -329,7 +344,7 @@ fn js_trim(s: &str) -> &str {
 }
 
 /// ignore-walk's `onReadIgnoreFile`: one rule per non-empty, non-comment line.
-fn parse_ignore_file(data: &str) -> Vec<Rule> {
+fn parse_ignore_file(data: &str) -> RuleSet {
     data.split('\n')
         .map(|l| l.strip_suffix('\r').unwrap_or(l))
         .map(js_trim)
@@ -343,10 +358,10 @@ impl<'p> Walker<'p> {
         self.rules
             .iter()
             .find(|(s, _)| *s == source)
-            .map(|(_, r)| r.as_slice())
+            .map(|(_, r)| &r[..])
     }
 
-    fn set_rules(&mut self, source: Source, rules: Vec<Rule>) {
+    fn set_rules(&mut self, source: Source, rules: RuleSet) {
         self.rules.retain(|(s, _)| *s != source);
         self.rules.push((source, rules));
     }
@@ -369,6 +384,8 @@ impl<'p> Walker<'p> {
                 return false;
             }
         }
+        let subject = Subject::new(entry, partial, entry_basename);
+        let candidates = subject.candidates();
         for source in &self.ignore_files {
             let Some(rules) = self.rules_for(*source) else {
                 continue;
@@ -377,7 +394,7 @@ impl<'p> Walker<'p> {
                 if rule.negate() == included {
                     continue;
                 }
-                if rule_matches(rule, entry, partial, entry_basename) {
+                if candidates.matched_by(rule) {
                     included = rule.negate();
                 }
             }
@@ -386,28 +403,84 @@ impl<'p> Walker<'p> {
     }
 }
 
-fn rule_matches(rule: &Rule, entry: &str, partial: bool, entry_basename: Option<&str>) -> bool {
-    let rooted = format!("/{entry}");
-    if rule.matches(&rooted, false) || rule.matches(entry, false) {
-        return true;
-    }
-    if !partial {
-        return false;
-    }
-    if rule.matches(&format!("/{entry}/"), false) || rule.matches(&format!("{entry}/"), false) {
-        return true;
-    }
-    if rule.negate() && (rule.matches(&rooted, true) || rule.matches(entry, true)) {
-        return true;
-    }
-    match entry_basename {
-        Some(base) if rule.is_relative() => {
-            rule.matches(&format!("/{base}/"), false)
-                || rule.matches(&format!("{base}/"), false)
-                || (rule.negate()
-                    && (rule.matches(&format!("/{base}"), true) || rule.matches(base, true)))
+/// The strings ignore-walk matches a rule against, built once per entry
+/// rather than once per rule: `/entry/` and `/base/`, sliced into the forms.
+struct Subject {
+    /// `/entry/`
+    full: String,
+    /// `/base/`, for relative rules on directories.
+    base: Option<String>,
+    partial: bool,
+}
+
+impl Subject {
+    fn new(entry: &str, partial: bool, entry_basename: Option<&str>) -> Subject {
+        Subject {
+            full: format!("/{entry}/"),
+            base: match (partial, entry_basename) {
+                (true, Some(b)) => Some(format!("/{b}/")),
+                _ => None,
+            },
+            partial,
         }
-        _ => false,
+    }
+
+    fn candidates(&self) -> Candidates<'_> {
+        let f = self.full.as_str();
+        let n = f.len();
+        Candidates {
+            entry: Candidate::new(&f[1..n - 1]),
+            rooted: Candidate::new(&f[..n - 1]),
+            dir: self
+                .partial
+                .then(|| (Candidate::new(f), Candidate::new(&f[1..]))),
+            base: self.base.as_deref().map(|b| {
+                let n = b.len();
+                (
+                    Candidate::new(&b[1..n - 1]),
+                    Candidate::new(b),
+                    Candidate::new(&b[1..]),
+                    Candidate::new(&b[..n - 1]),
+                )
+            }),
+        }
+    }
+}
+
+/// [`Subject`]'s strings, split once for all the rules.
+struct Candidates<'s> {
+    entry: Candidate<'s>,
+    rooted: Candidate<'s>,
+    dir: Option<(Candidate<'s>, Candidate<'s>)>,
+    base: Option<(Candidate<'s>, Candidate<'s>, Candidate<'s>, Candidate<'s>)>,
+}
+
+impl Candidates<'_> {
+    /// The `match` expression of ignore-walk's `filterEntry`: `/entry`,
+    /// `entry`, then for directories `/entry/`, `entry/`, partial matches of
+    /// negations, and the basename forms for relative rules.
+    fn matched_by(&self, rule: &Rule) -> bool {
+        let m = |c: &Candidate<'_>, partial: bool| rule.matches_candidate(c, partial);
+        if m(&self.rooted, false) || m(&self.entry, false) {
+            return true;
+        }
+        let Some((rooted_dir, dir)) = &self.dir else {
+            return false;
+        };
+        if m(rooted_dir, false) || m(dir, false) {
+            return true;
+        }
+        if rule.negate() && (m(&self.rooted, true) || m(&self.entry, true)) {
+            return true;
+        }
+        match &self.base {
+            Some((base, rooted_base_dir, base_dir, rooted_base)) if rule.is_relative() => {
+                m(rooted_base_dir, false)
+                    || m(base_dir, false)
+                    || (rule.negate() && (m(rooted_base, true) || m(base, true)))
+            }
+            _ => false,
+        }
     }
 }
 
@@ -424,7 +497,7 @@ fn walk_package(
         path: node.path.clone(),
         basename: collate::basename(&node.path.to_string_lossy()).to_string(),
         ignore_files: ignore_files.to_vec(),
-        rules: vec![(Source::Default, compile(DEFAULT_RULES))],
+        rules: vec![(Source::Default, default_rules())],
         parent: None,
         exact: false,
         is_package: true,
@@ -641,11 +714,9 @@ fn walk_dir(
                 || w.filter_entry(&format!("{entry}/"), false, None);
             let child = child_walker(&w, entry, exact);
             walk_dir(child, None, out)?;
-        } else if ft.is_file() {
-            if w.filter_entry(entry, false, None) {
-                let abs = format!("{}/{}", w.path.to_string_lossy(), entry);
-                out.files.push(abs[root_len + 1..].to_string());
-            }
+        } else if ft.is_file() && w.filter_entry(entry, false, None) {
+            let abs = format!("{}/{}", w.path.to_string_lossy(), entry);
+            out.files.push(abs[root_len + 1..].to_string());
         }
         // Symlinks, sockets, devices: npm-packlist keeps only files and directories.
     }
@@ -681,16 +752,21 @@ fn child_walker<'a>(parent: &'a Walker<'a>, entry: &str, exact: bool) -> Walker<
             (normalize(dir) == normalize(entry) && !name.is_empty()).then(|| name.to_string())
         })
         .collect();
-    let mut strict: Vec<String> = STRICT_DEFAULTS.iter().map(|s| s.to_string()).collect();
-    strict.extend(required_files.iter().map(|f| format!("!{f}")));
-    let strict_refs: Vec<&str> = strict.iter().map(String::as_str).collect();
+    let strict_rules = if required_files.is_empty() {
+        plain_strict_rules()
+    } else {
+        let mut strict: Vec<String> = STRICT_DEFAULTS.iter().map(|s| s.to_string()).collect();
+        strict.extend(required_files.iter().map(|f| format!("!{f}")));
+        let refs: Vec<&str> = strict.iter().map(String::as_str).collect();
+        compile(&refs)
+    };
     Walker {
         path: parent.path.join(entry),
         basename: entry.to_string(),
         ignore_files,
         rules: vec![
-            (Source::Default, compile(DEFAULT_RULES)),
-            (Source::Strict, compile(&strict_refs)),
+            (Source::Default, default_rules()),
+            (Source::Strict, strict_rules),
         ],
         parent: Some(parent),
         exact,

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use trustpub::cli::{Cli, Command};
 use trustpub::error::Error;
-use trustpub::pack::{self, PackOptions};
+use trustpub::pack::{self, Output, PackOptions};
 use trustpub::ui::Printer;
 
 fn main() -> ExitCode {
@@ -41,9 +41,13 @@ fn run(cli: Cli, printer: &Printer) -> Result<(), Error> {
                 message: format!("cannot read the current directory: {e}"),
                 hint: None,
             })?;
+            let output = if args.dry_run {
+                Output::Discard
+            } else {
+                Output::Directory(args.pack_destination.unwrap_or(cwd))
+            };
             let opts = PackOptions {
-                dry_run: args.dry_run,
-                destination: args.pack_destination.unwrap_or(cwd),
+                output,
                 ignore_scripts: args.ignore_scripts,
                 threads: 0,
             };

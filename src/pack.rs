@@ -95,16 +95,51 @@ impl PackError {
     }
 }
 
+/// Where the compressed tarball goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Compute everything (sizes, integrity) but keep no bytes: `--dry-run`.
+    Discard,
+    /// Keep the bytes in memory (publish uploads them).
+    Memory,
+    /// Write `<name>-<version>.tgz` into this directory.
+    Directory(PathBuf),
+}
+
 /// How to pack.
 #[derive(Debug, Clone)]
 pub struct PackOptions {
-    /// Compute everything but write no file.
-    pub dry_run: bool,
-    /// Where the .tgz goes.
-    pub destination: PathBuf,
+    pub output: Output,
     pub ignore_scripts: bool,
     /// Compression threads (0 = all cores).
     pub threads: usize,
+}
+
+/// The sink behind the hashing writer.
+enum Sink {
+    Discard,
+    Memory(Vec<u8>),
+    File(io::BufWriter<File>),
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sink::Discard => Ok(buf.len()),
+            Sink::Memory(v) => {
+                v.extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            Sink::File(f) => f.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::File(f) => f.flush(),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// One tar entry as `npm pack --json` lists it.
@@ -132,6 +167,9 @@ pub struct Packed {
     pub bundled: Vec<String>,
     #[serde(skip)]
     pub written: Option<PathBuf>,
+    /// The tarball, for [`Output::Memory`].
+    #[serde(skip)]
+    pub bytes: Option<Vec<u8>>,
     #[serde(skip)]
     pub warnings: Vec<(String, String)>,
 }
@@ -145,19 +183,18 @@ pub fn pack(dir: &Path, opts: &PackOptions, printer: &Printer) -> Result<Packed,
     for w in &manifest.name_warnings {
         printer.warn("package-json", &format!("{}: {w}", manifest.name));
     }
-    let dest_meta = std::fs::metadata(&opts.destination);
-    if !opts.dry_run {
-        match dest_meta {
+    if let Output::Directory(dest) = &opts.output {
+        match std::fs::metadata(dest) {
             Ok(m) if m.is_dir() => {}
             Ok(_) => {
                 return Err(PackError::Destination {
-                    dir: opts.destination.clone(),
+                    dir: dest.clone(),
                     source: io::Error::other("not a directory"),
                 })
             }
             Err(source) => {
                 return Err(PackError::Destination {
-                    dir: opts.destination.clone(),
+                    dir: dest.clone(),
                     source,
                 })
             }
@@ -187,27 +224,31 @@ pub fn pack(dir: &Path, opts: &PackOptions, printer: &Printer) -> Result<Packed,
     }
 
     let filename = manifest.tarball_name();
-    let (tmp, sink): (Option<tempfile::NamedTempFile>, Box<dyn Write + Send>) = if opts.dry_run {
-        (None, Box::new(io::sink()))
-    } else {
-        let tmp = tempfile::Builder::new()
-            .prefix(".trustpub-")
-            .suffix(".tgz.partial")
-            // Created 0666 less the umask, like npm's writeFile.
-            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
-            .tempfile_in(&opts.destination)
-            .map_err(|source| PackError::Write {
-                dir: opts.destination.clone(),
-                source,
-            })?;
-        let file = tmp.reopen().map_err(|source| PackError::Write {
-            dir: opts.destination.clone(),
-            source,
-        })?;
-        (
-            Some(tmp),
-            Box::new(io::BufWriter::with_capacity(256 * 1024, file)),
-        )
+    let dest_dir = match &opts.output {
+        Output::Directory(d) => d.clone(),
+        _ => dir.to_path_buf(),
+    };
+    let write_err = |source| PackError::Write {
+        dir: dest_dir.clone(),
+        source,
+    };
+    let (tmp, sink) = match &opts.output {
+        Output::Discard => (None, Sink::Discard),
+        Output::Memory => (None, Sink::Memory(Vec::new())),
+        Output::Directory(dest) => {
+            let tmp = tempfile::Builder::new()
+                .prefix(".trustpub-")
+                .suffix(".tgz.partial")
+                // Created 0666 less the umask, like npm's writeFile.
+                .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
+                .tempfile_in(dest)
+                .map_err(write_err)?;
+            let file = tmp.reopen().map_err(write_err)?;
+            (
+                Some(tmp),
+                Sink::File(io::BufWriter::with_capacity(256 * 1024, file)),
+            )
+        }
     };
     let threads = if opts.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -217,14 +258,13 @@ pub fn pack(dir: &Path, opts: &PackOptions, printer: &Printer) -> Result<Packed,
     let hashed = HashingWriter::new(sink);
     let mut gz = ParallelGzip::new(hashed, threads);
     let entries = write_tar(dir, &manifest, &selection.files, &mut gz)?;
-    let write_err = |source| PackError::Write {
-        dir: opts.destination.clone(),
-        source,
-    };
     let hashed = gz.finish().map_err(write_err)?;
     let (mut sink, size, sha1, sha512) = hashed.into_parts();
     sink.flush().map_err(write_err)?;
-    drop(sink);
+    let bytes = match sink {
+        Sink::Memory(v) => Some(v),
+        _ => None,
+    };
 
     let integrity = format!(
         "sha512-{}",
@@ -234,7 +274,7 @@ pub fn pack(dir: &Path, opts: &PackOptions, printer: &Printer) -> Result<Packed,
     let written = match tmp {
         None => None,
         Some(tmp) => {
-            let target = opts.destination.join(&filename);
+            let target = dest_dir.join(&filename);
             tmp.persist(&target).map_err(|e| write_err(e.error))?;
             Some(target)
         }
@@ -280,6 +320,7 @@ pub fn pack(dir: &Path, opts: &PackOptions, printer: &Printer) -> Result<Packed,
         entry_count,
         bundled,
         written,
+        bytes,
         warnings: selection.warnings,
     };
 

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod tar;
+pub mod verdaccio;
 
 use std::ffi::OsString;
 use std::fs;

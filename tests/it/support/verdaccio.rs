@@ -1,0 +1,196 @@
+//! Verdaccio 5.33.0, the real registry the publish tests publish to.
+//!
+//! One instance serves the whole test binary: started on first use by
+//! `tests/tools/verdaccio-harness.js` on 127.0.0.1 with an OS-chosen port and
+//! temporary storage. It stops by itself (and deletes its storage) when this
+//! process exits, because the harness watches its standard input, which only
+//! this process holds.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{ChildStdin, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use super::manifest_dir;
+
+pub struct Verdaccio {
+    /// `http://127.0.0.1:<port>/`
+    pub url: String,
+    _stdin: Mutex<ChildStdin>,
+}
+
+/// `tests/tools/node_modules`, installed from the lockfile if missing.
+/// Panics with the reason if that is impossible: these tests never skip.
+pub fn ensure_tools() -> PathBuf {
+    static DONE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let tools = manifest_dir().join("tests/tools");
+        let marker = tools.join("node_modules/verdaccio/package.json");
+        if marker.exists() && tools.join("node_modules/.bin/npm").exists() {
+            return Ok(tools);
+        }
+        // Serialise with other test binaries installing at the same time.
+        let lock_path = tools.join(".install.lock");
+        let lock = std::fs::File::create(&lock_path).map_err(|e| e.to_string())?;
+        lock.lock().map_err(|e| e.to_string())?;
+        if !marker.exists() {
+            let out = Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--userconfig", "/dev/null", "--prefix"])
+                .arg(&tools)
+                .output()
+                .map_err(|e| {
+                    format!("cannot run npm to install the test tools (Node.js and npm are required): {e}")
+                })?;
+            if !out.status.success() {
+                return Err(format!(
+                    "`npm ci --prefix tests/tools` failed; the publish tests need Verdaccio from the npm registry:\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+        }
+        Ok(tools)
+    })
+    .clone()
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The shared instance.
+pub fn shared() -> &'static Verdaccio {
+    static V: OnceLock<Verdaccio> = OnceLock::new();
+    V.get_or_init(start)
+}
+
+fn start() -> Verdaccio {
+    let tools = ensure_tools();
+    let mut child = Command::new("node")
+        .arg(tools.join("verdaccio-harness.js"))
+        .current_dir(&tools)
+        .env("TRUSTPUB_VERDACCIO_MAX_SECONDS", "1800")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start Verdaccio with node: {e}"));
+    let stdin = child.stdin.take().expect("piped stdin");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) {
+                if let Some(url) = v.get("url").and_then(|u| u.as_str()) {
+                    let _ = tx.send(url.to_string());
+                }
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let url = loop {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(url) => break url,
+            Err(_) if Instant::now() > deadline => panic!("Verdaccio did not start within 60 s"),
+            Err(_) => {
+                if let Ok(Some(status)) = child.try_wait() {
+                    panic!("Verdaccio exited at start-up ({status}); see its output above");
+                }
+            }
+        }
+    };
+    // The child is not waited for: it ends when our stdin handle closes.
+    std::mem::forget(child);
+    Verdaccio {
+        url,
+        _stdin: Mutex::new(stdin),
+    }
+}
+
+impl Verdaccio {
+    /// Creates a user and returns its token (a planted secret for the tests).
+    pub fn add_user(&self, name: &str) -> String {
+        let password = format!("pw-{name}-{}", std::process::id());
+        let body = serde_json::json!({ "name": name, "password": password }).to_string();
+        let resp = http(
+            "PUT",
+            &format!("{}-/user/org.couchdb.user:{name}", self.url),
+            &[("content-type", "application/json")],
+            body.as_bytes(),
+        );
+        assert!(
+            resp.0 == 201 || resp.0 == 200,
+            "creating user {name}: {} {}",
+            resp.0,
+            resp.1
+        );
+        let v: serde_json::Value = serde_json::from_str(&resp.1).expect("JSON from Verdaccio");
+        v["token"].as_str().expect("a token").to_string()
+    }
+
+    /// The stored packument of a package (`None` on 404).
+    pub fn packument(&self, name: &str) -> Option<serde_json::Value> {
+        let escaped = name.replace('/', "%2f");
+        let (status, body) = http(
+            "GET",
+            &format!("{}{escaped}", self.url),
+            &[("accept", "application/json")],
+            b"",
+        );
+        match status {
+            200 => Some(serde_json::from_str(&body).expect("packument JSON")),
+            404 => None,
+            s => panic!("GET packument {name}: {s} {body}"),
+        }
+    }
+}
+
+/// A minimal HTTP/1.1 client for the tests (no keep-alive).
+pub fn http(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (hostport, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, "/".into()));
+    let mut s = std::net::TcpStream::connect(hostport).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(60))).ok();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nhost: {hostport}\r\nconnection: close\r\ncontent-length: {}\r\n", body.len());
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(raw.len());
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    let body = raw.get(split + 4..).unwrap_or_default();
+    let status: u16 = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = if head.contains("transfer-encoding: chunked") {
+        dechunk(body)
+    } else {
+        body.to_vec()
+    };
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+fn dechunk(mut s: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(eol) = s.windows(2).position(|w| w == b"\r\n") {
+        let size = String::from_utf8_lossy(&s[..eol]);
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        let rest = &s[eol + 2..];
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.extend_from_slice(&rest[..n]);
+        s = rest[n..].strip_prefix(b"\r\n").unwrap_or(&rest[n..]);
+    }
+    out
+}

@@ -16,6 +16,8 @@ pub struct Cli {
 pub enum Command {
     /// Make the tarball npm would make (same files, same tar bytes).
     Pack(PackArgs),
+    /// Publish a package directory or a .tgz to the registry.
+    Publish(PublishArgs),
 }
 
 #[derive(Debug, Args)]
@@ -35,4 +37,41 @@ pub struct PackArgs {
     /// Do not run prepack, prepare and postpack.
     #[arg(long)]
     pub ignore_scripts: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// A package directory, or a .tgz made earlier.
+    #[arg(default_value = ".", value_name = "DIR | FILE.tgz")]
+    pub target: PathBuf,
+    /// The registry (a `@scope:registry` in .npmrc still wins for scoped names, as in npm).
+    #[arg(long, value_name = "URL")]
+    pub registry: Option<String>,
+    /// The dist-tag (default: latest; a "tag" field in package.json wins, as in npm).
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// public or restricted (default: the registry decides; new scoped packages are restricted).
+    #[arg(long, value_parser = ["public", "restricted", "private"])]
+    pub access: Option<String>,
+    /// A one-time password for accounts with two-factor authentication.
+    #[arg(long, value_name = "CODE")]
+    pub otp: Option<String>,
+    /// Do everything except the upload.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print npm's JSON object (keyed by package name) on standard output.
+    #[arg(long)]
+    pub json: bool,
+    /// Do not run lifecycle scripts.
+    #[arg(long)]
+    pub ignore_scripts: bool,
+    /// Exit 0 when this version is already published (and say whether it is the same tarball).
+    #[arg(long)]
+    pub tolerate_republish: bool,
+    /// Skip the pre-upload version checks, as npm's --force does.
+    #[arg(long)]
+    pub force: bool,
+    /// The user npmrc (default: NPM_CONFIG_USERCONFIG or ~/.npmrc).
+    #[arg(long, value_name = "FILE")]
+    pub userconfig: Option<PathBuf>,
 }

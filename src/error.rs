@@ -4,12 +4,15 @@
 //! lifecycle script's own non-zero code is passed on, as npm does).
 
 use crate::pack::PackError;
+use crate::publish::PublishError;
 
 /// Any failure of a trustpub command.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
     Pack(#[from] PackError),
+    #[error(transparent)]
+    Publish(#[from] PublishError),
     #[error("{message}")]
     Usage {
         message: String,
@@ -21,6 +24,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Pack(e) => e.exit_code(),
+            Error::Publish(e) => e.exit_code(),
             Error::Usage { .. } => 2,
         }
     }
@@ -28,6 +32,7 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::Pack(e) => e.hint(),
+            Error::Publish(e) => e.hint(),
             Error::Usage { hint, .. } => hint.clone(),
         }
     }

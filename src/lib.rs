@@ -13,6 +13,9 @@
 
 pub mod cli;
 pub mod collate;
+pub mod config;
+pub mod document;
+pub mod env;
 pub mod error;
 pub mod files;
 pub mod glob;
@@ -20,6 +23,10 @@ pub mod gzip;
 pub mod manifest;
 pub mod pack;
 pub mod scripts;
+pub mod secret;
 pub mod semver;
 pub mod tar;
 pub mod ui;
+pub mod ci;
+pub mod publish;
+pub mod registry;

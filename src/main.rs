@@ -1,9 +1,13 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use trustpub::cli::{Cli, Command};
+use trustpub::cli::{Cli, Command, PublishArgs};
+use trustpub::config::CliConfig;
+use trustpub::env::Env;
 use trustpub::error::Error;
 use trustpub::pack::{self, Output, PackOptions};
+use trustpub::publish::{self, Outcome, PublishOptions, PublishReport};
+use trustpub::secret::Secret;
 use trustpub::ui::Printer;
 
 fn main() -> ExitCode {
@@ -15,17 +19,18 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let env = |k: &str| std::env::var(k).ok();
+    let env = Env::from_process();
     let json = match &cli.command {
         Command::Pack(a) => a.json,
+        Command::Publish(a) => a.json,
     };
     let printer = Printer::from_locale(
-        env("LC_ALL").as_deref(),
-        env("LC_CTYPE").as_deref(),
-        env("LANG").as_deref(),
+        env.get("LC_ALL"),
+        env.get("LC_CTYPE"),
+        env.get("LANG"),
         json,
     );
-    match run(cli, &printer) {
+    match run(cli, &env, &printer) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             printer.error(&e.to_string(), &e.causes(), e.hint().as_deref());
@@ -34,17 +39,20 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli, printer: &Printer) -> Result<(), Error> {
+fn current_dir() -> Result<std::path::PathBuf, Error> {
+    std::env::current_dir().map_err(|e| Error::Usage {
+        message: format!("cannot read the current directory: {e}"),
+        hint: None,
+    })
+}
+
+fn run(cli: Cli, env: &Env, printer: &Printer) -> Result<(), Error> {
     match cli.command {
         Command::Pack(args) => {
-            let cwd = std::env::current_dir().map_err(|e| Error::Usage {
-                message: format!("cannot read the current directory: {e}"),
-                hint: None,
-            })?;
             let output = if args.dry_run {
                 Output::Discard
             } else {
-                Output::Directory(args.pack_destination.unwrap_or(cwd))
+                Output::Directory(args.pack_destination.unwrap_or(current_dir()?))
             };
             let opts = PackOptions {
                 output,
@@ -63,5 +71,80 @@ fn run(cli: Cli, printer: &Printer) -> Result<(), Error> {
             }
             Ok(())
         }
+        Command::Publish(args) => {
+            let cwd = current_dir()?;
+            let json = args.json;
+            let opts = publish_options(args);
+            let report = publish::publish(&opts, env, &cwd, printer)?;
+            print_publish(&report, json, printer);
+            Ok(())
+        }
     }
+}
+
+fn publish_options(a: PublishArgs) -> PublishOptions {
+    PublishOptions {
+        target: a.target,
+        cli: CliConfig {
+            registry: a.registry,
+            tag: a.tag,
+            access: a.access,
+            otp: a.otp.map(Secret::new),
+            userconfig: a.userconfig,
+            dry_run: a.dry_run,
+            force: a.force,
+            ignore_scripts: a.ignore_scripts,
+            ..CliConfig::default()
+        },
+        json: a.json,
+        tolerate_republish: a.tolerate_republish,
+    }
+}
+
+fn print_publish(r: &PublishReport, json: bool, printer: &Printer) {
+    let how = match &r.auth_source {
+        Some(src) => format!("{} from {src}", r.auth),
+        None => r.auth.clone(),
+    };
+    if json {
+        let mut record = serde_json::to_value(&r.packed).unwrap_or_default();
+        if let Some(obj) = record.as_object_mut() {
+            obj.insert("registry".into(), r.registry.clone().into());
+            obj.insert("tag".into(), r.tag.clone().into());
+            obj.insert(
+                "access".into(),
+                r.access.map(|a| a.as_str().to_string()).into(),
+            );
+            obj.insert("auth".into(), r.auth.clone().into());
+            obj.insert("provenance".into(), r.provenance.into());
+            let outcome = match &r.outcome {
+                Outcome::Published => "published",
+                Outcome::PublishedDespiteError => "published",
+                Outcome::DryRun => "dry-run",
+                Outcome::AlreadyPublished { .. } => "already-published",
+            };
+            obj.insert("outcome".into(), outcome.into());
+        }
+        let doc = serde_json::json!({ r.packed.name.clone(): record });
+        printer.out(&serde_json::to_string_pretty(&doc).unwrap_or_default());
+    }
+    let spec = format!("{}@{}", r.packed.name, r.packed.version);
+    let line = match &r.outcome {
+        Outcome::Published | Outcome::PublishedDespiteError => {
+            format!("published {spec} to {} with tag {}, authenticated with {how}", r.registry, r.tag)
+        }
+        Outcome::DryRun => format!(
+            "dry run: would publish {spec} to {} with tag {}, authenticating with {how}; nothing was uploaded",
+            r.registry, r.tag
+        ),
+        Outcome::AlreadyPublished { same_integrity } => format!(
+            "{spec} was already on {} ({}); nothing was uploaded",
+            r.registry,
+            if *same_integrity { "the same tarball" } else { "a different tarball" }
+        ),
+    };
+    if !json {
+        printer.out(&format!("+ {spec}"));
+    }
+    printer.notice(&line);
 }

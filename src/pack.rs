@@ -280,6 +280,38 @@ pub fn pack(dir: &Path, opts: &PackOptions, printer: &Printer) -> Result<Packed,
         }
     };
 
+    let mut packed = record(&manifest.name, &manifest.version, entries, size, shasum, integrity);
+    packed.written = written;
+    packed.bytes = bytes;
+    packed.warnings = selection.warnings;
+
+    if !opts.ignore_scripts {
+        let env = [
+            ("npm_package_from", format!("file:{}", dir.display())),
+            ("npm_package_resolved", dir.to_string_lossy().into_owned()),
+            ("npm_package_integrity", packed.integrity.clone()),
+        ];
+        if let Err(e) = scripts::run(dir, &manifest, "postpack", &env, printer) {
+            // A failed run leaves nothing behind.
+            if let Some(path) = &packed.written {
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(e.into());
+        }
+    }
+    Ok(packed)
+}
+
+/// npm's pack record (`lib/utils/tar.js` `getContents`) from the tar
+/// entries in archive order and the digests of the compressed bytes.
+pub fn record(
+    name: &str,
+    version: &str,
+    entries: Vec<FileRecord>,
+    size: u64,
+    shasum: String,
+    integrity: String,
+) -> Packed {
     let unpacked_size = entries.iter().map(|e| e.size).sum();
     let mut bundled: Vec<String> = Vec::new();
     for e in &entries {
@@ -306,39 +338,38 @@ pub fn pack(dir: &Path, opts: &PackOptions, printer: &Printer) -> Result<Packed,
     uppers.sort_by(|a, b| collate::listing_compare(&a.path, &b.path));
     others.sort_by(|a, b| collate::listing_compare(&a.path, &b.path));
     uppers.extend(others);
-
-    let packed = Packed {
-        id: manifest.id(),
-        name: manifest.name.clone(),
-        version: manifest.version.clone(),
+    Packed {
+        id: format!("{name}@{version}"),
+        name: name.to_string(),
+        version: version.to_string(),
         size,
         unpacked_size,
         shasum,
         integrity,
-        filename,
+        filename: format!(
+            "{}-{version}.tgz",
+            name.replacen('@', "", 1).replacen('/', "-", 1)
+        ),
         files: uppers,
         entry_count,
         bundled,
-        written,
-        bytes,
-        warnings: selection.warnings,
-    };
-
-    if !opts.ignore_scripts {
-        let env = [
-            ("npm_package_from", format!("file:{}", dir.display())),
-            ("npm_package_resolved", dir.to_string_lossy().into_owned()),
-            ("npm_package_integrity", packed.integrity.clone()),
-        ];
-        if let Err(e) = scripts::run(dir, &manifest, "postpack", &env, printer) {
-            // A failed run leaves nothing behind.
-            if let Some(path) = &packed.written {
-                let _ = std::fs::remove_file(path);
-            }
-            return Err(e.into());
-        }
+        written: None,
+        bytes: None,
+        warnings: Vec::new(),
     }
-    Ok(packed)
+}
+
+/// sha1 hex and sha512 SRI of a finished tarball.
+pub fn digests(bytes: &[u8]) -> (String, String) {
+    let sha1 = Sha1::digest(bytes);
+    let sha512 = Sha512::digest(bytes);
+    (
+        hex::encode(sha1),
+        format!(
+            "sha512-{}",
+            base64::engine::general_purpose::STANDARD.encode(sha512)
+        ),
+    )
 }
 
 fn has_pack_scripts(m: &Manifest) -> bool {

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod recording_registry;
 pub mod tar;
 pub mod verdaccio;
 

@@ -1,0 +1,415 @@
+//! Where npm looks for the project and global npmrc files.
+//!
+//! * [`local_prefix`] is `loadLocalPrefix` (`@npmcli/config/lib/index.js`):
+//!   walk up from the working directory to the first directory holding a
+//!   `package.json` file or a `node_modules` directory; then keep walking,
+//!   and if an ancestor's `package.json` lists that directory among its
+//!   `workspaces`, the ancestor (the workspace root) is the local prefix
+//!   and the workspace's own `.npmrc` is ignored.
+//! * [`default_global_prefix`] is `loadGlobalPrefix`: `$PREFIX`, else the
+//!   directory above the `bin/` holding node (plus `$DESTDIR`). npm knows
+//!   its own node (`process.execPath`); trustpub looks for `node` on `PATH`
+//!   and skips the global npmrc when there is none.
+//!
+//! Workspace patterns are matched with a small subset of minimatch (`*`,
+//! `**`, `?`, `[...]`, `{a,b}`, leading `!` negation, no dot-files), which
+//! covers what `workspaces` arrays use in practice; the file system is not
+//! globbed, only the one candidate directory is tested.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+use serde_json::Value as Json;
+
+use crate::env::Env;
+
+/// The result of the local-prefix search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalPrefix {
+    pub dir: PathBuf,
+    /// The workspace whose `.npmrc` npm ignores because `dir` is its root.
+    pub workspace: Option<PathBuf>,
+}
+
+fn is_file(p: &Path) -> bool {
+    fs::metadata(p).map(|m| m.is_file()).unwrap_or(false)
+}
+
+fn is_dir(p: &Path) -> bool {
+    fs::metadata(p).map(|m| m.is_dir()).unwrap_or(false)
+}
+
+/// `loadLocalPrefix` for an absolute `cwd`. `workspaces_enabled` is false for
+/// `--workspaces=false` on the command line or global mode.
+pub fn local_prefix(cwd: &Path, workspaces_enabled: bool) -> LocalPrefix {
+    let mut found: Option<(PathBuf, bool)> = None;
+    for p in cwd.ancestors() {
+        let has_package_json = is_file(&p.join("package.json"));
+        match &found {
+            None => {
+                if has_package_json || is_dir(&p.join("node_modules")) {
+                    found = Some((p.to_path_buf(), has_package_json));
+                    if !workspaces_enabled {
+                        break;
+                    }
+                }
+            }
+            Some((prefix, prefix_has_pkg)) => {
+                if !has_package_json {
+                    continue;
+                }
+                let Some(patterns) = read_workspaces(&p.join("package.json")) else {
+                    continue;
+                };
+                if *prefix_has_pkg && is_workspace_of(p, prefix, &patterns) {
+                    return LocalPrefix {
+                        dir: p.to_path_buf(),
+                        workspace: Some(prefix.clone()),
+                    };
+                }
+            }
+        }
+    }
+    LocalPrefix {
+        dir: found.map(|(p, _)| p).unwrap_or_else(|| cwd.to_path_buf()),
+        workspace: None,
+    }
+}
+
+/// The `workspaces` patterns of a package.json: an array, or `{ packages }`.
+fn read_workspaces(path: &Path) -> Option<Vec<String>> {
+    let text = fs::read(path).ok()?;
+    let json: Json = serde_json::from_slice(&text).ok()?;
+    let ws = json.get("workspaces")?;
+    let list = ws.get("packages").filter(|p| p.is_array()).unwrap_or(ws);
+    Some(
+        list.as_array()?
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+    )
+}
+
+/// Whether `dir` is among the workspaces `patterns` of `root`, following
+/// `@npmcli/map-workspaces`: negations (an odd number of leading `!`) drop
+/// matches, a later positive pattern re-admits what an earlier negation
+/// dropped, and nothing under `node_modules` is a workspace.
+fn is_workspace_of(root: &Path, dir: &Path, patterns: &[String]) -> bool {
+    let Ok(rel) = dir.strip_prefix(root) else {
+        return false;
+    };
+    let rel: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if rel.is_empty() || rel.iter().any(|s| s == "node_modules") {
+        return false;
+    }
+    let rel = rel.join("/");
+    let mut positive: Vec<String> = Vec::new();
+    let mut negated: Vec<String> = Vec::new();
+    for raw in patterns {
+        let bangs = raw.len() - raw.trim_start_matches('!').len();
+        // `pattern.replace(/^\.?\/+/, '')`: strip a leading `/` or `./`.
+        let rest = &raw[bangs..];
+        let rest = rest
+            .strip_prefix('.')
+            .filter(|r| r.starts_with('/'))
+            .unwrap_or(rest);
+        let pattern = rest
+            .trim_start_matches('/')
+            .trim_end_matches('/')
+            .to_string();
+        if bangs % 2 == 1 {
+            negated.push(pattern);
+        } else {
+            negated.retain(|n| !glob_match(n, &pattern));
+            positive.push(pattern);
+        }
+    }
+    positive.iter().any(|p| glob_match(p, &rel)) && !negated.iter().any(|n| glob_match(n, &rel))
+}
+
+/// A minimatch subset: `pattern` against a `/`-separated relative path.
+pub fn glob_match(pattern: &str, path: &str) -> bool {
+    expand_braces(pattern).iter().any(|p| {
+        let pat: Vec<&str> = p.split('/').filter(|s| !s.is_empty()).collect();
+        let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        match_segments(&pat, &segs)
+    })
+}
+
+fn match_segments(pat: &[&str], segs: &[&str]) -> bool {
+    match pat.split_first() {
+        None => segs.is_empty(),
+        Some((&"**", rest)) => (0..=segs.len()).any(|skip| {
+            segs[..skip].iter().all(|s| !s.starts_with('.')) && match_segments(rest, &segs[skip..])
+        }),
+        Some((first, rest)) => match segs.split_first() {
+            Some((seg, more)) => segment_match(first, seg) && match_segments(rest, more),
+            None => false,
+        },
+    }
+}
+
+fn segment_match(pat: &str, seg: &str) -> bool {
+    if seg.starts_with('.') && !pat.starts_with('.') {
+        return false;
+    }
+    let mut re = String::from("^");
+    let mut chars = pat.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' => re.push_str("[^/]*"),
+            '?' => re.push_str("[^/]"),
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    re.push_str(&regex::escape(&n.to_string()));
+                }
+            }
+            '[' => {
+                let mut class = String::new();
+                let mut closed = false;
+                for d in chars.by_ref() {
+                    if d == ']' && !class.is_empty() {
+                        closed = true;
+                        break;
+                    }
+                    class.push(d);
+                }
+                if closed {
+                    let class = class
+                        .strip_prefix('!')
+                        .map(|c| format!("^{c}"))
+                        .unwrap_or(class);
+                    re.push('[');
+                    re.push_str(&class.replace('\\', "\\\\").replace('[', "\\["));
+                    re.push(']');
+                } else {
+                    re.push_str(&regex::escape(&format!("[{class}")));
+                }
+            }
+            other => re.push_str(&regex::escape(&other.to_string())),
+        }
+    }
+    re.push('$');
+    Regex::new(&re).map(|r| r.is_match(seg)).unwrap_or(false)
+}
+
+/// `{a,b}` and `{1..3}` expansion, as brace-expansion does it for the
+/// simple cases.
+fn expand_braces(pattern: &str) -> Vec<String> {
+    let Some(open) = pattern.find('{') else {
+        return vec![pattern.to_string()];
+    };
+    let mut depth = 0;
+    let mut close = None;
+    for (i, c) in pattern[open..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(open + i);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let Some(close) = close else {
+        return vec![pattern.to_string()];
+    };
+    let (pre, body, post) = (
+        &pattern[..open],
+        &pattern[open + 1..close],
+        &pattern[close + 1..],
+    );
+    let mut parts: Vec<String> = Vec::new();
+    let mut depth = 0;
+    let mut start = 0;
+    for (i, c) in body.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(body[start..i].to_string());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(body[start..].to_string());
+    if parts.len() == 1 {
+        if let Some((a, b)) = body.split_once("..") {
+            if let (Ok(a), Ok(b)) = (a.parse::<i64>(), b.parse::<i64>()) {
+                let range: Vec<i64> = if a <= b {
+                    (a..=b).collect()
+                } else {
+                    (b..=a).rev().collect()
+                };
+                parts = range.into_iter().map(|n| n.to_string()).collect();
+            }
+        }
+        if parts.len() == 1 {
+            // `{x}` is not an expansion.
+            return expand_braces(post)
+                .into_iter()
+                .map(|p| format!("{pre}{{{body}}}{p}"))
+                .collect();
+        }
+    }
+    let mut out = Vec::new();
+    for part in parts {
+        for tail in expand_braces(&format!("{part}{post}")) {
+            out.push(format!("{pre}{tail}"));
+        }
+    }
+    out
+}
+
+/// npm's default global prefix, as described in the module docs. `None`
+/// when neither `$PREFIX` is set nor `node` is on `PATH`.
+pub fn default_global_prefix(env: &Env) -> Option<PathBuf> {
+    if let Some(prefix) = env.get_non_empty("PREFIX") {
+        return Some(PathBuf::from(prefix));
+    }
+    let node = find_on_path(env, "node")?;
+    let node = fs::canonicalize(&node).unwrap_or(node);
+    let prefix = node.parent()?.parent()?.to_path_buf();
+    match env.get_non_empty("DESTDIR") {
+        Some(destdir) => {
+            let rel = prefix.strip_prefix("/").unwrap_or(&prefix);
+            Some(Path::new(destdir).join(rel))
+        }
+        None => Some(prefix),
+    }
+}
+
+fn find_on_path(env: &Env, program: &str) -> Option<PathBuf> {
+    let path = env.get_non_empty("PATH")?;
+    std::env::split_paths(path)
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .map(|dir| dir.join(program))
+        .find(|candidate| is_executable(candidate))
+}
+
+#[cfg(unix)]
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+#[cfg(not(unix))]
+fn is_executable(p: &Path) -> bool {
+    is_file(p) || is_file(&p.with_extension("exe"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs() {
+        let cases = [
+            ("packages/*", "packages/a", true),
+            ("packages/*", "packages/a/b", false),
+            ("packages/**", "packages/a/b", true),
+            ("packages/**", "packages/.hidden", false),
+            ("packages/.*", "packages/.hidden", true),
+            ("**", "a/b/c", true),
+            ("packages/{a,b}", "packages/b", true),
+            ("packages/{a,b}", "packages/c", false),
+            ("packages/p{1..3}", "packages/p2", true),
+            ("packages/[ab]x", "packages/bx", true),
+            ("packages/[!ab]x", "packages/bx", false),
+            ("pkg?", "pkg1", true),
+            ("apps/web", "apps/web", true),
+            ("apps/web", "apps/webx", false),
+        ];
+        for (pat, path, want) in cases {
+            assert_eq!(glob_match(pat, path), want, "{pat} vs {path}");
+        }
+    }
+
+    #[test]
+    fn workspace_membership() {
+        let root = Path::new("/r");
+        let p = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(is_workspace_of(
+            root,
+            Path::new("/r/packages/a"),
+            &p(&["packages/*"])
+        ));
+        assert!(is_workspace_of(
+            root,
+            Path::new("/r/packages/a"),
+            &p(&["./packages/*/"])
+        ));
+        assert!(!is_workspace_of(
+            root,
+            Path::new("/r/packages/a"),
+            &p(&["packages/*", "!packages/a"])
+        ));
+        assert!(is_workspace_of(
+            root,
+            Path::new("/r/packages/a"),
+            &p(&["packages/*", "!packages/a", "packages/a"])
+        ));
+        assert!(!is_workspace_of(
+            root,
+            Path::new("/r/node_modules/a"),
+            &p(&["**"])
+        ));
+        assert!(!is_workspace_of(root, Path::new("/r"), &p(&["**"])));
+    }
+
+    #[test]
+    fn local_prefix_search() {
+        let t = tempfile::tempdir().unwrap();
+        let root = fs::canonicalize(t.path()).unwrap();
+        let ws = root.join("packages/a");
+        let deep = ws.join("src/lib");
+        fs::create_dir_all(&deep).unwrap();
+        fs::write(
+            root.join("package.json"),
+            r#"{"workspaces":["packages/*"]}"#,
+        )
+        .unwrap();
+        fs::write(ws.join("package.json"), "{}").unwrap();
+        // From inside a workspace, the workspace root is the prefix.
+        let lp = local_prefix(&deep, true);
+        assert_eq!(lp.dir, root);
+        assert_eq!(lp.workspace.as_deref(), Some(ws.as_path()));
+        // With workspaces disabled, the nearest package.json is.
+        assert_eq!(local_prefix(&deep, false).dir, ws);
+        // A directory with only node_modules counts too.
+        let other = root.join("other/x");
+        fs::create_dir_all(other.join("node_modules")).unwrap();
+        assert_eq!(local_prefix(&other, true).dir, other);
+        // No marker anywhere below a package-less root: the cwd itself.
+        let bare = tempfile::tempdir().unwrap();
+        let bare = fs::canonicalize(bare.path()).unwrap();
+        let lp = local_prefix(&bare, true);
+        assert!(
+            lp.dir == bare
+                || lp.dir.join("package.json").is_file()
+                || lp.dir.join("node_modules").is_dir()
+        );
+    }
+
+    #[test]
+    fn global_prefix_from_env() {
+        assert_eq!(
+            default_global_prefix(&Env::from_pairs([("PREFIX", "/opt/npm")])),
+            Some(PathBuf::from("/opt/npm"))
+        );
+        assert_eq!(
+            default_global_prefix(&Env::from_pairs([("PATH", "")])),
+            None
+        );
+    }
+}

@@ -1,0 +1,660 @@
+//! `trustpub publish`: the pipeline, stage by stage, as npm 11.19.1's
+//! `lib/commands/publish.js` + libnpmpublish run it.
+//!
+//! config ─▶ manifest ─▶ prepublishOnly ─▶ pack (prepack, prepare, postpack)
+//! ─▶ checks ─▶ credential ─▶ packument checks ─▶ document ─▶ PUT (retries,
+//! verified after failures) ─▶ publish, postpublish ─▶ report.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::ci;
+use crate::config::{Access, CliConfig, Config, ConfigDiagnostic, ConfigError, CredentialLookup};
+use crate::document::{
+    self, DirSource, DocumentError, DocumentOptions, PackageSource, TarballSource,
+};
+use crate::env::Env;
+use crate::manifest::{Manifest, ManifestError};
+use crate::pack::{self, FileRecord, Output, PackError, PackOptions, Packed};
+use crate::registry::{self, Auth, AuthKind, Client, Observer, RegistryError, Request, Sent};
+use crate::scripts::{self, ScriptError};
+use crate::semver::Version;
+use crate::ui::Printer;
+
+/// What `trustpub publish` was asked to do.
+#[derive(Debug, Clone)]
+pub struct PublishOptions {
+    /// A package directory or a `.tgz` made earlier.
+    pub target: PathBuf,
+    pub cli: CliConfig,
+    pub json: bool,
+    /// A version that is already published is not an error (exit 0).
+    pub tolerate_republish: bool,
+}
+
+/// How the publish ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Published,
+    /// A timeout or 5xx hid a publish that had in fact been stored.
+    PublishedDespiteError,
+    DryRun,
+    /// `--tolerate-republish`: the version was already there.
+    AlreadyPublished {
+        same_integrity: bool,
+    },
+}
+
+/// Everything the report needs.
+#[derive(Debug, Clone)]
+pub struct PublishReport {
+    pub packed: Packed,
+    pub registry: String,
+    pub tag: String,
+    pub access: Option<Access>,
+    /// `token`, `basic` or `none`, and where it came from.
+    pub auth: String,
+    pub auth_source: Option<String>,
+    pub provenance: bool,
+    pub outcome: Outcome,
+}
+
+/// What can stop a publish.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Pack(#[from] PackError),
+    #[error(transparent)]
+    Script(#[from] ScriptError),
+    #[error(transparent)]
+    Document(#[from] DocumentError),
+    #[error(transparent)]
+    Registry(Box<RegistryError>),
+    #[error("cannot read {path}")]
+    ReadTarball {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{name} is marked \"private\": true in package.json, so it is never published")]
+    Private { name: String },
+    #[error("{version} is a prerelease version, and it would become the \"latest\" tag")]
+    PrereleaseNeedsTag { version: String },
+    #[error("cannot restrict access to the unscoped package {name}")]
+    RestrictedUnscoped { name: String },
+    #[error("{name}@{version} is already published on {registry}")]
+    AlreadyPublished {
+        name: String,
+        version: String,
+        registry: String,
+        same_integrity: bool,
+    },
+    #[error("cannot implicitly apply the \"latest\" tag: {highest} is already published on {registry} and is higher than {version}")]
+    LatestDowngrade {
+        version: String,
+        highest: String,
+        registry: String,
+    },
+    #[error("no credential for {registry}: {looked}")]
+    NeedAuth { registry: String, looked: String },
+    #[error("the credential for {registry} cannot be used: {diagnostic}")]
+    UnusableCredential {
+        registry: String,
+        diagnostic: ConfigDiagnostic,
+    },
+    #[error("refusing to send credentials over plain HTTP to {url}")]
+    Insecure { url: String },
+    #[error("{name}@{version} appeared on {registry} with a different integrity while publishing")]
+    Conflict {
+        name: String,
+        version: String,
+        registry: String,
+    },
+}
+
+impl From<RegistryError> for PublishError {
+    fn from(e: RegistryError) -> Self {
+        PublishError::Registry(Box::new(e))
+    }
+}
+
+impl PublishError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            PublishError::Config(e) => e.exit_code(),
+            PublishError::Manifest(ManifestError::Unreadable { .. }) => 1,
+            PublishError::Manifest(_) => 2,
+            PublishError::Pack(e) => e.exit_code(),
+            PublishError::Script(e) => e.exit_code(),
+            PublishError::Private { .. }
+            | PublishError::PrereleaseNeedsTag { .. }
+            | PublishError::RestrictedUnscoped { .. }
+            | PublishError::LatestDowngrade { .. }
+            | PublishError::NeedAuth { .. }
+            | PublishError::UnusableCredential { .. }
+            | PublishError::Insecure { .. } => 2,
+            _ => 1,
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            PublishError::Config(e) => e.hint(),
+            PublishError::Manifest(e) => e.hint(),
+            PublishError::Pack(e) => e.hint(),
+            PublishError::Script(e) => e.hint(),
+            PublishError::Document(e) => e.hint(),
+            PublishError::Registry(e) => e.hint(),
+            PublishError::ReadTarball { .. } => Some("pass a package directory or a .tgz made by npm pack or trustpub pack".into()),
+            PublishError::Private { .. } => Some("remove \"private\": true from package.json to publish it".into()),
+            PublishError::PrereleaseNeedsTag { .. } => Some("publish prereleases under their own tag, for example --tag next (or \"publishConfig\": {\"tag\": \"next\"})".into()),
+            PublishError::RestrictedUnscoped { .. } => Some("only scoped packages (@scope/name) can be restricted; drop --access restricted or scope the name".into()),
+            PublishError::AlreadyPublished { same_integrity, .. } => Some(if *same_integrity {
+                "the published tarball is identical to this one; bump \"version\" to publish a change, or pass --tolerate-republish to treat this as success".into()
+            } else {
+                "a different tarball was published under this version; bump \"version\" in package.json (published versions are immutable)".into()
+            }),
+            PublishError::LatestDowngrade { .. } => Some("publish an older line under its own tag, for example --tag v1-maintenance".into()),
+            PublishError::NeedAuth { .. } => Some("in CI, use trusted publishing or set NODE_AUTH_TOKEN from a secret; locally, add //<registry host>/:_authToken=${NPM_TOKEN} to .npmrc".into()),
+            PublishError::UnusableCredential { diagnostic, .. } => diagnostic.hint(),
+            PublishError::Insecure { .. } => Some("use an https:// registry URL (plain http is only allowed for a registry on this machine)".into()),
+            PublishError::Conflict { .. } => Some("another publish of the same version raced this one; check the registry and bump the version".into()),
+        }
+    }
+}
+
+/// Prints registry notices and retries as they happen.
+struct Report<'a>(&'a Printer);
+
+impl Observer for Report<'_> {
+    fn notice(&self, text: &str) {
+        self.0.notice(text);
+    }
+
+    fn retrying(&self, what: &str, attempt: u32, wait: Duration) {
+        self.0.warn(
+            "retry",
+            &format!("{what}; retry {attempt} in {:.1} s", wait.as_secs_f64()),
+        );
+    }
+}
+
+/// What is being published, after packing.
+struct Prepared {
+    manifest: Map<String, Value>,
+    name: String,
+    version: String,
+    packed: Packed,
+    tarball: Vec<u8>,
+    dir: Option<PathBuf>,
+    script_manifest: Option<Manifest>,
+}
+
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// Runs the whole publish.
+pub fn publish(
+    opts: &PublishOptions,
+    env: &Env,
+    cwd: &Path,
+    printer: &Printer,
+) -> Result<PublishReport, PublishError> {
+    let base = Config::load(env, &opts.cli, cwd)?;
+    for d in base.diagnostics() {
+        printer.warn("config", &d.to_string());
+    }
+    let target = if opts.target.is_absolute() {
+        opts.target.clone()
+    } else {
+        cwd.join(&opts.target)
+    };
+
+    // The manifest as npm prepares it, then publishConfig on top of the config.
+    let is_tarball = target.is_file();
+    let (prepared_early, config) = if is_tarball {
+        let bytes = std::fs::read(&target).map_err(|source| PublishError::ReadTarball {
+            path: target.clone(),
+            source,
+        })?;
+        let src = TarballSource::new(&bytes)?;
+        let raw = src.package_json()?;
+        let manifest = document::normalize_manifest(&raw, &src)?;
+        let config = base.with_publish_config(&manifest)?;
+        (Some((bytes, src, manifest)), config)
+    } else {
+        let m = Manifest::read_dir(&target)?;
+        let manifest = document::normalize_manifest(&m.raw, &DirSource::new(&target))?;
+        (None, base.with_publish_config(&manifest)?)
+    };
+
+    let prepared = match prepared_early {
+        Some((bytes, src, manifest)) => prepare_tarball(bytes, src, manifest)?,
+        None => prepare_directory(&target, &config, printer)?,
+    };
+    config.check_tag(&prepared.name)?;
+    let tag = config.dist_tag();
+    let access = config.access();
+    let dry_run = config.dry_run();
+
+    // Checks npm makes before any upload (and some it leaves to the registry).
+    if truthy(prepared.manifest.get("private")) {
+        return Err(PublishError::Private {
+            name: prepared.name.clone(),
+        });
+    }
+    let version = Version::parse(&prepared.version, true);
+    if !config.force()
+        && config.is_default_tag()
+        && version.as_ref().is_some_and(Version::is_prerelease)
+    {
+        return Err(PublishError::PrereleaseNeedsTag {
+            version: prepared.version.clone(),
+        });
+    }
+    if access == Some(Access::Restricted) && !prepared.name.starts_with('@') {
+        return Err(PublishError::RestrictedUnscoped {
+            name: prepared.name.clone(),
+        });
+    }
+    if !opts.json {
+        for line in pack::notice_lines(&prepared.packed, printer.unicode) {
+            printer.notice(&line);
+        }
+    }
+
+    // Where to, and with which credential.
+    let registry = config.registry_for(&prepared.name)?;
+    let escaped = document::escaped_name(&prepared.name);
+    let package_url = registry.package_url(&escaped);
+    let parsed = url::Url::parse(&package_url).map_err(|_| PublishError::Insecure {
+        url: registry.to_string(),
+    })?;
+    if parsed.scheme() != "https" && !is_loopback(&parsed) {
+        return Err(PublishError::Insecure {
+            url: registry.to_string(),
+        });
+    }
+    let (auth, auth_name, auth_source) = match config
+        .lookup_credential(&package_url, Some(&prepared.name))
+    {
+        CredentialLookup::Found(c) => match c.authorization {
+            Some(a) => {
+                let kind = match a.scheme() {
+                    "Basic" => AuthKind::Basic,
+                    _ => AuthKind::Token,
+                };
+                let origin = registry::origin(&package_url).unwrap_or_default();
+                (
+                    Some(Auth {
+                        header: a.header_value(),
+                        origin,
+                        kind,
+                    }),
+                    if kind == AuthKind::Basic {
+                        "basic"
+                    } else {
+                        "token"
+                    },
+                    Some(c.source.to_string()),
+                )
+            }
+            None => (None, "client-certificate", Some(c.source.to_string())),
+        },
+        CredentialLookup::Unusable(diagnostic) => {
+            return Err(PublishError::UnusableCredential {
+                registry: registry.to_string(),
+                diagnostic,
+            })
+        }
+        CredentialLookup::Missing => {
+            let looked = format!(
+                "no _authToken, _auth or username/_password for {} in {}, and NODE_AUTH_TOKEN is not set",
+                crate::config::nerf_dart_of(&registry.url).unwrap_or_else(|| registry.to_string()),
+                config.files().describe()
+            );
+            if dry_run {
+                printer.warn(
+                    "publish",
+                    &format!("This command requires you to be logged in to {registry} (dry-run)"),
+                );
+                (None, "none", None)
+            } else {
+                return Err(PublishError::NeedAuth {
+                    registry: registry.to_string(),
+                    looked,
+                });
+            }
+        }
+    };
+
+    let client = Client::new(ci::user_agent(env), config.retry());
+    let observer = Report(printer);
+    let spec = format!("{}@{}", prepared.name, prepared.version);
+
+    // The registry's view of the package (npm skips this with --force).
+    let packument = fetch_packument(&client, &package_url, auth.as_ref(), &spec, printer);
+    if !config.force() {
+        if let Some(existing) = packument
+            .as_ref()
+            .and_then(|p| p.get("versions"))
+            .and_then(Value::as_object)
+        {
+            if let Some(v) = existing.get(&prepared.version) {
+                let same = v
+                    .pointer("/dist/integrity")
+                    .and_then(Value::as_str)
+                    .is_some_and(|i| i == prepared.packed.integrity);
+                if opts.tolerate_republish {
+                    printer.notice(&format!(
+                        "{spec} is already published on {registry}; {}",
+                        if same {
+                            "the published tarball is identical to this one"
+                        } else {
+                            "the published tarball differs from this one (its integrity does not match)"
+                        }
+                    ));
+                    return Ok(report(
+                        prepared,
+                        &registry.to_string(),
+                        tag,
+                        access,
+                        auth_name,
+                        auth_source,
+                        Outcome::AlreadyPublished {
+                            same_integrity: same,
+                        },
+                    ));
+                }
+                return Err(PublishError::AlreadyPublished {
+                    name: prepared.name.clone(),
+                    version: prepared.version.clone(),
+                    registry: registry.to_string(),
+                    same_integrity: same,
+                });
+            }
+            if config.is_default_tag() {
+                if let (Some(ours), Some(highest)) = (version.as_ref(), highest_stable(existing)) {
+                    if highest >= *ours {
+                        return Err(PublishError::LatestDowngrade {
+                            version: prepared.version.clone(),
+                            highest: highest.to_string(),
+                            registry: registry.to_string(),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    let access_word = access
+        .map(|a| a.as_str().to_string())
+        .unwrap_or_else(|| "default".into());
+    printer.notice(&format!(
+        "Publishing to {registry} with tag {} and {access_word} access{}",
+        config.tag(),
+        if dry_run { " (dry-run)" } else { "" }
+    ));
+
+    let body = document::build(
+        &prepared.manifest,
+        source_for(&prepared)?.as_ref(),
+        &prepared.tarball,
+        &prepared.packed.integrity,
+        &prepared.packed.shasum,
+        &DocumentOptions {
+            registry: &registry.url,
+            tag: &tag,
+            access: access.map(Access::as_str),
+            provenance_bundle: None,
+        },
+    )?;
+
+    let outcome = if dry_run {
+        Outcome::DryRun
+    } else {
+        let wire = document::to_wire(&body);
+        let mut headers: Vec<(&'static str, String)> = vec![
+            ("content-type", "application/json".into()),
+            ("accept", "*/*".into()),
+            ("npm-command", "publish".into()),
+            ("npm-auth-type", config.auth_type()),
+        ];
+        if let Some(otp) = config.otp() {
+            headers.push(("npm-otp", otp.expose().clone()));
+        }
+        let req = Request {
+            method: "PUT",
+            url: package_url.clone(),
+            headers,
+            body: Some(&wire),
+            auth: auth.as_ref(),
+            spec: spec.clone(),
+        };
+        let integrity = prepared.packed.integrity.clone();
+        let check = || -> bool {
+            let found = fetch_packument(&client, &package_url, auth.as_ref(), &spec, printer);
+            let published = found
+                .as_ref()
+                .and_then(|p| {
+                    p.pointer(&format!(
+                        "/versions/{}/dist/integrity",
+                        prepared.version.replace('~', "~0").replace('/', "~1")
+                    ))
+                })
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            matches!(published, Some(i) if i == integrity)
+        };
+        match client.send_checked(&req, &observer, Some(&check))? {
+            Sent::Answered(_) => Outcome::Published,
+            Sent::FoundAfterFailure => {
+                printer.notice(&format!(
+                    "the registry reported an error, but {spec} is on the registry with this tarball's integrity: the publish succeeded"
+                ));
+                Outcome::PublishedDespiteError
+            }
+        }
+    };
+
+    if let (Some(dir), Some(m)) = (&prepared.dir, &prepared.script_manifest) {
+        if !config.ignore_scripts() {
+            scripts::run(dir, m, "publish", &[], printer)?;
+            scripts::run(dir, m, "postpublish", &[], printer)?;
+        }
+    }
+    Ok(report(
+        prepared,
+        &registry.to_string(),
+        tag,
+        access,
+        auth_name,
+        auth_source,
+        outcome,
+    ))
+}
+
+fn report(
+    prepared: Prepared,
+    registry: &str,
+    tag: String,
+    access: Option<Access>,
+    auth: &str,
+    auth_source: Option<String>,
+    outcome: Outcome,
+) -> PublishReport {
+    PublishReport {
+        packed: prepared.packed,
+        registry: registry.to_string(),
+        tag,
+        access,
+        auth: auth.to_string(),
+        auth_source,
+        provenance: false,
+        outcome,
+    }
+}
+
+fn truthy(v: Option<&Value>) -> bool {
+    match v {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
+        Some(_) => true,
+    }
+}
+
+/// The highest published version that is neither a prerelease nor deprecated.
+fn highest_stable(versions: &Map<String, Value>) -> Option<Version> {
+    versions
+        .iter()
+        .filter(|(_, doc)| doc.get("deprecated").is_none_or(|d| !truthy(Some(d))))
+        .filter_map(|(v, _)| Version::parse(v, true))
+        .filter(|v| !v.is_prerelease())
+        .max()
+}
+
+/// The packument, or `None` when there is none (404) or it cannot be read
+/// (npm treats any error as "no versions"; we say so).
+fn fetch_packument(
+    client: &Client,
+    url: &str,
+    auth: Option<&Auth>,
+    spec: &str,
+    printer: &Printer,
+) -> Option<Value> {
+    let req = Request {
+        method: "GET",
+        url: url.to_string(),
+        headers: vec![(
+            "accept",
+            "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*".into(),
+        )],
+        body: None,
+        auth,
+        spec: spec.to_string(),
+    };
+    match client.send_once(&req) {
+        Ok(r) if r.status == 200 => match serde_json::from_slice(&r.body) {
+            Ok(v) => Some(v),
+            Err(_) => {
+                printer.warn(
+                    "publish",
+                    &format!(
+                        "the packument at {url} is not valid JSON; skipping the version checks"
+                    ),
+                );
+                None
+            }
+        },
+        Ok(r) if r.status == 404 => None,
+        Ok(r) => {
+            printer.warn(
+                "publish",
+                &format!(
+                    "GET {url} answered {}; skipping the version checks",
+                    r.status
+                ),
+            );
+            None
+        }
+        Err(e) => {
+            printer.warn("publish", &format!("{e}; skipping the version checks"));
+            None
+        }
+    }
+}
+
+fn source_for(p: &Prepared) -> Result<Box<dyn PackageSource>, PublishError> {
+    Ok(match &p.dir {
+        Some(dir) => Box::new(DirSource::new(dir)),
+        None => Box::new(TarballSource::new(&p.tarball)?),
+    })
+}
+
+/// A directory: prepublishOnly, then pack in memory (prepack, prepare,
+/// postpack), then the manifest read again, as npm does.
+fn prepare_directory(
+    dir: &Path,
+    config: &Config,
+    printer: &Printer,
+) -> Result<Prepared, PublishError> {
+    let first = Manifest::read_dir(dir)?;
+    if !config.ignore_scripts() {
+        scripts::run(dir, &first, "prepublishOnly", &[], printer)?;
+    }
+    let packed = pack::pack(
+        dir,
+        &PackOptions {
+            output: Output::Memory,
+            ignore_scripts: config.pack_ignore_scripts(),
+            threads: 0,
+        },
+        printer,
+    )?;
+    let m = Manifest::read_dir(dir)?;
+    let manifest = document::normalize_manifest(&m.raw, &DirSource::new(dir))?;
+    let mut packed = packed;
+    let tarball = packed.bytes.take().unwrap_or_default();
+    Ok(Prepared {
+        manifest,
+        name: m.name.clone(),
+        version: m.version.clone(),
+        packed,
+        tarball,
+        dir: Some(dir.to_path_buf()),
+        script_manifest: Some(m),
+    })
+}
+
+/// A `.tgz` made earlier: its own package.json; no scripts run.
+fn prepare_tarball(
+    bytes: Vec<u8>,
+    src: TarballSource,
+    manifest: Map<String, Value>,
+) -> Result<Prepared, PublishError> {
+    let raw = src.package_json()?;
+    let checked = Manifest::parse(
+        &serde_json::to_vec(&raw).unwrap_or_default(),
+        Path::new("package.json (in the tarball)"),
+    )?;
+    let (shasum, integrity) = pack::digests(&bytes);
+    let entries: Vec<FileRecord> = src
+        .entries
+        .iter()
+        .map(|(path, size, mode)| FileRecord {
+            path: path.strip_prefix("package/").unwrap_or(path).to_string(),
+            size: *size,
+            mode: *mode,
+        })
+        .collect();
+    let packed = pack::record(
+        &checked.name,
+        &checked.version,
+        entries,
+        bytes.len() as u64,
+        shasum,
+        integrity,
+    );
+    Ok(Prepared {
+        manifest,
+        name: checked.name,
+        version: checked.version,
+        packed,
+        tarball: bytes,
+        dir: None,
+        script_manifest: None,
+    })
+}

@@ -11,6 +11,7 @@
 //! `pack` is the first stage every publish needs: the file selection and the
 //! uncompressed tar stream are byte-identical to npm 11.19.1's.
 
+pub mod ci;
 pub mod cli;
 pub mod collate;
 pub mod config;
@@ -22,11 +23,10 @@ pub mod glob;
 pub mod gzip;
 pub mod manifest;
 pub mod pack;
+pub mod publish;
+pub mod registry;
 pub mod scripts;
 pub mod secret;
 pub mod semver;
 pub mod tar;
 pub mod ui;
-pub mod ci;
-pub mod publish;
-pub mod registry;

@@ -280,7 +280,14 @@ pub fn pack(dir: &Path, opts: &PackOptions, printer: &Printer) -> Result<Packed,
         }
     };
 
-    let mut packed = record(&manifest.name, &manifest.version, entries, size, shasum, integrity);
+    let mut packed = record(
+        &manifest.name,
+        &manifest.version,
+        entries,
+        size,
+        shasum,
+        integrity,
+    );
     packed.written = written;
     packed.bytes = bytes;
     packed.warnings = selection.warnings;

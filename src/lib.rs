@@ -3,13 +3,17 @@
 //! The data flow, one module per stage:
 //!
 //! ```text
-//! package dir ──▶ manifest (package.json, read once)
-//!                   ▼
-//! files (npm-packlist rules) ──▶ pack (tar + gzip, integrity) ──▶ report
+//!       package dir ──▶ manifest (package.json, read once)
+//!  env + .npmrc ──▶ config (npm's layers, publishConfig, credentials)
+//!                                 ▼
+//!  files (npm-packlist rules) ──▶ pack (tar + gzip, integrity) ──▶ document (the PUT body)
+//!                                 ▼
+//!  registry (PUT, retries, error mapping) ──▶ report (human / --json)
 //! ```
 //!
-//! `pack` is the first stage every publish needs: the file selection and the
-//! uncompressed tar stream are byte-identical to npm 11.19.1's.
+//! `publish` calls the stages in that order; `pack` is the first half of it.
+//! The file selection and the uncompressed tar stream are byte-identical to
+//! npm 11.19.1's, and so is the registry document (without `_npmVersion`).
 
 pub mod ci;
 pub mod cli;

@@ -26,6 +26,7 @@ pub mod files;
 pub mod glob;
 pub mod gzip;
 pub mod manifest;
+pub mod oidc;
 pub mod pack;
 pub mod publish;
 pub mod registry;

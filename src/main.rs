@@ -143,7 +143,9 @@ fn print_publish(r: &PublishReport, json: bool, printer: &Printer) {
             if *same_integrity { "the same tarball" } else { "a different tarball" }
         ),
     };
-    if !json {
+    // npm prints `+ name@version` after a publish (and a dry run); nothing
+    // was published when the version was already there.
+    if !json && !matches!(r.outcome, Outcome::AlreadyPublished { .. }) {
         printer.out(&format!("+ {spec}"));
     }
     printer.notice(&line);

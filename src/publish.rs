@@ -12,9 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::ci;
 use crate::config::{Access, CliConfig, Config, ConfigDiagnostic, ConfigError, CredentialLookup};
-use crate::document::{
-    self, DirSource, DocumentError, DocumentOptions, PackageSource, TarballSource,
-};
+use crate::document::{self, DirSource, DocumentError, DocumentOptions, TarballSource};
 use crate::env::Env;
 use crate::manifest::{Manifest, ManifestError};
 use crate::pack::{self, FileRecord, Output, PackError, PackOptions, Packed};
@@ -224,7 +222,7 @@ pub fn publish(
 
     // The manifest as npm prepares it, then publishConfig on top of the config.
     let is_tarball = target.is_file();
-    let (prepared_early, config) = if is_tarball {
+    let (prepared_early, config, name) = if is_tarball {
         let bytes = std::fs::read(&target).map_err(|source| PublishError::ReadTarball {
             path: target.clone(),
             source,
@@ -233,18 +231,25 @@ pub fn publish(
         let raw = src.package_json()?;
         let manifest = document::normalize_manifest(&raw, &src)?;
         let config = base.with_publish_config(&manifest)?;
-        (Some((bytes, src, manifest)), config)
+        let name = manifest
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        (Some((bytes, src, manifest)), config, name)
     } else {
         let m = Manifest::read_dir(&target)?;
         let manifest = document::normalize_manifest(&m.raw, &DirSource::new(&target))?;
-        (None, base.with_publish_config(&manifest)?)
+        (None, base.with_publish_config(&manifest)?, m.name)
     };
+    // npm refuses a bad --tag first, before prepublishOnly or any pack script.
+    config.check_tag(&name)?;
 
-    let prepared = match prepared_early {
+    let mut prepared = match prepared_early {
         Some((bytes, src, manifest)) => prepare_tarball(bytes, src, manifest)?,
         None => prepare_directory(&target, &config, printer)?,
     };
-    config.check_tag(&prepared.name)?;
+    name_as_npm_does(&mut prepared);
     let tag = config.dist_tag();
     let access = config.access();
     let dry_run = config.dry_run();
@@ -408,9 +413,10 @@ pub fn publish(
         if dry_run { " (dry-run)" } else { "" }
     ));
 
-    let body = document::build(
-        &prepared.manifest,
-        source_for(&prepared)?.as_ref(),
+    // `prepared.manifest` is already normalised (as npm hands the prepared
+    // manifest to libnpmpublish); normalising it again would move `_id`.
+    let body = document::build_from_normalized(
+        prepared.manifest.clone(),
         &prepared.tarball,
         &prepared.packed.integrity,
         &prepared.packed.shasum,
@@ -462,7 +468,7 @@ pub fn publish(
             Sent::Answered(_) => Outcome::Published,
             Sent::FoundAfterFailure => {
                 printer.notice(&format!(
-                    "the registry reported an error, but {spec} is on the registry with this tarball's integrity: the publish succeeded"
+                    "the upload did not get a success answer (a timeout, a connection error or a 5xx), but {spec} is on the registry with this tarball's integrity: the publish succeeded"
                 ));
                 Outcome::PublishedDespiteError
             }
@@ -577,11 +583,31 @@ fn fetch_packument(
     }
 }
 
-fn source_for(p: &Prepared) -> Result<Box<dyn PackageSource>, PublishError> {
-    Ok(match &p.dir {
-        Some(dir) => Box::new(DirSource::new(dir)),
-        None => Box::new(TarballSource::new(&p.tarball)?),
-    })
+/// npm names the package by its prepared manifest, not by package.json as
+/// written: the `--json` record takes `_id`, `version` and the file name from
+/// it (`=v1.2.3` and `v3.0.0` become `1.2.3` and `3.0.0`), and the registry
+/// files the version under libnpmpublish's `semver.clean` of it, so the
+/// version checks and the packument look-ups after a failed upload must use
+/// that too.
+fn name_as_npm_does(p: &mut Prepared) {
+    let version = p
+        .manifest
+        .get("version")
+        .and_then(Value::as_str)
+        .unwrap_or(&p.version)
+        .to_string();
+    p.packed.id = p
+        .manifest
+        .get("_id")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{}@{version}", p.name));
+    p.packed.filename = format!(
+        "{}-{version}.tgz",
+        p.name.replacen('@', "", 1).replacen('/', "-", 1)
+    );
+    p.packed.version = version.clone();
+    p.version = crate::semver::clean(&version, false).unwrap_or(version);
 }
 
 /// A directory: prepublishOnly, then pack in memory (prepack, prepare,

@@ -619,7 +619,7 @@ fn show(v: &Value) -> String {
 
 /// Records every difference between npm's value and ours, including the
 /// order of object keys.
-fn compare(npm: &Value, ours: &Value, path: &str, out: &mut Vec<String>) {
+pub(crate) fn compare(npm: &Value, ours: &Value, path: &str, out: &mut Vec<String>) {
     match (npm, ours) {
         (Value::Object(a), Value::Object(b)) => {
             let ka: Vec<&String> = a.keys().collect();

@@ -7,4 +7,5 @@ mod config_diff;
 mod document_diff;
 mod pack_diff;
 mod pack_errors;
+mod publish;
 mod support;

@@ -4,7 +4,9 @@
 
 #![allow(dead_code)]
 
+pub mod fake_registry;
 pub mod recording_registry;
+pub mod sandbox;
 pub mod tar;
 pub mod verdaccio;
 

@@ -222,7 +222,10 @@ fn read_exact(
     Ok(out)
 }
 
-fn read_request(
+/// Reads one request (headers and body) from a connection; `Ok(None)` when
+/// the client closed it or the registry is stopping. Shared with
+/// [`super::fake_registry`].
+pub fn read_request(
     reader: &mut BufReader<TcpStream>,
     stop: &AtomicBool,
 ) -> io::Result<Option<Request>> {

@@ -1,0 +1,444 @@
+//! A scriptable fake npm registry on 127.0.0.1, for the publish tests.
+//!
+//! Unlike [`super::recording_registry`], it keeps a real in-memory store:
+//! a `PUT` of a publish document adds the version (and its dist-tags and
+//! tarball) to the package's packument, a `GET` of the package afterwards
+//! shows it with its `dist.integrity`, and a second `PUT` of the same
+//! version is refused with 409, as real registries refuse it. Every request
+//! is recorded.
+//!
+//! Faults are scripted per test: [`FakeRegistry::script_puts`] queues one
+//! [`Reply`] for each coming `PUT` (a status with headers and body, with or
+//! without storing first, a stall past the client's timeout, a redirect);
+//! when the queue is empty a `PUT` is stored and answered `201`.
+//!
+//! It listens on a port the OS chooses, serves at most [`MAX_CONNECTIONS`]
+//! connections for at most [`LIFETIME`], and stops by itself then, or when
+//! dropped. std::net only.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{self, BufReader, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+use super::recording_registry::read_request;
+pub use super::recording_registry::Request;
+
+/// Connections served before the registry stops accepting.
+pub const MAX_CONNECTIONS: usize = 48;
+/// How long the registry accepts connections at most.
+pub const LIFETIME: Duration = Duration::from_secs(120);
+/// Requests served on one keep-alive connection at most.
+const MAX_REQUESTS_PER_CONNECTION: usize = 32;
+/// The longest scripted stall.
+const MAX_STALL: Duration = Duration::from_secs(10);
+
+/// How to answer one scripted `PUT`.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    /// Store the document before answering (a registry that took the
+    /// publish but reports an error, or answers too late).
+    pub store: bool,
+    /// Wait this long before answering.
+    pub delay: Duration,
+}
+
+impl Reply {
+    /// `status` with a JSON `{"error": …}` body; nothing is stored.
+    pub fn status(status: u16, error: &str) -> Reply {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: json!({ "error": error }).to_string(),
+            store: false,
+            delay: Duration::ZERO,
+        }
+    }
+
+    /// A `307` to `location`; nothing is stored.
+    pub fn redirect(location: &str) -> Reply {
+        Reply::status(307, "moved").header("location", location)
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Reply {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Replaces the body (sent as `application/json`).
+    pub fn body(mut self, body: &str) -> Reply {
+        self.body = body.to_string();
+        self
+    }
+
+    /// Store the document first, then answer with this reply.
+    pub fn stored(mut self) -> Reply {
+        self.store = true;
+        self
+    }
+
+    /// Answer only after `delay` (at most [`MAX_STALL`]).
+    pub fn after(mut self, delay: Duration) -> Reply {
+        self.delay = delay.min(MAX_STALL);
+        self
+    }
+}
+
+#[derive(Default)]
+struct State {
+    requests: Vec<Request>,
+    /// Packuments by (unescaped) package name.
+    packuments: BTreeMap<String, Value>,
+    /// Tarballs by request path (`/<name>/-/<file>.tgz`).
+    tarballs: BTreeMap<String, Vec<u8>>,
+    script: VecDeque<Reply>,
+    /// A file that gets the line `<upload>` whenever a PUT is stored.
+    upload_log: Option<PathBuf>,
+}
+
+pub struct FakeRegistry {
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    stop: Arc<AtomicBool>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+impl FakeRegistry {
+    pub fn start() -> FakeRegistry {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
+        let addr = listener.local_addr().expect("local addr");
+        let state = Arc::new(Mutex::new(State::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let acceptor = {
+            let state = Arc::clone(&state);
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || accept_loop(listener, state, stop))
+        };
+        FakeRegistry {
+            addr,
+            state,
+            stop,
+            acceptor: Some(acceptor),
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// `http://127.0.0.1:<port>/`
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port())
+    }
+
+    /// Queues replies for the next `PUT`s, in order.
+    pub fn script_puts(&self, replies: impl IntoIterator<Item = Reply>) {
+        self.state.lock().unwrap().script.extend(replies);
+    }
+
+    /// Appends `<upload>` to `path` whenever a `PUT` is stored.
+    pub fn log_uploads_to(&self, path: PathBuf) {
+        self.state.lock().unwrap().upload_log = Some(path);
+    }
+
+    /// Makes `name@version` already published, with this integrity, under
+    /// `tag` (if any).
+    pub fn seed(&self, name: &str, version: &str, integrity: &str, tag: Option<&str>) {
+        let mut st = self.state.lock().unwrap();
+        let doc = st
+            .packuments
+            .entry(name.to_string())
+            .or_insert_with(|| empty_packument(name));
+        doc["versions"][version] = json!({
+            "name": name,
+            "version": version,
+            "dist": {
+                "integrity": integrity,
+                "shasum": "0000000000000000000000000000000000000000",
+                "tarball": format!("http://127.0.0.1:{}/{name}/-/seeded.tgz", self.addr.port()),
+            },
+        });
+        if let Some(tag) = tag {
+            doc["dist-tags"][tag] = json!(version);
+        }
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.state.lock().unwrap().requests.clone()
+    }
+
+    /// The `PUT` requests received so far (stored or not).
+    pub fn puts(&self) -> Vec<Request> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method == "PUT")
+            .collect()
+    }
+
+    /// The stored packument of `name`.
+    pub fn packument(&self, name: &str) -> Option<Value> {
+        self.state.lock().unwrap().packuments.get(name).cloned()
+    }
+
+    /// The versions stored for `name`.
+    pub fn versions(&self, name: &str) -> Vec<String> {
+        self.packument(name)
+            .and_then(|p| {
+                p["versions"]
+                    .as_object()
+                    .map(|v| v.keys().cloned().collect())
+            })
+            .unwrap_or_default()
+    }
+
+    /// Summary of the requests for assertion messages (method and path only;
+    /// never headers, which carry the credential).
+    pub fn summary(&self) -> Vec<String> {
+        self.requests()
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.url))
+            .collect()
+    }
+}
+
+impl Drop for FakeRegistry {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(h) = self.acceptor.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+fn empty_packument(name: &str) -> Value {
+    json!({ "_id": name, "name": name, "dist-tags": {}, "versions": {} })
+}
+
+fn accept_loop(listener: TcpListener, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
+    let started = Instant::now();
+    let mut workers: Vec<JoinHandle<()>> = Vec::new();
+    let mut served = 0;
+    while !stop.load(Ordering::SeqCst) && started.elapsed() < LIFETIME && served < MAX_CONNECTIONS {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                served += 1;
+                let state = Arc::clone(&state);
+                let stop = Arc::clone(&stop);
+                workers.push(std::thread::spawn(move || {
+                    let _ = serve(stream, &state, &stop);
+                }));
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(5)),
+        }
+    }
+    stop.store(true, Ordering::SeqCst);
+    for w in workers {
+        let _ = w.join();
+    }
+}
+
+/// The package name in a request path: `/@scope%2fname` → `@scope/name`.
+fn package_name(path: &str) -> Option<String> {
+    let p = path.strip_prefix('/')?;
+    let p = p.split('?').next().unwrap_or(p);
+    if p.is_empty() || p.starts_with('-') || p.contains("/-/") {
+        return None;
+    }
+    let name = p
+        .replace("%2f", "/")
+        .replace("%2F", "/")
+        .replace("%40", "@");
+    Some(name)
+}
+
+/// Adds a publish document to the store. `Err` with a status and message
+/// when a registry would refuse it.
+fn store(st: &mut State, body: &[u8]) -> Result<(), (u16, String)> {
+    let doc: Value =
+        serde_json::from_slice(body).map_err(|_| (400, "body is not JSON".to_string()))?;
+    let name = doc["name"]
+        .as_str()
+        .ok_or((400, "no name".to_string()))?
+        .to_string();
+    let versions = doc["versions"]
+        .as_object()
+        .filter(|v| v.len() == 1)
+        .ok_or((400, "expected exactly one version".to_string()))?;
+    let (version, vdoc) = versions.iter().next().unwrap();
+    let mut tarballs = Vec::new();
+    if let Some(att) = doc["_attachments"].as_object() {
+        for (file, a) in att {
+            let data = a["data"].as_str().unwrap_or("");
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(data)
+                .map_err(|_| (400, format!("attachment {file} is not base64")))?;
+            tarballs.push((format!("/{name}/-/{file}"), bytes));
+        }
+    }
+    let existing = st
+        .packuments
+        .entry(name.clone())
+        .or_insert_with(|| empty_packument(&name));
+    if existing["versions"].get(version).is_some() {
+        return Err((
+            409,
+            format!("cannot modify pre-existing version: {version}"),
+        ));
+    }
+    existing["versions"][version] = vdoc.clone();
+    if let Some(tags) = doc["dist-tags"].as_object() {
+        for (t, v) in tags {
+            existing["dist-tags"][t] = v.clone();
+        }
+    }
+    st.tarballs.extend(tarballs);
+    if let Some(log) = &st.upload_log {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .map_err(|e| (500, e.to_string()))?;
+        let _ = writeln!(f, "<upload>");
+    }
+    Ok(())
+}
+
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    delay: Duration,
+}
+
+fn json_answer(status: u16, body: Value) -> Answer {
+    Answer {
+        status,
+        headers: Vec::new(),
+        body: body.to_string().into_bytes(),
+        delay: Duration::ZERO,
+    }
+}
+
+fn answer(req: &Request, state: &Mutex<State>) -> Answer {
+    let mut st = state.lock().unwrap();
+    st.requests.push(req.clone());
+    match req.method.as_str() {
+        "PUT" => {
+            let scripted = st.script.pop_front();
+            match scripted {
+                Some(r) => {
+                    if r.store {
+                        let _ = store(&mut st, &req.body);
+                    }
+                    Answer {
+                        status: r.status,
+                        headers: r.headers,
+                        body: r.body.into_bytes(),
+                        delay: r.delay,
+                    }
+                }
+                None => match store(&mut st, &req.body) {
+                    Ok(()) => json_answer(201, json!({ "ok": "created new package" })),
+                    Err((status, message)) => json_answer(status, json!({ "error": message })),
+                },
+            }
+        }
+        "GET" => {
+            if let Some(t) = st.tarballs.get(req.url.as_str()) {
+                return Answer {
+                    status: 200,
+                    headers: vec![("content-type".into(), "application/octet-stream".into())],
+                    body: t.clone(),
+                    delay: Duration::ZERO,
+                };
+            }
+            match package_name(&req.url).and_then(|n| st.packuments.get(&n)) {
+                Some(p) => {
+                    let mut p = p.clone();
+                    if let Some(o) = p.as_object_mut() {
+                        o.shift_remove("_attachments");
+                    }
+                    json_answer(200, p)
+                }
+                None => json_answer(404, json!({ "error": "Not found" })),
+            }
+        }
+        _ => json_answer(405, json!({ "error": "method not allowed" })),
+    }
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        307 => "Temporary Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        409 => "Conflict",
+        422 => "Unprocessable Entity",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        _ => "Status",
+    }
+}
+
+/// Sleeps `d`, in small steps so that a stopping registry does not wait.
+fn stall(d: Duration, stop: &AtomicBool) {
+    let until = Instant::now() + d;
+    while Instant::now() < until && !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn serve(stream: TcpStream, state: &Mutex<State>, stop: &AtomicBool) -> io::Result<()> {
+    stream.set_nonblocking(false)?;
+    stream.set_read_timeout(Some(Duration::from_millis(200)))?;
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    for _ in 0..MAX_REQUESTS_PER_CONNECTION {
+        let Some(req) = read_request(&mut reader, stop)? else {
+            break;
+        };
+        let a = answer(&req, state);
+        stall(a.delay, stop);
+        let mut head = format!(
+            "HTTP/1.1 {} {}\r\ncontent-length: {}\r\nconnection: keep-alive\r\n",
+            a.status,
+            reason(a.status),
+            a.body.len()
+        );
+        if !a
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
+            head.push_str("content-type: application/json\r\n");
+        }
+        for (k, v) in &a.headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        writer.write_all(head.as_bytes())?;
+        writer.write_all(&a.body)?;
+        writer.flush()?;
+    }
+    let _ = writer.shutdown(Shutdown::Both);
+    Ok(())
+}

@@ -127,17 +127,185 @@ pub fn compare_en(a: &str, b: &str) -> Ordering {
 /// then `basename`, both lower-cased, then the whole path, each with
 /// `localeCompare(x, 'en')`). The sort is stable, as V8's is, so paths that
 /// collate equal keep the order they were found in.
+///
+/// Each string is turned into a sort key once, so the sort compares bytes
+/// instead of running the collation algorithm O(n log n) times: when every
+/// path is printable ASCII (the usual case), keys made from the ranks of
+/// [`ascii_compare`]; otherwise ICU's sort keys (bytewise comparison of
+/// keys is the collator's comparison).
 pub fn sort_for_pack(paths: &mut Vec<String>) {
-    let mut keyed: Vec<(String, String, String)> = paths
+    let ascii = paths.iter().all(|p| is_fast_ascii(p));
+    let collator = en_default();
+    let mut keys = KeyBuffer::default();
+    let mut keyed: Vec<([Span; 3], String)> = paths
         .drain(..)
-        .map(|p| (js_lower(extname(&p)), js_lower(basename(&p)), p))
+        .map(|p| {
+            let spans = if ascii {
+                // Ranks ignore case, so the lower-cased forms need no copy.
+                [
+                    keys.push_ascii(extname(&p), true),
+                    keys.push_ascii(basename(&p), true),
+                    keys.push_ascii(&p, false),
+                ]
+            } else {
+                [
+                    keys.push(collator, &js_lower(extname(&p))),
+                    keys.push(collator, &js_lower(basename(&p))),
+                    keys.push(collator, &p),
+                ]
+            };
+            (spans, p)
+        })
         .collect();
     keyed.sort_by(|a, b| {
-        compare_en(&a.0, &b.0)
-            .then_with(|| compare_en(&a.1, &b.1))
-            .then_with(|| compare_en(&a.2, &b.2))
+        let k = |x: &[Span; 3], i: usize| keys.get(x[i]);
+        k(&a.0, 0)
+            .cmp(k(&b.0, 0))
+            .then_with(|| k(&a.0, 1).cmp(k(&b.0, 1)))
+            .then_with(|| k(&a.0, 2).cmp(k(&b.0, 2)))
     });
-    paths.extend(keyed.into_iter().map(|(_, _, p)| p));
+    paths.extend(keyed.into_iter().map(|(_, p)| p));
+}
+
+/// Whether every byte of `s` is in [`ascii_compare`]'s set.
+fn is_fast_ascii(s: &str) -> bool {
+    let ranks = ascii_primary_ranks();
+    s.bytes()
+        .all(|c| ranks.get(usize::from(c)).is_some_and(|&r| r != 0))
+}
+
+/// Stable sort of `items` by [`listing_compare`] of `path(item)`, through
+/// sort keys as in [`sort_for_pack`]: for printable ASCII, keys that spell
+/// out the listing collator's rules (see [`KeyBuffer::push_ascii_listing`]),
+/// else ICU's.
+pub fn sort_for_listing<T>(items: &mut Vec<T>, path: impl Fn(&T) -> &str) {
+    let ascii = items.iter().all(|item| is_fast_listing_ascii(path(item)));
+    let collator = en_case_numeric();
+    let mut keys = KeyBuffer::default();
+    let mut keyed: Vec<(Span, T)> = items
+        .drain(..)
+        .map(|item| {
+            let span = if ascii {
+                keys.push_ascii_listing(path(&item))
+            } else {
+                keys.push(collator, path(&item))
+            };
+            (span, item)
+        })
+        .collect();
+    keyed.sort_by(|a, b| keys.get(a.0).cmp(keys.get(b.0)));
+    items.extend(keyed.into_iter().map(|(_, item)| item));
+}
+
+/// Longest digit run the ASCII listing key handles (ICU splits numbers
+/// longer than 254 digits; those take the ICU path).
+const MAX_DIGITS: usize = 200;
+
+/// [`is_fast_ascii`], and no run of more than [`MAX_DIGITS`] digits.
+fn is_fast_listing_ascii(s: &str) -> bool {
+    is_fast_ascii(s)
+        && s.as_bytes()
+            .split(|c| !c.is_ascii_digit())
+            .all(|run| run.len() <= MAX_DIGITS)
+}
+
+/// Where one sort key sits in a [`KeyBuffer`].
+#[derive(Clone, Copy)]
+struct Span {
+    start: u32,
+    len: u32,
+}
+
+/// Many sort keys in one allocation.
+#[derive(Default)]
+struct KeyBuffer {
+    bytes: Vec<u8>,
+}
+
+impl KeyBuffer {
+    fn push(&mut self, collator: &CollatorBorrowed<'_>, s: &str) -> Span {
+        let start = self.bytes.len();
+        // Writing into a Vec cannot fail.
+        let _ = collator.write_sort_key_to(s, &mut self.bytes);
+        Span {
+            start: start as u32,
+            len: (self.bytes.len() - start) as u32,
+        }
+    }
+
+    /// The key of [`ascii_compare`]'s order for a string that passed
+    /// [`is_fast_ascii`]: the primary ranks, a 0 (so a prefix sorts
+    /// first), then one case byte per character (1 for anything but an
+    /// upper-case letter, 2 for one), so that among strings with the same
+    /// ranks the first case difference decides, lower case first.
+    /// With `lower`, the key of `s` lower-cased.
+    fn push_ascii(&mut self, s: &str, lower: bool) -> Span {
+        let ranks = ascii_primary_ranks();
+        let start = self.bytes.len();
+        self.bytes
+            .extend(s.bytes().map(|c| ranks[usize::from(c & 0x7f)]));
+        self.bytes.push(0);
+        self.bytes.extend(
+            s.bytes()
+                .map(|c| 1 + u8::from(!lower && c.is_ascii_uppercase())),
+        );
+        Span {
+            start: start as u32,
+            len: (self.bytes.len() - start) as u32,
+        }
+    }
+
+    /// The listing collator's key (primary strength, case level, numeric
+    /// ordering) for a string that passed [`is_fast_listing_ascii`]:
+    ///
+    /// * primary: each non-digit's rank; each digit run as one number in the
+    ///   digits' place among the ranks (the rank of `0`), then its count of
+    ///   significant digits and the digits (leading zeros do not count, as in
+    ///   ICU: `a01` and `a1` collate equal);
+    /// * a 0, so that a prefix sorts first;
+    /// * case level: one byte per non-digit, 1 unless it is an upper-case
+    ///   letter (2), so lower case sorts first. Numbers are uncased and at
+    ///   this level both strings have the same numbers in the same places.
+    fn push_ascii_listing(&mut self, s: &str) -> Span {
+        let ranks = ascii_primary_ranks();
+        let start = self.bytes.len();
+        let b = s.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i].is_ascii_digit() {
+                let run_start = i;
+                while i < b.len() && b[i].is_ascii_digit() {
+                    i += 1;
+                }
+                let run = &b[run_start..i];
+                // All zeros: the number zero, one digit.
+                let significant = run
+                    .iter()
+                    .position(|&c| c != b'0')
+                    .map_or(&run[run.len() - 1..], |p| &run[p..]);
+                self.bytes.push(ranks[usize::from(b'0')]);
+                self.bytes.push(significant.len().min(MAX_DIGITS) as u8);
+                self.bytes.extend(significant.iter().map(|&c| c - b'0' + 1));
+            } else {
+                self.bytes.push(ranks[usize::from(b[i] & 0x7f)]);
+                i += 1;
+            }
+        }
+        self.bytes.push(0);
+        self.bytes.extend(
+            b.iter()
+                .filter(|c| !c.is_ascii_digit())
+                .map(|&c| 1 + u8::from(c.is_ascii_uppercase())),
+        );
+        Span {
+            start: start as u32,
+            len: (self.bytes.len() - start) as u32,
+        }
+    }
+
+    fn get(&self, span: Span) -> &[u8] {
+        &self.bytes[span.start as usize..(span.start + span.len) as usize]
+    }
 }
 
 /// JavaScript's `String.prototype.toLowerCase` (full Unicode lower-casing).
@@ -267,6 +435,83 @@ mod tests {
                 _ => other,
             };
             assert_eq!(compare_en(&a, &b), locale_compare(&a, &b), "{a:?} vs {b:?}");
+        }
+    }
+
+    /// Random relative paths over an alphabet rich in what collation
+    /// treats specially: case, digits (numeric ordering), punctuation,
+    /// accents, combining marks, ligatures, final sigma, astral characters.
+    fn random_paths(n: usize, seed: u64, ascii: bool) -> Vec<String> {
+        let rich: Vec<char> =
+            "aAbBzZ0123456789009._-@~$ !#%&()+,;=[]^`{}'\téÉßǅǄǆΣσς日😀ﬁ½²\u{301}\u{1}"
+                .chars()
+                .collect();
+        let alphabet: Vec<char> = if ascii {
+            rich.into_iter()
+                .filter(|c| c.is_ascii_graphic() || *c == ' ' || *c == '\t')
+                .collect()
+        } else {
+            rich
+        };
+        let mut seed = seed;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut paths: Vec<String> = Vec::new();
+        while paths.len() < n {
+            let p = match next() % 4 {
+                // Variants of an earlier path: ties, case and digit runs.
+                0 if !paths.is_empty() => {
+                    let q = paths[(next() % paths.len() as u64) as usize].clone();
+                    match next() % 3 {
+                        0 => q.to_uppercase(),
+                        1 => q.replace('0', "00"),
+                        _ => q.clone(),
+                    }
+                }
+                _ => {
+                    let segments = 1 + next() % 3;
+                    (0..segments)
+                        .map(|_| {
+                            let len = 1 + next() % 7;
+                            (0..len)
+                                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                                .filter(|&c| c != '/')
+                                .collect::<String>()
+                        })
+                        .collect::<Vec<_>>()
+                        .join("/")
+                }
+            };
+            paths.push(p);
+        }
+        paths
+    }
+
+    #[test]
+    fn sort_keys_order_like_the_comparators() {
+        for seed in [1u64, 2, 3, 4, 5, 6] {
+            let paths = random_paths(3000, 0x9e37_79b9_7f4a_7c15 ^ seed, seed % 2 == 0);
+            assert_eq!(paths.iter().all(|p| is_fast_ascii(p)), seed % 2 == 0);
+            let mut by_keys = paths.clone();
+            sort_for_pack(&mut by_keys);
+            let mut by_compare = paths.clone();
+            by_compare.sort_by(|a, b| {
+                let lower = |p: &str, f: fn(&str) -> &str| js_lower(f(p));
+                locale_compare(&lower(a, extname), &lower(b, extname))
+                    .then_with(|| locale_compare(&lower(a, basename), &lower(b, basename)))
+                    .then_with(|| locale_compare(a, b))
+            });
+            assert_eq!(by_keys, by_compare, "tar order, seed {seed}");
+
+            let mut by_keys: Vec<(usize, String)> = paths.iter().cloned().enumerate().collect();
+            sort_for_listing(&mut by_keys, |(_, p)| p);
+            let mut by_compare: Vec<(usize, String)> = paths.iter().cloned().enumerate().collect();
+            by_compare.sort_by(|a, b| listing_compare(&a.1, &b.1));
+            assert_eq!(by_keys, by_compare, "listing order, seed {seed}");
         }
     }
 

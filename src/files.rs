@@ -34,6 +34,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::collate;
@@ -307,7 +308,11 @@ struct Output {
 /// `PackWalker` overrides.
 struct Walker<'p> {
     path: PathBuf,
-    basename: String,
+    /// This directory's path from the first walker of the chain (the
+    /// package root), with a trailing `/`; empty for that walker. Each
+    /// level's entry in ignore-walk (`basename/entry`, recursively) is a
+    /// suffix of `rel + entry`.
+    rel: String,
     ignore_files: Vec<Source>,
     rules: Vec<(Source, RuleSet)>,
     parent: Option<&'p Walker<'p>>,
@@ -370,21 +375,31 @@ impl<'p> Walker<'p> {
         self.rules.retain(|(s, _)| *s != source);
     }
 
-    /// ignore-walk's `filterEntry`.
-    fn filter_entry(&self, entry: &str, partial: bool, entry_basename: Option<&str>) -> bool {
+    /// ignore-walk's `filterEntry` for `entry` of this directory.
+    fn filter_entry(&self, entry: &str, partial: bool) -> bool {
+        let mut full = String::with_capacity(self.rel.len() + entry.len() + 2);
+        full.push('/');
+        full.push_str(&self.rel);
+        full.push_str(entry);
+        full.push('/');
+        self.filter_in(&full, partial, None)
+    }
+
+    /// `filterEntry` at this level of the chain: `full` is `/`, the entry's
+    /// path from the chain's first walker, `/`; this level's entry is what
+    /// follows `rel`. `entry_basename` is the entry as the innermost walker
+    /// named it (ignore-walk passes it up to the parents).
+    fn filter_in(&self, full: &str, partial: bool, entry_basename: Option<&str>) -> bool {
+        let mine = &full[self.rel.len()..];
         let mut included = true;
         if let Some(parent) = self.parent {
-            let parent_entry = format!("{}/{}", self.basename, entry);
-            included = parent.filter_entry(
-                &parent_entry,
-                partial,
-                Some(entry_basename.unwrap_or(entry)),
-            );
+            let innermost = entry_basename.unwrap_or(&mine[1..mine.len() - 1]);
+            included = parent.filter_in(full, partial, Some(innermost));
             if !included && !self.exact {
                 return false;
             }
         }
-        let subject = Subject::new(entry, partial, entry_basename);
+        let subject = Subject::new(mine, partial, entry_basename);
         let candidates = subject.candidates();
         for source in &self.ignore_files {
             let Some(rules) = self.rules_for(*source) else {
@@ -403,20 +418,20 @@ impl<'p> Walker<'p> {
     }
 }
 
-/// The strings ignore-walk matches a rule against, built once per entry
-/// rather than once per rule: `/entry/` and `/base/`, sliced into the forms.
-struct Subject {
+/// The strings ignore-walk matches a rule against: `/entry/` and `/base/`,
+/// sliced into the forms.
+struct Subject<'a> {
     /// `/entry/`
-    full: String,
+    full: &'a str,
     /// `/base/`, for relative rules on directories.
     base: Option<String>,
     partial: bool,
 }
 
-impl Subject {
-    fn new(entry: &str, partial: bool, entry_basename: Option<&str>) -> Subject {
+impl<'a> Subject<'a> {
+    fn new(full: &'a str, partial: bool, entry_basename: Option<&str>) -> Subject<'a> {
         Subject {
-            full: format!("/{entry}/"),
+            full,
             base: match (partial, entry_basename) {
                 (true, Some(b)) => Some(format!("/{b}/")),
                 _ => None,
@@ -426,7 +441,7 @@ impl Subject {
     }
 
     fn candidates(&self) -> Candidates<'_> {
-        let f = self.full.as_str();
+        let f = self.full;
         let n = f.len();
         Candidates {
             entry: Candidate::new(&f[1..n - 1]),
@@ -460,6 +475,13 @@ impl Candidates<'_> {
     /// `entry`, then for directories `/entry/`, `entry/`, partial matches of
     /// negations, and the basename forms for relative rules.
     fn matched_by(&self, rule: &Rule) -> bool {
+        // Every form below has no non-empty part that `entry` lacks, so
+        // when only non-partial matches are tried, a missing literal part
+        // rules them all out (most rules, for most entries).
+        let partial_tried = rule.negate() && self.dir.is_some();
+        if !partial_tried && rule.lacks_required_part(&self.entry) {
+            return false;
+        }
         let m = |c: &Candidate<'_>, partial: bool| rule.matches_candidate(c, partial);
         if m(&self.rooted, false) || m(&self.entry, false) {
             return true;
@@ -495,7 +517,7 @@ fn walk_package(
     let mut local = Output::default();
     let walker = Walker {
         path: node.path.clone(),
-        basename: collate::basename(&node.path.to_string_lossy()).to_string(),
+        rel: String::new(),
         ignore_files: ignore_files.to_vec(),
         rules: vec![(Source::Default, default_rules())],
         parent: None,
@@ -653,7 +675,7 @@ fn walk_dir(
                 // Node would read a mangled name and fail to stat it; we name
                 // the file instead, but only if a rule would have kept it.
                 let lossy = name.to_string_lossy().into_owned();
-                if (ft.is_file() || ft.is_dir()) && w.filter_entry(&lossy, ft.is_dir(), None) {
+                if (ft.is_file() || ft.is_dir()) && w.filter_entry(&lossy, ft.is_dir()) {
                     return Err(FilesError::NonUtf8Name { path: entry.path() });
                 }
             }
@@ -701,26 +723,147 @@ fn walk_dir(
         ));
     }
 
-    let root_len = w.root.to_string_lossy().len();
-    for (entry, ft) in &entries {
-        if entry.contains('*') {
-            continue;
+    // The subdirectories to walk, then the files to keep. The decisions have
+    // no side effects, so they can be made in any order; the results are
+    // put together in entry order below, as the sequential walk has them.
+    let mut dirs: Vec<(usize, &str, bool)> = Vec::new();
+    for (i, (entry, ft)) in entries.iter().enumerate() {
+        if ft.is_dir() && !entry.contains('*') && w.filter_entry(entry, true) {
+            let exact = w.filter_entry(entry, false) || w.filter_entry(&format!("{entry}/"), false);
+            dirs.push((i, entry, exact));
         }
-        if ft.is_dir() {
-            if !w.filter_entry(entry, true, None) {
-                continue;
-            }
-            let exact = w.filter_entry(entry, false, None)
-                || w.filter_entry(&format!("{entry}/"), false, None);
-            let child = child_walker(&w, entry, exact);
-            walk_dir(child, None, out)?;
-        } else if ft.is_file() && w.filter_entry(entry, false, None) {
-            let abs = format!("{}/{}", w.path.to_string_lossy(), entry);
-            out.files.push(abs[root_len + 1..].to_string());
+    }
+    let walked = walk_subdirectories(&w, &dirs, || {
+        let mut kept = vec![false; entries.len()];
+        for (i, (entry, ft)) in entries.iter().enumerate() {
+            // Symlinks, sockets, devices: npm-packlist keeps only files and
+            // directories.
+            kept[i] = ft.is_file() && !entry.contains('*') && w.filter_entry(entry, false);
         }
-        // Symlinks, sockets, devices: npm-packlist keeps only files and directories.
+        kept
+    });
+    let (kept, mut subtrees) = walked;
+    let mut next_dir = 0;
+    for (i, (entry, _)) in entries.iter().enumerate() {
+        if kept[i] {
+            out.files.push(format!("{}{entry}", w.rel));
+        } else if dirs.get(next_dir).is_some_and(|d| d.0 == i) {
+            let result = subtrees[next_dir].take().unwrap_or_else(|| {
+                Err(FilesError::ReadDir {
+                    path: w.path.join(entry),
+                    source: std::io::Error::other("subdirectory was not walked"),
+                })
+            });
+            next_dir += 1;
+            let sub = result?;
+            out.files.extend(sub.files);
+            out.warnings.extend(sub.warnings);
+        }
     }
     Ok(())
+}
+
+/// How many more helper threads the walk may start: one less than the
+/// cores at first (at most 3). A helper gives its slot back when its queue
+/// runs dry, so a deeper directory still being walked can take it.
+fn helper_slots() -> &'static AtomicUsize {
+    static SLOTS: OnceLock<AtomicUsize> = OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        AtomicUsize::new(cores.saturating_sub(1).min(3))
+    })
+}
+
+/// A taken helper slot, given back on drop.
+struct HelperSlot;
+
+impl HelperSlot {
+    fn take() -> Option<HelperSlot> {
+        helper_slots()
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            .ok()
+            .map(|_| HelperSlot)
+    }
+}
+
+impl Drop for HelperSlot {
+    fn drop(&mut self) {
+        helper_slots().fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+type Subtree = Option<Result<Output, FilesError>>;
+
+/// Walks the subdirectories `dirs` of `w` (entry index, name, exact) and
+/// runs `files` (this directory's own file decisions). The subdirectories
+/// form a queue; whenever at least two are left and a helper slot is free
+/// (see [`helper_slots`]), another thread joins in taking from it. Results
+/// come back in `dirs` order whoever produced them, so the outcome is the
+/// sequential walk's.
+fn walk_subdirectories<K: Send>(
+    w: &Walker<'_>,
+    dirs: &[(usize, &str, bool)],
+    files: impl FnOnce() -> K + Send,
+) -> (K, Vec<Subtree>) {
+    let next = AtomicUsize::new(0);
+    let take = || {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        dirs.get(i).map(|&(_, entry, exact)| (i, entry, exact))
+    };
+    let walk_one = |(i, entry, exact): (usize, &str, bool)| {
+        let mut sub = Output::default();
+        let result = walk_dir(child_walker(w, entry, exact), None, &mut sub);
+        (i, result.map(|()| sub))
+    };
+    let mut done = Vec::with_capacity(dirs.len());
+    let kept = if dirs.len() < 2 {
+        done.extend(std::iter::from_fn(take).map(walk_one));
+        files()
+    } else {
+        std::thread::scope(|scope| {
+            let mut helpers = Vec::new();
+            let mut add_helper = || {
+                let left = dirs.len().saturating_sub(next.load(Ordering::Relaxed));
+                if left < 2 {
+                    return;
+                }
+                let Some(slot) = HelperSlot::take() else {
+                    return;
+                };
+                let helper = std::thread::Builder::new()
+                    .name("trustpub-walk".into())
+                    .spawn_scoped(scope, move || {
+                        let _slot = slot;
+                        std::iter::from_fn(take).map(walk_one).collect::<Vec<_>>()
+                    });
+                // Without a thread, this one does the work.
+                if let Ok(h) = helper {
+                    helpers.push(h);
+                }
+            };
+            add_helper();
+            let kept = files();
+            loop {
+                add_helper();
+                match take() {
+                    Some(task) => done.push(walk_one(task)),
+                    None => break,
+                }
+            }
+            for h in helpers {
+                match h.join() {
+                    Ok(theirs) => done.extend(theirs),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            kept
+        })
+    };
+    let mut results: Vec<Subtree> = dirs.iter().map(|_| None).collect();
+    for (i, result) in done {
+        results[i] = Some(result);
+    }
+    (kept, results)
 }
 
 /// PackWalker's `walkerOpt` + constructor for a plain subdirectory.
@@ -762,7 +905,7 @@ fn child_walker<'a>(parent: &'a Walker<'a>, entry: &str, exact: bool) -> Walker<
     };
     Walker {
         path: parent.path.join(entry),
-        basename: entry.to_string(),
+        rel: format!("{}{entry}/", parent.rel),
         ignore_files,
         rules: vec![
             (Source::Default, default_rules()),
@@ -843,6 +986,46 @@ mod tests {
         assert!(escapes("a/../../x"));
         assert!(!escapes("a/../x"));
         assert!(!escapes("./lib/**"));
+    }
+
+    /// The walk may spread subdirectories over threads; whatever the
+    /// timing, the selection is the same (here many selections at once,
+    /// competing for the helper slots).
+    #[test]
+    fn parallel_walks_select_the_same_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(
+            root.join("package.json"),
+            r#"{"name":"x","version":"1.0.0"}"#,
+        )
+        .unwrap();
+        std::fs::write(root.join(".npmignore"), "*.log\nb1/c2\n").unwrap();
+        for a in ["a", "b1", "B2", "c", "_d", "e.x"] {
+            for b in ["c1", "c2", "C3", "d"] {
+                let sub = root.join(a).join(b);
+                std::fs::create_dir_all(&sub).unwrap();
+                for f in ["x.js", "y.log", "Z.md", "w.d.ts"] {
+                    std::fs::write(sub.join(f), f).unwrap();
+                }
+            }
+            std::fs::write(root.join(a).join("index.js"), "1").unwrap();
+        }
+        std::fs::write(root.join("top.js"), "1").unwrap();
+        let manifest = Manifest::read_dir(root).unwrap();
+        let reference = select(root, &manifest).unwrap().files;
+        assert!(reference.len() > 50, "{reference:?}");
+        assert!(!reference
+            .iter()
+            .any(|f| f.ends_with(".log") || f.starts_with("b1/c2/")));
+        std::thread::scope(|s| {
+            let runs: Vec<_> = (0..6)
+                .map(|_| s.spawn(|| select(root, &manifest).unwrap().files))
+                .collect();
+            for r in runs {
+                assert_eq!(r.join().unwrap(), reference);
+            }
+        });
     }
 
     #[test]

@@ -112,6 +112,9 @@ pub struct Rule {
     empty: bool,
     glob_parts: Vec<Vec<String>>,
     set: Vec<Vec<Segment>>,
+    /// Path parts every non-partial match needs (see
+    /// [`Rule::lacks_required_part`]).
+    required: Vec<Required>,
     error: Option<RuleError>,
 }
 
@@ -189,6 +192,23 @@ impl Rule {
         self.matches_candidate(&Candidate::new(path), partial)
     }
 
+    /// A cheap necessary condition for non-partial matching: true when a
+    /// literal segment that every pattern of the rule has (such as `.git` in
+    /// `**/.git/**`, or `.npmrc`) equals none of `c`'s path parts. Outside
+    /// partial matching every segment of a pattern is tested against one
+    /// path part, so then [`Rule::matches_candidate`]`(c2, false)` is false
+    /// for every `c2` whose non-empty parts all occur among `c`'s.
+    #[inline]
+    pub fn lacks_required_part(&self, c: &Candidate<'_>) -> bool {
+        if self.required.is_empty() {
+            return false;
+        }
+        let shapes = c.shapes();
+        self.required
+            .iter()
+            .any(|r| !r.may_occur(&shapes) || !c.parts.iter().any(|p| r.allows(p)))
+    }
+
     /// [`Rule::matches`] for a path split once with [`Candidate::new`], for
     /// callers that test one path against many rules.
     pub fn matches_candidate(&self, c: &Candidate<'_>, partial: bool) -> bool {
@@ -215,6 +235,48 @@ pub struct Candidate<'a> {
     path: &'a str,
     parts: smallvec::SmallVec<[&'a str; 8]>,
     filename: &'a str,
+    /// A summary of the parts for [`Rule::lacks_required_part`], made on
+    /// first use.
+    shapes: std::cell::Cell<Option<Shapes>>,
+}
+
+/// Bit sets over a path's non-empty parts, so that most [`Required`]
+/// checks are a bit test: a clear bit proves no part qualifies (a set bit
+/// proves nothing; then the parts are compared).
+#[derive(Clone, Copy, Default)]
+struct Shapes {
+    /// By length and lower-cased first byte.
+    whole: u64,
+    /// By lower-cased first byte.
+    first: u64,
+    /// By lower-cased last byte.
+    last: u64,
+}
+
+fn whole_bit(len: usize, first: u8) -> u64 {
+    1 << (len
+        .wrapping_mul(7)
+        .wrapping_add(usize::from(first.to_ascii_lowercase()))
+        & 63)
+}
+
+fn byte_bit(b: u8) -> u64 {
+    1 << (b.to_ascii_lowercase() & 63)
+}
+
+impl Shapes {
+    fn new(parts: &[&str]) -> Shapes {
+        let mut s = Shapes::default();
+        for p in parts {
+            let b = p.as_bytes();
+            if let (Some(&first), Some(&last)) = (b.first(), b.last()) {
+                s.whole |= whole_bit(b.len(), first);
+                s.first |= byte_bit(first);
+                s.last |= byte_bit(last);
+            }
+        }
+        s
+    }
 }
 
 impl<'a> Candidate<'a> {
@@ -248,7 +310,18 @@ impl<'a> Candidate<'a> {
             path,
             parts,
             filename,
+            shapes: std::cell::Cell::new(None),
         }
+    }
+
+    #[inline]
+    fn shapes(&self) -> Shapes {
+        if let Some(s) = self.shapes.get() {
+            return s;
+        }
+        let s = Shapes::new(&self.parts);
+        self.shapes.set(Some(s));
+        s
     }
 }
 
@@ -267,6 +340,7 @@ fn build_rule(pattern: &str) -> Rule {
         empty: false,
         glob_parts: Vec::new(),
         set: Vec::new(),
+        required: Vec::new(),
         error: None,
     };
     if js_len(pattern) > MAX_PATTERN_LENGTH {
@@ -316,8 +390,105 @@ fn build_rule(pattern: &str) -> Rule {
         }
         set.push(segs);
     }
+    rule.required = required_literals(&set);
     rule.set = set;
     rule
+}
+
+/// What one path part must look like for a segment to match it: a
+/// necessary condition that is cheap to test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Required {
+    kind: RequiredKind,
+    /// The [`Shapes`] bits a qualifying part sets (0: no condition).
+    whole: u64,
+    first: u64,
+    last: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum RequiredKind {
+    /// Exactly this text ([`Segment::Literal`]).
+    Exact(String),
+    /// This ASCII text in any case ([`Segment::CaselessAscii`]), lower-cased.
+    Caseless(String),
+    /// These literal ASCII affixes in any case, as [`has_affixes`] checks
+    /// them before a [`Segment::Regex`] runs.
+    Affixes(String, String),
+}
+
+impl Required {
+    fn new(kind: RequiredKind) -> Required {
+        let (whole, first, last) = match &kind {
+            RequiredKind::Exact(l) | RequiredKind::Caseless(l) => match l.bytes().next() {
+                Some(b) => (whole_bit(l.len(), b), 0, 0),
+                None => (0, 0, 0),
+            },
+            RequiredKind::Affixes(pre, suf) => (
+                0,
+                pre.bytes().next().map_or(0, byte_bit),
+                suf.bytes().last().map_or(0, byte_bit),
+            ),
+        };
+        Required {
+            kind,
+            whole,
+            first,
+            last,
+        }
+    }
+
+    /// False when no part summarised by `shapes` can be allowed.
+    #[inline]
+    fn may_occur(&self, shapes: &Shapes) -> bool {
+        shapes.whole & self.whole == self.whole
+            && shapes.first & self.first == self.first
+            && shapes.last & self.last == self.last
+    }
+
+    fn allows(&self, part: &str) -> bool {
+        match &self.kind {
+            RequiredKind::Exact(l) => part == l,
+            RequiredKind::Caseless(l) => part.len() == l.len() && part.eq_ignore_ascii_case(l),
+            RequiredKind::Affixes(pre, suf) => has_affixes(part, pre, suf),
+        }
+    }
+}
+
+/// The requirements on path parts that every pattern of `set` has (each of
+/// its segments must match some part of the path).
+fn required_literals(set: &[Vec<Segment>]) -> Vec<Required> {
+    let literals = |pattern: &[Segment]| -> Vec<Required> {
+        pattern
+            .iter()
+            .filter_map(|seg| match seg {
+                Segment::CaselessAscii(l) if !l.is_empty() => Some(Required::new(
+                    RequiredKind::Caseless(l.to_ascii_lowercase()),
+                )),
+                Segment::Literal(l) if !l.is_empty() => Some(Required::new(RequiredKind::Exact(
+                    String::from_utf16(l).ok()?,
+                ))),
+                Segment::Regex {
+                    affixes: Some((pre, suf)),
+                    ..
+                } => Some(Required::new(RequiredKind::Affixes(
+                    pre.clone(),
+                    suf.clone(),
+                ))),
+                _ => None,
+            })
+            .collect()
+    };
+    let Some((first, rest)) = set.split_first() else {
+        return Vec::new();
+    };
+    let mut required = literals(first);
+    for pattern in rest {
+        let other = literals(pattern);
+        required.retain(|l| other.contains(l));
+    }
+    required.dedup();
+    required
 }
 
 fn js(s: &str) -> JsStr {
@@ -2059,8 +2230,9 @@ fn match_globstar(
 
     // [start, end) of each globstar-delimited body section, and the last
     // file index at which it may start
-    let mut segments: Vec<(usize, usize, isize)> = vec![(0, 0, 0)];
-    let mut sums = vec![0usize];
+    let mut segments: smallvec::SmallVec<[(usize, usize, isize); 4]> =
+        smallvec::smallvec![(0, 0, 0)];
+    let mut sums: smallvec::SmallVec<[usize; 4]> = smallvec::smallvec![0];
     let mut non_gs = 0;
     for (k, b) in body.iter().enumerate() {
         if is_gs(b) {
@@ -3689,6 +3861,70 @@ mod tests {
                 .collect(),
         };
         parts.join("/")
+    }
+
+    /// `lacks_required_part` may only rule out what cannot match: for the
+    /// table, the odd patterns and many generated ones, against curated and
+    /// generated paths (and their `/…`, `…/` forms, whose non-empty parts
+    /// are the same), a rule that lacks a part never matches non-partially.
+    #[test]
+    fn required_parts_never_rule_out_a_match() {
+        let mut patterns: Vec<String> = TABLE.iter().map(|t| t.0.to_string()).collect();
+        patterns.extend(ODD_PATTERNS.iter().map(|p| p.to_string()));
+        patterns.extend(
+            [
+                "**/.git/**",
+                "/build/config.gypi",
+                "**/CVS",
+                ".npmrc",
+                "/node_modules",
+                "{a,b}/c",
+                "{a/c,c/b}",
+                "A/**/b",
+                "**/a/**/b/**",
+            ]
+            .iter()
+            .map(|p| p.to_string()),
+        );
+        let mut paths: Vec<String> = CURATED_PATHS
+            .iter()
+            .chain(ODD_PATHS)
+            .map(|p| p.to_string())
+            .collect();
+        let mut g = Gen(0x2545_F491_4F6C_DD1D);
+        for mode in [Mode::Mixed, Mode::Hard, Mode::Globstar, Mode::Brace] {
+            for _ in 0..300 {
+                patterns.push(random_pattern(&mut g, mode));
+                paths.push(random_path(&mut g, mode));
+            }
+        }
+        paths
+            .extend(["a/.git/b", "x/CVS", "build/config.gypi", "A/x/B", "a/b/c"].map(String::from));
+        let mut ruled_out = 0;
+        for pattern in &patterns {
+            let rule = Rule::new(pattern);
+            for path in &paths {
+                if !rule.lacks_required_part(&Candidate::new(path)) {
+                    continue;
+                }
+                ruled_out += 1;
+                for form in [
+                    path.clone(),
+                    format!("/{path}"),
+                    format!("{path}/"),
+                    format!("/{path}/"),
+                ] {
+                    assert!(
+                        !rule.matches(&form, false),
+                        "{pattern:?} matches {form:?} but lacks a required part of {path:?}"
+                    );
+                }
+            }
+        }
+        assert!(
+            ruled_out > 10_000,
+            "the filter hardly ever applies: {ruled_out}"
+        );
     }
 
     const CURATED_PATHS: &[&str] = &[

@@ -16,8 +16,14 @@
 //! `00 00 ff ff`, what zlib's sync flush writes), which byte-aligns it. The
 //! pieces are written to `out` in input order as they complete and simply
 //! concatenate into one valid deflate stream; the last chunk keeps its BFINAL
-//! block. The CRC-32 is computed as input arrives, on the calling thread
+//! block and is compressed on the calling thread while the workers finish
+//! theirs. The CRC-32 is computed as input arrives, on the calling thread
 //! (libdeflate's CRC-32: a few ms for 27 MB).
+//!
+//! Input arrives through [`Write`] (copied into the chunk being filled) or
+//! without a copy through [`ParallelGzip::spare`] and
+//! [`ParallelGzip::commit`]: `pack` reads file data straight into the chunk
+//! buffer.
 //!
 //! Chunk boundaries depend only on the byte count, and chunks are compressed
 //! independently (libdeflate has no preset dictionary), so the output is the
@@ -27,11 +33,16 @@
 //! thread as one plain deflate stream, without spawning threads: at level
 //! [`SMALL_LEVEL`] up to [`SMALL_MAX`] bytes, else at [`LEVEL`].
 //!
-//! Memory: one chunk being filled, at most `workers + 1` chunks in flight
-//! (queued, compressing or waiting for their turn to be written) and one
-//! spare buffer, with at most [`MAX_WORKERS`] workers: 12-15 MiB of input
-//! buffers on two cores. No queue is unbounded: `write` blocks on the oldest
-//! chunk when the window is full.
+//! Memory: at most `workers + 1` input buffers of one chunk exist at once
+//! (one being filled, one per worker compressing; one buffer in all with a
+//! single worker), with at most [`MAX_WORKERS`] workers. When every buffer
+//! is in use, filling waits for the oldest chunk to come back and be
+//! written, which frees its buffer; no queue is unbounded. Each worker keeps
+//! libdeflate's state (~0.3 MB at level 7) and an output area of
+//! libdeflate's bound, of which only the pages written become resident;
+//! compressed pieces travel in vectors of their own size. On two cores that
+//! is 9 MiB of input buffers: `trustpub pack` of date-fns peaks at ~21 MB
+//! of RSS.
 //!
 //! # Why libdeflate level 7 with 3 MiB chunks
 //!
@@ -86,15 +97,21 @@ pub const SMALL_MAX: usize = 256 << 10;
 /// Cap on worker threads, which bounds memory on many-core machines.
 pub const MAX_WORKERS: usize = 4;
 
+/// A chunk's input buffer: always [`ParallelGzip`]'s chunk size long; how
+/// much of it holds input is tracked beside it.
+type Buffer = Box<[u8]>;
+
 /// A compressed chunk coming back from a worker.
 struct Done {
     deflated: Vec<u8>,
     /// The input buffer, handed back for reuse.
-    input: Vec<u8>,
+    input: Buffer,
 }
 
 struct Job {
-    input: Vec<u8>,
+    input: Buffer,
+    /// Bytes of input in `input`.
+    len: usize,
     reply: SyncSender<io::Result<Done>>,
 }
 
@@ -116,6 +133,9 @@ impl Pool {
 struct ChunkCompressor {
     lib: Compressor,
     scanner: scan::Scanner,
+    /// libdeflate's output space, reused from chunk to chunk (only the
+    /// pages it actually writes become resident).
+    out: Vec<u8>,
 }
 
 impl ChunkCompressor {
@@ -123,16 +143,28 @@ impl ChunkCompressor {
         ChunkCompressor {
             lib: compressor(LEVEL),
             scanner: scan::Scanner::new(),
+            out: Vec::new(),
         }
     }
 
-    /// A byte-aligned, non-final raw deflate piece for `data`.
+    /// A byte-aligned, non-final raw deflate piece for `data`, in a vector
+    /// of its own size.
     fn nonfinal(&mut self, data: &[u8]) -> io::Result<Vec<u8>> {
-        let mut out = deflate(&mut self.lib, data)?;
-        if self.scanner.make_nonfinal(&mut out).is_err() {
-            out = zlib_sync_flush(data)?;
+        let bound = self.lib.deflate_compress_bound(data.len());
+        if self.out.len() < bound {
+            self.out = vec![0u8; bound];
         }
-        Ok(out)
+        let n = self
+            .lib
+            .deflate_compress(data, &mut self.out)
+            .map_err(|e| io::Error::other(format!("libdeflate failed: {e:?}")))?;
+        // make_nonfinal adds at most 5 bytes.
+        let mut piece = Vec::with_capacity(n + 8);
+        piece.extend_from_slice(&self.out[..n]);
+        if self.scanner.make_nonfinal(&mut piece).is_err() {
+            piece = zlib_sync_flush(data)?;
+        }
+        Ok(piece)
     }
 }
 
@@ -147,6 +179,7 @@ fn deflate(c: &mut Compressor, data: &[u8]) -> io::Result<Vec<u8>> {
         .deflate_compress(data, &mut out)
         .map_err(|e| io::Error::other(format!("libdeflate failed: {e:?}")))?;
     out.truncate(n);
+    out.shrink_to_fit();
     Ok(out)
 }
 
@@ -206,10 +239,10 @@ fn worker(jobs: Arc<Mutex<Receiver<Job>>>) {
                 Err(_) => return,
             }
         };
-        let Job { input, reply } = job;
+        let Job { input, len, reply } = job;
         let result = catch_unwind(AssertUnwindSafe(|| {
             let cc = cc.get_or_insert_with(ChunkCompressor::new);
-            cc.nonfinal(&input)
+            cc.nonfinal(&input[..len])
         }));
         let result = match result {
             Ok(Ok(deflated)) => Ok(Done { deflated, input }),
@@ -229,6 +262,11 @@ fn worker_gone() -> io::Error {
 
 /// Parallel single-member gzip writer. See the module docs.
 ///
+/// Input arrives through [`Write`] (copied into the chunk being filled) or,
+/// without the copy, through [`ParallelGzip::spare`] and
+/// [`ParallelGzip::commit`]: read straight into the chunk buffer, then
+/// commit what was read.
+///
 /// `flush` writes out whatever chunks are already compressed and flushes
 /// `out`; it does not force out buffered input (that would change the
 /// output). Call [`ParallelGzip::finish`] to complete the stream.
@@ -236,10 +274,17 @@ pub struct ParallelGzip<W: Write + Send> {
     out: Option<W>,
     chunk_size: usize,
     workers: usize,
-    /// The chunk being filled.
-    buf: Vec<u8>,
-    /// A returned input buffer ready for reuse.
-    spare: Option<Vec<u8>>,
+    /// The chunk being filled (empty until the first input arrives).
+    buf: Buffer,
+    /// Bytes of input in `buf`.
+    filled: usize,
+    /// Input size of the chunk being filled: `chunk_size` once `buf`
+    /// exists, 0 before.
+    limit: usize,
+    /// Input buffers handed back by the workers, ready for reuse.
+    free: Vec<Buffer>,
+    /// Input buffers in existence; at most [`ParallelGzip::max_buffers`].
+    buffers: usize,
     /// Results of submitted chunks, oldest first.
     pending: VecDeque<Receiver<io::Result<Done>>>,
     pool: Option<Pool>,
@@ -266,8 +311,11 @@ impl<W: Write + Send> ParallelGzip<W> {
             out: Some(out),
             chunk_size: chunk_size.max(1),
             workers: threads.clamp(1, MAX_WORKERS),
-            buf: Vec::new(),
-            spare: None,
+            buf: Buffer::default(),
+            filled: 0,
+            limit: 0,
+            free: Vec::new(),
+            buffers: 0,
             pending: VecDeque::new(),
             pool: None,
             local: None,
@@ -277,6 +325,33 @@ impl<W: Write + Send> ParallelGzip<W> {
             header_written: false,
             failed: false,
         }
+    }
+
+    /// Writable space at the end of the chunk being filled (never empty):
+    /// put input there, then [`ParallelGzip::commit`] how much of it was
+    /// used. A full chunk is handed over for compression first, which may
+    /// wait for a worker to return a buffer.
+    pub fn spare(&mut self) -> io::Result<&mut [u8]> {
+        self.check()?;
+        if let Err(e) = self.make_room() {
+            self.failed = true;
+            return Err(e);
+        }
+        Ok(&mut self.buf[self.filled..self.limit])
+    }
+
+    /// Takes the first `n` bytes of the space [`ParallelGzip::spare`]
+    /// returned as input.
+    ///
+    /// # Panics
+    ///
+    /// If `n` is larger than that space.
+    pub fn commit(&mut self, n: usize) {
+        let end = self.filled + n;
+        assert!(end <= self.limit, "commit past the spare space");
+        self.crc.update(&self.buf[self.filled..end]);
+        self.filled = end;
+        self.total += n as u64;
     }
 
     /// Compress what is buffered as the final chunk, write everything and
@@ -296,24 +371,25 @@ impl<W: Write + Send> ParallelGzip<W> {
 
     fn finish_inner(&mut self) -> io::Result<()> {
         self.check()?;
-        let last = std::mem::take(&mut self.buf);
-        let level = if self.submitted == 0 && last.len() <= SMALL_MAX {
-            SMALL_LEVEL
-        } else {
-            LEVEL
-        };
+        let last = &self.buf[..self.filled];
         // Compress the final chunk here while the workers finish theirs.
         let deflated = if self.total == 0 {
             // libdeflate would write an empty stored block (5 bytes); an
             // empty final fixed-Huffman block is 2, as zlib writes it.
             vec![0x03, 0x00]
-        } else if level == SMALL_LEVEL {
-            smallest_small(&last)?
+        } else if self.submitted == 0 && last.len() <= SMALL_MAX {
+            smallest_small(last)?
+        } else if let Some(local) = self.local.as_mut() {
+            deflate(&mut local.lib, last)?
         } else {
-            deflate(&mut compressor(level), &last)?
+            deflate(&mut compressor(LEVEL), last)?
         };
+        self.buf = Buffer::default();
+        self.limit = 0;
+        self.free.clear();
         while !self.pending.is_empty() {
             self.write_oldest()?;
+            self.free.clear();
         }
         self.emit(&deflated)?;
         let mut trailer = [0u8; 8];
@@ -348,16 +424,9 @@ impl<W: Write + Send> ParallelGzip<W> {
     }
 
     fn emit_done(&mut self, done: io::Result<Done>) -> io::Result<()> {
-        let Done {
-            deflated,
-            mut input,
-        } = done?;
-        self.emit(&deflated)?;
-        if self.spare.is_none() {
-            input.clear();
-            self.spare = Some(input);
-        }
-        Ok(())
+        let Done { deflated, input } = done?;
+        self.free.push(input);
+        self.emit(&deflated)
     }
 
     fn write_oldest(&mut self) -> io::Result<()> {
@@ -382,8 +451,49 @@ impl<W: Write + Send> ParallelGzip<W> {
         Ok(())
     }
 
+    /// Input buffers allowed at once: one being filled plus one per worker
+    /// compressing, so that filling never waits while a worker is idle.
+    fn max_buffers(&self) -> usize {
+        if self.workers == 1 {
+            1
+        } else {
+            self.workers + 1
+        }
+    }
+
+    /// Ensure the chunk being filled has space: allocate the first buffer,
+    /// or hand a full chunk over (more input follows, so it is not the
+    /// last) and continue in a free buffer.
+    fn make_room(&mut self) -> io::Result<()> {
+        if self.filled < self.limit {
+            return Ok(());
+        }
+        if !self.buf.is_empty() {
+            let full = std::mem::take(&mut self.buf);
+            let len = std::mem::take(&mut self.filled);
+            self.submit(full, len)?;
+        }
+        self.buf = self.new_buffer()?;
+        self.limit = self.chunk_size;
+        Ok(())
+    }
+
+    fn new_buffer(&mut self) -> io::Result<Buffer> {
+        loop {
+            if let Some(b) = self.free.pop() {
+                return Ok(b);
+            }
+            if self.buffers < self.max_buffers() || self.pending.is_empty() {
+                self.buffers += 1;
+                return Ok(vec![0u8; self.chunk_size].into_boxed_slice());
+            }
+            // Every buffer is in flight: wait for the oldest to come back.
+            self.write_oldest()?;
+        }
+    }
+
     fn start_pool(&mut self) -> io::Result<()> {
-        // Queue capacity = workers: with the window below, senders never block long.
+        // Queue capacity = workers: there are never more chunks in flight.
         let (tx, rx) = mpsc::sync_channel::<Job>(self.workers);
         let rx = Arc::new(Mutex::new(rx));
         let mut handles = Vec::with_capacity(self.workers);
@@ -406,19 +516,15 @@ impl<W: Write + Send> ParallelGzip<W> {
     }
 
     /// Hand a full, non-final chunk over for compression.
-    fn submit(&mut self, input: Vec<u8>) -> io::Result<()> {
+    fn submit(&mut self, input: Buffer, len: usize) -> io::Result<()> {
         self.submitted += 1;
         if self.workers == 1 {
             let cc = self.local.get_or_insert_with(ChunkCompressor::new);
-            let deflated = cc.nonfinal(&input)?;
+            let deflated = cc.nonfinal(&input[..len])?;
             return self.emit_done(Ok(Done { deflated, input }));
         }
         if self.pool.is_none() {
             self.start_pool()?;
-        }
-        // Bounded window: chunks compressing or waiting to be written.
-        while self.pending.len() > self.workers {
-            self.write_oldest()?;
         }
         let (reply, rx) = mpsc::sync_channel(1);
         let jobs = self
@@ -426,29 +532,18 @@ impl<W: Write + Send> ParallelGzip<W> {
             .as_ref()
             .and_then(|p| p.jobs.as_ref())
             .ok_or_else(worker_gone)?;
-        jobs.send(Job { input, reply }).map_err(|_| worker_gone())?;
+        jobs.send(Job { input, len, reply })
+            .map_err(|_| worker_gone())?;
         self.pending.push_back(rx);
         self.write_ready()
     }
 
     fn write_inner(&mut self, mut data: &[u8]) -> io::Result<()> {
         while !data.is_empty() {
-            if self.buf.len() == self.chunk_size {
-                // More input follows, so this full chunk is not the last one.
-                let next = self.spare.take().unwrap_or_default();
-                let full = std::mem::replace(&mut self.buf, next);
-                self.submit(full)?;
-            }
-            let n = data.len().min(self.chunk_size - self.buf.len());
-            let want = self.buf.len() + n;
-            if want > self.buf.capacity() {
-                // Grow geometrically but never past one chunk.
-                let target = want.max(self.buf.capacity() * 2).min(self.chunk_size);
-                self.buf.reserve_exact(target - self.buf.len());
-            }
-            self.buf.extend_from_slice(&data[..n]);
-            self.crc.update(&data[..n]);
-            self.total += n as u64;
+            self.make_room()?;
+            let n = data.len().min(self.limit - self.filled);
+            self.buf[self.filled..self.filled + n].copy_from_slice(&data[..n]);
+            self.commit(n);
             data = &data[n..];
         }
         Ok(())
@@ -495,7 +590,11 @@ impl<W: Write + Send> Drop for ParallelGzip<W> {
 
 /// Deflate block scanner: finds where the final block of a raw deflate
 /// stream starts and ends without decompressing (no output, no window), by
-/// decoding block headers and Huffman symbols only.
+/// decoding block headers and Huffman symbols only. Codes of up to 11 bits
+/// are decoded with one table lookup (the table is built by doubling, one
+/// code length at a time, so a block's tables cost a few kilobytes of
+/// copying); longer codes, which are rare by construction, are decoded
+/// canonically from the code-length counts.
 pub(crate) mod scan {
     /// Bit offsets in a raw deflate stream (bit `i` is bit `i % 8` of byte `i / 8`).
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -528,22 +627,32 @@ pub(crate) mod scan {
         13, 13,
     ];
 
+    /// A Huffman decode table: codes of up to `PRIMARY` bits in one direct
+    /// lookup, longer (rare) codes decoded canonically from the counts.
     struct Table {
         primary: Vec<u16>,
-        full: Vec<u16>,
+        /// Number of codes of each length.
+        count: [u16; 16],
+        /// Entries of the coded symbols in canonical order (by code length,
+        /// then symbol).
+        sorted: [u16; 288],
     }
 
     impl Table {
         fn new() -> Self {
             Table {
                 primary: vec![BAD_ENTRY; 1 << PRIMARY],
-                full: vec![BAD_ENTRY; 1 << 15],
+                count: [0; 16],
+                sorted: [BAD_ENTRY; 288],
             }
         }
 
         /// Canonical Huffman decode table from code lengths; `entry(sym)`
         /// gives the symbol's kind and extra-bit count.
         fn build(&mut self, lens: &[u8], entry: fn(usize) -> (u16, u8)) -> Result<(), Error> {
+            if lens.len() > self.sorted.len() {
+                return Err("too many code lengths");
+            }
             let mut count = [0u16; 16];
             for &l in lens {
                 count[usize::from(l & 15)] += 1;
@@ -557,43 +666,50 @@ pub(crate) mod scan {
                 }
             }
             let mut next = [0u16; 16];
+            let mut offset = [0u16; 16];
             let mut code = 0u16;
             for len in 1..16 {
                 code = (code + count[len - 1]) << 1;
                 next[len] = code;
+                if len > 1 {
+                    offset[len] = offset[len - 1] + count[len - 1];
+                }
             }
-            let long = count[PRIMARY as usize + 1..].iter().any(|&c| c != 0);
-            self.primary.fill(BAD_ENTRY);
-            if long {
-                self.full.fill(BAD_ENTRY);
-            }
+            // Entries in canonical order; codeword order within a length is
+            // symbol order.
             for (sym, &l) in lens.iter().enumerate() {
                 if l == 0 {
                     continue;
                 }
-                let l = u32::from(l);
-                let c = next[l as usize];
-                next[l as usize] += 1;
-                let rev = (c.reverse_bits() >> (16 - l)) as usize;
+                let l = usize::from(l & 15);
                 let (kind, extra) = entry(sym);
-                let e = kind | (l as u16 + u16::from(extra));
-                if l <= PRIMARY {
-                    let mut i = rev;
-                    while i < 1 << PRIMARY {
-                        self.primary[i] = e;
-                        i += 1 << l;
-                    }
-                } else {
-                    self.primary[rev & ((1 << PRIMARY) - 1)] = 0;
-                }
-                if long {
-                    let mut i = rev;
-                    while i < 1 << 15 {
-                        self.full[i] = e;
-                        i += 1 << l;
-                    }
+                self.sorted[usize::from(offset[l])] = kind | (l as u16 + u16::from(extra));
+                offset[l] += 1;
+            }
+            // The direct table, grown one code length at a time: doubling
+            // the table copies every shorter code's entry to the indices
+            // whose next bit is free, then the codes of the new length go in
+            // at their bit-reversed codeword.
+            let mut size = 1usize;
+            self.primary[0] = BAD_ENTRY;
+            let mut k = 0usize; // index into `sorted`
+            for len in 1..=PRIMARY as usize {
+                self.primary.copy_within(..size, size);
+                size <<= 1;
+                for c in next[len]..next[len] + count[len] {
+                    let rev = (c.reverse_bits() >> (16 - len)) as usize;
+                    self.primary[rev] = self.sorted[k];
+                    k += 1;
                 }
             }
+            // Prefixes of longer codes send the lookup to `long`.
+            for len in PRIMARY as usize + 1..16 {
+                for c in next[len]..next[len] + count[len] {
+                    let rev = (c.reverse_bits() >> (16 - len)) as usize;
+                    self.primary[rev & ((1 << PRIMARY) - 1)] = 0;
+                }
+            }
+            self.count = count;
             Ok(())
         }
 
@@ -601,10 +717,28 @@ pub(crate) mod scan {
         fn lookup(&self, bits: u64) -> u16 {
             let e = self.primary[(bits as usize) & ((1 << PRIMARY) - 1)];
             if e == 0 {
-                self.full[(bits as usize) & 0x7fff]
+                self.long(bits)
             } else {
                 e
             }
+        }
+
+        /// Canonical decoding, one bit at a time (the code's first bit is
+        /// its most significant one).
+        #[inline(never)]
+        fn long(&self, bits: u64) -> u16 {
+            let (mut code, mut first, mut index) = (0i32, 0i32, 0i32);
+            for len in 1..16 {
+                code |= ((bits >> (len - 1)) & 1) as i32;
+                let count = i32::from(self.count[len]);
+                if code - first < count {
+                    return self.sorted[(index + code - first) as usize];
+                }
+                index += count;
+                first = (first + count) << 1;
+                code <<= 1;
+            }
+            BAD_ENTRY
         }
     }
 
@@ -754,17 +888,29 @@ pub(crate) mod scan {
         /// Skip the symbols of a Huffman block up to and including its end-of-block code.
         fn symbols(&self, b: &mut Bits) -> Result<(), Error> {
             loop {
+                // 56 bits: room for three literals (15 bits each) or one
+                // length (15 + 5) with its distance (15 + 13).
                 b.refill()?;
                 let e = self.lit.lookup(b.buf);
                 match e & KIND {
-                    LIT => b.consume(u32::from(e & BITS)),
+                    LIT => {
+                        b.consume(u32::from(e & BITS));
+                        let e = self.lit.lookup(b.buf);
+                        if e & KIND == LIT {
+                            b.consume(u32::from(e & BITS));
+                            let e = self.lit.lookup(b.buf);
+                            if e & KIND == LIT {
+                                b.consume(u32::from(e & BITS));
+                            }
+                        }
+                    }
                     LEN => {
-                        b.consume(u32::from(e & BITS)); // <= 15 + 5 bits
+                        b.consume(u32::from(e & BITS));
                         let d = self.dist.lookup(b.buf);
                         if d & KIND == BAD {
                             return Err("bad distance code");
                         }
-                        b.consume(u32::from(d & BITS)); // <= 15 + 13 bits
+                        b.consume(u32::from(d & BITS));
                     }
                     EOB => {
                         b.consume(u32::from(e & BITS));
@@ -871,6 +1017,74 @@ pub(crate) mod scan {
             stream.resize((end + 3).div_ceil(8), 0);
             stream.extend_from_slice(&[0, 0, 0xff, 0xff]);
             Ok(())
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// Every codeword of a code decodes to its symbol's entry, through
+        /// the direct table or the canonical path for long codes.
+        fn check_code(lens: &[u8]) {
+            let mut t = Table::new();
+            t.build(lens, litlen_entry).unwrap();
+            let mut count = [0u16; 16];
+            for &l in lens {
+                count[usize::from(l)] += 1;
+            }
+            count[0] = 0;
+            let mut next = [0u16; 16];
+            let mut code = 0u16;
+            for len in 1..16 {
+                code = (code + count[len - 1]) << 1;
+                next[len] = code;
+            }
+            for (sym, &l) in lens.iter().enumerate() {
+                if l == 0 {
+                    continue;
+                }
+                let c = next[usize::from(l)];
+                next[usize::from(l)] += 1;
+                let rev = u64::from(c.reverse_bits() >> (16 - u32::from(l)));
+                let (kind, extra) = litlen_entry(sym);
+                let want = kind | (u16::from(l) + u16::from(extra));
+                // Whatever follows the codeword must not matter.
+                for tail in [0u64, u64::MAX, 0x5555_5555_5555_5555] {
+                    let bits = rev | (tail << l);
+                    assert_eq!(t.lookup(bits), want, "symbol {sym}, length {l}");
+                }
+            }
+        }
+
+        #[test]
+        fn tables_decode_short_and_long_codes() {
+            // A complete code with every length from 1 to 15 (two of the
+            // longest), and the fixed literal/length code.
+            let mut lens = vec![0u8; 288];
+            for (i, l) in (1..=15u8).enumerate() {
+                lens[i * 19] = l;
+            }
+            lens[287] = 15;
+            check_code(&lens);
+            let mut fixed = [0u8; 288];
+            fixed[..144].fill(8);
+            fixed[144..256].fill(9);
+            fixed[256..280].fill(7);
+            fixed[280..].fill(8);
+            check_code(&fixed);
+            // Many 12- to 14-bit codes sharing primary prefixes.
+            let mut lens = vec![0u8; 288];
+            let mut k = 0;
+            for (l, n) in [(2u8, 3usize), (4, 2), (12, 64), (13, 64), (14, 128)] {
+                for _ in 0..n {
+                    lens[k] = l;
+                    k += 1;
+                }
+            }
+            check_code(&lens);
+            // An over-subscribed code is refused.
+            assert!(Table::new().build(&[1, 1, 1], litlen_entry).is_err());
         }
     }
 }
@@ -1101,6 +1315,58 @@ mod tests {
                 gz.finish().unwrap() == reference,
                 "{threads} threads, odd writes"
             );
+        }
+    }
+
+    #[test]
+    fn spare_and_commit_match_write() {
+        let chunk = 8 << 10;
+        let data = text_bytes(7 * chunk + 321, 30);
+        let reference = gzip(&data, 1, chunk);
+        for threads in [1, 2, 3] {
+            let mut gz = ParallelGzip::with_chunk_size(Vec::new(), threads, chunk);
+            let sizes = random_bytes(2000, 31);
+            let (mut pos, mut k) = (0, 0);
+            while pos < data.len() {
+                // Alternate: read-style fills of odd sizes, and plain writes.
+                let n = (usize::from(sizes[k % sizes.len()]) * 29 + 1).min(data.len() - pos);
+                if k % 3 == 0 {
+                    gz.write_all(&data[pos..pos + n]).unwrap();
+                } else {
+                    let mut left = n;
+                    while left > 0 {
+                        let space = gz.spare().unwrap();
+                        assert!(!space.is_empty());
+                        let m = space.len().min(left);
+                        let at = pos + n - left;
+                        space[..m].copy_from_slice(&data[at..at + m]);
+                        gz.commit(m);
+                        left -= m;
+                    }
+                }
+                pos += n;
+                k += 1;
+            }
+            assert!(gz.finish().unwrap() == reference, "{threads} threads");
+        }
+    }
+
+    #[test]
+    fn input_buffers_are_bounded() {
+        let chunk = 4 << 10;
+        let data = text_bytes(40 * chunk, 32);
+        for threads in [1, 2, 4] {
+            let mut gz = ParallelGzip::with_chunk_size(Vec::new(), threads, chunk);
+            for piece in data.chunks(1500) {
+                gz.write_all(piece).unwrap();
+                assert!(
+                    gz.buffers <= gz.max_buffers(),
+                    "{} buffers, {threads} threads",
+                    gz.buffers
+                );
+                assert!(gz.pending.len() <= gz.workers);
+            }
+            check(&gz.finish().unwrap(), &data);
         }
     }
 

@@ -213,12 +213,11 @@ pub fn pack(dir: &Path, opts: &PackOptions, printer: &Printer) -> Result<Packed,
     }
     // The file list comes from package.json as the scripts left it; the
     // record's name and version and the bin modes from the one read first.
-    let selection_manifest = if opts.ignore_scripts || !has_pack_scripts(&manifest) {
-        manifest.clone()
+    let selection = if opts.ignore_scripts || !has_pack_scripts(&manifest) {
+        files::select(dir, &manifest)?
     } else {
-        Manifest::read_dir(dir)?
+        files::select(dir, &Manifest::read_dir(dir)?)?
     };
-    let selection = files::select(dir, &selection_manifest)?;
     for (code, text) in &selection.warnings {
         printer.warn(code, text);
     }
@@ -258,6 +257,9 @@ pub fn pack(dir: &Path, opts: &PackOptions, printer: &Printer) -> Result<Packed,
     let hashed = HashingWriter::new(sink);
     let mut gz = ParallelGzip::new(hashed, threads);
     let entries = write_tar(dir, &manifest, &selection.files, &mut gz)?;
+    drop(selection.files);
+    // Sort the listing while the workers compress the last chunks.
+    let listing = Listing::new(entries);
     let hashed = gz.finish().map_err(write_err)?;
     let (mut sink, size, sha1, sha512) = hashed.into_parts();
     sink.flush().map_err(write_err)?;
@@ -280,14 +282,8 @@ pub fn pack(dir: &Path, opts: &PackOptions, printer: &Printer) -> Result<Packed,
         }
     };
 
-    let mut packed = record(
-        &manifest.name,
-        &manifest.version,
-        entries,
-        size,
-        shasum,
-        integrity,
-    );
+    let mut packed =
+        listing.into_packed(&manifest.name, &manifest.version, size, shasum, integrity);
     packed.written = written;
     packed.bytes = bytes;
     packed.warnings = selection.warnings;
@@ -319,53 +315,83 @@ pub fn record(
     shasum: String,
     integrity: String,
 ) -> Packed {
-    let unpacked_size = entries.iter().map(|e| e.size).sum();
-    let mut bundled: Vec<String> = Vec::new();
-    for e in &entries {
-        if let Some(rest) = e.path.strip_prefix("node_modules/") {
-            let mut parts = rest.splitn(3, '/');
-            let first = parts.next().unwrap_or("");
-            let name = if first.starts_with('@') {
-                match parts.next() {
-                    Some(second) => format!("{first}/{second}"),
-                    None => continue,
-                }
-            } else {
-                first.to_string()
-            };
-            if !name.is_empty() && !bundled.contains(&name) {
-                bundled.push(name);
-            }
-        }
-    }
-    let entry_count = entries.len();
-    let (mut uppers, mut others): (Vec<FileRecord>, Vec<FileRecord>) = entries
-        .into_iter()
-        .partition(|f| collate::starts_upper(&f.path));
-    uppers.sort_by(|a, b| collate::listing_compare(&a.path, &b.path));
-    others.sort_by(|a, b| collate::listing_compare(&a.path, &b.path));
-    uppers.extend(others);
-    Packed {
-        id: format!("{name}@{version}"),
-        name: name.to_string(),
-        version: version.to_string(),
-        size,
-        unpacked_size,
-        shasum,
-        integrity,
-        filename: format!(
-            "{}-{version}.tgz",
-            name.replacen('@', "", 1).replacen('/', "-", 1)
-        ),
-        files: uppers,
-        entry_count,
-        bundled,
-        written: None,
-        bytes: None,
-        warnings: Vec::new(),
-    }
+    Listing::new(entries).into_packed(name, version, size, shasum, integrity)
 }
 
+/// The parts of [`Packed`] that depend on the tar entries alone.
+struct Listing {
+    unpacked_size: u64,
+    /// In the notice listing's order.
+    files: Vec<FileRecord>,
+    entry_count: usize,
+    bundled: Vec<String>,
+}
+
+impl Listing {
+    fn new(entries: Vec<FileRecord>) -> Listing {
+        let unpacked_size = entries.iter().map(|e| e.size).sum();
+        let mut bundled: Vec<String> = Vec::new();
+        for e in &entries {
+            if let Some(rest) = e.path.strip_prefix("node_modules/") {
+                let mut parts = rest.splitn(3, '/');
+                let first = parts.next().unwrap_or("");
+                let name = if first.starts_with('@') {
+                    match parts.next() {
+                        Some(second) => format!("{first}/{second}"),
+                        None => continue,
+                    }
+                } else {
+                    first.to_string()
+                };
+                if !name.is_empty() && !bundled.contains(&name) {
+                    bundled.push(name);
+                }
+            }
+        }
+        let entry_count = entries.len();
+        let (mut uppers, mut others): (Vec<FileRecord>, Vec<FileRecord>) = entries
+            .into_iter()
+            .partition(|f| collate::starts_upper(&f.path));
+        collate::sort_for_listing(&mut uppers, |f| &f.path);
+        collate::sort_for_listing(&mut others, |f| &f.path);
+        uppers.extend(others);
+        Listing {
+            unpacked_size,
+            files: uppers,
+            entry_count,
+            bundled,
+        }
+    }
+
+    fn into_packed(
+        self,
+        name: &str,
+        version: &str,
+        size: u64,
+        shasum: String,
+        integrity: String,
+    ) -> Packed {
+        Packed {
+            id: format!("{name}@{version}"),
+            name: name.to_string(),
+            version: version.to_string(),
+            size,
+            unpacked_size: self.unpacked_size,
+            shasum,
+            integrity,
+            filename: format!(
+                "{}-{version}.tgz",
+                name.replacen('@', "", 1).replacen('/', "-", 1)
+            ),
+            files: self.files,
+            entry_count: self.entry_count,
+            bundled: self.bundled,
+            written: None,
+            bytes: None,
+            warnings: Vec::new(),
+        }
+    }
+}
 /// sha1 hex and sha512 SRI of a finished tarball.
 pub fn digests(bytes: &[u8]) -> (String, String) {
     let sha1 = Sha1::digest(bytes);
@@ -393,40 +419,51 @@ fn is_package_bin(manifest: &Manifest, path: &str) -> bool {
     manifest.bin.iter().any(|(_, target)| target == p)
 }
 
+/// Zero bytes for tar padding (less than one block) and headers.
+const ZEROS: [u8; 512] = [0; 512];
+
 /// Streams every file as a tar entry into `out`; returns the entries.
-fn write_tar<W: Write>(
+///
+/// File data is read straight into the compressor's chunk buffer (no
+/// intermediate copy); headers and padding are copied in.
+fn write_tar<W: Write + Send>(
     dir: &Path,
     manifest: &Manifest,
     files: &[String],
-    out: &mut W,
+    out: &mut ParallelGzip<W>,
 ) -> Result<Vec<FileRecord>, PackError> {
     let mut records = Vec::with_capacity(files.len());
     let mut links: HashMap<(u64, u64), String> = HashMap::new();
     let mut header = Vec::with_capacity(1536);
-    let mut data = Vec::new();
+    let mut path = String::new();
+    let mut abs = PathBuf::with_capacity(dir.as_os_str().len() + 256);
     let write_err = |source| PackError::Write {
         dir: dir.to_path_buf(),
         source,
     };
     for rel in files {
-        let abs = dir.join(rel);
+        abs.as_mut_os_string().clear();
+        abs.push(dir);
+        abs.push(rel);
         let read_err = |source| PackError::ReadFile {
             path: abs.clone(),
             source,
         };
-        let meta = std::fs::symlink_metadata(&abs).map_err(read_err)?;
-        let filter_path = if rel.starts_with('@') {
-            format!("./{rel}")
-        } else {
-            rel.clone()
-        };
+        let (meta, opened) = open_entry(&abs).map_err(read_err)?;
         let mut mode = meta.mode();
-        if is_package_bin(manifest, &filter_path) {
+        let bin = if rel.starts_with('@') {
+            is_package_bin(manifest, &format!("./{rel}"))
+        } else {
+            is_package_bin(manifest, rel)
+        };
+        if bin {
             mode |= 0o111;
         }
         let mode = tar::portable_mode(mode);
         let entry_rel = tar::strip_absolute(rel);
-        let path = format!("package/{entry_rel}");
+        path.clear();
+        path.push_str("package/");
+        path.push_str(entry_rel);
         header.clear();
         if meta.nlink() > 1 {
             let key = (meta.dev(), meta.ino());
@@ -466,21 +503,23 @@ fn write_tar<W: Write>(
         );
         out.write_all(&header).map_err(write_err)?;
         if size > 0 {
-            data.clear();
-            let mut f = File::open(&abs).map_err(read_err)?;
-            Read::by_ref(&mut f)
-                .take(size + 1)
-                .read_to_end(&mut data)
-                .map_err(read_err)?;
-            if data.len() as u64 != size {
+            let mut f = match opened {
+                Some(f) => f,
+                None => File::open(&abs).map_err(read_err)?,
+            };
+            let actual = copy_file(&mut f, size, out).map_err(|e| match e {
+                Copy::Read(source) => read_err(source),
+                Copy::Write(source) => write_err(source),
+            })?;
+            if actual != size {
                 return Err(PackError::FileChanged {
                     path: abs,
                     expected: size,
-                    actual: data.len() as u64,
+                    actual,
                 });
             }
-            data.resize(data.len() + tar::padding(size), 0);
-            out.write_all(&data).map_err(write_err)?;
+            out.write_all(&ZEROS[..tar::padding(size)])
+                .map_err(write_err)?;
         }
         records.push(FileRecord {
             path: entry_rel.to_string(),
@@ -490,6 +529,112 @@ fn write_tar<W: Write>(
     }
     out.write_all(&tar::END_OF_ARCHIVE).map_err(write_err)?;
     Ok(records)
+}
+
+/// Which side of a file copy failed.
+enum Copy {
+    Read(io::Error),
+    Write(io::Error),
+}
+
+/// Reads up to `size + 1` bytes of `f` straight into the compressor's
+/// buffer, committing the first `size`; returns how many bytes the file
+/// had up to that limit (`size + 1` means it grew).
+///
+/// Each read asks for one byte more than is still expected when the chunk
+/// has room for it: a read that comes back short at the expected size is the
+/// end of the file, and one that fills it means the file grew, so no
+/// separate end-of-file read is needed.
+fn copy_file<W: Write + Send>(
+    f: &mut File,
+    size: u64,
+    out: &mut ParallelGzip<W>,
+) -> Result<u64, Copy> {
+    let mut done = 0u64;
+    while done < size {
+        let left = size - done;
+        let space = out.spare().map_err(Copy::Write)?;
+        let want = space
+            .len()
+            .min(usize::try_from(left.saturating_add(1)).unwrap_or(usize::MAX));
+        let n = read_retry(f, &mut space[..want]).map_err(Copy::Read)?;
+        if n == 0 {
+            return Ok(done);
+        }
+        if n as u64 > left {
+            return Ok(size + 1);
+        }
+        out.commit(n);
+        done += n as u64;
+        if done == size && n < want {
+            return Ok(size);
+        }
+    }
+    // The last read filled the chunk exactly: ask once more.
+    let mut probe = [0u8; 1];
+    match read_retry(f, &mut probe).map_err(Copy::Read)? {
+        0 => Ok(size),
+        _ => Ok(size + 1),
+    }
+}
+
+fn read_retry(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match f.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            r => return r,
+        }
+    }
+}
+
+/// `O_NOFOLLOW | O_NONBLOCK` where their values are known (they differ
+/// between architectures); elsewhere [`open_entry`] takes the lstat path.
+#[cfg(all(
+    target_os = "linux",
+    any(
+        target_arch = "x86_64",
+        target_arch = "x86",
+        target_arch = "riscv64",
+        target_arch = "loongarch64"
+    )
+))]
+const NOFOLLOW_NONBLOCK: Option<i32> = Some(0o400_000 | 0o4000);
+#[cfg(all(target_os = "linux", any(target_arch = "aarch64", target_arch = "arm")))]
+const NOFOLLOW_NONBLOCK: Option<i32> = Some(0o100_000 | 0o4000);
+#[cfg(not(all(
+    target_os = "linux",
+    any(
+        target_arch = "x86_64",
+        target_arch = "x86",
+        target_arch = "riscv64",
+        target_arch = "loongarch64",
+        target_arch = "aarch64",
+        target_arch = "arm"
+    )
+)))]
+const NOFOLLOW_NONBLOCK: Option<i32> = None;
+
+/// An entry's `lstat` metadata and, for a regular file, the file opened for
+/// reading. One path lookup instead of two: open without following a
+/// symbolic link (and without blocking on a FIFO), then `fstat`, which for
+/// a regular file is what `lstat` says. Anything else, or a failed open,
+/// falls back to `lstat` and opens nothing, as npm does.
+fn open_entry(path: &Path) -> io::Result<(std::fs::Metadata, Option<File>)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(flags) = NOFOLLOW_NONBLOCK {
+        let opened = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(flags)
+            .open(path);
+        if let Ok(f) = opened {
+            if let Ok(meta) = f.metadata() {
+                if meta.file_type().is_file() {
+                    return Ok((meta, Some(f)));
+                }
+            }
+        }
+    }
+    Ok((std::fs::symlink_metadata(path)?, None))
 }
 
 /// Counts and hashes (sha1 + sha512) everything written through it.
@@ -577,4 +722,96 @@ pub fn notice_lines(p: &Packed, unicode: bool) -> Vec<String> {
     lines.push(format!("total files: {}", p.entry_count));
     lines.push(String::new());
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_entry_is_lstat_and_never_follows_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f.js");
+        std::fs::write(&file, b"abc").unwrap();
+        let link = dir.path().join("l.js");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+
+        let (meta, opened) = open_entry(&file).unwrap();
+        assert!(meta.file_type().is_file());
+        assert_eq!(meta.len(), 3);
+        assert_eq!(opened.is_some(), NOFOLLOW_NONBLOCK.is_some());
+
+        let (meta, opened) = open_entry(&link).unwrap();
+        assert!(meta.file_type().is_symlink(), "must be lstat's answer");
+        assert!(opened.is_none(), "a symlink must not be opened");
+
+        let (meta, opened) = open_entry(dir.path()).unwrap();
+        assert!(meta.is_dir());
+        assert!(opened.is_none());
+        assert!(open_entry(&dir.path().join("missing")).is_err());
+    }
+
+    #[test]
+    fn copy_file_notices_growth_and_shrinking() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, vec![7u8; 100]).unwrap();
+        // Chunk sizes where the expected end falls inside a chunk, exactly
+        // at its end, or one byte before it.
+        for chunk in [1, 7, 99, 100, 101, 4096] {
+            for (declared, expected) in [(100, 100), (99, 100), (50, 51), (101, 100), (200, 100)] {
+                let mut gz = ParallelGzip::with_chunk_size(Vec::new(), 1, chunk);
+                let mut f = File::open(&path).unwrap();
+                let got = copy_file(&mut f, declared, &mut gz).ok().unwrap();
+                assert_eq!(got, expected, "chunk {chunk}, declared {declared}");
+            }
+        }
+    }
+
+    /// Packs `files` of `dir` into a gzip of small chunks and gunzips it.
+    fn tar_of(dir: &Path, files: &[&str], chunk: usize) -> Result<Vec<u8>, PackError> {
+        let manifest = Manifest::parse(br#"{"name":"x","version":"1.0.0"}"#, Path::new("p"))
+            .expect("manifest");
+        let files: Vec<String> = files.iter().map(|f| f.to_string()).collect();
+        let mut gz = ParallelGzip::with_chunk_size(Vec::new(), 2, chunk);
+        write_tar(dir, &manifest, &files, &mut gz)?;
+        let gz = gz.finish().unwrap();
+        let mut tar = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut tar)
+            .unwrap();
+        Ok(tar)
+    }
+
+    #[test]
+    fn file_data_lands_in_the_tar_across_chunk_boundaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let sizes = [0usize, 1, 511, 512, 513, 4095, 4096, 4097, 10_000];
+        let mut names = Vec::new();
+        for (i, &n) in sizes.iter().enumerate() {
+            let name = format!("f{i}.bin");
+            let data: Vec<u8> = (0..n).map(|k| (k * 7 + i) as u8).collect();
+            std::fs::write(dir.path().join(&name), data).unwrap();
+            names.push(name);
+        }
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        // Chunk sizes around the file and block sizes, so that files start,
+        // end and fill chunks exactly.
+        let reference = tar_of(dir.path(), &names, 1 << 20).unwrap();
+        for chunk in [1, 511, 512, 513, 1000, 4096, 4097] {
+            assert!(
+                tar_of(dir.path(), &names, chunk).unwrap() == reference,
+                "chunk size {chunk}"
+            );
+        }
+        // And the data is where tar puts it.
+        let mut pos = 0;
+        for (i, &n) in sizes.iter().enumerate() {
+            pos += 512;
+            let data: Vec<u8> = (0..n).map(|k| (k * 7 + i) as u8).collect();
+            assert!(reference[pos..pos + n] == data[..], "file {i}");
+            pos += n.div_ceil(512) * 512;
+        }
+        assert_eq!(reference.len(), pos + 1024);
+    }
 }

@@ -7,7 +7,8 @@
 #
 # Modes: single (1 thread, whole input, every implementation and level),
 # tune (zlib-rs + deflateTune), parallel (single-member schemes on all
-# cores), shipped (src/gzip.rs's ParallelGzip). The crate in bench/deflate
+# cores), shipped (src/gzip.rs's ParallelGzip), scan (its block scanner
+# alone; not in the default set). The crate in bench/deflate
 # builds twice, once per flate2 backend (zlib-rs, zlib-ng; zlib-ng needs
 # cmake). Writes bench/results/deflate.md. See bench/README.md.
 set -euo pipefail
@@ -18,7 +19,7 @@ set -euo pipefail
 modes=("$@")
 [ ${#modes[@]} -gt 0 ] || modes=(single tune parallel shipped)
 for m in "${modes[@]}"; do
-    case "$m" in single | tune | parallel | shipped) ;; *) die "unknown mode $m" ;; esac
+    case "$m" in single | tune | parallel | shipped | scan) ;; *) die "unknown mode $m" ;; esac
 done
 
 setup_work
@@ -67,6 +68,7 @@ has_mode single && run rs single
 has_mode tune && run rs tune
 has_mode parallel && run rs parallel
 has_mode shipped && run rs shipped
+has_mode scan && run rs scan
 if has_mode single || has_mode parallel; then
     if apt_need cmake cmake; then
         has_mode single && run ng single

@@ -107,6 +107,20 @@ for n in "${names[@]}"; do
         { cat "$OUT/$n.err" >&2; die "$n failed in $PKG_DIR"; }
 done
 
+# MAX_LOAD=1 waits (up to LOAD_WAIT seconds) for a quieter machine: the
+# 1-minute load average below MAX_LOAD before anything is timed.
+if [ -n "${MAX_LOAD:-}" ]; then
+    waited=0
+    while awk -v m="$MAX_LOAD" '{ exit !($1 >= m) }' /proc/loadavg; do
+        if [ "$waited" -ge "${LOAD_WAIT:-600}" ]; then
+            warn_loud "load average still $(cut -d' ' -f1 /proc/loadavg) after ${waited}s (MAX_LOAD=$MAX_LOAD): timing anyway"
+            break
+        fi
+        [ "$waited" = 0 ] && log "waiting for the load average to drop below $MAX_LOAD"
+        sleep 10
+        waited=$((waited + 10))
+    done
+fi
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 log "timing with hyperfine: $WARMUP warmups, $RUNS runs each"
 hf_args=()
@@ -116,6 +130,7 @@ done
 (cd "$PKG_DIR" && hyperfine -N --style basic --warmup "$WARMUP" --runs "$RUNS" \
     --export-json "$WORK/pack-hyperfine.json" "${hf_args[@]}" >&2)
 
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 log "peak RSS: /usr/bin/time, median of $RSS_RUNS runs each"
 declare -A rss
 for n in "${names[@]}"; do
@@ -176,7 +191,7 @@ unpacked=$(du -sb "$PKG_DIR" | cut -f1)
 {
     echo "# pack benchmark: $PKG_SPEC"
     echo
-    echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), load average before timing: $load_before."
+    echo "$(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), load average before timing: $load_before, after: $load_after."
     echo "Package: $nfiles files, $unpacked bytes unpacked. hyperfine: $WARMUP warmups, $RUNS runs, median; peak RSS: median of $RSS_RUNS runs of /usr/bin/time (largest single process)."
     echo "Versions: trustpub $rev$dirty, npm $npm_v (node $(node --version)), pnpm $("$PNPM" --version)$([ "$have_bun" = 1 ] && echo ", bun $("$BUN" --version)")."
     echo

@@ -6,6 +6,11 @@
 //! * The notice listing (`npm/lib/utils/tar.js`): `Intl.Collator('en',
 //!   {sensitivity: 'case', numeric: true})`, i.e. primary strength with the
 //!   case level on and numeric ordering, upper-case-initial names first.
+//!
+//! Both sorts turn each string into a sort key once and compare keys
+//! bytewise: for printable ASCII, keys built from the collator's own ranks
+//! (the usual case, a few hundred nanoseconds a path); otherwise ICU4X's
+//! sort keys. The tests check both against the collators on random strings.
 
 use std::cmp::Ordering;
 use std::sync::OnceLock;
@@ -131,7 +136,7 @@ pub fn compare_en(a: &str, b: &str) -> Ordering {
 /// Each string is turned into a sort key once, so the sort compares bytes
 /// instead of running the collation algorithm O(n log n) times: when every
 /// path is printable ASCII (the usual case), keys made from the ranks of
-/// [`ascii_compare`]; otherwise ICU's sort keys (bytewise comparison of
+/// `ascii_compare`; otherwise ICU's sort keys (bytewise comparison of
 /// keys is the collator's comparison).
 pub fn sort_for_pack(paths: &mut Vec<String>) {
     let ascii = paths.iter().all(|p| is_fast_ascii(p));
@@ -176,7 +181,7 @@ fn is_fast_ascii(s: &str) -> bool {
 
 /// Stable sort of `items` by [`listing_compare`] of `path(item)`, through
 /// sort keys as in [`sort_for_pack`]: for printable ASCII, keys that spell
-/// out the listing collator's rules (see [`KeyBuffer::push_ascii_listing`]),
+/// out the listing collator's rules (see `KeyBuffer::push_ascii_listing`),
 /// else ICU's.
 pub fn sort_for_listing<T>(items: &mut Vec<T>, path: impl Fn(&T) -> &str) {
     let ascii = items.iter().all(|item| is_fast_listing_ascii(path(item)));

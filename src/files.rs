@@ -31,6 +31,19 @@
 //! 9. Matching is minimatch's with `matchBase`, `dot`, `nocase`; see [`crate::glob`].
 //! 10. The list is sorted by extension, basename, then path, with ICU
 //!     collation ([`crate::collate`]).
+//!
+//! # Speed
+//!
+//! The rules are applied exactly as above, but cheaply: every level's
+//! `basename/entry` path is a slice of one string, and each rule knows the
+//! literal path parts that any match needs ([`Rule::lacks_required_part`]),
+//! so most rules are ruled out for most entries by a bit test. A directory's
+//! subdirectories form a queue that a helper thread joins while a core is
+//! free (at most one less than the cores, three at most); results are put
+//! together in entry order, so the list is the sequential walk's. The sort
+//! compares precomputed sort keys ([`crate::collate::sort_for_pack`]).
+//! date-fns (5,326 files, 200 directories): ~86 M instructions, 8-12 ms on
+//! two cores.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};

@@ -27,6 +27,11 @@
 //!   or a segment whose generated regular expression is invalid JavaScript,
 //!   such as `[[:alpha:]]-x` or `@(a|*())`), [`Rule::try_new`] returns the
 //!   error and [`Rule::new`] returns a rule that matches nothing.
+//!
+//! Not from minimatch, for speed: [`Rule::lacks_required_part`], a cheap
+//! necessary condition (a literal segment, or a segment's literal affixes,
+//! that no part of the path has) that lets callers skip a rule without
+//! running the matcher; matching itself is unchanged.
 
 use regex::Regex;
 use std::collections::{HashMap, HashSet};

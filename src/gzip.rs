@@ -9,7 +9,7 @@
 //!
 //! Input is cut into fixed [`CHUNK_SIZE`] chunks. Every chunk but the last is
 //! compressed on a worker thread with libdeflate into a complete raw deflate
-//! stream, which is then made *non-final*: a small block scanner ([`scan`])
+//! stream, which is then made *non-final*: a small block scanner (`scan`)
 //! walks the stream's block headers and Huffman codes to find the final
 //! block, clears its BFINAL bit, cuts the stream after that block's
 //! end-of-block code and appends an empty stored block (`000` + padding +
@@ -630,7 +630,7 @@ pub(crate) mod scan {
     /// A Huffman decode table: codes of up to `PRIMARY` bits in one direct
     /// lookup, longer (rare) codes decoded canonically from the counts.
     struct Table {
-        primary: Vec<u16>,
+        primary: Box<[u16; 1 << PRIMARY]>,
         /// Number of codes of each length.
         count: [u16; 16],
         /// Entries of the coded symbols in canonical order (by code length,
@@ -641,7 +641,7 @@ pub(crate) mod scan {
     impl Table {
         fn new() -> Self {
             Table {
-                primary: vec![BAD_ENTRY; 1 << PRIMARY],
+                primary: Box::new([BAD_ENTRY; 1 << PRIMARY]),
                 count: [0; 16],
                 sorted: [BAD_ENTRY; 288],
             }
@@ -889,34 +889,33 @@ pub(crate) mod scan {
         fn symbols(&self, b: &mut Bits) -> Result<(), Error> {
             loop {
                 // 56 bits: room for three literals (15 bits each) or one
-                // length (15 + 5) with its distance (15 + 13).
+                // length (15 + 5) with its distance (15 + 13). Literals are
+                // tested first: an if-chain, not a jump table, so the
+                // common case is a well-predicted branch.
                 b.refill()?;
                 let e = self.lit.lookup(b.buf);
-                match e & KIND {
-                    LIT => {
+                if e & KIND == LIT {
+                    b.consume(u32::from(e & BITS));
+                    let e = self.lit.lookup(b.buf);
+                    if e & KIND == LIT {
                         b.consume(u32::from(e & BITS));
                         let e = self.lit.lookup(b.buf);
                         if e & KIND == LIT {
                             b.consume(u32::from(e & BITS));
-                            let e = self.lit.lookup(b.buf);
-                            if e & KIND == LIT {
-                                b.consume(u32::from(e & BITS));
-                            }
                         }
                     }
-                    LEN => {
-                        b.consume(u32::from(e & BITS));
-                        let d = self.dist.lookup(b.buf);
-                        if d & KIND == BAD {
-                            return Err("bad distance code");
-                        }
-                        b.consume(u32::from(d & BITS));
+                } else if e & KIND == LEN {
+                    b.consume(u32::from(e & BITS));
+                    let d = self.dist.lookup(b.buf);
+                    if d & KIND == BAD {
+                        return Err("bad distance code");
                     }
-                    EOB => {
-                        b.consume(u32::from(e & BITS));
-                        return Ok(());
-                    }
-                    _ => return Err("bad literal/length code"),
+                    b.consume(u32::from(d & BITS));
+                } else if e & KIND == EOB {
+                    b.consume(u32::from(e & BITS));
+                    return Ok(());
+                } else {
+                    return Err("bad literal/length code");
                 }
             }
         }

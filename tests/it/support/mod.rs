@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod fake_registry;
+pub mod oidc_fakes;
 pub mod recording_registry;
 pub mod sandbox;
 pub mod tar;

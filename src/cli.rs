@@ -18,6 +18,24 @@ pub enum Command {
     Pack(PackArgs),
     /// Publish a package directory or a .tgz to the registry.
     Publish(PublishArgs),
+    /// Check that trusted publishing will work, uploading nothing.
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The package directory.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// The registry (default: as `publish` would choose it).
+    #[arg(long, value_name = "URL")]
+    pub registry: Option<String>,
+    /// Print the report as JSON on standard output.
+    #[arg(long)]
+    pub json: bool,
+    /// The user npmrc (default: NPM_CONFIG_USERCONFIG or ~/.npmrc).
+    #[arg(long, value_name = "FILE")]
+    pub userconfig: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -74,4 +92,14 @@ pub struct PublishArgs {
     /// The user npmrc (default: NPM_CONFIG_USERCONFIG or ~/.npmrc).
     #[arg(long, value_name = "FILE")]
     pub userconfig: Option<PathBuf>,
+    /// auto: OIDC in CI, else (or when it fails, with a warning) a token;
+    /// always: OIDC or fail; never: tokens only.
+    #[arg(
+        long,
+        env = "TRUSTPUB_TRUSTED_PUBLISHING",
+        default_value = "auto",
+        value_parser = ["auto", "always", "never"],
+        ignore_case = true
+    )]
+    pub trusted_publishing: String,
 }

@@ -630,3 +630,50 @@ mod tests {
         ));
     }
 }
+
+/// The repository a package.json `repository` field names (a string, or an
+/// object with `url`), read as hosted-git-info reads it: its host's domain
+/// and its `user/project` path. `None` for anything that is not on a host
+/// hosted-git-info knows (GitHub, GitLab, Bitbucket, Gist, Sourcehut).
+pub fn repository_slug(repository: &Value) -> Option<(String, String)> {
+    let url = match repository {
+        Value::String(s) => s.as_str(),
+        Value::Object(o) => o.get("url")?.as_str()?,
+        _ => return None,
+    };
+    let h = hosted::from_url(url)?;
+    let user = h.user.clone().filter(|u| !u.is_empty())?;
+    Some((h.host.domain().to_string(), format!("{user}/{}", h.project)))
+}
+
+#[cfg(test)]
+mod repository_slug_tests {
+    use super::*;
+
+    #[test]
+    fn repository_fields_name_their_repository() {
+        let slug = |v: Value| repository_slug(&v);
+        assert_eq!(
+            slug(Value::String("github:Octo/widgets".into())),
+            Some(("github.com".into(), "Octo/widgets".into()))
+        );
+        assert_eq!(
+            slug(
+                serde_json::json!({"type": "git", "url": "git+https://github.com/octo/widgets.git"})
+            ),
+            Some(("github.com".into(), "octo/widgets".into()))
+        );
+        assert_eq!(
+            slug(Value::String(
+                "https://gitlab.com/group/sub/proj.git".into()
+            ))
+            .map(|s| s.0),
+            Some("gitlab.com".into())
+        );
+        assert_eq!(
+            slug(Value::String("https://example.com/x.git".into())),
+            None
+        );
+        assert_eq!(slug(Value::Null), None);
+    }
+}

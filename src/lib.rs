@@ -5,6 +5,7 @@
 //! ```text
 //!       package dir ──▶ manifest (package.json, read once)
 //!  env + .npmrc ──▶ config (npm's layers, publishConfig, credentials)
+//!  ci + oidc ──▶ trust (id token, exchange, diagnostics, fallback)
 //!                                 ▼
 //!  files (npm-packlist rules) ──▶ pack (tar + gzip, integrity) ──▶ document (the PUT body)
 //!                                 ▼
@@ -16,9 +17,11 @@
 //! npm 11.19.1's, and so is the registry document (without `_npmVersion`).
 
 pub mod ci;
+pub mod ci_report;
 pub mod cli;
 pub mod collate;
 pub mod config;
+pub mod doctor;
 pub mod document;
 pub mod env;
 pub mod error;
@@ -34,4 +37,6 @@ pub mod scripts;
 pub mod secret;
 pub mod semver;
 pub mod tar;
+pub mod trust;
 pub mod ui;
+pub mod workflows;

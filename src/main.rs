@@ -1,13 +1,16 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use trustpub::ci_report::CiReport;
 use trustpub::cli::{Cli, Command, PublishArgs};
 use trustpub::config::CliConfig;
+use trustpub::doctor::{self, DoctorOptions};
 use trustpub::env::Env;
 use trustpub::error::Error;
 use trustpub::pack::{self, Output, PackOptions};
 use trustpub::publish::{self, Outcome, PublishOptions, PublishReport};
 use trustpub::secret::Secret;
+use trustpub::trust::Mode;
 use trustpub::ui::Printer;
 
 fn main() -> ExitCode {
@@ -23,20 +26,36 @@ fn main() -> ExitCode {
     let json = match &cli.command {
         Command::Pack(a) => a.json,
         Command::Publish(a) => a.json,
+        Command::Doctor(a) => a.json,
     };
-    let printer = Printer::from_locale(
+    let title = match &cli.command {
+        Command::Pack(_) => "trustpub pack",
+        Command::Publish(_) => "trustpub publish",
+        Command::Doctor(_) => "trustpub doctor",
+    };
+    let mut printer = Printer::from_locale(
         env.get("LC_ALL"),
         env.get("LC_CTYPE"),
         env.get("LANG"),
         json,
     );
-    match run(cli, &env, &printer) {
-        Ok(()) => ExitCode::SUCCESS,
+    printer.ci = std::sync::Arc::new(CiReport::from_env(&env));
+    let code = match run(cli, &env, &printer) {
+        Ok(code) => code,
         Err(e) => {
             printer.error(&e.to_string(), &e.causes(), e.hint().as_deref());
-            ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
+            let mut annotation = e.to_string();
+            if let Some(h) = e.hint() {
+                annotation.push_str("\nhint: ");
+                annotation.push_str(&h);
+            }
+            printer.ci.error(&format!("{title} failed"), &annotation);
+            printer.ci.row("result", &format!("failed: {e}"));
+            u8::try_from(e.exit_code()).unwrap_or(1)
         }
-    }
+    };
+    printer.ci.write_summary(title);
+    ExitCode::from(code)
 }
 
 fn current_dir() -> Result<std::path::PathBuf, Error> {
@@ -46,7 +65,7 @@ fn current_dir() -> Result<std::path::PathBuf, Error> {
     })
 }
 
-fn run(cli: Cli, env: &Env, printer: &Printer) -> Result<(), Error> {
+fn run(cli: Cli, env: &Env, printer: &Printer) -> Result<u8, Error> {
     match cli.command {
         Command::Pack(args) => {
             let output = if args.dry_run {
@@ -69,7 +88,7 @@ fn run(cli: Cli, env: &Env, printer: &Printer) -> Result<(), Error> {
                 }
                 printer.out(&packed.filename);
             }
-            Ok(())
+            Ok(0)
         }
         Command::Publish(args) => {
             let cwd = current_dir()?;
@@ -77,7 +96,50 @@ fn run(cli: Cli, env: &Env, printer: &Printer) -> Result<(), Error> {
             let opts = publish_options(args);
             let report = publish::publish(&opts, env, &cwd, printer)?;
             print_publish(&report, json, printer);
-            Ok(())
+            Ok(0)
+        }
+        Command::Doctor(args) => {
+            let cwd = current_dir()?;
+            let opts = DoctorOptions {
+                dir: args.dir,
+                cli: CliConfig {
+                    registry: args.registry,
+                    userconfig: args.userconfig,
+                    ..CliConfig::default()
+                },
+            };
+            let report = doctor::doctor(&opts, env, &cwd, printer)?;
+            if args.json {
+                printer.out(&serde_json::to_string_pretty(&report.to_json()).unwrap_or_default());
+            } else {
+                for line in report.lines() {
+                    printer.out(&line);
+                }
+            }
+            printer.ci.row(
+                "package",
+                &format!("`{}@{}`", report.package, report.version),
+            );
+            printer.ci.row("registry", &report.registry);
+            printer.ci.row(
+                "result",
+                if report.ready() {
+                    "ready for trusted publishing"
+                } else {
+                    "not ready (see the log)"
+                },
+            );
+            if let Some(p) = &report.provenance {
+                printer.ci.row(
+                    "provenance",
+                    &format!(
+                        "would {}sign: {}",
+                        if p.would_sign { "" } else { "not " },
+                        p.reason
+                    ),
+                );
+            }
+            Ok(if report.ready() { 0 } else { 1 })
         }
     }
 }
@@ -98,14 +160,12 @@ fn publish_options(a: PublishArgs) -> PublishOptions {
         },
         json: a.json,
         tolerate_republish: a.tolerate_republish,
+        trusted_publishing: Mode::parse(&a.trusted_publishing).unwrap_or_default(),
     }
 }
 
 fn print_publish(r: &PublishReport, json: bool, printer: &Printer) {
-    let how = match &r.auth_source {
-        Some(src) => format!("{} from {src}", r.auth),
-        None => r.auth.clone(),
-    };
+    let how = &r.auth_line;
     if json {
         let mut record = serde_json::to_value(&r.packed).unwrap_or_default();
         if let Some(obj) = record.as_object_mut() {
@@ -116,6 +176,23 @@ fn print_publish(r: &PublishReport, json: bool, printer: &Printer) {
                 r.access.map(|a| a.as_str().to_string()).into(),
             );
             obj.insert("auth".into(), r.auth.clone().into());
+            obj.insert(
+                "trustedPublishing".into(),
+                serde_json::json!({
+                    "mode": r.trust.mode.as_str(),
+                    "ci": r.trust.provider,
+                    "used": r.trust.used,
+                    "failure": r.trust.failure,
+                }),
+            );
+            obj.insert(
+                "provenanceDecision".into(),
+                r.trust
+                    .provenance
+                    .as_ref()
+                    .map(|p| serde_json::json!({"wouldSign": p.would_sign, "reason": p.reason}))
+                    .unwrap_or(serde_json::Value::Null),
+            );
             obj.insert("provenance".into(), r.provenance.into());
             let outcome = match &r.outcome {
                 Outcome::Published => "published",
@@ -149,4 +226,31 @@ fn print_publish(r: &PublishReport, json: bool, printer: &Printer) {
         printer.out(&format!("+ {spec}"));
     }
     printer.notice(&line);
+    printer.ci.row("package", &format!("`{spec}`"));
+    printer.ci.row("registry", &r.registry);
+    printer.ci.row("tag", &r.tag);
+    printer.ci.row(
+        "result",
+        match &r.outcome {
+            Outcome::Published | Outcome::PublishedDespiteError => "published",
+            Outcome::DryRun => "dry run: nothing uploaded",
+            Outcome::AlreadyPublished { .. } => "already published: nothing uploaded",
+        },
+    );
+    printer.ci.row("authentication", how);
+    if let Some(f) = &r.trust.failure {
+        printer
+            .ci
+            .row("trusted publishing", &format!("failed: {f}"));
+    }
+    if let Some(p) = &r.trust.provenance {
+        printer.ci.row(
+            "provenance",
+            &format!(
+                "npm would {}sign: {}",
+                if p.would_sign { "" } else { "not " },
+                p.reason
+            ),
+        );
+    }
 }

@@ -13,6 +13,12 @@ use serde_json::{Map, Value};
 
 use crate::secret::Secret;
 
+mod exchange;
+pub use exchange::{
+    exchange, exchange_headers, exchange_url, id_token, package_visibility, ExchangeError, IdToken,
+    IdTokenError, IdTokenSource,
+};
+
 /// What is wrong with an id token's contents.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClaimsError {
@@ -109,6 +115,25 @@ impl Claims {
                     _ => None,
                 },
             }
+        } else if let Some(project_id) = self.str("oidc.circleci.com/project-id") {
+            let org_id = self
+                .str("oidc.circleci.com/org-id")
+                .map(str::to_string)
+                .or_else(|| {
+                    // `sub` is `org/<org id>/project/<project id>/user/<user id>`.
+                    let sub = self.str("sub")?;
+                    let mut parts = sub.split('/');
+                    (parts.next()? == "org").then(|| parts.next().map(str::to_string))?
+                })
+                .unwrap_or_default();
+            PublisherValues::CircleCi {
+                org_id,
+                project_id: project_id.to_string(),
+                pipeline_definition_id: self
+                    .str("oidc.circleci.com/pipeline-definition-id")
+                    .map(str::to_string),
+                vcs_origin: self.str("oidc.circleci.com/vcs-origin").map(str::to_string),
+            }
         } else {
             let project_path = self.str("project_path").unwrap_or_default();
             let (namespace, project) = project_path.rsplit_once('/').unwrap_or(("", project_path));
@@ -157,6 +182,78 @@ pub enum PublisherValues {
         ci_file: String,
         environment: Option<String>,
     },
+    CircleCi {
+        org_id: String,
+        project_id: String,
+        pipeline_definition_id: Option<String>,
+        vcs_origin: Option<String>,
+    },
+}
+
+impl PublisherValues {
+    /// Where the form is on npmjs.com, and its fields with the values to
+    /// enter, in the form's order.
+    pub fn form(&self) -> (&'static str, Vec<(&'static str, String)>) {
+        let env = |e: &Option<String>| match e {
+            Some(e) => e.clone(),
+            None => "(leave empty: this job runs without an environment)".to_string(),
+        };
+        match self {
+            PublisherValues::GitHub {
+                owner,
+                repository,
+                workflow_file,
+                environment,
+                ..
+            } => (
+                "GitHub Actions",
+                vec![
+                    ("Organization or user", owner.clone()),
+                    ("Repository", repository.clone()),
+                    ("Workflow filename", workflow_file.clone()),
+                    ("Environment name", env(environment)),
+                ],
+            ),
+            PublisherValues::GitLab {
+                namespace,
+                project,
+                ci_file,
+                environment,
+            } => (
+                "GitLab CI/CD",
+                vec![
+                    ("Namespace", namespace.clone()),
+                    ("Project name", project.clone()),
+                    ("Top-level CI file path", ci_file.clone()),
+                    ("Environment name", env(environment)),
+                ],
+            ),
+            PublisherValues::CircleCi {
+                org_id,
+                project_id,
+                pipeline_definition_id,
+                vcs_origin,
+            } => (
+                "CircleCI",
+                vec![
+                    ("Organization ID", org_id.clone()),
+                    ("Project ID", project_id.clone()),
+                    (
+                        "Pipeline definition ID",
+                        pipeline_definition_id
+                            .clone()
+                            .unwrap_or_else(|| "(not in the token)".into()),
+                    ),
+                    (
+                        "VCS origin",
+                        vcs_origin
+                            .clone()
+                            .unwrap_or_else(|| "(not in the token)".into()),
+                    ),
+                ],
+            ),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -18,7 +18,9 @@ use crate::manifest::{Manifest, ManifestError};
 use crate::pack::{self, FileRecord, Output, PackError, PackOptions, Packed};
 use crate::registry::{self, Auth, AuthKind, Client, Observer, RegistryError, Request, Sent};
 use crate::scripts::{self, ScriptError};
+use crate::secret::Secret;
 use crate::semver::Version;
+use crate::trust::{self, Attempt, Diagnosis, Mode, ProvenanceDecision};
 use crate::ui::Printer;
 
 /// What `trustpub publish` was asked to do.
@@ -30,6 +32,8 @@ pub struct PublishOptions {
     pub json: bool,
     /// A version that is already published is not an error (exit 0).
     pub tolerate_republish: bool,
+    /// `--trusted-publishing` (or `TRUSTPUB_TRUSTED_PUBLISHING`).
+    pub trusted_publishing: Mode,
 }
 
 /// How the publish ended.
@@ -52,11 +56,26 @@ pub struct PublishReport {
     pub registry: String,
     pub tag: String,
     pub access: Option<Access>,
-    /// `token`, `basic` or `none`, and where it came from.
+    /// `trusted-publishing`, `token`, `basic`, `client-certificate` or `none`.
     pub auth: String,
-    pub auth_source: Option<String>,
+    /// How the publish authenticated, in words, for the final line.
+    pub auth_line: String,
+    pub trust: TrustReport,
     pub provenance: bool,
     pub outcome: Outcome,
+}
+
+/// What trusted publishing did, for the report and `--json`.
+#[derive(Debug, Clone, Default)]
+pub struct TrustReport {
+    pub mode: Mode,
+    /// `github-actions`, `gitlab-ci`, `circleci`, or none outside CI.
+    pub provider: Option<&'static str>,
+    pub used: bool,
+    /// Why it was not used, when it was tried.
+    pub failure: Option<String>,
+    /// npm's automatic-provenance decision (issue 5 signs).
+    pub provenance: Option<ProvenanceDecision>,
 }
 
 /// What can stop a publish.
@@ -108,6 +127,14 @@ pub enum PublishError {
     },
     #[error("refusing to send credentials over plain HTTP to {url}")]
     Insecure { url: String },
+    #[error("{}", diagnosis.summary)]
+    TrustedPublishing {
+        diagnosis: Box<Diagnosis>,
+        /// `auto` mode found no token to fall back on.
+        no_fallback: bool,
+    },
+    #[error("--trusted-publishing always, but this is not GitHub Actions, GitLab CI or CircleCI ({why})")]
+    NotInCi { why: String },
     #[error("{name}@{version} appeared on {registry} with a different integrity while publishing")]
     Conflict {
         name: String,
@@ -136,7 +163,9 @@ impl PublishError {
             | PublishError::LatestDowngrade { .. }
             | PublishError::NeedAuth { .. }
             | PublishError::UnusableCredential { .. }
-            | PublishError::Insecure { .. } => 2,
+            | PublishError::Insecure { .. }
+            | PublishError::NotInCi { .. } => 2,
+            PublishError::TrustedPublishing { diagnosis, .. } if diagnosis.config_error => 2,
             _ => 1,
         }
     }
@@ -162,6 +191,12 @@ impl PublishError {
             PublishError::NeedAuth { .. } => Some("in CI, use trusted publishing or set NODE_AUTH_TOKEN from a secret; locally, add //<registry host>/:_authToken=${NPM_TOKEN} to .npmrc".into()),
             PublishError::UnusableCredential { diagnostic, .. } => diagnostic.hint(),
             PublishError::Insecure { .. } => Some("use an https:// registry URL (plain http is only allowed for a registry on this machine)".into()),
+            PublishError::TrustedPublishing { diagnosis, no_fallback } => Some(if *no_fallback {
+                format!("{}; or, to publish with a token instead, set NODE_AUTH_TOKEN from a secret", diagnosis.hint)
+            } else {
+                diagnosis.hint.clone()
+            }),
+            PublishError::NotInCi { .. } => Some("run this in the CI job that publishes, or use --trusted-publishing auto (or never) to publish with a token".into()),
             PublishError::Conflict { .. } => Some("another publish of the same version raced this one; check the registry and bump the version".into()),
         }
     }
@@ -192,15 +227,6 @@ struct Prepared {
     tarball: Vec<u8>,
     dir: Option<PathBuf>,
     script_manifest: Option<Manifest>,
-}
-
-fn is_loopback(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(a)) => a.is_loopback(),
-        Some(url::Host::Ipv6(a)) => a.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
 }
 
 /// Runs the whole publish.
@@ -287,70 +313,226 @@ pub fn publish(
     let parsed = url::Url::parse(&package_url).map_err(|_| PublishError::Insecure {
         url: registry.to_string(),
     })?;
-    if parsed.scheme() != "https" && !is_loopback(&parsed) {
+    if parsed.scheme() != "https" && !registry::is_loopback(&parsed) {
         return Err(PublishError::Insecure {
             url: registry.to_string(),
         });
     }
-    let (auth, auth_name, auth_source) = match config
-        .lookup_credential(&package_url, Some(&prepared.name))
-    {
-        CredentialLookup::Found(c) => match c.authorization {
-            Some(a) => {
-                let kind = match a.scheme() {
-                    "Basic" => AuthKind::Basic,
-                    _ => AuthKind::Token,
-                };
-                let origin = registry::origin(&package_url).unwrap_or_default();
-                (
-                    Some(Auth {
-                        header: a.header_value(),
-                        origin,
-                        kind,
-                    }),
-                    if kind == AuthKind::Basic {
-                        "basic"
-                    } else {
-                        "token"
-                    },
-                    Some(c.source.to_string()),
-                )
-            }
-            None => (None, "client-certificate", Some(c.source.to_string())),
-        },
-        CredentialLookup::Unusable(diagnostic) => {
-            return Err(PublishError::UnusableCredential {
-                registry: registry.to_string(),
-                diagnostic,
-            })
-        }
-        CredentialLookup::Missing => {
-            let looked = format!(
-                "no _authToken, _auth or username/_password for {} in {}, and NODE_AUTH_TOKEN is not set",
-                crate::config::nerf_dart_of(&registry.url).unwrap_or_else(|| registry.to_string()),
-                config.files().describe()
-            );
-            if dry_run {
-                printer.warn(
-                    "publish",
-                    &format!("This command requires you to be logged in to {registry} (dry-run)"),
-                );
-                (None, "none", None)
-            } else {
-                return Err(PublishError::NeedAuth {
-                    registry: registry.to_string(),
-                    looked,
-                });
-            }
-        }
-    };
-
     let client = Client::new(ci::user_agent(env), config.retry());
     let observer = Report(printer);
     let spec = format!("{}@{}", prepared.name, prepared.version);
 
+    // Trusted publishing first (npm runs its OIDC step here, dry run or not).
+    let mode = opts.trusted_publishing;
+    let mut trust_report = TrustReport {
+        mode,
+        provider: ci::detect(env).map(ci::Provider::user_agent_name),
+        ..TrustReport::default()
+    };
+    let inputs = trust::Inputs {
+        env,
+        registry: &registry.url,
+        name: &prepared.name,
+        escaped: &escaped,
+        repository: prepared.manifest.get("repository"),
+        auth_type: config.auth_type(),
+        client: &client,
+        observer: &observer,
+        ci: &printer.ci,
+    };
+    let mut failed: Option<Box<Diagnosis>> = None;
+    let trusted = match trust::attempt(mode, &inputs) {
+        Attempt::Ok(success) => {
+            printer.notice(&format!(
+                "trusted publishing: exchanged the {} id token (from {}) for a publish token for {}",
+                success.provider.display_name(),
+                success.source.describe(),
+                prepared.name
+            ));
+            for w in &success.warnings {
+                printer.warn("trusted-publishing", w);
+                printer.ci.warning("trustpub: trusted publishing", w);
+            }
+            trust_report.used = true;
+            Some(success)
+        }
+        Attempt::NotInCi => {
+            if mode == Mode::Always {
+                return Err(PublishError::NotInCi {
+                    why: not_in_ci_reason(env),
+                });
+            }
+            None
+        }
+        Attempt::Disabled => None,
+        Attempt::Failed(diagnosis) => {
+            trust_report.failure = Some(diagnosis.summary.clone());
+            if mode == Mode::Always {
+                print_diagnosis(printer, &diagnosis, &registry.url, &prepared.name, "error");
+                return Err(PublishError::TrustedPublishing {
+                    diagnosis,
+                    no_fallback: false,
+                });
+            }
+            failed = Some(diagnosis);
+            None
+        }
+    };
+
+    let origin = registry::origin(&package_url).unwrap_or_default();
+    let lookup = config.lookup_credential(&package_url, Some(&prepared.name));
+    let (auth, auth_name, auth_line) = if let Some(success) = &trusted {
+        match &lookup {
+            CredentialLookup::Found(c) => printer.notice(&format!(
+                "{} also holds a credential for {registry}; it was not needed (trusted publishing replaces it) and can be removed",
+                c.source
+            )),
+            CredentialLookup::Unusable(d) => printer.notice(&format!(
+                "not needed, since trusted publishing worked: {d}"
+            )),
+            CredentialLookup::Missing => {}
+        }
+        (
+            Some(Auth {
+                header: Secret::new(format!("Bearer {}", success.token.expose())),
+                origin,
+                kind: AuthKind::TrustedPublishing,
+            }),
+            "trusted-publishing",
+            success.describe(),
+        )
+    } else {
+        let fallback_note = || {
+            failed
+                .as_ref()
+                .map(|_| " (trusted publishing failed; see the warning above)".to_string())
+                .unwrap_or_default()
+        };
+        match lookup {
+            CredentialLookup::Found(c) => match c.authorization {
+                Some(a) => {
+                    let kind = match a.scheme() {
+                        "Basic" => AuthKind::Basic,
+                        _ => AuthKind::Token,
+                    };
+                    let header = a.header_value();
+                    if let Some((_, raw)) = header.expose().split_once(' ') {
+                        printer.ci.mask(&Secret::new(raw.to_string()));
+                    }
+                    if let Some(d) = &failed {
+                        print_diagnosis(printer, d, &registry.url, &prepared.name, "warn");
+                        printer.warn(
+                            "trusted-publishing",
+                            &format!("falling back to the token from {}", c.source),
+                        );
+                    }
+                    let word = if kind == AuthKind::Basic {
+                        "basic"
+                    } else {
+                        "token"
+                    };
+                    (
+                        Some(Auth {
+                            header,
+                            origin,
+                            kind,
+                        }),
+                        word,
+                        format!(
+                            "{} from {}{}",
+                            if kind == AuthKind::Basic {
+                                "a username and password"
+                            } else {
+                                "a token"
+                            },
+                            c.source,
+                            fallback_note()
+                        ),
+                    )
+                }
+                None => (
+                    None,
+                    "client-certificate",
+                    format!("a client certificate from {}{}", c.source, fallback_note()),
+                ),
+            },
+            CredentialLookup::Unusable(diagnostic) => {
+                if let Some(d) = &failed {
+                    print_diagnosis(printer, d, &registry.url, &prepared.name, "warn");
+                }
+                return Err(PublishError::UnusableCredential {
+                    registry: registry.to_string(),
+                    diagnostic,
+                });
+            }
+            CredentialLookup::Missing => {
+                if let Some(d) = failed.take() {
+                    print_diagnosis(printer, &d, &registry.url, &prepared.name, "error");
+                    if !dry_run {
+                        return Err(PublishError::TrustedPublishing {
+                            diagnosis: d,
+                            no_fallback: true,
+                        });
+                    }
+                }
+                let looked = format!(
+                    "no _authToken, _auth or username/_password for {} in {}, and NODE_AUTH_TOKEN is not set",
+                    crate::config::nerf_dart_of(&registry.url).unwrap_or_else(|| registry.to_string()),
+                    config.files().describe()
+                );
+                if dry_run {
+                    printer.warn(
+                        "publish",
+                        &format!(
+                            "This command requires you to be logged in to {registry} (dry-run)"
+                        ),
+                    );
+                    (None, "none", format!("nothing (dry run: {looked})"))
+                } else {
+                    return Err(PublishError::NeedAuth {
+                        registry: registry.to_string(),
+                        looked,
+                    });
+                }
+            }
+        }
+    };
+
+    let auth_type = config.auth_type();
+    // npm's automatic provenance, decided as npm decides it.
+    if trusted.is_some() || !config.is_default("provenance") {
+        let decision = trust::decide_provenance(
+            &config,
+            trusted.as_deref(),
+            env,
+            &client,
+            &registry.url,
+            &escaped,
+            auth.as_ref(),
+        );
+        printer.notice(&format!(
+            "provenance: npm would {}sign provenance for this publish: {}",
+            if decision.would_sign { "" } else { "not " },
+            decision.reason
+        ));
+        trust_report.provenance = Some(decision);
+    }
+    let done = Done {
+        registry: registry.to_string(),
+        auth: auth_name,
+        auth_line,
+        trust: trust_report,
+    };
+
     // The registry's view of the package (npm skips this with --force).
-    let packument = fetch_packument(&client, &package_url, auth.as_ref(), &spec, printer);
+    let packument = fetch_packument(
+        &client,
+        &package_url,
+        auth.as_ref(),
+        &spec,
+        printer,
+        &auth_type,
+    );
     if !config.force() {
         if let Some(existing) = packument
             .as_ref()
@@ -373,11 +555,9 @@ pub fn publish(
                     ));
                     return Ok(report(
                         prepared,
-                        &registry.to_string(),
+                        done,
                         tag,
                         access,
-                        auth_name,
-                        auth_source,
                         Outcome::AlreadyPublished {
                             same_integrity: same,
                         },
@@ -451,7 +631,14 @@ pub fn publish(
         };
         let integrity = prepared.packed.integrity.clone();
         let check = || -> bool {
-            let found = fetch_packument(&client, &package_url, auth.as_ref(), &spec, printer);
+            let found = fetch_packument(
+                &client,
+                &package_url,
+                auth.as_ref(),
+                &spec,
+                printer,
+                &auth_type,
+            );
             let published = found
                 .as_ref()
                 .and_then(|p| {
@@ -481,35 +668,77 @@ pub fn publish(
             scripts::run(dir, m, "postpublish", &[], printer)?;
         }
     }
-    Ok(report(
-        prepared,
-        &registry.to_string(),
-        tag,
-        access,
-        auth_name,
-        auth_source,
-        outcome,
-    ))
+    Ok(report(prepared, done, tag, access, outcome))
+}
+
+/// Where the publish went and how it authenticated.
+struct Done {
+    registry: String,
+    auth: &'static str,
+    auth_line: String,
+    trust: TrustReport,
 }
 
 fn report(
     prepared: Prepared,
-    registry: &str,
+    done: Done,
     tag: String,
     access: Option<Access>,
-    auth: &str,
-    auth_source: Option<String>,
     outcome: Outcome,
 ) -> PublishReport {
     PublishReport {
         packed: prepared.packed,
-        registry: registry.to_string(),
+        registry: done.registry,
         tag,
         access,
-        auth: auth.to_string(),
-        auth_source,
+        auth: done.auth.to_string(),
+        auth_line: done.auth_line,
+        trust: done.trust,
         provenance: false,
         outcome,
+    }
+}
+
+/// The diagnosis block, at `level` (`warn` when falling back, `error` when
+/// not), in a collapsible section on GitLab, and as an annotation on GitHub.
+fn print_diagnosis(printer: &Printer, d: &Diagnosis, registry: &str, name: &str, level: &str) {
+    let _section = printer.ci.section(
+        "trustpub_trusted_publishing",
+        "trustpub: trusted publishing diagnostics",
+    );
+    printer.lines(level, "trusted-publishing", &d.summary);
+    for line in d.detail_lines(registry, name) {
+        printer.lines(level, "trusted-publishing", &line);
+    }
+    let mut annotation = d.summary.clone();
+    if let Some(v) = &d.values {
+        for line in trust::form_lines(v, registry, name) {
+            annotation.push('\n');
+            annotation.push_str(&line);
+        }
+    }
+    for w in &d.warnings {
+        annotation.push_str("\nwarning: ");
+        annotation.push_str(w);
+    }
+    if level == "error" {
+        printer
+            .ci
+            .error("trustpub: trusted publishing failed", &annotation);
+    } else {
+        printer.ci.warning(
+            "trustpub: trusted publishing failed, fell back to a token",
+            &annotation,
+        );
+    }
+}
+
+/// Why no CI was detected, in words.
+fn not_in_ci_reason(env: &Env) -> String {
+    if env.get("CI") == Some("false") {
+        "CI=false turns CI detection off".into()
+    } else {
+        "none of GITHUB_ACTIONS, GITLAB_CI and CIRCLECI is set".into()
     }
 }
 
@@ -540,14 +769,19 @@ fn fetch_packument(
     auth: Option<&Auth>,
     spec: &str,
     printer: &Printer,
+    auth_type: &str,
 ) -> Option<Value> {
     let req = Request {
         method: "GET",
         url: url.to_string(),
-        headers: vec![(
-            "accept",
-            "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*".into(),
-        )],
+        headers: vec![
+            (
+                "accept",
+                "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*".into(),
+            ),
+            ("npm-auth-type", auth_type.to_string()),
+            ("npm-command", "publish".into()),
+        ],
         body: None,
         auth,
         spec: spec.to_string(),

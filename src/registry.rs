@@ -89,7 +89,11 @@ impl Response {
                     return Some(s.to_string());
                 }
             }
-            return None;
+            // Some registries nest it: `{"body": {"message": …}}`.
+            return v
+                .pointer("/body/message")
+                .and_then(|m| m.as_str())
+                .map(str::to_string);
         }
         let text = String::from_utf8_lossy(&self.body).trim().to_string();
         (!text.is_empty() && text.len() < 2000).then_some(text)
@@ -207,7 +211,7 @@ impl RegistryError {
     }
 }
 
-fn reason(status: u16) -> &'static str {
+pub fn reason(status: u16) -> &'static str {
     match status {
         400 => "Bad Request",
         401 => "Unauthorized",
@@ -240,6 +244,23 @@ pub fn origin(url: &str) -> Option<String> {
     let host = u.host_str()?;
     let port = u.port_or_known_default()?;
     Some(format!("{}://{}:{}", u.scheme(), host, port))
+}
+
+/// Whether a URL's host is this machine (`127.0.0.0/8`, `::1`, `localhost`).
+pub fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// Whether a credential may travel to this URL: https, or plain http to
+/// this machine.
+pub fn is_secure(url: &str) -> bool {
+    url::Url::parse(url)
+        .is_ok_and(|u| u.scheme() == "https" || (u.scheme() == "http" && is_loopback(&u)))
 }
 
 /// A request to send.

@@ -11,6 +11,8 @@ pub struct Printer {
     pub unicode: bool,
     /// `--json`: standard output carries only the JSON document.
     pub json: bool,
+    /// The CI's side channels (masks, annotations, step summary, sections).
+    pub ci: std::sync::Arc<crate::ci_report::CiReport>,
 }
 
 impl Printer {
@@ -30,6 +32,7 @@ impl Printer {
         Printer {
             unicode: upper.ends_with("UTF-8") || upper.ends_with("UTF8"),
             json,
+            ci: std::sync::Arc::new(crate::ci_report::CiReport::none()),
         }
     }
 
@@ -41,6 +44,19 @@ impl Printer {
                 writeln!(err, "trustpub notice")
             } else {
                 writeln!(err, "trustpub notice {line}")
+            };
+        }
+    }
+
+    /// `trustpub <level> <code> <line>` for each line of `text` (an empty
+    /// line prints the bare prefix).
+    pub fn lines(&self, level: &str, code: &str, text: &str) {
+        let mut err = std::io::stderr().lock();
+        for line in text.split('\n') {
+            let _ = if line.is_empty() {
+                writeln!(err, "trustpub {level} {code}")
+            } else {
+                writeln!(err, "trustpub {level} {code} {line}")
             };
         }
     }

@@ -38,7 +38,7 @@ impl Host {
             Host::Sourcehut => "sourcehut",
         }
     }
-    fn domain(self) -> &'static str {
+    pub(crate) fn domain(self) -> &'static str {
         match self {
             Host::GitHub => "github.com",
             Host::Bitbucket => "bitbucket.org",

@@ -2,10 +2,14 @@
 //!
 //! `pack_diff` packs every fixture under `fixtures/pack/` with the real npm
 //! (11.19.1) and with `trustpub pack`, and requires identical results.
+//! `trusted` runs trusted publishing against the fake OIDC issuer and the
+//! exchange proxy in front of the real Verdaccio.
 
 mod config_diff;
 mod document_diff;
 mod pack_diff;
 mod pack_errors;
 mod publish;
+mod readme_examples;
 mod support;
+mod trusted;

@@ -1372,7 +1372,7 @@ fn dry_run_works_offline() {
     let last = run.last_stderr_line();
     assert!(
         last.contains(&format!(
-            "dry run: would publish trustpub-it-offline@1.0.0 to {registry} with tag latest, authenticating with token from"
+            "dry run: would publish trustpub-it-offline@1.0.0 to {registry} with tag latest, authenticating with a token from"
         )) && last.ends_with("nothing was uploaded"),
         "{}",
         run.describe
@@ -1451,7 +1451,7 @@ fn last_line_says_what_where_and_how() {
     run.success();
     assert_eq!(run.stdout(), "+ trustpub-it-last-line@1.2.3\n");
     let want = format!(
-        "trustpub notice published trustpub-it-last-line@1.2.3 to {} with tag latest, authenticated with token from `//127.0.0.1:{}/:_authToken` in {}:1 (user config)",
+        "trustpub notice published trustpub-it-last-line@1.2.3 to {} with tag latest, authenticated with a token from `//127.0.0.1:{}/:_authToken` in {}:1 (user config)",
         reg.url(),
         reg.port(),
         sb.user_npmrc().display()

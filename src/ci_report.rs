@@ -1,0 +1,231 @@
+//! What trustpub tells the CI itself, besides its log lines.
+//!
+//! * GitHub Actions: every secret trustpub obtains (the id token, the
+//!   exchanged publish token, a fallback token) is masked with
+//!   `::add-mask::` the moment it is obtained, before anything else is
+//!   printed; failures also become `::error::` annotations and warnings
+//!   `::warning::` annotations; a short result table is appended to the file
+//!   named by `$GITHUB_STEP_SUMMARY`. Workflow commands go to standard error
+//!   (the runner reads both streams), so `--json` output stays clean.
+//! * GitLab CI: long diagnostics go in a collapsible log section
+//!   (`section_start`/`section_end`).
+//!
+//! Outside those, everything here does nothing.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use crate::ci::{self, Provider};
+use crate::env::Env;
+use crate::secret::Secret;
+
+/// The CI's side channels.
+#[derive(Debug, Default)]
+pub struct CiReport {
+    provider: Option<Provider>,
+    summary_path: Option<PathBuf>,
+    rows: Mutex<Vec<(String, String)>>,
+}
+
+impl CiReport {
+    /// No CI: every call does nothing.
+    pub fn none() -> CiReport {
+        CiReport::default()
+    }
+
+    pub fn from_env(env: &Env) -> CiReport {
+        let provider = ci::detect(env);
+        let summary_path = match provider {
+            Some(Provider::GitHubActions) => env
+                .get("GITHUB_STEP_SUMMARY")
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from),
+            _ => None,
+        };
+        CiReport {
+            provider,
+            summary_path,
+            rows: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn provider(&self) -> Option<Provider> {
+        self.provider
+    }
+
+    /// `::add-mask::` for each line of the secret (GitHub masks per line).
+    pub fn mask(&self, secret: &Secret<String>) {
+        if self.provider != Some(Provider::GitHubActions) {
+            return;
+        }
+        let mut err = std::io::stderr().lock();
+        for line in secret.expose().lines().filter(|l| !l.trim().is_empty()) {
+            // The runner takes the value after `::add-mask::` verbatim.
+            let _ = writeln!(err, "::add-mask::{line}");
+        }
+    }
+
+    /// An `::error::` annotation (GitHub only).
+    pub fn error(&self, title: &str, message: &str) {
+        self.annotation("error", title, message);
+    }
+
+    /// A `::warning::` annotation (GitHub only).
+    pub fn warning(&self, title: &str, message: &str) {
+        self.annotation("warning", title, message);
+    }
+
+    fn annotation(&self, kind: &str, title: &str, message: &str) {
+        if self.provider != Some(Provider::GitHubActions) {
+            return;
+        }
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "::{kind} title={}::{}",
+            escape_property(title),
+            escape_data(message)
+        );
+    }
+
+    /// Opens a collapsible section (GitLab), returning what closes it.
+    pub fn section(&self, name: &str, header: &str) -> Section<'_> {
+        let open = self.provider == Some(Provider::GitLab);
+        if open {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "\x1b[0Ksection_start:{}:{name}[collapsed=false]\r\x1b[0K{header}",
+                unix_now()
+            );
+        }
+        Section {
+            report: self,
+            name: name.to_string(),
+            open,
+        }
+    }
+
+    /// Adds a row to the step summary table.
+    pub fn row(&self, key: &str, value: &str) {
+        if self.summary_path.is_none() {
+            return;
+        }
+        if let Ok(mut rows) = self.rows.lock() {
+            match rows.iter_mut().find(|(k, _)| k == key) {
+                Some(slot) => slot.1 = value.to_string(),
+                None => rows.push((key.to_string(), value.to_string())),
+            }
+        }
+    }
+
+    /// Appends the table (under `title`) to `$GITHUB_STEP_SUMMARY`.
+    pub fn write_summary(&self, title: &str) {
+        let Some(path) = &self.summary_path else {
+            return;
+        };
+        let rows = match self.rows.lock() {
+            Ok(r) => r.clone(),
+            Err(_) => return,
+        };
+        if rows.is_empty() {
+            return;
+        }
+        let mut md = format!("### {title}\n\n| | |\n|---|---|\n");
+        for (k, v) in rows {
+            md.push_str(&format!("| {} | {} |\n", cell(&k), cell(&v)));
+        }
+        md.push('\n');
+        let written = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(md.as_bytes()));
+        if let Err(e) = written {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "trustpub warn ci cannot append to GITHUB_STEP_SUMMARY ({}): {e}",
+                path.display()
+            );
+        }
+    }
+}
+
+/// An open GitLab section; dropping it closes it.
+pub struct Section<'a> {
+    report: &'a CiReport,
+    name: String,
+    open: bool,
+}
+
+impl Drop for Section<'_> {
+    fn drop(&mut self) {
+        if self.open && self.report.provider == Some(Provider::GitLab) {
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "\x1b[0Ksection_end:{}:{}\r\x1b[0K",
+                unix_now(),
+                self.name
+            );
+        }
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// A markdown table cell: one line, pipes escaped.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace(['\r', '\n'], " ")
+}
+
+/// actions/toolkit `escapeData`.
+pub fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// actions/toolkit `escapeProperty`.
+pub fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workflow_command_escaping_follows_the_toolkit() {
+        assert_eq!(escape_data("50% done\nnext\r"), "50%25 done%0Anext%0D");
+        assert_eq!(escape_property("a: b, c"), "a%3A b%2C c");
+    }
+
+    #[test]
+    fn summary_rows_are_appended_as_a_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("summary.md");
+        std::fs::write(&path, "before\n").unwrap();
+        let env = Env::from_pairs([
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_STEP_SUMMARY", path.to_str().unwrap()),
+        ]);
+        let r = CiReport::from_env(&env);
+        r.row("package", "a|b@1.0.0");
+        r.row("result", "failed");
+        r.row("result", "published");
+        r.write_summary("trustpub publish");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            "before\n### trustpub publish\n\n| | |\n|---|---|\n| package | a\\|b@1.0.0 |\n| result | published |\n\n"
+        );
+        // Nowhere to write outside GitHub.
+        let none = CiReport::from_env(&Env::from_pairs([("GITLAB_CI", "true")]));
+        none.row("x", "y");
+        none.write_summary("t");
+    }
+}

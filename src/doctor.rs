@@ -1,0 +1,590 @@
+//! `trustpub doctor [DIR] [--registry URL] [--json]`: will trusted
+//! publishing work? A preflight that uploads nothing.
+//!
+//! * In CI (GitHub Actions, GitLab CI, CircleCI) it does what `publish`
+//!   would do up to the upload: fetches the id token, decodes its claims,
+//!   performs the exchange, reads the packument (does the package exist; is
+//!   this version already there), compares package.json's `repository` with
+//!   the repository the job runs in, and decides provenance as npm would.
+//! * Outside CI it reads the repository's CI files ([`crate::workflows`]),
+//!   finds the publishing job and checks what can be checked offline, and
+//!   asks the registry whether the package exists.
+//!
+//! It prints a readiness report with the exact trusted-publisher values and
+//! exits 0 when a publish would succeed, 1 otherwise.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+use crate::ci::{self, Provider};
+use crate::config::{CliConfig, Config, CredentialLookup};
+use crate::document::{self, DirSource};
+use crate::env::Env;
+use crate::manifest::Manifest;
+use crate::oidc::PublisherValues;
+use crate::publish::PublishError;
+use crate::registry::{self, Auth, AuthKind, Client, Observer, Request};
+use crate::secret::Secret;
+use crate::trust::{self, Attempt, Mode, ProvenanceDecision, Stage};
+use crate::ui::Printer;
+use crate::workflows;
+
+/// What `trustpub doctor` was asked.
+#[derive(Debug, Clone)]
+pub struct DoctorOptions {
+    pub dir: PathBuf,
+    pub cli: CliConfig,
+}
+
+/// How one check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok,
+    Info,
+    Warn,
+    Fail,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Info => "info",
+            Status::Warn => "warn",
+            Status::Fail => "FAIL",
+        }
+    }
+}
+
+/// One line of the report.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub name: String,
+    pub status: Status,
+    pub message: String,
+    /// What to do, possibly several lines (a YAML snippet).
+    pub fix: Option<String>,
+}
+
+fn check(name: &str, status: Status, message: impl Into<String>) -> Check {
+    Check {
+        name: name.to_string(),
+        status,
+        message: message.into(),
+        fix: None,
+    }
+}
+
+/// A trusted-publisher form: the provider and its fields with values.
+pub type Form = (&'static str, Vec<(&'static str, String)>);
+
+/// The form for values read off the claims.
+fn claims_form(v: &PublisherValues) -> Form {
+    v.form()
+}
+
+/// The form for values read from the CI files (unknown ones say so).
+fn files_form(v: &workflows::PublisherValues) -> Form {
+    let known = |v: &Option<String>, what: &str| {
+        v.clone()
+            .unwrap_or_else(|| format!("(unknown offline: {what})"))
+    };
+    let env = |e: &Option<String>| {
+        e.clone()
+            .unwrap_or_else(|| "(leave empty: the job has no environment)".into())
+    };
+    match v {
+        workflows::PublisherValues::GitHub {
+            owner,
+            repository,
+            workflow_file,
+            environment,
+        } => (
+            "GitHub Actions",
+            vec![
+                (
+                    "Organization or user",
+                    known(owner, "the GitHub owner of the repository"),
+                ),
+                ("Repository", known(repository, "the repository's name")),
+                (
+                    "Workflow filename",
+                    known(workflow_file, "the workflow's file name"),
+                ),
+                ("Environment name", env(environment)),
+            ],
+        ),
+        workflows::PublisherValues::GitLab {
+            namespace,
+            project,
+            ci_file,
+            environment,
+        } => (
+            "GitLab CI/CD",
+            vec![
+                ("Namespace", known(namespace, "the project's group or user")),
+                ("Project name", known(project, "the project's name")),
+                ("Top-level CI file path", ci_file.clone()),
+                ("Environment name", env(environment)),
+            ],
+        ),
+        workflows::PublisherValues::CircleCi { vcs_origin } => (
+            "CircleCI",
+            vec![
+                (
+                    "Organization ID",
+                    "(shown in CircleCI's organization settings)".into(),
+                ),
+                (
+                    "Project ID",
+                    "(shown in CircleCI's project settings)".into(),
+                ),
+                (
+                    "Pipeline definition ID",
+                    "(shown in CircleCI's project settings, under pipelines)".into(),
+                ),
+                (
+                    "VCS origin",
+                    known(vcs_origin, "host/owner/repo of the repository"),
+                ),
+            ],
+        ),
+    }
+}
+
+/// The whole report.
+#[derive(Debug, Clone)]
+pub struct DoctorReport {
+    pub package: String,
+    pub version: String,
+    pub registry: String,
+    /// The CI provider, or `None` for the offline (workflow files) check.
+    pub provider: Option<Provider>,
+    pub checks: Vec<Check>,
+    /// The trusted-publisher form (provider, fields), from the claims or
+    /// the workflow files.
+    pub values: Option<Form>,
+    pub provenance: Option<ProvenanceDecision>,
+}
+
+impl DoctorReport {
+    /// No check failed.
+    pub fn ready(&self) -> bool {
+        !self.checks.iter().any(|c| c.status == Status::Fail)
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({
+            "ready": self.ready(),
+            "package": self.package,
+            "version": self.version,
+            "registry": self.registry,
+            "ci": self.provider.map(Provider::user_agent_name),
+            "checks": self.checks.iter().map(|c| json!({
+                "name": c.name,
+                "status": match c.status { Status::Fail => "fail", s => s.as_str() },
+                "message": c.message,
+                "fix": c.fix,
+            })).collect::<Vec<_>>(),
+            "trustedPublisher": self.values.as_ref().map(|(provider, fields)| {
+                let mut m = serde_json::Map::new();
+                m.insert("provider".into(), (*provider).into());
+                for (k, val) in fields {
+                    m.insert((*k).into(), val.clone().into());
+                }
+                Value::Object(m)
+            }),
+            "provenance": self.provenance.as_ref().map(|p| json!({
+                "wouldSign": p.would_sign,
+                "reason": p.reason,
+            })),
+        })
+    }
+
+    /// The human report, line by line.
+    pub fn lines(&self) -> Vec<String> {
+        let mut out = vec![format!(
+            "trustpub doctor: {}@{} to {} ({})",
+            self.package,
+            self.version,
+            self.registry,
+            match self.provider {
+                Some(p) => format!("in {}", p.display_name()),
+                None => "outside CI: checked the CI files".into(),
+            }
+        )];
+        for c in &self.checks {
+            if c.name == "ci job" {
+                out.push(format!("  {:<4}  {}", c.status.as_str(), c.message));
+            } else {
+                out.push(format!(
+                    "  {:<4}  {}: {}",
+                    c.status.as_str(),
+                    c.name,
+                    c.message
+                ));
+            }
+            if let Some(fix) = &c.fix {
+                for l in fix.lines() {
+                    out.push(format!("          {l}"));
+                }
+            }
+        }
+        if let Some((provider, fields)) = &self.values {
+            out.push(String::new());
+            out.extend(trust::render_form(
+                provider,
+                fields,
+                &self.registry,
+                &self.package,
+            ));
+        }
+        out.push(String::new());
+        let fails = self
+            .checks
+            .iter()
+            .filter(|c| c.status == Status::Fail)
+            .count();
+        out.push(if fails == 0 {
+            match self.provider {
+                Some(_) => "ready: a publish from this job would authenticate with trusted publishing".into(),
+                None => "ready, as far as the CI files show: run `trustpub doctor` in the publishing job to check the exchange itself".into(),
+            }
+        } else {
+            format!(
+                "not ready: {fails} problem{} to fix (marked FAIL)",
+                if fails == 1 { "" } else { "s" }
+            )
+        });
+        out
+    }
+}
+
+/// Retries are reported as they happen.
+struct Quiet<'a>(&'a Printer);
+
+impl Observer for Quiet<'_> {
+    fn notice(&self, text: &str) {
+        self.0.notice(text);
+    }
+    fn retrying(&self, what: &str, attempt: u32, wait: std::time::Duration) {
+        self.0.warn(
+            "retry",
+            &format!("{what}; retry {attempt} in {:.1} s", wait.as_secs_f64()),
+        );
+    }
+}
+
+/// Runs the checks.
+pub fn doctor(
+    opts: &DoctorOptions,
+    env: &Env,
+    cwd: &Path,
+    printer: &Printer,
+) -> Result<DoctorReport, PublishError> {
+    let dir = if opts.dir.is_absolute() {
+        opts.dir.clone()
+    } else {
+        cwd.join(&opts.dir)
+    };
+    let base = Config::load(env, &opts.cli, cwd)?;
+    let m = Manifest::read_dir(&dir)?;
+    let manifest = document::normalize_manifest(&m.raw, &DirSource::new(&dir))?;
+    let config = base.with_publish_config(&manifest)?;
+    let registry = config.registry_for(&m.name)?;
+    let escaped = document::escaped_name(&m.name);
+    let package_url = registry.package_url(&escaped);
+    if !registry::is_secure(&package_url) {
+        return Err(PublishError::Insecure {
+            url: registry.to_string(),
+        });
+    }
+    let client = Client::new(ci::user_agent(env), config.retry());
+    let observer = Quiet(printer);
+    let provider = ci::detect(env);
+    let mut report = DoctorReport {
+        package: m.name.clone(),
+        version: m.version.clone(),
+        registry: registry.url.clone(),
+        provider,
+        checks: Vec::new(),
+        values: None,
+        provenance: None,
+    };
+    let repository = manifest.get("repository");
+    let mut auth: Option<Auth> = None;
+
+    match provider {
+        Some(p) => {
+            report.checks.push(check(
+                "ci",
+                Status::Ok,
+                format!("{} detected", p.display_name()),
+            ));
+            let inputs = trust::Inputs {
+                env,
+                registry: &registry.url,
+                name: &m.name,
+                escaped: &escaped,
+                repository,
+                auth_type: config.auth_type(),
+                client: &client,
+                observer: &observer,
+                ci: &printer.ci,
+            };
+            match trust::attempt(Mode::Always, &inputs) {
+                Attempt::Ok(success) => {
+                    let aud = success
+                        .claims
+                        .as_ref()
+                        .map(|c| c.audiences().join(", "))
+                        .unwrap_or_default();
+                    report.checks.push(check(
+                        "id token",
+                        Status::Ok,
+                        format!("from {}, audience {aud}", success.source.describe()),
+                    ));
+                    report.checks.push(check(
+                        "exchange",
+                        Status::Ok,
+                        format!(
+                            "the registry issued a publish token for {} (nothing was uploaded)",
+                            m.name
+                        ),
+                    ));
+                    for w in &success.warnings {
+                        report
+                            .checks
+                            .push(check("repository", Status::Warn, w.clone()));
+                    }
+                    report.values = success
+                        .claims
+                        .as_ref()
+                        .map(|c| claims_form(&c.publisher_values()));
+                    auth = Some(Auth {
+                        header: Secret::new(format!("Bearer {}", success.token.expose())),
+                        origin: registry::origin(&package_url).unwrap_or_default(),
+                        kind: AuthKind::TrustedPublishing,
+                    });
+                    let decision = trust::decide_provenance(
+                        &config,
+                        Some(&success),
+                        env,
+                        &client,
+                        &registry.url,
+                        &escaped,
+                        auth.as_ref(),
+                    );
+                    report.checks.push(check(
+                        "provenance",
+                        Status::Info,
+                        format!(
+                            "npm would {}sign provenance: {}",
+                            if decision.would_sign { "" } else { "not " },
+                            decision.reason
+                        ),
+                    ));
+                    report.provenance = Some(decision);
+                }
+                Attempt::Failed(d) => {
+                    let detail = d.detail_lines(&registry.url, &m.name);
+                    let fix = Some(
+                        detail
+                            .iter()
+                            .filter(|l| !l.starts_with("warning: "))
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join("\n"),
+                    );
+                    if d.stage == Stage::IdToken {
+                        report.checks.push(Check {
+                            name: "id token".into(),
+                            status: Status::Fail,
+                            message: d.summary.clone(),
+                            fix,
+                        });
+                    } else {
+                        report
+                            .checks
+                            .push(check("id token", Status::Ok, "obtained"));
+                        report.checks.push(Check {
+                            name: "exchange".into(),
+                            status: Status::Fail,
+                            message: d.summary.clone(),
+                            fix,
+                        });
+                    }
+                    for w in &d.warnings {
+                        report
+                            .checks
+                            .push(check("warning", Status::Warn, w.clone()));
+                    }
+                    report.values = d.values.as_ref().map(claims_form);
+                }
+                Attempt::NotInCi | Attempt::Disabled => {}
+            }
+        }
+        None => {
+            let root = workflows::find_repo_root(&dir);
+            let host = url::Url::parse(&registry.url)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_else(|| "registry.npmjs.org".into());
+            let analysis = workflows::analyze(&root, &dir, &host);
+            report.checks.push(check(
+                "ci files",
+                Status::Info,
+                if analysis.files_read.is_empty() {
+                    format!("no CI files under {}", root.display())
+                } else {
+                    format!(
+                        "read {}",
+                        analysis
+                            .files_read
+                            .iter()
+                            .map(|p| p.strip_prefix(&root).unwrap_or(p).display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                },
+            ));
+            for f in &analysis.problems {
+                report.checks.push(finding_check("ci files", f));
+            }
+            for job in &analysis.jobs {
+                let name = job.label();
+                report.checks.push(check(
+                    &name,
+                    Status::Info,
+                    format!(
+                        "publishes with {} on {}",
+                        job.publishes_with,
+                        job.provider.display_name()
+                    ),
+                ));
+                // The findings name the file and the job themselves.
+                for f in &job.findings {
+                    report.checks.push(finding_check("ci job", f));
+                }
+                if report.values.is_none() {
+                    report.values = Some(files_form(&job.publisher_values));
+                }
+            }
+            if analysis.jobs.is_empty()
+                && !analysis
+                    .problems
+                    .iter()
+                    .any(|f| f.severity == workflows::Severity::Error)
+            {
+                report.checks.push(check(
+                    "ci files",
+                    Status::Fail,
+                    "no job that publishes this package was found",
+                ));
+            }
+        }
+    }
+
+    // Does the package exist, and is this version new?
+    report
+        .checks
+        .push(packument_check(&client, &package_url, auth.as_ref(), &m));
+    // The fallback credentials, for the record.
+    report.checks.push(match config.lookup_credential(&package_url, Some(&m.name)) {
+        CredentialLookup::Found(c) => check(
+            "fallback",
+            Status::Info,
+            format!(
+                "{} holds a credential for {registry}; `publish` falls back on it if trusted publishing fails (--trusted-publishing auto)",
+                c.source
+            ),
+        ),
+        CredentialLookup::Unusable(d) => Check {
+            name: "fallback".into(),
+            status: Status::Warn,
+            message: d.to_string(),
+            fix: d.hint(),
+        },
+        CredentialLookup::Missing => check(
+            "fallback",
+            Status::Info,
+            "no token is configured: if trusted publishing fails, the publish fails",
+        ),
+    });
+    // Outside CI the CI-file analysis compares `repository` with the git remote.
+    if provider.is_some() && repository.is_none() {
+        report.checks.push(Check {
+            name: "repository".into(),
+            status: Status::Warn,
+            message: "package.json has no \"repository\" field: provenance cannot be made without it".into(),
+            fix: Some("add \"repository\": {\"type\": \"git\", \"url\": \"git+https://github.com/OWNER/REPO.git\"}".into()),
+        });
+    }
+    Ok(report)
+}
+
+fn finding_check(name: &str, f: &workflows::Finding) -> Check {
+    Check {
+        name: name.to_string(),
+        status: match f.severity {
+            workflows::Severity::Error => Status::Fail,
+            workflows::Severity::Warning => Status::Warn,
+            workflows::Severity::Info => Status::Info,
+        },
+        message: f.message.clone(),
+        fix: f.fix.clone(),
+    }
+}
+
+fn packument_check(client: &Client, url: &str, auth: Option<&Auth>, m: &Manifest) -> Check {
+    let req = Request {
+        method: "GET",
+        url: url.to_string(),
+        headers: vec![(
+            "accept",
+            "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*".into(),
+        )],
+        body: None,
+        auth,
+        spec: m.name.clone(),
+    };
+    match client.send_once(&req) {
+        Ok(r) if r.status == 200 => {
+            let doc: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+            let published = doc
+                .get("versions")
+                .and_then(Value::as_object)
+                .is_some_and(|v| v.contains_key(&m.version));
+            if published {
+                Check {
+                    name: "package".into(),
+                    status: Status::Fail,
+                    message: format!("{}@{} is already published", m.name, m.version),
+                    fix: Some("bump \"version\" in package.json before publishing".into()),
+                }
+            } else {
+                check(
+                    "package",
+                    Status::Ok,
+                    format!("{} exists on the registry and {} is new", m.name, m.version),
+                )
+            }
+        }
+        Ok(r) if r.status == 404 => Check {
+            name: "package".into(),
+            status: Status::Fail,
+            message: format!(
+                "{} does not exist on the registry (or is private and this request had no credential): a first publish cannot use trusted publishing",
+                m.name
+            ),
+            fix: Some("publish the first version with a token (npm publish locally, or NODE_AUTH_TOKEN with --trusted-publishing never), then configure the trusted publisher in the package's settings".into()),
+        },
+        Ok(r) => check(
+            "package",
+            Status::Warn,
+            format!("GET {url} answered {} {}", r.status, registry::reason(r.status)),
+        ),
+        Err(e) => check("package", Status::Warn, format!("could not read the packument: {e}")),
+    }
+}

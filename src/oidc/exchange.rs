@@ -1,0 +1,426 @@
+//! The two requests of trusted publishing, as npm 11.19.1's
+//! `lib/utils/oidc.js` makes them: the id token from GitHub's token service,
+//! and its exchange at the registry for a publish token that covers one
+//! package. Failures come back as values that say what happened; what to do
+//! about them is [`crate::trust`]'s business.
+
+// Errors carry the status, the URL and the registry's words, for the report.
+#![allow(clippy::result_large_err)]
+
+use std::time::Duration;
+
+use crate::ci::Provider;
+use crate::env::Env;
+use crate::registry::{self, Auth, AuthKind, Client, Observer, RegistryError, Request};
+use crate::secret::Secret;
+
+use super::{audience, github_request_url};
+
+/// Where an id token came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdTokenSource {
+    /// The `NPM_ID_TOKEN` variable (any provider; it wins over GitHub's request).
+    NpmIdToken,
+    /// GitHub's token service (`ACTIONS_ID_TOKEN_REQUEST_URL`).
+    GitHubRequest,
+}
+
+impl IdTokenSource {
+    pub fn describe(self) -> &'static str {
+        match self {
+            IdTokenSource::NpmIdToken => "NPM_ID_TOKEN",
+            IdTokenSource::GitHubRequest => "GitHub's OIDC token service",
+        }
+    }
+}
+
+/// An id token and where it came from.
+#[derive(Debug, Clone)]
+pub struct IdToken {
+    pub token: Secret<String>,
+    pub source: IdTokenSource,
+}
+
+/// Why there is no id token.
+#[derive(Debug)]
+pub enum IdTokenError {
+    /// GitHub Actions without `ACTIONS_ID_TOKEN_REQUEST_URL`/`_TOKEN`: the
+    /// job lacks `permissions: id-token: write`. `missing` names the unset ones.
+    NoGitHubPermission { missing: Vec<&'static str> },
+    /// GitLab or CircleCI without `NPM_ID_TOKEN`.
+    NoNpmIdToken { provider: Provider },
+    /// `ACTIONS_ID_TOKEN_REQUEST_URL` is not a URL, or is plain http to
+    /// another machine.
+    BadRequestUrl { reason: String },
+    /// The token service answered with an error (after retries) or could
+    /// not be reached.
+    Request(Box<RegistryError>),
+    /// The token service answered 2xx without a `value`.
+    MissingValue { status: u16 },
+}
+
+impl std::fmt::Display for IdTokenError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IdTokenError::NoGitHubPermission { missing } => write!(
+                f,
+                "GitHub Actions gave this job no OIDC token ({} not set): the job lacks the id-token: write permission",
+                missing.join(" and ")
+            ),
+            IdTokenError::NoNpmIdToken { provider } => write!(
+                f,
+                "{} gave this job no id token for npm: NPM_ID_TOKEN is not set",
+                provider.display_name()
+            ),
+            IdTokenError::BadRequestUrl { reason } => {
+                write!(f, "ACTIONS_ID_TOKEN_REQUEST_URL cannot be used: {reason}")
+            }
+            IdTokenError::Request(e) => write!(f, "the id token request failed: {e}"),
+            IdTokenError::MissingValue { status } => write!(
+                f,
+                "GitHub's token service answered {status} without a token (no \"value\" in its answer)"
+            ),
+        }
+    }
+}
+
+/// Why the exchange gave no publish token.
+#[derive(Debug)]
+pub enum ExchangeError {
+    /// The registry said no (4xx, or 5xx after retries).
+    Refused {
+        status: u16,
+        /// `message` (or `body.message`, `error`) from the answer.
+        message: Option<String>,
+        url: String,
+    },
+    /// No answer (connection refused, timeout …) after retries.
+    Transport { url: String, message: String },
+    /// A 2xx answer without a `token`.
+    NoToken { status: u16, url: String },
+    /// The registry URL cannot carry the exchange.
+    BadRegistry { registry: String },
+}
+
+impl std::fmt::Display for ExchangeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExchangeError::Refused {
+                status,
+                message,
+                url,
+            } => {
+                write!(
+                    f,
+                    "POST {url} answered {status} {}",
+                    registry::reason(*status)
+                )?;
+                if let Some(m) = message {
+                    write!(f, ": \"{m}\"")?;
+                }
+                Ok(())
+            }
+            ExchangeError::Transport { url, message } => write!(f, "POST {url} failed: {message}"),
+            ExchangeError::NoToken { status, url } => write!(
+                f,
+                "POST {url} answered {status} without a token in its answer"
+            ),
+            ExchangeError::BadRegistry { registry } => {
+                write!(f, "{registry} is not a registry URL the exchange can use")
+            }
+        }
+    }
+}
+
+/// Retry notices are passed on; registry notices are not expected here.
+struct Quiet<'a>(&'a dyn Observer);
+
+impl Observer for Quiet<'_> {
+    fn notice(&self, text: &str) {
+        self.0.notice(text);
+    }
+    fn retrying(&self, what: &str, attempt: u32, wait: Duration) {
+        self.0.retrying(what, attempt, wait);
+    }
+}
+
+/// The id token for `registry`: `NPM_ID_TOKEN` on any provider, else (on
+/// GitHub Actions) a GET of the token service with the registry's audience,
+/// retried on 5xx and connection errors.
+pub fn id_token(
+    env: &Env,
+    provider: Provider,
+    registry: &str,
+    client: &Client,
+    observer: &dyn Observer,
+) -> Result<IdToken, IdTokenError> {
+    if let Some(t) = env.get("NPM_ID_TOKEN").filter(|t| !t.is_empty()) {
+        return Ok(IdToken {
+            token: Secret::new(t.to_string()),
+            source: IdTokenSource::NpmIdToken,
+        });
+    }
+    if provider != Provider::GitHubActions {
+        return Err(IdTokenError::NoNpmIdToken { provider });
+    }
+    let url = env
+        .get("ACTIONS_ID_TOKEN_REQUEST_URL")
+        .filter(|v| !v.is_empty());
+    let request_token = env
+        .get("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+        .filter(|v| !v.is_empty());
+    let (Some(url), Some(request_token)) = (url, request_token) else {
+        let mut missing = Vec::new();
+        if url.is_none() {
+            missing.push("ACTIONS_ID_TOKEN_REQUEST_URL");
+        }
+        if request_token.is_none() {
+            missing.push("ACTIONS_ID_TOKEN_REQUEST_TOKEN");
+        }
+        return Err(IdTokenError::NoGitHubPermission { missing });
+    };
+    let aud = audience(registry).ok_or_else(|| IdTokenError::BadRequestUrl {
+        reason: format!("the registry {registry} has no hostname for the audience"),
+    })?;
+    let full = github_request_url(url, &aud).ok_or_else(|| IdTokenError::BadRequestUrl {
+        reason: "it is not a URL".into(),
+    })?;
+    let origin = registry::origin(&full).unwrap_or_default();
+    if !registry::is_secure(&full) {
+        return Err(IdTokenError::BadRequestUrl {
+            reason: "it is plain http to another machine; the request token is only sent over https (or to this machine)".into(),
+        });
+    }
+    let auth = Auth {
+        header: Secret::new(format!("Bearer {request_token}")),
+        origin,
+        kind: AuthKind::Token,
+    };
+    let req = Request {
+        method: "GET",
+        url: full,
+        headers: vec![("accept", "application/json".into())],
+        body: None,
+        auth: Some(&auth),
+        spec: "the id token".into(),
+    };
+    let resp = client
+        .send(&req, &Quiet(observer))
+        .map_err(|e| IdTokenError::Request(Box::new(e)))?;
+    let value = serde_json::from_slice::<serde_json::Value>(&resp.body)
+        .ok()
+        .and_then(|v| v.get("value").and_then(|v| v.as_str()).map(str::to_string))
+        .filter(|v| !v.is_empty());
+    match value {
+        Some(v) => Ok(IdToken {
+            token: Secret::new(v),
+            source: IdTokenSource::GitHubRequest,
+        }),
+        None => Err(IdTokenError::MissingValue {
+            status: resp.status,
+        }),
+    }
+}
+
+/// `new URL('/-/npm/v1/oidc/token/exchange/package/' + escapedName, registry)`:
+/// the path is absolute, so a path in the registry URL is dropped.
+pub fn exchange_url(registry: &str, escaped_name: &str) -> Option<String> {
+    let base = url::Url::parse(registry).ok()?;
+    let u = base
+        .join(&format!(
+            "/-/npm/v1/oidc/token/exchange/package/{escaped_name}"
+        ))
+        .ok()?;
+    Some(u.to_string())
+}
+
+/// The headers npm-registry-fetch puts on the exchange POST (besides the
+/// user-agent and the authorization).
+pub fn exchange_headers(auth_type: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("accept", "*/*".into()),
+        ("npm-auth-type", auth_type.to_string()),
+        ("npm-command", "publish".into()),
+        ("content-length", "0".into()),
+    ]
+}
+
+/// POSTs the id token (as a bearer token, empty body) to the registry's
+/// exchange endpoint for `escaped_name` and returns the publish token.
+/// Retried on 5xx and connection errors (npm does not retry the POST; a
+/// second exchange only mints a second short-lived token).
+pub fn exchange(
+    client: &Client,
+    registry: &str,
+    escaped_name: &str,
+    id_token: &Secret<String>,
+    auth_type: &str,
+    observer: &dyn Observer,
+) -> Result<Secret<String>, ExchangeError> {
+    let bad = || ExchangeError::BadRegistry {
+        registry: registry.to_string(),
+    };
+    let url = exchange_url(registry, escaped_name).ok_or_else(bad)?;
+    let auth = Auth {
+        header: Secret::new(format!("Bearer {}", id_token.expose())),
+        origin: registry::origin(&url).ok_or_else(bad)?,
+        kind: AuthKind::TrustedPublishing,
+    };
+    let req = Request {
+        method: "POST",
+        url: url.clone(),
+        headers: exchange_headers(auth_type),
+        body: Some(&[]),
+        auth: Some(&auth),
+        spec: "the token exchange".into(),
+    };
+    let resp = match client.send(&req, &Quiet(observer)) {
+        Ok(r) => r,
+        Err(RegistryError::Status {
+            status,
+            registry_message,
+            ..
+        }) => {
+            return Err(ExchangeError::Refused {
+                status,
+                message: registry_message,
+                url,
+            })
+        }
+        Err(e) => {
+            return Err(ExchangeError::Transport {
+                url,
+                message: e.to_string(),
+            })
+        }
+    };
+    let token = serde_json::from_slice::<serde_json::Value>(&resp.body)
+        .ok()
+        .and_then(|v| v.get("token").and_then(|t| t.as_str()).map(str::to_string))
+        .filter(|t| !t.is_empty());
+    match token {
+        Some(t) => Ok(Secret::new(t)),
+        None => Err(ExchangeError::NoToken {
+            status: resp.status,
+            url,
+        }),
+    }
+}
+
+/// The registry's `/-/package/<name>/visibility` (libnpmaccess
+/// `getVisibility`): `Some(true)` when it answers `{"public": true}`.
+pub fn package_visibility(
+    client: &Client,
+    registry: &str,
+    escaped_name: &str,
+    auth: Option<&Auth>,
+    auth_type: &str,
+) -> Result<bool, String> {
+    let url = format!(
+        "{}/-/package/{escaped_name}/visibility",
+        registry.trim_end_matches('/')
+    );
+    let req = Request {
+        method: "GET",
+        url: url.clone(),
+        headers: vec![
+            ("accept", "application/json".into()),
+            ("npm-auth-type", auth_type.to_string()),
+            ("npm-command", "publish".into()),
+        ],
+        body: None,
+        auth,
+        spec: "the package's visibility".into(),
+    };
+    match client.send_once(&req) {
+        Ok(r) if r.status == 200 => serde_json::from_slice::<serde_json::Value>(&r.body)
+            .ok()
+            .and_then(|v| v.get("public").and_then(|p| p.as_bool()))
+            .ok_or_else(|| format!("GET {url} answered without a \"public\" field")),
+        Ok(r) => Err(format!(
+            "GET {url} answered {} {}",
+            r.status,
+            registry::reason(r.status)
+        )),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_exchange_url_drops_the_registry_path() {
+        assert_eq!(
+            exchange_url("https://registry.npmjs.org/", "@scope%2fname").as_deref(),
+            Some("https://registry.npmjs.org/-/npm/v1/oidc/token/exchange/package/@scope%2fname")
+        );
+        assert_eq!(
+            exchange_url("http://127.0.0.1:4873/some/path/", "pkg").as_deref(),
+            Some("http://127.0.0.1:4873/-/npm/v1/oidc/token/exchange/package/pkg")
+        );
+    }
+
+    #[test]
+    fn npm_id_token_wins_and_missing_variables_are_named() {
+        let client = Client::new(
+            "t".into(),
+            crate::config::RetryPolicy {
+                retries: 0,
+                factor: 1.0,
+                min_timeout: Duration::ZERO,
+                max_timeout: Duration::ZERO,
+                timeout: Some(Duration::from_secs(5)),
+            },
+        );
+        struct Nop;
+        impl Observer for Nop {
+            fn notice(&self, _: &str) {}
+            fn retrying(&self, _: &str, _: u32, _: Duration) {}
+        }
+        let env = Env::from_pairs([("NPM_ID_TOKEN", "a.b.c")]);
+        let t = id_token(
+            &env,
+            Provider::GitLab,
+            "https://registry.npmjs.org/",
+            &client,
+            &Nop,
+        )
+        .unwrap();
+        assert_eq!(t.source, IdTokenSource::NpmIdToken);
+        let env = Env::from_pairs([("ACTIONS_ID_TOKEN_REQUEST_URL", "https://x/")]);
+        match id_token(
+            &env,
+            Provider::GitHubActions,
+            "https://registry.npmjs.org/",
+            &client,
+            &Nop,
+        ) {
+            Err(IdTokenError::NoGitHubPermission { missing }) => {
+                assert_eq!(missing, ["ACTIONS_ID_TOKEN_REQUEST_TOKEN"])
+            }
+            other => panic!("{other:?}"),
+        }
+        match id_token(
+            &Env::default(),
+            Provider::CircleCi,
+            "https://r/",
+            &client,
+            &Nop,
+        ) {
+            Err(IdTokenError::NoNpmIdToken { provider }) => {
+                assert_eq!(provider, Provider::CircleCi)
+            }
+            other => panic!("{other:?}"),
+        }
+        let env = Env::from_pairs([
+            ("ACTIONS_ID_TOKEN_REQUEST_URL", "http://example.com/token"),
+            ("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "secret"),
+        ]);
+        assert!(matches!(
+            id_token(&env, Provider::GitHubActions, "https://r/", &client, &Nop),
+            Err(IdTokenError::BadRequestUrl { .. })
+        ));
+    }
+}

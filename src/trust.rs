@@ -1,0 +1,976 @@
+//! Trusted publishing as a whole: decide whether to try it, get the id
+//! token, exchange it, and — when any of that fails — say exactly why and
+//! what to change, in words a maintainer can act on without reading docs.
+//!
+//! npm 11.19.1 (`lib/utils/oidc.js`) does the same requests but logs every
+//! failure at verbose level and falls through to `ENEEDAUTH` or a masked 404.
+//! Here a failure becomes a [`Diagnosis`]: what failed (the registry's own
+//! words included), what the id token claims, the exact values to enter in
+//! the package's trusted-publisher settings, and warnings for the known
+//! traps (reusable workflows, self-hosted runners, fork pull requests,
+//! enterprise issuers, a package that does not exist yet, a `repository`
+//! field naming another repository, a 403 that is about allowed actions).
+//!
+//! [`provenance_decision`] is npm's rule for automatic provenance after a
+//! successful exchange.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+
+use crate::ci::{self, Provider};
+use crate::ci_report::CiReport;
+use crate::env::Env;
+use crate::oidc::{
+    self, decode_claims, Claims, ExchangeError, IdTokenError, IdTokenSource, PublisherValues,
+};
+use crate::registry::{Client, Observer, Request};
+use crate::secret::Secret;
+
+/// `--trusted-publishing` / `TRUSTPUB_TRUSTED_PUBLISHING`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Try OIDC in CI; fall back to a token, saying why.
+    #[default]
+    Auto,
+    /// OIDC or nothing.
+    Always,
+    /// Tokens only.
+    Never,
+}
+
+impl Mode {
+    pub fn parse(s: &str) -> Option<Mode> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Some(Mode::Auto),
+            "always" => Some(Mode::Always),
+            "never" => Some(Mode::Never),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Auto => "auto",
+            Mode::Always => "always",
+            Mode::Never => "never",
+        }
+    }
+}
+
+/// What an attempt needs.
+pub struct Inputs<'a> {
+    pub env: &'a Env,
+    /// The registry URL the package goes to.
+    pub registry: &'a str,
+    pub name: &'a str,
+    /// `npa(name).escapedName`.
+    pub escaped: &'a str,
+    /// package.json's `repository`, for the mismatch warning.
+    pub repository: Option<&'a Value>,
+    /// The `npm-auth-type` header value.
+    pub auth_type: String,
+    pub client: &'a Client,
+    pub observer: &'a dyn Observer,
+    pub ci: &'a CiReport,
+}
+
+/// How an attempt ended.
+pub enum Attempt {
+    /// Not GitHub Actions, GitLab CI or CircleCI (or `CI=false`).
+    NotInCi,
+    /// `--trusted-publishing never`.
+    Disabled,
+    Ok(Box<Success>),
+    Failed(Box<Diagnosis>),
+}
+
+/// A publish token from the exchange.
+pub struct Success {
+    pub token: Secret<String>,
+    pub provider: Provider,
+    pub source: IdTokenSource,
+    pub claims: Option<Claims>,
+    /// Still worth saying (a `repository` field naming another repository).
+    pub warnings: Vec<String>,
+}
+
+impl Success {
+    /// For the final line: `trusted publishing (GitHub Actions OIDC)`.
+    pub fn describe(&self) -> String {
+        format!("trusted publishing ({} OIDC)", self.provider.display_name())
+    }
+}
+
+/// Which step failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    IdToken,
+    Exchange,
+}
+
+/// Why trusted publishing did not work, and what to do.
+#[derive(Debug, Clone)]
+pub struct Diagnosis {
+    pub provider: Provider,
+    pub stage: Stage,
+    /// One line: what failed.
+    pub summary: String,
+    /// Something in this job's own set-up (exit 2), rather than an answer
+    /// from a service (exit 1).
+    pub config_error: bool,
+    pub status: Option<u16>,
+    pub registry_message: Option<String>,
+    /// The explanation and the fix, line by line (snippets indented).
+    pub explanation: Vec<String>,
+    pub claims: Option<Claims>,
+    pub values: Option<PublisherValues>,
+    pub warnings: Vec<String>,
+    /// The one-line fix, for the error's hint.
+    pub hint: String,
+}
+
+impl Diagnosis {
+    /// Everything after the summary, line by line, as printed.
+    pub fn detail_lines(&self, registry: &str, name: &str) -> Vec<String> {
+        let mut out = self.explanation.clone();
+        if let Some(c) = &self.claims {
+            out.push(String::new());
+            out.push("The id token's claims (what the registry matches):".into());
+            for line in claim_lines(c, self.provider) {
+                out.push(format!("  {line}"));
+            }
+        }
+        if let Some(v) = &self.values {
+            out.push(String::new());
+            out.extend(form_lines(v, registry, name));
+        }
+        for w in &self.warnings {
+            out.push(String::new());
+            out.push(format!("warning: {w}"));
+        }
+        out
+    }
+}
+
+/// The settings form and the values for it.
+pub fn form_lines(values: &PublisherValues, registry: &str, name: &str) -> Vec<String> {
+    let (provider, fields) = values.form();
+    render_form(provider, &fields, registry, name)
+}
+
+/// The settings form's fields and values, with where to find the form.
+pub fn render_form(
+    provider: &str,
+    fields: &[(&'static str, String)],
+    registry: &str,
+    name: &str,
+) -> Vec<String> {
+    let place = if is_npmjs(registry) {
+        format!(
+            "On npmjs.com, open https://www.npmjs.com/package/{name}/access, find \"Trusted Publisher\", choose {provider} and enter exactly (case-sensitive):"
+        )
+    } else {
+        format!(
+            "In the registry's trusted-publisher settings for {name}, choose {provider} and enter exactly (case-sensitive):"
+        )
+    };
+    let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0) + 1;
+    let mut out = vec![place];
+    for (k, v) in fields.iter() {
+        out.push(format!("  {:<width$} {v}", format!("{k}:")));
+    }
+    out
+}
+
+fn is_npmjs(registry: &str) -> bool {
+    url::Url::parse(registry)
+        .ok()
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| h.eq_ignore_ascii_case("registry.npmjs.org"))
+        })
+        .unwrap_or(false)
+}
+
+/// Tries trusted publishing: detection, id token, exchange. Every secret it
+/// obtains is masked on GitHub the moment it exists.
+pub fn attempt(mode: Mode, i: &Inputs<'_>) -> Attempt {
+    if mode == Mode::Never {
+        return Attempt::Disabled;
+    }
+    let Some(provider) = ci::detect(i.env) else {
+        return Attempt::NotInCi;
+    };
+    let id = match oidc::id_token(i.env, provider, i.registry, i.client, i.observer) {
+        Ok(id) => id,
+        Err(e) => return Attempt::Failed(Box::new(id_token_diagnosis(provider, &e, i))),
+    };
+    i.ci.mask(&id.token);
+    let claims = decode_claims(&id.token);
+    let mut suspects = Vec::new();
+    match &claims {
+        Ok(c) => suspects.extend(local_problems(c, i)),
+        Err(e) => suspects.push(format!(
+            "The id token from {} cannot be read: {e}.",
+            id.source.describe()
+        )),
+    }
+    let claims = claims.ok();
+    match oidc::exchange(
+        i.client,
+        i.registry,
+        i.escaped,
+        &id.token,
+        &i.auth_type,
+        i.observer,
+    ) {
+        Ok(token) => {
+            i.ci.mask(&token);
+            let warnings = claims
+                .as_ref()
+                .and_then(|c| repository_mismatch(c, provider, i.repository))
+                .into_iter()
+                .collect();
+            Attempt::Ok(Box::new(Success {
+                token,
+                provider,
+                source: id.source,
+                claims,
+                warnings,
+            }))
+        }
+        Err(e) => Attempt::Failed(Box::new(exchange_diagnosis(
+            provider, id.source, &e, claims, suspects, i,
+        ))),
+    }
+}
+
+/// The snippet that grants the id token on each provider.
+fn permission_snippet(provider: Provider, registry: &str, env: &Env) -> Vec<String> {
+    let aud = oidc::audience(registry).unwrap_or_else(|| "npm:registry.npmjs.org".into());
+    match provider {
+        Provider::GitHubActions => vec![
+            "    permissions:".into(),
+            "      contents: read".into(),
+            "      id-token: write".into(),
+        ],
+        Provider::GitLab => {
+            let job = env
+                .get("CI_JOB_NAME")
+                .filter(|j| !j.is_empty())
+                .unwrap_or("publish");
+            vec![
+                format!("    {job}:"),
+                "      id_tokens:".into(),
+                "        NPM_ID_TOKEN:".into(),
+                format!("          aud: \"{aud}\""),
+                "        SIGSTORE_ID_TOKEN:   # for provenance".into(),
+                "          aud: sigstore".into(),
+            ]
+        }
+        Provider::CircleCi => vec![
+            "    - run:".into(),
+            "        name: Get an id token for npm".into(),
+            format!(
+                "        command: echo \"export NPM_ID_TOKEN=$(circleci run oidc get --claims '{{\\\"aud\\\":\\\"{aud}\\\"}}')\" >> \"$BASH_ENV\""
+            ),
+        ],
+    }
+}
+
+/// `owner/repo/.github/workflows/release.yml@refs/heads/main` →
+/// `.github/workflows/release.yml`.
+fn workflow_path(workflow_ref: &str) -> String {
+    let path = workflow_ref.split('@').next().unwrap_or_default();
+    let mut parts = path.splitn(3, '/');
+    let (_, _, rest) = (parts.next(), parts.next(), parts.next());
+    rest.unwrap_or(path).to_string()
+}
+
+fn id_token_diagnosis(provider: Provider, e: &IdTokenError, i: &Inputs<'_>) -> Diagnosis {
+    let mut explanation = Vec::new();
+    let mut warnings = Vec::new();
+    let (config_error, hint) = match e {
+        IdTokenError::NoGitHubPermission { .. } => {
+            let place = match (i.env.get("GITHUB_WORKFLOW_REF"), i.env.get("GITHUB_JOB")) {
+                (Some(w), Some(j)) if !w.is_empty() && !j.is_empty() => {
+                    format!("to job \"{j}\" in {}", workflow_path(w))
+                }
+                (Some(w), _) if !w.is_empty() => {
+                    format!("to the publishing job in {}", workflow_path(w))
+                }
+                _ => "to the publishing job (or to the whole workflow)".into(),
+            };
+            explanation.push(format!("Add the id-token permission {place}:"));
+            explanation.extend(permission_snippet(provider, i.registry, i.env));
+            explanation.push(
+                "A job in a reusable workflow gets it only when the calling job grants it too."
+                    .into(),
+            );
+            if let Some(fork) = fork_pull_request(i.env) {
+                warnings.push(fork);
+            }
+            (
+                true,
+                "grant the publishing job `permissions: id-token: write` (and `contents: read`)"
+                    .into(),
+            )
+        }
+        IdTokenError::NoNpmIdToken { provider } => {
+            match provider {
+                Provider::GitLab => explanation.push(format!(
+                    "GitLab makes id tokens only for jobs that ask for them with `id_tokens` (a job keyword; `default:` works too). Add to the publishing job in {}:",
+                    i.env.get("CI_CONFIG_PATH").filter(|p| !p.is_empty()).unwrap_or(".gitlab-ci.yml")
+                )),
+                _ => explanation.push(
+                    "CircleCI makes the token with `circleci run oidc get`; put it in NPM_ID_TOKEN before the publish step:".into(),
+                ),
+            }
+            explanation.extend(permission_snippet(*provider, i.registry, i.env));
+            (
+                true,
+                format!(
+                    "set NPM_ID_TOKEN to an id token with audience \"{}\"",
+                    oidc::audience(i.registry).unwrap_or_default()
+                ),
+            )
+        }
+        IdTokenError::BadRequestUrl { .. } => (
+            true,
+            "run the publish in a GitHub-hosted job with `permissions: id-token: write`".into(),
+        ),
+        IdTokenError::Request(_) | IdTokenError::MissingValue { .. } => {
+            explanation.push(
+                "GitHub's OIDC token service did not give a token (after retries). This is usually an outage of the service; re-run the job.".into(),
+            );
+            (
+                false,
+                "re-run the job; if it keeps failing, check https://www.githubstatus.com".into(),
+            )
+        }
+    };
+    Diagnosis {
+        provider,
+        stage: Stage::IdToken,
+        summary: format!("trusted publishing is not possible: {e}"),
+        config_error,
+        status: match e {
+            IdTokenError::Request(r) => r.status(),
+            _ => None,
+        },
+        registry_message: None,
+        explanation,
+        claims: None,
+        values: None,
+        warnings,
+        hint,
+    }
+}
+
+/// Problems visible in the claims before the registry sees them.
+fn local_problems(c: &Claims, i: &Inputs<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(want) = oidc::audience(i.registry) {
+        let auds = c.audiences();
+        if !auds.contains(&want) {
+            let got = if auds.is_empty() {
+                "no audience".to_string()
+            } else {
+                format!("audience \"{}\"", auds.join("\", \""))
+            };
+            out.push(format!(
+                "The id token has {got}, but this registry accepts only \"{want}\" (npm: plus the registry's hostname). {}",
+                match ci::detect(i.env) {
+                    Some(Provider::GitLab) => format!("Set `aud: \"{want}\"` under `id_tokens: NPM_ID_TOKEN:` in the job."),
+                    Some(Provider::CircleCi) => format!("Request it with `circleci run oidc get --claims '{{\"aud\":\"{want}\"}}'`."),
+                    _ => "NPM_ID_TOKEN is set and overrides GitHub's token request; unset it, or mint it for this audience.".into(),
+                }
+            ));
+        }
+    }
+    if let Some(exp) = c.expires_at() {
+        let now = now_secs();
+        if exp <= now {
+            out.push(format!(
+                "The id token expired at {} ({} ago). Id tokens live minutes: fetch it in the same job, right before publishing.",
+                utc(exp),
+                ago(now - exp)
+            ));
+        }
+    }
+    out
+}
+
+fn exchange_diagnosis(
+    provider: Provider,
+    source: IdTokenSource,
+    e: &ExchangeError,
+    claims: Option<Claims>,
+    suspects: Vec<String>,
+    i: &Inputs<'_>,
+) -> Diagnosis {
+    let (status, message) = match e {
+        ExchangeError::Refused {
+            status, message, ..
+        } => (Some(*status), message.clone()),
+        _ => (None, None),
+    };
+    let mut explanation = Vec::new();
+    if let ExchangeError::Refused { url, .. } | ExchangeError::NoToken { url, .. } = e {
+        explanation.push(format!("  POST {url}"));
+    }
+    explanation.push(format!("The id token came from {}.", source.describe()));
+    let mut warnings = Vec::new();
+    let mut hint = "enter the values above in the package's trusted-publisher settings".to_string();
+    let mut config_error = false;
+    match status {
+        Some(401) => {
+            explanation.push(
+                "401: the registry did not accept the id token itself (its signature, issuer, audience or expiry).".into(),
+            );
+            hint = "fix the id token (audience, expiry, issuer) as described above".into();
+        }
+        Some(403) => {
+            explanation.push(
+                "403: the registry found a trusted publisher that matches this job, but it does not allow this publish. Either the trusted publisher allows only staged publishes (`npm stage publish`) — edit its allowed actions on the registry — or the package's publishing-access setting forbids publishing this way.".into(),
+            );
+            hint = "allow publishing (not only staged publishing) in the package's trusted-publisher settings, or check its publishing access".into();
+        }
+        Some(404) => {
+            explanation.push(
+                "404: the registry found no trusted publisher for this package that matches the claims below (or the package does not exist). Every value must match exactly, including upper and lower case.".into(),
+            );
+            if let Some(w) = package_missing(i) {
+                warnings.push(w);
+                hint =
+                    "publish the first version with a token, then configure the trusted publisher"
+                        .into();
+            }
+        }
+        Some(s) if s >= 500 => {
+            explanation.push(format!(
+                "{s}: the registry failed; this is not about your configuration. Re-run the job."
+            ));
+            hint = "re-run the job".into();
+        }
+        _ => {}
+    }
+    if let ExchangeError::BadRegistry { .. } = e {
+        config_error = true;
+    }
+    if !suspects.is_empty() {
+        explanation.push(String::new());
+        explanation.push("Likely cause, visible in the token before the registry saw it:".into());
+        for s in &suspects {
+            explanation.push(format!("  {s}"));
+        }
+        if status == Some(401) || status.is_none() {
+            hint = "fix the id token as described above".into();
+        }
+    }
+    let values = claims.as_ref().map(Claims::publisher_values);
+    if let Some(c) = &claims {
+        warnings.extend(claim_warnings(c, provider, i));
+        if let Some(w) = repository_mismatch(c, provider, i.repository) {
+            warnings.push(w);
+        }
+    }
+    Diagnosis {
+        provider,
+        stage: Stage::Exchange,
+        summary: format!(
+            "trusted publishing failed: the registry refused to exchange the {} id token for a publish token: {e}",
+            provider.display_name()
+        ),
+        config_error,
+        status,
+        registry_message: message,
+        explanation,
+        claims,
+        values,
+        warnings,
+        hint,
+    }
+}
+
+/// Warnings the claims alone justify.
+fn claim_warnings(c: &Claims, provider: Provider, i: &Inputs<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    if let PublisherValues::GitHub {
+        called_workflow: Some(callee),
+        workflow_file,
+        ..
+    } = c.publisher_values()
+    {
+        let callee_file = callee
+            .split('@')
+            .next()
+            .unwrap_or_default()
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        out.push(format!(
+            "this job runs in a reusable workflow ({callee}) called from {}. npm matches the workflow that started the run: enter \"{workflow_file}\" as the workflow filename, not \"{callee_file}\".",
+            c.str("workflow_ref").map(workflow_path).unwrap_or_default()
+        ));
+    }
+    if c.str("runner_environment") == Some("self-hosted") {
+        out.push(format!(
+            "this job runs on a self-hosted runner (runner_environment: self-hosted). npm accepts trusted publishing only from {}-hosted runners: run the publish job on a hosted runner, or publish with a token (--trusted-publishing never).",
+            if provider == Provider::GitLab { "GitLab" } else { "GitHub" }
+        ));
+    }
+    if let Some(iss) = c.str("iss") {
+        if let Some(w) = issuer_warning(iss, provider) {
+            out.push(w);
+        }
+    }
+    if provider == Provider::GitHubActions {
+        if let Some(fork) = fork_pull_request(i.env) {
+            out.push(fork);
+        }
+    }
+    out
+}
+
+/// An issuer npm does not accept, when it is recognisably one.
+fn issuer_warning(iss: &str, provider: Provider) -> Option<String> {
+    let u = url::Url::parse(iss).ok()?;
+    if u.scheme() != "https" {
+        return None;
+    }
+    let host = u.host_str()?;
+    match provider {
+        Provider::GitHubActions => {
+            let enterprise_slug = host == "token.actions.githubusercontent.com"
+                && !u.path().trim_matches('/').is_empty();
+            let ghes = host != "token.actions.githubusercontent.com";
+            (enterprise_slug || ghes).then(|| format!(
+                "the id token's issuer is {iss}, not https://token.actions.githubusercontent.com. {} npm accepts only GitHub.com's issuer; publish with a token (--trusted-publishing never) from here.",
+                if enterprise_slug {
+                    "Your enterprise issues tokens under its own issuer URL (include_enterprise_slug)."
+                } else {
+                    "This looks like GitHub Enterprise Server."
+                }
+            ))
+        }
+        Provider::GitLab => (host != "gitlab.com").then(|| format!(
+            "the id token's issuer is {iss}, a self-managed GitLab. npm accepts only gitlab.com's issuer; publish with a token (--trusted-publishing never) from here."
+        )),
+        Provider::CircleCi => None,
+    }
+}
+
+/// A pull request from a fork, read from the event payload.
+fn fork_pull_request(env: &Env) -> Option<String> {
+    let event = env.get("GITHUB_EVENT_NAME")?;
+    if !event.starts_with("pull_request") {
+        return None;
+    }
+    let path = env.get("GITHUB_EVENT_PATH").filter(|p| !p.is_empty())?;
+    let payload: Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    let head = payload
+        .pointer("/pull_request/head/repo/full_name")?
+        .as_str()?;
+    let base = payload
+        .pointer("/pull_request/base/repo/full_name")?
+        .as_str()?;
+    (head != base).then(|| format!(
+        "this run is for a pull request from the fork {head} ({event}). Runs for fork pull requests never get id tokens for {base}; publish from a push, tag or release workflow in {base}."
+    ))
+}
+
+/// A 404 from the exchange may mean the package does not exist yet.
+fn package_missing(i: &Inputs<'_>) -> Option<String> {
+    let url = format!("{}/{}", i.registry.trim_end_matches('/'), i.escaped);
+    let req = Request {
+        method: "GET",
+        url: url.clone(),
+        headers: vec![(
+            "accept",
+            "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*".into(),
+        )],
+        body: None,
+        auth: None,
+        spec: i.name.to_string(),
+    };
+    match i.client.send_once(&req) {
+        Ok(r) if r.status == 404 => Some(format!(
+            "{} does not exist on {} (GET {url} answered 404). A first publish cannot use trusted publishing: the trusted publisher is set in the package's settings, which exist only after the first version is published. Publish the first version with a token (locally with `npm publish`, or here with NODE_AUTH_TOKEN and --trusted-publishing never), then configure the trusted publisher and remove the token.",
+            i.name, i.registry
+        )),
+        _ => None,
+    }
+}
+
+/// package.json's `repository` naming another repository than the claims'.
+fn repository_mismatch(
+    c: &Claims,
+    provider: Provider,
+    repository: Option<&Value>,
+) -> Option<String> {
+    let (want_host, want) = match provider {
+        Provider::GitHubActions => ("github.com", c.str("repository")?.to_string()),
+        Provider::GitLab => ("gitlab.com", c.str("project_path")?.to_string()),
+        Provider::CircleCi => {
+            let origin = c.str("oidc.circleci.com/vcs-origin")?;
+            let (host, path) = origin.split_once('/')?;
+            let host: &'static str = match host {
+                "github.com" => "github.com",
+                "gitlab.com" => "gitlab.com",
+                "bitbucket.org" => "bitbucket.org",
+                _ => return None,
+            };
+            (host, path.to_string())
+        }
+    };
+    let (host, slug) = crate::document::repository_slug(repository?)?;
+    if host == want_host && slug == want {
+        return None;
+    }
+    let case_only = host == want_host && slug.eq_ignore_ascii_case(&want);
+    Some(format!(
+        "package.json's \"repository\" names {host}/{slug}, but this job runs in {want_host}/{want}{}. Provenance (and npm's checks of it) compare the two: set \"repository\" to {{\"type\": \"git\", \"url\": \"git+https://{want_host}/{want}.git\"}}.",
+        if case_only { " (they differ only in upper/lower case)" } else { "" }
+    ))
+}
+
+/// The claims worth showing, in a fixed order, one `key: value` per line.
+pub fn claim_lines(c: &Claims, provider: Provider) -> Vec<String> {
+    let keys: &[&str] = match provider {
+        Provider::GitHubActions => &[
+            "iss",
+            "aud",
+            "sub",
+            "repository",
+            "repository_owner",
+            "repository_visibility",
+            "workflow_ref",
+            "job_workflow_ref",
+            "environment",
+            "ref",
+            "event_name",
+            "runner_environment",
+            "exp",
+        ],
+        Provider::GitLab => &[
+            "iss",
+            "aud",
+            "sub",
+            "project_path",
+            "namespace_path",
+            "project_visibility",
+            "ci_config_ref_uri",
+            "environment",
+            "ref",
+            "pipeline_source",
+            "runner_environment",
+            "exp",
+        ],
+        Provider::CircleCi => &[
+            "iss",
+            "aud",
+            "sub",
+            "oidc.circleci.com/org-id",
+            "oidc.circleci.com/project-id",
+            "oidc.circleci.com/pipeline-definition-id",
+            "oidc.circleci.com/vcs-origin",
+            "oidc.circleci.com/context-ids",
+            "exp",
+        ],
+    };
+    let width = keys.iter().map(|k| k.len()).max().unwrap_or(0) + 1;
+    keys.iter()
+        .filter_map(|k| {
+            let v = c.0.get(*k)?;
+            let shown = match (*k, v) {
+                ("exp", Value::Number(n)) => {
+                    let exp = n.as_i64()?;
+                    let now = now_secs();
+                    if exp <= now {
+                        format!("{} (expired {} ago)", utc(exp), ago(now - exp))
+                    } else {
+                        format!("{} (in {})", utc(exp), ago(exp - now))
+                    }
+                }
+                (_, Value::String(s)) => s.clone(),
+                (_, other) => other.to_string(),
+            };
+            Some(format!("{:<width$} {shown}", format!("{k}:")))
+        })
+        .collect()
+}
+
+/// Whether npm would make provenance automatically, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvenanceDecision {
+    pub would_sign: bool,
+    pub reason: String,
+}
+
+/// npm's rule (`oidc.js`, after a successful exchange): provenance stays as
+/// configured when `provenance` is set anywhere; otherwise it is turned on
+/// for a public GitHub repository, or a public GitLab project with
+/// `SIGSTORE_ID_TOKEN`, when the registry says the package is public.
+/// CircleCI never gets it. `visibility` asks the registry.
+pub fn provenance_decision(
+    configured: Option<bool>,
+    trusted: Option<(&Success, Provider)>,
+    env: &Env,
+    visibility: impl FnOnce() -> Result<bool, String>,
+) -> ProvenanceDecision {
+    let no = |reason: String| ProvenanceDecision {
+        would_sign: false,
+        reason,
+    };
+    if let Some(v) = configured {
+        return ProvenanceDecision {
+            would_sign: v,
+            reason: format!("provenance is set to {v} in the configuration"),
+        };
+    }
+    let Some((success, provider)) = trusted else {
+        return no(
+            "npm makes provenance automatically only after a trusted-publishing exchange".into(),
+        );
+    };
+    let claims = success.claims.as_ref();
+    match provider {
+        Provider::CircleCi => return no("npm does not make provenance on CircleCI".into()),
+        Provider::GitHubActions => {
+            let vis = claims
+                .and_then(|c| c.str("repository_visibility"))
+                .unwrap_or("unknown");
+            if vis != "public" {
+                return no(format!(
+                    "the repository is {vis} (repository_visibility); npm makes provenance only for public repositories"
+                ));
+            }
+        }
+        Provider::GitLab => {
+            let vis = claims
+                .and_then(|c| c.str("project_visibility"))
+                .unwrap_or("unknown");
+            if vis != "public" {
+                return no(format!(
+                    "the project is {vis} (project_visibility); npm makes provenance only for public projects"
+                ));
+            }
+            if env.get("SIGSTORE_ID_TOKEN").is_none_or(str::is_empty) {
+                return no("SIGSTORE_ID_TOKEN is not set; add `SIGSTORE_ID_TOKEN: {aud: sigstore}` under the job's id_tokens".into());
+            }
+        }
+    }
+    match visibility() {
+        Ok(true) => ProvenanceDecision {
+            would_sign: true,
+            reason: "the repository is public and the registry says the package is public".into(),
+        },
+        Ok(false) => no("the registry says the package is not public".into()),
+        Err(e) => no(format!("the package's visibility could not be read ({e})")),
+    }
+}
+
+/// [`provenance_decision`] for a publish: the configuration's `provenance`
+/// (when set anywhere), the exchange's outcome, and the registry's
+/// visibility answer (asked with `auth`, only when the claims qualify).
+pub fn decide_provenance(
+    config: &crate::config::Config,
+    trusted: Option<&Success>,
+    env: &Env,
+    client: &Client,
+    registry: &str,
+    escaped: &str,
+    auth: Option<&crate::registry::Auth>,
+) -> ProvenanceDecision {
+    let configured = (!config.is_default("provenance")).then(|| config.provenance());
+    provenance_decision(configured, trusted.map(|s| (s, s.provider)), env, || {
+        oidc::package_visibility(client, registry, escaped, auth, &config.auth_type())
+    })
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// `2026-11-22T23:55:00Z`.
+pub fn utc(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// `45 s`, `12 min`, `3 h`, `2 days`.
+fn ago(secs: i64) -> String {
+    match secs {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7200 => format!("{} min", s / 60),
+        s if s < 172_800 => format!("{} h", s / 3600),
+        s => format!("{} days", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_parse() {
+        assert_eq!(Mode::parse("Always"), Some(Mode::Always));
+        assert_eq!(Mode::parse("never"), Some(Mode::Never));
+        assert_eq!(Mode::parse(" auto "), Some(Mode::Auto));
+        assert_eq!(Mode::parse("sometimes"), None);
+    }
+
+    #[test]
+    fn utc_formats_epoch_seconds() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(utc(1_795_391_700), "2026-11-22T23:55:00Z");
+    }
+
+    #[test]
+    fn workflow_paths_drop_owner_repo_and_ref() {
+        assert_eq!(
+            workflow_path("o/r/.github/workflows/release.yml@refs/heads/main"),
+            ".github/workflows/release.yml"
+        );
+    }
+
+    #[test]
+    fn issuers_npm_rejects_are_named() {
+        assert!(issuer_warning(
+            "https://token.actions.githubusercontent.com",
+            Provider::GitHubActions
+        )
+        .is_none());
+        assert!(issuer_warning(
+            "https://token.actions.githubusercontent.com/acme",
+            Provider::GitHubActions
+        )
+        .unwrap()
+        .contains("include_enterprise_slug"));
+        assert!(issuer_warning(
+            "https://ghe.example.com/_services/token",
+            Provider::GitHubActions
+        )
+        .unwrap()
+        .contains("Enterprise Server"));
+        assert!(issuer_warning("https://gitlab.com", Provider::GitLab).is_none());
+        assert!(
+            issuer_warning("https://gitlab.example.com", Provider::GitLab)
+                .unwrap()
+                .contains("self-managed")
+        );
+        // A loopback test issuer is not judged.
+        assert!(issuer_warning("http://127.0.0.1:1234", Provider::GitHubActions).is_none());
+    }
+
+    fn claims(v: Value) -> Claims {
+        match v {
+            Value::Object(m) => Claims(m),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn repository_mismatches_are_reported_with_case() {
+        let c =
+            claims(serde_json::json!({"repository": "Octo/widgets", "repository_owner": "Octo"}));
+        let same = serde_json::json!("github:Octo/widgets");
+        assert_eq!(
+            repository_mismatch(&c, Provider::GitHubActions, Some(&same)),
+            None
+        );
+        let case = serde_json::json!({"url": "git+https://github.com/octo/widgets.git"});
+        let w = repository_mismatch(&c, Provider::GitHubActions, Some(&case)).unwrap();
+        assert!(w.contains("differ only in upper/lower case"), "{w}");
+        let other = serde_json::json!("github:someone/else");
+        let w = repository_mismatch(&c, Provider::GitHubActions, Some(&other)).unwrap();
+        assert!(
+            w.contains("github.com/someone/else") && w.contains("github.com/Octo/widgets"),
+            "{w}"
+        );
+        assert_eq!(repository_mismatch(&c, Provider::GitHubActions, None), None);
+    }
+
+    #[test]
+    fn fork_pull_requests_are_recognised_from_the_event_payload() {
+        let dir = tempfile::tempdir().unwrap();
+        let event = dir.path().join("event.json");
+        let payload = |head: &str| {
+            serde_json::json!({"pull_request": {
+                "head": {"repo": {"full_name": head}},
+                "base": {"repo": {"full_name": "acme/widgets"}},
+            }})
+            .to_string()
+        };
+        let env = |name: &str| {
+            Env::from_pairs([
+                ("GITHUB_EVENT_NAME", name),
+                ("GITHUB_EVENT_PATH", event.to_str().unwrap()),
+            ])
+        };
+        std::fs::write(&event, payload("someone/widgets")).unwrap();
+        let w = fork_pull_request(&env("pull_request")).unwrap();
+        assert!(w.contains("from the fork someone/widgets"), "{w}");
+        assert!(fork_pull_request(&env("push")).is_none());
+        std::fs::write(&event, payload("acme/widgets")).unwrap();
+        assert!(fork_pull_request(&env("pull_request")).is_none());
+    }
+
+    #[test]
+    fn provenance_follows_npms_rule() {
+        let env = Env::default();
+        let success = |v: Value| Success {
+            token: Secret::new("t".into()),
+            provider: Provider::GitHubActions,
+            source: IdTokenSource::GitHubRequest,
+            claims: Some(claims(v)),
+            warnings: Vec::new(),
+        };
+        let public = success(serde_json::json!({"repository_visibility": "public"}));
+        let private = success(serde_json::json!({"repository_visibility": "private"}));
+        let gh = Provider::GitHubActions;
+        assert!(provenance_decision(None, Some((&public, gh)), &env, || Ok(true)).would_sign);
+        assert!(!provenance_decision(None, Some((&public, gh)), &env, || Ok(false)).would_sign);
+        let d = provenance_decision(None, Some((&private, gh)), &env, || panic!("not asked"));
+        assert!(!d.would_sign && d.reason.contains("private"), "{d:?}");
+        assert!(
+            !provenance_decision(Some(false), Some((&public, gh)), &env, || Ok(true)).would_sign
+        );
+        assert!(provenance_decision(Some(true), None, &env, || Ok(false)).would_sign);
+        assert!(!provenance_decision(None, None, &env, || Ok(true)).would_sign);
+        let gl = success(serde_json::json!({"project_visibility": "public"}));
+        let d = provenance_decision(None, Some((&gl, Provider::GitLab)), &env, || Ok(true));
+        assert!(!d.would_sign && d.reason.contains("SIGSTORE_ID_TOKEN"));
+        let env = Env::from_pairs([("SIGSTORE_ID_TOKEN", "x")]);
+        assert!(
+            provenance_decision(None, Some((&gl, Provider::GitLab)), &env, || Ok(true)).would_sign
+        );
+        assert!(
+            !provenance_decision(None, Some((&gl, Provider::CircleCi)), &env, || Ok(true))
+                .would_sign
+        );
+    }
+}

@@ -1,0 +1,414 @@
+//! Static analysis of a repository's CI files for `trustpub doctor`: which
+//! jobs publish the package, and whether npm's trusted publishing (OIDC) can
+//! work in them. Pure: it reads files under the repository root and returns
+//! findings; it prints nothing and touches no network.
+//!
+//! What is read, relative to the repository root:
+//!
+//! * `.github/workflows/*.yml` and `*.yaml` (and the `action.yml` of local
+//!   composite actions they use);
+//! * `.gitlab-ci.yml` with its local `include:` files;
+//! * `.circleci/config.yml`;
+//! * `package.json` of the package (and of the directories the CI scripts
+//!   run in), `.nvmrc`/`.node-version` when a workflow points at them, and
+//!   `.git/config` for the `origin` remote.
+//!
+//! A job *publishes* when a step runs a publish command (`npm publish`,
+//! `pnpm publish`, `yarn npm publish`, `trustpub publish`, `changeset
+//! publish`, …, directly, through `npx`, or one to three levels down through
+//! `npm run <script>`), or uses a known publishing action. Jobs that publish
+//! a different package of a monorepo are left out. Each publishing job gets
+//! the values to enter on npmjs.com and its findings; the checks per
+//! provider are listed at the top of `github.rs`, `gitlab.rs` and
+//! `circleci.rs`.
+//!
+//! Paths in the result are relative to the repository root, as maintainers
+//! know them (`.github/workflows/release.yml`).
+
+mod circleci;
+mod github;
+mod gitlab;
+mod node;
+mod repo;
+mod shell;
+mod yaml;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use crate::ci::Provider;
+
+use repo::Repo;
+use shell::PublishCmd;
+
+/// How bad a finding is. `Error` means trusted publishing will not work as
+/// configured; `Warning` means it may not, or works in a way the maintainer
+/// probably did not intend; `Info` is something worth knowing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Severity {
+    Error,
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One thing the analysis found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub severity: Severity,
+    /// A stable identifier of the check (`github-id-token`, `node-too-old`,
+    /// …), for `--json` output and tests; the wording of `message` may change.
+    pub code: &'static str,
+    /// Plain words, naming the file and the job.
+    pub message: String,
+    /// What to do: a YAML snippet or an instruction.
+    pub fix: Option<String>,
+}
+
+impl Finding {
+    fn new(severity: Severity, code: &'static str, message: impl Into<String>) -> Finding {
+        Finding {
+            severity,
+            code,
+            message: message.into(),
+            fix: None,
+        }
+    }
+
+    fn error(code: &'static str, message: impl Into<String>) -> Finding {
+        Finding::new(Severity::Error, code, message)
+    }
+
+    fn warning(code: &'static str, message: impl Into<String>) -> Finding {
+        Finding::new(Severity::Warning, code, message)
+    }
+
+    fn info(code: &'static str, message: impl Into<String>) -> Finding {
+        Finding::new(Severity::Info, code, message)
+    }
+
+    fn with_fix(mut self, fix: impl Into<String>) -> Finding {
+        self.fix = Some(fix.into());
+        self
+    }
+}
+
+/// What runs the upload in a publishing job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Publisher {
+    /// `npm publish` (also `npx npm@… publish`, `npm stage publish`).
+    Npm,
+    /// `trustpub publish`, `npx trustpub publish`, `cargo run --bin trustpub -- publish`.
+    Trustpub,
+    /// `pnpm publish`.
+    Pnpm,
+    /// `yarn npm publish` (Yarn 2 and newer).
+    Yarn,
+    /// Anything else, by the name users know: `changeset publish`,
+    /// `semantic-release`, `JS-DevTools/npm-publish`, `yarn publish` (Yarn 1),
+    /// `bun publish`, …
+    Other(String),
+}
+
+impl fmt::Display for Publisher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Publisher::Npm => f.write_str("npm publish"),
+            Publisher::Trustpub => f.write_str("trustpub publish"),
+            Publisher::Pnpm => f.write_str("pnpm publish"),
+            Publisher::Yarn => f.write_str("yarn npm publish"),
+            Publisher::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+/// The values to enter on npmjs.com (package settings → Trusted publisher)
+/// for a job. `None` means "not known offline".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublisherValues {
+    GitHub {
+        /// Organization or user, from the `origin` remote or package.json `repository`.
+        owner: Option<String>,
+        repository: Option<String>,
+        /// The workflow file name without its directory (`release.yml`): the
+        /// file that starts the run, which for a reusable workflow is the caller.
+        workflow_file: Option<String>,
+        /// The job's `environment:`; `None` means leave the field empty.
+        environment: Option<String>,
+    },
+    GitLab {
+        /// Group or user (with subgroups: `group/subgroup`).
+        namespace: Option<String>,
+        project: Option<String>,
+        /// The top-level CI file, `.gitlab-ci.yml` unless the project
+        /// settings name another one.
+        ci_file: String,
+        environment: Option<String>,
+    },
+    CircleCi {
+        /// `github.com/owner/repo`, from the `origin` remote. npmjs.com also
+        /// asks for the organization, project and pipeline definition IDs,
+        /// which only CircleCI's project settings show.
+        vcs_origin: Option<String>,
+    },
+}
+
+/// A job that is reached through reusable-workflow calls (`jobs.<id>.uses`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRef {
+    pub file: PathBuf,
+    pub job: String,
+}
+
+/// A CI job that publishes the package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishJob {
+    pub provider: Provider,
+    /// The file that holds the job.
+    pub file: PathBuf,
+    /// The job's id (its key under `jobs:`).
+    pub job: String,
+    /// GitHub reusable workflows: the calling jobs, the one that starts the
+    /// run first. Empty when the job runs directly. A workflow called from
+    /// two places yields two `PublishJob`s.
+    pub called_from: Vec<JobRef>,
+    pub publishes_with: Publisher,
+    /// The publish command as written (`npm publish --provenance`), or the action.
+    pub command: String,
+    pub publisher_values: PublisherValues,
+    pub findings: Vec<Finding>,
+}
+
+impl PublishJob {
+    /// `.github/workflows/release.yml, job "publish"`.
+    pub fn label(&self) -> String {
+        label(&self.file, &self.job)
+    }
+}
+
+/// The result of [`analyze`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Analysis {
+    /// Every file read, in order (CI files, package.json files, .git/config…).
+    pub files_read: Vec<PathBuf>,
+    /// The jobs that publish the package in the analysed directory.
+    pub jobs: Vec<PublishJob>,
+    /// Findings not tied to one publishing job: unreadable or invalid files,
+    /// no publishing job, package.json `repository` problems.
+    pub problems: Vec<Finding>,
+}
+
+impl Analysis {
+    /// At least one publishing job and no `Error` anywhere.
+    pub fn ready(&self) -> bool {
+        !self.jobs.is_empty() && self.findings().all(|f| f.severity != Severity::Error)
+    }
+
+    /// `problems` and then every job's findings.
+    pub fn findings(&self) -> impl Iterator<Item = &Finding> {
+        self.problems
+            .iter()
+            .chain(self.jobs.iter().flat_map(|j| j.findings.iter()))
+    }
+}
+
+/// The nearest ancestor of `dir` (or `dir` itself) that contains `.git`;
+/// `dir` when there is none.
+pub fn find_repo_root(dir: &Path) -> PathBuf {
+    let start = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    start
+        .ancestors()
+        .find(|d| d.join(".git").exists())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| dir.to_path_buf())
+}
+
+/// Reads the CI files under `repo_root` and reports the jobs that publish
+/// the package in `package_dir`, and what stands in the way of trusted
+/// publishing. `registry_host` is the registry's hostname
+/// (`registry.npmjs.org`); the OIDC audience is `npm:<registry_host>`.
+pub fn analyze(repo_root: &Path, package_dir: &Path, registry_host: &str) -> Analysis {
+    let repo = Repo::open(repo_root, package_dir, registry_host);
+    let mut problems = Vec::new();
+    let mut found = Found::default();
+
+    github::analyze(&repo, &mut found, &mut problems);
+    gitlab::analyze(&repo, &mut found, &mut problems);
+    circleci::analyze(&repo, &mut found, &mut problems);
+
+    if let Some(f) = repo.package_problem() {
+        problems.insert(0, f);
+    }
+    if found.jobs.is_empty() {
+        problems.push(no_publish_job(&repo, &found));
+    } else if found
+        .jobs
+        .iter()
+        .any(|j| matches!(j.provider, Provider::GitHubActions | Provider::GitLab))
+    {
+        problems.extend(repo.repository_field_findings());
+    }
+
+    Analysis {
+        files_read: repo.files_read(),
+        jobs: found.jobs,
+        problems,
+    }
+}
+
+/// What the provider passes collect.
+#[derive(Default)]
+struct Found {
+    jobs: Vec<PublishJob>,
+    /// Publishing jobs that publish another package (`label`, `command`).
+    other_packages: Vec<(String, String)>,
+    /// Jobs that call a remote reusable workflow that may publish.
+    remote_candidates: Vec<String>,
+}
+
+/// `.github/workflows/release.yml, job "publish"`.
+fn label(file: &Path, job: &str) -> String {
+    format!("{}, job \"{}\"", file.display(), job)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+const MINIMAL_WORKFLOW: &str = "\
+# .github/workflows/release.yml
+name: release
+on:
+  push:
+    tags: ['v*']
+permissions:
+  contents: read
+  id-token: write
+jobs:
+  publish:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: npx trustpub publish";
+
+fn no_publish_job(repo: &Repo, found: &Found) -> Finding {
+    let what = repo.package_description();
+    let mut message = if repo.ci_files_read() == 0 {
+        format!(
+            "no CI file found (looked for .github/workflows/*.yml, .gitlab-ci.yml and \
+             .circleci/config.yml under {}), so no job publishes {what}",
+            repo.root_display()
+        )
+    } else if found.other_packages.is_empty() {
+        format!(
+            "no CI job publishes {what}: no step runs npm publish, pnpm publish, \
+             yarn npm publish or trustpub publish (directly or through a package.json script)"
+        )
+    } else {
+        format!("no CI job publishes {what}")
+    };
+    if !found.other_packages.is_empty() {
+        let list: Vec<String> = found
+            .other_packages
+            .iter()
+            .map(|(l, c)| format!("{l} (`{c}`)"))
+            .collect();
+        message.push_str(&format!(
+            "; these jobs publish from another directory or another package: {}",
+            list.join("; ")
+        ));
+    }
+    let severity = if found.remote_candidates.is_empty() {
+        Severity::Error
+    } else {
+        message.push_str(&format!(
+            "; {} calls a reusable workflow in another repository, which doctor cannot read \
+             and which may publish",
+            found.remote_candidates.join(" and ")
+        ));
+        Severity::Warning
+    };
+    Finding::new(severity, "no-publish-job", message).with_fix(format!(
+        "add a workflow that publishes on a tag push, for example:\n\n{MINIMAL_WORKFLOW}"
+    ))
+}
+
+/// Publishers that cannot use trusted publishing at all.
+fn publisher_findings(where_: &str, cmd: &PublishCmd) -> Vec<Finding> {
+    let Publisher::Other(name) = &cmd.publisher else {
+        return Vec::new();
+    };
+    let why = match name.as_str() {
+        "yarn publish" => "`yarn publish` is Yarn 1, which has no trusted publishing",
+        "bun publish" => "`bun publish` has no trusted publishing",
+        _ => return Vec::new(),
+    };
+    vec![Finding::error(
+        "publisher-no-oidc",
+        format!(
+            "{where_} publishes with {}: {why}, so it can only publish with a long-lived token",
+            cmd.describe()
+        ),
+    )
+    .with_fix(
+        "publish with a tool that does trusted publishing: `npx trustpub publish`, or \
+         `npm publish` with npm 11.5.1 or newer, or `yarn npm publish` with Yarn 4.10.3 or newer",
+    )]
+}
+
+/// Long-lived tokens next to trusted publishing: `tokens` are variables set
+/// from secrets (`NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}`), `writes` are
+/// commands that put a token into an .npmrc.
+fn token_findings(
+    where_: &str,
+    cmd: &PublishCmd,
+    tokens: &[String],
+    writes: &[&String],
+) -> Vec<Finding> {
+    if tokens.is_empty() && writes.is_empty() {
+        return Vec::new();
+    }
+    let mut what: Vec<String> = tokens.iter().map(|t| format!("`{t}`")).collect();
+    what.extend(writes.iter().map(|w| format!("`{w}`")));
+    let what = what.join(", ");
+    let message = if cmd.publisher == Publisher::Yarn {
+        format!(
+            "{where_} also provides a long-lived npm token ({what}). Yarn uses a configured \
+             token before it tries trusted publishing, so this job publishes with the token, \
+             not through trusted publishing"
+        )
+    } else {
+        format!(
+            "{where_} also provides a long-lived npm token ({what}). npm and trustpub try \
+             trusted publishing first and use the token only when that fails, so a broken \
+             trusted-publisher setup goes unnoticed: the release goes out with the token instead"
+        )
+    };
+    vec![
+        Finding::warning("token-fallback", message).with_fix(format!(
+            "once a release has gone out through trusted publishing, remove {what} from the CI \
+         configuration and revoke the token on npmjs.com; the package's settings page can then \
+         refuse tokens for publishing"
+        )),
+    ]
+}

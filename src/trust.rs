@@ -417,9 +417,6 @@ fn exchange_diagnosis(
         _ => (None, None),
     };
     let mut explanation = Vec::new();
-    if let ExchangeError::Refused { url, .. } | ExchangeError::NoToken { url, .. } = e {
-        explanation.push(format!("  POST {url}"));
-    }
     explanation.push(format!("The id token came from {}.", source.describe()));
     let mut warnings = Vec::new();
     let mut hint = "enter the values above in the package's trusted-publisher settings".to_string();

@@ -357,6 +357,10 @@ fn id_token_requests_are_retried_on_5xx() {
     let run = w.publish_on_github().run();
     expect_code(&w, &run, 0);
     assert_eq!(w.issuer.token_requests().len(), 3);
+    assert_eq!(
+        w.sequence(),
+        ["POST exchange", "GET package", "PUT package"]
+    );
     expect_stderr(&w, &run, "retry 1");
     w.check_leaks(&run);
 }
@@ -371,6 +375,10 @@ fn gitlab_success_with_npm_id_token() {
         .run();
     expect_code(&w, &run, 0);
     assert_eq!(w.versions(), ["1.0.0", "1.0.1"]);
+    assert_eq!(
+        w.sequence(),
+        ["POST exchange", "GET package", "PUT package"]
+    );
     assert!(w.issuer.token_requests().is_empty());
     assert!(
         run.last_stderr_line()
@@ -418,6 +426,10 @@ fn circleci_success_with_npm_id_token() {
     expect_code(&w, &run, 0);
     assert_eq!(w.versions(), ["1.0.0", "1.0.1"]);
     expect_stderr(&w, &run, "npm does not make provenance on CircleCI");
+    assert_eq!(
+        w.sequence(),
+        ["POST exchange", "GET package", "PUT package"]
+    );
     w.check_leaks(&run);
 }
 
@@ -502,6 +514,7 @@ fn owner_case_mismatch_is_refused_and_explained() {
     expect_code(&w, &run, 1);
     assert_eq!(w.proxy.last_exchange().outcome, Outcome::ClaimsMismatch);
     expect_stderr(&w, &run, "including upper and lower case");
+    assert_eq!(w.sequence(), ["POST exchange", "GET package"]);
     expect_stderr(&w, &run, "Organization or user: acme");
     w.check_leaks(&run);
 }
@@ -516,6 +529,7 @@ fn expired_id_token_is_named() {
         .run();
     expect_code(&w, &run, 1);
     assert_eq!(w.proxy.last_exchange().outcome, Outcome::Expired);
+    assert_eq!(w.sequence(), ["POST exchange"]);
     expect_stderr(&w, &run, "401 Unauthorized");
     expect_stderr(&w, &run, "The id token expired at");
     // GitLab: the diagnostics are in a collapsible section.
@@ -534,6 +548,7 @@ fn wrong_audience_names_the_right_one() {
         .run();
     expect_code(&w, &run, 1);
     assert_eq!(w.proxy.last_exchange().outcome, Outcome::WrongAudience);
+    assert_eq!(w.sequence(), ["POST exchange"]);
     expect_stderr(&w, &run, "The id token has audience \"npm:registry.npmjs.org\", but this registry accepts only \"npm:127.0.0.1\"");
     expect_stderr(
         &w,
@@ -708,6 +723,7 @@ fn never_uses_tokens_only() {
     }
     assert!(w.issuer.token_requests().is_empty());
     assert!(w.proxy.exchanges().is_empty());
+    assert_eq!(w.sequence(), ["GET package", "GET package"]);
 }
 
 #[test]
@@ -794,6 +810,7 @@ fn a_403_explains_allowed_actions() {
         "403 Forbidden: \"OIDC permission denied for this action\"",
     );
     expect_stderr(&w, &run, "allows only staged publishes");
+    assert_eq!(w.sequence(), ["POST exchange"]);
     w.check_leaks(&run);
 }
 

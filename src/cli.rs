@@ -92,6 +92,23 @@ pub struct PublishArgs {
     /// The user npmrc (default: NPM_CONFIG_USERCONFIG or ~/.npmrc).
     #[arg(long, value_name = "FILE")]
     pub userconfig: Option<PathBuf>,
+    /// Sign Sigstore provenance (GitHub Actions with id-token: write, or
+    /// GitLab CI with SIGSTORE_ID_TOKEN); fail if it cannot be made.
+    #[arg(long, overrides_with = "no_provenance")]
+    pub provenance: bool,
+    /// Never make provenance (not even automatically under trusted publishing).
+    #[arg(long)]
+    pub no_provenance: bool,
+    /// Attach this Sigstore bundle (made elsewhere) instead of signing; its
+    /// subject must name this package and this tarball.
+    #[arg(long, value_name = "FILE", conflicts_with = "provenance")]
+    pub provenance_file: Option<PathBuf>,
+    /// Fulcio (the Sigstore certificate authority) to sign with.
+    #[arg(long, env = "TRUSTPUB_FULCIO_URL", value_name = "URL")]
+    pub fulcio_url: Option<String>,
+    /// Rekor (the Sigstore transparency log) to record the signature in.
+    #[arg(long, env = "TRUSTPUB_REKOR_URL", value_name = "URL")]
+    pub rekor_url: Option<String>,
     /// auto: OIDC in CI, else (or when it fails, with a warning) a token;
     /// always: OIDC or fail; never: tokens only.
     #[arg(

@@ -31,6 +31,7 @@ pub mod gzip;
 pub mod manifest;
 pub mod oidc;
 pub mod pack;
+pub mod provenance;
 pub mod publish;
 pub mod registry;
 pub mod scripts;

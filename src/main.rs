@@ -8,6 +8,7 @@ use trustpub::doctor::{self, DoctorOptions};
 use trustpub::env::Env;
 use trustpub::error::Error;
 use trustpub::pack::{self, Output, PackOptions};
+use trustpub::provenance::sign::SigstoreUrls;
 use trustpub::publish::{self, Outcome, PublishOptions, PublishReport};
 use trustpub::secret::Secret;
 use trustpub::trust::Mode;
@@ -156,11 +157,29 @@ fn publish_options(a: PublishArgs) -> PublishOptions {
             dry_run: a.dry_run,
             force: a.force,
             ignore_scripts: a.ignore_scripts,
+            provenance: if a.provenance {
+                Some(true)
+            } else if a.no_provenance {
+                Some(false)
+            } else {
+                None
+            },
+            provenance_file: a.provenance_file,
             ..CliConfig::default()
         },
         json: a.json,
         tolerate_republish: a.tolerate_republish,
         trusted_publishing: Mode::parse(&a.trusted_publishing).unwrap_or_default(),
+        sigstore: {
+            let mut urls = SigstoreUrls::default();
+            if let Some(f) = a.fulcio_url {
+                urls.fulcio = f;
+            }
+            if let Some(r) = a.rekor_url {
+                urls.rekor = r;
+            }
+            urls
+        },
     }
 }
 
@@ -193,7 +212,21 @@ fn print_publish(r: &PublishReport, json: bool, printer: &Printer) {
                     .map(|p| serde_json::json!({"wouldSign": p.would_sign, "reason": p.reason}))
                     .unwrap_or(serde_json::Value::Null),
             );
-            obj.insert("provenance".into(), r.provenance.into());
+            obj.insert(
+                "provenance".into(),
+                match &r.provenance {
+                    Some(p) => serde_json::json!({
+                        "source": p.source,
+                        "logIndex": p.log_index,
+                        "transparencyLog": p.log_index.map(trustpub::provenance::search_url),
+                        "bundleSha256": p.bundle_sha256,
+                    }),
+                    None => serde_json::Value::Bool(false),
+                },
+            );
+            if let Some(st) = &r.provenance_statement {
+                obj.insert("provenanceStatement".into(), st.clone());
+            }
             let outcome = match &r.outcome {
                 Outcome::Published => "published",
                 Outcome::PublishedDespiteError => "published",

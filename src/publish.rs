@@ -16,9 +16,13 @@ use crate::document::{self, DirSource, DocumentError, DocumentOptions, TarballSo
 use crate::env::Env;
 use crate::manifest::{Manifest, ManifestError};
 use crate::pack::{self, FileRecord, Output, PackError, PackOptions, Packed};
+use crate::provenance::sign::{self as sigstore, SignError, SigstoreUrls};
+use crate::provenance::statement::{self, StatementError};
+use crate::provenance::{self as prov, Blocked, FileError, Want};
 use crate::registry::{self, Auth, AuthKind, Client, Observer, RegistryError, Request, Sent};
 use crate::scripts::{self, ScriptError};
 use crate::secret::Secret;
+use base64::Engine as _;
 use crate::semver::Version;
 use crate::trust::{self, Attempt, Diagnosis, Mode, ProvenanceDecision};
 use crate::ui::Printer;
@@ -34,6 +38,19 @@ pub struct PublishOptions {
     pub tolerate_republish: bool,
     /// `--trusted-publishing` (or `TRUSTPUB_TRUSTED_PUBLISHING`).
     pub trusted_publishing: Mode,
+    /// Where to sign provenance (`--fulcio-url`, `--rekor-url`).
+    pub sigstore: SigstoreUrls,
+}
+
+/// The provenance attached to a publish.
+#[derive(Debug, Clone)]
+pub struct ProvenanceInfo {
+    /// `signed` or `file`.
+    pub source: &'static str,
+    /// Rekor's log index (signed here).
+    pub log_index: Option<u64>,
+    /// Lowercase hex SHA-256 of the attached bundle string.
+    pub bundle_sha256: String,
 }
 
 /// How the publish ended.
@@ -61,7 +78,10 @@ pub struct PublishReport {
     /// How the publish authenticated, in words, for the final line.
     pub auth_line: String,
     pub trust: TrustReport,
-    pub provenance: bool,
+    /// What was attached, if anything.
+    pub provenance: Option<ProvenanceInfo>,
+    /// `--dry-run`: the statement that would have been signed.
+    pub provenance_statement: Option<Value>,
     pub outcome: Outcome,
 }
 
@@ -133,6 +153,14 @@ pub enum PublishError {
         /// `auto` mode found no token to fall back on.
         no_fallback: bool,
     },
+    #[error("provenance cannot be made: {0}")]
+    ProvenanceBlocked(Blocked),
+    #[error(transparent)]
+    ProvenanceFile(FileError),
+    #[error(transparent)]
+    Statement(StatementError),
+    #[error("signing provenance failed: {0}")]
+    Sign(Box<SignError>),
     #[error("--trusted-publishing always, but this is not GitHub Actions, GitLab CI or CircleCI ({why})")]
     NotInCi { why: String },
     #[error("{name}@{version} appeared on {registry} with a different integrity while publishing")]
@@ -164,7 +192,10 @@ impl PublishError {
             | PublishError::NeedAuth { .. }
             | PublishError::UnusableCredential { .. }
             | PublishError::Insecure { .. }
-            | PublishError::NotInCi { .. } => 2,
+            | PublishError::NotInCi { .. }
+            | PublishError::ProvenanceBlocked(_)
+            | PublishError::ProvenanceFile(_)
+            | PublishError::Statement(_) => 2,
             PublishError::TrustedPublishing { diagnosis, .. } if diagnosis.config_error => 2,
             _ => 1,
         }
@@ -196,6 +227,10 @@ impl PublishError {
             } else {
                 diagnosis.hint.clone()
             }),
+            PublishError::ProvenanceBlocked(b) => Some(b.fix.clone()),
+            PublishError::ProvenanceFile(_) => Some("make the bundle for this exact tarball (the subject is the package's purl and the tarball's sha512), or drop --provenance-file".into()),
+            PublishError::Statement(_) => Some("make provenance on GitHub Actions or GitLab CI, or publish without it (--no-provenance)".into()),
+            PublishError::Sign(e) => Some(e.hint()),
             PublishError::NotInCi { .. } => Some("run this in the CI job that publishes, or use --trusted-publishing auto (or never) to publish with a token".into()),
             PublishError::Conflict { .. } => Some("another publish of the same version raced this one; check the registry and bump the version".into()),
         }
@@ -593,6 +628,32 @@ pub fn publish(
         if dry_run { " (dry-run)" } else { "" }
     ));
 
+    // Provenance: decided, checked, then signed (never in a dry run).
+    let made = make_provenance(&ProvenanceInputs {
+        config: &config,
+        env,
+        printer,
+        client: &client,
+        observer: &observer,
+        name: &prepared.name,
+        version: &prepared.version,
+        integrity: &prepared.packed.integrity,
+        repository: prepared.manifest.get("repository"),
+        access_public: access == Some(Access::Public),
+        trusted: trusted.as_deref(),
+        would_sign: done
+            .trust
+            .provenance
+            .as_ref()
+            .is_some_and(|d| d.would_sign),
+        registry: &registry.url,
+        escaped: &escaped,
+        auth: auth.as_ref(),
+        urls: &opts.sigstore,
+        dry_run,
+        json: opts.json,
+    })?;
+
     // `prepared.manifest` is already normalised (as npm hands the prepared
     // manifest to libnpmpublish); normalising it again would move `_id`.
     let body = document::build_from_normalized(
@@ -604,7 +665,7 @@ pub fn publish(
             registry: &registry.url,
             tag: &tag,
             access: access.map(Access::as_str),
-            provenance_bundle: None,
+            provenance_bundle: made.bundle.as_ref(),
         },
     )?;
 
@@ -668,7 +729,226 @@ pub fn publish(
             scripts::run(dir, m, "postpublish", &[], printer)?;
         }
     }
-    Ok(report(prepared, done, tag, access, outcome))
+    let mut r = report(prepared, done, tag, access, outcome);
+    r.provenance = made.info;
+    r.provenance_statement = made.statement;
+    Ok(r)
+}
+
+/// What [`make_provenance`] needs.
+struct ProvenanceInputs<'a> {
+    config: &'a Config,
+    env: &'a Env,
+    printer: &'a Printer,
+    client: &'a Client,
+    observer: &'a dyn Observer,
+    name: &'a str,
+    version: &'a str,
+    /// `sha512-<base64>` of the tarball.
+    integrity: &'a str,
+    repository: Option<&'a Value>,
+    access_public: bool,
+    trusted: Option<&'a trust::Success>,
+    /// Trusted publishing's decision: npm would sign.
+    would_sign: bool,
+    registry: &'a str,
+    escaped: &'a str,
+    auth: Option<&'a Auth>,
+    urls: &'a SigstoreUrls,
+    dry_run: bool,
+    json: bool,
+}
+
+/// What [`make_provenance`] made.
+#[derive(Default)]
+struct Made {
+    bundle: Option<Value>,
+    info: Option<ProvenanceInfo>,
+    statement: Option<Value>,
+}
+
+fn sha256_hex(s: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(s.as_bytes()))
+}
+
+/// Provenance as npm makes it: `--provenance-file` is checked and attached;
+/// `--provenance` (or npm's automatic rule under trusted publishing) is
+/// checked before anything reaches the transparency log, then signed.
+/// Automatic provenance that cannot be made is skipped with one line;
+/// explicit provenance fails with the fix.
+fn make_provenance(i: &ProvenanceInputs<'_>) -> Result<Made, PublishError> {
+    let c = i.config;
+    let configured = if !c.is_default("provenance") {
+        Some(c.provenance())
+    } else if c.provenance() {
+        // publishConfig.provenance: true reaches libnpmpublish as an option.
+        Some(true)
+    } else {
+        None
+    };
+    let sha512_hex = i
+        .integrity
+        .strip_prefix("sha512-")
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .map(hex::encode)
+        .unwrap_or_default();
+    let purl = statement::purl(i.name, i.version);
+    let want = Want::decide(configured, c.provenance_file(), i.would_sign);
+    let explicit = match want {
+        Want::Off => return Ok(Made::default()),
+        Want::File(path) => {
+            let bundle = prov::check_provenance_file(&path, &purl, &sha512_hex)
+                .map_err(PublishError::ProvenanceFile)?;
+            let text = String::from_utf8(document::to_wire(&bundle)).unwrap_or_default();
+            i.printer.notice(&format!(
+                "provenance: attaching the bundle from {} (its subject is {purl} with this tarball's sha512)",
+                path.display()
+            ));
+            return Ok(Made {
+                info: Some(ProvenanceInfo {
+                    source: "file",
+                    log_index: bundle
+                        .pointer("/verificationMaterial/tlogEntries/0/logIndex")
+                        .and_then(|v| v.as_str().and_then(|s| s.parse().ok()).or(v.as_u64())),
+                    bundle_sha256: sha256_hex(&text),
+                }),
+                bundle: Some(bundle),
+                statement: None,
+            });
+        }
+        Want::Explicit => true,
+        Want::Auto => false,
+    };
+    let skip_or_fail = |b: Blocked| -> Result<Made, PublishError> {
+        if explicit {
+            Err(PublishError::ProvenanceBlocked(b))
+        } else {
+            i.printer.notice(&format!("provenance: skipped: {} ({})", b.reason, b.fix));
+            Ok(Made::default())
+        }
+    };
+    let provider = ci::detect(i.env);
+    // The statement first: it is what a dry run shows.
+    let built = match provider {
+        Some(p) => statement::statement(i.env, p, i.name, i.version, &sha512_hex),
+        None => Err(StatementError::UnsupportedProvider { provider: "null" }),
+    };
+    let st = match built {
+        Ok(st) => st,
+        Err(e) if explicit => return Err(PublishError::Statement(e)),
+        Err(e) => {
+            return skip_or_fail(Blocked {
+                reason: e.to_string(),
+                fix: "publish from GitHub Actions or GitLab CI to get provenance".into(),
+            })
+        }
+    };
+    // The signing identity, whose claims the preflight reads (in a dry run,
+    // the trusted-publishing claims stand in: nothing is fetched to sign).
+    let mut identity = None;
+    if !i.dry_run && preflight_env_ok(i.env, provider) {
+        match sigstore::identity_token(
+            i.env,
+            provider.unwrap_or(ci::Provider::GitHubActions),
+            i.client,
+            i.observer,
+        ) {
+            Ok(t) => {
+                i.printer.ci.mask(&t);
+                identity = Some(t);
+            }
+            Err(e) if explicit => return Err(PublishError::Sign(Box::new(e))),
+            Err(e) => {
+                return skip_or_fail(Blocked {
+                    reason: e.to_string(),
+                    fix: e.hint(),
+                })
+            }
+        }
+    }
+    let identity_claims = identity
+        .as_ref()
+        .and_then(|t| crate::oidc::decode_claims(t).ok())
+        .or_else(|| i.trusted.and_then(|s| s.claims.clone()));
+    if let Err(b) = prov::preflight(
+        i.env,
+        provider,
+        i.repository,
+        identity_claims.as_ref(),
+        i.access_public,
+        || {
+            crate::oidc::package_visibility(
+                i.client,
+                i.registry,
+                i.escaped,
+                i.auth,
+                &i.config.auth_type(),
+            )
+        },
+    ) {
+        return skip_or_fail(b);
+    }
+    if i.dry_run {
+        if !i.json {
+            i.printer
+                .notice("provenance: the statement that would be signed (dry run: nothing is signed):");
+            let pretty = serde_json::to_string_pretty(&st).unwrap_or_default();
+            for line in pretty.lines() {
+                i.printer.notice(line);
+            }
+        }
+        return Ok(Made {
+            statement: Some(st),
+            ..Made::default()
+        });
+    }
+    let Some(identity) = identity else {
+        // preflight_env_ok failed, yet the preflight passed: cannot happen,
+        // but never sign without an identity.
+        return skip_or_fail(Blocked {
+            reason: "no signing identity".into(),
+            fix: "grant id-token: write (GitHub) or set SIGSTORE_ID_TOKEN (GitLab)".into(),
+        });
+    };
+    let payload = statement::statement_bytes(&st);
+    let signed = sigstore::sign(
+        &payload,
+        "application/vnd.in-toto+json",
+        &identity,
+        i.urls,
+        i.client,
+        i.observer,
+    )
+    .map_err(|e| PublishError::Sign(Box::new(e)))?;
+    let text = sigstore::bundle_string(&signed);
+    i.printer.notice(&format!(
+        "provenance: signed the statement for {purl} with a certificate from {} and recorded it in {}: {}",
+        i.urls.fulcio,
+        i.urls.rekor,
+        prov::search_url(signed.log_index)
+    ));
+    Ok(Made {
+        info: Some(ProvenanceInfo {
+            source: "signed",
+            log_index: Some(signed.log_index),
+            bundle_sha256: sha256_hex(&text),
+        }),
+        bundle: Some(signed.json),
+        statement: None,
+    })
+}
+
+/// The variables signing needs are there (the preflight says what is missing).
+fn preflight_env_ok(env: &Env, provider: Option<ci::Provider>) -> bool {
+    match provider {
+        Some(ci::Provider::GitHubActions) => {
+            env.get_non_empty("ACTIONS_ID_TOKEN_REQUEST_URL").is_some()
+                || env.get_non_empty("SIGSTORE_ID_TOKEN").is_some()
+        }
+        Some(ci::Provider::GitLab) => env.get_non_empty("SIGSTORE_ID_TOKEN").is_some(),
+        _ => false,
+    }
 }
 
 /// Where the publish went and how it authenticated.
@@ -694,7 +974,8 @@ fn report(
         auth: done.auth.to_string(),
         auth_line: done.auth_line,
         trust: done.trust,
-        provenance: false,
+        provenance: None,
+        provenance_statement: None,
         outcome,
     }
 }

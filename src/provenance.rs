@@ -150,7 +150,18 @@ pub fn preflight(
             "add `SIGSTORE_ID_TOKEN: {aud: sigstore}` under the job's `id_tokens`",
         ));
     }
-    let expected = ci_repository_url(env, provider);
+    // The job's repository: from the CI's variables, else from the claims.
+    let expected = ci_repository_url(env, provider).or_else(|| {
+        let c = identity_claims?;
+        match provider {
+            Provider::GitHubActions => c
+                .str("repository")
+                .map(|r| format!("https://github.com/{r}")),
+            _ => c
+                .str("project_path")
+                .map(|p| format!("https://gitlab.com/{p}")),
+        }
+    });
     match (repository.and_then(normalized_repository_url), &expected) {
         (None, Some(want)) => {
             return Err(blocked(

@@ -22,10 +22,10 @@ use crate::provenance::{self as prov, Blocked, FileError, Want};
 use crate::registry::{self, Auth, AuthKind, Client, Observer, RegistryError, Request, Sent};
 use crate::scripts::{self, ScriptError};
 use crate::secret::Secret;
-use base64::Engine as _;
 use crate::semver::Version;
 use crate::trust::{self, Attempt, Diagnosis, Mode, ProvenanceDecision};
 use crate::ui::Printer;
+use base64::Engine as _;
 
 /// What `trustpub publish` was asked to do.
 #[derive(Debug, Clone)]
@@ -641,11 +641,7 @@ pub fn publish(
         repository: prepared.manifest.get("repository"),
         access_public: access == Some(Access::Public),
         trusted: trusted.as_deref(),
-        would_sign: done
-            .trust
-            .provenance
-            .as_ref()
-            .is_some_and(|d| d.would_sign),
+        would_sign: done.trust.provenance.as_ref().is_some_and(|d| d.would_sign),
         registry: &registry.url,
         escaped: &escaped,
         auth: auth.as_ref(),
@@ -824,7 +820,8 @@ fn make_provenance(i: &ProvenanceInputs<'_>) -> Result<Made, PublishError> {
         if explicit {
             Err(PublishError::ProvenanceBlocked(b))
         } else {
-            i.printer.notice(&format!("provenance: skipped: {} ({})", b.reason, b.fix));
+            i.printer
+                .notice(&format!("provenance: skipped: {} ({})", b.reason, b.fix));
             Ok(Made::default())
         }
     };
@@ -891,8 +888,9 @@ fn make_provenance(i: &ProvenanceInputs<'_>) -> Result<Made, PublishError> {
     }
     if i.dry_run {
         if !i.json {
-            i.printer
-                .notice("provenance: the statement that would be signed (dry run: nothing is signed):");
+            i.printer.notice(
+                "provenance: the statement that would be signed (dry run: nothing is signed):",
+            );
             let pretty = serde_json::to_string_pretty(&st).unwrap_or_default();
             for line in pretty.lines() {
                 i.printer.notice(line);

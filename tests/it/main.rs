@@ -9,6 +9,7 @@ mod config_diff;
 mod document_diff;
 mod pack_diff;
 mod pack_errors;
+mod provenance;
 mod provenance_statement;
 mod publish;
 mod readme_examples;

@@ -17,17 +17,17 @@ use crate::support::sandbox::{assert_no_leak, Run, Sandbox, Tp};
 use crate::support::verdaccio;
 
 /// One test's world: a sandbox, an issuer, the proxy, a package.
-struct World {
-    sb: Sandbox,
-    issuer: OidcIssuer,
-    proxy: ExchangeProxy,
-    name: String,
-    pkg: PathBuf,
-    summary: PathBuf,
+pub(crate) struct World {
+    pub(crate) sb: Sandbox,
+    pub(crate) issuer: OidcIssuer,
+    pub(crate) proxy: ExchangeProxy,
+    pub(crate) name: String,
+    pub(crate) pkg: PathBuf,
+    pub(crate) summary: PathBuf,
 }
 
 impl World {
-    fn new(issuer: OidcIssuer, label: &str, seed: bool) -> World {
+    pub(crate) fn new(issuer: OidcIssuer, label: &str, seed: bool) -> World {
         let proxy = ExchangeProxy::start(&[&issuer]);
         let name = unique_name(label);
         if seed {
@@ -57,7 +57,7 @@ impl World {
     }
 
     /// A GitHub world: `acme/widgets`, `release.yml`, trusted as such.
-    fn github(label: &str) -> World {
+    pub(crate) fn github(label: &str) -> World {
         let w = World::new(OidcIssuer::github(), label, true);
         w.proxy.trust(
             &w.name,
@@ -74,7 +74,7 @@ impl World {
 
     /// The GitHub job runs in `acme/<repo>`'s workflow `file` (a private
     /// repository, so no provenance decision needs the registry).
-    fn run_in(&self, repo: &str, file: &str) {
+    pub(crate) fn run_in(&self, repo: &str, file: &str) {
         self.issuer.set_job(
             self.issuer
                 .github_claims("acme", repo, file)
@@ -84,7 +84,7 @@ impl World {
     }
 
     /// A GitLab world trusting `acme/widgets`' `.gitlab-ci.yml`.
-    fn gitlab(label: &str) -> World {
+    pub(crate) fn gitlab(label: &str) -> World {
         let w = World::new(OidcIssuer::gitlab(), label, true);
         w.proxy.trust(
             &w.name,
@@ -94,7 +94,7 @@ impl World {
     }
 
     /// An id token for `acme/widgets`' `.gitlab-ci.yml`, with `aud`.
-    fn gitlab_id_token(&self, aud: &str, expired: bool) -> String {
+    pub(crate) fn gitlab_id_token(&self, aud: &str, expired: bool) -> String {
         let mut claims = self
             .issuer
             .gitlab_claims("acme", "widgets", ".gitlab-ci.yml")
@@ -109,7 +109,7 @@ impl World {
 
     /// `trustpub publish <pkg> --registry <proxy>` in a CI (`ci_var` set)
     /// that hands the id token over in `NPM_ID_TOKEN`.
-    fn publish_with_id_token(&self, ci_var: &str, id: &str) -> Tp<'_> {
+    pub(crate) fn publish_with_id_token(&self, ci_var: &str, id: &str) -> Tp<'_> {
         self.sb
             .trustpub(["publish"])
             .arg(&self.pkg)
@@ -119,13 +119,13 @@ impl World {
     }
 
     /// `trustpub publish <pkg> --registry <proxy>` with GitHub's variables.
-    fn publish_on_github(&self) -> Tp<'_> {
+    pub(crate) fn publish_on_github(&self) -> Tp<'_> {
         self.github_env(self.sb.trustpub(["publish"]))
             .arg(&self.pkg)
             .args(["--registry", &self.proxy.url()])
     }
 
-    fn github_env<'a>(&'a self, tp: Tp<'a>) -> Tp<'a> {
+    pub(crate) fn github_env<'a>(&'a self, tp: Tp<'a>) -> Tp<'a> {
         tp.env("GITHUB_ACTIONS", "true")
             .env("CI", "true")
             .env("ACTIONS_ID_TOKEN_REQUEST_URL", self.issuer.request_url())
@@ -142,7 +142,7 @@ impl World {
     }
 
     /// Every secret any party saw or made.
-    fn secrets(&self) -> Vec<String> {
+    pub(crate) fn secrets(&self) -> Vec<String> {
         let mut s = self.proxy.secrets();
         s.extend(self.issuer.secrets());
         s.push(self.sb.token.clone());
@@ -150,8 +150,16 @@ impl World {
     }
 
     /// Checks the run and the step summary for secrets; returns the summary.
-    fn check_leaks(&self, run: &Run) -> String {
-        let secrets = self.secrets();
+    pub(crate) fn check_leaks(&self, run: &Run) -> String {
+        let mut secrets = self.secrets();
+        // Whatever trustpub masked is a secret too (the Sigstore identity
+        // token, for one): it may appear on its `::add-mask::` line only.
+        secrets.extend(
+            run.stderr()
+                .lines()
+                .filter_map(|l| l.strip_prefix("::add-mask::"))
+                .map(str::to_string),
+        );
         assert_no_leak(run, &secrets);
         let summary = std::fs::read_to_string(&self.summary).unwrap_or_default();
         for s in &secrets {
@@ -164,7 +172,7 @@ impl World {
         summary
     }
 
-    fn describe(&self, run: &Run) -> String {
+    pub(crate) fn describe(&self, run: &Run) -> String {
         format!(
             "{}\nproxy:\n{}",
             self.proxy.redact(&run.describe),
@@ -172,7 +180,7 @@ impl World {
         )
     }
 
-    fn versions(&self) -> Vec<String> {
+    pub(crate) fn versions(&self) -> Vec<String> {
         verdaccio::shared()
             .packument(&self.name)
             .and_then(|p| {
@@ -184,7 +192,7 @@ impl World {
     }
 
     /// `METHOD route-or-path` for each request the proxy saw, ids removed.
-    fn sequence(&self) -> Vec<String> {
+    pub(crate) fn sequence(&self) -> Vec<String> {
         self.proxy
             .requests()
             .iter()
@@ -205,7 +213,7 @@ impl World {
     }
 
     /// A Verdaccio token that may publish (the fallback credential).
-    fn fallback_token(&self) -> String {
+    pub(crate) fn fallback_token(&self) -> String {
         let t =
             verdaccio::shared().add_user(&unique_name("fallback").replace("trustpub-oidc-", "fb"));
         self.sb.add_secret(&t);
@@ -213,7 +221,7 @@ impl World {
     }
 }
 
-fn expect_code(w: &World, run: &Run, code: i32) {
+pub(crate) fn expect_code(w: &World, run: &Run, code: i32) {
     assert_eq!(
         run.code(),
         Some(code),
@@ -222,7 +230,7 @@ fn expect_code(w: &World, run: &Run, code: i32) {
     );
 }
 
-fn expect_stderr(w: &World, run: &Run, text: &str) {
+pub(crate) fn expect_stderr(w: &World, run: &Run, text: &str) {
     assert!(
         run.stderr().contains(text),
         "standard error lacks {text:?}:\n{}",
@@ -230,7 +238,7 @@ fn expect_stderr(w: &World, run: &Run, text: &str) {
     );
 }
 
-fn expect_no_stderr(w: &World, run: &Run, text: &str) {
+pub(crate) fn expect_no_stderr(w: &World, run: &Run, text: &str) {
     assert!(
         !run.stderr().contains(text),
         "standard error has {text:?}:\n{}",
@@ -332,10 +340,17 @@ fn github_dry_run_exchanges_and_reports_in_json() {
     let run = w.publish_on_github().args(["--dry-run", "--json"]).run();
     expect_code(&w, &run, 0);
     assert_eq!(w.versions(), ["1.0.0"], "a dry run uploads nothing");
-    // Public repository: npm asks the registry whether the package is public.
+    // Public repository: npm asks the registry whether the package is public;
+    // then the provenance preflight asks again (access is not "public"),
+    // which npm skips in a dry run — trustpub's dry run checks it.
     assert_eq!(
         w.sequence(),
-        ["POST exchange", "GET visibility", "GET package"],
+        [
+            "POST exchange",
+            "GET visibility",
+            "GET package",
+            "GET visibility"
+        ],
         "{}",
         w.describe(&run)
     );

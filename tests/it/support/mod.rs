@@ -8,6 +8,7 @@ pub mod fake_registry;
 pub mod oidc_fakes;
 pub mod recording_registry;
 pub mod sandbox;
+pub mod sigstore_fakes;
 pub mod tar;
 pub mod verdaccio;
 

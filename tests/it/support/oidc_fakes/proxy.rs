@@ -213,6 +213,8 @@ struct State {
     grants: HashMap<String, Grant>,
     jwks: HashMap<String, Value>,
     staged: Vec<Staged>,
+    /// `name@version` → the provenance bundle attached to its publish.
+    attestations: BTreeMap<String, Value>,
     secrets: Vec<String>,
     action_check: Option<ActionCheck>,
 }
@@ -428,6 +430,8 @@ fn serve(stream: TcpStream, inner: &Inner, stop: &AtomicBool) -> io::Result<()> 
             Some((Route::Visibility, visibility(inner, &req, &package_of(seg))))
         } else if let Some(seg) = path.strip_prefix("/-/stage/package/") {
             Some((Route::Stage, stage(inner, &req, &package_of(seg))))
+        } else if let Some(spec) = path.strip_prefix("/-/npm/v1/attestations/") {
+            Some((Route::Forwarded, attestations(inner, &package_of(spec))))
         } else {
             scope_refusal(inner, &req, &path).map(|r| (Route::Refused, r))
         };
@@ -450,7 +454,18 @@ fn serve(stream: TcpStream, inner: &Inner, stop: &AtomicBool) -> io::Result<()> 
                 write_response(&mut writer, status, &[], &body, true)?;
             }
             None => {
-                let status = forward(&req, &mut writer, &inner.upstream).unwrap_or(0);
+                // The registry keeps a publish's provenance itself; Verdaccio
+                // accepts exactly one attachment, the tarball.
+                let (upstream_req, attestation) = split_attestation(req.clone());
+                let status = forward(&upstream_req, &mut writer, &inner.upstream).unwrap_or(0);
+                if let Some((spec, bundle)) = attestation.filter(|_| (200..300).contains(&status)) {
+                    inner
+                        .state
+                        .lock()
+                        .unwrap()
+                        .attestations
+                        .insert(spec, bundle);
+                }
                 inner
                     .state
                     .lock()
@@ -463,6 +478,57 @@ fn serve(stream: TcpStream, inner: &Inner, stop: &AtomicBool) -> io::Result<()> 
     }
     hang_up(&writer);
     Ok(())
+}
+
+/// Takes the `.sigstore` attachment out of a publish document: the request
+/// without it, and (`name@version`, the bundle) to keep once the publish
+/// succeeds — as the registry keeps provenance and serves it from
+/// `/-/npm/v1/attestations/`.
+fn split_attestation(mut req: Request) -> (Request, Option<(String, Value)>) {
+    if req.method != "PUT" {
+        return (req, None);
+    }
+    let Ok(mut doc) = serde_json::from_slice::<Value>(&req.body) else {
+        return (req, None);
+    };
+    let name = doc
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let Some(atts) = doc.get_mut("_attachments").and_then(Value::as_object_mut) else {
+        return (req, None);
+    };
+    let Some(key) = atts.keys().find(|k| k.ends_with(".sigstore")).cloned() else {
+        return (req, None);
+    };
+    let att = atts.remove(&key).unwrap_or_default();
+    let version = key
+        .trim_end_matches(".sigstore")
+        .strip_prefix(&format!("{name}-"))
+        .unwrap_or_default()
+        .to_string();
+    let bundle = att
+        .get("data")
+        .and_then(Value::as_str)
+        .and_then(|d| serde_json::from_str::<Value>(d).ok());
+    req.body = serde_json::to_vec(&doc).unwrap_or_default();
+    (req, bundle.map(|b| (format!("{name}@{version}"), b)))
+}
+
+/// `GET /-/npm/v1/attestations/<name>@<version>`, as the registry serves
+/// provenance: `{"attestations": [{"predicateType", "bundle"}]}`.
+fn attestations(inner: &Inner, spec: &str) -> (u16, Vec<u8>) {
+    match inner.state.lock().unwrap().attestations.get(spec) {
+        Some(bundle) => (
+            200,
+            json_body(serde_json::json!({"attestations": [{
+                "predicateType": "https://slsa.dev/provenance/v1",
+                "bundle": bundle,
+            }]})),
+        ),
+        None => (404, json_body(serde_json::json!({"error": "not found"}))),
+    }
 }
 
 /// The exchange endpoint; `(status, body)`.

@@ -243,6 +243,42 @@ fn explicit_provenance_fails_before_anything_reaches_the_log() {
     assert!(sig.rekor.entries().is_empty());
     assert!(w.sequence().iter().all(|r| !r.starts_with("PUT")));
     w.check_leaks(&run);
+
+    // On a GitHub-hosted runner, --provenance signs even when the publish
+    // itself authenticates with a token (no trusted publishing).
+    w.issuer.set_job(
+        w.issuer
+            .github_claims("acme", "widgets", "release.yml")
+            .build(),
+    );
+    let token = w.fallback_token();
+    let exchanges = w.proxy.exchanges().len();
+    let run = github_job_env(w.publish_on_github(), &sig)
+        .args([
+            "--provenance",
+            "--trusted-publishing",
+            "never",
+            "--access",
+            "public",
+        ])
+        .env("NODE_AUTH_TOKEN", &token)
+        .run();
+    expect_code(&w, &run, 0);
+    assert_eq!(
+        w.proxy.exchanges().len(),
+        exchanges,
+        "no exchange with --trusted-publishing never"
+    );
+    assert_eq!(sig.rekor.entries().len(), 1);
+    let san = "https://github.com/acme/widgets/.github/workflows/release.yml@refs/heads/main";
+    verify_bundle(
+        &stored_bundle(&w, "1.0.1"),
+        &sig.trusted_root(),
+        san,
+        &w.issuer.url(),
+    )
+    .unwrap_or_else(|e| panic!("the bundle does not verify: {e}"));
+    w.check_leaks(&run);
 }
 
 #[test]

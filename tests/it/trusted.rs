@@ -983,3 +983,48 @@ fn leak_checks_cover_every_harness_secret() {
     assert!(w.secrets().contains(&w.issuer.request_token()));
     let _ = unique_scoped_name("x");
 }
+
+#[test]
+fn doctor_outside_ci_reads_the_workflow_files() {
+    let sb = Sandbox::new();
+    let registry = crate::support::fake_registry::FakeRegistry::start();
+    for (case, code, wanted) in [
+        (
+            "github-missing-permission",
+            1,
+            &["FAIL", "id-token: write", "not ready"][..],
+        ),
+        (
+            "github-ok",
+            0,
+            &["ready, as far as the CI files show", "Workflow filename:"][..],
+        ),
+    ] {
+        let src = crate::support::manifest_dir()
+            .join("fixtures/doctor")
+            .join(case);
+        let repo = sb.root.join(case);
+        crate::support::copy_fixture(&src, &repo).unwrap();
+        std::fs::create_dir_all(repo.join(".git")).unwrap();
+        let manifest: Value =
+            serde_json::from_str(&std::fs::read_to_string(repo.join("package.json")).unwrap())
+                .unwrap();
+        let name = manifest["name"].as_str().unwrap();
+        registry.seed(name, "0.0.1", "sha512-x", Some("latest"));
+        let run = sb
+            .trustpub(["doctor"])
+            .arg(&repo)
+            .args(["--registry", &registry.url()])
+            .run();
+        assert_eq!(run.code(), Some(code), "{case}:\n{}", run.describe);
+        for w in wanted {
+            assert!(
+                run.stdout().contains(w),
+                "{case}: no {w:?}:\n{}",
+                run.describe
+            );
+        }
+        // Nothing but the packument was asked of the registry.
+        assert!(registry.requests().iter().all(|r| r.method == "GET"));
+    }
+}

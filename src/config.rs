@@ -86,10 +86,10 @@ pub use expand::{env_replace, Expanded};
 pub use keys::env_var_key;
 
 use crate::env::Env;
+use crate::js::{js_trim, to_js_string, truthy};
 use crate::secret::Secret;
 use keys::{
-    is_sensitive, js_string, js_to_number, js_trim, key_type, parse_field, truthy,
-    unknown_key_name, KeyType, PathBase,
+    is_sensitive, js_to_number, key_type, parse_field, unknown_key_name, KeyType, PathBase,
 };
 
 /// npm's default registry.
@@ -834,7 +834,7 @@ fn coerce_number(v: &Json) -> Option<f64> {
 fn coerce_str(v: &Json) -> Option<String> {
     match v {
         Json::Array(_) | Json::Object(_) => None,
-        other => Some(js_string(other)),
+        other => Some(to_js_string(other)),
     }
 }
 
@@ -895,7 +895,7 @@ fn validate_value(v: &ConfigValue) -> Result<(), ConfigError> {
     }
     Err(ConfigError::InvalidValue {
         key: v.key.clone(),
-        value: error::shown_value(&v.key, &js_string(&v.value)),
+        value: error::shown_value(&v.key, &to_js_string(&v.value)),
         origin: v.origin.clone(),
         expected: describe_type(ty),
     })
@@ -1165,7 +1165,7 @@ impl Config {
                 });
             }
             if credential && v.unset.is_empty() {
-                if js_string(&v.value).trim() == SETUP_NODE_PLACEHOLDER {
+                if to_js_string(&v.value).trim() == SETUP_NODE_PLACEHOLDER {
                     found.push(ConfigDiagnostic::PlaceholderToken {
                         key: v.key.clone(),
                         origin: v.origin.clone(),
@@ -1327,7 +1327,7 @@ impl Config {
     pub fn registry(&self) -> Registry {
         match self.get("registry") {
             Some(v) => Registry {
-                url: js_string(&v.value),
+                url: to_js_string(&v.value),
                 key: "registry".into(),
                 origin: v.origin.clone(),
             },
@@ -1366,7 +1366,7 @@ impl Config {
         for scope in [pkg_scope, self.scope()].into_iter().flatten() {
             let key = format!("{scope}:registry");
             if let Some(v) = self.get(&key).filter(|v| truthy(&v.value)) {
-                let url = js_trim(&js_string(&v.value)).to_string();
+                let url = js_trim(&to_js_string(&v.value)).to_string();
                 if !is_registry_url(&url) {
                     return Err(ConfigError::InvalidValue {
                         key,
@@ -1606,7 +1606,7 @@ impl Config {
             if !tag.is_string() {
                 return Err(ConfigError::InvalidValue {
                     key: "tag".into(),
-                    value: Some(js_string(tag)),
+                    value: Some(to_js_string(tag)),
                     origin,
                     expected: "a string".into(),
                 });
@@ -1625,7 +1625,7 @@ impl Config {
     ) -> Result<(), ConfigError> {
         let invalid = |expected: String| ConfigError::InvalidValue {
             key: key.to_string(),
-            value: error::shown_value(key, &js_string(value)),
+            value: error::shown_value(key, &to_js_string(value)),
             origin: origin.clone(),
             expected,
         };
@@ -1675,7 +1675,7 @@ impl Config {
                         key: key.into(),
                         reason: format!(
                             "npm only makes provenance for the JSON value true, not {}",
-                            js_string(value)
+                            to_js_string(value)
                         ),
                     });
             }
@@ -1697,8 +1697,8 @@ impl Config {
     /// `publishConfig.tag` or package.json `"tag"` is reported, not refused.
     fn check_dist_tag(&mut self) {
         let (tag, origin) = match (&self.manifest_tag, self.overlay.get("tag")) {
-            (Some(v), _) => (js_string(&v.value), v.origin.clone()),
-            (None, Some(v)) if v.value.is_string() => (js_string(&v.value), v.origin.clone()),
+            (Some(v), _) => (to_js_string(&v.value), v.origin.clone()),
+            (None, Some(v)) if v.value.is_string() => (to_js_string(&v.value), v.origin.clone()),
             _ => return,
         };
         let reason = if crate::semver::valid_range(&tag, false).is_some() {

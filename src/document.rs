@@ -20,17 +20,17 @@
 //! `_resolved`/`_integrity`/`_from` (npm leaks the local file path there).
 
 mod hosted;
-mod js;
 mod normalize;
 mod source;
 
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
-pub use js::to_wire;
+pub use crate::js::to_wire;
 pub use normalize::NO_README;
 pub use source::{DirSource, PackageSource, TarballSource};
 
+use crate::js;
 use crate::semver;
 
 /// Why the document could not be built. Every variant names the field or
@@ -206,8 +206,9 @@ pub fn build_from_normalized(
         if let Some(media) = bundle.get("mediaType") {
             att.insert("content_type".into(), media.clone());
         }
-        // `serializedBundle.length` counts UTF-16 code units.
-        let length = serialized.encode_utf16().count();
+        // `serializedBundle.length` counts UTF-16 code units, not bytes: a Rekor
+        // checkpoint's signature line starts with an em dash (U+2014).
+        let length = js::js_len(&serialized);
         att.insert("data".into(), Value::String(serialized));
         att.insert("length".into(), Value::from(length));
         attachments.insert(format!("{name}-{version}.sigstore"), Value::Object(att));

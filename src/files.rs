@@ -52,6 +52,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::collate;
 use crate::glob::{Candidate, Rule};
+use crate::js::js_trim;
 use crate::manifest::Manifest;
 
 const DEFAULT_RULES: &[&str] = &[
@@ -354,11 +355,6 @@ fn default_rules() -> RuleSet {
 fn plain_strict_rules() -> RuleSet {
     static RULES: OnceLock<RuleSet> = OnceLock::new();
     RULES.get_or_init(|| compile(STRICT_DEFAULTS)).clone()
-}
-
-/// JavaScript's `String.prototype.trim`.
-fn js_trim(s: &str) -> &str {
-    s.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
 }
 
 /// ignore-walk's `onReadIgnoreFile`: one rule per non-empty, non-comment line.
@@ -1046,5 +1042,10 @@ mod tests {
         let rules = parse_ignore_file("# c\r\n\r\n  a.js  \r\n\u{feff}b\n!c\n");
         assert_eq!(rules.len(), 3);
         assert!(rules[2].negate());
+        // `line.trim()` is JavaScript's: U+3000 goes, U+0085 stays part of
+        // the pattern (ignore-walk in npm 11.19.1 gives "\u0085d").
+        let rules = parse_ignore_file("\u{3000}c\u{3000}\n\u{85}d\n");
+        let patterns: Vec<&str> = rules.iter().map(Rule::pattern).collect();
+        assert_eq!(patterns, ["c", "\u{85}d"]);
     }
 }

@@ -38,6 +38,8 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::{Mutex, OnceLock};
 
+use crate::js::{is_js_space_unit, js_len, js_number, JS_SPACE_RANGES};
+
 /// A JavaScript string: a sequence of UTF-16 code units.
 type JsStr = Vec<u16>;
 
@@ -107,8 +109,8 @@ impl std::error::Error for RuleError {}
 /// `{matchBase: true, dot: true, flipNegate: true, nocase: true}` on posix.
 ///
 /// The pattern is taken as given: ignore-walk trims each line with
-/// JavaScript's `String.prototype.trim` first (see [`js_trim`]) and drops
-/// lines that are then empty or start with `#`.
+/// JavaScript's `String.prototype.trim` first (`crate::js::js_trim`) and
+/// drops lines that are then empty or start with `#`.
 #[derive(Debug, Clone)]
 pub struct Rule {
     pattern: String,
@@ -330,13 +332,6 @@ impl<'a> Candidate<'a> {
     }
 }
 
-/// JavaScript's `String.prototype.trim`: strips the characters of the
-/// `WhiteSpace` and `LineTerminator` productions (which, unlike Rust's
-/// `str::trim`, include U+FEFF and exclude U+0085).
-pub fn js_trim(s: &str) -> &str {
-    s.trim_matches(|c: char| c <= '\u{FFFF}' && is_js_space(c as u16))
-}
-
 fn build_rule(pattern: &str) -> Rule {
     let mut rule = Rule {
         pattern: pattern.to_string(),
@@ -498,28 +493,6 @@ fn required_literals(set: &[Vec<Segment>]) -> Vec<Required> {
 
 fn js(s: &str) -> JsStr {
     s.encode_utf16().collect()
-}
-
-fn js_len(s: &str) -> usize {
-    s.encode_utf16().count()
-}
-
-/// JavaScript's `\s` (WhiteSpace plus LineTerminator), per code unit.
-fn is_js_space(c: u16) -> bool {
-    matches!(
-        c,
-        0x09..=0x0D
-            | 0x20
-            | 0xA0
-            | 0x1680
-            | 0x2000..=0x200A
-            | 0x2028
-            | 0x2029
-            | 0x202F
-            | 0x205F
-            | 0x3000
-            | 0xFEFF
-    )
 }
 
 /// What JavaScript's regex `.` refuses to match.
@@ -773,27 +746,6 @@ fn numeric(s: &str) -> f64 {
     }
 }
 
-/// JavaScript's `String(n)` for the integral numbers a sequence produces.
-fn js_number_to_string(x: f64) -> String {
-    if x == 0.0 {
-        return "0".to_string();
-    }
-    if x.is_nan() {
-        return "NaN".to_string();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "Infinity" } else { "-Infinity" }.to_string();
-    }
-    if x.abs() < 1e21 {
-        return format!("{x:.0}");
-    }
-    let s = format!("{x:e}");
-    match s.split_once('e') {
-        Some((m, e)) if !e.starts_with('-') => format!("{m}e+{e}"),
-        _ => s,
-    }
-}
-
 /// brace-expansion's `expandSequence`.
 fn expand_sequence(body: &str, alpha: bool) -> Vec<String> {
     let n: Vec<&str> = body.split("..").collect();
@@ -825,7 +777,7 @@ fn expand_sequence(body: &str, alpha: bool) -> Vec<String> {
                 ch.to_string()
             }
         } else {
-            let mut c = js_number_to_string(i);
+            let mut c = js_number(i);
             if pad {
                 let need = width as isize - js_len(&c) as isize;
                 if need > 0 {
@@ -1839,7 +1791,7 @@ impl Ast {
 
 /// `regExpEscape` for one code unit.
 fn regexp_escape_push(out: &mut JsStr, c: u16) {
-    if type_in(c, b"-[]{}()*+?.,\\^$|#") || is_js_space(c) {
+    if type_in(c, b"-[]{}()*+?.,\\^$|#") || is_js_space_unit(c) {
         out.push(BACKSLASH);
     }
     out.push(c);
@@ -2505,18 +2457,6 @@ enum ClassItem {
     Prop(bool, String),
 }
 
-const JS_SPACE_RANGES: [(u32, u32); 10] = [
-    (0x09, 0x0D),
-    (0x20, 0x20),
-    (0xA0, 0xA0),
-    (0x1680, 0x1680),
-    (0x2000, 0x200A),
-    (0x2028, 0x2029),
-    (0x202F, 0x202F),
-    (0x205F, 0x205F),
-    (0x3000, 0x3000),
-    (0xFEFF, 0xFEFF),
-];
 const DIGIT_RANGES: [(u32, u32); 1] = [(0x30, 0x39)];
 const WORD_RANGES: [(u32, u32); 4] = [(0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A)];
 
@@ -3572,9 +3512,22 @@ mod tests {
     }
 
     #[test]
-    fn trims_like_javascript() {
-        assert_eq!(js_trim("\u{feff} a b\t\r"), "a b");
-        assert_eq!(js_trim("\u{85}a"), "\u{85}a");
+    fn sequence_numbers_print_as_javascript() {
+        // minimatch 10.2.5's `globParts` in Node 20: `parseInt` gives a
+        // double and `String` prints its shortest round-trip digits.
+        for (pattern, want) in [
+            (
+                "a{1152921504606846976..1152921504606846976}",
+                "a1152921504606847000",
+            ),
+            ("{9007199254740993..9007199254740993}x", "9007199254740992x"),
+        ] {
+            assert_eq!(
+                Rule::new(pattern).glob_parts(),
+                [vec![want.to_string()]],
+                "{pattern}"
+            );
+        }
     }
 
     /// A small deterministic generator (xorshift64*).

@@ -28,6 +28,7 @@ pub mod error;
 pub mod files;
 pub mod glob;
 pub mod gzip;
+pub(crate) mod js;
 pub mod manifest;
 pub mod oidc;
 pub mod pack;

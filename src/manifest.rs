@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use crate::js::{to_js_string, truthy};
 use crate::semver;
 
 /// What can be wrong with `package.json`. Every variant names the file.
@@ -266,25 +267,7 @@ impl Manifest {
     /// `main` and `browser` as npm-packlist uses them: `${value}` interpolated
     /// into a rule, so a non-string becomes its JavaScript string form.
     pub fn js_string_field(&self, field: &str) -> Option<String> {
-        match self.raw.get(field)? {
-            Value::Null | Value::Bool(false) => None,
-            Value::String(s) if s.is_empty() => None,
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) if n.as_f64() == Some(0.0) => None,
-            Value::Number(n) => Some(n.to_string()),
-            Value::Bool(true) => Some("true".into()),
-            Value::Object(_) => Some("[object Object]".into()),
-            Value::Array(a) => Some(
-                a.iter()
-                    .map(|v| match v {
-                        Value::String(s) => s.clone(),
-                        Value::Null => String::new(),
-                        other => other.to_string(),
-                    })
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
-        }
+        self.raw.get(field).filter(|v| truthy(v)).map(to_js_string)
     }
 
     /// Names of a dependency map (`dependencies`, `optionalDependencies`, …) in order.
@@ -674,5 +657,33 @@ mod tests {
                 .tarball_name(),
             "a-b-v1.0.0.tgz"
         );
+    }
+
+    #[test]
+    fn main_and_browser_interpolate_as_javascript_does() {
+        // `${main}` in Node 20 for each truthy value; falsy ones give no rule.
+        let table = [
+            ("0", None),
+            ("\"\"", None),
+            ("false", None),
+            ("null", None),
+            ("1.0", Some("1")),
+            ("1e21", Some("1e+21")),
+            ("true", Some("true")),
+            ("{}", Some("[object Object]")),
+            (
+                r#"[1, null, ["a", "b"], {}, 2.5]"#,
+                Some("1,,a,b,[object Object],2.5"),
+            ),
+        ];
+        for (main, want) in table {
+            let m = parse(&format!(
+                r#"{{"name": "a", "version": "1.0.0", "main": {main}}}"#
+            ))
+            .unwrap();
+            assert_eq!(m.js_string_field("main").as_deref(), want, "{main}");
+        }
+        let m = parse(r#"{"name": "a", "version": "1.0.0"}"#).unwrap();
+        assert_eq!(m.js_string_field("browser"), None);
     }
 }

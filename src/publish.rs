@@ -14,6 +14,7 @@ use crate::ci;
 use crate::config::{Access, CliConfig, Config, ConfigDiagnostic, ConfigError, CredentialLookup};
 use crate::document::{self, DirSource, DocumentError, DocumentOptions, TarballSource};
 use crate::env::Env;
+use crate::js::truthy_opt;
 use crate::manifest::{Manifest, ManifestError};
 use crate::pack::{self, FileRecord, Output, PackError, PackOptions, Packed};
 use crate::provenance::sign::{self as sigstore, SignError, SigstoreUrls};
@@ -94,7 +95,7 @@ pub struct TrustReport {
     pub used: bool,
     /// Why it was not used, when it was tried.
     pub failure: Option<String>,
-    /// npm's automatic-provenance decision (issue 5 signs).
+    /// npm's automatic-provenance decision.
     pub provenance: Option<ProvenanceDecision>,
 }
 
@@ -316,7 +317,7 @@ pub fn publish(
     let dry_run = config.dry_run();
 
     // Checks npm makes before any upload (and some it leaves to the registry).
-    if truthy(prepared.manifest.get("private")) {
+    if truthy_opt(prepared.manifest.get("private")) {
         return Err(PublishError::Private {
             name: prepared.name.clone(),
         });
@@ -1021,20 +1022,11 @@ fn not_in_ci_reason(env: &Env) -> String {
     }
 }
 
-fn truthy(v: Option<&Value>) -> bool {
-    match v {
-        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
-        Some(Value::String(s)) => !s.is_empty(),
-        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
-        Some(_) => true,
-    }
-}
-
 /// The highest published version that is neither a prerelease nor deprecated.
 fn highest_stable(versions: &Map<String, Value>) -> Option<Version> {
     versions
         .iter()
-        .filter(|(_, doc)| doc.get("deprecated").is_none_or(|d| !truthy(Some(d))))
+        .filter(|(_, doc)| !truthy_opt(doc.get("deprecated")))
         .filter_map(|(v, _)| Version::parse(v, true))
         .filter(|v| !v.is_prerelease())
         .max()

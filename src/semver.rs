@@ -184,30 +184,9 @@ pub fn valid_range(range: &str, loose: bool) -> Option<String> {
 
 mod range {
     use super::{Version, MAX_SAFE_INTEGER};
+    use crate::js::{is_js_space, js_trim, JS_SPACE_CLASS};
     use regex::{Captures, Regex};
     use std::sync::OnceLock;
-
-    /// JavaScript's `\s`: what `String.prototype.trim` and `/\s/` treat as
-    /// white space. (Rust's `\s` lacks U+FEFF.)
-    const JS_WS: &str = r"[\t\n\x0B\x0C\r \x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]";
-
-    pub(super) fn is_js_ws(c: char) -> bool {
-        matches!(
-            c,
-            '\t' | '\n' | '\u{0B}' | '\u{0C}' | '\r' | ' ' | '\u{A0}' | '\u{1680}' | '\u{2000}'
-                ..='\u{200A}'
-                    | '\u{2028}'
-                    | '\u{2029}'
-                    | '\u{202F}'
-                    | '\u{205F}'
-                    | '\u{3000}'
-                    | '\u{FEFF}'
-        )
-    }
-
-    fn js_trim(s: &str) -> &str {
-        s.trim_matches(is_js_ws)
-    }
 
     /// `s.split(/\s+/)`.
     fn split_ws(s: &str) -> Vec<&str> {
@@ -215,11 +194,11 @@ mod range {
         let mut start = 0;
         let mut chars = s.char_indices().peekable();
         while let Some((i, c)) = chars.next() {
-            if is_js_ws(c) {
+            if is_js_space(c) {
                 out.push(&s[start..i]);
                 let mut end = i + c.len_utf8();
                 while let Some(&(j, d)) = chars.peek() {
-                    if !is_js_ws(d) {
+                    if !is_js_space(d) {
                         break;
                     }
                     end = j + d.len_utf8();
@@ -240,7 +219,7 @@ mod range {
                 .replace(&format!("{token}*"), &format!("{token}{{0,{max}}}"))
                 .replace(&format!("{token}+"), &format!("{token}{{1,{max}}}"));
         }
-        let rust = safe.replace(r"\s", JS_WS).replace(r"\d", "[0-9]");
+        let rust = safe.replace(r"\s", JS_SPACE_CLASS).replace(r"\d", "[0-9]");
         regex::RegexBuilder::new(&rust)
             .size_limit(64 << 20)
             .build()
@@ -292,7 +271,7 @@ mod range {
             let xp = if loose { &xplain_loose } else { &xplain };
             // The build-metadata stripper is the one regex built from the
             // unbounded source (`BUILDSTRIPRE`), so it skips `makeSafeRegex`.
-            let build_strip = Regex::new(&build.replace(r"\s", JS_WS))
+            let build_strip = Regex::new(&build.replace(r"\s", JS_SPACE_CLASS))
                 .unwrap_or_else(|e| panic!("semver build regex: {e}"));
             Res {
                 build: js_regex(&build),

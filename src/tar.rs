@@ -8,6 +8,8 @@
 //! header (`path=`, `mtime=`, `size=` records) before the real header, which
 //! still carries the truncated name.
 
+use crate::js::js_len;
+
 /// `1985-10-26T08:15:00.000Z`, pacote's fixed mtime.
 pub const MTIME: u64 = 499_162_500;
 
@@ -64,11 +66,6 @@ pub fn strip_absolute(path: &str) -> &str {
         }
         p = &p[root..];
     }
-}
-
-/// Length of a string in UTF-16 code units (JavaScript's `.length`).
-fn js_len(s: &str) -> usize {
-    s.chars().map(char::len_utf16).sum()
 }
 
 /// JavaScript's `s.slice(0, n)` in UTF-16 units; a surrogate pair cut in

@@ -17,8 +17,8 @@ use base64::Engine as _;
 use url::Url;
 
 use super::error::{ConfigDiagnostic, SETUP_NODE_PLACEHOLDER};
-use super::keys::{js_string, truthy};
 use super::{ConfigValue, Origin};
+use crate::js::{to_js_string, truthy};
 use crate::secret::Secret;
 
 /// The `authorization` header npm would send.
@@ -221,7 +221,7 @@ fn check_usable(v: &ConfigValue) -> Result<(), ConfigDiagnostic> {
             credential: true,
         });
     }
-    if js_string(v.json()).trim() == SETUP_NODE_PLACEHOLDER {
+    if to_js_string(v.json()).trim() == SETUP_NODE_PLACEHOLDER {
         return Err(ConfigDiagnostic::PlaceholderToken {
             key: v.key().to_string(),
             origin: v.origin().clone(),
@@ -246,8 +246,8 @@ pub fn find_auth(get: &Lookup, uri: &str, registry: Option<&str>) -> CredentialL
     let at = |name: &str| truthy_at(get, &format!("{reg_key}:{name}"));
     let client_cert = match (at("certfile"), at("keyfile")) {
         (Some(c), Some(k)) => Some(ClientCert {
-            certfile: js_string(c.json()),
-            keyfile: js_string(k.json()),
+            certfile: to_js_string(c.json()),
+            keyfile: to_js_string(k.json()),
         }),
         _ => None,
     };
@@ -264,12 +264,14 @@ pub fn find_auth(get: &Lookup, uri: &str, registry: Option<&str>) -> CredentialL
         if let Err(d) = check_usable(token) {
             return CredentialLookup::Unusable(d);
         }
-        Some(Authorization::Bearer(Secret::new(js_string(token.json()))))
+        Some(Authorization::Bearer(Secret::new(to_js_string(
+            token.json(),
+        ))))
     } else if let Some(auth) = at("_auth") {
         if let Err(d) = check_usable(auth) {
             return CredentialLookup::Unusable(d);
         }
-        Some(Authorization::Basic(Secret::new(js_string(auth.json()))))
+        Some(Authorization::Basic(Secret::new(to_js_string(auth.json()))))
     } else if let (Some(user), Some(pass)) = (at("username"), at("_password")) {
         for v in [user, pass] {
             if let Err(d) = check_usable(v) {
@@ -277,8 +279,8 @@ pub fn find_auth(get: &Lookup, uri: &str, registry: Option<&str>) -> CredentialL
             }
         }
         let password =
-            String::from_utf8_lossy(&node_base64_decode(&js_string(pass.json()))).into_owned();
-        let pair = format!("{}:{password}", js_string(user.json()));
+            String::from_utf8_lossy(&node_base64_decode(&to_js_string(pass.json()))).into_owned();
+        let pair = format!("{}:{password}", to_js_string(user.json()));
         Some(Authorization::Basic(Secret::new(base64_encode(
             pair.as_bytes(),
         ))))
@@ -316,7 +318,7 @@ pub fn credentials_by_uri(get: &Lookup, uri: &str) -> Result<bool, ConfigDiagnos
         // creds.username is the part of the decoded `_auth` before the first
         // `:`; an `_auth` that decodes to nothing gives no username.
         let decoded =
-            String::from_utf8_lossy(&node_base64_decode(&js_string(auth.json()))).into_owned();
+            String::from_utf8_lossy(&node_base64_decode(&to_js_string(auth.json()))).into_owned();
         let username = decoded.split(':').next().unwrap_or("");
         return Ok(!username.is_empty() || has_cert);
     }

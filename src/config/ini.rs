@@ -28,7 +28,7 @@
 
 use serde_json::Value as Json;
 
-use super::keys::{is_js_ws, js_string, js_trim};
+use crate::js::{is_js_space, js_len, js_trim, to_js_string};
 
 /// One top-level `key=value` of an npmrc file.
 #[derive(Debug, Clone, PartialEq)]
@@ -141,7 +141,7 @@ enum Line<'a> {
 fn classify(line: &str) -> Option<Line<'_>> {
     if let Some(rest) = line.strip_prefix('[') {
         if let Some(close) = rest.find(']') {
-            if rest[close + 1..].chars().all(is_js_ws) {
+            if rest[close + 1..].chars().all(is_js_space) {
                 return Some(Line::Section(&rest[..close]));
             }
         }
@@ -165,7 +165,7 @@ pub fn parse(text: &str) -> IniFile {
     let mut file = IniFile::default();
     let mut section: Option<String> = None;
     for (line_no, line) in lines(text) {
-        let trimmed_start = line.trim_start_matches(is_js_ws);
+        let trimmed_start = line.trim_start_matches(is_js_space);
         if trimmed_start.is_empty() || trimmed_start.starts_with([';', '#']) {
             continue;
         }
@@ -174,15 +174,15 @@ pub fn parse(text: &str) -> IniFile {
         };
         match kind {
             Line::Section(name) => {
-                section = Some(js_string(&unsafe_value(name)));
+                section = Some(to_js_string(&unsafe_value(name)));
             }
             Line::Pair(raw_key, raw_value) => {
                 let key_raw = unsafe_value(raw_key);
                 let (key, is_array) = match &key_raw {
-                    Json::String(k) if k.encode_utf16().count() > 2 && k.ends_with("[]") => {
+                    Json::String(k) if js_len(k) > 2 && k.ends_with("[]") => {
                         (k[..k.len() - 2].to_string(), true)
                     }
-                    other => (js_string(other), false),
+                    other => (to_js_string(other), false),
                 };
                 if key == "__proto__" {
                     continue;

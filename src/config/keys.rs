@@ -14,58 +14,7 @@ use serde_json::Value as Json;
 
 use super::expand::{env_replace, Expanded};
 use crate::env::Env;
-
-/// JavaScript's white space (`/\s/`, `String.prototype.trim`), which unlike
-/// Rust's includes U+FEFF, so a BOM at the start of an npmrc is trimmed.
-pub fn is_js_ws(c: char) -> bool {
-    matches!(
-        c,
-        '\t' | '\n' | '\u{0B}' | '\u{0C}' | '\r' | ' ' | '\u{A0}' | '\u{1680}' | '\u{2000}'
-            ..='\u{200A}'
-                | '\u{2028}'
-                | '\u{2029}'
-                | '\u{202F}'
-                | '\u{205F}'
-                | '\u{3000}'
-                | '\u{FEFF}'
-    )
-}
-
-/// `s.trim()` in JavaScript.
-pub fn js_trim(s: &str) -> &str {
-    s.trim_matches(is_js_ws)
-}
-
-/// `String(value)` in JavaScript, for the JSON values npm can hold.
-pub fn js_string(v: &Json) -> String {
-    match v {
-        Json::Null => "null".to_string(),
-        Json::Bool(b) => b.to_string(),
-        Json::Number(n) => n.to_string(),
-        Json::String(s) => s.clone(),
-        Json::Array(items) => items
-            .iter()
-            .map(|i| match i {
-                Json::Null => String::new(),
-                other => js_string(other),
-            })
-            .collect::<Vec<_>>()
-            .join(","),
-        Json::Object(_) => "[object Object]".to_string(),
-    }
-}
-
-/// JavaScript truthiness, which is what npm-registry-fetch and
-/// `getCredentialsByURI` test credentials with (an empty token is no token).
-pub fn truthy(v: &Json) -> bool {
-    match v {
-        Json::Null => false,
-        Json::Bool(b) => *b,
-        Json::Number(n) => n.as_f64().is_some_and(|f| f != 0.0 && !f.is_nan()),
-        Json::String(s) => !s.is_empty(),
-        Json::Array(_) | Json::Object(_) => true,
-    }
-}
+use crate::js::js_trim;
 
 /// `Number(s)` / unary `+s` in JavaScript; `None` where it gives `NaN`.
 pub fn js_to_number(s: &str) -> Option<f64> {

@@ -8,7 +8,7 @@
 
 use url::Url;
 
-use super::js::{decode_uri_component, encode_uri_component, is_js_space};
+use crate::js::{decode_uri_component, encode_uri_component, is_js_space};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Host {

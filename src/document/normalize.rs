@@ -13,12 +13,12 @@
 use serde_json::{Map, Value};
 
 use super::hosted::{self, from_url};
-use super::js::{
-    is_js_space, js_keys, js_trim, path_basename, path_dirname, path_extname, path_join,
-    to_js_string, truthy, truthy_opt,
-};
 use super::source::{glob_star_star, PackageSource};
 use super::DocumentError;
+use crate::js::{
+    is_js_space, js_keys, js_len, js_trim, path_basename, path_dirname, path_extname, path_join,
+    to_js_string, truthy, truthy_opt,
+};
 use crate::semver;
 
 /// The value npm writes when a package has no README.
@@ -534,7 +534,7 @@ fn bundle_dependencies(data: &mut Map<String, Value>, delete_false: bool) {
         Some(Value::Bool(true)) => {
             let names = match data.get("dependencies") {
                 Some(Value::Object(d)) => js_keys(d).into_iter().map(Value::String).collect(),
-                Some(Value::String(s)) if !s.is_empty() => (0..s.encode_utf16().count())
+                Some(Value::String(s)) if !s.is_empty() => (0..js_len(s))
                     .map(|i| Value::String(i.to_string()))
                     .collect(),
                 Some(Value::Array(a)) => {
@@ -1200,7 +1200,7 @@ mod tests {
             normalize_bin(&mut m).unwrap();
             let mut got = m.get("bin").cloned();
             if let Some(g) = got.as_mut() {
-                super::super::js::js_canonical(g);
+                crate::js::js_canonical(g);
             }
             assert_eq!(got, want, "{input}");
             if let (Some(g), Some(w)) = (&got, &want) {

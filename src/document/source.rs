@@ -13,8 +13,8 @@ use std::path::{Component, Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::js::{path_join, path_normalize};
 use super::DocumentError;
+use crate::js::{path_join, path_normalize};
 
 /// Where the package's files come from: a directory, or the entries of a
 /// `.tgz` made earlier. Paths are relative to the package root and use `/`.
@@ -127,12 +127,12 @@ impl PackageSource for DirSource {
             return None;
         }
         let Some(rest) = head.strip_prefix("ref: ") else {
-            return Some(super::js::js_trim(&head).to_string()).filter(|s| !s.is_empty());
+            return Some(crate::js::js_trim(&head).to_string()).filter(|s| !s.is_empty());
         };
-        let head_ref = super::js::js_trim(rest);
+        let head_ref = crate::js::js_trim(rest);
         let loose = read_utf8(&git.join(head_ref)).map(|data| {
             let data = data.strip_prefix("ref: ").unwrap_or(&data);
-            super::js::js_trim(data).to_string()
+            crate::js::js_trim(data).to_string()
         });
         if let Some(sha) = loose.filter(|s| !s.is_empty()) {
             return Some(sha);
@@ -152,7 +152,7 @@ fn packed_ref(line: &str, head_ref: &str) -> Option<String> {
     if !sha.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
         || name.is_empty()
         || name.contains(['\r', '\u{2028}', '\u{2029}'])
-        || super::js::js_trim(name) != head_ref
+        || crate::js::js_trim(name) != head_ref
     {
         return None;
     }

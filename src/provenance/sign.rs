@@ -54,6 +54,7 @@ use serde_json::{json, Map, Value};
 
 use crate::ci::Provider;
 use crate::env::Env;
+use crate::js::{to_js_string, truthy};
 use crate::registry::{self, Auth, AuthKind, Client, Observer, RegistryError, Request, Response};
 use crate::secret::Secret;
 
@@ -118,13 +119,6 @@ pub fn bundle_string(b: &SignedBundle) -> String {
 /// with the bundle's first `logIndex`.
 pub fn transparency_log_url(b: &SignedBundle) -> String {
     format!("https://search.sigstore.dev/?logIndex={}", b.log_index)
-}
-
-/// The length JavaScript gives a string (UTF-16 code units): the attachment's
-/// `length` is `serializedBundle.length`. It differs from the byte length,
-/// because a Rekor checkpoint's signature line starts with an em dash (U+2014).
-pub fn js_length(s: &str) -> usize {
-    s.encode_utf16().count()
 }
 
 /// The service a request went to.
@@ -569,7 +563,7 @@ pub fn challenge_subject(token: &Secret<String>) -> Result<String, ChallengeErro
     let Value::Object(claims) = claims else {
         return Err(ChallengeError::BadPayload);
     };
-    let claim = |k: &str| claims.get(k).filter(|v| js_truthy(v));
+    let claim = |k: &str| claims.get(k).filter(|v| truthy(v));
     if let Some(email) = claim("email") {
         if claim("email_verified").is_none() {
             return Err(ChallengeError::EmailNotVerified);
@@ -585,17 +579,6 @@ pub fn challenge_subject(token: &Secret<String>) -> Result<String, ChallengeErro
             .map(str::to_string)
             .ok_or(ChallengeError::NotAString("sub")),
         None => Err(ChallengeError::NoSubject),
-    }
-}
-
-/// JavaScript truthiness of a JSON value.
-fn js_truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0 && !f.is_nan()),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(_) | Value::Object(_) => true,
     }
 }
 
@@ -700,7 +683,7 @@ pub fn rekor_request_body(envelope_json: &str, certificate_pem: &str) -> String 
 pub fn leaf_certificate_pem(answer: &Value) -> Result<String, String> {
     let form = answer
         .get("signedCertificateEmbeddedSct")
-        .filter(|v| js_truthy(v))
+        .filter(|v| truthy(v))
         .or_else(|| answer.get("signedCertificateDetachedSct"))
         .ok_or("neither signedCertificateEmbeddedSct nor signedCertificateDetachedSct")?;
     let first = form
@@ -743,26 +726,10 @@ fn node_base64_decode(s: &str) -> Option<Vec<u8>> {
         .ok()
 }
 
-/// `x.toString()` of a JSON number (or a string, which stays as it is).
+/// `x.toString()` of a JSON number (or a string, which stays as it is);
+/// `None` for anything else.
 fn js_to_string(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => {
-            if let Some(u) = n.as_u64() {
-                Some(u.to_string())
-            } else if let Some(i) = n.as_i64() {
-                Some(i.to_string())
-            } else {
-                let f = n.as_f64()?;
-                if f.fract() == 0.0 && f.abs() < 1e21 {
-                    Some(format!("{f:.0}"))
-                } else {
-                    Some(f.to_string())
-                }
-            }
-        }
-        _ => None,
-    }
+    matches!(v, Value::String(_) | Value::Number(_)).then(|| to_js_string(v))
 }
 
 /// Inserts an int64 the way proto3 JSON does: a string, left out when "0".
@@ -806,13 +773,13 @@ pub fn tlog_entry(entry: &Value) -> Result<Value, String> {
     let integrated_time =
         js_to_string(field("integratedTime")?).ok_or("`integratedTime` is not a number")?;
 
-    let verification = entry.get("verification").filter(|v| js_truthy(v));
+    let verification = entry.get("verification").filter(|v| truthy(v));
     let set = verification
         .and_then(|v| v.get("signedEntryTimestamp"))
-        .filter(|v| js_truthy(v));
+        .filter(|v| truthy(v));
     let proof = verification
         .and_then(|v| v.get("inclusionProof"))
-        .filter(|v| js_truthy(v));
+        .filter(|v| truthy(v));
 
     let mut out = Map::new();
     put_int64(&mut out, "logIndex", log_index);

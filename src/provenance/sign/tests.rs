@@ -376,7 +376,7 @@ fn the_bundle_has_sigstore_js_shape_and_order() {
     };
     assert_eq!(bundle_string(&signed), text);
     // The checkpoint's em dash: one UTF-16 unit, three bytes.
-    assert_eq!(js_length(&text) + 2, text.len());
+    assert_eq!(crate::js::js_len(&text) + 2, text.len());
     // Empty parts are left out, as Envelope.toJSON leaves them out.
     assert_eq!(
         serde_json::to_string(&envelope_json(b"", "", b"")).unwrap(),

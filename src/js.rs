@@ -1,8 +1,12 @@
-//! The bits of JavaScript semantics the registry document depends on: value
-//! truthiness and `String(x)`, `String.prototype.trim`, the property order of
-//! plain objects, `Number.prototype.toString`, `JSON.stringify`, and Node's
-//! POSIX `path` functions. npm builds the document with these, so trustpub
-//! reproduces them rather than Rust's nearest equivalents.
+//! The JavaScript semantics trustpub reproduces, in one place: value
+//! truthiness and `String(x)`, white space as `String.prototype.trim` and the
+//! regex class `\s` see it, a string's `.length`, the property order of plain
+//! objects, `Number.prototype.toString`, `JSON.stringify`, URI components and
+//! Node's POSIX `path` functions. npm (and the packages it bundles: ini,
+//! node-semver, minimatch, ignore-walk, npm-packlist, sigstore-js) works with
+//! these, so trustpub uses them rather than Rust's nearest equivalents, which
+//! differ at the edges (`str::trim` trims U+0085 and not U+FEFF, `str::len`
+//! counts bytes, `serde_json`'s numbers print `1.0` and `1e21`).
 
 use serde_json::{Map, Number, Value};
 
@@ -22,7 +26,7 @@ pub(crate) fn truthy_opt(v: Option<&Value>) -> bool {
     v.is_some_and(truthy)
 }
 
-/// `String(x)` for a JSON value.
+/// `String(x)` (and template-literal interpolation) for a JSON value.
 pub(crate) fn to_js_string(v: &Value) -> String {
     match v {
         Value::Null => "null".into(),
@@ -42,9 +46,31 @@ pub(crate) fn to_js_string(v: &Value) -> String {
     }
 }
 
+/// The code points `String.prototype.trim` and the regex class `\s` treat as
+/// white space (WhiteSpace + LineTerminator in ECMA-262), as inclusive
+/// ranges, for code that builds character classes. [`is_js_space`] and
+/// [`JS_SPACE_CLASS`] spell the same set.
+pub(crate) const JS_SPACE_RANGES: [(u32, u32); 10] = [
+    (0x09, 0x0D),
+    (0x20, 0x20),
+    (0xA0, 0xA0),
+    (0x1680, 0x1680),
+    (0x2000, 0x200A),
+    (0x2028, 0x2029),
+    (0x202F, 0x202F),
+    (0x205F, 0x205F),
+    (0x3000, 0x3000),
+    (0xFEFF, 0xFEFF),
+];
+
+/// JavaScript's `\s` as a class for the `regex` crate, whose own `\s` is
+/// Unicode's White_Space (with U+0085, without U+FEFF).
+pub(crate) const JS_SPACE_CLASS: &str = r"[\t\n\x0B\x0C\r \x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}\x{FEFF}]";
+
 /// The characters `String.prototype.trim` and the regex class `\s` treat as
 /// white space (WhiteSpace + LineTerminator in ECMA-262). Unlike Rust's
-/// `char::is_whitespace` this includes U+FEFF and excludes U+0085.
+/// `char::is_whitespace` this includes U+FEFF (so a byte order mark is
+/// trimmed) and excludes U+0085.
 pub(crate) fn is_js_space(c: char) -> bool {
     matches!(
         c,
@@ -59,9 +85,20 @@ pub(crate) fn is_js_space(c: char) -> bool {
     )
 }
 
+/// [`is_js_space`] for one UTF-16 code unit, as a regex without the `u` flag
+/// tests it: a surrogate is never white space.
+pub(crate) fn is_js_space_unit(c: u16) -> bool {
+    char::from_u32(u32::from(c)).is_some_and(is_js_space)
+}
+
 /// `String.prototype.trim`.
 pub(crate) fn js_trim(s: &str) -> &str {
     s.trim_matches(is_js_space)
+}
+
+/// A string's `.length` in JavaScript: its UTF-16 code units, not its bytes.
+pub(crate) fn js_len(s: &str) -> usize {
+    s.encode_utf16().count()
 }
 
 /// Whether a property key is an array index ("integer-like"): JavaScript
@@ -572,5 +609,118 @@ mod tests {
         assert_eq!(decode_uri_component("%E0%A4%A"), None);
         assert_eq!(decode_uri_component("%C3"), None);
         assert_eq!(encode_uri_component("a b/é"), "a%20b%2F%C3%A9");
+    }
+
+    /// What `String.fromCharCode(c).trim() === ""` holds for in Node 20 (the
+    /// same set `/\s/` matches): ECMA-262's WhiteSpace and LineTerminator.
+    const NODE_WHITE_SPACE: &[u32] = &[
+        0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0xA0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003, 0x2004,
+        0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000,
+        0xFEFF,
+    ];
+
+    #[test]
+    fn white_space_is_the_ecmascript_set_in_every_spelling() {
+        let class = regex::Regex::new(JS_SPACE_CLASS).unwrap();
+        let all: String = (0..=0x10FFFF).filter_map(char::from_u32).collect();
+        let by_class: Vec<u32> = class
+            .find_iter(&all)
+            .flat_map(|m| m.as_str().chars())
+            .map(u32::from)
+            .collect();
+        assert_eq!(by_class, NODE_WHITE_SPACE);
+        for c in all.chars() {
+            let cp = u32::from(c);
+            let want = NODE_WHITE_SPACE.contains(&cp);
+            assert_eq!(is_js_space(c), want, "is_js_space U+{cp:04X}");
+            assert_eq!(
+                JS_SPACE_RANGES.iter().any(|&(lo, hi)| lo <= cp && cp <= hi),
+                want,
+                "JS_SPACE_RANGES U+{cp:04X}"
+            );
+            let padded = format!("{c}{c}x{c}y{c}");
+            let inner = format!("x{c}y");
+            let want_trimmed = if want {
+                inner.as_str()
+            } else {
+                padded.as_str()
+            };
+            assert_eq!(js_trim(&padded), want_trimmed, "js_trim U+{cp:04X}");
+        }
+        for u in 0..=u16::MAX {
+            let want = NODE_WHITE_SPACE.contains(&u32::from(u));
+            assert_eq!(is_js_space_unit(u), want, "is_js_space_unit {u:#06x}");
+        }
+    }
+
+    #[test]
+    fn trim_keeps_what_javascript_keeps() {
+        // Unicode White_Space that ECMAScript does not count, and U+180E,
+        // which it stopped counting in ES2016.
+        for c in ['\u{85}', '\u{180e}', '\u{200b}', '\u{1c}', '\u{1f}'] {
+            let s = format!("{c}a{c}");
+            assert_eq!(js_trim(&s), s, "U+{:04X}", u32::from(c));
+        }
+        assert_eq!(js_trim(""), "");
+        assert_eq!(js_trim(" \t\u{3000}\u{feff}\r\n"), "");
+        assert_eq!(js_trim("\u{2028} a \u{2029}b\u{205f}"), "a \u{2029}b");
+    }
+
+    #[test]
+    fn length_counts_utf16_units() {
+        for (s, want) in [
+            ("", 0),
+            ("abc", 3),
+            ("é", 1),
+            ("—", 1),
+            ("€", 1),
+            ("😀", 2),
+            ("a😀b", 4),
+        ] {
+            assert_eq!(js_len(s), want, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn truthiness() {
+        let table = [
+            (json!(null), false),
+            (json!(false), false),
+            (json!(true), true),
+            (json!(0), false),
+            (json!(0.0), false),
+            (json!(-0.0), false),
+            (json!(1), true),
+            (json!(-1), true),
+            (json!(0.5), true),
+            (json!(""), false),
+            (json!("0"), true),
+            (json!("false"), true),
+            (json!(" "), true),
+            (json!([]), true),
+            (json!({}), true),
+        ];
+        for (v, want) in table {
+            assert_eq!(truthy(&v), want, "{v}");
+            assert_eq!(truthy_opt(Some(&v)), want, "{v}");
+        }
+        assert!(!truthy_opt(None));
+    }
+
+    #[test]
+    fn string_of_numbers_is_number_to_string() {
+        // `String(JSON.parse(text))` in Node 20.
+        for (text, want) in [
+            ("1.0", "1"),
+            ("-0", "0"),
+            ("1e21", "1e+21"),
+            ("1.5e300", "1.5e+300"),
+            ("0.0000001", "1e-7"),
+            ("1152921504606846976", "1152921504606847000"),
+            ("[1.0, [2.50]]", "1,2.5"),
+        ] {
+            let v: Value = serde_json::from_str(text).unwrap();
+            assert_eq!(to_js_string(&v), want, "{text}");
+        }
     }
 }

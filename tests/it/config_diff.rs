@@ -411,31 +411,6 @@ fn canon(v: Value) -> Value {
     }
 }
 
-/// The npm program's package directory (`…/node_modules/npm`).
-fn npm_root() -> PathBuf {
-    let program = PathBuf::from(support::npm_program());
-    let program = if program.components().count() == 1 {
-        let path = std::env::var_os("PATH").unwrap_or_default();
-        std::env::split_paths(&path)
-            .map(|d| d.join(&program))
-            .find(|p| p.is_file())
-            .unwrap_or_else(|| panic!("{} is not on PATH", program.display()))
-    } else {
-        program
-    };
-    let real =
-        fs::canonicalize(&program).unwrap_or_else(|e| panic!("resolve {}: {e}", program.display()));
-    real.ancestors()
-        .find(|d| {
-            fs::read_to_string(d.join("package.json"))
-                .ok()
-                .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-                .is_some_and(|j| j["name"] == "npm")
-        })
-        .unwrap_or_else(|| panic!("no npm package above {}", real.display()))
-        .to_path_buf()
-}
-
 struct Prepared {
     _tmp: tempfile::TempDir,
     root: PathBuf,
@@ -818,7 +793,7 @@ fn check_placeholder_diagnostic() -> Result<(), String> {
 #[test]
 fn config_matches_npm() {
     support::require_npm();
-    let npm_root = npm_root();
+    let npm_root = support::npm_root();
     let failures: Vec<String> = std::thread::scope(|scope| {
         let handles: Vec<_> = SCENARIOS
             .chunks(SCENARIOS.len().div_ceil(2))
@@ -861,7 +836,7 @@ fn config_matches_npm() {
 #[test]
 fn valid_range_matches_node_semver() {
     support::require_npm();
-    let npm_root = npm_root();
+    let npm_root = support::npm_root();
     let inputs = [
         "latest",
         "next",

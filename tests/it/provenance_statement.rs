@@ -182,32 +182,6 @@ fn fixtures_match_trustpub() {
     }
 }
 
-/// The npm program's package directory (`…/node_modules/npm`), as the
-/// other differential tests find it.
-fn npm_root() -> PathBuf {
-    let program = PathBuf::from(support::npm_program());
-    let program = if program.components().count() == 1 {
-        let path = std::env::var_os("PATH").unwrap_or_default();
-        std::env::split_paths(&path)
-            .map(|d| d.join(&program))
-            .find(|p| p.is_file())
-            .unwrap_or_else(|| panic!("{} is not on PATH", program.display()))
-    } else {
-        program
-    };
-    let real =
-        fs::canonicalize(&program).unwrap_or_else(|e| panic!("resolve {}: {e}", program.display()));
-    real.ancestors()
-        .find(|d| {
-            fs::read_to_string(d.join("package.json"))
-                .ok()
-                .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-                .is_some_and(|j| j["name"] == "npm")
-        })
-        .unwrap_or_else(|| panic!("no npm package above {}", real.display()))
-        .to_path_buf()
-}
-
 /// What the oracle printed: `Ok(stdout bytes)` on exit 0, `Err(description)`
 /// when npm threw (exit 3). Any other outcome fails the test.
 fn npm(env: &[(String, String)], args: &[&str], label: &str) -> Result<Vec<u8>, String> {
@@ -218,7 +192,7 @@ fn npm(env: &[(String, String)], args: &[&str], label: &str) -> Result<Vec<u8>, 
     let mut cmd = Command::new("node");
     cmd.arg(script())
         .arg("--npm-dir")
-        .arg(npm_root())
+        .arg(support::npm_root())
         .args(args)
         .current_dir(&home);
     support::apply_env(&mut cmd, &home);

@@ -25,17 +25,7 @@
 'use strict';
 
 const fs = require('fs');
-const path = require('path');
-
-function load(nodeModules, name) {
-  const dir = path.join(nodeModules, name);
-  try {
-    return require(dir);
-  } catch (e) {
-    process.stderr.write(`sigstore-fakes-sign.js: cannot load ${name} from ${dir}: ${e.message}\n`);
-    process.exit(2);
-  }
-}
+const { harness } = require('./sigstore-modules');
 
 function describe(err) {
   if (!err) return undefined;
@@ -45,16 +35,12 @@ function describe(err) {
 }
 
 async function main() {
-  const [nodeModules, jobsPath] = process.argv.slice(2);
-  if (!nodeModules || !jobsPath) {
-    process.stderr.write('usage: sigstore-fakes-sign.js <node_modules> <jobs.json>\n');
-    process.exit(2);
-  }
-  const sigstore = load(nodeModules, 'sigstore');
-  const sign = load(nodeModules, '@sigstore/sign');
-  const { bundleToJSON } = load(nodeModules, '@sigstore/bundle');
+  const { inputPath, load } = harness('sigstore-fakes-sign.js', 'jobs.json');
+  const sigstore = load('sigstore');
+  const sign = load('@sigstore/sign');
+  const { bundleToJSON } = load('@sigstore/bundle');
 
-  const { jobs } = JSON.parse(fs.readFileSync(jobsPath, 'utf8'));
+  const { jobs } = JSON.parse(fs.readFileSync(inputPath, 'utf8'));
   const results = [];
   for (const job of jobs) {
     const payload = Buffer.from(job.payload, 'utf8');

@@ -27,17 +27,7 @@
 'use strict';
 
 const fs = require('fs');
-const path = require('path');
-
-function load(nodeModules, name) {
-  const dir = path.join(nodeModules, name);
-  try {
-    return require(dir);
-  } catch (e) {
-    process.stderr.write(`verify-bundle.js: cannot load ${name} from ${dir}: ${e.message}\n`);
-    process.exit(2);
-  }
-}
+const { harness } = require('./sigstore-modules');
 
 function escapeRegExp(s) {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
@@ -59,16 +49,12 @@ function describe(err) {
 }
 
 function main() {
-  const [nodeModules, casesPath] = process.argv.slice(2);
-  if (!nodeModules || !casesPath) {
-    process.stderr.write('usage: verify-bundle.js <node_modules> <cases.json>\n');
-    process.exit(2);
-  }
-  const { bundleFromJSON } = load(nodeModules, '@sigstore/bundle');
-  const { TrustedRoot } = load(nodeModules, '@sigstore/protobuf-specs');
-  const { Verifier, toTrustMaterial, toSignedEntity } = load(nodeModules, '@sigstore/verify');
+  const { inputPath, load } = harness('verify-bundle.js', 'cases.json');
+  const { bundleFromJSON } = load('@sigstore/bundle');
+  const { TrustedRoot } = load('@sigstore/protobuf-specs');
+  const { Verifier, toTrustMaterial, toSignedEntity } = load('@sigstore/verify');
 
-  const { cases } = JSON.parse(fs.readFileSync(casesPath, 'utf8'));
+  const { cases } = JSON.parse(fs.readFileSync(inputPath, 'utf8'));
   const results = cases.map((c) => {
     try {
       const trustMaterial = toTrustMaterial(TrustedRoot.fromJSON(c.trustedRoot));

@@ -14,22 +14,20 @@
 //!
 //! It listens on a port the OS chooses, serves at most [`MAX_CONNECTIONS`]
 //! connections for at most [`LIFETIME`], and stops by itself then, or when
-//! dropped. std::net only.
+//! dropped ([`super::http::Server`]).
 
 use std::collections::{BTreeMap, VecDeque};
-use std::io::{self, BufReader, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::io::Write;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use super::recording_registry::read_request;
-pub use super::recording_registry::Request;
+pub use super::http::Request;
+use super::http::{serve_connection, stall, write_response, Next, Server};
 
 /// Connections served before the registry stops accepting.
 pub const MAX_CONNECTIONS: usize = 48;
@@ -107,41 +105,31 @@ struct State {
 }
 
 pub struct FakeRegistry {
-    addr: SocketAddr,
     state: Arc<Mutex<State>>,
-    stop: Arc<AtomicBool>,
-    acceptor: Option<JoinHandle<()>>,
+    server: Server,
 }
 
 impl FakeRegistry {
     pub fn start() -> FakeRegistry {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        listener
-            .set_nonblocking(true)
-            .expect("non-blocking listener");
-        let addr = listener.local_addr().expect("local addr");
         let state = Arc::new(Mutex::new(State::default()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let acceptor = {
+        let server = {
             let state = Arc::clone(&state);
-            let stop = Arc::clone(&stop);
-            std::thread::spawn(move || accept_loop(listener, state, stop))
+            Server::start(MAX_CONNECTIONS, LIFETIME, move |stream, stop| {
+                let _ = serve_connection(stream, stop, MAX_REQUESTS_PER_CONNECTION, |req, w| {
+                    respond(&req, &state, stop, w)
+                });
+            })
         };
-        FakeRegistry {
-            addr,
-            state,
-            stop,
-            acceptor: Some(acceptor),
-        }
+        FakeRegistry { state, server }
     }
 
     pub fn port(&self) -> u16 {
-        self.addr.port()
+        self.server.port()
     }
 
     /// `http://127.0.0.1:<port>/`
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/", self.port())
+        self.server.url()
     }
 
     /// Queues replies for the next `PUT`s, in order.
@@ -168,7 +156,7 @@ impl FakeRegistry {
             "dist": {
                 "integrity": integrity,
                 "shasum": "0000000000000000000000000000000000000000",
-                "tarball": format!("http://127.0.0.1:{}/{name}/-/seeded.tgz", self.addr.port()),
+                "tarball": format!("http://127.0.0.1:{}/{name}/-/seeded.tgz", self.server.port()),
             },
         });
         if let Some(tag) = tag {
@@ -214,40 +202,8 @@ impl FakeRegistry {
     }
 }
 
-impl Drop for FakeRegistry {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(h) = self.acceptor.take() {
-            let _ = h.join();
-        }
-    }
-}
-
 fn empty_packument(name: &str) -> Value {
     json!({ "_id": name, "name": name, "dist-tags": {}, "versions": {} })
-}
-
-fn accept_loop(listener: TcpListener, state: Arc<Mutex<State>>, stop: Arc<AtomicBool>) {
-    let started = Instant::now();
-    let mut workers: Vec<JoinHandle<()>> = Vec::new();
-    let mut served = 0;
-    while !stop.load(Ordering::SeqCst) && started.elapsed() < LIFETIME && served < MAX_CONNECTIONS {
-        match listener.accept() {
-            Ok((stream, _)) => {
-                served += 1;
-                let state = Arc::clone(&state);
-                let stop = Arc::clone(&stop);
-                workers.push(std::thread::spawn(move || {
-                    let _ = serve(stream, &state, &stop);
-                }));
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(5)),
-        }
-    }
-    stop.store(true, Ordering::SeqCst);
-    for w in workers {
-        let _ = w.join();
-    }
 }
 
 /// The package name in a request path: `/@scope%2fname` → `@scope/name`.
@@ -380,65 +336,20 @@ fn answer(req: &Request, state: &Mutex<State>) -> Answer {
     }
 }
 
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        201 => "Created",
-        307 => "Temporary Redirect",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        409 => "Conflict",
-        422 => "Unprocessable Entity",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        _ => "Status",
-    }
-}
-
-/// Sleeps `d`, in small steps so that a stopping registry does not wait.
-fn stall(d: Duration, stop: &AtomicBool) {
-    let until = Instant::now() + d;
-    while Instant::now() < until && !stop.load(Ordering::SeqCst) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn serve(stream: TcpStream, state: &Mutex<State>, stop: &AtomicBool) -> io::Result<()> {
-    stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(Duration::from_millis(200)))?;
-    let mut writer = stream.try_clone()?;
-    let mut reader = BufReader::new(stream);
-    for _ in 0..MAX_REQUESTS_PER_CONNECTION {
-        let Some(req) = read_request(&mut reader, stop)? else {
-            break;
-        };
-        let a = answer(&req, state);
-        stall(a.delay, stop);
-        let mut head = format!(
-            "HTTP/1.1 {} {}\r\ncontent-length: {}\r\nconnection: keep-alive\r\n",
-            a.status,
-            reason(a.status),
-            a.body.len()
-        );
-        if !a
-            .headers
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-        {
-            head.push_str("content-type: application/json\r\n");
-        }
-        for (k, v) in &a.headers {
-            head.push_str(&format!("{k}: {v}\r\n"));
-        }
-        head.push_str("\r\n");
-        writer.write_all(head.as_bytes())?;
-        writer.write_all(&a.body)?;
-        writer.flush()?;
-    }
-    let _ = writer.shutdown(Shutdown::Both);
-    Ok(())
+/// Answers one request (after a scripted delay).
+fn respond(
+    req: &Request,
+    state: &Mutex<State>,
+    stop: &AtomicBool,
+    w: &mut impl Write,
+) -> std::io::Result<Next> {
+    let a = answer(req, state);
+    stall(a.delay, stop);
+    let headers: Vec<(&str, &str)> = a
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    write_response(w, a.status, &headers, &a.body, true)?;
+    Ok(Next::KeepAlive)
 }

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod fake_registry;
+pub mod http;
 pub mod oidc_fakes;
 pub mod recording_registry;
 pub mod sandbox;
@@ -49,6 +50,39 @@ pub fn npm_program() -> OsString {
         return pinned.into_os_string();
     }
     "npm".into()
+}
+
+/// The npm program's package directory (`…/node_modules/npm`): the program
+/// [`npm_program`] names (looked up on PATH if it is a bare name), resolved
+/// through symlinks, then the nearest directory above it whose
+/// `package.json` names `npm`. Panics if there is none.
+pub fn npm_root() -> PathBuf {
+    find_npm_root().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`npm_root`], with the reason as an error instead of a panic.
+pub fn find_npm_root() -> Result<PathBuf, String> {
+    let program = PathBuf::from(npm_program());
+    let program = if program.components().count() == 1 {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        std::env::split_paths(&path)
+            .map(|d| d.join(&program))
+            .find(|p| p.is_file())
+            .ok_or_else(|| format!("{} is not on PATH", program.display()))?
+    } else {
+        program
+    };
+    let real =
+        fs::canonicalize(&program).map_err(|e| format!("resolve {}: {e}", program.display()))?;
+    real.ancestors()
+        .find(|d| {
+            fs::read_to_string(d.join("package.json"))
+                .ok()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                .is_some_and(|j| j["name"] == "npm")
+        })
+        .map(Path::to_path_buf)
+        .ok_or_else(|| format!("no npm package above {}", real.display()))
 }
 
 /// Checks once that npm is installed and is the right version.

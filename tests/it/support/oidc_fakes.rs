@@ -37,7 +37,6 @@
 pub mod claims;
 pub mod issuer;
 pub mod jwt;
-pub mod net;
 pub mod policy;
 pub mod proxy;
 pub mod seed;
@@ -50,13 +49,13 @@ use rand::Rng as _;
 
 // Re-exported for the tests that use the fakes; not all are used yet.
 #[allow(unused_imports)]
+pub use super::http::{request as http, HttpResponse};
+#[allow(unused_imports)]
 pub use claims::{CircleciClaims, GithubClaims, GitlabClaims};
 #[allow(unused_imports)]
 pub use issuer::{Fault, OidcIssuer};
 #[allow(unused_imports)]
 pub use jwt::JwtKey;
-#[allow(unused_imports)]
-pub use net::{request as http, HttpResponse};
 #[allow(unused_imports)]
 pub use policy::{Action, Publisher, TrustPolicy};
 #[allow(unused_imports)]

@@ -35,19 +35,20 @@
 //! dropped.
 
 use std::collections::VecDeque;
-use std::io::{self, BufReader};
+use std::io;
 use std::net::TcpStream;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rand::Rng as _;
 use serde_json::{json, Map, Value};
 
-use super::super::recording_registry::{read_request, Request};
+use super::super::http::{
+    self, path_of, query_param, serve_connection, stall, write_response, Next, Request, Server,
+};
 use super::claims::{uuid, CircleciClaims, GithubClaims, GitlabClaims};
 use super::jwt::{now, JwtKey};
-use super::net::{self, hang_up, path_of, query_param, write_response, Server};
 use super::Provider;
 
 /// Connections the issuer accepts before it stops.
@@ -56,8 +57,6 @@ pub const MAX_CONNECTIONS: usize = 256;
 pub const LIFETIME: Duration = Duration::from_secs(900);
 /// Requests served on one keep-alive connection at most.
 const MAX_REQUESTS_PER_CONNECTION: usize = 64;
-/// The longest scripted stall.
-const MAX_STALL: Duration = Duration::from_secs(30);
 
 /// One scripted answer of the `/token` endpoint.
 #[derive(Debug, Clone)]
@@ -123,36 +122,33 @@ impl OidcIssuer {
             "ghs_FakeIdTokenRequest{}",
             hex::encode(rng.gen::<[u8; 20]>())
         );
-        // The URL is known only once the port is: the handler reads it
-        // from a slot filled right after the server starts.
-        let slot: Arc<Mutex<Option<Arc<Inner>>>> = Arc::new(Mutex::new(None));
-        let handler = {
-            let slot = Arc::clone(&slot);
-            Arc::new(move |stream: TcpStream, stop: &AtomicBool| {
-                let inner = wait_for(&slot);
-                if let Some(inner) = inner {
-                    let _ = serve(stream, &inner, stop);
+        // The URL is known only once the port is: the state is built right
+        // after the server starts.
+        let (server, inner) = Server::start_with(
+            MAX_CONNECTIONS,
+            LIFETIME,
+            |server| {
+                let url = server.origin();
+                let job = GithubClaims::new(&url, "trustpub-it", "demo", "release.yml").build();
+                Inner {
+                    url,
+                    kid,
+                    key,
+                    request_token,
+                    provider,
+                    state: Mutex::new(State {
+                        requests: Vec::new(),
+                        faults: VecDeque::new(),
+                        deny: false,
+                        job,
+                        issued: 0,
+                    }),
                 }
-            })
-        };
-        let server = Server::start(MAX_CONNECTIONS, LIFETIME, handler);
-        let url = server.origin();
-        let job = GithubClaims::new(&url, "trustpub-it", "demo", "release.yml").build();
-        let inner = Arc::new(Inner {
-            url,
-            kid,
-            key,
-            request_token,
-            provider,
-            state: Mutex::new(State {
-                requests: Vec::new(),
-                faults: VecDeque::new(),
-                deny: false,
-                job,
-                issued: 0,
-            }),
-        });
-        *slot.lock().unwrap() = Some(Arc::clone(&inner));
+            },
+            |stream, inner, stop| {
+                let _ = serve(stream, inner, stop);
+            },
+        );
         OidcIssuer {
             inner,
             _server: server,
@@ -259,20 +255,6 @@ impl OidcIssuer {
     }
 }
 
-/// Waits (briefly) until the issuer's shared state is in its slot.
-fn wait_for(slot: &Mutex<Option<Arc<Inner>>>) -> Option<Arc<Inner>> {
-    let until = Instant::now() + Duration::from_secs(5);
-    loop {
-        if let Some(i) = slot.lock().unwrap().as_ref() {
-            return Some(Arc::clone(i));
-        }
-        if Instant::now() > until {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
 enum Answer {
     Reply(u16, Vec<u8>),
     Hangup,
@@ -286,23 +268,16 @@ fn error(status: u16, message: &str) -> Answer {
 }
 
 fn serve(stream: TcpStream, inner: &Inner, stop: &AtomicBool) -> io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_millis(200)))?;
-    let mut writer = stream.try_clone()?;
-    let mut reader = BufReader::new(stream);
-    for _ in 0..MAX_REQUESTS_PER_CONNECTION {
-        let Some(req) = read_request(&mut reader, stop)? else {
-            break;
-        };
+    serve_connection(stream, stop, MAX_REQUESTS_PER_CONNECTION, |req, w| {
         inner.state.lock().unwrap().requests.push(req.clone());
         match answer(&req, inner, stop) {
             Answer::Reply(status, body) => {
-                write_response(&mut writer, status, &[], &body, true)?;
+                write_response(w, status, &[], &body, true)?;
+                Ok(Next::KeepAlive)
             }
-            Answer::Hangup => break,
+            Answer::Hangup => Ok(Next::Close),
         }
-    }
-    hang_up(&writer);
-    Ok(())
+    })
 }
 
 fn answer(req: &Request, inner: &Inner, stop: &AtomicBool) -> Answer {
@@ -348,12 +323,7 @@ fn token(req: &Request, inner: &Inner, stop: &AtomicBool) -> Answer {
             return Answer::Reply(200, json!({ "count": count }).to_string().into_bytes());
         }
         Some(Fault::Hangup) => return Answer::Hangup,
-        Some(Fault::Stall(d)) => {
-            let until = Instant::now() + d.min(MAX_STALL);
-            while Instant::now() < until && !stop.load(Ordering::SeqCst) {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
+        Some(Fault::Stall(d)) => stall(d, stop),
         None => {}
     }
     if deny {
@@ -408,7 +378,7 @@ pub fn fetch_jwks(issuer: &str) -> Result<Value, String> {
         "{}/.well-known/openid-configuration",
         issuer.trim_end_matches('/')
     );
-    let conf = net::request("GET", &conf_url, &[("accept", "application/json")], b"")
+    let conf = http::request("GET", &conf_url, &[("accept", "application/json")], b"")
         .map_err(|e| format!("GET {conf_url}: {e}"))?;
     if conf.status != 200 {
         return Err(format!("GET {conf_url}: {}", conf.status));
@@ -423,7 +393,7 @@ pub fn fetch_jwks(issuer: &str) -> Result<Value, String> {
     let jwks_uri = conf["jwks_uri"]
         .as_str()
         .ok_or("discovery document has no jwks_uri")?;
-    let jwks = net::request("GET", jwks_uri, &[("accept", "application/json")], b"")
+    let jwks = http::request("GET", jwks_uri, &[("accept", "application/json")], b"")
         .map_err(|e| format!("GET {jwks_uri}: {e}"))?;
     if jwks.status != 200 || !jwks.json()["keys"].is_array() {
         return Err(format!("GET {jwks_uri}: {} {}", jwks.status, jwks.text()));

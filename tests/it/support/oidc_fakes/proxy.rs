@@ -60,17 +60,19 @@ use std::io::{self, BufReader, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rand::Rng as _;
 use serde_json::{json, Map, Value};
 
-use super::super::recording_registry::{read_request, Request};
+use super::super::http::{
+    self, find_header, path_of, percent_decode, serve_connection, write_response, Next, Request,
+    Server,
+};
 use super::super::verdaccio;
 use super::claims::uuid;
 use super::issuer::{fetch_jwks, OidcIssuer};
 use super::jwt::{self, now};
-use super::net::{self, hang_up, path_of, percent_decode, write_response, Server};
 use super::policy::{Action, TrustPolicy};
 use super::seed;
 use super::Provider;
@@ -143,10 +145,7 @@ pub struct ProxyRequest {
 
 impl ProxyRequest {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        find_header(&self.headers, name)
     }
 }
 
@@ -247,34 +246,20 @@ impl ExchangeProxy {
     /// (e.g. an issuer URL that is not running).
     pub fn start_trusting(issuers: Vec<(String, Provider)>) -> ExchangeProxy {
         let upstream = verdaccio::shared().url.clone();
-        let slot: Arc<Mutex<Option<Arc<Inner>>>> = Arc::new(Mutex::new(None));
-        let handler = {
-            let slot = Arc::clone(&slot);
-            Arc::new(move |stream: TcpStream, stop: &AtomicBool| {
-                let until = Instant::now() + Duration::from_secs(5);
-                let inner = loop {
-                    if let Some(i) = slot.lock().unwrap().as_ref() {
-                        break Some(Arc::clone(i));
-                    }
-                    if Instant::now() > until {
-                        break None;
-                    }
-                    std::thread::sleep(Duration::from_millis(2));
-                };
-                if let Some(inner) = inner {
-                    let _ = serve(stream, &inner, stop);
-                }
-            })
-        };
-        let server = Server::start(MAX_CONNECTIONS, LIFETIME, handler);
-        let inner = Arc::new(Inner {
-            url: format!("{}/", server.origin()),
-            upstream,
-            issuers,
-            state: Mutex::new(State::default()),
-            users: AtomicUsize::new(0),
-        });
-        *slot.lock().unwrap() = Some(Arc::clone(&inner));
+        let (server, inner) = Server::start_with(
+            MAX_CONNECTIONS,
+            LIFETIME,
+            |server| Inner {
+                url: server.url(),
+                upstream,
+                issuers,
+                state: Mutex::new(State::default()),
+                users: AtomicUsize::new(0),
+            },
+            |stream, inner, stop| {
+                let _ = serve(stream, inner, stop);
+            },
+        );
         ExchangeProxy {
             inner,
             _server: server,
@@ -407,13 +392,7 @@ fn json_body(v: Value) -> Vec<u8> {
 }
 
 fn serve(stream: TcpStream, inner: &Inner, stop: &AtomicBool) -> io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_millis(200)))?;
-    let mut writer = stream.try_clone()?;
-    let mut reader = BufReader::new(stream);
-    for _ in 0..MAX_REQUESTS_PER_CONNECTION {
-        let Some(req) = read_request(&mut reader, stop)? else {
-            break;
-        };
+    serve_connection(stream, stop, MAX_REQUESTS_PER_CONNECTION, |req, writer| {
         if let Some(t) = bearer(&req) {
             let mut st = inner.state.lock().unwrap();
             if !st.secrets.contains(&t) {
@@ -451,13 +430,14 @@ fn serve(stream: TcpStream, inner: &Inner, stop: &AtomicBool) -> io::Result<()> 
                     .unwrap()
                     .requests
                     .push(record(status, route));
-                write_response(&mut writer, status, &[], &body, true)?;
+                write_response(writer, status, &[], &body, true)?;
+                Ok(Next::KeepAlive)
             }
             None => {
                 // The registry keeps a publish's provenance itself; Verdaccio
                 // accepts exactly one attachment, the tarball.
                 let (upstream_req, attestation) = split_attestation(req.clone());
-                let status = forward(&upstream_req, &mut writer, &inner.upstream).unwrap_or(0);
+                let status = forward(&upstream_req, writer, &inner.upstream).unwrap_or(0);
                 if let Some((spec, bundle)) = attestation.filter(|_| (200..300).contains(&status)) {
                     inner
                         .state
@@ -472,12 +452,10 @@ fn serve(stream: TcpStream, inner: &Inner, stop: &AtomicBool) -> io::Result<()> 
                     .unwrap()
                     .requests
                     .push(record(status, Route::Forwarded));
-                break;
+                Ok(Next::Close)
             }
         }
-    }
-    hang_up(&writer);
-    Ok(())
+    })
 }
 
 /// Takes the `.sigstore` attachment out of a publish document: the request
@@ -746,7 +724,7 @@ fn keys_for(inner: &Inner, iss: &str, kid: &str) -> Result<Value, String> {
 
 fn package_exists(inner: &Inner, package: &str) -> Result<bool, String> {
     let url = format!("{}{}", inner.upstream, seed::escape_name(package));
-    let r = net::request("GET", &url, &[("accept", "application/json")], b"")
+    let r = http::request("GET", &url, &[("accept", "application/json")], b"")
         .map_err(|e| format!("GET {url}: {e}"))?;
     match r.status {
         200 => Ok(true),
@@ -767,7 +745,7 @@ fn mint_verdaccio_token(inner: &Inner) -> Result<String, String> {
     let password = hex::encode(rng.gen::<[u8; 16]>());
     let body = json!({ "name": name, "password": password }).to_string();
     let url = format!("{}-/user/org.couchdb.user:{name}", inner.upstream);
-    let r = net::request(
+    let r = http::request(
         "PUT",
         &url,
         &[("content-type", "application/json")],
@@ -832,7 +810,7 @@ fn stage(inner: &Inner, req: &Request, package: &str) -> (u16, Vec<u8>) {
         None => {
             // An ordinary token: ask Verdaccio whose it is.
             let auth = req.header("authorization").unwrap_or("");
-            let who = net::request(
+            let who = http::request(
                 "GET",
                 &format!("{}-/whoami", inner.upstream),
                 &[("authorization", auth), ("accept", "application/json")],
@@ -929,7 +907,7 @@ fn forward(req: &Request, client: &mut TcpStream, upstream: &str) -> io::Result<
     up.flush()?;
 
     let mut reader = BufReader::new(up);
-    let (status_line, headers) = match net::read_head(&mut reader) {
+    let (status_line, headers) = match http::read_head(&mut reader) {
         Ok(h) => h,
         Err(e) => {
             let body = json_body(json!({ "message": format!("upstream: {e}") }));

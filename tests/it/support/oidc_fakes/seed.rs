@@ -15,8 +15,8 @@ use serde_json::{json, Value};
 use sha1::Sha1;
 use sha2::{Digest as _, Sha512};
 
+use super::super::http;
 use super::super::verdaccio;
-use super::net;
 
 /// npm's escaped name: the first `/` becomes `%2f` (`@scope%2fname`).
 pub fn escape_name(name: &str) -> String {
@@ -108,7 +108,7 @@ pub fn seed_package(name: &str, version: &str) {
     let doc = publish_document(name, version, &v.url);
     let url = format!("{}{}", v.url, escape_name(name));
     let auth = format!("Bearer {}", seed_token());
-    let resp = net::request(
+    let resp = http::request(
         "PUT",
         &url,
         &[

@@ -27,25 +27,23 @@
 //! Also served: `GET /api/v2/trustBundle`, `GET /api/v2/configuration`.
 //!
 //! Bounded like the other fakes: 127.0.0.1, OS-chosen port, at most
-//! [`MAX_CONNECTIONS`] connections during at most [`LIFETIME`]; stops when
-//! dropped.
+//! [`http::MAX_CONNECTIONS`] connections during at most [`http::LIFETIME`];
+//! stops when dropped.
 
-use std::net::TcpStream;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Map, Value};
 
+use super::super::http::{path_of, Request, Server};
 use super::super::oidc_fakes::issuer::fetch_jwks;
 use super::super::oidc_fakes::jwt::{self, now};
-use super::super::oidc_fakes::net::{path_of, Server};
 use super::super::oidc_fakes::{OidcIssuer, Provider};
-use super::super::recording_registry::Request;
 use super::ca::{
     identity_from_claims, CertAuthority, CtLog, Identity, IssuerKind, Leaf, LEAF_VALIDITY,
 };
 use super::crypto::{b64_decode, parse_public_key, verify_der, EcKey};
-use super::http::{self, Fault, Journal, Record, Reply, LIFETIME, MAX_CONNECTIONS};
+use super::http::{self, Fault, Journal, Record, Reply};
 
 /// Fulcio's client messages (`pkg/server/error.go`).
 pub mod messages {
@@ -128,7 +126,7 @@ struct Inner {
     options: FulcioOptions,
     ca: CertAuthority,
     ct: CtLog,
-    journal: Arc<Journal>,
+    journal: Journal,
     issued: Mutex<Vec<Issued>>,
 }
 
@@ -152,28 +150,18 @@ impl FakeFulcio {
     }
 
     pub fn start_with(options: FulcioOptions) -> FakeFulcio {
-        let slot: Arc<Mutex<Option<Arc<Inner>>>> = Arc::new(Mutex::new(None));
-        let handler = {
-            let slot = Arc::clone(&slot);
-            Arc::new(move |stream: TcpStream, stop: &AtomicBool| {
-                if let Some(inner) = http::wait_for(&slot) {
-                    let journal = Arc::clone(&inner.journal);
-                    let _ = http::serve(stream, stop, &journal, &|req, stop| {
-                        answer(req, &inner, stop)
-                    });
-                }
-            })
-        };
-        let server = Server::start(MAX_CONNECTIONS, LIFETIME, handler);
-        let inner = Arc::new(Inner {
-            url: server.origin(),
-            ca: CertAuthority::new(options.intermediate, &options.label),
-            ct: CtLog::new(),
-            options,
-            journal: Arc::new(Journal::default()),
-            issued: Mutex::new(Vec::new()),
-        });
-        *slot.lock().unwrap() = Some(Arc::clone(&inner));
+        let (server, inner) = http::start(
+            |server| Inner {
+                url: server.origin(),
+                ca: CertAuthority::new(options.intermediate, &options.label),
+                ct: CtLog::new(),
+                options,
+                journal: Journal::default(),
+                issued: Mutex::new(Vec::new()),
+            },
+            |inner| &inner.journal,
+            answer,
+        );
         FakeFulcio {
             inner,
             _server: server,

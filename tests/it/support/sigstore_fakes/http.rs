@@ -1,15 +1,15 @@
-//! The serving plumbing the fake Fulcio and Rekor share: one keep-alive
-//! connection loop, scripted faults, and request records.
+//! What the fake Fulcio and Rekor share on top of [`super::super::http`]:
+//! scripted faults, request records, and the connection handler that
+//! records each request with its answer.
 
 use std::collections::VecDeque;
-use std::io::{self, BufReader};
+use std::io;
 use std::net::TcpStream;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::super::oidc_fakes::net::{hang_up, write_response};
-use super::super::recording_registry::{read_request, Request};
+use super::super::http::{serve_connection, stall, write_response, Next, Request, Server};
 
 /// Connections a fake accepts before it stops.
 pub const MAX_CONNECTIONS: usize = 512;
@@ -17,8 +17,6 @@ pub const MAX_CONNECTIONS: usize = 512;
 pub const LIFETIME: Duration = Duration::from_secs(900);
 /// Requests served on one keep-alive connection at most.
 const MAX_REQUESTS_PER_CONNECTION: usize = 64;
-/// The longest scripted stall.
-const MAX_STALL: Duration = Duration::from_secs(30);
 
 /// One scripted answer, taken by the next request to the service's main
 /// endpoint (`POST /api/v2/signingCert`, `POST /api/v1/log/entries`)
@@ -89,31 +87,43 @@ impl Journal {
             )),
             Fault::Hangup => Some((Reply::Hangup, "scripted hang-up".into())),
             Fault::Stall(d) => {
-                let until = Instant::now() + d.min(MAX_STALL);
-                while Instant::now() < until && !stop.load(Ordering::SeqCst) {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
+                stall(d, stop);
                 None
             }
         }
     }
 }
 
+/// Starts a fake on a [`Server`] bounded by [`MAX_CONNECTIONS`] and
+/// [`LIFETIME`]: `build` makes its state once the server's URL is known;
+/// every connection is served by [`serve`], which records each request in
+/// the state's `journal` with what `answer` made of it.
+pub fn start<S: Send + Sync + 'static>(
+    build: impl FnOnce(&Server) -> S,
+    journal: fn(&S) -> &Journal,
+    answer: fn(&Request, &S, &AtomicBool) -> (Reply, String),
+) -> (Server, Arc<S>) {
+    Server::start_with(
+        MAX_CONNECTIONS,
+        LIFETIME,
+        build,
+        move |stream, state, stop| {
+            let _ = serve(stream, stop, journal(state), &|req, stop| {
+                answer(req, state, stop)
+            });
+        },
+    )
+}
+
 /// Serves one connection: reads requests (keep-alive), asks `answer` for
 /// `(reply, detail)`, records both, writes the reply.
-pub fn serve(
+fn serve(
     stream: TcpStream,
     stop: &AtomicBool,
-    journal: &Arc<Journal>,
+    journal: &Journal,
     answer: &dyn Fn(&Request, &AtomicBool) -> (Reply, String),
 ) -> io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_millis(200)))?;
-    let mut writer = stream.try_clone()?;
-    let mut reader = BufReader::new(stream);
-    for _ in 0..MAX_REQUESTS_PER_CONNECTION {
-        let Some(req) = read_request(&mut reader, stop)? else {
-            break;
-        };
+    serve_connection(stream, stop, MAX_REQUESTS_PER_CONNECTION, |req, w| {
         let (reply, detail) = answer(&req, stop);
         let status = match &reply {
             Reply::Json(s, _, _) => *s,
@@ -130,25 +140,10 @@ pub fn serve(
                     .iter()
                     .map(|(k, v)| (k.as_str(), v.as_str()))
                     .collect();
-                write_response(&mut writer, status, &h, &body, true)?;
+                write_response(w, status, &h, &body, true)?;
+                Ok(Next::KeepAlive)
             }
-            Reply::Hangup => break,
+            Reply::Hangup => Ok(Next::Close),
         }
-    }
-    hang_up(&writer);
-    Ok(())
-}
-
-/// Waits (briefly) until a fake's shared state is in its slot.
-pub fn wait_for<T>(slot: &Mutex<Option<Arc<T>>>) -> Option<Arc<T>> {
-    let until = Instant::now() + Duration::from_secs(5);
-    loop {
-        if let Some(i) = slot.lock().unwrap().as_ref() {
-            return Some(Arc::clone(i));
-        }
-        if Instant::now() > until {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    })
 }

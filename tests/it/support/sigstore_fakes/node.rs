@@ -10,13 +10,13 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
 use serde_json::{json, Value};
 
-use super::super::{apply_env, manifest_dir, npm_program, require_npm, run};
+use super::super::{apply_env, find_npm_root, manifest_dir, npm_program, require_npm, run};
 
 /// The sigstore-js modules the harness loads.
 pub const MODULES: &[&str] = &[
@@ -28,37 +28,6 @@ pub const MODULES: &[&str] = &[
     "@sigstore/core",
 ];
 
-fn find_npm_package(start: &Path) -> Option<PathBuf> {
-    let mut dir = if start.is_dir() {
-        Some(start)
-    } else {
-        start.parent()
-    };
-    while let Some(d) = dir {
-        let pj = d.join("package.json");
-        if let Ok(text) = std::fs::read_to_string(&pj) {
-            if serde_json::from_str::<Value>(&text)
-                .ok()
-                .is_some_and(|v| v["name"] == "npm")
-            {
-                return Some(d.to_path_buf());
-            }
-        }
-        dir = d.parent();
-    }
-    None
-}
-
-fn which(program: &std::ffi::OsStr) -> Option<PathBuf> {
-    let p = Path::new(program);
-    if p.components().count() > 1 {
-        return Some(p.to_path_buf());
-    }
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|d| d.join(program))
-        .find(|c| c.is_file())
-}
-
 /// The `node_modules` directory of the reference npm (the one
 /// [`npm_program`] runs), where its bundled sigstore-js lives. Panics with
 /// an explanation if npm is not the reference version or the modules are
@@ -68,9 +37,7 @@ pub fn npm_node_modules() -> PathBuf {
     let res = DIR.get_or_init(|| {
         require_npm();
         let prog = npm_program();
-        let mut npm_dir = which(&prog)
-            .and_then(|p| std::fs::canonicalize(p).ok())
-            .and_then(|p| find_npm_package(&p));
+        let mut npm_dir = find_npm_root().ok();
         if npm_dir.is_none() {
             // A wrapper script: ask npm where the global modules are.
             let home = tempfile::tempdir().map_err(|e| e.to_string())?;

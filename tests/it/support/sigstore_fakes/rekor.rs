@@ -37,22 +37,20 @@
 //! Also served: `GET /api/v1/log` (log info), `GET /api/v1/log/publicKey`,
 //! `GET /api/v1/log/entries/<uuid>` (with a proof against the current tree).
 
-use std::net::TcpStream;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use rand::Rng as _;
 use serde_json::{json, Value};
 
+use super::super::http::{path_of, Request, Server};
 use super::super::oidc_fakes::jwt::now;
-use super::super::oidc_fakes::net::{path_of, Server};
-use super::super::recording_registry::Request;
 use super::ca::cert_spki;
 use super::crypto::{
     b64, b64_decode, canonical_json, pae, parse_public_key, pem_decode, pem_encode, sha256_hex,
     verify_der, EcKey,
 };
-use super::http::{self, Fault, Journal, Record, Reply, LIFETIME, MAX_CONNECTIONS};
+use super::http::{self, Fault, Journal, Record, Reply};
 use super::merkle::{self, Hash};
 
 /// How to start a [`FakeRekor`].
@@ -110,7 +108,7 @@ struct Inner {
     name: String,
     options: RekorOptions,
     key: EcKey,
-    journal: Arc<Journal>,
+    journal: Journal,
     state: Mutex<State>,
 }
 
@@ -131,34 +129,26 @@ impl FakeRekor {
     }
 
     pub fn start_with(options: RekorOptions) -> FakeRekor {
-        let slot: Arc<Mutex<Option<Arc<Inner>>>> = Arc::new(Mutex::new(None));
-        let handler = {
-            let slot = Arc::clone(&slot);
-            Arc::new(move |stream: TcpStream, stop: &AtomicBool| {
-                if let Some(inner) = http::wait_for(&slot) {
-                    let journal = Arc::clone(&inner.journal);
-                    let _ = http::serve(stream, stop, &journal, &|req, stop| {
-                        answer(req, &inner, stop)
-                    });
+        let (server, inner) = http::start(
+            |server| {
+                let url = server.origin();
+                let name = url.trim_start_matches("http://").to_string();
+                let leaves = (0..options.prefill).map(|_| dummy_leaf()).collect();
+                Inner {
+                    url,
+                    name,
+                    options,
+                    key: EcKey::generate(),
+                    journal: Journal::default(),
+                    state: Mutex::new(State {
+                        leaves,
+                        entries: Vec::new(),
+                    }),
                 }
-            })
-        };
-        let server = Server::start(MAX_CONNECTIONS, LIFETIME, handler);
-        let url = server.origin();
-        let name = url.trim_start_matches("http://").to_string();
-        let leaves = (0..options.prefill).map(|_| dummy_leaf()).collect();
-        let inner = Arc::new(Inner {
-            url,
-            name,
-            options,
-            key: EcKey::generate(),
-            journal: Arc::new(Journal::default()),
-            state: Mutex::new(State {
-                leaves,
-                entries: Vec::new(),
-            }),
-        });
-        *slot.lock().unwrap() = Some(Arc::clone(&inner));
+            },
+            |inner| &inner.journal,
+            answer,
+        );
         FakeRekor {
             inner,
             _server: server,

@@ -5,8 +5,8 @@
 
 use serde_json::{json, Value};
 
+use super::super::http::{request as http, HttpResponse};
 use super::super::oidc_fakes::jwt::JwtKey;
-use super::super::oidc_fakes::net::{request as http, HttpResponse};
 use super::super::oidc_fakes::OidcIssuer;
 use super::ca::{extensions_of, San, OID_SCT_LIST};
 use super::crypto::{b64, b64_decode, canonical_json, pae, pem_decode, verify_der, EcKey};

@@ -32,6 +32,10 @@ function stop (code) {
   stopped = true
   try { if (server) server.close() } catch (_) {}
   try { fs.rmSync(dir, { recursive: true, force: true }) } catch (_) {}
+  // Verdaccio's logger (pino, on a worker thread) throws "_flushSync failed"
+  // from its exit hook once standard error is gone (the test process has
+  // exited): a clean stop leaves without running exit hooks.
+  if (code === 0) process.kill(process.pid, 'SIGKILL')
   process.exit(code)
 }
 

@@ -977,7 +977,12 @@ fn print_diagnosis(printer: &Printer, d: &Diagnosis, registry: &str, name: &str,
         printer.lines(level, "trusted-publishing", &line);
     }
     let mut annotation = d.summary.clone();
-    if let Some(v) = &d.values {
+    if d.unsupported_registry {
+        for line in &d.explanation {
+            annotation.push('\n');
+            annotation.push_str(line);
+        }
+    } else if let Some(v) = &d.values {
         for line in trust::form_lines(v, registry, name) {
             annotation.push('\n');
             annotation.push_str(&line);

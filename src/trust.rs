@@ -128,12 +128,19 @@ pub struct Diagnosis {
     pub warnings: Vec<String>,
     /// The one-line fix, for the error's hint.
     pub hint: String,
+    /// The registry answered the exchange as one that has no such endpoint
+    /// (not npmjs.com, a 404/405/501 that says nothing about OIDC): the
+    /// claims and the form would be beside the point.
+    pub unsupported_registry: bool,
 }
 
 impl Diagnosis {
     /// Everything after the summary, line by line, as printed.
     pub fn detail_lines(&self, registry: &str, name: &str) -> Vec<String> {
         let mut out = self.explanation.clone();
+        if self.unsupported_registry {
+            return out;
+        }
         if let Some(c) = &self.claims {
             out.push(String::new());
             out.push("The id token's claims (what the registry matches):".into());
@@ -183,7 +190,7 @@ pub fn render_form(
     out
 }
 
-fn is_npmjs(registry: &str) -> bool {
+pub fn is_npmjs(registry: &str) -> bool {
     url::Url::parse(registry)
         .ok()
         .and_then(|u| {
@@ -365,6 +372,7 @@ fn id_token_diagnosis(provider: Provider, e: &IdTokenError, i: &Inputs<'_>) -> D
         values: None,
         warnings,
         hint,
+        unsupported_registry: false,
     }
 }
 
@@ -466,8 +474,23 @@ fn exchange_diagnosis(
             hint = "fix the id token as described above".into();
         }
     }
+    let speaks_oidc = message.as_deref().is_some_and(|m| {
+        let m = m.to_ascii_lowercase();
+        m.contains("oidc") || m.contains("trust") || m.contains("token")
+    });
+    let unsupported_registry =
+        !is_npmjs(i.registry) && matches!(status, Some(404 | 405 | 501)) && !speaks_oidc;
+    if unsupported_registry {
+        explanation = vec![format!(
+            "{} answered the token exchange with {} without mentioning OIDC: it probably does not offer npm's trusted publishing (registry.npmjs.org does; GitHub Packages, for one, does not). Publish with a token there, and pass --trusted-publishing never to skip the attempt.",
+            i.registry,
+            status.unwrap_or_default()
+        )];
+        hint = "this registry does not seem to support trusted publishing: publish with a token (--trusted-publishing never)".into();
+        warnings.clear();
+    }
     let values = claims.as_ref().map(Claims::publisher_values);
-    if let Some(c) = &claims {
+    if let (Some(c), false) = (&claims, unsupported_registry) {
         warnings.extend(claim_warnings(c, provider, i));
         if let Some(w) = repository_mismatch(c, provider, i.repository) {
             warnings.push(w);
@@ -488,6 +511,7 @@ fn exchange_diagnosis(
         values,
         warnings,
         hint,
+        unsupported_registry,
     }
 }
 

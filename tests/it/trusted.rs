@@ -1028,3 +1028,28 @@ fn doctor_outside_ci_reads_the_workflow_files() {
         assert!(registry.requests().iter().all(|r| r.method == "GET"));
     }
 }
+
+/// A registry without npm's token exchange (GitHub Packages, say): in
+/// `auto` mode the token is used after a short note, not a page of claims.
+#[test]
+fn a_registry_without_the_exchange_gets_a_short_note() {
+    let w = World::github("no-exchange");
+    let registry = crate::support::fake_registry::FakeRegistry::start();
+    w.sb.login(&registry.url());
+    let run = w
+        .github_env(w.sb.trustpub(["publish"]))
+        .arg(&w.pkg)
+        .args(["--registry", &registry.url()])
+        .run();
+    expect_code(&w, &run, 0);
+    expect_stderr(
+        &w,
+        &run,
+        "it probably does not offer npm's trusted publishing",
+    );
+    expect_stderr(&w, &run, "falling back to the token from");
+    expect_no_stderr(&w, &run, "enter exactly");
+    expect_no_stderr(&w, &run, "The id token's claims");
+    assert_eq!(registry.versions(&w.name), ["1.0.1"]);
+    w.check_leaks(&run);
+}

@@ -52,7 +52,11 @@ fn full_regex(loose: bool) -> &'static Regex {
                 "^v?({num})\\.({num})\\.({num})(?:-({pre_id}(?:\\.{pre_id})*))?{build}?$"
             )
         };
-        // The pattern is a constant built above; it always compiles.
+        // JavaScript's `\s` and `\d`, not Rust's Unicode classes. The
+        // pattern is a constant built above; it always compiles.
+        let src = src
+            .replace("\\s", crate::js::JS_SPACE_CLASS)
+            .replace("\\d", "[0-9]");
         Regex::new(&src).unwrap_or_else(|e| panic!("semver regex: {e}"))
     })
 }
@@ -63,7 +67,7 @@ impl Version {
         if v.len() > MAX_LENGTH {
             return None;
         }
-        let caps = full_regex(loose).captures(v.trim())?;
+        let caps = full_regex(loose).captures(crate::js::js_trim(v))?;
         let number = |i: usize| -> Option<u64> {
             let n: u64 = caps.get(i)?.as_str().parse().ok()?;
             (n <= MAX_SAFE_INTEGER).then_some(n)
@@ -166,7 +170,7 @@ pub fn valid(v: &str, loose: bool) -> Option<String> {
 
 /// `semver.clean(v, loose)`: strips whitespace and a leading `=`/`v`, then `valid`.
 pub fn clean(v: &str, loose: bool) -> Option<String> {
-    let trimmed = v.trim().trim_start_matches(['=', 'v']);
+    let trimmed = crate::js::js_trim(v).trim_start_matches(['=', 'v']);
     valid(trimmed, loose)
 }
 
@@ -631,6 +635,14 @@ mod tests {
             ("v1.2.3", Some("1.2.3"), Some("1.2.3")),
             ("=v1.2.3", None, Some("1.2.3")),
             (" 1.2.3 ", Some("1.2.3"), Some("1.2.3")),
+            // JavaScript's trim and `\s`, as node-semver has them (checked
+            // with Node 20): U+FEFF and U+3000 are space, U+0085 is not;
+            // `\d` is ASCII only.
+            ("\u{feff}1.2.3", Some("1.2.3"), Some("1.2.3")),
+            ("\u{a0}1.2.3\u{3000}", Some("1.2.3"), Some("1.2.3")),
+            ("\u{85}1.2.3", None, None),
+            ("=v1.2.3\u{feff}", None, Some("1.2.3")),
+            ("\u{661}.2.3", None, None),
             ("1.2.3-beta.1", Some("1.2.3-beta.1"), Some("1.2.3-beta.1")),
             ("1.2.3beta", None, Some("1.2.3-beta")),
             ("01.2.3", None, Some("1.2.3")),
@@ -649,6 +661,8 @@ mod tests {
             assert_eq!(valid(input, true).as_deref(), *loose, "loose {input:?}");
         }
         assert_eq!(clean(" =v1.2.3 ", false).as_deref(), Some("1.2.3"));
+        assert_eq!(clean("=v1.2.3\u{feff}", false).as_deref(), Some("1.2.3"));
+        assert_eq!(clean("\u{85}1.2.3", false), None);
     }
 
     #[test]

@@ -295,21 +295,34 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-const MINIMAL_WORKFLOW: &str = "\
+/// The workflow `doctor` suggests when none publishes: the README's
+/// example (`tests/it/readme_examples.rs` lints it with actionlint and
+/// zizmor).
+pub const MINIMAL_WORKFLOW: &str = "\
 # .github/workflows/release.yml
 name: release
+
 on:
   push:
-    tags: ['v*']
-permissions:
-  contents: read
-  id-token: write
+    tags: [\"v*\"]
+
+permissions: {}
+
 jobs:
   publish:
-    runs-on: ubuntu-latest
+    runs-on: ubuntu-24.04
+    permissions:
+      contents: read
+      id-token: write # lets the job request an OIDC id token
     steps:
-      - uses: actions/checkout@v4
-      - run: npx trustpub publish";
+      - uses: actions/checkout@de0fac2e4500dabe0009e67214ff5f5447ce83dd # v6.0.2
+        with:
+          persist-credentials: false
+      - name: Install trustpub
+        run: cargo install --locked trustpub
+      - name: Publish
+        run: trustpub publish --trusted-publishing always
+";
 
 fn no_publish_job(repo: &Repo, found: &Found) -> Finding {
     let what = repo.package_description();
@@ -371,7 +384,8 @@ fn publisher_findings(where_: &str, cmd: &PublishCmd) -> Vec<Finding> {
         ),
     )
     .with_fix(
-        "publish with a tool that does trusted publishing: `npx trustpub publish`, or \
+        "publish with a tool that does trusted publishing: `trustpub publish` (install it \
+         with `cargo install --locked trustpub`), or \
          `npm publish` with npm 11.5.1 or newer, or `yarn npm publish` with Yarn 4.10.3 or newer",
     )]
 }

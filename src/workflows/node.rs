@@ -308,7 +308,8 @@ pub(crate) fn npm_findings(
         ),
     };
     let trustpub_alt = "or publish with trustpub, which does not depend on npm or Node: \
-                        replace the publish command with `npx trustpub publish`";
+                        replace the publish command with `trustpub publish` (installed with \
+                        `cargo install --locked trustpub`)";
     let full_fix = format!(
         "run Node 24 (which comes with npm 11.5.1 or newer):\n\n{}\n\nor upgrade npm before \
          publishing:\n\n{}\n\n{trustpub_alt}",

@@ -224,7 +224,7 @@ fn github_old_node() {
         &[
             "node-version: 24",
             "npm install -g npm@latest",
-            "npx trustpub publish",
+            "`trustpub publish` (installed with",
         ],
     );
     assert!(!a.ready());
@@ -546,7 +546,11 @@ fn no_publish_job() {
     assert_has(&a.problems[0].message, &["no CI job publishes widget"]);
     assert_has(
         a.problems[0].fix.as_deref().unwrap(),
-        &["id-token: write", "npx trustpub publish"],
+        &[
+            "id-token: write",
+            "trustpub publish",
+            "actions/checkout@de0fac2e",
+        ],
     );
     assert!(!a.ready());
 }

@@ -1,5 +1,6 @@
 //! The CI examples in the README are meant to be copied: every GitHub
-//! Actions workflow in it (and ours, `.github/workflows/ci.yml`) must pass
+//! Actions workflow in it (and ours, `.github/workflows/ci.yml`, and the one
+//! `trustpub doctor` suggests) must pass
 //! `actionlint` and `zizmor --offline`, and `trustpub doctor` must find the
 //! README's GitHub and GitLab publish jobs ready.
 //!
@@ -129,6 +130,11 @@ fn readme_and_repository_workflows_pass_actionlint_and_zizmor() {
         std::fs::write(&dst, text).unwrap();
         problems.extend(lint(tmp.path(), path));
     }
+    // The workflow `trustpub doctor` suggests when no job publishes.
+    let suggested = ".github/workflows/suggested.yml";
+    let dst = tmp.path().join(suggested);
+    std::fs::write(&dst, trustpub::workflows::MINIMAL_WORKFLOW).unwrap();
+    problems.extend(lint(tmp.path(), suggested));
     // Our own CI workflow too.
     problems.extend(lint(&manifest_dir(), ".github/workflows/ci.yml"));
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));

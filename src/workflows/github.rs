@@ -636,7 +636,7 @@ fn publish_job(
             .map(|(_, v)| v)
     });
     let fixes = node::Fixes {
-        node: "- uses: actions/setup-node@v4\n  with:\n    node-version: 24".into(),
+        node: "- uses: actions/setup-node@48b55a011bda9f5d6aeb4c2d9c7362e8dae4041e # v6.4.0\n  with:\n    node-version: 24".into(),
         upgrade: "- run: npm install -g npm@latest".into(),
     };
     findings.extend(node::npm_findings(

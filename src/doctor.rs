@@ -24,7 +24,7 @@ use crate::env::Env;
 use crate::manifest::Manifest;
 use crate::oidc::PublisherValues;
 use crate::publish::PublishError;
-use crate::registry::{self, Auth, AuthKind, Client, Observer, Request};
+use crate::registry::{self, Auth, AuthKind, Client, Packument};
 use crate::secret::Secret;
 use crate::trust::{self, Attempt, Mode, ProvenanceDecision, Stage};
 use crate::ui::Printer;
@@ -78,11 +78,6 @@ fn check(name: &str, status: Status, message: impl Into<String>) -> Check {
 
 /// A trusted-publisher form: the provider and its fields with values.
 pub type Form = (&'static str, Vec<(&'static str, String)>);
-
-/// The form for values read off the claims.
-fn claims_form(v: &PublisherValues) -> Form {
-    v.form()
-}
 
 /// The form for values read from the CI files (unknown ones say so).
 fn files_form(v: &workflows::PublisherValues) -> Form {
@@ -261,21 +256,6 @@ impl DoctorReport {
     }
 }
 
-/// Retries are reported as they happen.
-struct Quiet<'a>(&'a Printer);
-
-impl Observer for Quiet<'_> {
-    fn notice(&self, text: &str) {
-        self.0.notice(text);
-    }
-    fn retrying(&self, what: &str, attempt: u32, wait: std::time::Duration) {
-        self.0.warn(
-            "retry",
-            &format!("{what}; retry {attempt} in {:.1} s", wait.as_secs_f64()),
-        );
-    }
-}
-
 /// Runs the checks.
 pub fn doctor(
     opts: &DoctorOptions,
@@ -301,7 +281,7 @@ pub fn doctor(
         });
     }
     let client = Client::new(ci::user_agent(env), config.retry());
-    let observer = Quiet(printer);
+    let observer = crate::publish::Report(printer);
     let provider = ci::detect(env);
     let mut report = DoctorReport {
         package: m.name.clone(),
@@ -358,10 +338,7 @@ pub fn doctor(
                             .checks
                             .push(check("repository", Status::Warn, w.clone()));
                     }
-                    report.values = success
-                        .claims
-                        .as_ref()
-                        .map(|c| claims_form(&c.publisher_values()));
+                    report.values = success.claims.as_ref().map(|c| c.publisher_values().form());
                     auth = Some(Auth {
                         header: Secret::new(format!("Bearer {}", success.token.expose())),
                         origin: registry::origin(&package_url).unwrap_or_default(),
@@ -420,7 +397,7 @@ pub fn doctor(
                             .checks
                             .push(check("warning", Status::Warn, w.clone()));
                     }
-                    report.values = d.values.as_ref().map(claims_form);
+                    report.values = d.values.as_ref().map(PublisherValues::form);
                 }
                 Attempt::NotInCi | Attempt::Disabled => {}
             }
@@ -538,23 +515,10 @@ fn finding_check(name: &str, f: &workflows::Finding) -> Check {
 }
 
 fn packument_check(client: &Client, url: &str, auth: Option<&Auth>, m: &Manifest) -> Check {
-    let req = Request {
-        method: "GET",
-        url: url.to_string(),
-        headers: vec![(
-            "accept",
-            "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*".into(),
-        )],
-        body: None,
-        auth,
-        spec: m.name.clone(),
-    };
-    match client.send_once(&req) {
+    match client.send_once(&registry::packument_request(url, auth, &m.name, None)) {
         Ok(r) if r.status == 200 => {
-            let doc: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
-            let published = doc
-                .get("versions")
-                .and_then(Value::as_object)
+            let published = Packument::parse(&r.body)
+                .and_then(|p| p.versions)
                 .is_some_and(|v| v.contains_key(&m.version));
             if published {
                 Check {

@@ -95,10 +95,10 @@ pub fn normalized_repository_url(repository: &Value) -> Option<String> {
         Value::Object(o) => o.get("url")?.as_str()?,
         _ => return None,
     };
+    // A repository on a host hosted-git-info knows, in any of its forms
+    // (shorthand, git+https, git+ssh, git://), is that host's https URL.
     if let Some((domain, slug)) = crate::document::repository_slug(repository) {
-        if !raw.contains("://") {
-            return Some(format!("https://{domain}/{slug}"));
-        }
+        return Some(format!("https://{domain}/{slug}"));
     }
     let s = raw.trim();
     let s = s.strip_prefix("git+").unwrap_or(s);
@@ -106,19 +106,26 @@ pub fn normalized_repository_url(repository: &Value) -> Option<String> {
     Some(s.trim_end_matches('/').to_string())
 }
 
-/// The checks made before anything reaches the transparency log: a
-/// supported CI with its signing identity, a `repository.url` naming this
-/// repository, a GitHub-hosted runner, a public source repository (from the
-/// signing token's claims), and — as npm checks it — a package that is
-/// public or published with `--access public`.
-pub fn preflight(
-    env: &Env,
-    provider: Option<Provider>,
-    repository: Option<&Value>,
-    identity_claims: Option<&Claims>,
-    access_public: bool,
-    package_public: impl FnOnce() -> Result<bool, String>,
-) -> Result<(), Blocked> {
+/// The repository the id token says the job runs in, as an https URL:
+/// GitHub's `repository`, GitLab's `project_path`, CircleCI's VCS origin.
+pub fn claims_repository_url(c: &Claims, provider: Provider) -> Option<String> {
+    match provider {
+        Provider::GitHubActions => c
+            .str("repository")
+            .map(|r| format!("https://github.com/{r}")),
+        Provider::GitLab => c
+            .str("project_path")
+            .map(|p| format!("https://gitlab.com/{p}")),
+        Provider::CircleCi => c
+            .str("oidc.circleci.com/vcs-origin")
+            .map(|o| format!("https://{o}")),
+    }
+}
+
+/// The first of [`preflight`]'s checks, which decides whether a signing
+/// identity can be asked for at all: a CI that has one (GitHub Actions with
+/// the id-token permission, GitLab CI with `SIGSTORE_ID_TOKEN`).
+pub fn preflight_identity(env: &Env, provider: Option<Provider>) -> Result<Provider, Blocked> {
     let provider = match provider {
         Some(p @ (Provider::GitHubActions | Provider::GitLab)) => p,
         Some(Provider::CircleCi) => {
@@ -150,18 +157,26 @@ pub fn preflight(
             "add `SIGSTORE_ID_TOKEN: {aud: sigstore}` under the job's `id_tokens`",
         ));
     }
+    Ok(provider)
+}
+
+/// The checks made before anything reaches the transparency log: a
+/// supported CI with its signing identity, a `repository.url` naming this
+/// repository, a GitHub-hosted runner, a public source repository (from the
+/// signing token's claims), and — as npm checks it — a package that is
+/// public or published with `--access public`.
+pub fn preflight(
+    env: &Env,
+    provider: Option<Provider>,
+    repository: Option<&Value>,
+    identity_claims: Option<&Claims>,
+    access_public: bool,
+    package_public: impl FnOnce() -> Result<bool, String>,
+) -> Result<(), Blocked> {
+    let provider = preflight_identity(env, provider)?;
     // The job's repository: from the CI's variables, else from the claims.
-    let expected = ci_repository_url(env, provider).or_else(|| {
-        let c = identity_claims?;
-        match provider {
-            Provider::GitHubActions => c
-                .str("repository")
-                .map(|r| format!("https://github.com/{r}")),
-            _ => c
-                .str("project_path")
-                .map(|p| format!("https://gitlab.com/{p}")),
-        }
-    });
+    let expected = ci_repository_url(env, provider)
+        .or_else(|| claims_repository_url(identity_claims?, provider));
     match (repository.and_then(normalized_repository_url), &expected) {
         (None, Some(want)) => {
             return Err(blocked(
@@ -354,6 +369,7 @@ mod tests {
         assert_eq!(n(json!("github:acme/widgets")), want);
         assert_eq!(n(json!("acme/widgets")), want);
         assert_eq!(n(json!("https://github.com/acme/widgets")), want);
+        assert_eq!(n(json!("git+ssh://git@github.com/acme/widgets.git")), want);
         assert_eq!(n(json!({"type": "git"})), None);
     }
 

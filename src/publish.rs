@@ -20,13 +20,17 @@ use crate::pack::{self, FileRecord, Output, PackError, PackOptions, Packed};
 use crate::provenance::sign::{self as sigstore, SignError, SigstoreUrls};
 use crate::provenance::statement::{self, StatementError};
 use crate::provenance::{self as prov, Blocked, FileError, Want};
-use crate::registry::{self, Auth, AuthKind, Client, Observer, RegistryError, Request, Sent};
+use crate::registry::{
+    self, Auth, AuthKind, Client, Observer, Packument, PackumentVersion, RegistryError, Request,
+    Sent,
+};
 use crate::scripts::{self, ScriptError};
 use crate::secret::Secret;
 use crate::semver::Version;
 use crate::trust::{self, Attempt, Diagnosis, Mode, ProvenanceDecision};
 use crate::ui::Printer;
 use base64::Engine as _;
+use std::collections::HashMap;
 
 /// What `trustpub publish` was asked to do.
 #[derive(Debug, Clone)]
@@ -239,7 +243,7 @@ impl PublishError {
 }
 
 /// Prints registry notices and retries as they happen.
-struct Report<'a>(&'a Printer);
+pub(crate) struct Report<'a>(pub(crate) &'a Printer);
 
 impl Observer for Report<'_> {
     fn notice(&self, text: &str) {
@@ -770,6 +774,10 @@ fn make_provenance(i: &ProvenanceInputs<'_>) -> Result<Made, PublishError> {
     } else {
         None
     };
+    let want = Want::decide(configured, c.provenance_file(), i.would_sign);
+    if want == Want::Off {
+        return Ok(Made::default());
+    }
     let sha512_hex = i
         .integrity
         .strip_prefix("sha512-")
@@ -777,7 +785,6 @@ fn make_provenance(i: &ProvenanceInputs<'_>) -> Result<Made, PublishError> {
         .map(hex::encode)
         .unwrap_or_default();
     let purl = statement::purl(i.name, i.version);
-    let want = Want::decide(configured, c.provenance_file(), i.would_sign);
     let explicit = match want {
         Want::Off => return Ok(Made::default()),
         Want::File(path) => {
@@ -831,7 +838,10 @@ fn make_provenance(i: &ProvenanceInputs<'_>) -> Result<Made, PublishError> {
     // The signing identity, whose claims the preflight reads (in a dry run,
     // the trusted-publishing claims stand in: nothing is fetched to sign).
     let mut identity = None;
-    if !i.dry_run && preflight_env_ok(i.env, provider) {
+    if !i.dry_run {
+        if let Err(b) = prov::preflight_identity(i.env, provider) {
+            return skip_or_fail(b);
+        }
         match sigstore::identity_token(
             i.env,
             provider.unwrap_or(ci::Provider::GitHubActions),
@@ -873,7 +883,8 @@ fn make_provenance(i: &ProvenanceInputs<'_>) -> Result<Made, PublishError> {
     ) {
         return skip_or_fail(b);
     }
-    if i.dry_run {
+    // No identity: a dry run, which shows the statement and signs nothing.
+    let Some(identity) = identity else {
         if !i.json {
             i.printer.notice(
                 "provenance: the statement that would be signed (dry run: nothing is signed):",
@@ -886,14 +897,6 @@ fn make_provenance(i: &ProvenanceInputs<'_>) -> Result<Made, PublishError> {
         return Ok(Made {
             statement: Some(st),
             ..Made::default()
-        });
-    }
-    let Some(identity) = identity else {
-        // preflight_env_ok failed, yet the preflight passed: cannot happen,
-        // but never sign without an identity.
-        return skip_or_fail(Blocked {
-            reason: "no signing identity".into(),
-            fix: "grant id-token: write (GitHub) or set SIGSTORE_ID_TOKEN (GitLab)".into(),
         });
     };
     let payload = statement::statement_bytes(&st);
@@ -911,7 +914,7 @@ fn make_provenance(i: &ProvenanceInputs<'_>) -> Result<Made, PublishError> {
         "provenance: signed the statement for {purl} with a certificate from {} and recorded it in {}: {}",
         i.urls.fulcio,
         i.urls.rekor,
-        prov::search_url(signed.log_index)
+        sigstore::transparency_log_url(&signed)
     ));
     Ok(Made {
         info: Some(ProvenanceInfo {
@@ -922,18 +925,6 @@ fn make_provenance(i: &ProvenanceInputs<'_>) -> Result<Made, PublishError> {
         bundle: Some(signed.json),
         statement: None,
     })
-}
-
-/// The variables signing needs are there (the preflight says what is missing).
-fn preflight_env_ok(env: &Env, provider: Option<ci::Provider>) -> bool {
-    match provider {
-        Some(ci::Provider::GitHubActions) => {
-            env.get_non_empty("ACTIONS_ID_TOKEN_REQUEST_URL").is_some()
-                || env.get_non_empty("SIGSTORE_ID_TOKEN").is_some()
-        }
-        Some(ci::Provider::GitLab) => env.get_non_empty("SIGSTORE_ID_TOKEN").is_some(),
-        _ => false,
-    }
 }
 
 /// Where the publish went and how it authenticated.
@@ -1013,68 +1004,8 @@ fn not_in_ci_reason(env: &Env) -> String {
     }
 }
 
-/// The parts of a packument the checks read. Everything else is skipped
-/// while parsing: the packument of a long-lived package is megabytes of
-/// JSON (parsing date-fns' into a `Value` takes 25-60 ms, this 4 ms).
-#[derive(Debug, Default, serde::Deserialize)]
-struct Packument {
-    #[serde(default)]
-    versions: Option<std::collections::HashMap<String, PackumentVersion>>,
-}
-
-#[derive(Debug, Default, serde::Deserialize)]
-struct PackumentVersion {
-    #[serde(default)]
-    dist: Option<PackumentDist>,
-    #[serde(default)]
-    deprecated: Option<Value>,
-}
-
-#[derive(Debug, Default, serde::Deserialize)]
-struct PackumentDist {
-    #[serde(default)]
-    integrity: Option<Value>,
-}
-
-impl PackumentVersion {
-    fn integrity(&self) -> Option<&str> {
-        self.dist.as_ref()?.integrity.as_ref()?.as_str()
-    }
-}
-
-impl Packument {
-    /// Parses the shape above; a packument of another shape (a `versions`
-    /// that is not an object, a `dist` that is a string …) is read
-    /// leniently, as npm reads it: what is not an object is no version.
-    fn parse(body: &[u8]) -> Option<Packument> {
-        if let Ok(p) = serde_json::from_slice::<Packument>(body) {
-            return Some(p);
-        }
-        let v: Value = serde_json::from_slice(body).ok()?;
-        let versions = v.get("versions").and_then(Value::as_object).map(|m| {
-            m.iter()
-                .filter(|(_, doc)| doc.is_object())
-                .map(|(k, doc)| {
-                    (
-                        k.clone(),
-                        PackumentVersion {
-                            dist: Some(PackumentDist {
-                                integrity: doc.pointer("/dist/integrity").cloned(),
-                            }),
-                            deprecated: doc.get("deprecated").cloned(),
-                        },
-                    )
-                })
-                .collect()
-        });
-        Some(Packument { versions })
-    }
-}
-
 /// The highest published version that is neither a prerelease nor deprecated.
-fn highest_stable(
-    versions: &std::collections::HashMap<String, PackumentVersion>,
-) -> Option<Version> {
+fn highest_stable(versions: &HashMap<String, PackumentVersion>) -> Option<Version> {
     versions
         .iter()
         .filter(|(_, doc)| !truthy_opt(doc.deprecated.as_ref()))
@@ -1093,22 +1024,12 @@ fn fetch_packument(
     printer: &Printer,
     auth_type: &str,
 ) -> Option<Packument> {
-    let req = Request {
-        method: "GET",
-        url: url.to_string(),
-        headers: vec![
-            (
-                "accept",
-                "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*".into(),
-            ),
-            ("npm-auth-type", auth_type.to_string()),
-            ("npm-command", "publish".into()),
-        ],
-        body: None,
+    match client.send_once(&registry::packument_request(
+        url,
         auth,
-        spec: spec.to_string(),
-    };
-    match client.send_once(&req) {
+        spec,
+        Some(auth_type),
+    )) {
         Ok(r) if r.status == 200 => match Packument::parse(&r.body) {
             Some(p) => Some(p),
             None => {

@@ -24,7 +24,7 @@ use crate::env::Env;
 use crate::oidc::{
     self, decode_claims, Claims, ExchangeError, IdTokenError, IdTokenSource, PublisherValues,
 };
-use crate::registry::{Client, Observer, Request};
+use crate::registry::{Client, Observer};
 use crate::secret::Secret;
 
 /// `--trusted-publishing` / `TRUSTPUB_TRUSTED_PUBLISHING`.
@@ -120,7 +120,6 @@ pub struct Diagnosis {
     /// from a service (exit 1).
     pub config_error: bool,
     pub status: Option<u16>,
-    pub registry_message: Option<String>,
     /// The explanation and the fix, line by line (snippets indented).
     pub explanation: Vec<String>,
     pub claims: Option<Claims>,
@@ -366,7 +365,6 @@ fn id_token_diagnosis(provider: Provider, e: &IdTokenError, i: &Inputs<'_>) -> D
             IdTokenError::Request(r) => r.status(),
             _ => None,
         },
-        registry_message: None,
         explanation,
         claims: None,
         values: None,
@@ -505,7 +503,6 @@ fn exchange_diagnosis(
         ),
         config_error,
         status,
-        registry_message: message,
         explanation,
         claims,
         values,
@@ -606,18 +603,10 @@ fn fork_pull_request(env: &Env) -> Option<String> {
 /// A 404 from the exchange may mean the package does not exist yet.
 fn package_missing(i: &Inputs<'_>) -> Option<String> {
     let url = format!("{}/{}", i.registry.trim_end_matches('/'), i.escaped);
-    let req = Request {
-        method: "GET",
-        url: url.clone(),
-        headers: vec![(
-            "accept",
-            "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*".into(),
-        )],
-        body: None,
-        auth: None,
-        spec: i.name.to_string(),
-    };
-    match i.client.send_once(&req) {
+    match i
+        .client
+        .send_once(&crate::registry::packument_request(&url, None, i.name, None))
+    {
         Ok(r) if r.status == 404 => Some(format!(
             "{} does not exist on {} (GET {url} answered 404). A first publish cannot use trusted publishing: the trusted publisher is set in the package's settings, which exist only after the first version is published. Publish the first version with a token (locally with `npm publish`, or here with NODE_AUTH_TOKEN and --trusted-publishing never), then configure the trusted publisher and remove the token.",
             i.name, i.registry
@@ -632,28 +621,18 @@ fn repository_mismatch(
     provider: Provider,
     repository: Option<&Value>,
 ) -> Option<String> {
-    let (want_host, want) = match provider {
-        Provider::GitHubActions => ("github.com", c.str("repository")?.to_string()),
-        Provider::GitLab => ("gitlab.com", c.str("project_path")?.to_string()),
-        Provider::CircleCi => {
-            let origin = c.str("oidc.circleci.com/vcs-origin")?;
-            let (host, path) = origin.split_once('/')?;
-            let host: &'static str = match host {
-                "github.com" => "github.com",
-                "gitlab.com" => "gitlab.com",
-                "bitbucket.org" => "bitbucket.org",
-                _ => return None,
-            };
-            (host, path.to_string())
-        }
-    };
-    let (host, slug) = crate::document::repository_slug(repository?)?;
-    if host == want_host && slug == want {
+    // Compared as the registry compares them for provenance.
+    let want = crate::provenance::claims_repository_url(c, provider)?;
+    let have = crate::provenance::normalized_repository_url(repository?)?;
+    if have == want {
         return None;
     }
-    let case_only = host == want_host && slug.eq_ignore_ascii_case(&want);
+    let case_only = have.eq_ignore_ascii_case(&want);
+    let shown = |u: &str| u.trim_start_matches("https://").to_string();
     Some(format!(
-        "package.json's \"repository\" names {host}/{slug}, but this job runs in {want_host}/{want}{}. Provenance (and npm's checks of it) compare the two: set \"repository\" to {{\"type\": \"git\", \"url\": \"git+https://{want_host}/{want}.git\"}}.",
+        "package.json's \"repository\" names {}, but this job runs in {}{}. Provenance (and npm's checks of it) compare the two: set \"repository\" to {{\"type\": \"git\", \"url\": \"git+{want}.git\"}}.",
+        shown(&have),
+        shown(&want),
         if case_only { " (they differ only in upper/lower case)" } else { "" }
     ))
 }

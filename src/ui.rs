@@ -38,27 +38,13 @@ impl Printer {
 
     /// One `notice` line per line of `text` (an empty text prints the bare prefix).
     pub fn notice(&self, text: &str) {
-        let mut err = std::io::stderr().lock();
-        for line in text.split('\n') {
-            let _ = if line.is_empty() {
-                writeln!(err, "trustpub notice")
-            } else {
-                writeln!(err, "trustpub notice {line}")
-            };
-        }
+        prefixed("trustpub notice", text);
     }
 
     /// `trustpub <level> <code> <line>` for each line of `text` (an empty
     /// line prints the bare prefix).
     pub fn lines(&self, level: &str, code: &str, text: &str) {
-        let mut err = std::io::stderr().lock();
-        for line in text.split('\n') {
-            let _ = if line.is_empty() {
-                writeln!(err, "trustpub {level} {code}")
-            } else {
-                writeln!(err, "trustpub {level} {code} {line}")
-            };
-        }
+        prefixed(&format!("trustpub {level} {code}"), text);
     }
 
     /// A warning with npm's code word (`gitignore-fallback`, …).
@@ -86,6 +72,19 @@ impl Printer {
         if let Some(h) = hint {
             let _ = writeln!(err, "  hint: {h}");
         }
+    }
+}
+
+/// `<prefix> <line>` on standard error for each line of `text`; an empty
+/// line prints the bare prefix.
+fn prefixed(prefix: &str, text: &str) {
+    let mut err = std::io::stderr().lock();
+    for line in text.split('\n') {
+        let _ = if line.is_empty() {
+            writeln!(err, "{prefix}")
+        } else {
+            writeln!(err, "{prefix} {line}")
+        };
     }
 }
 

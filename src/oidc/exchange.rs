@@ -7,8 +7,6 @@
 // Errors carry the status, the URL and the registry's words, for the report.
 #![allow(clippy::result_large_err)]
 
-use std::time::Duration;
-
 use crate::ci::Provider;
 use crate::env::Env;
 use crate::registry::{self, Auth, AuthKind, Client, Observer, RegistryError, Request};
@@ -132,18 +130,6 @@ impl std::fmt::Display for ExchangeError {
     }
 }
 
-/// Retry notices are passed on; registry notices are not expected here.
-struct Quiet<'a>(&'a dyn Observer);
-
-impl Observer for Quiet<'_> {
-    fn notice(&self, text: &str) {
-        self.0.notice(text);
-    }
-    fn retrying(&self, what: &str, attempt: u32, wait: Duration) {
-        self.0.retrying(what, attempt, wait);
-    }
-}
-
 /// The id token for `registry`: `NPM_ID_TOKEN` on any provider, else (on
 /// GitHub Actions) a GET of the token service with the registry's audience,
 /// retried on 5xx and connection errors.
@@ -205,7 +191,7 @@ pub fn id_token(
         spec: "the id token".into(),
     };
     let resp = client
-        .send(&req, &Quiet(observer))
+        .send(&req, observer)
         .map_err(|e| IdTokenError::Request(Box::new(e)))?;
     let value = serde_json::from_slice::<serde_json::Value>(&resp.body)
         .ok()
@@ -274,7 +260,7 @@ pub fn exchange(
         auth: Some(&auth),
         spec: "the token exchange".into(),
     };
-    let resp = match client.send(&req, &Quiet(observer)) {
+    let resp = match client.send(&req, observer) {
         Ok(r) => r,
         Err(RegistryError::Status {
             status,
@@ -349,6 +335,7 @@ pub fn package_visibility(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn the_exchange_url_drops_the_registry_path() {

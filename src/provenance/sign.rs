@@ -118,7 +118,7 @@ pub fn bundle_string(b: &SignedBundle) -> String {
 /// published to transparency log: <url>`): `TLOG_BASE_URL` of libnpmpublish
 /// with the bundle's first `logIndex`.
 pub fn transparency_log_url(b: &SignedBundle) -> String {
-    format!("https://search.sigstore.dev/?logIndex={}", b.log_index)
+    crate::provenance::search_url(b.log_index)
 }
 
 /// The service a request went to.
@@ -359,6 +359,53 @@ struct Call<'a> {
     backoff: Backoff,
     retryable: fn(u16) -> bool,
     scrub: Scrubber<'a>,
+}
+
+/// A 2xx answer from `service` that is not what the protocol says.
+fn bad_response(service: Service, url: &str, what: String) -> SignError {
+    SignError::BadResponse {
+        service,
+        method: "POST",
+        url: url.to_string(),
+        what,
+    }
+}
+
+/// POSTs a JSON body to Fulcio or Rekor with sigstore-js's retries and
+/// returns the JSON answer (`accept`: also send `accept: application/json`,
+/// as sigstore-js does for Rekor).
+#[allow(clippy::too_many_arguments)]
+fn post_json(
+    client: &Client,
+    observer: &dyn Observer,
+    identity_token: &Secret<String>,
+    service: Service,
+    url: &str,
+    body: &[u8],
+    accept: bool,
+    spec: &str,
+) -> Result<Value, SignError> {
+    let mut headers = vec![("content-type", "application/json".to_string())];
+    if accept {
+        headers.push(("accept", "application/json".to_string()));
+    }
+    let req = Request {
+        method: "POST",
+        url: url.to_string(),
+        headers,
+        body: Some(body),
+        auth: None,
+        spec: spec.to_string(),
+    };
+    let call = Call {
+        service,
+        backoff: Backoff::npm(client),
+        retryable: sigstore_retryable,
+        scrub: Scrubber::new(Some(identity_token)),
+    };
+    let resp = call.send(client, &req, observer)?;
+    serde_json::from_slice(&resp.body)
+        .map_err(|e| bad_response(service, url, format!("not JSON ({e})")))
 }
 
 impl Call<'_> {
@@ -976,29 +1023,26 @@ fn sign_with_key(
     // Fulcio.
     let fulcio_url = endpoint(&urls.fulcio, "/api/v2/signingCert");
     let fulcio_body = fulcio_request_body(identity_token, &public_pem, &proof);
-    let req = Request {
-        method: "POST",
-        url: fulcio_url.clone(),
-        headers: vec![("content-type", "application/json".into())],
-        body: Some(&fulcio_body),
-        auth: None,
-        spec: "the signing certificate".into(),
+    let post = |service, url: &str, body: &[u8], accept: bool, spec: &str| {
+        post_json(
+            client,
+            observer,
+            identity_token,
+            service,
+            url,
+            body,
+            accept,
+            spec,
+        )
     };
-    let call = Call {
-        service: Service::Fulcio,
-        backoff: Backoff::npm(client),
-        retryable: sigstore_retryable,
-        scrub: Scrubber::new(Some(identity_token)),
-    };
-    let resp = call.send(client, &req, observer)?;
-    let bad_fulcio = |what: String| SignError::BadResponse {
-        service: Service::Fulcio,
-        method: "POST",
-        url: fulcio_url.clone(),
-        what,
-    };
-    let answer: Value =
-        serde_json::from_slice(&resp.body).map_err(|e| bad_fulcio(format!("not JSON ({e})")))?;
+    let bad_fulcio = |what: String| bad_response(Service::Fulcio, &fulcio_url, what);
+    let answer = post(
+        Service::Fulcio,
+        &fulcio_url,
+        &fulcio_body,
+        false,
+        "the signing certificate",
+    )?;
     let leaf_pem = leaf_certificate_pem(&answer).map_err(bad_fulcio)?;
     let leaf_der = pem_to_der(&leaf_pem)
         .ok_or_else(|| bad_fulcio("the leaf certificate is not PEM".into()))?;
@@ -1011,32 +1055,14 @@ fn sign_with_key(
     // Rekor.
     let rekor_url = endpoint(&urls.rekor, "/api/v1/log/entries");
     let rekor_body = rekor_request_body(&envelope_text, &leaf_pem);
-    let req = Request {
-        method: "POST",
-        url: rekor_url.clone(),
-        headers: vec![
-            ("content-type", "application/json".into()),
-            ("accept", "application/json".into()),
-        ],
-        body: Some(rekor_body.as_bytes()),
-        auth: None,
-        spec: "the transparency log entry".into(),
-    };
-    let call = Call {
-        service: Service::Rekor,
-        backoff: Backoff::npm(client),
-        retryable: sigstore_retryable,
-        scrub: Scrubber::new(Some(identity_token)),
-    };
-    let resp = call.send(client, &req, observer)?;
-    let bad_rekor = |what: String| SignError::BadResponse {
-        service: Service::Rekor,
-        method: "POST",
-        url: rekor_url.clone(),
-        what,
-    };
-    let answer: Value =
-        serde_json::from_slice(&resp.body).map_err(|e| bad_rekor(format!("not JSON ({e})")))?;
+    let bad_rekor = |what: String| bad_response(Service::Rekor, &rekor_url, what);
+    let answer = post(
+        Service::Rekor,
+        &rekor_url,
+        rekor_body.as_bytes(),
+        true,
+        "the transparency log entry",
+    )?;
     let (_uuid, entry) = rekor_entry(&answer).map_err(bad_rekor)?;
     let tlog = tlog_entry(entry).map_err(bad_rekor)?;
     let log_index = match entry.get("logIndex") {

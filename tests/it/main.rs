@@ -5,6 +5,7 @@
 //! `trusted` runs trusted publishing against the fake OIDC issuer and the
 //! exchange proxy in front of the real Verdaccio.
 
+mod attacks;
 mod config_diff;
 mod document_diff;
 mod pack_diff;

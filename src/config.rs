@@ -208,6 +208,9 @@ pub struct ConfigValue {
     origin: Origin,
     unset: Vec<String>,
     empty: Vec<String>,
+    /// Whether the value holds text substituted from the environment, or
+    /// came from it (a command-line or environment value).
+    from_env: bool,
 }
 
 impl ConfigValue {
@@ -218,6 +221,7 @@ impl ConfigValue {
             origin,
             unset,
             empty: Vec::new(),
+            from_env: false,
         }
     }
 
@@ -524,6 +528,10 @@ pub struct Config {
     files: ConfigFiles,
     diagnostics: Vec<ConfigDiagnostic>,
     node_auth_token: Option<Secret<String>>,
+    /// The npmrc layers whose file the repository controls: the project
+    /// npmrc, and a user or global npmrc whose path the project npmrc chose
+    /// (`userconfig=`, `globalconfig=`, `prefix=` in it).
+    repository_layers: Vec<Layer>,
 }
 
 impl fmt::Debug for Config {
@@ -639,6 +647,7 @@ impl Loader<'_> {
                 origin,
                 unset,
                 empty: parsed.empty,
+                from_env: parsed.from_env,
             };
             let data = self.layer(layer);
             data.raw_keys.push(raw_key);
@@ -659,6 +668,14 @@ impl Loader<'_> {
         ALL_LAYERS
             .iter()
             .find_map(|l| self.config.layers[*l as usize].values.get(key))
+    }
+
+    /// Whether the winning value of `key` so far comes from a file the
+    /// repository controls.
+    fn chosen_by_repository(&self, key: &str) -> bool {
+        self.current(key)
+            .and_then(|v| v.origin.layer())
+            .is_some_and(|l| self.config.repository_layers.contains(&l))
     }
 
     fn current_path(&self, key: &str) -> Option<PathBuf> {
@@ -966,6 +983,7 @@ impl Config {
                 node_auth_token: env
                     .get("NODE_AUTH_TOKEN")
                     .map(|v| Secret::new(v.to_string())),
+                repository_layers: Vec::new(),
             },
         };
 
@@ -1034,6 +1052,7 @@ impl Config {
             if Some(&project_file) != loader.current_path("userconfig").as_ref() {
                 loader.config.files.project = Some(project_file.clone());
                 loader.load_file(&project_file, Layer::Project)?;
+                loader.config.repository_layers.push(Layer::Project);
             }
         }
 
@@ -1042,6 +1061,9 @@ impl Config {
             .current_path("userconfig")
             .unwrap_or_else(|| cwd.join(".npmrc"));
         loader.config.files.user = user_file.clone();
+        if loader.chosen_by_repository("userconfig") {
+            loader.config.repository_layers.push(Layer::User);
+        }
         loader.load_file(&user_file, Layer::User)?;
 
         // Global config.
@@ -1051,6 +1073,14 @@ impl Config {
                 .current_path("prefix")
                 .map(|p| keys::resolve_path(&p, "etc/npmrc")),
         };
+        let global_key = if loader.current("globalconfig").is_some() {
+            "globalconfig"
+        } else {
+            "prefix"
+        };
+        if loader.chosen_by_repository(global_key) {
+            loader.config.repository_layers.push(Layer::Global);
+        }
         match &global_file {
             Some(p) => {
                 loader.config.files.global = Some(p.clone());
@@ -1325,7 +1355,11 @@ impl Config {
 
     /// The registry from the options view (`opts.registry`).
     pub fn registry(&self) -> Registry {
-        match self.get("registry") {
+        Self::registry_of(self.get("registry"))
+    }
+
+    fn registry_of(v: Option<&ConfigValue>) -> Registry {
+        match v {
             Some(v) => Registry {
                 url: to_js_string(&v.value),
                 key: "registry".into(),
@@ -1341,7 +1375,11 @@ impl Config {
 
     /// The `scope` option with its `@` (`flatten` adds it).
     pub fn scope(&self) -> Option<String> {
-        let s = Self::str_of(self.get("scope"))?;
+        Self::scope_of(self.get("scope"))
+    }
+
+    fn scope_of(v: Option<&ConfigValue>) -> Option<String> {
+        let s = Self::str_of(v)?;
         if s.is_empty() {
             None
         } else if s.starts_with('@') {
@@ -1356,6 +1394,47 @@ impl Config {
     /// `registry`. A scope registry beats `--registry` and
     /// `publishConfig.registry`.
     pub fn registry_for(&self, package_name: &str) -> Result<Registry, ConfigError> {
+        self.pick_registry(package_name, &|k| self.get(k))
+    }
+
+    /// [`Config::registry_for`] over the values chosen outside the
+    /// repository only: the command line, the environment, a user or
+    /// global npmrc the repository did not choose, and npm's defaults
+    /// (never the project npmrc or `publishConfig`). A credential that is
+    /// not bound to a host by the user goes only to this registry's origin.
+    pub fn outside_registry_for(&self, package_name: &str) -> Registry {
+        self.pick_registry(package_name, &|k| self.outside_get(k))
+            .unwrap_or_else(|_| Self::registry_of(None))
+    }
+
+    /// Whether `origin` is a file or field of the repository being
+    /// published (attacker-controlled in a pull request): the project
+    /// npmrc (and npmrc files it chose), `publishConfig`, package.json.
+    pub fn chosen_in_repository(&self, origin: &Origin) -> bool {
+        match origin {
+            Origin::PublishConfig { .. } | Origin::Manifest { .. } => true,
+            Origin::File { layer, .. } => self.repository_layers.contains(layer),
+            Origin::Default | Origin::Cli { .. } | Origin::Env { .. } | Origin::Session => false,
+        }
+    }
+
+    /// When files in the repository moved the publish of `package_name` to
+    /// another origin than the one chosen outside it: the registry they
+    /// chose, and the one chosen outside.
+    pub fn registry_moved_by_repository(&self, package_name: &str) -> Option<(Registry, Registry)> {
+        let effective = self.registry_for(package_name).ok()?;
+        let outside = self.outside_registry_for(package_name);
+        let moved = self.chosen_in_repository(&effective.origin)
+            && crate::registry::origin(js_trim(&effective.url))
+                != crate::registry::origin(js_trim(&outside.url));
+        moved.then_some((effective, outside))
+    }
+
+    fn pick_registry<'c>(
+        &'c self,
+        package_name: &str,
+        get: &dyn Fn(&str) -> Option<&'c ConfigValue>,
+    ) -> Result<Registry, ConfigError> {
         let pkg_scope = package_name.starts_with('@').then(|| {
             package_name
                 .split('/')
@@ -1363,9 +1442,12 @@ impl Config {
                 .unwrap_or(package_name)
                 .to_string()
         });
-        for scope in [pkg_scope, self.scope()].into_iter().flatten() {
+        for scope in [pkg_scope, Self::scope_of(get("scope"))]
+            .into_iter()
+            .flatten()
+        {
             let key = format!("{scope}:registry");
-            if let Some(v) = self.get(&key).filter(|v| truthy(&v.value)) {
+            if let Some(v) = get(&key).filter(|v| truthy(&v.value)) {
                 let url = js_trim(&to_js_string(&v.value)).to_string();
                 if !is_registry_url(&url) {
                     return Err(ConfigError::InvalidValue {
@@ -1382,7 +1464,7 @@ impl Config {
                 });
             }
         }
-        Ok(self.registry())
+        Ok(Self::registry_of(get("registry")))
     }
 
     /// `provenance` from the options view, as libnpmpublish tests it
@@ -1495,10 +1577,90 @@ impl Config {
             None => Some(self.registry().url),
         };
         let get = |k: &str| self.get(k);
-        match credentials::find_auth(&get, url, registry.as_deref()) {
+        let found = match credentials::find_auth(&get, url, registry.as_deref()) {
             CredentialLookup::Missing => self.node_auth_token_for(url, registry.as_deref()),
             other => other,
+        };
+        match found {
+            CredentialLookup::Found(c) => self.check_destination(c, url, package),
+            other => other,
         }
+    }
+
+    /// A credential goes only to the host it was bound to outside the
+    /// repository. One bound by the user (a `//host/:_authToken` line in
+    /// the user or global npmrc, the environment or the command line) goes
+    /// to that host, as in npm. One that is not (the raw `NODE_AUTH_TOKEN`,
+    /// or a line in the project npmrc or `publishConfig`, which a pull
+    /// request can change) goes only to the registry chosen outside the
+    /// repository ([`Config::outside_registry_for`]).
+    fn check_destination(
+        &self,
+        c: Credential,
+        url: &str,
+        package: Option<&str>,
+    ) -> CredentialLookup {
+        // A literal in a repository file is the repository's own value (an
+        // attacker who can move the registry can read it too); a value
+        // substituted from the environment is the CI's secret.
+        let bound_by_user = match &c.source {
+            CredentialSource::NodeAuthToken => false,
+            CredentialSource::Config { key, origin } => {
+                let reg_key = key.rsplit_once(':').map_or(key.as_str(), |(k, _)| k);
+                !self.chosen_in_repository(origin)
+                    || ![
+                        "_authToken",
+                        "_auth",
+                        "username",
+                        "_password",
+                        "certfile",
+                        "keyfile",
+                    ]
+                    .iter()
+                    .any(|f| {
+                        self.get(&format!("{reg_key}:{f}"))
+                            .is_some_and(|v| v.from_env)
+                    })
+            }
+        };
+        let outside = match package {
+            Some(name) => self.outside_registry_for(name),
+            None => Self::registry_of(self.outside_get("registry")),
+        };
+        let dest = crate::registry::origin(js_trim(url));
+        if bound_by_user || dest == crate::registry::origin(js_trim(&outside.url)) {
+            return CredentialLookup::Found(c);
+        }
+        let effective = match package {
+            Some(name) => self.registry_for(name).ok(),
+            None => Some(self.registry()),
+        };
+        let (registry, chosen_by) = match effective {
+            Some(r) if self.chosen_in_repository(&r.origin) => (r.url, r.origin),
+            // The URL itself was not chosen through a registry setting.
+            _ => (
+                url.to_string(),
+                match &c.source {
+                    CredentialSource::Config { origin, .. } => origin.clone(),
+                    CredentialSource::NodeAuthToken => Origin::Default,
+                },
+            ),
+        };
+        CredentialLookup::Unusable(ConfigDiagnostic::CredentialHostChosenByRepository {
+            credential: c.source.to_string(),
+            registry: crate::secret::redact_url(js_trim(&registry)),
+            chosen_by,
+            outside: crate::secret::redact_url(js_trim(&outside.url)),
+        })
+    }
+
+    /// The value of `key` chosen outside the repository (see
+    /// [`Config::outside_registry_for`]).
+    fn outside_get(&self, key: &str) -> Option<&ConfigValue> {
+        ALL_LAYERS
+            .iter()
+            .filter(|l| !self.repository_layers.contains(l))
+            .find_map(|l| self.layers[*l as usize].values.get(key))
     }
 
     fn node_auth_token_for(&self, url: &str, registry: Option<&str>) -> CredentialLookup {

@@ -312,6 +312,9 @@ pub fn doctor(
                 client: &client,
                 observer: &observer,
                 ci: &printer.ci,
+                moved_by_repository: config
+                    .registry_moved_by_repository(&m.name)
+                    .map(|(r, o)| (r.to_string(), r.origin.place(), o.to_string())),
             };
             match trust::attempt(Mode::Always, &inputs) {
                 Attempt::Ok(success) => {

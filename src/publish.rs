@@ -148,7 +148,7 @@ pub enum PublishError {
     #[error("the credential for {registry} cannot be used: {diagnostic}")]
     UnusableCredential {
         registry: String,
-        diagnostic: ConfigDiagnostic,
+        diagnostic: Box<ConfigDiagnostic>,
     },
     #[error("refusing to send credentials over plain HTTP to {url}")]
     Insecure { url: String },
@@ -379,6 +379,9 @@ pub fn publish(
         client: &client,
         observer: &observer,
         ci: &printer.ci,
+        moved_by_repository: config
+            .registry_moved_by_repository(&prepared.name)
+            .map(|(r, o)| (r.to_string(), r.origin.place(), o.to_string())),
     };
     let mut failed: Option<Box<Diagnosis>> = None;
     let trusted = match trust::attempt(mode, &inputs) {
@@ -502,7 +505,7 @@ pub fn publish(
                 }
                 return Err(PublishError::UnusableCredential {
                     registry: registry.to_string(),
-                    diagnostic,
+                    diagnostic: Box::new(diagnostic),
                 });
             }
             CredentialLookup::Missing => {

@@ -73,6 +73,11 @@ pub struct Inputs<'a> {
     pub client: &'a Client,
     pub observer: &'a dyn Observer,
     pub ci: &'a CiReport,
+    /// When a repository file moved the publish to another registry than
+    /// the one chosen outside the repository: (the registry it chose, where
+    /// it was chosen, the registry chosen outside). No id token is asked
+    /// for then: it would go to a host the repository picked.
+    pub moved_by_repository: Option<(String, String, String)>,
 }
 
 /// How an attempt ended.
@@ -208,6 +213,30 @@ pub fn attempt(mode: Mode, i: &Inputs<'_>) -> Attempt {
     let Some(provider) = ci::detect(i.env) else {
         return Attempt::NotInCi;
     };
+    if let Some((registry, place, outside)) = &i.moved_by_repository {
+        return Attempt::Failed(Box::new(Diagnosis {
+            provider,
+            stage: Stage::IdToken,
+            summary: format!(
+                "trusted publishing was not tried: the registry {registry} was chosen by {place}, a file in the repository"
+            ),
+            config_error: true,
+            status: None,
+            explanation: vec![
+                format!(
+                    "An id token and the publish token it is exchanged for go only to the registry chosen outside the repository ({outside}): a pull request can change {place}."
+                ),
+                format!(
+                    "If {registry} is right, choose it outside the repository: pass --registry {registry}, or set npm_config_registry in the job."
+                ),
+            ],
+            claims: None,
+            values: None,
+            warnings: Vec::new(),
+            hint: format!("pass --registry {registry} if that registry is right, or remove the setting from {place}"),
+            unsupported_registry: true,
+        }));
+    }
     let id = match oidc::id_token(i.env, provider, i.registry, i.client, i.observer) {
         Ok(id) => id,
         Err(e) => return Attempt::Failed(Box::new(id_token_diagnosis(provider, &e, i))),

@@ -173,6 +173,19 @@ pub enum ConfigDiagnostic {
     },
     /// `NODE_AUTH_TOKEN` itself is unusable.
     NodeAuthToken(NodeAuthTokenProblem),
+    /// A credential that is not bound to a host by the user (the raw
+    /// `NODE_AUTH_TOKEN`, or a credential line in a repository file) would
+    /// go to a registry that a repository file chose. In a pull request
+    /// those files are the attacker's: npm would send it; trustpub refuses.
+    CredentialHostChosenByRepository {
+        /// Where the credential comes from, in words.
+        credential: String,
+        /// The registry the repository chose (password redacted).
+        registry: String,
+        chosen_by: Origin,
+        /// The registry chosen outside the repository.
+        outside: String,
+    },
     /// npm's "Unknown `<where>` config" warning.
     UnknownKey {
         name: String,
@@ -259,6 +272,7 @@ impl ConfigDiagnostic {
                 | ConfigDiagnostic::EmptyCredential { .. }
                 | ConfigDiagnostic::NodeAuthToken(_)
                 | ConfigDiagnostic::CredentialInPublishConfig { .. }
+                | ConfigDiagnostic::CredentialHostChosenByRepository { .. }
         )
     }
 
@@ -292,6 +306,19 @@ impl ConfigDiagnostic {
             ConfigDiagnostic::CredentialInPublishConfig { .. } => Some(
                 "move the credential to an npmrc or the CI's secret store; package.json is published".into(),
             ),
+            ConfigDiagnostic::CredentialHostChosenByRepository {
+                registry,
+                chosen_by,
+                ..
+            } => {
+                let dart = super::nerf_dart_of(registry).unwrap_or_else(|| registry.clone());
+                Some(format!(
+                    "if {registry} is the right registry, choose it or bind the token to it outside the repository: \
+                     pass --registry {registry} (or set npm_config_registry), or add `{dart}:_authToken=${{NODE_AUTH_TOKEN}}` \
+                     to the user npmrc (actions/setup-node's `registry-url` writes that line); otherwise remove {} from the repository",
+                    chosen_by.place()
+                ))
+            }
             _ => None,
         }
     }
@@ -381,6 +408,16 @@ impl fmt::Display for ConfigDiagnostic {
             ConfigDiagnostic::PublishConfigValueIgnored { key, reason } => {
                 write!(f, "package.json publishConfig.{key} is ignored: {reason}")
             }
+            ConfigDiagnostic::CredentialHostChosenByRepository {
+                credential,
+                registry,
+                chosen_by,
+                outside,
+            } => write!(
+                f,
+                "{credential} is not sent to {registry}: that registry was chosen by {}, a file in the repository (in a pull request, an attacker's), while the registry chosen outside the repository is {outside}",
+                chosen_by.place()
+            ),
             ConfigDiagnostic::CredentialInPublishConfig { key } => write!(
                 f,
                 "package.json publishConfig sets the credential `{key}`; npm uses it for the upload, but package.json is public"

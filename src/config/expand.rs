@@ -26,6 +26,9 @@ pub struct Expanded {
     pub unset: Vec<String>,
     /// Variables that were set to the empty string, in order, without repeats.
     pub empty: Vec<String>,
+    /// Whether any variable was set and substituted: the value holds text
+    /// from the environment, not only from the file.
+    pub from_env: bool,
 }
 
 /// Expands `${VAR}` references in `input` exactly as npm's env-replace.js.
@@ -34,6 +37,7 @@ pub fn env_replace(input: &str, env: &Env) -> Expanded {
     let mut out = String::with_capacity(input.len());
     let mut unset: Vec<String> = Vec::new();
     let mut empty: Vec<String> = Vec::new();
+    let mut from_env = false;
     let mut i = 0;
     let mut copied_to = 0;
     while i < bytes.len() {
@@ -52,6 +56,7 @@ pub fn env_replace(input: &str, env: &Env) -> Expanded {
                     out.push_str(&input[i..i + n / 2]);
                     match env.get(m.name) {
                         Some(v) => {
+                            from_env = true;
                             out.push_str(v);
                             if v.is_empty() && !empty.iter().any(|e| e == m.name) {
                                 empty.push(m.name.to_string());
@@ -80,6 +85,7 @@ pub fn env_replace(input: &str, env: &Env) -> Expanded {
         value: out,
         unset,
         empty,
+        from_env,
     }
 }
 

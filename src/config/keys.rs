@@ -185,6 +185,7 @@ pub fn parse_field(value: &Json, ty: KeyType, env: &Env, base: &PathBase) -> Par
         value,
         unset: Vec::new(),
         empty: Vec::new(),
+        from_env: false,
     };
     let Json::String(raw) = value else {
         return done(value.clone());
@@ -209,6 +210,7 @@ pub fn parse_field(value: &Json, ty: KeyType, env: &Env, base: &PathBase) -> Par
         value: f,
         unset,
         empty,
+        from_env,
     } = env_replace(f, env);
     let value = if is_path {
         let p = match (f.strip_prefix("~/"), base.home) {
@@ -228,6 +230,7 @@ pub fn parse_field(value: &Json, ty: KeyType, env: &Env, base: &PathBase) -> Par
         value,
         unset,
         empty,
+        from_env,
     }
 }
 
@@ -239,6 +242,8 @@ pub struct Parsed {
     pub unset: Vec<String>,
     /// Variables that were set to the empty string.
     pub empty: Vec<String>,
+    /// Whether a `${VAR}` was substituted from the environment.
+    pub from_env: bool,
 }
 
 /// The npm config key an environment variable sets, if any

@@ -182,8 +182,19 @@ fn variables_expand_in_keys_and_values() {
     assert_eq!(c.registry().url, "https://r.example/");
     assert_eq!(c.tag(), "");
     assert_eq!(c.get_config("scope").unwrap().as_str(), Some("${LITERAL}"));
+    // The token is the environment's, the registry the repository's: it is
+    // not sent there unless the registry is also chosen outside it.
+    assert!(
+        describe(&c.lookup_credential("https://r.example/@sc%2fpkg", None))
+            .contains("a file in the repository"),
+    );
+    let cli = CliConfig {
+        registry: Some("https://r.example/".into()),
+        ..CliConfig::default()
+    };
+    let chosen = f.ok(&[("REG_HOST", "r.example"), ("TOKEN", "t0k")], &cli);
     assert_eq!(
-        describe(&c.lookup_credential("https://r.example/@sc%2fpkg", None)),
+        describe(&chosen.lookup_credential("https://r.example/@sc%2fpkg", None)),
         "Bearer t0k from //r.example/:_authToken @ project"
     );
     // Nothing unset here, so no diagnostics about variables.

@@ -635,7 +635,10 @@ fn tgz_with_a_loose_version_is_checked_under_the_registry_version() {
 // Item 2: configuration as npm resolves it, end to end
 
 /// A project `.npmrc` with `${MY_TOKEN}`: found from the working directory,
-/// expanded from the environment, and named in the last line.
+/// expanded from the environment, and named in the last line. The job
+/// names the registry too (`npm_config_registry`): a CI secret expanded by
+/// a repository file goes only to a registry chosen outside the
+/// repository (`attacks::credentials` has the refusal).
 #[test]
 fn project_npmrc_with_env_expansion() {
     let sb = Sandbox::new();
@@ -650,6 +653,7 @@ fn project_npmrc_with_env_expansion() {
     let run = sb
         .trustpub(["publish"])
         .env("MY_TOKEN", &sb.token)
+        .env("npm_config_registry", reg.url())
         .cwd(&pkg)
         .run();
     run.success();

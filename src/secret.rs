@@ -8,17 +8,58 @@
 //!
 //! [`redact_url`] does the same for URLs that may carry a password in their
 //! userinfo part, as npm's `@npmcli/redact` does before printing a registry.
+//!
+//! Types only protect the value while it is a `Secret`: a server can echo a
+//! token back, and an error can quote a URL with its password. So every
+//! secret is also *registered* in a process-wide set the moment it is
+//! obtained ([`Secret::new`] does it, as do [`register_env`] at start and
+//! the config loader for every sensitive npmrc value), and the printer
+//! passes every line it writes through [`scrub`], which replaces each
+//! registered secret and the userinfo of every URL in the line by `***`.
 
 use std::fmt;
+use std::sync::RwLock;
+
+/// Registered values shorter than this are not scrubbed as substrings.
+///
+/// A scrubber that replaces a 1-character "secret" would blank every `a` of
+/// the log (and an empty one would match everywhere), so some floor is
+/// needed. Six keeps every credential trustpub obtains (npm tokens, JWTs,
+/// GitHub's request token, base64 `user:pass`, six-digit one-time codes)
+/// while leaving ordinary words alone. A shorter value is one a guesser finds
+/// anyway; passwords in URLs are removed whatever their length by the
+/// userinfo rule of [`scrub`].
+pub const MIN_SCRUB_LEN: usize = 6;
+
+/// What a scrubbed secret is replaced with.
+pub const REDACTED: &str = "***";
+
+static KNOWN: RwLock<Vec<String>> = RwLock::new(Vec::new());
 
 /// A value that must never be printed: `{}` and `{:?}` both give `****`.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret<T>(T);
 
-impl<T> Secret<T> {
+/// A value that, wrapped in a [`Secret`], is registered for [`scrub`].
+pub trait Registrable {
+    fn register(&self);
+}
+
+impl Registrable for String {
+    fn register(&self) {
+        register(self);
+    }
+}
+
+impl<T: Registrable> Secret<T> {
+    /// Wraps `value` and registers it, so that no output line can show it.
     pub fn new(value: T) -> Secret<T> {
+        value.register();
         Secret(value)
     }
+}
+
+impl<T> Secret<T> {
 
     /// The secret itself. Call it only where the value leaves the process
     /// (an HTTP header, a child's environment), never to print it.
@@ -37,9 +78,9 @@ impl<T> Secret<T> {
     }
 }
 
-impl<T> From<T> for Secret<T> {
+impl<T: Registrable> From<T> for Secret<T> {
     fn from(value: T) -> Secret<T> {
-        Secret(value)
+        Secret::new(value)
     }
 }
 
@@ -74,6 +115,189 @@ pub fn redact_url(url: &str) -> String {
         None => "***".to_string(),
     };
     format!("{}{}{}", &url[..scheme_end + 3], redacted, &rest[at..])
+}
+
+/// The variants of `value` that [`scrub`] looks for: the value, each of its
+/// lines (split as the GitHub runner splits them, on `\r` and `\n`), its
+/// JSON-escaped form (as it appears inside a `--json` document) and, for a
+/// JWT, each of its long parts (a service may quote the payload alone).
+/// Variants shorter than [`MIN_SCRUB_LEN`] are left out.
+fn variants(value: &str) -> Vec<String> {
+    let mut v = vec![value.to_string()];
+    v.extend(value.split(['\r', '\n']).map(str::to_string));
+    if let Ok(json) = serde_json::to_string(value) {
+        v.push(json[1..json.len() - 1].to_string());
+    }
+    if value.matches('.').count() == 2 {
+        v.extend(value.split('.').filter(|p| p.len() >= 16).map(str::to_string));
+    }
+    v.retain(|s| s.chars().count() >= MIN_SCRUB_LEN);
+    v
+}
+
+/// Adds `value` to the secrets no output line may contain.
+pub fn register(value: &str) {
+    let new = variants(value);
+    if new.is_empty() {
+        return;
+    }
+    let mut known = KNOWN.write().unwrap_or_else(|e| e.into_inner());
+    for s in new {
+        if !known.contains(&s) {
+            known.push(s);
+        }
+    }
+}
+
+/// Registers the value of a sensitive config key (`…:_authToken`, `_auth`,
+/// `_password`, `otp`, …): the value as written and, for `_auth` and
+/// `_password` (base64), what it decodes to (`user:pass` and its password).
+pub fn register_config_value(key: &str, value: &serde_json::Value) {
+    let text = match value {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => return,
+    };
+    register(&text);
+    let base = key.rsplit(':').next().unwrap_or(key);
+    if matches!(base, "_auth" | "_password") {
+        let decoded = lenient_base64(&text).map(|b| String::from_utf8_lossy(&b).into_owned());
+        if let Some(d) = decoded {
+            register(&d);
+            if base == "_auth" {
+                if let Some((_, pass)) = d.split_once(':') {
+                    register(pass);
+                }
+            }
+        }
+    }
+}
+
+/// Base64 as Node's `Buffer.from(s, 'base64')` reads it, near enough for
+/// registering: whitespace ignored, padding optional, loose trailing bits.
+fn lenient_base64(s: &str) -> Option<Vec<u8>> {
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    use base64::Engine as _;
+    let cleaned: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let config = GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true);
+    GeneralPurpose::new(&base64::alphabet::STANDARD, config)
+        .decode(cleaned)
+        .ok()
+}
+
+/// Registers the secrets the environment holds, at start: the CI's token
+/// variables and every sensitive `npm_config_*` value.
+pub fn register_env(env: &crate::env::Env) {
+    for name in [
+        "NODE_AUTH_TOKEN",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        "NPM_ID_TOKEN",
+        "SIGSTORE_ID_TOKEN",
+    ] {
+        if let Some(v) = env.get(name) {
+            register(v);
+        }
+    }
+    for (k, v) in env.iter() {
+        let lower = k.to_ascii_lowercase();
+        if let Some(key) = lower.strip_prefix("npm_config_") {
+            let base = key.rsplit(':').next().unwrap_or(key);
+            let base = base.trim_start_matches('_');
+            if matches!(base, "authtoken" | "auth" | "password" | "otp") {
+                let key = match base {
+                    "auth" => "_auth",
+                    "password" => "_password",
+                    other => other,
+                };
+                register_config_value(key, &serde_json::Value::String(v.to_string()));
+            }
+        }
+    }
+}
+
+/// The registered secrets (for [`scrub`]).
+fn known() -> Vec<String> {
+    KNOWN.read().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+/// `text` with every registered secret and every URL userinfo replaced by
+/// `***`. The printer calls it on everything it writes.
+pub fn scrub(text: &str) -> String {
+    scrub_with(text, &known())
+}
+
+/// [`scrub`] with an explicit list of secrets (values shorter than
+/// [`MIN_SCRUB_LEN`] are ignored). Overlapping and nested matches are merged
+/// first, so no fragment of a secret survives between two replacements.
+pub fn scrub_with(text: &str, secrets: &[String]) -> String {
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for s in secrets {
+        if s.chars().count() < MIN_SCRUB_LEN {
+            continue;
+        }
+        let mut from = 0;
+        while let Some(i) = text[from..].find(s.as_str()) {
+            let start = from + i;
+            spans.push((start, start + s.len()));
+            // Next search one character on, to find overlapping copies.
+            from = start + text[start..].chars().next().map_or(1, char::len_utf8);
+        }
+    }
+    spans.extend(userinfo_spans(text));
+    if spans.is_empty() {
+        return text.to_string();
+    }
+    spans.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut pos = 0;
+    let mut i = 0;
+    while i < spans.len() {
+        let (start, mut end) = spans[i];
+        i += 1;
+        while i < spans.len() && spans[i].0 <= end {
+            end = end.max(spans[i].1);
+            i += 1;
+        }
+        if start < pos {
+            // Inside an earlier span (cannot happen after the merge).
+            continue;
+        }
+        out.push_str(&text[pos..start]);
+        out.push_str(REDACTED);
+        pos = end;
+    }
+    out.push_str(&text[pos..]);
+    out
+}
+
+/// The byte ranges to hide in each `scheme://userinfo@host` of `text`: the
+/// password of `user:password`, or the whole userinfo when it has no colon
+/// (a token alone). The authority ends at `/`, `?`, `#` or whitespace; its
+/// last `@` ends the userinfo, as in the URL standard.
+fn userinfo_spans(text: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut from = 0;
+    while let Some(i) = text[from..].find("://") {
+        let start = from + i + 3;
+        let rest = &text[start..];
+        let end = rest
+            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
+            .unwrap_or(rest.len());
+        let authority = &rest[..end];
+        if let Some(at) = authority.rfind('@') {
+            let userinfo = &authority[..at];
+            match userinfo.find(':') {
+                Some(colon) if colon + 1 < at => spans.push((start + colon + 1, start + at)),
+                Some(_) => {}
+                None if at > 0 => spans.push((start, start + at)),
+                None => {}
+            }
+        }
+        from = start;
+    }
+    spans
 }
 
 #[cfg(test)]

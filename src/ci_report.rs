@@ -259,6 +259,25 @@ mod tests {
     }
 
     #[test]
+    fn masks_are_escaped_as_the_runner_unescapes_them() {
+        // The runner's UnescapeData: %0D, then %0A, then %25.
+        let unescape = |s: &str| s.replace("%0D", "\r").replace("%0A", "\n").replace("%25", "%");
+        for value in ["plain-token", "tok%0Aen", "a\rb-secret", "multi\nline\r\nvalue", "100%25"] {
+            let lines = mask_lines(value);
+            let first = lines[0].strip_prefix("::add-mask::").unwrap();
+            assert_eq!(unescape(first), value);
+            for l in &lines {
+                assert!(!l.contains(['\r', '\n']), "{l:?}");
+            }
+        }
+        assert_eq!(
+            mask_lines("ab\ncd"),
+            ["::add-mask::ab%0Acd", "::add-mask::ab", "::add-mask::cd"]
+        );
+        assert!(mask_lines("  ").is_empty());
+    }
+
+    #[test]
     fn summary_rows_are_appended_as_a_table() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("summary.md");

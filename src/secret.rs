@@ -331,4 +331,121 @@ mod tests {
             assert_eq!(redact_url(input), want, "{input}");
         }
     }
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn scrub_replaces_every_copy_of_every_secret() {
+        let secrets = strings(&["npm_SecretToken1", "hunter2pass"]);
+        assert_eq!(
+            scrub_with(
+                "401: Authorization: Bearer npm_SecretToken1 (npm_SecretToken1) pw=hunter2pass",
+                &secrets
+            ),
+            "401: Authorization: Bearer *** (***) pw=***"
+        );
+        assert_eq!(scrub_with("nothing here", &secrets), "nothing here");
+    }
+
+    #[test]
+    fn overlapping_and_nested_secrets_leave_no_fragment() {
+        // Replacing one after the other would leave "ghij" (or "abc").
+        let secrets = strings(&["abcdefgh", "efghijkl"]);
+        assert_eq!(scrub_with("x abcdefghijkl y", &secrets), "x *** y");
+        let nested = strings(&["token-inner", "outer-token-inner-end"]);
+        assert_eq!(
+            scrub_with("[outer-token-inner-end] [token-inner]", &nested),
+            "[***] [***]"
+        );
+        // Overlapping copies of one secret.
+        let repeated = strings(&["aaaaaa"]);
+        assert_eq!(scrub_with("aaaaaaaa|", &repeated), "***|");
+    }
+
+    #[test]
+    fn short_or_empty_secrets_do_not_scrub_everything() {
+        let secrets = strings(&["", "a", "abcde"]);
+        let text = "a plain line about abcde and data";
+        assert_eq!(scrub_with(text, &secrets), text);
+        assert_eq!(MIN_SCRUB_LEN, 6);
+        assert_eq!(scrub_with("code 123456 ok", &strings(&["123456"])), "code *** ok");
+    }
+
+    #[test]
+    fn a_secret_with_a_line_break_is_scrubbed_whole_and_by_line() {
+        let v = variants("first-half\rsecond-half");
+        assert!(v.contains(&"first-half\rsecond-half".to_string()));
+        assert!(v.contains(&"first-half".to_string()));
+        assert!(v.contains(&"second-half".to_string()));
+        // Inside JSON, the \r is written `\r`.
+        assert!(v.contains(&"first-half\\rsecond-half".to_string()));
+        assert_eq!(
+            scrub_with("echo: first-half\rsecond-half.", &v),
+            "echo: ***."
+        );
+        // The runner would print the two halves as two lines.
+        assert_eq!(scrub_with("second-half", &v), "***");
+    }
+
+    #[test]
+    fn a_secret_inside_a_json_string_is_scrubbed() {
+        let secret = "tok\"en\\with-quote";
+        let v = variants(secret);
+        let doc = serde_json::json!({ "error": format!("bad token {secret}") }).to_string();
+        assert!(!doc.contains(secret), "the raw form is not in the JSON");
+        let scrubbed = scrub_with(&doc, &v);
+        assert_eq!(scrubbed, r#"{"error":"bad token ***"}"#);
+        let parsed: serde_json::Value = serde_json::from_str(&scrubbed).unwrap();
+        assert_eq!(parsed["error"], "bad token ***");
+    }
+
+    #[test]
+    fn jwt_parts_are_scrubbed_alone() {
+        let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOmFjbWUvd2lkZ2V0cyJ9.c2lnbmF0dXJlLWJ5dGVzLWhlcmU";
+        let v = variants(jwt);
+        assert_eq!(
+            scrub_with("claims eyJzdWIiOiJyZXBvOmFjbWUvd2lkZ2V0cyJ9 rejected", &v),
+            "claims *** rejected"
+        );
+    }
+
+    #[test]
+    fn url_userinfo_is_scrubbed_anywhere_in_a_line() {
+        let none: Vec<String> = Vec::new();
+        let cases = [
+            (
+                "error: cannot reach https://ci:p4ss@registry.example/npm/ (timeout)",
+                "error: cannot reach https://ci:***@registry.example/npm/ (timeout)",
+            ),
+            (
+                "GET https://npm_tok3n@host:8080?x=1 and http://u:pw@other#f",
+                "GET https://***@host:8080?x=1 and http://u:***@other#f",
+            ),
+            // The last @ of the authority ends the userinfo.
+            ("x https://u:p@ss@host/", "x https://u:***@host/"),
+            ("https://user:@host/ ok", "https://user:@host/ ok"),
+            ("mail me@example.com; see https://host/a@b", "mail me@example.com; see https://host/a@b"),
+            ("\"https://u:secretpw@h/\"", "\"https://u:***@h/\""),
+        ];
+        for (input, want) in cases {
+            assert_eq!(scrub_with(input, &none), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn sensitive_config_values_are_registered_with_their_decodings() {
+        // base64("ci-user:s3cr3t-pw") as `_auth`, base64("another-pw") as `_password`.
+        register_config_value(
+            "//reg.example/:_auth",
+            &serde_json::json!("Y2ktdXNlcjpzM2NyM3QtcHc="),
+        );
+        register_config_value("//reg.example/:_password", &serde_json::json!("YW5vdGhlci1wdw=="));
+        let out = scrub("a Y2ktdXNlcjpzM2NyM3QtcHc= b ci-user:s3cr3t-pw c s3cr3t-pw d another-pw");
+        assert_eq!(out, "a *** b *** c *** d ***");
+        // Secret::new registers too.
+        let _s = Secret::new("npm_RegisteredByNew".to_string());
+        assert_eq!(scrub("x npm_RegisteredByNew y"), "x *** y");
+    }
 }

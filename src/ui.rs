@@ -278,4 +278,58 @@ mod tests {
         assert!(!Printer::from_locale(Some("C"), None, Some("en_US.UTF-8"), false).unicode);
         assert!(!Printer::from_locale(None, None, None, false).unicode);
     }
+
+    #[test]
+    fn control_characters_are_rendered_visibly() {
+        assert_eq!(
+            neutralise("a\x1b[31mred\rover\x07\x7f\u{9b}2J\u{202e}txt\u{2066}\ttab\nnext"),
+            "a\\x1b[31mred\\rover\\x07\\x7f\\u{9b}2J\\u{202e}txt\\u{2066}\ttab\nnext"
+        );
+        assert_eq!(neutralise("plain ünïcode ✓"), "plain ünïcode ✓");
+    }
+
+    /// The lines the GitHub runner sees: split on `\r` and `\n`, leading
+    /// whitespace trimmed.
+    fn runner_lines(text: &str) -> Vec<&str> {
+        text.split(['\r', '\n']).map(str::trim_start).collect()
+    }
+
+    #[test]
+    fn no_cleaned_line_is_a_workflow_command() {
+        let attacks = [
+            "registry says:\n::error::pwned",
+            "x\r::add-mask::visible",
+            "  \t ::stop-commands::tok",
+            "\u{a0}::warning::nbsp",
+            "a ##[error]v1 anywhere",
+            "::set-output name=x::y",
+            "\r\n\n::error title=trustpub publish failed::forged",
+        ];
+        for a in attacks {
+            let out = clean(a);
+            for line in runner_lines(&out) {
+                assert!(!line.starts_with("::"), "{a:?} gave {out:?}");
+            }
+            assert!(!out.contains("##["), "{a:?} gave {out:?}");
+            assert!(!out.contains('\r') && !out.contains('\x1b'), "{out:?}");
+        }
+        assert_eq!(clean("body:\n::error::pwned"), "body:\n\\x3a:error::pwned");
+        assert_eq!(clean("a::b"), "a::b");
+    }
+
+    #[test]
+    fn json_documents_stay_json() {
+        let v = serde_json::json!({
+            "name": "p",
+            "note": "\u{7f}\u{85}\u{202e}##[error]x\n::error::y\u{1b}",
+        });
+        let doc = serde_json::to_string_pretty(&v).unwrap();
+        let out = clean_json(&doc);
+        for line in runner_lines(&out) {
+            assert!(!line.starts_with("::"), "{out}");
+        }
+        assert!(!out.contains("##[") && !out.contains('\u{85}') && !out.contains('\u{202e}'));
+        let back: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(back, v);
+    }
 }

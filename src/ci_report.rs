@@ -188,10 +188,11 @@ fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// Text scrubbed of secrets and with its control characters rendered
-/// visibly, before it is escaped for a workflow command or a summary cell.
+/// Text scrubbed of secrets, with its control characters rendered visibly
+/// and no `##[` or line-leading `::` (as [`crate::ui::clean`] makes it),
+/// before it is escaped for a workflow command or a summary cell.
 fn safe(s: &str) -> String {
-    crate::ui::neutralise(&crate::secret::scrub(s))
+    crate::ui::clean(s)
 }
 
 /// A GitLab section name: the characters GitLab allows (`[A-Za-z0-9_.-]`).

@@ -262,8 +262,18 @@ mod tests {
     #[test]
     fn masks_are_escaped_as_the_runner_unescapes_them() {
         // The runner's UnescapeData: %0D, then %0A, then %25.
-        let unescape = |s: &str| s.replace("%0D", "\r").replace("%0A", "\n").replace("%25", "%");
-        for value in ["plain-token", "tok%0Aen", "a\rb-secret", "multi\nline\r\nvalue", "100%25"] {
+        let unescape = |s: &str| {
+            s.replace("%0D", "\r")
+                .replace("%0A", "\n")
+                .replace("%25", "%")
+        };
+        for value in [
+            "plain-token",
+            "tok%0Aen",
+            "a\rb-secret",
+            "multi\nline\r\nvalue",
+            "100%25",
+        ] {
             let lines = mask_lines(value);
             let first = lines[0].strip_prefix("::add-mask::").unwrap();
             assert_eq!(unescape(first), value);

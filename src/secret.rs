@@ -60,7 +60,6 @@ impl<T: Registrable> Secret<T> {
 }
 
 impl<T> Secret<T> {
-
     /// The secret itself. Call it only where the value leaves the process
     /// (an HTTP header, a child's environment), never to print it.
     pub fn expose(&self) -> &T {
@@ -129,7 +128,12 @@ fn variants(value: &str) -> Vec<String> {
         v.push(json[1..json.len() - 1].to_string());
     }
     if value.matches('.').count() == 2 {
-        v.extend(value.split('.').filter(|p| p.len() >= 16).map(str::to_string));
+        v.extend(
+            value
+                .split('.')
+                .filter(|p| p.len() >= 16)
+                .map(str::to_string),
+        );
     }
     v.retain(|s| s.chars().count() >= MIN_SCRUB_LEN);
     v
@@ -370,7 +374,10 @@ mod tests {
         let text = "a plain line about abcde and data";
         assert_eq!(scrub_with(text, &secrets), text);
         assert_eq!(MIN_SCRUB_LEN, 6);
-        assert_eq!(scrub_with("code 123456 ok", &strings(&["123456"])), "code *** ok");
+        assert_eq!(
+            scrub_with("code 123456 ok", &strings(&["123456"])),
+            "code *** ok"
+        );
     }
 
     #[test]
@@ -403,7 +410,8 @@ mod tests {
 
     #[test]
     fn jwt_parts_are_scrubbed_alone() {
-        let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOmFjbWUvd2lkZ2V0cyJ9.c2lnbmF0dXJlLWJ5dGVzLWhlcmU";
+        let jwt =
+            "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXBvOmFjbWUvd2lkZ2V0cyJ9.c2lnbmF0dXJlLWJ5dGVzLWhlcmU";
         let v = variants(jwt);
         assert_eq!(
             scrub_with("claims eyJzdWIiOiJyZXBvOmFjbWUvd2lkZ2V0cyJ9 rejected", &v),
@@ -426,7 +434,10 @@ mod tests {
             // The last @ of the authority ends the userinfo.
             ("x https://u:p@ss@host/", "x https://u:***@host/"),
             ("https://user:@host/ ok", "https://user:@host/ ok"),
-            ("mail me@example.com; see https://host/a@b", "mail me@example.com; see https://host/a@b"),
+            (
+                "mail me@example.com; see https://host/a@b",
+                "mail me@example.com; see https://host/a@b",
+            ),
             ("\"https://u:secretpw@h/\"", "\"https://u:***@h/\""),
         ];
         for (input, want) in cases {
@@ -441,7 +452,10 @@ mod tests {
             "//reg.example/:_auth",
             &serde_json::json!("Y2ktdXNlcjpzM2NyM3QtcHc="),
         );
-        register_config_value("//reg.example/:_password", &serde_json::json!("YW5vdGhlci1wdw=="));
+        register_config_value(
+            "//reg.example/:_password",
+            &serde_json::json!("YW5vdGhlci1wdw=="),
+        );
         let out = scrub("a Y2ktdXNlcjpzM2NyM3QtcHc= b ci-user:s3cr3t-pw c s3cr3t-pw d another-pw");
         assert_eq!(out, "a *** b *** c *** d ***");
         // Secret::new registers too.

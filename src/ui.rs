@@ -149,9 +149,7 @@ pub fn neutralise(text: &str) -> String {
         match c {
             '\n' | '\t' => out.push(c),
             '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x80 && is_unsafe(c) => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
+            c if (c as u32) < 0x80 && is_unsafe(c) => out.push_str(&format!("\\x{:02x}", c as u32)),
             c if is_unsafe(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
             c => out.push(c),
         }

@@ -95,7 +95,10 @@ fn payload_neutralised(run: &Run) {
         "the hostile text never reached the output, so nothing was tested:\n{}",
         run.describe
     );
-    for line in runner_lines(err).into_iter().chain(runner_lines(run.stdout())) {
+    for line in runner_lines(err)
+        .into_iter()
+        .chain(runner_lines(run.stdout()))
+    {
         // trustpub's own annotations quote the hostile text (escaped) as
         // their data; the command itself must be trustpub's.
         if let Some(rest) = line.strip_prefix("::") {
@@ -114,7 +117,11 @@ fn payload_neutralised(run: &Run) {
         "escapes are shown, not sent:\n{}",
         run.describe
     );
-    assert!(err.contains("\\r"), "carriage returns are shown:\n{}", run.describe);
+    assert!(
+        err.contains("\\r"),
+        "carriage returns are shown:\n{}",
+        run.describe
+    );
 }
 
 /// `package.json` for a small package.
@@ -186,7 +193,9 @@ fn a_registry_echoing_the_authorization_header_is_scrubbed_everywhere() {
     // The annotation and the step summary carry the failure, scrubbed.
     let notes = annotations(&run);
     assert!(
-        notes.iter().any(|l| l.starts_with("::error title=trustpub publish failed::")),
+        notes
+            .iter()
+            .any(|l| l.starts_with("::error title=trustpub publish failed::")),
         "{notes:?}"
     );
     assert!(notes.iter().all(|l| !l.contains(&sb.token)));
@@ -204,7 +213,13 @@ fn the_echo_is_scrubbed_in_json_mode_and_on_gitlab_too() {
     let run = sb
         .trustpub(["publish"])
         .arg(&pkg)
-        .args(["--registry", &reg.url(), "--json", "--trusted-publishing", "never"])
+        .args([
+            "--registry",
+            &reg.url(),
+            "--json",
+            "--trusted-publishing",
+            "never",
+        ])
         .env("GITLAB_CI", "true")
         .env("CI", "true")
         .run();
@@ -247,19 +262,35 @@ fn a_token_only_userinfo_in_the_token_request_url_is_scrubbed() {
     let pkg = package(&sb, "userinfo-oidc");
     let run = on_github(sb.trustpub(["publish"]), &sb)
         .arg(&pkg)
-        .args(["--registry", "http://127.0.0.1:9/", "--trusted-publishing", "always"])
+        .args([
+            "--registry",
+            "http://127.0.0.1:9/",
+            "--trusted-publishing",
+            "always",
+        ])
         .env(
             "ACTIONS_ID_TOKEN_REQUEST_URL",
-            format!("http://{userinfo}@127.0.0.1:{}/token?api-version=2.0", service.port()),
+            format!(
+                "http://{userinfo}@127.0.0.1:{}/token?api-version=2.0",
+                service.port()
+            ),
         )
         .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", &request_token)
         .env("npm_config_fetch_retries", "0")
         .run();
     assert_ne!(run.code(), Some(0), "{}", run.describe);
-    assert!(!service.methods().is_empty(), "the token service was not asked");
+    assert!(
+        !service.methods().is_empty(),
+        "the token service was not asked"
+    );
     // The request token is masked before anything else is printed.
     let first = run.stderr().lines().next().unwrap_or("");
-    assert_eq!(first, format!("::add-mask::{request_token}"), "{}", run.describe);
+    assert_eq!(
+        first,
+        format!("::add-mask::{request_token}"),
+        "{}",
+        run.describe
+    );
     assert!(
         run.stderr().contains("://***@127.0.0.1"),
         "the URL is shown without its userinfo:\n{}",
@@ -281,7 +312,12 @@ fn the_token_service_echoing_the_request_token_is_scrubbed() {
     let pkg = package(&sb, "echo-request-token");
     let run = on_github(sb.trustpub(["publish"]), &sb)
         .arg(&pkg)
-        .args(["--registry", "http://127.0.0.1:9/", "--trusted-publishing", "always"])
+        .args([
+            "--registry",
+            "http://127.0.0.1:9/",
+            "--trusted-publishing",
+            "always",
+        ])
         .env("ACTIONS_ID_TOKEN_REQUEST_URL", issuer.request_url())
         .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", &request_token)
         .run();
@@ -290,7 +326,10 @@ fn the_token_service_echoing_the_request_token_is_scrubbed() {
     run.stderr_has("token *** is not valid");
     payload_neutralised(&run);
     let notes = annotations(&run);
-    assert!(notes.iter().any(|l| l.contains("token *** is not valid")), "{notes:?}");
+    assert!(
+        notes.iter().any(|l| l.contains("token *** is not valid")),
+        "{notes:?}"
+    );
     let summary = summary(&sb);
     assert!(summary.contains("failed"), "{summary}");
 }
@@ -302,7 +341,10 @@ fn hostile_id_token_claims_and_exchange_messages_cannot_inject() {
     // the (hostile) registry takes the PUT.
     let reg = Hostile::start(|req| {
         if req.url.contains("/oidc/token/exchange/") {
-            json_answer(403, json!({"message": format!("no trusted publisher{PAYLOAD}")}))
+            json_answer(
+                403,
+                json!({"message": format!("no trusted publisher{PAYLOAD}")}),
+            )
         } else if req.method == "PUT" {
             json_answer(201, json!({"ok": true}))
         } else {
@@ -315,8 +357,11 @@ fn hostile_id_token_claims_and_exchange_messages_cannot_inject() {
             .github_claims("acme", "widgets", "release.yml")
             .visibility("private")
             .environment(&format!("prod{PAYLOAD}"))
-            .git_ref(&format!("refs/heads/main\r::error::INJECTED-REF\u{1b}[1A"))
-            .set("repository", json!(format!("acme/widgets\n::add-mask::INJECTED-REPO")))
+            .git_ref("refs/heads/main\r::error::INJECTED-REF\u{1b}[1A")
+            .set(
+                "repository",
+                json!("acme/widgets\n::add-mask::INJECTED-REPO"),
+            )
             .build(),
     );
     let sb = Sandbox::new();
@@ -333,7 +378,9 @@ fn hostile_id_token_claims_and_exchange_messages_cannot_inject() {
         assert!(!run.stderr().contains(&t) || run.stderr().contains(&format!("::add-mask::{t}")));
     }
     assert!(
-        reg.methods().iter().any(|m| m.contains("/oidc/token/exchange/")),
+        reg.methods()
+            .iter()
+            .any(|m| m.contains("/oidc/token/exchange/")),
         "{:?}",
         reg.methods()
     );
@@ -429,8 +476,16 @@ fn pack_json_stays_json_and_file_names_cannot_inject() {
         .arg("--dry-run")
         .run();
     run.success();
-    assert!(run.stderr().contains("#\\x23[add-mask]INJECTED.js"), "{}", run.describe);
-    assert!(run.stderr().contains("\\u{202e}sj.INJECTED.js"), "{}", run.describe);
+    assert!(
+        run.stderr().contains("#\\x23[add-mask]INJECTED.js"),
+        "{}",
+        run.describe
+    );
+    assert!(
+        run.stderr().contains("\\u{202e}sj.INJECTED.js"),
+        "{}",
+        run.describe
+    );
 }
 
 #[test]
@@ -469,7 +524,13 @@ fn a_fulcio_url_password_and_an_echoed_identity_token_are_scrubbed() {
     let run = on_github(sb.trustpub(["publish"]), &sb)
         .arg(&pkg)
         .args(["--registry", &reg.url(), "--trusted-publishing", "never"])
-        .args(["--provenance", "--access", "public", "--fulcio-url", &fulcio_url])
+        .args([
+            "--provenance",
+            "--access",
+            "public",
+            "--fulcio-url",
+            &fulcio_url,
+        ])
         .env("ACTIONS_ID_TOKEN_REQUEST_URL", issuer.request_url())
         .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", issuer.request_token())
         .env(

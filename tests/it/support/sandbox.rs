@@ -337,13 +337,16 @@ fn foreign_command(line: &str, secrets: &[String]) -> Option<String> {
     let rest = line.strip_prefix("::")?;
     if let Some(v) = rest.strip_prefix("add-mask::") {
         let value = unescape_data(v);
-        let known = secrets.iter().any(|s| {
-            !s.is_empty() && (*s == value || s.split(['\r', '\n']).any(|l| l == value))
-        });
+        let known = secrets
+            .iter()
+            .any(|s| !s.is_empty() && (*s == value || s.split(['\r', '\n']).any(|l| l == value)));
         return (!(known || is_jwt(&value))).then(|| "masks a value that is not a secret".into());
     }
     for kind in ["error", "warning"] {
-        if let Some(after) = rest.strip_prefix(kind).and_then(|r| r.strip_prefix(" title=")) {
+        if let Some(after) = rest
+            .strip_prefix(kind)
+            .and_then(|r| r.strip_prefix(" title="))
+        {
             let Some((title, _data)) = after.split_once("::") else {
                 return Some("an annotation without data".into());
             };
@@ -377,7 +380,14 @@ pub fn assert_clean_output(
 ) {
     let secrets: Vec<&String> = secrets.iter().filter(|s| !s.is_empty()).collect();
     let owned: Vec<String> = secrets.iter().map(|s| s.to_string()).collect();
-    for (stream, text) in [("standard output", &out.stdout), ("standard error", &out.stderr)] {
+    let markers = regex::Regex::new(
+        r"\x1b\[0Ksection_start:\d+:[A-Za-z0-9_.-]+\[collapsed=false\]\r\x1b\[0K|\x1b\[0Ksection_end:\d+:[A-Za-z0-9_.-]+\r\x1b\[0K",
+    )
+    .unwrap();
+    for (stream, text) in [
+        ("standard output", &out.stdout),
+        ("standard error", &out.stderr),
+    ] {
         for line in runner_lines(text) {
             if let Some(why) = foreign_command(line, &owned) {
                 panic!(
@@ -404,10 +414,6 @@ pub fn assert_clean_output(
             "a planted secret appeared on {stream}:\n{describe}"
         );
         if own_markers {
-            let markers = regex::Regex::new(
-                r"\x1b\[0Ksection_start:\d+:[A-Za-z0-9_.-]+\[collapsed=false\]\r\x1b\[0K|\x1b\[0Ksection_end:\d+:[A-Za-z0-9_.-]+\r\x1b\[0K",
-            )
-            .unwrap();
             let rest = markers.replace_all(text, "");
             assert!(
                 !rest.contains('\x1b'),

@@ -139,8 +139,20 @@ fn variants(value: &str) -> Vec<String> {
     v
 }
 
-/// Adds `value` to the secrets no output line may contain.
+/// Whether `value` is known not to be a secret although it sits where one
+/// goes: setup-node's placeholder token, or a `${VAR}` reference left
+/// unexpanded. trustpub names both in its diagnostics.
+fn is_placeholder(value: &str) -> bool {
+    let v = value.trim();
+    v == crate::config::SETUP_NODE_PLACEHOLDER || (v.starts_with("${") && v.ends_with('}'))
+}
+
+/// Adds `value` to the secrets no output line may contain (placeholders
+/// excepted, see [`is_placeholder`]).
 pub fn register(value: &str) {
+    if is_placeholder(value) {
+        return;
+    }
     let new = variants(value);
     if new.is_empty() {
         return;
@@ -366,6 +378,16 @@ mod tests {
         // Overlapping copies of one secret.
         let repeated = strings(&["aaaaaa"]);
         assert_eq!(scrub_with("aaaaaaaa|", &repeated), "***|");
+    }
+
+    #[test]
+    fn placeholders_are_not_secrets() {
+        register("XXXXX-XXXXX-XXXXX-XXXXX");
+        register("${NODE_AUTH_TOKEN}");
+        assert_eq!(
+            scrub("placeholder XXXXX-XXXXX-XXXXX-XXXXX or ${NODE_AUTH_TOKEN}"),
+            "placeholder XXXXX-XXXXX-XXXXX-XXXXX or ${NODE_AUTH_TOKEN}"
+        );
     }
 
     #[test]

@@ -311,16 +311,13 @@ fn unescape_data(s: &str) -> String {
         .replace("%25", "%")
 }
 
-/// Whether `value` is a JWT (three base64url parts): trustpub masks the id
-/// tokens it fetches, which a test may not know.
-fn is_jwt(value: &str) -> bool {
-    let parts: Vec<&str> = value.split('.').collect();
-    parts.len() == 3
-        && parts[..2].iter().all(|p| p.len() >= 8)
-        && parts.iter().all(|p| {
-            p.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        })
+/// Whether `value` has the shape of a credential: at least 16 printable
+/// ASCII characters without spaces. trustpub masks tokens it obtains during
+/// the run (the exchanged token, the Sigstore identity token) that a test
+/// cannot know beforehand; a masked value is a secret from then on (see
+/// [`assert_clean_output`]).
+fn is_token_shaped(value: &str) -> bool {
+    value.len() >= 16 && value.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// Why `line` (one runner line, trimmed) is not a workflow command that
@@ -328,7 +325,8 @@ fn is_jwt(value: &str) -> bool {
 ///
 /// trustpub writes exactly these (`src/ci_report.rs`):
 /// * `::add-mask::<value>`, the value escaped as the runner unescapes it and
-///   a known secret, a line of one, or a JWT trustpub fetched;
+///   a known secret, a line of one, or a token-shaped value trustpub
+///   obtained during the run;
 /// * `::error title=trustpub…::<message>` and `::warning title=trustpub…::…`.
 fn foreign_command(line: &str, secrets: &[String]) -> Option<String> {
     if line.contains("##[") {
@@ -340,7 +338,8 @@ fn foreign_command(line: &str, secrets: &[String]) -> Option<String> {
         let known = secrets
             .iter()
             .any(|s| !s.is_empty() && (*s == value || s.split(['\r', '\n']).any(|l| l == value)));
-        return (!(known || is_jwt(&value))).then(|| "masks a value that is not a secret".into());
+        return (!(known || is_token_shaped(&value)))
+            .then(|| "masks a value that is not a secret".into());
     }
     for kind in ["error", "warning"] {
         if let Some(after) = rest
@@ -378,8 +377,19 @@ pub fn assert_clean_output(
     own_markers: bool,
     describe: &str,
 ) {
-    let secrets: Vec<&String> = secrets.iter().filter(|s| !s.is_empty()).collect();
-    let owned: Vec<String> = secrets.iter().map(|s| s.to_string()).collect();
+    // What trustpub masked is a secret too, from its mask line on.
+    let mut owned: Vec<String> = secrets.iter().filter(|s| !s.is_empty()).cloned().collect();
+    for text in [&out.stdout, &out.stderr] {
+        for line in runner_lines(text) {
+            if let Some(v) = line.strip_prefix("::add-mask::") {
+                let v = unescape_data(v);
+                if is_token_shaped(&v) && !owned.contains(&v) {
+                    owned.push(v);
+                }
+            }
+        }
+    }
+    let secrets: Vec<&String> = owned.iter().collect();
     let markers = regex::Regex::new(
         r"\x1b\[0Ksection_start:\d+:[A-Za-z0-9_.-]+\[collapsed=false\]\r\x1b\[0K|\x1b\[0Ksection_end:\d+:[A-Za-z0-9_.-]+\r\x1b\[0K",
     )

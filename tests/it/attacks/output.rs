@@ -110,7 +110,9 @@ fn payload_neutralised(run: &Run) {
         }
         assert!(!line.contains("##["), "{line:?}:\n{}", run.describe);
     }
-    assert!(!err.contains('\u{1b}') && !err.contains('\u{9b}') && !err.contains('\u{202e}'));
+    // (Raw ESC outside trustpub's GitLab section markers is the sandbox's
+    // check.)
+    assert!(!err.contains('\u{9b}') && !err.contains('\u{202e}'));
     // Shown, not sent (some messages quote values Rust-style: `\u{1b}`).
     assert!(
         err.contains("\\x1b[2J") || err.contains("\\u{1b}[2J"),
@@ -560,6 +562,50 @@ fn a_fulcio_url_password_and_an_echoed_identity_token_are_scrubbed() {
     assert!(
         run.stderr().contains("sig:***@127.0.0.1"),
         "the Fulcio URL is shown without its password:\n{}",
+        run.describe
+    );
+    payload_neutralised(&run);
+}
+
+#[test]
+fn on_gitlab_hostile_claims_stay_inside_trustpubs_own_section() {
+    // GitLab hands the job its id token; its claims and the exchange's
+    // refusal are hostile. The diagnosis goes in a collapsible section,
+    // whose markers are the only escape sequences trustpub may write.
+    let reg = Hostile::start(|req| {
+        if req.url.contains("/oidc/token/exchange/") {
+            json_answer(403, json!({"message": format!("refused{PAYLOAD}")}))
+        } else if req.method == "PUT" {
+            json_answer(201, json!({"ok": true}))
+        } else {
+            json_answer(404, json!({"error": "Not found"}))
+        }
+    });
+    let issuer = OidcIssuer::gitlab();
+    let sb = Sandbox::new();
+    let id_token = issuer.mint(
+        &issuer
+            .gitlab_claims("acme", "widgets", ".gitlab-ci.yml")
+            .audience("npm:127.0.0.1")
+            .environment(&format!("prod{PAYLOAD}"))
+            .set("project_path", json!(format!("acme/widgets{PAYLOAD}")))
+            .build(),
+    );
+    sb.add_secret(&id_token);
+    sb.login(&reg.url());
+    let pkg = package(&sb, "gitlab-claims");
+    let run = sb
+        .trustpub(["publish"])
+        .arg(&pkg)
+        .args(["--registry", &reg.url()])
+        .env("GITLAB_CI", "true")
+        .env("CI", "true")
+        .env("NPM_ID_TOKEN", &id_token)
+        .run();
+    run.success();
+    assert!(
+        run.stderr().contains("section_start:") && run.stderr().contains("section_end:"),
+        "no GitLab section:\n{}",
         run.describe
     );
     payload_neutralised(&run);

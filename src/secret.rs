@@ -290,7 +290,8 @@ pub fn scrub_with(text: &str, secrets: &[String]) -> String {
 
 /// The byte ranges to hide in each `scheme://userinfo@host` of `text`: the
 /// password of `user:password`, or the whole userinfo when it has no colon
-/// (a token alone). The authority ends at `/`, `?`, `#` or whitespace; its
+/// (a token alone, except the shared ssh user `git`). The authority ends at
+/// `/`, `?`, `#` or whitespace; its
 /// last `@` ends the userinfo, as in the URL standard.
 fn userinfo_spans(text: &str) -> Vec<(usize, usize)> {
     let mut spans = Vec::new();
@@ -307,7 +308,9 @@ fn userinfo_spans(text: &str) -> Vec<(usize, usize)> {
             match userinfo.find(':') {
                 Some(colon) if colon + 1 < at => spans.push((start + colon + 1, start + at)),
                 Some(_) => {}
-                None if at > 0 => spans.push((start, start + at)),
+                // `git@` (ssh remotes: `git+ssh://git@github.com/…`) is a
+                // user name everyone shares, not a token.
+                None if at > 0 && userinfo != "git" => spans.push((start, start + at)),
                 None => {}
             }
         }
@@ -461,6 +464,11 @@ mod tests {
                 "mail me@example.com; see https://host/a@b",
             ),
             ("\"https://u:secretpw@h/\"", "\"https://u:***@h/\""),
+            (
+                "git+ssh://git@github.com/acme/widgets.git",
+                "git+ssh://git@github.com/acme/widgets.git",
+            ),
+            ("ssh://git:pw@host/x", "ssh://git:***@host/x"),
         ];
         for (input, want) in cases {
             assert_eq!(scrub_with(input, &none), want, "{input}");

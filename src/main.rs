@@ -36,7 +36,8 @@ fn main() -> ExitCode {
             if e.use_stderr() {
                 trustpub::ui::stderr_text(text);
             } else {
-                println!("{}", trustpub::ui::clean(text));
+                use std::io::Write as _;
+                let _ = writeln!(std::io::stdout().lock(), "{}", trustpub::ui::clean(text));
             }
             return ExitCode::from(code);
         }

@@ -11,6 +11,11 @@
 //!   (`section_start`/`section_end`).
 //!
 //! Outside those, everything here does nothing.
+//!
+//! This is the only code that writes workflow commands. Everything else it
+//! writes (annotation titles and messages, section headers, summary cells)
+//! is scrubbed of secrets and neutralised first, like the printer's text
+//! ([`crate::ui::clean`]), and then escaped as the runner expects.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -54,15 +59,20 @@ impl CiReport {
         self.provider
     }
 
-    /// `::add-mask::` for each line of the secret (GitHub masks per line).
+    /// `::add-mask::` for the secret (GitHub only).
     pub fn mask(&self, secret: &Secret<String>) {
+        self.mask_value(secret.expose());
+    }
+
+    /// `::add-mask::` for a secret value trustpub did not wrap itself (an
+    /// environment variable), GitHub only. See [`mask_lines`].
+    pub fn mask_value(&self, value: &str) {
         if self.provider != Some(Provider::GitHubActions) {
             return;
         }
         let mut err = std::io::stderr().lock();
-        for line in secret.expose().lines().filter(|l| !l.trim().is_empty()) {
-            // The runner takes the value after `::add-mask::` verbatim.
-            let _ = writeln!(err, "::add-mask::{line}");
+        for line in mask_lines(value) {
+            let _ = writeln!(err, "{line}");
         }
     }
 
@@ -83,8 +93,8 @@ impl CiReport {
         let _ = writeln!(
             std::io::stderr().lock(),
             "::{kind} title={}::{}",
-            escape_property(title),
-            escape_data(message)
+            escape_property(&safe(title)),
+            escape_data(&safe(message))
         );
     }
 
@@ -94,8 +104,10 @@ impl CiReport {
         if open {
             let _ = writeln!(
                 std::io::stderr().lock(),
-                "\x1b[0Ksection_start:{}:{name}[collapsed=false]\r\x1b[0K{header}",
-                unix_now()
+                "\x1b[0Ksection_start:{}:{}[collapsed=false]\r\x1b[0K{}",
+                unix_now(),
+                section_name(name),
+                crate::ui::clean(header).replace('\n', " ")
             );
         }
         Section {
@@ -132,7 +144,7 @@ impl CiReport {
         }
         let mut md = format!("### {title}\n\n| | |\n|---|---|\n");
         for (k, v) in rows {
-            md.push_str(&format!("| {} | {} |\n", cell(&k), cell(&v)));
+            md.push_str(&format!("| {} | {} |\n", cell(&safe(&k)), cell(&safe(&v))));
         }
         md.push('\n');
         let written = std::fs::OpenOptions::new()
@@ -141,11 +153,10 @@ impl CiReport {
             .open(path)
             .and_then(|mut f| f.write_all(md.as_bytes()));
         if let Err(e) = written {
-            let _ = writeln!(
-                std::io::stderr().lock(),
+            crate::ui::stderr_text(&format!(
                 "trustpub warn ci cannot append to GITHUB_STEP_SUMMARY ({}): {e}",
                 path.display()
-            );
+            ));
         }
     }
 }
@@ -164,7 +175,7 @@ impl Drop for Section<'_> {
                 std::io::stderr().lock(),
                 "\x1b[0Ksection_end:{}:{}\r\x1b[0K",
                 unix_now(),
-                self.name
+                section_name(&self.name)
             );
         }
     }
@@ -175,6 +186,50 @@ fn unix_now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+/// Text scrubbed of secrets, with its control characters rendered visibly
+/// and no `##[` or line-leading `::` (as [`crate::ui::clean`] makes it),
+/// before it is escaped for a workflow command or a summary cell.
+fn safe(s: &str) -> String {
+    crate::ui::clean(s)
+}
+
+/// A GitLab section name: the characters GitLab allows (`[A-Za-z0-9_.-]`).
+fn section_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The `::add-mask::` lines for a secret value. The runner unescapes command
+/// data (`%0D`, `%0A`, `%25`), so the value is escaped with [`escape_data`]
+/// and a token containing `\r`, `\n` or `%0A` is masked whole. The runner
+/// masks line by line, so each line of a multi-line value is masked too.
+/// Blank values and lines are skipped (the runner refuses them with a
+/// warning that would name the command).
+pub fn mask_lines(value: &str) -> Vec<String> {
+    let mut values = vec![value];
+    if value.contains(['\r', '\n']) {
+        values.extend(value.split(['\r', '\n']));
+    }
+    let mut lines: Vec<String> = Vec::new();
+    for v in values {
+        if v.trim().is_empty() {
+            continue;
+        }
+        let line = format!("::add-mask::{}", escape_data(v));
+        if !lines.contains(&line) {
+            lines.push(line);
+        }
+    }
+    lines
 }
 
 /// A markdown table cell: one line, pipes escaped.
@@ -202,6 +257,35 @@ mod tests {
     fn workflow_command_escaping_follows_the_toolkit() {
         assert_eq!(escape_data("50% done\nnext\r"), "50%25 done%0Anext%0D");
         assert_eq!(escape_property("a: b, c"), "a%3A b%2C c");
+    }
+
+    #[test]
+    fn masks_are_escaped_as_the_runner_unescapes_them() {
+        // The runner's UnescapeData: %0D, then %0A, then %25.
+        let unescape = |s: &str| {
+            s.replace("%0D", "\r")
+                .replace("%0A", "\n")
+                .replace("%25", "%")
+        };
+        for value in [
+            "plain-token",
+            "tok%0Aen",
+            "a\rb-secret",
+            "multi\nline\r\nvalue",
+            "100%25",
+        ] {
+            let lines = mask_lines(value);
+            let first = lines[0].strip_prefix("::add-mask::").unwrap();
+            assert_eq!(unescape(first), value);
+            for l in &lines {
+                assert!(!l.contains(['\r', '\n']), "{l:?}");
+            }
+        }
+        assert_eq!(
+            mask_lines("ab\ncd"),
+            ["::add-mask::ab%0Acd", "::add-mask::ab", "::add-mask::cd"]
+        );
+        assert!(mask_lines("  ").is_empty());
     }
 
     #[test]

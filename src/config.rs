@@ -602,6 +602,9 @@ impl Loader<'_> {
             let key = key_exp.value;
             let ty = key_type(&key);
             let mut parsed = parse_field(&raw_value, ty, self.env, &self.base());
+            if is_sensitive(&key) {
+                crate::secret::register_config_value(&key, &parsed.value);
+            }
             if layer == Layer::Cli && ty == KeyType::Url {
                 if let Json::String(s) = &parsed.value {
                     if let Some(href) = legacy_href(s) {

@@ -15,15 +15,33 @@ use trustpub::trust::Mode;
 use trustpub::ui::Printer;
 
 fn main() -> ExitCode {
+    let env = Env::from_process();
+    // Every secret the environment holds is known before anything prints,
+    // and on GitHub the request token is masked first of all.
+    trustpub::secret::register_env(&env);
+    let ci = CiReport::from_env(&env);
+    if let Some(t) = env.get_non_empty("ACTIONS_ID_TOKEN_REQUEST_TOKEN") {
+        ci.mask_value(t);
+    }
+    // A panic's message goes through the printer's scrubbing too.
+    std::panic::set_hook(Box::new(|info| {
+        trustpub::ui::stderr_text(&format!("trustpub panicked: {info}"));
+    }));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
+            let text = e.render().to_string();
+            let text = text.trim_end_matches('\n');
+            if e.use_stderr() {
+                trustpub::ui::stderr_text(text);
+            } else {
+                use std::io::Write as _;
+                let _ = writeln!(std::io::stdout().lock(), "{}", trustpub::ui::clean(text));
+            }
             return ExitCode::from(code);
         }
     };
-    let env = Env::from_process();
     let json = match &cli.command {
         Command::Pack(a) => a.json,
         Command::Publish(a) => a.json,
@@ -40,7 +58,7 @@ fn main() -> ExitCode {
         env.get("LANG"),
         json,
     );
-    printer.ci = std::sync::Arc::new(CiReport::from_env(&env));
+    printer.ci = std::sync::Arc::new(ci);
     let code = match run(cli, &env, &printer) {
         Ok(code) => code,
         Err(e) => {

@@ -1,6 +1,20 @@
 //! The only code that prints. Notices and warnings go to standard error in
 //! npm's shape (`trustpub notice …`, `trustpub warn <code> …`); results go to
 //! standard output.
+//!
+//! Every text goes through [`clean`] (or [`clean_json`] for a `--json`
+//! document) on its way out, whatever produced it:
+//!
+//! 1. [`crate::secret::scrub`] removes every registered secret and the
+//!    userinfo of every URL;
+//! 2. [`neutralise`] renders control characters visibly (`\x1b`, `\r`,
+//!    `\u{202e}`), so a server's body, a token claim or a package.json value
+//!    cannot move the cursor, rewrite the line, or start a new line for the
+//!    GitHub runner (which splits lines on `\r` as well as `\n`);
+//! 3. [`defuse_commands`] makes sure no printed line starts with `::` (after
+//!    leading whitespace, as the runner trims it) and that no `##[` appears
+//!    anywhere (the runner's older command syntax, matched anywhere in a
+//!    line). Only [`crate::ci_report::CiReport`] writes workflow commands.
 
 use std::io::Write;
 
@@ -49,35 +63,136 @@ impl Printer {
 
     /// A warning with npm's code word (`gitignore-fallback`, …).
     pub fn warn(&self, code: &str, text: &str) {
-        let _ = writeln!(std::io::stderr().lock(), "trustpub warn {code} {text}");
+        stderr_text(&format!("trustpub warn {code} {text}"));
     }
 
-    /// Text for standard error as is (script banners).
+    /// Text for standard error with no prefix (script banners).
     pub fn raw_stderr(&self, text: &str) {
-        let _ = writeln!(std::io::stderr().lock(), "{text}");
+        stderr_text(text);
     }
 
-    /// A result line on standard output.
+    /// A result line on standard output (with `--json`, the JSON document).
     pub fn out(&self, text: &str) {
+        let text = if self.json {
+            clean_json(text)
+        } else {
+            clean(text)
+        };
         let _ = writeln!(std::io::stdout().lock(), "{text}");
     }
 
     /// An error with its causes and a hint, as the binary renders them.
     pub fn error(&self, message: &str, causes: &[String], hint: Option<&str>) {
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(err, "error: {message}");
+        let mut text = format!("error: {message}");
         for c in causes {
-            let _ = writeln!(err, "  caused by: {c}");
+            text.push_str(&format!("\n  caused by: {c}"));
         }
         if let Some(h) = hint {
-            let _ = writeln!(err, "  hint: {h}");
+            text.push_str(&format!("\n  hint: {h}"));
+        }
+        stderr_text(&text);
+    }
+}
+
+/// `text` (cleaned) and a newline on standard error. For what has no
+/// [`Printer`] at hand (argument errors, the panic hook).
+pub fn stderr_text(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{}", clean(text));
+}
+
+/// `text` made safe to print: secrets scrubbed, control characters
+/// rendered visibly, workflow commands defused (see the module doc).
+pub fn clean(text: &str) -> String {
+    defuse_commands(&neutralise(&crate::secret::scrub(text)), false)
+}
+
+/// [`clean`] for a serialized JSON document: the same scrubbing, and the
+/// characters serde leaves raw inside strings (DEL, C1 controls, bidi
+/// overrides) and `##[` become JSON `\u` escapes, so the document still
+/// parses to the same values (minus the secrets).
+pub fn clean_json(doc: &str) -> String {
+    let scrubbed = crate::secret::scrub(doc);
+    let mut out = String::with_capacity(scrubbed.len());
+    for c in scrubbed.chars() {
+        if is_unsafe(c) && c != '\n' && c != '\t' {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
         }
     }
+    defuse_commands(&out, true)
+}
+
+/// Characters that must not reach a terminal or a CI log raw: C0 controls
+/// (the caller keeps `\n` and `\t`), DEL, C1 controls, the bidirectional
+/// overrides, isolates and marks, and the Unicode line and paragraph
+/// separators.
+fn is_unsafe(c: char) -> bool {
+    matches!(c,
+        '\u{0}'..='\u{1f}'
+        | '\u{7f}'..='\u{9f}'
+        | '\u{061c}'
+        | '\u{200e}'
+        | '\u{200f}'
+        | '\u{2028}'..='\u{202e}'
+        | '\u{2066}'..='\u{2069}')
+}
+
+/// Control characters of `text` rendered visibly: `\r`, `\x1b`, `\x7f`,
+/// `\u{9b}`, `\u{202e}`. Newlines and tabs stay.
+pub fn neutralise(text: &str) -> String {
+    if !text.chars().any(|c| is_unsafe(c) && c != '\n' && c != '\t') {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x80 && is_unsafe(c) => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if is_unsafe(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// No line of `text` (split on `\n`; [`neutralise`] has already rendered
+/// `\r` visibly) may start with `::` once leading whitespace is trimmed, as
+/// the GitHub runner trims it before looking for a workflow command: the
+/// first colon of such a line becomes `\x3a` (`\u003a` in JSON). `##[`,
+/// which the runner matches anywhere in a line, becomes `#\x23[`
+/// (`##\u005b` in JSON).
+pub fn defuse_commands(text: &str, json: bool) -> String {
+    let (colon, hashes) = if json {
+        ("\\u003a", "##\\u005b")
+    } else {
+        ("\\x3a", "#\\x23[")
+    };
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let lead = line.len() - line.trim_start().len();
+        if line[lead..].starts_with("::") {
+            out.push_str(&line[..lead]);
+            out.push_str(colon);
+            out.push_str(&line[lead + 1..]);
+        } else {
+            out.push_str(line);
+        }
+    }
+    if out.contains("##[") {
+        out = out.replace("##[", hashes);
+    }
+    out
 }
 
 /// `<prefix> <line>` on standard error for each line of `text`; an empty
 /// line prints the bare prefix.
 fn prefixed(prefix: &str, text: &str) {
+    let text = clean(text);
     let mut err = std::io::stderr().lock();
     for line in text.split('\n') {
         let _ = if line.is_empty() {
@@ -160,5 +275,59 @@ mod tests {
         assert!(Printer::from_locale(None, None, Some("C.UTF-8"), false).unicode);
         assert!(!Printer::from_locale(Some("C"), None, Some("en_US.UTF-8"), false).unicode);
         assert!(!Printer::from_locale(None, None, None, false).unicode);
+    }
+
+    #[test]
+    fn control_characters_are_rendered_visibly() {
+        assert_eq!(
+            neutralise("a\x1b[31mred\rover\x07\x7f\u{9b}2J\u{202e}txt\u{2066}\ttab\nnext"),
+            "a\\x1b[31mred\\rover\\x07\\x7f\\u{9b}2J\\u{202e}txt\\u{2066}\ttab\nnext"
+        );
+        assert_eq!(neutralise("plain ünïcode ✓"), "plain ünïcode ✓");
+    }
+
+    /// The lines the GitHub runner sees: split on `\r` and `\n`, leading
+    /// whitespace trimmed.
+    fn runner_lines(text: &str) -> Vec<&str> {
+        text.split(['\r', '\n']).map(str::trim_start).collect()
+    }
+
+    #[test]
+    fn no_cleaned_line_is_a_workflow_command() {
+        let attacks = [
+            "registry says:\n::error::pwned",
+            "x\r::add-mask::visible",
+            "  \t ::stop-commands::tok",
+            "\u{a0}::warning::nbsp",
+            "a ##[error]v1 anywhere",
+            "::set-output name=x::y",
+            "\r\n\n::error title=trustpub publish failed::forged",
+        ];
+        for a in attacks {
+            let out = clean(a);
+            for line in runner_lines(&out) {
+                assert!(!line.starts_with("::"), "{a:?} gave {out:?}");
+            }
+            assert!(!out.contains("##["), "{a:?} gave {out:?}");
+            assert!(!out.contains('\r') && !out.contains('\x1b'), "{out:?}");
+        }
+        assert_eq!(clean("body:\n::error::pwned"), "body:\n\\x3a:error::pwned");
+        assert_eq!(clean("a::b"), "a::b");
+    }
+
+    #[test]
+    fn json_documents_stay_json() {
+        let v = serde_json::json!({
+            "name": "p",
+            "note": "\u{7f}\u{85}\u{202e}##[error]x\n::error::y\u{1b}",
+        });
+        let doc = serde_json::to_string_pretty(&v).unwrap();
+        let out = clean_json(&doc);
+        for line in runner_lines(&out) {
+            assert!(!line.starts_with("::"), "{out}");
+        }
+        assert!(!out.contains("##[") && !out.contains('\u{85}') && !out.contains('\u{202e}'));
+        let back: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(back, v);
     }
 }

@@ -281,6 +281,7 @@ pub fn find_auth(get: &Lookup, uri: &str, registry: Option<&str>) -> CredentialL
         let password =
             String::from_utf8_lossy(&node_base64_decode(&to_js_string(pass.json()))).into_owned();
         let pair = format!("{}:{password}", to_js_string(user.json()));
+        crate::secret::register(&pair);
         Some(Authorization::Basic(Secret::new(base64_encode(
             pair.as_bytes(),
         ))))

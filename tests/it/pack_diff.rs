@@ -1186,6 +1186,9 @@ fn run_fixture(name: &str, fx: &Fixture) {
         &scratch,
         "our-json",
     );
+    // Repository file names reach this output: no workflow command, no
+    // terminal escape (the sandbox's check, on a raw run).
+    crate::support::sandbox::assert_clean_output(&our_out, &[], &[], true, &our_out.describe());
     if !our_out.status.success() {
         f.push(format!(
             "trustpub pack --json failed\n{}",

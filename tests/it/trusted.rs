@@ -305,8 +305,9 @@ fn github_success_publishes_with_the_exchanged_token() {
     );
     assert!(run.stdout().contains(&format!("+ {}@1.0.1", w.name)));
 
-    // Masks: the id token and the exchanged token, before anything else
-    // about trusted publishing is printed.
+    // Masks: GitHub's request token (at start, before anything else), then
+    // the id token and the exchanged token, before anything else about
+    // trusted publishing is printed.
     let id_token = w.proxy.exchanges()[0].clone();
     assert_eq!(id_token.outcome, Outcome::Issued);
     let masks: Vec<&str> = run
@@ -314,8 +315,13 @@ fn github_success_publishes_with_the_exchanged_token() {
         .lines()
         .filter(|l| l.starts_with("::add-mask::"))
         .collect();
-    assert_eq!(masks.len(), 2, "{}", w.describe(&run));
-    assert_eq!(masks[1], format!("::add-mask::{}", grant.token));
+    assert_eq!(masks.len(), 3, "{}", w.describe(&run));
+    assert_eq!(
+        masks[0],
+        format!("::add-mask::{}", w.issuer.request_token())
+    );
+    assert_eq!(run.stderr().lines().next(), Some(masks[0]));
+    assert_eq!(masks[2], format!("::add-mask::{}", grant.token));
     let first_mask = run.stderr().find("::add-mask::").unwrap();
     let first_word = run.stderr().find("trusted publishing").unwrap();
     assert!(first_mask < first_word);

@@ -5,9 +5,13 @@
 //! Set `TRUSTPUB_TEST_SHOW=1` to see every run's command and output
 //! (redacted) on standard error.
 //!
-//! Every run through [`Sandbox::trustpub`] checks that the token appears on
-//! neither standard output nor standard error, and every message these
-//! helpers build has the token replaced by `<planted token>`.
+//! Every run through [`Sandbox::trustpub`] (and [`Sandbox::npm`]) is checked
+//! by [`assert_clean_output`]: no planted secret on standard output, standard
+//! error, in the `$GITHUB_STEP_SUMMARY` file the run was given or in any file
+//! registered with [`Sandbox::watch_file`] / [`Tp::check_file`]; and no
+//! output line, split as the GitHub runner splits it, is a workflow command
+//! trustpub did not write itself. Every message these helpers build has the
+//! secrets replaced by `<planted token>`.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -41,6 +45,8 @@ pub struct Sandbox {
     pub token: String,
     /// More secrets that must not be printed (decoys, Verdaccio tokens).
     secrets: std::sync::Mutex<Vec<String>>,
+    /// Files every run is checked for secrets (besides its step summary).
+    watched: std::sync::Mutex<Vec<PathBuf>>,
     runs: AtomicUsize,
 }
 
@@ -60,6 +66,7 @@ impl Sandbox {
             _tmp: tmp,
             token: planted_token(),
             secrets: std::sync::Mutex::new(Vec::new()),
+            watched: std::sync::Mutex::new(Vec::new()),
             runs: AtomicUsize::new(0),
         };
         fs::create_dir_all(&sb.home).unwrap();
@@ -73,7 +80,13 @@ impl Sandbox {
         self.secrets.lock().unwrap().push(s.to_string());
     }
 
-    fn all_secrets(&self) -> Vec<String> {
+    /// A file every later run must leave free of secrets (checked after each
+    /// run, if it exists).
+    pub fn watch_file(&self, path: &Path) {
+        self.watched.lock().unwrap().push(path.to_path_buf());
+    }
+
+    pub fn all_secrets(&self) -> Vec<String> {
         let mut v = vec![self.token.clone()];
         v.extend(self.secrets.lock().unwrap().iter().cloned());
         v
@@ -156,7 +169,12 @@ impl Sandbox {
             .env("npm_config_fetch_retry_mintimeout", "100")
             .env("npm_config_fetch_retry_maxtimeout", "1000")
             .current_dir(&self.root);
-        Tp { sb: self, cmd }
+        Tp {
+            sb: self,
+            cmd,
+            files: Vec::new(),
+            trustpub: true,
+        }
     }
 
     /// The real npm, isolated as in `document_diff.rs`: the sandbox's user
@@ -180,7 +198,12 @@ impl Sandbox {
             .arg("--no-fund");
         super::apply_env(&mut cmd, &self.home);
         cmd.current_dir(&self.root);
-        Tp { sb: self, cmd }
+        Tp {
+            sb: self,
+            cmd,
+            files: Vec::new(),
+            trustpub: false,
+        }
     }
 }
 
@@ -194,6 +217,12 @@ impl Default for Sandbox {
 pub struct Tp<'a> {
     sb: &'a Sandbox,
     cmd: Command,
+    /// Files this run writes that must hold no secret: the step summary
+    /// (from `env`) and those given to [`Tp::check_file`].
+    files: Vec<PathBuf>,
+    /// trustpub (its own GitLab section markers are the only escape
+    /// sequences allowed), not npm.
+    trustpub: bool,
 }
 
 impl Tp<'_> {
@@ -212,7 +241,16 @@ impl Tp<'_> {
     }
 
     pub fn env(mut self, k: &str, v: impl AsRef<OsStr>) -> Self {
+        if k == "GITHUB_STEP_SUMMARY" && !v.as_ref().is_empty() {
+            self.files.push(PathBuf::from(v.as_ref()));
+        }
         self.cmd.env(k, v);
+        self
+    }
+
+    /// A file this run writes that must not contain a secret.
+    pub fn check_file(mut self, path: &Path) -> Self {
+        self.files.push(path.to_path_buf());
         self
     }
 
@@ -226,7 +264,8 @@ impl Tp<'_> {
         self
     }
 
-    /// Runs it; panics if a secret shows up in its output.
+    /// Runs it; panics if a secret shows up in its output or a file it
+    /// wrote, or if it printed a workflow command trustpub does not write.
     pub fn run(self) -> Run {
         let n = self.sb.runs.fetch_add(1, Ordering::SeqCst);
         let out = super::run(self.cmd, &self.sb.scratch, &format!("run{n}"));
@@ -237,32 +276,182 @@ impl Tp<'_> {
         if std::env::var_os("TRUSTPUB_TEST_SHOW").is_some() {
             eprintln!("{}\n", run.describe);
         }
-        assert_no_leak(&run, &self.sb.all_secrets());
+        let mut files = self.files;
+        files.extend(self.sb.watched.lock().unwrap().iter().cloned());
+        assert_clean_output(
+            &run.out,
+            &self.sb.all_secrets(),
+            &files,
+            self.trustpub,
+            &run.describe,
+        );
         run
     }
 }
 
 /// Panics if a secret appears in the run's standard output or standard
-/// error — except on a GitHub `::add-mask::<secret>` line, which is how a
-/// secret is masked (the runner swallows that line).
+/// error (except as the value of an `::add-mask::` line, which is how a
+/// secret is masked: the runner swallows that line), or if a line is a
+/// workflow command trustpub does not write. See [`assert_clean_output`].
 pub fn assert_no_leak(run: &Run, secrets: &[String]) {
-    let unmasked = |text: &str| -> String {
-        text.lines()
-            .filter(|l| {
-                !l.strip_prefix("::add-mask::")
-                    .is_some_and(|v| secrets.iter().any(|s| s == v))
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    let (out, err) = (unmasked(run.stdout()), unmasked(run.stderr()));
-    for secret in secrets.iter().filter(|s| !s.is_empty()) {
-        assert!(
-            !out.contains(secret.as_str()) && !err.contains(secret.as_str()),
-            "a planted secret appeared in the output:\n{}",
-            run.describe
-        );
+    assert_clean_output(&run.out, secrets, &[], true, &run.describe);
+}
+
+/// The lines of `text` as the GitHub runner reads them: split on `\n`, `\r`
+/// and `\r\n` (.NET's `ReadLine`), each with its leading whitespace trimmed
+/// (`TryParseV2` trims before looking for `::`).
+pub fn runner_lines(text: &str) -> Vec<&str> {
+    text.split(['\r', '\n']).map(str::trim_start).collect()
+}
+
+/// The runner's `UnescapeData` (`%0D`, `%0A`, then `%25`).
+fn unescape_data(s: &str) -> String {
+    s.replace("%0D", "\r")
+        .replace("%0A", "\n")
+        .replace("%25", "%")
+}
+
+/// Whether `value` has the shape of a credential: at least 16 printable
+/// ASCII characters without spaces. trustpub masks tokens it obtains during
+/// the run (the exchanged token, the Sigstore identity token) that a test
+/// cannot know beforehand; a masked value is a secret from then on (see
+/// [`assert_clean_output`]).
+fn is_token_shaped(value: &str) -> bool {
+    value.len() >= 16 && value.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// Why `line` (one runner line, trimmed) is not a workflow command that
+/// trustpub writes, or `None` if it is one (or no command at all).
+///
+/// trustpub writes exactly these (`src/ci_report.rs`):
+/// * `::add-mask::<value>`, the value escaped as the runner unescapes it and
+///   a known secret, a line of one, or a token-shaped value trustpub
+///   obtained during the run;
+/// * `::error title=trustpub…::<message>` and `::warning title=trustpub…::…`.
+fn foreign_command(line: &str, secrets: &[String]) -> Option<String> {
+    if line.contains("##[") {
+        return Some("contains `##[` (the runner's v1 command syntax, matched anywhere)".into());
     }
+    let rest = line.strip_prefix("::")?;
+    if let Some(v) = rest.strip_prefix("add-mask::") {
+        let value = unescape_data(v);
+        let known = secrets
+            .iter()
+            .any(|s| !s.is_empty() && (*s == value || s.split(['\r', '\n']).any(|l| l == value)));
+        return (!(known || is_token_shaped(&value)))
+            .then(|| "masks a value that is not a secret".into());
+    }
+    for kind in ["error", "warning"] {
+        if let Some(after) = rest
+            .strip_prefix(kind)
+            .and_then(|r| r.strip_prefix(" title="))
+        {
+            let Some((title, _data)) = after.split_once("::") else {
+                return Some("an annotation without data".into());
+            };
+            if title.starts_with("trustpub") && !title.contains([',', ':']) {
+                return None;
+            }
+            return Some(format!("an annotation titled {title:?}, not trustpub's"));
+        }
+    }
+    Some("a workflow command trustpub does not write".into())
+}
+
+/// The output checks every sandboxed run gets, for any captured [`Output`]:
+///
+/// * no secret of `secrets` on standard output or standard error, except as
+///   the value of an `::add-mask::` line, and none in any of `files` that
+///   exists (the step summary, files the run wrote);
+/// * no line, split as the GitHub runner splits it, starting with `::`
+///   unless it is one of trustpub's own commands (see [`foreign_command`]),
+///   and no `##[` anywhere;
+/// * for trustpub (`own_markers`), no escape character except in its own
+///   GitLab section markers (`ESC[0Ksection_start:…` / `section_end:…`).
+///
+/// `describe` (already redacted) goes into the panic message.
+pub fn assert_clean_output(
+    out: &Output,
+    secrets: &[String],
+    files: &[PathBuf],
+    own_markers: bool,
+    describe: &str,
+) {
+    // What trustpub masked is a secret too, from its mask line on.
+    let mut owned: Vec<String> = secrets.iter().filter(|s| !s.is_empty()).cloned().collect();
+    for text in [&out.stdout, &out.stderr] {
+        for line in runner_lines(text) {
+            if let Some(v) = line.strip_prefix("::add-mask::") {
+                let v = unescape_data(v);
+                if is_token_shaped(&v) && !owned.contains(&v) {
+                    owned.push(v);
+                }
+            }
+        }
+    }
+    let secrets: Vec<&String> = owned.iter().collect();
+    let markers = regex::Regex::new(
+        r"\x1b\[0Ksection_start:\d+:[A-Za-z0-9_.-]+\[collapsed=false\]\r\x1b\[0K|\x1b\[0Ksection_end:\d+:[A-Za-z0-9_.-]+\r\x1b\[0K",
+    )
+    .unwrap();
+    for (stream, text) in [
+        ("standard output", &out.stdout),
+        ("standard error", &out.stderr),
+    ] {
+        for line in runner_lines(text) {
+            if let Some(why) = foreign_command(line, &owned) {
+                panic!(
+                    "{stream} has a line the GitHub runner would take as a workflow command ({why}): {:?}\n{describe}",
+                    redact_with(line, &owned)
+                );
+            }
+            if line.starts_with("::add-mask::") {
+                continue;
+            }
+            assert!(
+                !secrets.iter().any(|s| line.contains(s.as_str())),
+                "a planted secret appeared on {stream}:\n{describe}"
+            );
+        }
+        // A secret split across lines is still a leak.
+        let unmasked: String = text
+            .split('\n')
+            .filter(|l| !l.trim_start().starts_with("::add-mask::"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(
+            !secrets.iter().any(|s| unmasked.contains(s.as_str())),
+            "a planted secret appeared on {stream}:\n{describe}"
+        );
+        if own_markers {
+            let rest = markers.replace_all(text, "");
+            assert!(
+                !rest.contains('\x1b'),
+                "{stream} has an escape sequence trustpub did not write as a section marker:\n{describe}"
+            );
+        }
+    }
+    for f in files {
+        let Ok(bytes) = fs::read(f) else { continue };
+        let text = String::from_utf8_lossy(&bytes);
+        for s in &secrets {
+            assert!(
+                !text.contains(s.as_str()),
+                "a planted secret is in {}:\n{}\n{describe}",
+                f.display(),
+                redact_with(&text, &owned)
+            );
+        }
+    }
+}
+
+/// `s` with each secret replaced by `<planted token>`.
+fn redact_with(s: &str, secrets: &[String]) -> String {
+    let mut out = s.to_string();
+    for t in secrets.iter().filter(|t| !t.is_empty()) {
+        out = out.replace(t.as_str(), "<planted token>");
+    }
+    out
 }
 
 /// A finished run, with its output already checked for secrets.

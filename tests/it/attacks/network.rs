@@ -755,7 +755,7 @@ fn https_proxy_and_no_proxy_are_honoured_as_npm_honours_them() {
 
     // `proxy` in the npmrc (https-proxy unset) is used for https too.
     let line = format!("{ca}proxy={proxy_url}\n");
-    let run = publish(&sb, &pkg, &url, &format!("{line}"));
+    let run = publish(&sb, &pkg, &url, &line);
     assert!(
         proxy.log().len() > seen,
         "trustpub ignored proxy= in the npmrc:\n{}",

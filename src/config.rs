@@ -419,7 +419,8 @@ pub struct RetryPolicy {
     pub factor: f64,
     pub min_timeout: Duration,
     pub max_timeout: Duration,
-    /// The request timeout; `None` for `fetch-timeout=0` (no timeout).
+    /// The timeout of one attempt, headers and body (`fetch-timeout`;
+    /// `0` is npm-registry-fetch's 30 s). `None` only in tests.
     pub timeout: Option<Duration>,
 }
 

@@ -160,6 +160,13 @@ pub enum RegistryError {
         url: String,
         ms: u128,
     },
+    /// The registry has had npm's worst-case time for a publish.
+    #[error("{method} {url} was not sent: the registry has already had {} s, npm's worst case for a publish (its packument GET and its upload, every attempt running to fetch-timeout)", budget.as_secs())]
+    BudgetSpent {
+        method: String,
+        url: String,
+        budget: Duration,
+    },
     /// A request that cannot be sent as configured (a token with a line
     /// break, a URL scheme other than http/https, an unusable proxy): a
     /// local problem, exit code 2, never retried.
@@ -221,6 +228,7 @@ impl RegistryError {
             RegistryError::TooLarge { .. } => Some("check that the URL points at an npm registry; a registry answer this large is refused rather than cut short".into()),
             RegistryError::BodyTimeout { .. } => Some("the server sends its answer too slowly; check the network and any proxy, or raise fetch-timeout (npm's default is 300000 ms)".into()),
             RegistryError::Local { hint, .. } => Some(hint.clone()),
+            RegistryError::BudgetSpent { .. } => Some("the registry answers too slowly (or not at all); check the registry URL, the network and any proxy, then run again".into()),
             RegistryError::BadJson { .. } => Some("check that the registry URL points at an npm registry".into()),
             RegistryError::Status { .. } if self.is_otp() => {
                 let RegistryError::Status { auth_url, done_url, .. } = self else {
@@ -439,6 +447,11 @@ struct AgentKey {
 pub struct Client {
     agents: std::sync::Mutex<Vec<(AgentKey, ureq::Agent)>>,
     net: NetworkSettings,
+    /// The registry's origin, and the time its requests have taken so far.
+    registry: Option<(String, std::sync::Mutex<Duration>)>,
+    /// Origins whose TLS handshake failed in this run, with the problem and
+    /// the fix: not tried again (a certificate does not fix itself).
+    tls_failed: std::sync::Mutex<Vec<(String, String, String)>>,
     pub user_agent: String,
     pub retry: RetryPolicy,
     max_body: u64,
@@ -454,6 +467,8 @@ impl Client {
         Client {
             agents: std::sync::Mutex::new(Vec::new()),
             net,
+            registry: None,
+            tls_failed: std::sync::Mutex::new(Vec::new()),
             user_agent,
             retry,
             max_body: MAX_BODY,
@@ -469,7 +484,19 @@ impl Client {
         registry: &str,
     ) -> Result<Client, crate::config::ConfigError> {
         let net = NetworkSettings::resolve(config, env, Some(registry))?;
-        Ok(Client::with_network(user_agent, config.retry(), net))
+        let mut client = Client::with_network(user_agent, config.retry(), net);
+        client.registry = origin(crate::js::js_trim(registry))
+            .map(|o| (o, std::sync::Mutex::new(Duration::ZERO)));
+        Ok(client)
+    }
+
+    /// The most time the registry's requests may take in one run: what npm
+    /// spends at worst on a publish's two registry requests (the packument
+    /// GET and the PUT), every attempt running to `fetch-timeout`. The
+    /// waits between attempts are not counted, and are npm's.
+    pub fn registry_budget(&self) -> Duration {
+        let t = self.retry.timeout.unwrap_or(Duration::from_secs(30));
+        t.saturating_mul(2 * (self.retry.retries.saturating_add(1)))
     }
 
     /// Warnings to print on every run (`strict-ssl=false`).
@@ -574,12 +601,6 @@ impl Client {
             message,
             hint: hint.to_string(),
         };
-        let transport = |message: String| RegistryError::Transport {
-            method: req.method.to_string(),
-            url: url.to_string(),
-            message,
-            attempts: 1,
-        };
         let parsed = url::Url::parse(url)
             .map_err(|_| local(format!("{shown} is not a valid URL"), "check the URL"))?;
         if !matches!(parsed.scheme(), "https" | "http") {
@@ -629,6 +650,77 @@ impl Client {
         let request = builder
             .body(req.body.map(<[u8]>::to_vec).unwrap_or_default())
             .map_err(|e| local(format!("{} {shown}: {e}", req.method), "check the URL"))?;
+        // Requests to the registry share npm's worst-case time.
+        let spent = self
+            .registry
+            .as_ref()
+            .filter(|(o, _)| origin(url).as_deref() == Some(o.as_str()))
+            .map(|(_, spent)| spent);
+        let started = std::time::Instant::now();
+        let request = match spent {
+            Some(spent) => {
+                let budget = self.registry_budget();
+                let left = budget.saturating_sub(*spent.lock().unwrap_or_else(|e| e.into_inner()));
+                if left.is_zero() {
+                    return Err(RegistryError::BudgetSpent {
+                        method: req.method.to_string(),
+                        url: url.to_string(),
+                        budget,
+                    });
+                }
+                let timeout = self.retry.timeout.map_or(left, |t| t.min(left));
+                agent
+                    .configure_request(request)
+                    .timeout_global(Some(timeout))
+                    .build()
+            }
+            None => request,
+        };
+        let this_origin = origin(url).unwrap_or_default();
+        let known = self
+            .tls_failed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|(o, _, _)| *o == this_origin)
+            .map(|(_, p, f)| (p.clone(), f.clone()));
+        if let Some((problem, fix)) = known {
+            return Err(RegistryError::Tls {
+                method: req.method.to_string(),
+                url: url.to_string(),
+                host: parsed.host_str().unwrap_or("").to_string(),
+                problem,
+                fix,
+            });
+        }
+        let result = self.exchange_once(req, url, &parsed, &agent, request);
+        if let Some(spent) = spent {
+            *spent.lock().unwrap_or_else(|e| e.into_inner()) += started.elapsed();
+        }
+        if let Err(RegistryError::Tls { problem, fix, .. }) = &result {
+            self.tls_failed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((this_origin, problem.clone(), fix.clone()));
+        }
+        result
+    }
+
+    /// Runs one HTTP exchange and reads the answer within its limits.
+    fn exchange_once(
+        &self,
+        req: &Request<'_>,
+        url: &str,
+        parsed: &url::Url,
+        agent: &ureq::Agent,
+        request: ureq::http::Request<Vec<u8>>,
+    ) -> Result<Response, RegistryError> {
+        let transport = |message: String| RegistryError::Transport {
+            method: req.method.to_string(),
+            url: url.to_string(),
+            message,
+            attempts: 1,
+        };
         let fail = |e: ureq::Error| match tls_problem(&e, parsed.host_str().unwrap_or("")) {
             Some((problem, fix)) => RegistryError::Tls {
                 method: req.method.to_string(),
@@ -835,8 +927,12 @@ fn tls_problem(e: &ureq::Error, host: &str) -> Option<(String, String)> {
                 trust.to_string(),
             ),
         },
+        R::AlertReceived(A::CertificateRequired) => (
+            format!("{host} requires a client certificate, and none was sent (TLS alert CertificateRequired)"),
+            "set //host/:certfile and //host/:keyfile for the registry in an npmrc file (as for npm)".to_string(),
+        ),
         R::AlertReceived(a) => (
-            format!("{host} refused the TLS handshake ({a:?})"),
+            format!("{host} refused the TLS handshake, or the client certificate ({a:?})"),
             match a {
                 A::CertificateRequired | A::BadCertificate | A::UnknownCA | A::AccessDenied
                 | A::HandshakeFailure | A::CertificateUnknown => {

@@ -11,9 +11,11 @@
 //! * **Proxy** (`@npmcli/agent/lib/proxy.js`, `npm-registry-fetch`): one
 //!   proxy, `https-proxy` or else `proxy`, for every URL; without either, the
 //!   environment (any case): `https_proxy` for https URLs, `https_proxy`,
-//!   `http_proxy` or `proxy` for http URLs. `noproxy` (else `no_proxy` from
-//!   the environment) lists domain suffixes, matched label by label from the
-//!   right (`example.com` and `.example.com` both match `a.example.com`).
+//!   `http_proxy` or `proxy` for http URLs. A host listed in `noproxy` or in
+//!   `no_proxy` from the environment goes direct (npm checks `noproxy` when
+//!   it picks the agent and the agent checks again with the environment's);
+//!   entries are domain suffixes, matched label by label from the right
+//!   (`example.com` and `.example.com` both match `a.example.com`).
 //! * **Client certificate**: `//host/:certfile` + `:keyfile` for the
 //!   registry (as npm-registry-fetch's `getAuth` finds them), else the
 //!   top-level PEM strings `cert` + `key`. Sent to the registry's origin only.
@@ -91,7 +93,7 @@ pub struct NetworkSettings {
     env_https_proxy: Option<ProxySetting>,
     env_http_proxy: Option<ProxySetting>,
     env_proxy: Option<ProxySetting>,
-    /// `noproxy`, else `no_proxy` from the environment.
+    /// `noproxy` and `no_proxy` from the environment.
     pub no_proxy: Vec<String>,
     /// The registry's origin (`scheme://host:port`) and its certificate.
     pub registry_cert: Option<(String, ClientIdentity)>,
@@ -305,7 +307,10 @@ impl NetworkSettings {
                 _ => {}
             }
         }
-        let no_proxy = match get("noproxy") {
+        // `noproxy` decides in `getAgent`, and the agent then asks again
+        // without it, so that `no_proxy` from the environment applies too:
+        // a host listed in either goes direct.
+        let configured = match get("noproxy") {
             Some((Json::Array(items), _)) => Some(
                 items
                     .iter()
@@ -315,13 +320,16 @@ impl NetworkSettings {
             ),
             Some((v, _)) => string_value(&v),
             None => None,
-        }
-        .or(env_no_proxy);
-        net.no_proxy = no_proxy
-            .unwrap_or_default()
-            .split(',')
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
+        };
+        net.no_proxy = [configured, env_no_proxy]
+            .into_iter()
+            .flatten()
+            .flat_map(|list| {
+                list.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+            })
             .collect();
 
         // The registry's client certificate.

@@ -100,6 +100,8 @@ enum Mode {
     Registry,
     /// Writes the PUT answer's head one byte every 400 ms.
     TrickleHead,
+    /// Writes every answer's head one byte every 400 ms (GET too).
+    TrickleAll,
     /// Sends the PUT answer's head, then its body one byte every 400 ms.
     TrickleBody,
     /// Answers the PUT with a gzip bomb (`Content-Encoding: gzip`).
@@ -153,6 +155,22 @@ impl Server {
 
     fn log(&self) -> Vec<String> {
         self.log.lock().unwrap().clone()
+    }
+
+    /// The log once its connection threads have finished writing to it (no
+    /// change for 300 ms; at most 5 s).
+    fn settled_log(&self) -> Vec<String> {
+        let end = Instant::now() + Duration::from_secs(5);
+        let mut last = self.log();
+        while Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(300));
+            let now = self.log();
+            if now == last {
+                break;
+            }
+            last = now;
+        }
+        last
     }
 
     fn requests(&self) -> Vec<String> {
@@ -255,7 +273,7 @@ fn handle<S: Read + Write>(
         );
         let _ = s.flush();
     };
-    if method == "GET" {
+    if method == "GET" && mode != Mode::TrickleAll {
         if mode == Mode::Registry {
             let name = crate::support::http::percent_decode(path.trim_start_matches('/'));
             return reply(s, "200 OK", &packument(&name));
@@ -266,7 +284,7 @@ fn handle<S: Read + Write>(
     let alive = || !stop.load(Ordering::SeqCst) && Instant::now() < deadline;
     match mode {
         Mode::Registry => reply(s, "200 OK", r#"{"ok":true}"#),
-        Mode::TrickleHead => {
+        Mode::TrickleHead | Mode::TrickleAll => {
             let head =
                 b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}";
             for b in head {
@@ -375,14 +393,18 @@ fn tunnel(s: TcpStream, log: &Mutex<Vec<String>>) {
         return;
     }
     let mut auth = None;
+    let mut forward = Vec::new();
     loop {
         let mut h = String::new();
         if r.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
             break;
         }
         if let Some((k, v)) = h.split_once(':') {
-            if k.trim().eq_ignore_ascii_case("proxy-authorization") {
+            let k = k.trim().to_ascii_lowercase();
+            if k == "proxy-authorization" {
                 auth = Some(v.trim().to_string());
+            } else if k != "connection" && k != "proxy-connection" {
+                forward.push(h);
             }
         }
     }
@@ -393,19 +415,35 @@ fn tunnel(s: TcpStream, log: &Mutex<Vec<String>>) {
         auth.as_deref().unwrap_or("-")
     ));
     let mut s = s;
-    let loopback = target.starts_with("127.0.0.1:") || target.starts_with("localhost:");
-    if method != "CONNECT" || !loopback {
-        let _ = s.write_all(
-            b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-        );
+    // CONNECT host:port, or an absolute-form http://host:port/path.
+    let (authority, path) = match target.strip_prefix("http://") {
+        Some(rest) => match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        },
+        None => (target, ""),
+    };
+    let loopback = authority.starts_with("127.0.0.1:") || authority.starts_with("localhost:");
+    let connect = method == "CONNECT";
+    let bad = b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+    if !loopback || (!connect && path.is_empty()) {
+        let _ = s.write_all(bad);
         return;
     }
-    let Ok(up) = TcpStream::connect(target) else {
-        let _ = s.write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n");
+    let Ok(mut up) = TcpStream::connect(authority) else {
+        let _ = s.write_all(bad);
         return;
     };
     up.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let _ = s.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+    if connect {
+        let _ = s.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+    } else {
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\n{}connection: close\r\n\r\n",
+            forward.concat()
+        );
+        let _ = up.write_all(head.as_bytes());
+    }
     let (mut up_r, mut up_w) = (up.try_clone().unwrap(), up);
     let mut down_w = s.try_clone().unwrap();
     let t = std::thread::spawn(move || {
@@ -491,31 +529,21 @@ fn a_throwaway_ca_is_trusted_through_cafile_as_npm_trusts_it() {
         "npm accepted an unknown CA:\n{}",
         npm.describe
     );
-    let before = reg
-        .log()
-        .iter()
-        .filter(|l| *l == "handshake failed")
-        .count();
-    let run = publish(&sb, &pkg, &url, "");
+    // (A server of its own, so that npm's connections are not counted.)
+    let fresh = Server::start(Some(pki.server.clone()), Mode::Registry);
+    let run = publish(&sb, &pkg, &fresh.url("127.0.0.1", true), "");
     run.expect_code(1)
         .stderr_has("unknown certificate authority")
         .stderr_has("cafile")
         .stderr_has("NODE_EXTRA_CA_CERTS");
-    let failed = reg
-        .log()
-        .iter()
-        .filter(|l| *l == "handshake failed")
-        .count()
-        - before;
-    // One for the packument check, one for the PUT: neither retried.
+    // The packument check fails; the PUT is not even tried after that (a
+    // certificate problem does not fix itself), nor retried.
     assert_eq!(
-        failed,
-        2,
-        "TLS failures were retried: {:?}\n{}",
-        reg.log(),
+        fresh.settled_log(),
+        ["conn", "handshake failed"],
+        "TLS failures were retried:\n{}",
         run.describe
     );
-    assert!(reg.requests().iter().all(|l| !l.starts_with("PUT")));
 
     // With cafile: npm reads the packument, trustpub publishes.
     let line = format!("cafile={}\n", pki.ca.display());
@@ -763,6 +791,88 @@ fn https_proxy_and_no_proxy_are_honoured_as_npm_honours_them() {
     );
 }
 
+#[test]
+fn the_proxy_setting_and_noproxy_precedence_follow_npm() {
+    let sb = Sandbox::new();
+    let reg = Server::start(None, Mode::Registry);
+    let proxy = Proxy::start();
+    let url = reg.url("127.0.0.1", false);
+    let pkg = package(&sb, "tp-net-proxy-http");
+    let line = format!("proxy=http://127.0.0.1:{}/\n", proxy.port);
+    let through = |from: usize| {
+        proxy.log()[from..]
+            .iter()
+            .any(|l| l.contains(&format!("127.0.0.1:{}", reg.port)))
+    };
+
+    // `proxy=` for an http registry: npm sends absolute-form requests to the
+    // proxy, trustpub tunnels with CONNECT; both go through it.
+    sb.write(&sb.user_npmrc(), &line);
+    let seen = proxy.log().len();
+    npm_view(&sb, "tp-net-proxy-http", &url).success();
+    assert!(through(seen), "npm bypassed the proxy: {:?}", proxy.log());
+    let seen = proxy.log().len();
+    publish(&sb, &pkg, &url, &line).success();
+    assert!(
+        through(seen),
+        "trustpub bypassed the proxy: {:?}",
+        proxy.log()
+    );
+
+    // `noproxy` in the npmrc does not replace NO_PROXY: npm's agent checks
+    // the environment's list again, so a NO_PROXY naming the registry still
+    // sends it direct.
+    let lines = format!("{line}noproxy=example.org\n");
+    sb.write(&sb.user_npmrc(), &lines);
+    let seen = proxy.log().len();
+    sb.npm(["view", "tp-net-proxy-http-2", "version", "--registry", &url])
+        .env("NO_PROXY", "127.0.0.1")
+        .run()
+        .success();
+    assert_eq!(
+        proxy.log().len(),
+        seen,
+        "npm ignored NO_PROXY next to noproxy"
+    );
+    sb.write(
+        &sb.user_npmrc(),
+        &format!("{}{lines}", token_line(&url, &sb.token)),
+    );
+    let seen = proxy.log().len();
+    sb.trustpub(["publish"])
+        .arg(&pkg)
+        .arg("--registry")
+        .arg(&url)
+        .arg("--tolerate-republish")
+        .env("NO_PROXY", "127.0.0.1")
+        .run()
+        .success();
+    assert_eq!(
+        proxy.log().len(),
+        seen,
+        "trustpub ignored NO_PROXY next to noproxy"
+    );
+
+    // noproxy naming the registry: neither uses the proxy.
+    let lines = format!("{line}noproxy=127.0.0.1\n");
+    sb.write(&sb.user_npmrc(), &lines);
+    let seen = proxy.log().len();
+    sb.npm(["view", "tp-net-proxy-http-3", "version", "--registry", &url])
+        .run()
+        .success();
+    assert_eq!(
+        proxy.log().len(),
+        seen,
+        "npm used the proxy despite noproxy"
+    );
+    publish(&sb, &pkg, &url, &lines);
+    assert_eq!(
+        proxy.log().len(),
+        seen,
+        "trustpub used the proxy despite noproxy"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Settings trustpub refuses
 
@@ -867,6 +977,20 @@ fn a_trickling_registry_is_cut_off_at_fetch_timeout() {
         puts <= 2,
         "more attempts than fetch-retries allows: {:?}",
         reg.log()
+    );
+    // Everything trickling: the registry gets no more time than npm's worst
+    // case for its packument GET and PUT (2 × 3 attempts × fetch-timeout),
+    // although trustpub also checks the packument after each failed upload.
+    let reg = Server::start(None, Mode::TrickleAll);
+    let url = reg.url("127.0.0.1", false);
+    let run = publish(&sb, &pkg, &url, "fetch-timeout=1000\nfetch-retries=2\n");
+    run.expect_code(1).stderr_has("npm's worst case");
+    let sent = reg.requests().len();
+    assert!(
+        sent <= 6,
+        "{sent} requests: {:?}\n{}",
+        reg.log(),
+        run.describe
     );
     // Body trickling: the deadline covers the body too, and (as in npm) a
     // body timeout is not retried.

@@ -203,6 +203,7 @@ impl PublishError {
             | PublishError::Statement(_) => 2,
             PublishError::TrustedPublishing { diagnosis, .. } if diagnosis.config_error => 2,
             PublishError::Registry(e) if e.is_local() => 2,
+            PublishError::Sign(e) if e.is_usage() => 2,
             _ => 1,
         }
     }

@@ -329,16 +329,16 @@ fn handle<S: Read + Write>(
     }
 }
 
-/// 96 MiB of spaces, gzipped (about 100 KB).
+/// 1 GiB of spaces as 64 gzip members of 16 MiB each (about 1 MB).
 fn gzip_bomb() -> &'static [u8] {
     static BOMB: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
     BOMB.get_or_init(|| {
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         let chunk = vec![b' '; 1 << 20];
-        for _ in 0..96 {
+        for _ in 0..16 {
             e.write_all(&chunk).unwrap();
         }
-        e.finish().unwrap()
+        e.finish().unwrap().repeat(64)
     })
 }
 
@@ -953,9 +953,87 @@ fn a_gzip_bomb_or_an_endless_answer_is_refused_not_buffered() {
     for mode in [Mode::Bomb, Mode::Endless] {
         let reg = Server::start(None, mode);
         let url = reg.url("127.0.0.1", false);
-        let run = publish(&sb, &pkg, &url, "");
-        run.expect_code(1).stderr_has("larger than");
+        sb.write(&sb.user_npmrc(), &token_line(&url, &sb.token));
+        let (out, peak_kib) = run_measured(&sb, &pkg, &url);
+        assert_eq!(out.status.code(), Some(1), "{}", sb.redact(&out.describe()));
+        assert!(
+            out.stderr.contains("larger than 67108864 bytes"),
+            "{}",
+            sb.redact(&out.describe())
+        );
+        assert!(
+            peak_kib < 256 * 1024,
+            "peak memory {peak_kib} KiB:\n{}",
+            sb.redact(&out.describe())
+        );
     }
+}
+
+/// `trustpub publish` in the sandbox's environment, with the peak resident
+/// memory seen in `/proc/<pid>/status` (`VmHWM`) while it ran.
+fn run_measured(sb: &Sandbox, pkg: &Path, registry: &str) -> (crate::support::Output, u64) {
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(crate::support::trustpub_bin());
+    cmd.arg("publish").arg(pkg).arg("--registry").arg(registry);
+    crate::support::apply_env(&mut cmd, &sb.home);
+    cmd.env("npm_config_globalconfig", &sb.globalconfig)
+        .env("npm_config_fetch_retry_mintimeout", "100")
+        .env("npm_config_fetch_retry_maxtimeout", "1000")
+        .current_dir(&sb.root);
+    let dir = tempfile::tempdir_in(&sb.root).unwrap();
+    let (o, e) = (dir.path().join("out"), dir.path().join("err"));
+    cmd.stdin(Stdio::null())
+        .stdout(std::fs::File::create(&o).unwrap())
+        .stderr(std::fs::File::create(&e).unwrap());
+    let command = format!("{cmd:?}");
+    let mut child = cmd.spawn().expect("start trustpub");
+    let status_file = format!("/proc/{}/status", child.id());
+    assert!(
+        Path::new(&status_file).exists(),
+        "this test reads peak memory from /proc/<pid>/status, which this system lacks"
+    );
+    let start = Instant::now();
+    let mut peak = 0;
+    let status = loop {
+        if let Ok(text) = std::fs::read_to_string(&status_file) {
+            let hwm = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+            peak = peak.max(hwm.unwrap_or(0));
+        }
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if start.elapsed() > crate::support::TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "{command} did not finish within {:?}",
+                crate::support::TIMEOUT
+            );
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let out = crate::support::Output {
+        status,
+        stdout: std::fs::read_to_string(&o).unwrap_or_default(),
+        stderr: std::fs::read_to_string(&e).unwrap_or_default(),
+        command,
+    };
+    crate::support::sandbox::assert_no_leak(
+        &crate::support::sandbox::Run {
+            describe: sb.redact(&out.describe()),
+            out: crate::support::Output {
+                status: out.status,
+                stdout: out.stdout.clone(),
+                stderr: out.stderr.clone(),
+                command: out.command.clone(),
+            },
+        },
+        &[sb.token.clone()],
+    );
+    (out, peak)
 }
 
 #[test]
@@ -1005,4 +1083,34 @@ fn a_trickling_registry_is_cut_off_at_fetch_timeout() {
         .filter(|l| l.starts_with("PUT"))
         .count();
     assert_eq!(puts, 1, "{:?}", reg.log());
+}
+
+// ---------------------------------------------------------------------------
+// Tokens that cannot be sent
+
+#[test]
+fn an_id_token_with_a_line_break_or_over_64_kib_stops_before_any_request() {
+    use crate::trusted::World;
+    let w = World::gitlab("net-bad-id");
+    let good = w.gitlab_id_token(&w.proxy.audience(), false);
+    let injected = format!("{good}\r\nX-Injected: yes");
+    let huge = format!("{good}{}", "A".repeat(70 * 1024));
+    w.sb.add_secret(&injected);
+    w.sb.add_secret(&huge);
+    for (id, words) in [
+        (injected.as_str(), "line break"),
+        (huge.as_str(), "more than the 65536 bytes"),
+    ] {
+        let run = w.publish_with_id_token("GITLAB_CI", id).run();
+        run.expect_code(2)
+            .stderr_has(words)
+            .stderr_has("NPM_ID_TOKEN");
+        assert!(
+            w.proxy.exchanges().is_empty(),
+            "the id token was sent:\n{}",
+            w.describe(&run)
+        );
+        assert!(!run.stderr().contains("retry"), "{}", w.describe(&run));
+        w.check_leaks(&run);
+    }
 }

@@ -1031,7 +1031,7 @@ fn run_measured(sb: &Sandbox, pkg: &Path, registry: &str) -> (crate::support::Ou
                 command: out.command.clone(),
             },
         },
-        &[sb.token.clone()],
+        std::slice::from_ref(&sb.token),
     );
     (out, peak)
 }

@@ -32,6 +32,10 @@ struct Pki {
     server: Arc<rustls::ServerConfig>,
     /// The same server, requiring a client certificate signed by the CA.
     server_mtls: Arc<rustls::ServerConfig>,
+    /// A server whose certificate (from the CA) names another host.
+    server_wrong_name: Arc<rustls::ServerConfig>,
+    /// A server whose certificate (from the CA) expired in 2001.
+    server_expired: Arc<rustls::ServerConfig>,
 }
 
 fn pki(root: &Path) -> Pki {
@@ -52,11 +56,28 @@ fn pki(root: &Path) -> Pki {
     };
     let ca = ca_of("trustpub test CA");
     let other = ca_of("some other CA");
-    let leaf = |names: Vec<String>| {
+    let leaf_of = |names: Vec<String>, expired: bool| {
         let key = KeyPair::generate().unwrap();
-        let p = CertificateParams::new(names).unwrap();
+        let mut p = CertificateParams::new(names).unwrap();
+        if expired {
+            p.not_before = rcgen::date_time_ymd(2000, 1, 1);
+            p.not_after = rcgen::date_time_ymd(2001, 1, 1);
+        }
         (p.signed_by(&key, &ca).unwrap(), key)
     };
+    let leaf = |names: Vec<String>| leaf_of(names, false);
+    let plain_server = |(cert, key): (rcgen::Certificate, KeyPair)| {
+        let chain = vec![CertificateDer::from(cert.der().to_vec())];
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        Arc::new(
+            rustls::ServerConfig::builder()
+                .with_no_client_auth()
+                .with_single_cert(chain, key)
+                .unwrap(),
+        )
+    };
+    let server_wrong_name = plain_server(leaf(vec!["other.example".into()]));
+    let server_expired = plain_server(leaf_of(vec!["localhost".into(), "127.0.0.1".into()], true));
     let (server_cert, server_key) = leaf(vec!["localhost".into(), "127.0.0.1".into()]);
     let (client_cert, client_key) = leaf(vec!["client.example".into()]);
     let w = |name: &str, text: String| {
@@ -86,6 +107,8 @@ fn pki(root: &Path) -> Pki {
         client_key: w("client-key.pem", client_key.serialize_pem()),
         server: Arc::new(server),
         server_mtls: Arc::new(server_mtls),
+        server_wrong_name,
+        server_expired,
         dir,
     }
 }
@@ -554,6 +577,33 @@ fn a_throwaway_ca_is_trusted_through_cafile_as_npm_trusts_it() {
         .requests()
         .iter()
         .any(|l| l.starts_with("PUT /tp-net-ca")));
+}
+
+#[test]
+fn a_wrong_host_name_or_an_expired_certificate_is_named_and_not_retried() {
+    let sb = Sandbox::new();
+    let pki = pki(&sb.root);
+    let line = format!("cafile={}\n", pki.ca.display());
+    let pkg = package(&sb, "tp-net-badcert");
+    for (config, words) in [
+        (pki.server_wrong_name.clone(), "is for another host name"),
+        (pki.server_expired.clone(), "has expired"),
+    ] {
+        // npm refuses it too.
+        let npm_reg = Server::start(Some(config.clone()), Mode::Registry);
+        sb.write(&sb.user_npmrc(), &line);
+        let npm = npm_view(&sb, "tp-net-badcert", &npm_reg.url("127.0.0.1", true));
+        assert_ne!(npm.code(), Some(0), "npm accepted it:\n{}", npm.describe);
+        let reg = Server::start(Some(config), Mode::Registry);
+        let run = publish(&sb, &pkg, &reg.url("127.0.0.1", true), &line);
+        run.expect_code(1).stderr_has(words).stderr_lacks("retry");
+        assert_eq!(
+            reg.settled_log(),
+            ["conn", "handshake failed"],
+            "{}",
+            run.describe
+        );
+    }
 }
 
 #[test]

@@ -989,6 +989,51 @@ mod tests {
         }
     }
 
+    fn quick_policy() -> RetryPolicy {
+        RetryPolicy {
+            retries: 2,
+            factor: 1.0,
+            min_timeout: Duration::ZERO,
+            max_timeout: Duration::ZERO,
+            timeout: Some(Duration::from_secs(5)),
+        }
+    }
+
+    #[test]
+    fn local_problems_stop_before_any_connection() {
+        let client = Client::new("t".into(), quick_policy());
+        let auth = Auth {
+            header: Secret::new("Bearer npm_secret\r\nX-Injected: 1".into()),
+            origin: "https://registry.example:443".into(),
+            kind: AuthKind::Token,
+        };
+        let mut req = packument_request("https://registry.example/x", Some(&auth), "x", None);
+        let e = client.send_once(&req).unwrap_err();
+        assert!(e.is_local(), "{e:?}");
+        assert!(
+            e.to_string().contains("line break") && !e.to_string().contains("npm_secret"),
+            "{e}"
+        );
+        req.auth = None;
+        req.headers.push(("npm-otp", "1\n2".into()));
+        assert!(client.send_once(&req).unwrap_err().is_local());
+        for url in ["ftp://127.0.0.1:21/x", "file:///etc/passwd", "gopher://h/x"] {
+            let e = client
+                .send_once(&packument_request(url, None, "x", None))
+                .unwrap_err();
+            assert!(e.is_local() && e.to_string().contains("scheme"), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_registry_budget_is_npms_worst_case_for_two_requests() {
+        let mut p = quick_policy();
+        p.timeout = Some(Duration::from_secs(300));
+        let client = Client::new("t".into(), p);
+        // 2 requests × 3 attempts × 300 s.
+        assert_eq!(client.registry_budget(), Duration::from_secs(1800));
+    }
+
     #[test]
     fn origins_make_ports_explicit() {
         assert_eq!(

@@ -638,7 +638,7 @@ impl Client {
                 if has_line_break(auth.header.expose()) {
                     return Err(local(
                         format!(
-                            "the credential for {} contains a line break (CR or LF) or another control character, so it cannot be sent",
+                            "the credential for {} contains a line break (CR or LF) or a NUL, so it cannot be sent",
                             auth.origin
                         ),
                         "fix the token where it is set (a secret pasted with a trailing newline is the usual cause); trustpub never sends a header that could split the request",

@@ -499,6 +499,12 @@ impl Client {
         t.saturating_mul(2 * (self.retry.retries.saturating_add(1)))
     }
 
+    /// The secrets of the network settings (proxy passwords and user
+    /// names), for the output scrubber.
+    pub fn secrets(&self) -> Vec<Secret<String>> {
+        self.net.secrets()
+    }
+
     /// Warnings to print on every run (`strict-ssl=false`).
     pub fn warnings(&self) -> Vec<String> {
         self.net.warnings()
@@ -693,7 +699,14 @@ impl Client {
                 fix,
             });
         }
-        let result = self.exchange_once(req, url, &parsed, &agent, request);
+        let via = self
+            .net
+            .proxy_for(&parsed)
+            .ok()
+            .flatten()
+            .map(|p| format!(" (through the proxy {} from {})", p.shown(), p.place))
+            .unwrap_or_default();
+        let result = self.exchange_once(req, url, &parsed, &agent, request, &via);
         if let Some(spent) = spent {
             *spent.lock().unwrap_or_else(|e| e.into_inner()) += started.elapsed();
         }
@@ -714,11 +727,12 @@ impl Client {
         parsed: &url::Url,
         agent: &ureq::Agent,
         request: ureq::http::Request<Vec<u8>>,
+        via: &str,
     ) -> Result<Response, RegistryError> {
         let transport = |message: String| RegistryError::Transport {
             method: req.method.to_string(),
             url: url.to_string(),
-            message,
+            message: format!("{message}{via}"),
             attempts: 1,
         };
         let fail = |e: ureq::Error| match tls_problem(&e, parsed.host_str().unwrap_or("")) {

@@ -403,6 +403,41 @@ impl NetworkSettings {
         Ok(Some(proxy))
     }
 
+    /// The password of every proxy URL (or its user name when it has no
+    /// password: `http://TOKEN@proxy/`), raw and `%`-decoded, for scrubbing
+    /// and masking.
+    pub fn secrets(&self) -> Vec<crate::secret::Secret<String>> {
+        [
+            &self.proxy,
+            &self.env_https_proxy,
+            &self.env_http_proxy,
+            &self.env_proxy,
+        ]
+        .into_iter()
+        .flatten()
+        .filter_map(|p| Url::parse(&p.url).ok())
+        .flat_map(|u| {
+            let secret = match u.password() {
+                Some(p) => p.to_string(),
+                None => u.username().to_string(),
+            };
+            Some(secret)
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .flat_map(move |s| {
+                    let d = percent_decode(&s);
+                    if d == s {
+                        vec![s]
+                    } else {
+                        vec![s, d]
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+        .map(crate::secret::Secret::new)
+        .collect()
+    }
+
     /// Warnings to print on every run that uses these settings.
     pub fn warnings(&self) -> Vec<String> {
         self.insecure
@@ -414,6 +449,26 @@ impl NetworkSettings {
             })
             .collect()
     }
+}
+
+/// `%XX` decoded (lossy), as a proxy's credentials are sent.
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `isNoProxy` of `@npmcli/agent`: an entry matches when its dot-separated
@@ -487,6 +542,29 @@ mod tests {
             &u("http://127.0.0.1:4873/"),
             &e(&["127.0.0.1:4873"])
         ));
+    }
+
+    #[test]
+    fn proxy_credentials_are_secrets_raw_and_decoded() {
+        let net = NetworkSettings {
+            env_https_proxy: Some(ProxySetting {
+                url: "http://bob:p%40ss@proxy.example:3128".into(),
+                place: "HTTPS_PROXY".into(),
+            }),
+            ..Default::default()
+        };
+        let s: Vec<String> = net.secrets().iter().map(|s| s.expose().clone()).collect();
+        assert_eq!(s, ["p%40ss", "p@ss"]);
+        let net = NetworkSettings {
+            proxy: Some(ProxySetting {
+                url: "http://tok3n@proxy.example:3128".into(),
+                place: "proxy".into(),
+            }),
+            ..Default::default()
+        };
+        let s: Vec<String> = net.secrets().iter().map(|s| s.expose().clone()).collect();
+        assert_eq!(s, ["tok3n"]);
+        assert_eq!(percent_decode("a%4"), "a%4");
     }
 
     #[test]

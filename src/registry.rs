@@ -10,6 +10,17 @@
 //!
 //! Redirects are followed by hand: a credential is only ever sent to the
 //! origin it belongs to. A redirect of the PUT to another origin is refused.
+//!
+//! Every request of the program goes through [`Client`], whose agents are
+//! built in one place from npm's network settings
+//! ([`crate::config::NetworkSettings`]: roots, client certificate, proxy).
+//! Limits: one attempt may take `fetch-timeout`, headers and body together
+//! (a body timeout is not retried, as in npm); the registry's requests of a
+//! run together get no more than npm's worst case for a publish
+//! ([`Client::registry_budget`]); answers are read up to [`MAX_BODY`]
+//! decoded bytes ([`MAX_ERROR_BODY`] for errors and redirects) and refused
+//! past that. A TLS failure is reported in words and not retried; a header
+//! with a line break or a URL scheme other than http(s) is a local error.
 
 // A registry error carries everything a maintainer needs to read (status,
 // URL, the registry's message, the OTP URLs); it is built once per failed

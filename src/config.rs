@@ -63,6 +63,7 @@ mod error;
 mod expand;
 mod ini;
 mod keys;
+mod network;
 mod prefix;
 
 use std::collections::BTreeMap;
@@ -84,6 +85,7 @@ pub use error::{
 };
 pub use expand::{env_replace, Expanded};
 pub use keys::env_var_key;
+pub use network::{NetworkSettings, ProxySetting};
 
 use crate::env::Env;
 use crate::js::{js_trim, to_js_string, truthy};
@@ -421,7 +423,8 @@ pub struct RetryPolicy {
     pub factor: f64,
     pub min_timeout: Duration,
     pub max_timeout: Duration,
-    /// The request timeout; `None` for `fetch-timeout=0` (no timeout).
+    /// The timeout of one attempt, headers and body (`fetch-timeout`;
+    /// `0` is npm-registry-fetch's 30 s). `None` only in tests.
     pub timeout: Option<Duration>,
 }
 
@@ -1556,7 +1559,12 @@ impl Config {
             factor: num("fetch-retry-factor", 10.0),
             min_timeout: Duration::from_millis(num("fetch-retry-mintimeout", 10_000.0) as u64),
             max_timeout: Duration::from_millis(num("fetch-retry-maxtimeout", 60_000.0) as u64),
-            timeout: (timeout > 0.0).then(|| Duration::from_millis(timeout as u64)),
+            // npm-registry-fetch: `timeout: opts.timeout || 30 * 1000`.
+            timeout: Some(Duration::from_millis(if timeout > 0.0 {
+                timeout as u64
+            } else {
+                30_000
+            })),
         }
     }
 

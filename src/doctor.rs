@@ -280,7 +280,10 @@ pub fn doctor(
             url: registry.to_string(),
         });
     }
-    let client = Client::new(ci::user_agent(env), config.retry());
+    let client = Client::from_config(ci::user_agent(env), &config, env, &registry.url)?;
+    for w in client.warnings() {
+        printer.warn("network", &w);
+    }
     let observer = crate::publish::Report(printer);
     let provider = ci::detect(env);
     let mut report = DoctorReport {

@@ -16,7 +16,7 @@ use crate::secret::Secret;
 mod exchange;
 pub use exchange::{
     exchange, exchange_headers, exchange_url, id_token, package_visibility, ExchangeError, IdToken,
-    IdTokenError, IdTokenSource,
+    IdTokenError, IdTokenSource, MAX_ID_TOKEN,
 };
 
 /// What is wrong with an id token's contents.

@@ -202,6 +202,8 @@ impl PublishError {
             | PublishError::ProvenanceFile(_)
             | PublishError::Statement(_) => 2,
             PublishError::TrustedPublishing { diagnosis, .. } if diagnosis.config_error => 2,
+            PublishError::Registry(e) if e.is_local() => 2,
+            PublishError::Sign(e) if e.is_usage() => 2,
             _ => 1,
         }
     }
@@ -358,7 +360,13 @@ pub fn publish(
             url: registry.to_string(),
         });
     }
-    let client = Client::new(ci::user_agent(env), config.retry());
+    let client = Client::from_config(ci::user_agent(env), &config, env, &registry.url)?;
+    for s in client.secrets() {
+        printer.ci.mask(&s);
+    }
+    for w in client.warnings() {
+        printer.warn("network", &w);
+    }
     let observer = Report(printer);
     let spec = format!("{}@{}", prepared.name, prepared.version);
 

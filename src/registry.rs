@@ -10,6 +10,17 @@
 //!
 //! Redirects are followed by hand: a credential is only ever sent to the
 //! origin it belongs to. A redirect of the PUT to another origin is refused.
+//!
+//! Every request of the program goes through [`Client`], whose agents are
+//! built in one place from npm's network settings
+//! ([`crate::config::NetworkSettings`]: roots, client certificate, proxy).
+//! Limits: one attempt may take `fetch-timeout`, headers and body together
+//! (a body timeout is not retried, as in npm); the registry's requests of a
+//! run together get no more than npm's worst case for a publish
+//! ([`Client::registry_budget`]); answers are read up to [`MAX_BODY`]
+//! decoded bytes ([`MAX_ERROR_BODY`] for errors and redirects) and refused
+//! past that. A TLS failure is reported in words and not retried; a header
+//! with a line break or a URL scheme other than http(s) is a local error.
 
 // A registry error carries everything a maintainer needs to read (status,
 // URL, the registry's message, the OTP URLs); it is built once per failed
@@ -19,6 +30,7 @@
 use std::io::Read;
 use std::time::Duration;
 
+use crate::config::NetworkSettings;
 use crate::secret::Secret;
 
 pub use crate::config::RetryPolicy;
@@ -134,6 +146,43 @@ pub enum RegistryError {
     },
     #[error("too many redirects for {method} {url}")]
     TooManyRedirects { method: String, url: String },
+    /// The TLS handshake failed: never retried, the next attempt would fail
+    /// the same way.
+    #[error("{method} {url} failed: no secure connection to {host}: {problem}")]
+    Tls {
+        method: String,
+        url: String,
+        host: String,
+        problem: String,
+        fix: String,
+    },
+    /// The answer is larger than trustpub reads (decoded size).
+    #[error("{method} {url} failed: the answer is larger than {limit} bytes, so trustpub stopped reading it")]
+    TooLarge {
+        method: String,
+        url: String,
+        limit: u64,
+    },
+    /// The answer's body did not arrive within `fetch-timeout`. Like npm
+    /// (minipass-fetch's body timeout), not retried.
+    #[error("{method} {url} failed: the answer did not arrive within fetch-timeout ({ms} ms)")]
+    BodyTimeout {
+        method: String,
+        url: String,
+        ms: u128,
+    },
+    /// The registry has had npm's worst-case time for a publish.
+    #[error("{method} {url} was not sent: the registry has already had {} s, npm's worst case for a publish (its packument GET and its upload, every attempt running to fetch-timeout)", budget.as_secs())]
+    BudgetSpent {
+        method: String,
+        url: String,
+        budget: Duration,
+    },
+    /// A request that cannot be sent as configured (a token with a line
+    /// break, a URL scheme other than http/https, an unusable proxy): a
+    /// local problem, exit code 2, never retried.
+    #[error("{message}")]
+    Local { message: String, hint: String },
     #[error("the registry's answer to {method} {url} is not valid JSON")]
     BadJson {
         method: String,
@@ -164,6 +213,11 @@ impl RegistryError {
         }
     }
 
+    /// Whether the problem is local (configuration), for exit code 2.
+    pub fn is_local(&self) -> bool {
+        matches!(self, RegistryError::Local { .. })
+    }
+
     pub fn status(&self) -> Option<u16> {
         match self {
             RegistryError::Status { status, .. } => Some(*status),
@@ -181,6 +235,11 @@ impl RegistryError {
                 "set the registry to the URL that actually serves it (the redirect target), so that the credential is configured for that host".into(),
             ),
             RegistryError::TooManyRedirects { .. } => Some("check the registry URL".into()),
+            RegistryError::Tls { fix, .. } => Some(fix.clone()),
+            RegistryError::TooLarge { .. } => Some("check that the URL points at an npm registry; a registry answer this large is refused rather than cut short".into()),
+            RegistryError::BodyTimeout { .. } => Some("the server sends its answer too slowly; check the network and any proxy, or raise fetch-timeout (npm's default is 300000 ms)".into()),
+            RegistryError::Local { hint, .. } => Some(hint.clone()),
+            RegistryError::BudgetSpent { .. } => Some("the registry answers too slowly (or not at all); check the registry URL, the network and any proxy, then run again".into()),
             RegistryError::BadJson { .. } => Some("check that the registry URL points at an npm registry".into()),
             RegistryError::Status { .. } if self.is_otp() => {
                 let RegistryError::Status { auth_url, done_url, .. } = self else {
@@ -378,30 +437,148 @@ pub enum Sent {
     FoundAfterFailure,
 }
 
-/// The registry client.
+/// The largest decoded body read from a successful answer: packuments of
+/// long-lived packages are tens of MB; this keeps peak memory well under
+/// 256 MiB.
+pub const MAX_BODY: u64 = 64 * 1024 * 1024;
+
+/// The largest decoded body read from an error or redirect answer.
+pub const MAX_ERROR_BODY: u64 = 1024 * 1024;
+
+/// The agent of one proxy and client-certificate choice.
+#[derive(Clone, PartialEq, Eq)]
+struct AgentKey {
+    proxy: Option<String>,
+    cert: bool,
+}
+
+/// The HTTP client of every request trustpub makes (the registry, GitHub's
+/// token service, the exchange, Fulcio, Rekor): the only place agents are
+/// built, from the resolved [`NetworkSettings`].
 pub struct Client {
-    agent: ureq::Agent,
+    agents: std::sync::Mutex<Vec<(AgentKey, ureq::Agent)>>,
+    net: NetworkSettings,
+    /// The registry's origin, and the time its requests have taken so far.
+    registry: Option<(String, std::sync::Mutex<Duration>)>,
+    /// Origins whose TLS handshake failed in this run, with the problem and
+    /// the fix: not tried again (a certificate does not fix itself).
+    tls_failed: std::sync::Mutex<Vec<(String, String, String)>>,
     pub user_agent: String,
     pub retry: RetryPolicy,
     max_body: u64,
 }
 
 impl Client {
+    /// A client with npm's defaults: no proxy, the default roots.
     pub fn new(user_agent: String, retry: RetryPolicy) -> Client {
+        Client::with_network(user_agent, retry, NetworkSettings::default())
+    }
+
+    pub fn with_network(user_agent: String, retry: RetryPolicy, net: NetworkSettings) -> Client {
+        Client {
+            agents: std::sync::Mutex::new(Vec::new()),
+            net,
+            registry: None,
+            tls_failed: std::sync::Mutex::new(Vec::new()),
+            user_agent,
+            retry,
+            max_body: MAX_BODY,
+        }
+    }
+
+    /// A client with the network settings and retry policy of `config`
+    /// (and the client certificate of `registry`, if one is configured).
+    pub fn from_config(
+        user_agent: String,
+        config: &crate::config::Config,
+        env: &crate::env::Env,
+        registry: &str,
+    ) -> Result<Client, crate::config::ConfigError> {
+        let net = NetworkSettings::resolve(config, env, Some(registry))?;
+        let mut client = Client::with_network(user_agent, config.retry(), net);
+        client.registry = origin(crate::js::js_trim(registry))
+            .map(|o| (o, std::sync::Mutex::new(Duration::ZERO)));
+        Ok(client)
+    }
+
+    /// The most time the registry's requests may take in one run: what npm
+    /// spends at worst on a publish's two registry requests (the packument
+    /// GET and the PUT), every attempt running to `fetch-timeout`. The
+    /// waits between attempts are not counted, and are npm's.
+    pub fn registry_budget(&self) -> Duration {
+        let t = self.retry.timeout.unwrap_or(Duration::from_secs(30));
+        t.saturating_mul(2 * (self.retry.retries.saturating_add(1)))
+    }
+
+    /// The secrets of the network settings (proxy passwords and user
+    /// names), for the output scrubber.
+    pub fn secrets(&self) -> Vec<Secret<String>> {
+        self.net.secrets()
+    }
+
+    /// Warnings to print on every run (`strict-ssl=false`).
+    pub fn warnings(&self) -> Vec<String> {
+        self.net.warnings()
+    }
+
+    /// Whether requests to `url` carry a client certificate.
+    pub fn sends_client_cert(&self, url: &str) -> bool {
+        self.net
+            .registry_cert
+            .as_ref()
+            .is_some_and(|(o, _)| origin(url).as_deref() == Some(o.as_str()))
+    }
+
+    fn agent_for(&self, url: &url::Url) -> Result<ureq::Agent, String> {
+        let proxy = self.net.proxy_for(url)?;
+        let key = AgentKey {
+            proxy: proxy.map(|p| p.url.clone()),
+            cert: self.sends_client_cert(url.as_str()),
+        };
+        let mut agents = self.agents.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, a)) = agents.iter().find(|(k, _)| *k == key) {
+            return Ok(a.clone());
+        }
+        use ureq::tls::{Certificate, RootCerts, TlsConfig};
+        let roots = match (&self.net.ca, self.net.extra_ca.is_empty()) {
+            (Some((ca, _)), _) => RootCerts::new_with_certs(ca),
+            (None, true) => RootCerts::WebPki,
+            (None, false) => webpki_root_certs::TLS_SERVER_ROOT_CERTS
+                .iter()
+                .map(|d| Certificate::from_der(d.as_ref()).to_owned())
+                .chain(self.net.extra_ca.iter().cloned())
+                .into(),
+        };
+        let cert = key
+            .cert
+            .then(|| self.net.registry_cert.as_ref().map(|(_, c)| c.cert.clone()))
+            .flatten();
+        let tls = TlsConfig::builder()
+            .root_certs(roots)
+            .client_cert(cert)
+            .disable_verification(self.net.insecure.is_some())
+            .build();
+        let proxy = match proxy {
+            Some(p) => Some(ureq::Proxy::new(&p.url).map_err(|e| {
+                format!(
+                    "the proxy {} (from {}) cannot be used: {e}",
+                    p.shown(),
+                    p.place
+                )
+            })?),
+            None => None,
+        };
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
-            .timeout_global(retry.timeout)
-            .user_agent(user_agent.as_str())
-            // Proxies come from trustpub's own environment handling, later.
-            .proxy(None)
+            .timeout_global(self.retry.timeout)
+            .user_agent(self.user_agent.as_str())
+            .tls_config(tls)
+            .proxy(proxy)
             .build();
-        Client {
-            agent: config.into(),
-            user_agent,
-            retry,
-            max_body: 512 * 1024 * 1024,
-        }
+        let agent: ureq::Agent = config.into();
+        agents.push((key, agent.clone()));
+        Ok(agent)
     }
 
     /// One attempt, following same-origin redirects (at most 5).
@@ -436,31 +613,156 @@ impl Client {
     }
 
     fn attempt(&self, req: &Request<'_>, url: &str) -> Result<Response, RegistryError> {
-        let transport = |e: ureq::Error| RegistryError::Transport {
-            method: req.method.to_string(),
-            url: url.to_string(),
-            message: e.to_string(),
-            attempts: 1,
+        let shown = crate::secret::redact_url(url);
+        let local = |message: String, hint: &str| RegistryError::Local {
+            message,
+            hint: hint.to_string(),
         };
+        let parsed = url::Url::parse(url)
+            .map_err(|_| local(format!("{shown} is not a valid URL"), "check the URL"))?;
+        if !matches!(parsed.scheme(), "https" | "http") {
+            return Err(local(
+                format!(
+                    "{} {shown}: the {}:// scheme is not supported",
+                    req.method,
+                    parsed.scheme()
+                ),
+                "use an https:// URL (plain http:// is only allowed for a server on this machine)",
+            ));
+        }
+        let agent = self.agent_for(&parsed).map_err(|m| {
+            local(
+                format!("{} {shown}: {m}", req.method),
+                "use an http:// or https:// proxy URL, or remove the proxy setting",
+            )
+        })?;
         let mut builder = ureq::http::Request::builder().method(req.method).uri(url);
         for (k, v) in &req.headers {
+            if has_line_break(v) {
+                return Err(local(
+                    format!(
+                        "the {k} header of {} {shown} contains a line break (CR or LF)",
+                        req.method
+                    ),
+                    "remove the line break from the value",
+                ));
+            }
             builder = builder.header(*k, v.as_str());
         }
         if let Some(auth) = req.auth {
             // Never to another origin than the credential's.
             if origin(url).as_deref() == Some(auth.origin.as_str()) {
+                if has_line_break(auth.header.expose()) {
+                    return Err(local(
+                        format!(
+                            "the credential for {} contains a line break (CR or LF) or a NUL, so it cannot be sent",
+                            auth.origin
+                        ),
+                        "fix the token where it is set (a secret pasted with a trailing newline is the usual cause); trustpub never sends a header that could split the request",
+                    ));
+                }
                 builder = builder.header("authorization", auth.header.expose().as_str());
             }
         }
         let request = builder
             .body(req.body.map(<[u8]>::to_vec).unwrap_or_default())
-            .map_err(|e| RegistryError::Transport {
+            .map_err(|e| local(format!("{} {shown}: {e}", req.method), "check the URL"))?;
+        // Requests to the registry share npm's worst-case time.
+        let spent = self
+            .registry
+            .as_ref()
+            .filter(|(o, _)| origin(url).as_deref() == Some(o.as_str()))
+            .map(|(_, spent)| spent);
+        let started = std::time::Instant::now();
+        let request = match spent {
+            Some(spent) => {
+                let budget = self.registry_budget();
+                let left = budget.saturating_sub(*spent.lock().unwrap_or_else(|e| e.into_inner()));
+                if left.is_zero() {
+                    return Err(RegistryError::BudgetSpent {
+                        method: req.method.to_string(),
+                        url: url.to_string(),
+                        budget,
+                    });
+                }
+                let timeout = self.retry.timeout.map_or(left, |t| t.min(left));
+                agent
+                    .configure_request(request)
+                    .timeout_global(Some(timeout))
+                    .build()
+            }
+            None => request,
+        };
+        let this_origin = origin(url).unwrap_or_default();
+        let known = self
+            .tls_failed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|(o, _, _)| *o == this_origin)
+            .map(|(_, p, f)| (p.clone(), f.clone()));
+        if let Some((problem, fix)) = known {
+            return Err(RegistryError::Tls {
                 method: req.method.to_string(),
                 url: url.to_string(),
-                message: e.to_string(),
-                attempts: 1,
-            })?;
-        let resp = self.agent.run(request).map_err(transport)?;
+                host: parsed.host_str().unwrap_or("").to_string(),
+                problem,
+                fix,
+            });
+        }
+        let via = self
+            .net
+            .proxy_for(&parsed)
+            .ok()
+            .flatten()
+            .map(|p| format!(" (through the proxy {} from {})", p.shown(), p.place))
+            .unwrap_or_default();
+        let result = self.exchange_once(req, url, &parsed, &agent, request, &via);
+        if let Some(spent) = spent {
+            *spent.lock().unwrap_or_else(|e| e.into_inner()) += started.elapsed();
+        }
+        if let Err(RegistryError::Tls { problem, fix, .. }) = &result {
+            self.tls_failed
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((this_origin, problem.clone(), fix.clone()));
+        }
+        result
+    }
+
+    /// Runs one HTTP exchange and reads the answer within its limits.
+    fn exchange_once(
+        &self,
+        req: &Request<'_>,
+        url: &str,
+        parsed: &url::Url,
+        agent: &ureq::Agent,
+        request: ureq::http::Request<Vec<u8>>,
+        via: &str,
+    ) -> Result<Response, RegistryError> {
+        let transport = |message: String| RegistryError::Transport {
+            method: req.method.to_string(),
+            url: url.to_string(),
+            message: format!("{message}{via}"),
+            attempts: 1,
+        };
+        let fail = |e: ureq::Error| match tls_problem(&e, parsed.host_str().unwrap_or("")) {
+            Some((problem, fix)) => RegistryError::Tls {
+                method: req.method.to_string(),
+                url: url.to_string(),
+                host: parsed.host_str().unwrap_or("").to_string(),
+                problem,
+                fix,
+            },
+            None => match e {
+                ureq::Error::Timeout(_) => transport(format!(
+                    "no answer within fetch-timeout ({} ms)",
+                    self.retry.timeout.map(|t| t.as_millis()).unwrap_or(0)
+                )),
+                e => transport(crate::secret::redact_url(&e.to_string())),
+            },
+        };
+        let resp = agent.run(request).map_err(fail)?;
         let status = resp.status().as_u16();
         let headers = resp
             .headers()
@@ -472,17 +774,38 @@ impl Client {
                 )
             })
             .collect();
+        let limit = if status < 300 {
+            self.max_body
+        } else {
+            MAX_ERROR_BODY
+        };
         let mut body = Vec::new();
-        resp.into_body()
+        let read = resp
+            .into_body()
             .into_reader()
-            .take(self.max_body)
-            .read_to_end(&mut body)
-            .map_err(|e| RegistryError::Transport {
+            .take(limit + 1)
+            .read_to_end(&mut body);
+        if let Err(e) = read {
+            let timed_out = e.kind() == std::io::ErrorKind::TimedOut
+                || e.get_ref()
+                    .and_then(|i| i.downcast_ref::<ureq::Error>())
+                    .is_some_and(|u| matches!(u, ureq::Error::Timeout(_)));
+            if timed_out {
+                return Err(RegistryError::BodyTimeout {
+                    method: req.method.to_string(),
+                    url: url.to_string(),
+                    ms: self.retry.timeout.map(|t| t.as_millis()).unwrap_or(0),
+                });
+            }
+            return Err(fail(ureq::Error::Io(e)));
+        }
+        if body.len() as u64 > limit {
+            return Err(RegistryError::TooLarge {
                 method: req.method.to_string(),
                 url: url.to_string(),
-                message: e.to_string(),
-                attempts: 1,
-            })?;
+                limit,
+            });
+        }
         Ok(Response {
             status,
             headers,
@@ -588,6 +911,69 @@ impl Client {
     }
 }
 
+/// A CR, LF or NUL, which would split or end an HTTP header.
+fn has_line_break(v: &str) -> bool {
+    v.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0))
+}
+
+/// The certificate problem of a failed TLS handshake, in words, and the fix.
+fn tls_problem(e: &ureq::Error, host: &str) -> Option<(String, String)> {
+    use rustls::{AlertDescription as A, CertificateError as C, Error as R};
+    let err: &R = match e {
+        ureq::Error::Rustls(r) => r,
+        ureq::Error::Io(io) => io.get_ref()?.downcast_ref::<R>()?,
+        _ => return None,
+    };
+    let trust = "if this network intercepts TLS with its own certificate authority (a corporate proxy), trust it as npm does: cafile=/path/to/ca.pem in an npmrc file, or NODE_EXTRA_CA_CERTS=/path/to/ca.pem; strict-ssl=false turns all verification off and is the last resort";
+    let (problem, fix) = match err {
+        R::InvalidCertificate(c) => match c {
+            C::UnknownIssuer => (
+                format!("the certificate of {host} is signed by an unknown certificate authority (not one trustpub trusts)"),
+                trust.to_string(),
+            ),
+            C::Expired | C::ExpiredContext { .. } => (
+                format!("the certificate of {host} has expired"),
+                format!("check the system clock; if it is right, the server's certificate must be renewed by its operator; {trust}"),
+            ),
+            C::NotValidYet | C::NotValidYetContext { .. } => (
+                format!("the certificate of {host} is not valid yet"),
+                "check the system clock".to_string(),
+            ),
+            C::NotValidForName | C::NotValidForNameContext { .. } => (
+                format!("the certificate presented by {host} is for another host name"),
+                format!("check the host name in the URL; {trust}"),
+            ),
+            C::Revoked => (
+                format!("the certificate of {host} has been revoked"),
+                "the server's certificate must be replaced by its operator".to_string(),
+            ),
+            other => (
+                format!("the certificate of {host} was refused ({other:?})"),
+                trust.to_string(),
+            ),
+        },
+        R::AlertReceived(A::CertificateRequired) => (
+            format!("{host} requires a client certificate, and none was sent (TLS alert CertificateRequired)"),
+            "set //host/:certfile and //host/:keyfile for the registry in an npmrc file (as for npm)".to_string(),
+        ),
+        R::AlertReceived(a) => (
+            format!("{host} refused the TLS handshake, or the client certificate ({a:?})"),
+            match a {
+                A::CertificateRequired | A::BadCertificate | A::UnknownCA | A::AccessDenied
+                | A::HandshakeFailure | A::CertificateUnknown => {
+                    "the server may require a client certificate: set //host/:certfile and //host/:keyfile for the registry in an npmrc file, and check that the server trusts it".to_string()
+                }
+                _ => trust.to_string(),
+            },
+        ),
+        other => (
+            format!("TLS with {host} failed ({other})"),
+            trust.to_string(),
+        ),
+    };
+    Some((problem, fix))
+}
+
 /// `Retry-After` in seconds (the HTTP-date form is treated as absent).
 fn parse_retry_after(v: &str) -> Option<Duration> {
     v.trim().parse::<u64>().ok().map(Duration::from_secs)
@@ -626,6 +1012,51 @@ mod tests {
         for s in [400, 401, 403, 404, 409, 422] {
             assert!(!is_retryable(s), "{s}");
         }
+    }
+
+    fn quick_policy() -> RetryPolicy {
+        RetryPolicy {
+            retries: 2,
+            factor: 1.0,
+            min_timeout: Duration::ZERO,
+            max_timeout: Duration::ZERO,
+            timeout: Some(Duration::from_secs(5)),
+        }
+    }
+
+    #[test]
+    fn local_problems_stop_before_any_connection() {
+        let client = Client::new("t".into(), quick_policy());
+        let auth = Auth {
+            header: Secret::new("Bearer npm_secret\r\nX-Injected: 1".into()),
+            origin: "https://registry.example:443".into(),
+            kind: AuthKind::Token,
+        };
+        let mut req = packument_request("https://registry.example/x", Some(&auth), "x", None);
+        let e = client.send_once(&req).unwrap_err();
+        assert!(e.is_local(), "{e:?}");
+        assert!(
+            e.to_string().contains("line break") && !e.to_string().contains("npm_secret"),
+            "{e}"
+        );
+        req.auth = None;
+        req.headers.push(("npm-otp", "1\n2".into()));
+        assert!(client.send_once(&req).unwrap_err().is_local());
+        for url in ["ftp://127.0.0.1:21/x", "file:///etc/passwd", "gopher://h/x"] {
+            let e = client
+                .send_once(&packument_request(url, None, "x", None))
+                .unwrap_err();
+            assert!(e.is_local() && e.to_string().contains("scheme"), "{e}");
+        }
+    }
+
+    #[test]
+    fn the_registry_budget_is_npms_worst_case_for_two_requests() {
+        let mut p = quick_policy();
+        p.timeout = Some(Duration::from_secs(300));
+        let client = Client::new("t".into(), p);
+        // 2 requests × 3 attempts × 300 s.
+        assert_eq!(client.registry_budget(), Duration::from_secs(1800));
     }
 
     #[test]

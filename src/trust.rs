@@ -375,6 +375,15 @@ fn id_token_diagnosis(provider: Provider, e: &IdTokenError, i: &Inputs<'_>) -> D
             true,
             "run the publish in a GitHub-hosted job with `permissions: id-token: write`".into(),
         ),
+        IdTokenError::Unusable { source, .. } => (
+            true,
+            format!(
+                "fix {}: an id token is a single line of at most {} bytes",
+                source.describe(),
+                crate::oidc::MAX_ID_TOKEN
+            ),
+        ),
+        IdTokenError::Request(r) if r.is_local() => (true, r.hint().unwrap_or_default()),
         IdTokenError::Request(_) | IdTokenError::MissingValue { .. } => {
             explanation.push(
                 "GitHub's OIDC token service did not give a token (after retries). This is usually an outage of the service; re-run the job.".into(),

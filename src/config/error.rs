@@ -54,6 +54,16 @@ pub enum ConfigError {
     /// unexpanded `${VAR}`, setup-node's placeholder token, ...).
     #[error("{0}")]
     UnusableCredential(ConfigDiagnostic),
+
+    /// A network setting that cannot be used: an unreadable or invalid
+    /// certificate file, an unsupported proxy, a setting trustpub cannot
+    /// honour (`local-address`), or one set where it may not be.
+    #[error("network setting {key} (set in {place}): {problem}")]
+    Network {
+        key: String,
+        place: String,
+        problem: String,
+    },
 }
 
 impl ConfigError {
@@ -94,6 +104,9 @@ impl ConfigError {
                 "dist-tags may contain only letters, digits and - _ . ! ~ * ' ( )".into(),
             ),
             ConfigError::UnusableCredential(d) => d.hint(),
+            ConfigError::Network { key, place, .. } => Some(format!(
+                "fix or remove {key} in {place}"
+            )),
         }
     }
 }

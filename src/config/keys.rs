@@ -125,16 +125,15 @@ pub fn key_type(key: &str) -> KeyType {
         "registry" => KeyType::Url,
         "tag" | "scope" => KeyType::Str,
         "otp" | "_auth" => KeyType::NullableStr,
-        "provenance" | "dry-run" | "force" | "ignore-scripts" | "global" | "foreground-scripts" => {
-            KeyType::Bool
-        }
+        "provenance" | "dry-run" | "force" | "ignore-scripts" | "global" | "foreground-scripts"
+        | "strict-ssl" => KeyType::Bool,
         "workspaces" => KeyType::NullableBool,
         "fetch-retries"
         | "fetch-retry-factor"
         | "fetch-retry-mintimeout"
         | "fetch-retry-maxtimeout"
         | "fetch-timeout" => KeyType::Number,
-        "userconfig" | "globalconfig" | "prefix" | "provenance-file" => KeyType::Path,
+        "userconfig" | "globalconfig" | "prefix" | "provenance-file" | "cafile" => KeyType::Path,
         "access" => KeyType::Enum {
             values: &["restricted", "public", "private"],
             nullable: true,

@@ -866,7 +866,8 @@ fn retry_policy() {
         (r.delay(0), r.delay(1)),
         (Duration::from_millis(100), Duration::from_millis(150))
     );
-    assert_eq!(r.timeout, None);
+    // npm-registry-fetch: `timeout: opts.timeout || 30 * 1000`.
+    assert_eq!(r.timeout, Some(Duration::from_secs(30)));
     f.write("proj/.npmrc", "fetch-retries=many\n");
     assert!(f.load(&[], &CliConfig::default()).is_err());
 }

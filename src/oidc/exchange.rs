@@ -55,6 +55,30 @@ pub enum IdTokenError {
     Request(Box<RegistryError>),
     /// The token service answered 2xx without a `value`.
     MissingValue { status: u16 },
+    /// The id token cannot be sent: larger than [`MAX_ID_TOKEN`] or with a
+    /// line break or another control character.
+    Unusable {
+        source: IdTokenSource,
+        problem: String,
+    },
+}
+
+/// The largest id token trustpub sends (real ones are 1-2 KB).
+pub const MAX_ID_TOKEN: usize = 64 * 1024;
+
+/// Checks an id token before it goes into a header.
+fn check_id_token(token: &str, source: IdTokenSource) -> Result<(), IdTokenError> {
+    let problem = if token.len() > MAX_ID_TOKEN {
+        format!(
+            "it is {} bytes long, more than the {MAX_ID_TOKEN} bytes trustpub accepts for an id token",
+            token.len()
+        )
+    } else if token.chars().any(char::is_control) {
+        "it contains a line break or another control character".to_string()
+    } else {
+        return Ok(());
+    };
+    Err(IdTokenError::Unusable { source, problem })
 }
 
 impl std::fmt::Display for IdTokenError {
@@ -78,6 +102,9 @@ impl std::fmt::Display for IdTokenError {
                 f,
                 "GitHub's token service answered {status} without a token (no \"value\" in its answer)"
             ),
+            IdTokenError::Unusable { source, problem } => {
+                write!(f, "the id token from {} cannot be used: {problem}", source.describe())
+            }
         }
     }
 }
@@ -141,6 +168,7 @@ pub fn id_token(
     observer: &dyn Observer,
 ) -> Result<IdToken, IdTokenError> {
     if let Some(t) = env.get("NPM_ID_TOKEN").filter(|t| !t.is_empty()) {
+        check_id_token(t, IdTokenSource::NpmIdToken)?;
         return Ok(IdToken {
             token: Secret::new(t.to_string()),
             source: IdTokenSource::NpmIdToken,
@@ -197,6 +225,9 @@ pub fn id_token(
         .ok()
         .and_then(|v| v.get("value").and_then(|v| v.as_str()).map(str::to_string))
         .filter(|v| !v.is_empty());
+    if let Some(v) = &value {
+        check_id_token(v, IdTokenSource::GitHubRequest)?;
+    }
     match value {
         Some(v) => Ok(IdToken {
             token: Secret::new(v),
@@ -347,6 +378,49 @@ mod tests {
             exchange_url("http://127.0.0.1:4873/some/path/", "pkg").as_deref(),
             Some("http://127.0.0.1:4873/-/npm/v1/oidc/token/exchange/package/pkg")
         );
+    }
+
+    #[test]
+    fn an_oversized_or_multi_line_id_token_is_refused_before_any_request() {
+        let client = Client::new(
+            "t".into(),
+            crate::config::RetryPolicy {
+                retries: 0,
+                factor: 1.0,
+                min_timeout: Duration::ZERO,
+                max_timeout: Duration::ZERO,
+                timeout: Some(Duration::from_secs(5)),
+            },
+        );
+        struct Nop;
+        impl Observer for Nop {
+            fn notice(&self, _: &str) {}
+            fn retrying(&self, _: &str, _: u32, _: Duration) {}
+        }
+        let big = format!("a.{}.c", "b".repeat(MAX_ID_TOKEN));
+        for (token, words) in [
+            (big.as_str(), "more than the 65536 bytes"),
+            ("a.b\r\nX-Injected: 1.c", "line break"),
+        ] {
+            let env = Env::from_pairs([("NPM_ID_TOKEN", token)]);
+            match id_token(
+                &env,
+                Provider::GitLab,
+                "https://registry.npmjs.org/",
+                &client,
+                &Nop,
+            ) {
+                Err(e @ IdTokenError::Unusable { .. }) => {
+                    let text = e.to_string();
+                    assert!(
+                        text.contains(words) && text.contains("NPM_ID_TOKEN"),
+                        "{text}"
+                    );
+                    assert!(!text.contains("X-Injected"), "{text}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]

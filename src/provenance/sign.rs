@@ -206,6 +206,15 @@ fn reason_suffix(status: u16) -> String {
 }
 
 impl SignError {
+    /// A problem of the configuration (a Fulcio, Rekor or token-service URL
+    /// that cannot be used), for exit code 2.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            SignError::InsecureUrl { .. } | SignError::BadTokenRequestUrl { .. }
+        )
+    }
+
     /// What to do about it.
     pub fn hint(&self) -> String {
         match self {

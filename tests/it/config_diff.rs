@@ -108,7 +108,8 @@ const main = async () => {
   out.provenance = opts.provenance === true
   out.dryRun = npm.config.get('dry-run')
   out.retry = opts.retry
-  out.timeout = opts.timeout
+  // npm-registry-fetch's `timeout: opts.timeout || 30 * 1000`
+  out.timeout = opts.timeout || 30 * 1000
   out.otp = hash(opts.otp)
   out.authType = opts.authType
   const creds = npm.config.getCredentialsByURI(registry)
@@ -611,6 +612,7 @@ fn our_error_phase(e: &ConfigError) -> &'static str {
         ConfigError::TagIsSemverRange { .. } => "tag",
         ConfigError::InvalidTagName { .. } => "npa",
         ConfigError::UnusableCredential(_) => "credential",
+        ConfigError::Network { .. } => "network",
     }
 }
 

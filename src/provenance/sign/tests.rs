@@ -1450,3 +1450,25 @@ fn matches_sigstore_js_byte_for_byte() {
         }
     }
 }
+
+#[test]
+fn a_sigstore_url_of_another_scheme_is_a_usage_error() {
+    for (fulcio, rekor) in [
+        ("ftp://127.0.0.1:21/", "https://rekor.sigstore.dev"),
+        ("https://fulcio.sigstore.dev", "file:///etc/passwd"),
+        ("http://fulcio.example/", "https://rekor.sigstore.dev"),
+    ] {
+        let urls = SigstoreUrls {
+            fulcio: fulcio.into(),
+            rekor: rekor.into(),
+        };
+        let e = check_urls(&urls).unwrap_err();
+        assert!(matches!(e, SignError::InsecureUrl { .. }), "{e:?}");
+        assert!(e.is_usage(), "{e:?}");
+    }
+    let ok = SigstoreUrls {
+        fulcio: "https://fulcio.sigstore.dev".into(),
+        rekor: "http://127.0.0.1:3000".into(),
+    };
+    assert!(check_urls(&ok).is_ok());
+}

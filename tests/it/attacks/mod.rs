@@ -7,4 +7,5 @@
 //! unless trustpub wrote that workflow command itself.
 
 mod credentials;
+mod network;
 mod output;

@@ -699,11 +699,63 @@ pub fn publish(
                 .and_then(|p| p.versions.as_ref()?.get(&prepared.version)?.integrity())
                 == Some(integrity.as_str())
         };
-        match client.send_checked(&req, &observer, Some(&check))? {
+        let sent = match client.send_checked(&req, &observer, Some(&check)) {
+            // A 409: the version appeared since the check above (another
+            // publish won the race). Identical is success with
+            // --tolerate-republish, as it is before the upload.
+            Err(e) if e.status() == Some(409) => {
+                let found = fetch_packument(
+                    &client,
+                    &package_url,
+                    auth.as_ref(),
+                    &spec,
+                    printer,
+                    &auth_type,
+                );
+                let theirs = found
+                    .as_ref()
+                    .and_then(|p| p.versions.as_ref()?.get(&prepared.version))
+                    .map(|v| v.integrity() == Some(integrity.as_str()));
+                match theirs {
+                    Some(true) if opts.tolerate_republish => {
+                        printer.notice(&format!(
+                            "{spec} was published on {registry} by another upload while this one ran (409); the published tarball is identical to this one"
+                        ));
+                        return Ok(report(
+                            prepared,
+                            done,
+                            tag,
+                            access,
+                            Outcome::AlreadyPublished {
+                                same_integrity: true,
+                            },
+                        ));
+                    }
+                    Some(true) => {
+                        return Err(PublishError::AlreadyPublished {
+                            name: prepared.name.clone(),
+                            version: prepared.version.clone(),
+                            registry: registry.to_string(),
+                            same_integrity: true,
+                        })
+                    }
+                    Some(false) => {
+                        return Err(PublishError::Conflict {
+                            name: prepared.name.clone(),
+                            version: prepared.version.clone(),
+                            registry: registry.to_string(),
+                        })
+                    }
+                    None => return Err(e.into()),
+                }
+            }
+            other => other?,
+        };
+        match sent {
             Sent::Answered(_) => Outcome::Published,
             Sent::FoundAfterFailure => {
                 printer.notice(&format!(
-                    "the upload did not get a success answer (a timeout, a connection error or a 5xx), but {spec} is on the registry with this tarball's integrity: the publish succeeded"
+                    "the upload did not get a clear success answer (a timeout, a connection error, a 5xx, a redirect, or an error after one of these), but {spec} is on the registry with this tarball's integrity: the publish succeeded"
                 ));
                 Outcome::PublishedDespiteError
             }

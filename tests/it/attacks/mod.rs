@@ -5,3 +5,6 @@
 //! and every file the run wrote for each planted secret, and checks that no
 //! output line, split as the GitHub runner splits it, starts with `::`
 //! unless trustpub wrote that workflow command itself.
+
+mod publishing;
+mod resources;

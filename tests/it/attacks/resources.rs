@@ -1,0 +1,1 @@
+//! Bounded resources (issue 9, items 9, 10 and 14).

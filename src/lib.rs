@@ -29,6 +29,7 @@ pub mod files;
 pub mod glob;
 pub mod gzip;
 pub(crate) mod js;
+pub mod limits;
 pub mod manifest;
 pub mod oidc;
 pub mod pack;

@@ -118,6 +118,8 @@ pub enum PublishError {
     Document(#[from] DocumentError),
     #[error(transparent)]
     Registry(Box<RegistryError>),
+    #[error("{path} does not exist")]
+    TargetMissing { path: PathBuf },
     #[error("cannot read {path}")]
     ReadTarball {
         path: PathBuf,
@@ -188,6 +190,10 @@ impl PublishError {
             PublishError::Config(e) => e.exit_code(),
             PublishError::Manifest(ManifestError::Unreadable { .. }) => 1,
             PublishError::Manifest(_) => 2,
+            PublishError::TargetMissing { .. } => 2,
+            PublishError::ReadTarball { source, .. } if crate::limits::is_refusal(source) => 2,
+            // A tarball or package that cannot be used as given: bad input.
+            PublishError::Document(e) if !matches!(e, DocumentError::Unreadable { .. }) => 2,
             PublishError::Pack(e) => e.exit_code(),
             PublishError::Script(e) => e.exit_code(),
             PublishError::Private { .. }
@@ -214,6 +220,7 @@ impl PublishError {
             PublishError::Script(e) => e.hint(),
             PublishError::Document(e) => e.hint(),
             PublishError::Registry(e) => e.hint(),
+            PublishError::TargetMissing { .. } => Some("pass a package directory or a .tgz made by npm pack or trustpub pack".into()),
             PublishError::ReadTarball { .. } => Some("pass a package directory or a .tgz made by npm pack or trustpub pack".into()),
             PublishError::Private { .. } => Some("remove \"private\": true from package.json to publish it".into()),
             PublishError::PrereleaseNeedsTag { .. } => Some("publish prereleases under their own tag, for example --tag next (or \"publishConfig\": {\"tag\": \"next\"})".into()),
@@ -287,13 +294,29 @@ pub fn publish(
     };
 
     // The manifest as npm prepares it, then publishConfig on top of the config.
-    let is_tarball = target.is_file();
+    // A directory is a package directory; anything else must be a `.tgz`
+    // (a regular file: a FIFO or a device is refused as such).
+    let is_tarball = match std::fs::metadata(&target) {
+        Ok(m) => !m.is_dir(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(PublishError::TargetMissing { path: target });
+        }
+        Err(_) => false,
+    };
     let (prepared_early, config, name) = if is_tarball {
-        let bytes = std::fs::read(&target).map_err(|source| PublishError::ReadTarball {
-            path: target.clone(),
-            source,
-        })?;
+        let bytes =
+            crate::limits::read_file(&target, crate::limits::TARBALL_MAX).map_err(|source| {
+                PublishError::ReadTarball {
+                    path: target.clone(),
+                    source,
+                }
+            })?;
         let src = TarballSource::new(&bytes)?;
+        // Its package.json is checked as a directory's is (same errors, exit 2).
+        Manifest::parse(
+            src.package_json_bytes()?,
+            Path::new("package.json (in the tarball)"),
+        )?;
         let raw = src.package_json()?;
         let manifest = document::normalize_manifest(&raw, &src)?;
         let config = base.with_publish_config(&manifest)?;

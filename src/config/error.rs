@@ -54,6 +54,10 @@ pub enum ConfigError {
     /// unexpanded `${VAR}`, setup-node's placeholder token, ...).
     #[error("{0}")]
     UnusableCredential(ConfigDiagnostic),
+
+    /// An npmrc that is not a regular file or is too large to be one.
+    #[error("cannot use the npmrc {path}: {reason}")]
+    RefusedFile { path: PathBuf, reason: String },
 }
 
 impl ConfigError {
@@ -94,6 +98,10 @@ impl ConfigError {
                 "dist-tags may contain only letters, digits and - _ . ! ~ * ' ( )".into(),
             ),
             ConfigError::UnusableCredential(d) => d.hint(),
+            ConfigError::RefusedFile { .. } => Some(format!(
+                "an npmrc must be a regular file of at most {}: fix or remove it, or name another with --userconfig",
+                crate::limits::human(crate::limits::NPMRC_MAX)
+            )),
         }
     }
 }

@@ -116,7 +116,8 @@ impl Repo {
 
     /// Reads a text file; `None` when it does not exist or is not UTF-8.
     pub fn read_text(&self, rel: &Path) -> Option<String> {
-        let text = std::fs::read_to_string(self.root.join(rel)).ok()?;
+        let text = crate::limits::read_text(&self.root.join(rel), crate::limits::WORKFLOW_FILE_MAX)
+            .ok()?;
         self.note(rel);
         Some(text)
     }
@@ -129,7 +130,7 @@ impl Repo {
             return Ok(None);
         }
         *self.ci_files.borrow_mut() += 1;
-        let text = match std::fs::read_to_string(&path) {
+        let text = match crate::limits::read_text(&path, crate::limits::WORKFLOW_FILE_MAX) {
             Ok(t) => t,
             Err(e) => {
                 self.note(rel);
@@ -141,6 +142,16 @@ impl Repo {
         };
         self.note(rel);
         super::yaml::parse(&text).map_err(|(line, what)| {
+            if super::yaml::is_limit(&what) {
+                return Finding::error(
+                    "yaml-too-large",
+                    format!("{} cannot be checked (line {line}: {what})", rel.display()),
+                )
+                .with_fix(format!(
+                    "write the repeated parts of {} without nested aliases, or split it into smaller files",
+                    rel.display()
+                ));
+            }
             Finding::error(
                 "invalid-yaml",
                 format!(
@@ -291,10 +302,11 @@ impl Repo {
             } else {
                 self.root.join(dir)
             };
-            let common = std::fs::read_to_string(dir.join("commondir"))
+            let limit = crate::limits::WORKFLOW_FILE_MAX;
+            let common = crate::limits::read_text(&dir.join("commondir"), limit)
                 .map(|c| dir.join(c.trim()))
                 .unwrap_or(dir);
-            let text = std::fs::read_to_string(common.join("config")).ok()?;
+            let text = crate::limits::read_text(&common.join("config"), limit).ok()?;
             return parse_git_config_origin(&text);
         } else {
             PathBuf::from(".git/config")

@@ -611,6 +611,7 @@ fn our_error_phase(e: &ConfigError) -> &'static str {
         ConfigError::TagIsSemverRange { .. } => "tag",
         ConfigError::InvalidTagName { .. } => "npa",
         ConfigError::UnusableCredential(_) => "credential",
+        ConfigError::RefusedFile { .. } => "load",
     }
 }
 

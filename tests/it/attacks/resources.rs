@@ -1,1 +1,322 @@
-//! Bounded resources (issue 9, items 9, 10 and 14).
+//! Bounded resources (issue 9, items 10 and 14): hostile inputs against a
+//! hard memory limit. Each run of the binary happens under `prlimit --as`
+//! of 256 MiB ([`MEMORY`]), so an unbounded allocation kills the run and
+//! fails the test; no time is measured. A FIFO that would hang a reader
+//! fails the test through the sandbox's bounded wait.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use crate::support::sandbox::{Run, Sandbox};
+
+/// The memory the runs may use (address space, which is more than RSS).
+const MEMORY: u64 = 256 << 20;
+
+/// A registry nothing listens on (a run that gets that far fails there).
+const NOWHERE: &str = "http://127.0.0.1:9/";
+
+fn mkfifo(path: &Path) {
+    let status = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("run mkfifo");
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+/// The run ended with `code` (not a crash, not a kill) and its error says
+/// `what`.
+fn refused(run: &Run, code: i32, what: &str) {
+    run.expect_code(code);
+    assert!(
+        run.stderr().contains(what) || run.stdout().contains(what),
+        "the output does not say {what:?}:\n{}",
+        run.describe
+    );
+}
+
+fn package(sb: &Sandbox, dir: &str) -> PathBuf {
+    sb.package(
+        dir,
+        &json!({ "name": "trustpub-res", "version": "1.0.0" }),
+        &[("index.js", "module.exports = 1\n")],
+    )
+}
+
+// ---------------------------------------------------------------------------
+// doctor: YAML alias expansion
+
+/// "Billion laughs" through yaml-rust2's aliases: nine levels of nine
+/// aliases, 9^9 copies of a scalar from a file of a few hundred bytes. The
+/// planted NODE_AUTH_TOKEN must not show up either (a crash dump would
+/// hold it).
+#[test]
+fn doctor_refuses_a_yaml_alias_bomb_within_256_mib() {
+    let sb = Sandbox::new();
+    let pkg = package(&sb, "pkg");
+    let mut yaml = String::from(
+        "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+    );
+    let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+    for w in names.windows(2) {
+        let (prev, next) = (w[0], w[1]);
+        yaml.push_str(&format!(
+            "{next}: &{next} [{}]\n",
+            vec![format!("*{prev}"); 9].join(",")
+        ));
+    }
+    yaml.push_str("publish:\n  script: [\"npx trustpub publish\"]\n");
+    assert!(yaml.len() < 400, "{}", yaml.len());
+    fs::write(pkg.join(".gitlab-ci.yml"), &yaml).unwrap();
+    let run = sb
+        .trustpub_limited(MEMORY, ["doctor"])
+        .arg(&pkg)
+        .args(["--registry", NOWHERE])
+        .env("NODE_AUTH_TOKEN", &sb.token)
+        .run();
+    refused(&run, 1, "(an alias bomb?)");
+    assert!(run.stdout().contains(".gitlab-ci.yml"), "{}", run.describe);
+}
+
+/// Nesting thousands of levels deep is refused too (the tree would be
+/// freed and walked recursively). yaml-rust2 stops flow nesting (`[[[`) at
+/// 255 levels itself, but not block sequences (`- - - -`).
+#[test]
+fn doctor_refuses_deeply_nested_yaml() {
+    let sb = Sandbox::new();
+    let pkg = package(&sb, "pkg");
+    let depth = 200_000;
+    let yaml = format!("x:\n{}a\n", "- ".repeat(depth));
+    fs::write(pkg.join(".gitlab-ci.yml"), &yaml).unwrap();
+    let run = sb
+        .trustpub_limited(MEMORY, ["doctor"])
+        .arg(&pkg)
+        .args(["--registry", NOWHERE])
+        .run();
+    refused(&run, 1, "levels deep");
+}
+
+// ---------------------------------------------------------------------------
+// publish FILE.tgz: gzip bombs
+
+/// One ustar header block.
+fn header(path: &str, size: u64) -> [u8; 512] {
+    let mut h = [0u8; 512];
+    h[..path.len()].copy_from_slice(path.as_bytes());
+    h[100..107].copy_from_slice(b"0000644");
+    h[124..135].copy_from_slice(format!("{size:011o}").as_bytes());
+    h[156] = b'0';
+    h[257..263].copy_from_slice(b"ustar\0");
+    h[263..265].copy_from_slice(b"00");
+    h[148..156].copy_from_slice(b"        ");
+    let sum: u32 = h.iter().map(|b| *b as u32).sum();
+    h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+    h
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(data).unwrap();
+    gz.finish().unwrap()
+}
+
+/// A `.tgz` whose `package/big` is `mib` MiB of zeros, made of repeated
+/// gzip members (each 1 MiB of zeros) so that it is cheap to build.
+fn gzip_bomb(mib: u64) -> Vec<u8> {
+    let pj = br#"{"name":"trustpub-bomb","version":"1.0.0"}"#;
+    let mut head = header("package/package.json", pj.len() as u64).to_vec();
+    head.extend_from_slice(pj);
+    head.resize(1024, 0);
+    head.extend_from_slice(&header("package/big", mib << 20));
+    let mut out = gzip(&head);
+    let zeros = gzip(&vec![0u8; 1 << 20]);
+    for _ in 0..mib {
+        out.extend_from_slice(&zeros);
+    }
+    out.extend_from_slice(&gzip(&[0u8; 1024]));
+    out
+}
+
+/// A 4 GiB gzip bomb (about 4 MB on disk) given to `publish`: refused with
+/// the reason, within 256 MiB, before anything is sent.
+#[test]
+fn publish_refuses_a_gzip_bomb_within_256_mib() {
+    let sb = Sandbox::new();
+    let bomb = sb.root.join("bomb.tgz");
+    fs::write(&bomb, gzip_bomb(4096)).unwrap();
+    let run = sb
+        .trustpub_limited(MEMORY, ["publish"])
+        .arg(&bomb)
+        .args(["--registry", NOWHERE])
+        .run();
+    refused(&run, 2, "inflates to more than");
+}
+
+/// An archive of many small entries past the entry limit is refused.
+#[test]
+fn publish_refuses_a_tgz_with_too_many_entries() {
+    let sb = Sandbox::new();
+    let mut tar = Vec::new();
+    let pj = br#"{"name":"trustpub-many","version":"1.0.0"}"#;
+    tar.extend_from_slice(&header("package/package.json", pj.len() as u64));
+    tar.extend_from_slice(pj);
+    tar.resize(1024, 0);
+    for i in 0..250_000 {
+        tar.extend_from_slice(&header(&format!("package/f{i}"), 0));
+    }
+    tar.extend_from_slice(&[0u8; 1024]);
+    let tgz = sb.root.join("many.tgz");
+    fs::write(&tgz, gzip(&tar)).unwrap();
+    let run = sb
+        .trustpub_limited(MEMORY, ["publish"])
+        .arg(&tgz)
+        .args(["--registry", NOWHERE])
+        .run();
+    refused(&run, 2, "entries");
+}
+
+// ---------------------------------------------------------------------------
+// Files that are not regular files, and files too large
+
+/// `package.json` that is `/dev/zero` (a symlink to it) or a FIFO:
+/// refused as such, exit 2, at once.
+#[test]
+fn package_json_that_is_a_device_or_a_fifo_is_refused() {
+    let sb = Sandbox::new();
+    let dev = sb.root.join("dev");
+    fs::create_dir_all(&dev).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", dev.join("package.json")).unwrap();
+    let run = sb
+        .trustpub_limited(MEMORY, ["publish"])
+        .arg(&dev)
+        .args(["--registry", NOWHERE])
+        .run();
+    refused(&run, 2, "it is a character device, not a regular file");
+
+    let fifo = sb.root.join("fifo");
+    fs::create_dir_all(&fifo).unwrap();
+    mkfifo(&fifo.join("package.json"));
+    let run = sb
+        .trustpub_limited(MEMORY, ["pack", "--dry-run"])
+        .arg(&fifo)
+        .run();
+    refused(&run, 2, "it is a named pipe (FIFO), not a regular file");
+}
+
+/// `--userconfig /dev/zero` and a FIFO as `--userconfig`: exit 2 naming
+/// the file, at once.
+#[test]
+fn userconfig_that_is_a_device_or_a_fifo_is_refused() {
+    let sb = Sandbox::new();
+    let pkg = package(&sb, "pkg");
+    let run = sb
+        .trustpub_limited(
+            MEMORY,
+            ["publish", "--dry-run", "--userconfig", "/dev/zero"],
+        )
+        .arg(&pkg)
+        .args(["--registry", NOWHERE])
+        .run();
+    refused(
+        &run,
+        2,
+        "cannot use the npmrc /dev/zero: it is a character device",
+    );
+
+    let fifo = sb.root.join("npmrc-fifo");
+    mkfifo(&fifo);
+    let run = sb
+        .trustpub_limited(MEMORY, ["doctor", "--userconfig"])
+        .arg(&fifo)
+        .arg(&pkg)
+        .args(["--registry", NOWHERE])
+        .run();
+    refused(&run, 2, "it is a named pipe (FIFO), not a regular file");
+}
+
+/// `--provenance-file /dev/zero`: exit 2 naming the file.
+#[test]
+fn provenance_file_that_is_a_device_is_refused() {
+    let sb = Sandbox::new();
+    let pkg = package(&sb, "pkg");
+    let run = sb
+        .trustpub_limited(
+            MEMORY,
+            ["publish", "--dry-run", "--provenance-file", "/dev/zero"],
+        )
+        .arg(&pkg)
+        .args(["--registry", NOWHERE])
+        .run();
+    refused(&run, 2, "it is a character device, not a regular file");
+}
+
+/// A 300 MB README (sparse: it costs no disk) is refused before it is read:
+/// npm copies the whole README into the document (`readme`), which made
+/// 1.5 GB of memory.
+#[test]
+fn huge_readme_is_refused_within_256_mib() {
+    let sb = Sandbox::new();
+    let pkg = package(&sb, "pkg");
+    let f = fs::File::create(pkg.join("README.md")).unwrap();
+    f.set_len(300 << 20).unwrap();
+    drop(f);
+    let run = sb
+        .trustpub_limited(MEMORY, ["publish", "--dry-run"])
+        .arg(&pkg)
+        .args(["--registry", NOWHERE])
+        .run();
+    refused(&run, 2, "README.md in the package is larger than 16 MiB");
+}
+
+// ---------------------------------------------------------------------------
+// Item 14: wording
+
+/// `publish missing.tgz` says that the file does not exist.
+#[test]
+fn publish_of_a_missing_tgz_says_it_does_not_exist() {
+    let sb = Sandbox::new();
+    let run = sb
+        .trustpub(["publish", "missing.tgz", "--registry", NOWHERE])
+        .run();
+    refused(&run, 2, "missing.tgz does not exist");
+    assert!(!run.stderr().contains("package.json"), "{}", run.describe);
+}
+
+/// A FIFO or a device given as the `.tgz` is refused as such (no hang).
+#[test]
+fn publish_of_a_fifo_or_a_device_says_what_it_is() {
+    let sb = Sandbox::new();
+    let fifo = sb.root.join("pkg.tgz");
+    mkfifo(&fifo);
+    let run = sb
+        .trustpub(["publish"])
+        .arg(&fifo)
+        .args(["--registry", NOWHERE])
+        .run();
+    refused(&run, 2, "it is a named pipe (FIFO), not a regular file");
+    let run = sb
+        .trustpub(["publish", "/dev/null", "--registry", NOWHERE])
+        .run();
+    refused(&run, 2, "it is a character device, not a regular file");
+}
+
+/// A `.tgz` whose package.json is not valid JSON exits 2, as a directory's
+/// does, with the same kind of message.
+#[test]
+fn bad_package_json_in_a_tgz_exits_2() {
+    let sb = Sandbox::new();
+    let pj = b"{\"name\": \"x\", \"version\": \"1.0.0\",}";
+    let mut tar = header("package/package.json", pj.len() as u64).to_vec();
+    tar.extend_from_slice(pj);
+    tar.resize(2048, 0);
+    let tgz = sb.root.join("bad.tgz");
+    fs::write(&tgz, gzip(&tar)).unwrap();
+    let run = sb
+        .trustpub(["publish"])
+        .arg(&tgz)
+        .args(["--registry", NOWHERE])
+        .run();
+    refused(&run, 2, "package.json is not valid JSON");
+}

@@ -39,6 +39,7 @@ pub mod registry;
 pub mod scripts;
 pub mod secret;
 pub mod semver;
+pub mod signals;
 pub mod tar;
 pub mod trust;
 pub mod ui;

@@ -320,3 +320,160 @@ fn bad_package_json_in_a_tgz_exits_2() {
         .run();
     refused(&run, 2, "package.json is not valid JSON");
 }
+
+// ---------------------------------------------------------------------------
+// Item 9: nothing partial left behind, no script outliving trustpub
+
+/// Polls `done` every 20 ms for at most `secs` seconds.
+fn wait_for(secs: u64, mut done: impl FnMut() -> bool) -> bool {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < until {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    done()
+}
+
+/// The `.partial` files in `dir`.
+fn partials(dir: &Path) -> Vec<String> {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".partial"))
+        .collect()
+}
+
+/// `trustpub pack <pkg> --pack-destination <dest>`, started in the
+/// background with the sandbox's environment.
+fn spawn_pack(sb: &Sandbox, pkg: &Path, dest: &Path) -> std::process::Child {
+    let mut cmd = std::process::Command::new(crate::support::trustpub_bin());
+    cmd.arg("pack").arg(pkg).arg("--pack-destination").arg(dest);
+    crate::support::apply_env(&mut cmd, &sb.home);
+    cmd.current_dir(&sb.root)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    cmd.spawn().expect("start trustpub pack")
+}
+
+/// Sends `sig` to the child and returns how it ended (bounded wait).
+fn signal_and_wait(child: &mut std::process::Child, sig: i32) -> std::process::ExitStatus {
+    // SAFETY: kill(2) on our own child's PID.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
+    let mut status = None;
+    let ended = wait_for(30, || {
+        status = child.try_wait().unwrap();
+        status.is_some()
+    });
+    if !ended {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("trustpub did not end within 30 s of signal {sig}");
+    }
+    status.unwrap()
+}
+
+/// Whether a process is gone (or a zombie nobody reaped yet).
+fn process_gone(pid: i32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
+/// SIGTERM and SIGINT while the tarball is being written: the partial
+/// file is removed and trustpub dies of the signal (a shell shows 143 or
+/// 130). A 1 GiB sparse file keeps the writing going long enough to be
+/// interrupted; the signal is sent as soon as the partial file exists.
+#[test]
+fn a_signal_during_pack_leaves_no_partial_file() {
+    use std::os::unix::process::ExitStatusExt;
+    for sig in [libc::SIGTERM, libc::SIGINT] {
+        let sb = Sandbox::new();
+        let pkg = package(&sb, "pkg");
+        let f = fs::File::create(pkg.join("big.bin")).unwrap();
+        f.set_len(1 << 30).unwrap();
+        drop(f);
+        let dest = sb.root.join("out");
+        fs::create_dir_all(&dest).unwrap();
+        let mut child = spawn_pack(&sb, &pkg, &dest);
+        if !wait_for(60, || !partials(&dest).is_empty()) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no partial file appeared in {} within 60 s", dest.display());
+        }
+        let status = signal_and_wait(&mut child, sig);
+        assert_eq!(status.signal(), Some(sig), "{status:?}");
+        assert!(partials(&dest).is_empty(), "{:?}", partials(&dest));
+    }
+}
+
+/// A signal while a lifecycle script runs reaches the script and what it
+/// started in the background: nothing outlives trustpub.
+#[test]
+fn a_signal_during_a_lifecycle_script_ends_its_children() {
+    use std::os::unix::process::ExitStatusExt;
+    let sb = Sandbox::new();
+    let pkg = sb.package(
+        "pkg",
+        &json!({
+            "name": "trustpub-res-scripts",
+            "version": "1.0.0",
+            "scripts": { "prepack": "sleep 300 & echo $! > child.pid; touch started; wait" }
+        }),
+        &[("index.js", "module.exports = 1\n")],
+    );
+    let dest = sb.root.join("out");
+    fs::create_dir_all(&dest).unwrap();
+    let mut child = spawn_pack(&sb, &pkg, &dest);
+    if !wait_for(60, || pkg.join("started").exists()) {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the prepack script did not start within 60 s");
+    }
+    let pid: i32 = fs::read_to_string(pkg.join("child.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let status = signal_and_wait(&mut child, libc::SIGTERM);
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+    let gone = wait_for(10, || process_gone(pid));
+    if !gone {
+        // SAFETY: the test's own `sleep`; it must not stay behind either.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+    assert!(
+        gone,
+        "the script's background child {pid} outlived trustpub"
+    );
+}
+
+/// Partial files left by a run that was killed outright (SIGKILL) are swept
+/// by the next run when their writer's PID is gone; a live writer's stay.
+#[test]
+fn stale_partial_files_of_dead_writers_are_swept() {
+    let sb = Sandbox::new();
+    let pkg = package(&sb, "pkg");
+    let dest = sb.root.join("out");
+    fs::create_dir_all(&dest).unwrap();
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let dead = gone.id();
+    gone.wait().unwrap();
+    let stale = format!(".trustpub-{dead}-Ab12Cd.tgz.partial");
+    let live = format!(".trustpub-{}-Ab12Cd.tgz.partial", std::process::id());
+    fs::write(dest.join(&stale), b"partial").unwrap();
+    fs::write(dest.join(&live), b"partial").unwrap();
+    sb.trustpub(["pack"])
+        .arg(&pkg)
+        .arg("--pack-destination")
+        .arg(&dest)
+        .run()
+        .success();
+    assert_eq!(partials(&dest), vec![live]);
+    assert!(dest.join("trustpub-res-1.0.0.tgz").is_file());
+}

@@ -13,6 +13,10 @@ use yaml_rust2::Yaml;
 use super::shell::Target;
 use super::{Finding, Severity};
 
+/// The most bytes of CI files one `doctor` run reads (GitLab includes can
+/// name the same big file many times).
+pub(crate) const MAX_CI_BYTES: u64 = 16 << 20;
+
 /// A git host and the path of the project on it (`github.com`, `owner/repo`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Remote {
@@ -37,6 +41,8 @@ pub(crate) struct Repo {
     registry_host: String,
     files_read: RefCell<Vec<PathBuf>>,
     ci_files: RefCell<usize>,
+    /// Bytes of CI files read so far (see [`MAX_CI_BYTES`]).
+    ci_bytes: RefCell<u64>,
     package_jsons: RefCell<BTreeMap<PathBuf, Option<Rc<Value>>>>,
     package_error: Option<String>,
     remote: Option<Remote>,
@@ -57,6 +63,7 @@ impl Repo {
             registry_host: registry_host.to_string(),
             files_read: RefCell::new(Vec::new()),
             ci_files: RefCell::new(0),
+            ci_bytes: RefCell::new(0),
             package_jsons: RefCell::new(BTreeMap::new()),
             package_error: None,
             remote: None,
@@ -130,8 +137,31 @@ impl Repo {
             return Ok(None);
         }
         *self.ci_files.borrow_mut() += 1;
-        let text = match crate::limits::read_text(&path, crate::limits::WORKFLOW_FILE_MAX) {
+        // All the CI files of a run together stay within MAX_CI_BYTES.
+        let left = MAX_CI_BYTES.saturating_sub(*self.ci_bytes.borrow());
+        let over_budget = || {
+            Finding::error(
+                "yaml-too-large",
+                format!(
+                    "{} is not checked: the CI files read so far (with their includes) hold more than {}, more than trustpub reads",
+                    rel.display(),
+                    crate::limits::human(MAX_CI_BYTES)
+                ),
+            )
+            .with_fix("include fewer or smaller files")
+        };
+        let by_budget = left < crate::limits::WORKFLOW_FILE_MAX;
+        let most = if by_budget {
+            left
+        } else {
+            crate::limits::WORKFLOW_FILE_MAX
+        };
+        let text = match crate::limits::read_text(&path, most) {
             Ok(t) => t,
+            Err(e) if by_budget && e.kind() == std::io::ErrorKind::FileTooLarge => {
+                self.note(rel);
+                return Err(over_budget());
+            }
             Err(e) => {
                 self.note(rel);
                 return Err(Finding::error(
@@ -141,6 +171,7 @@ impl Repo {
             }
         };
         self.note(rel);
+        *self.ci_bytes.borrow_mut() += text.len() as u64;
         super::yaml::parse(&text).map_err(|(line, what)| {
             if super::yaml::is_limit(&what) {
                 return Finding::error(

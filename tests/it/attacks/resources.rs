@@ -98,6 +98,63 @@ fn doctor_refuses_deeply_nested_yaml() {
     refused(&run, 1, "levels deep");
 }
 
+/// GitLab `extends:` where each level extends the previous one eight
+/// times over, eleven levels deep: under a kilobyte, 8^11 merges. Refused
+/// once a bounded amount of merging is done.
+#[test]
+fn doctor_refuses_an_extends_bomb_within_256_mib() {
+    let sb = Sandbox::new();
+    let pkg = package(&sb, "pkg");
+    let mut yaml = String::from(".j0:\n  script: [echo]\n");
+    for level in 1..12 {
+        let parents = vec![format!(".j{}", level - 1); 8].join(", ");
+        yaml.push_str(&format!(
+            ".j{level}:\n  extends: [{parents}]\n  script: [echo]\n"
+        ));
+    }
+    yaml.push_str("publish:\n  extends: [.j11]\n  script: [npx trustpub publish]\n");
+    assert!(yaml.len() < 1000, "{}", yaml.len());
+    fs::write(pkg.join(".gitlab-ci.yml"), &yaml).unwrap();
+    let run = sb
+        .trustpub_limited(MEMORY, ["doctor"])
+        .arg(&pkg)
+        .args(["--registry", NOWHERE])
+        .run();
+    refused(&run, 1, "its `extends:` expand to more than");
+}
+
+/// The same 1 MB file included twenty times: reading stops at 16 MiB of CI
+/// files, with one finding.
+#[test]
+fn doctor_stops_reading_includes_past_16_mib() {
+    let sb = Sandbox::new();
+    let pkg = package(&sb, "pkg");
+    let mut big = String::new();
+    for i in 0..5000 {
+        big.push_str(&format!(".k{i}:\n  script: [echo {}]\n", "x".repeat(200)));
+    }
+    assert!(big.len() > 1 << 20);
+    fs::write(pkg.join("big.yml"), &big).unwrap();
+    let includes = vec!["- big.yml"; 20].join("\n");
+    fs::write(
+        pkg.join(".gitlab-ci.yml"),
+        format!("include:\n{includes}\npublish:\n  script: [npx trustpub publish]\n"),
+    )
+    .unwrap();
+    let run = sb
+        .trustpub_limited(MEMORY, ["doctor"])
+        .arg(&pkg)
+        .args(["--registry", NOWHERE])
+        .run();
+    refused(&run, 1, "hold more than 16 MiB, more than trustpub reads");
+    assert_eq!(
+        run.stdout().matches("hold more than 16 MiB").count(),
+        1,
+        "{}",
+        run.describe
+    );
+}
+
 // ---------------------------------------------------------------------------
 // publish FILE.tgz: gzip bombs
 

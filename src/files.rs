@@ -134,6 +134,12 @@ impl FilesError {
             FilesError::FilesEscape { .. } => {
                 Some("list only paths inside the package in \"files\" (no leading \"..\")".into())
             }
+            FilesError::ReadIgnoreFile { source, .. } if crate::limits::is_refusal(source) => {
+                Some(format!(
+                    "an ignore file must be a regular file of at most {}: replace or remove it",
+                    crate::limits::human(crate::limits::NPMRC_MAX)
+                ))
+            }
             FilesError::ReadDir { .. }
             | FilesError::ReadIgnoreFile { .. }
             | FilesError::Stat { .. } => Some("check the permissions of that path".into()),

@@ -266,6 +266,34 @@ fn package_json_that_is_a_device_or_a_fifo_is_refused() {
     refused(&run, 2, "it is a named pipe (FIFO), not a regular file");
 }
 
+/// A `.npmignore` that is a FIFO or `/dev/zero` (a symlink to it) is
+/// refused as such, at once and within 256 MiB.
+#[test]
+fn ignore_file_that_is_a_device_or_a_fifo_is_refused() {
+    let sb = Sandbox::new();
+    let pkg = package(&sb, "fifo");
+    mkfifo(&pkg.join(".npmignore"));
+    let run = sb
+        .trustpub_limited(MEMORY, ["pack", "--dry-run"])
+        .arg(&pkg)
+        .run();
+    refused(&run, 1, "it is a named pipe (FIFO), not a regular file");
+
+    let pkg = package(&sb, "zero");
+    std::os::unix::fs::symlink("/dev/zero", pkg.join(".npmignore")).unwrap();
+    let run = sb
+        .trustpub_limited(MEMORY, ["pack", "--dry-run"])
+        .arg(&pkg)
+        .run();
+    refused(&run, 1, "it is a character device, not a regular file");
+    assert!(
+        run.stderr()
+            .contains("an ignore file must be a regular file"),
+        "{}",
+        run.describe
+    );
+}
+
 /// `--userconfig /dev/zero` and a FIFO as `--userconfig`: exit 2 naming
 /// the file, at once.
 #[test]

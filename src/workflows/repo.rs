@@ -13,8 +13,9 @@ use yaml_rust2::Yaml;
 use super::shell::Target;
 use super::{Finding, Severity};
 
-/// The most bytes of CI files one `doctor` run reads (GitLab includes can
-/// name the same big file many times).
+/// The most bytes of CI files (and the package.json, action and git files
+/// they lead to) one `doctor` run reads: GitLab includes and local actions
+/// can name the same big file many times.
 pub(crate) const MAX_CI_BYTES: u64 = 16 << 20;
 
 /// A git host and the path of the project on it (`github.com`, `owner/repo`).
@@ -121,10 +122,14 @@ impl Repo {
         out
     }
 
-    /// Reads a text file; `None` when it does not exist or is not UTF-8.
+    /// Reads a text file; `None` when it does not exist or is not UTF-8,
+    /// or when the files read so far hold [`MAX_CI_BYTES`] already (a step
+    /// can name the same big composite action again and again).
     pub fn read_text(&self, rel: &Path) -> Option<String> {
-        let text = crate::limits::read_text(&self.root.join(rel), crate::limits::WORKFLOW_FILE_MAX)
-            .ok()?;
+        let left = MAX_CI_BYTES.saturating_sub(*self.ci_bytes.borrow());
+        let most = crate::limits::WORKFLOW_FILE_MAX.min(left);
+        let text = crate::limits::read_text(&self.root.join(rel), most).ok()?;
+        *self.ci_bytes.borrow_mut() += text.len() as u64;
         self.note(rel);
         Some(text)
     }

@@ -159,6 +159,39 @@ fn doctor_stops_reading_includes_past_16_mib() {
     );
 }
 
+/// A workflow whose 300 steps each use the same 1.5 MB local composite
+/// action: the files doctor reads stop at 16 MiB in all, instead of the
+/// action being read, parsed and scanned 300 times.
+#[test]
+fn doctor_reads_a_repeated_local_action_within_the_budget() {
+    let sb = Sandbox::new();
+    let pkg = package(&sb, "pkg");
+    fs::create_dir_all(pkg.join(".github/workflows")).unwrap();
+    fs::create_dir_all(pkg.join("act")).unwrap();
+    let steps = "      - uses: ./act\n".repeat(300);
+    fs::write(
+        pkg.join(".github/workflows/release.yml"),
+        format!("on: push\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    steps:\n{steps}      - run: npx trustpub publish\n"),
+    )
+    .unwrap();
+    let mut action = String::from("runs:\n  using: composite\n  steps:\n");
+    for i in 0..12_000 {
+        action.push_str(&format!(
+            "    - run: echo {i} {}\n      shell: bash\n",
+            "x".repeat(100)
+        ));
+    }
+    fs::write(pkg.join("act/action.yml"), &action).unwrap();
+    let run = sb
+        .trustpub_limited(MEMORY, ["doctor"])
+        .arg(&pkg)
+        .args(["--registry", NOWHERE])
+        .run();
+    // Whatever doctor concludes about this job, it concludes it.
+    assert!(matches!(run.code(), Some(0 | 1)), "{}", run.describe);
+    assert!(run.stdout().contains("release.yml"), "{}", run.describe);
+}
+
 // ---------------------------------------------------------------------------
 // publish FILE.tgz: gzip bombs
 

@@ -68,7 +68,6 @@ mod prefix;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -693,9 +692,15 @@ impl Loader<'_> {
     /// `#loadFile(file, type)`: a missing file is nothing; an unreadable one
     /// is a diagnostic (npm logs it at verbose level and goes on).
     fn load_file(&mut self, path: &Path, layer: Layer) -> Result<(), ConfigError> {
-        let bytes = match fs::read(path) {
+        let bytes = match crate::limits::read_file(path, crate::limits::NPMRC_MAX) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if crate::limits::is_refusal(&e) => {
+                return Err(ConfigError::RefusedFile {
+                    path: path.to_path_buf(),
+                    reason: e.to_string(),
+                })
+            }
             Err(e) => {
                 self.config
                     .diagnostics

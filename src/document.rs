@@ -45,6 +45,8 @@ pub enum DocumentError {
     Field { field: String, problem: String },
     #[error("cannot read {file} in the package")]
     Unreadable { file: String },
+    #[error("{file} in the package is larger than {}, the most trustpub reads into the publish document", crate::limits::human(*limit))]
+    TooLarge { file: String, limit: u64 },
     #[error("the tarball cannot be read: {reason}")]
     Tarball { reason: String },
     #[error("the tarball has no package/package.json")]
@@ -69,6 +71,12 @@ impl DocumentError {
             DocumentError::Unreadable { file } => {
                 format!("check that {file} is a readable file, or remove it")
             }
+            DocumentError::TooLarge { file, .. } if file == "package.json" => {
+                "make package.json smaller; no real package needs this much".into()
+            }
+            DocumentError::TooLarge { file, .. } => format!(
+                "shorten {file} (npm copies the whole README into the document the registry stores), or set a short \"readme\" in package.json"
+            ),
             DocumentError::Tarball { .. } | DocumentError::NoPackageJson => {
                 "pass a .tgz made by `npm pack` or `trustpub pack`, or the package directory".into()
             }

@@ -134,6 +134,12 @@ impl FilesError {
             FilesError::FilesEscape { .. } => {
                 Some("list only paths inside the package in \"files\" (no leading \"..\")".into())
             }
+            FilesError::ReadIgnoreFile { source, .. } if crate::limits::is_refusal(source) => {
+                Some(format!(
+                    "an ignore file must be a regular file of at most {}: replace or remove it",
+                    crate::limits::human(crate::limits::NPMRC_MAX)
+                ))
+            }
             FilesError::ReadDir { .. }
             | FilesError::ReadIgnoreFile { .. }
             | FilesError::Stat { .. } => Some("check the permissions of that path".into()),
@@ -289,7 +295,9 @@ impl PackageInfo {
     /// A dependency's package.json, read leniently as Arborist does: a
     /// missing or broken file is an empty package.
     fn read_lenient(dir: &Path) -> PackageInfo {
-        let Ok(bytes) = std::fs::read(dir.join("package.json")) else {
+        let Ok(bytes) =
+            crate::limits::read_file(&dir.join("package.json"), crate::limits::MANIFEST_MAX)
+        else {
             return PackageInfo::default();
         };
         let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
@@ -711,9 +719,11 @@ fn walk_dir(
             continue;
         }
         let path = w.path.join(file);
-        let data = std::fs::read(&path).map_err(|source| FilesError::ReadIgnoreFile {
-            path: path.clone(),
-            source,
+        let data = crate::limits::read_file(&path, crate::limits::NPMRC_MAX).map_err(|source| {
+            FilesError::ReadIgnoreFile {
+                path: path.clone(),
+                source,
+            }
         })?;
         let rules = parse_ignore_file(&String::from_utf8_lossy(&data));
         w.set_rules(source, rules);

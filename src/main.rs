@@ -42,6 +42,8 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    // Partial files and lifecycle scripts are cleaned up on SIGINT/SIGTERM.
+    trustpub::signals::install();
     let json = match &cli.command {
         Command::Pack(a) => a.json,
         Command::Publish(a) => a.json,
@@ -62,6 +64,9 @@ fn main() -> ExitCode {
     let code = match run(cli, &env, &printer) {
         Ok(code) => code,
         Err(e) => {
+            // A failure caused by a signal (a killed script) is not reported:
+            // the process dies of the signal.
+            trustpub::signals::before_exit();
             printer.error(&e.to_string(), &e.causes(), e.hint().as_deref());
             let mut annotation = e.to_string();
             if let Some(h) = e.hint() {
@@ -74,6 +79,7 @@ fn main() -> ExitCode {
         }
     };
     printer.ci.write_summary(title);
+    trustpub::signals::before_exit();
     ExitCode::from(code)
 }
 

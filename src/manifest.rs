@@ -23,6 +23,9 @@ pub enum ManifestError {
         #[source]
         source: std::io::Error,
     },
+    /// Not a regular file, or past [`crate::limits::MANIFEST_MAX`].
+    #[error("cannot use {path}: {reason}")]
+    Refused { path: PathBuf, reason: String },
     #[error("{path}:{line}:{column}: package.json is not valid JSON: {message}")]
     Syntax {
         path: PathBuf,
@@ -59,6 +62,10 @@ impl ManifestError {
                 "run trustpub in the package's directory, or pass that directory as an argument".into()
             }
             ManifestError::Unreadable { .. } => "check the file's permissions".into(),
+            ManifestError::Refused { .. } => format!(
+                "package.json must be a regular file of at most {}",
+                crate::limits::human(crate::limits::MANIFEST_MAX)
+            ),
             ManifestError::Syntax { .. } => {
                 "fix the JSON at that line and column (a trailing comma or a missing quote is the usual cause)".into()
             }
@@ -116,11 +123,17 @@ impl Manifest {
     /// Reads `<dir>/package.json`.
     pub fn read_dir(dir: &Path) -> Result<Manifest, ManifestError> {
         let path = dir.join("package.json");
-        let bytes = match std::fs::read(&path) {
+        let bytes = match crate::limits::read_file(&path, crate::limits::MANIFEST_MAX) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(ManifestError::Missing {
                     dir: dir.to_path_buf(),
+                })
+            }
+            Err(e) if crate::limits::is_refusal(&e) => {
+                return Err(ManifestError::Refused {
+                    path,
+                    reason: e.to_string(),
                 })
             }
             Err(source) => return Err(ManifestError::Unreadable { path, source }),

@@ -235,8 +235,11 @@ pub fn pack(dir: &Path, opts: &PackOptions, printer: &Printer) -> Result<Packed,
         Output::Discard => (None, Sink::Discard),
         Output::Memory => (None, Sink::Memory(Vec::new())),
         Output::Directory(dest) => {
+            // Partial files of runs that were killed outright (their PID
+            // is gone); never another live run's.
+            crate::signals::sweep_stale(dest);
             let tmp = tempfile::Builder::new()
-                .prefix(".trustpub-")
+                .prefix(&crate::signals::partial_prefix())
                 .suffix(".tgz.partial")
                 // Created 0666 less the umask, like npm's writeFile.
                 .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
@@ -249,6 +252,8 @@ pub fn pack(dir: &Path, opts: &PackOptions, printer: &Printer) -> Result<Packed,
             )
         }
     };
+    // Removed on SIGINT/SIGTERM while it is being written.
+    let partial = tmp.as_ref().map(|t| crate::signals::partial(t.path()));
     let threads = if opts.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
     } else {
@@ -278,6 +283,7 @@ pub fn pack(dir: &Path, opts: &PackOptions, printer: &Printer) -> Result<Packed,
         Some(tmp) => {
             let target = dest_dir.join(&filename);
             tmp.persist(&target).map_err(|e| write_err(e.error))?;
+            drop(partial);
             Some(target)
         }
     };

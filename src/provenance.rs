@@ -276,9 +276,11 @@ pub fn check_provenance_file(
     sha512_hex: &str,
 ) -> Result<Value, FileError> {
     let p = || path.to_path_buf();
-    let text = std::fs::read_to_string(path).map_err(|e| FileError::Unreadable {
-        path: p(),
-        error: e.to_string(),
+    let text = crate::limits::read_text(path, crate::limits::PROVENANCE_FILE_MAX).map_err(|e| {
+        FileError::Unreadable {
+            path: p(),
+            error: e.to_string(),
+        }
     })?;
     let bundle: Value = serde_json::from_str(&text).map_err(|e| FileError::Invalid {
         path: p(),

@@ -118,6 +118,8 @@ pub enum PublishError {
     Document(#[from] DocumentError),
     #[error(transparent)]
     Registry(Box<RegistryError>),
+    #[error("{path} does not exist")]
+    TargetMissing { path: PathBuf },
     #[error("cannot read {path}")]
     ReadTarball {
         path: PathBuf,
@@ -188,6 +190,10 @@ impl PublishError {
             PublishError::Config(e) => e.exit_code(),
             PublishError::Manifest(ManifestError::Unreadable { .. }) => 1,
             PublishError::Manifest(_) => 2,
+            PublishError::TargetMissing { .. } => 2,
+            PublishError::ReadTarball { source, .. } if crate::limits::is_refusal(source) => 2,
+            // A tarball or package that cannot be used as given: bad input.
+            PublishError::Document(e) if !matches!(e, DocumentError::Unreadable { .. }) => 2,
             PublishError::Pack(e) => e.exit_code(),
             PublishError::Script(e) => e.exit_code(),
             PublishError::Private { .. }
@@ -216,6 +222,7 @@ impl PublishError {
             PublishError::Script(e) => e.hint(),
             PublishError::Document(e) => e.hint(),
             PublishError::Registry(e) => e.hint(),
+            PublishError::TargetMissing { .. } => Some("pass a package directory or a .tgz made by npm pack or trustpub pack".into()),
             PublishError::ReadTarball { .. } => Some("pass a package directory or a .tgz made by npm pack or trustpub pack".into()),
             PublishError::Private { .. } => Some("remove \"private\": true from package.json to publish it".into()),
             PublishError::PrereleaseNeedsTag { .. } => Some("publish prereleases under their own tag, for example --tag next (or \"publishConfig\": {\"tag\": \"next\"})".into()),
@@ -289,13 +296,29 @@ pub fn publish(
     };
 
     // The manifest as npm prepares it, then publishConfig on top of the config.
-    let is_tarball = target.is_file();
+    // A directory is a package directory; anything else must be a `.tgz`
+    // (a regular file: a FIFO or a device is refused as such).
+    let is_tarball = match std::fs::metadata(&target) {
+        Ok(m) => !m.is_dir(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(PublishError::TargetMissing { path: target });
+        }
+        Err(_) => false,
+    };
     let (prepared_early, config, name) = if is_tarball {
-        let bytes = std::fs::read(&target).map_err(|source| PublishError::ReadTarball {
-            path: target.clone(),
-            source,
-        })?;
+        let bytes =
+            crate::limits::read_file(&target, crate::limits::TARBALL_MAX).map_err(|source| {
+                PublishError::ReadTarball {
+                    path: target.clone(),
+                    source,
+                }
+            })?;
         let src = TarballSource::new(&bytes)?;
+        // Its package.json is checked as a directory's is (same errors, exit 2).
+        Manifest::parse(
+            src.package_json_bytes()?,
+            Path::new("package.json (in the tarball)"),
+        )?;
         let raw = src.package_json()?;
         let manifest = document::normalize_manifest(&raw, &src)?;
         let config = base.with_publish_config(&manifest)?;
@@ -710,11 +733,63 @@ pub fn publish(
                 .and_then(|p| p.versions.as_ref()?.get(&prepared.version)?.integrity())
                 == Some(integrity.as_str())
         };
-        match client.send_checked(&req, &observer, Some(&check))? {
+        let sent = match client.send_checked(&req, &observer, Some(&check)) {
+            // A 409: the version appeared since the check above (another
+            // publish won the race). Identical is success with
+            // --tolerate-republish, as it is before the upload.
+            Err(e) if e.status() == Some(409) => {
+                let found = fetch_packument(
+                    &client,
+                    &package_url,
+                    auth.as_ref(),
+                    &spec,
+                    printer,
+                    &auth_type,
+                );
+                let theirs = found
+                    .as_ref()
+                    .and_then(|p| p.versions.as_ref()?.get(&prepared.version))
+                    .map(|v| v.integrity() == Some(integrity.as_str()));
+                match theirs {
+                    Some(true) if opts.tolerate_republish => {
+                        printer.notice(&format!(
+                            "{spec} was published on {registry} by another upload while this one ran (409); the published tarball is identical to this one"
+                        ));
+                        return Ok(report(
+                            prepared,
+                            done,
+                            tag,
+                            access,
+                            Outcome::AlreadyPublished {
+                                same_integrity: true,
+                            },
+                        ));
+                    }
+                    Some(true) => {
+                        return Err(PublishError::AlreadyPublished {
+                            name: prepared.name.clone(),
+                            version: prepared.version.clone(),
+                            registry: registry.to_string(),
+                            same_integrity: true,
+                        })
+                    }
+                    Some(false) => {
+                        return Err(PublishError::Conflict {
+                            name: prepared.name.clone(),
+                            version: prepared.version.clone(),
+                            registry: registry.to_string(),
+                        })
+                    }
+                    None => return Err(e.into()),
+                }
+            }
+            other => other?,
+        };
+        match sent {
             Sent::Answered(_) => Outcome::Published,
             Sent::FoundAfterFailure => {
                 printer.notice(&format!(
-                    "the upload did not get a success answer (a timeout, a connection error or a 5xx), but {spec} is on the registry with this tarball's integrity: the publish succeeded"
+                    "the upload did not get a clear success answer (a timeout, a connection error, a 5xx, a redirect, or an error after one of these), but {spec} is on the registry with this tarball's integrity: the publish succeeded"
                 ));
                 Outcome::PublishedDespiteError
             }

@@ -144,6 +144,12 @@ pub enum RegistryError {
         from: String,
         to: String,
     },
+    #[error("the registry answered {method} {url} with a redirect ({detail}), and the package is not on the registry: nothing was published")]
+    Redirected {
+        method: String,
+        url: String,
+        detail: String,
+    },
     #[error("too many redirects for {method} {url}")]
     TooManyRedirects { method: String, url: String },
     /// The TLS handshake failed: never retried, the next attempt would fail
@@ -240,6 +246,9 @@ impl RegistryError {
             RegistryError::BodyTimeout { .. } => Some("the server sends its answer too slowly; check the network and any proxy, or raise fetch-timeout (npm's default is 300000 ms)".into()),
             RegistryError::Local { hint, .. } => Some(hint.clone()),
             RegistryError::BudgetSpent { .. } => Some("the registry answers too slowly (or not at all); check the registry URL, the network and any proxy, then run again".into()),
+            RegistryError::Redirected { .. } => Some(
+                "an upload is only published when the registry itself answers it with a success; set the registry to the URL that serves it and publish again".into(),
+            ),
             RegistryError::BadJson { .. } => Some("check that the registry URL points at an npm registry".into()),
             RegistryError::Status { .. } if self.is_otp() => {
                 let RegistryError::Status { auth_url, done_url, .. } = self else {
@@ -830,6 +839,13 @@ impl Client {
     /// after a timeout, a connection error or a 5xx, `check` looks at the
     /// registry before the next attempt (and after the last one). When it
     /// says the request already took effect, the send is done.
+    ///
+    /// Such an attempt leaves the outcome unknown, so once one happened a
+    /// later final 4xx (a 403 or 409 to a retry of an upload that was in
+    /// fact stored) is checked once more before it becomes the error. With
+    /// a check, only a 2xx from the request's own URL is a success: a 3xx
+    /// (with or without `Location`), or a 2xx from another URL after a
+    /// redirect, is checked once and is otherwise an error.
     pub fn send_checked(
         &self,
         req: &Request<'_>,
@@ -837,6 +853,9 @@ impl Client {
         check: Option<&dyn Fn() -> bool>,
     ) -> Result<Sent, RegistryError> {
         let mut attempt = 0;
+        // An earlier attempt may have taken effect without saying so.
+        let mut ambiguous = false;
+        let found = |c: Option<&dyn Fn() -> bool>| c.is_some_and(|c| c());
         loop {
             let result = self.send_once(req);
             let retry_after = match &result {
@@ -844,21 +863,61 @@ impl Client {
                     if let Some(n) = r.header("npm-notice") {
                         obs.notice(n);
                     }
-                    if r.status < 400 {
+                    let own_url = check.is_none() || r.url == req.url;
+                    if (200..300).contains(&r.status) && own_url {
                         return result.map(Sent::Answered);
                     }
+                    if r.status < 300 && check.is_none() {
+                        return result.map(Sent::Answered);
+                    }
+                    if r.status < 400 {
+                        if found(check) {
+                            return Ok(Sent::FoundAfterFailure);
+                        }
+                        return Err(match check {
+                            Some(_) => RegistryError::Redirected {
+                                method: req.method.to_string(),
+                                url: req.url.clone(),
+                                detail: if r.status < 300 {
+                                    format!(
+                                        "it was followed to {}, which answered {}",
+                                        r.url, r.status
+                                    )
+                                } else {
+                                    match r.header("location") {
+                                        Some(l) => format!("{} to {l}", r.status),
+                                        None => format!("{} without a Location", r.status),
+                                    }
+                                },
+                            },
+                            None => self.status_error(req, r),
+                        });
+                    }
                     if !is_retryable(r.status) {
+                        if ambiguous && found(check) {
+                            return Ok(Sent::FoundAfterFailure);
+                        }
                         return Err(self.status_error(req, r));
                     }
                     r.header("retry-after").and_then(parse_retry_after)
                 }
                 Err(RegistryError::Transport { .. }) => None,
-                Err(_) => return result.map(Sent::Answered),
-            };
-            if let Some(check) = check {
-                if check() {
-                    return Ok(Sent::FoundAfterFailure);
+                Err(e) => {
+                    // A body that stalled or overflowed came after the
+                    // status line: the request may have taken effect.
+                    let cut_short = matches!(
+                        e,
+                        RegistryError::BodyTimeout { .. } | RegistryError::TooLarge { .. }
+                    );
+                    if (ambiguous || cut_short) && found(check) {
+                        return Ok(Sent::FoundAfterFailure);
+                    }
+                    return result.map(Sent::Answered);
                 }
+            };
+            ambiguous = true;
+            if found(check) {
+                return Ok(Sent::FoundAfterFailure);
             }
             if attempt >= self.retry.retries {
                 return match result {

@@ -97,12 +97,19 @@ pub fn run(
         .stdin(Stdio::null())
         .stdout(stdout)
         .stderr(Stdio::inherit());
-    let status = command.status().map_err(|source| ScriptError::Spawn {
+    // Its own process group, which a signal to trustpub is forwarded to
+    // (crate::signals), so that nothing it started outlives trustpub.
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let spawn_err = |source| ScriptError::Spawn {
         id: id.clone(),
         event: event.to_string(),
         command: cmd.to_string(),
         source,
-    })?;
+    };
+    let mut child = command.spawn().map_err(spawn_err)?;
+    let group = crate::signals::group(child.id());
+    let status = child.wait().map_err(spawn_err)?;
+    drop(group);
     match status.code() {
         Some(0) => Ok(()),
         Some(code) => Err(ScriptError::Failed {

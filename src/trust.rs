@@ -439,7 +439,7 @@ fn local_problems(c: &Claims, i: &Inputs<'_>) -> Vec<String> {
             out.push(format!(
                 "The id token expired at {} ({} ago). Id tokens live minutes: fetch it in the same job, right before publishing.",
                 utc(exp),
-                ago(now - exp)
+                ago(now.saturating_sub(exp))
             ));
         }
     }
@@ -727,7 +727,9 @@ pub fn claim_lines(c: &Claims, provider: Provider) -> Vec<String> {
                 ("exp", Value::Number(n)) => {
                     let exp = n.as_i64()?;
                     let now = now_secs();
-                    if exp <= now {
+                    if !is_real_time(exp) {
+                        utc(exp)
+                    } else if exp <= now {
                         format!("{} (expired {} ago)", utc(exp), ago(now - exp))
                     } else {
                         format!("{} (in {})", utc(exp), ago(exp - now))
@@ -838,6 +840,11 @@ fn now_secs() -> i64 {
 
 /// `2026-11-22T23:55:00Z`.
 pub fn utc(secs: i64) -> String {
+    // A claim can hold any number (`i64::MIN`): only years 0000 to 9999
+    // are shown as dates.
+    if !is_real_time(secs) {
+        return format!("{secs} (seconds since 1970: not a real date)");
+    }
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     // Howard Hinnant's civil_from_days.
@@ -856,6 +863,11 @@ pub fn utc(secs: i64) -> String {
         rem % 3600 / 60,
         rem % 60
     )
+}
+
+/// Whether `secs` since 1970 falls in the years 0000 to 9999.
+fn is_real_time(secs: i64) -> bool {
+    (-62_167_219_200..=253_402_300_799).contains(&secs)
 }
 
 /// `45 s`, `12 min`, `3 h`, `2 days`.
@@ -885,6 +897,31 @@ mod tests {
         assert_eq!(utc(0), "1970-01-01T00:00:00Z");
         assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
         assert_eq!(utc(1_795_391_700), "2026-11-22T23:55:00Z");
+        assert_eq!(utc(253_402_300_799), "9999-12-31T23:59:59Z");
+        assert_eq!(utc(-62_167_219_200), "0000-01-01T00:00:00Z");
+        assert_eq!(
+            utc(i64::MIN),
+            "-9223372036854775808 (seconds since 1970: not a real date)"
+        );
+        assert_eq!(
+            utc(i64::MAX),
+            "9223372036854775807 (seconds since 1970: not a real date)"
+        );
+    }
+
+    #[test]
+    fn absurd_expiries_are_shown_sanely() {
+        for exp in [i64::MIN, i64::MIN + 1, -1_000_000_000_000_000, i64::MAX] {
+            let c = Claims(
+                serde_json::json!({ "exp": exp })
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            );
+            let lines = claim_lines(&c, Provider::GitHubActions);
+            assert_eq!(lines.len(), 1, "{lines:?}");
+            assert!(lines[0].contains("not a real date"), "{lines:?}");
+        }
     }
 
     #[test]

@@ -64,6 +64,9 @@ pub enum ConfigError {
         place: String,
         problem: String,
     },
+    /// An npmrc that is not a regular file or is too large to be one.
+    #[error("cannot use the npmrc {path}: {reason}")]
+    RefusedFile { path: PathBuf, reason: String },
 }
 
 impl ConfigError {
@@ -106,6 +109,10 @@ impl ConfigError {
             ConfigError::UnusableCredential(d) => d.hint(),
             ConfigError::Network { key, place, .. } => Some(format!(
                 "fix or remove {key} in {place}"
+            )),
+            ConfigError::RefusedFile { .. } => Some(format!(
+                "an npmrc must be a regular file of at most {}: fix or remove it, or name another with --userconfig",
+                crate::limits::human(crate::limits::NPMRC_MAX)
             )),
         }
     }

@@ -79,7 +79,7 @@ pub fn local_prefix(cwd: &Path, workspaces_enabled: bool) -> LocalPrefix {
 
 /// The `workspaces` patterns of a package.json: an array, or `{ packages }`.
 fn read_workspaces(path: &Path) -> Option<Vec<String>> {
-    let text = fs::read(path).ok()?;
+    let text = crate::limits::read_file(path, crate::limits::MANIFEST_MAX).ok()?;
     let json: Json = serde_json::from_slice(&text).ok()?;
     let ws = json.get("workspaces")?;
     let list = ws.get("packages").filter(|p| p.is_array()).unwrap_or(ws);

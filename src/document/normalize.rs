@@ -254,6 +254,15 @@ fn readme(data: &mut Map<String, Value>, src: &dyn PackageSource) -> Result<(), 
         return Ok(());
     }
     if let Some(file) = pick_readme(&src.root_entries()) {
+        if src
+            .size(&file)
+            .is_some_and(|n| n > crate::limits::README_MAX)
+        {
+            return Err(DocumentError::TooLarge {
+                file,
+                limit: crate::limits::README_MAX,
+            });
+        }
         let bytes = src
             .read(&file)
             .ok_or_else(|| DocumentError::Unreadable { file: file.clone() })?;

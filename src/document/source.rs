@@ -26,8 +26,13 @@ pub trait PackageSource {
     fn root_entries(&self) -> Vec<String> {
         self.list("")
     }
-    /// The bytes of a regular file, if there is one at `rel`.
+    /// The bytes of a regular file, if there is one at `rel` (at most
+    /// [`crate::limits::README_MAX`] of them: a larger file reads as none).
     fn read(&self, rel: &str) -> Option<Vec<u8>>;
+    /// The size of the regular file at `rel`, if there is one.
+    fn size(&self, rel: &str) -> Option<u64> {
+        self.read(rel).map(|b| b.len() as u64)
+    }
     /// Whether anything (file or directory) exists at `rel`: `fs.access`.
     /// `rel` may contain `..`; it is resolved lexically, as `path.join` does.
     fn exists(&self, rel: &str) -> bool;
@@ -98,11 +103,14 @@ impl PackageSource for DirSource {
     }
 
     fn read(&self, rel: &str) -> Option<Vec<u8>> {
-        let p = self.resolve(rel);
-        if !std::fs::metadata(&p).ok()?.is_file() {
-            return None;
-        }
-        std::fs::read(p).ok()
+        crate::limits::read_file(&self.resolve(rel), crate::limits::README_MAX).ok()
+    }
+
+    fn size(&self, rel: &str) -> Option<u64> {
+        std::fs::metadata(self.resolve(rel))
+            .ok()
+            .filter(std::fs::Metadata::is_file)
+            .map(|m| m.len())
     }
 
     fn exists(&self, rel: &str) -> bool {
@@ -161,19 +169,76 @@ fn packed_ref(line: &str, head_ref: &str) -> Option<String> {
 
 /// `fs.readFile(p, 'utf8')`: invalid sequences become U+FFFD.
 fn read_utf8(p: &Path) -> Option<String> {
-    let bytes = std::fs::read(p).ok()?;
+    let bytes = crate::limits::read_file(p, crate::limits::README_MAX).ok()?;
     Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// A package read from a `.tgz`: the files as `tar` would extract them with
-/// `strip: 1` (pacote), kept in memory. There is no `gitHead`.
+/// `strip: 1` (pacote). Only the contents npm reads while it prepares the
+/// manifest are kept in memory (`package.json`, `AUTHORS`, the README
+/// candidates at the root); the rest is listed, not kept. There is no
+/// `gitHead`.
 #[derive(Debug, Clone, Default)]
 pub struct TarballSource {
-    files: BTreeMap<String, Vec<u8>>,
+    /// Every regular file: its size and, for the few npm reads, its bytes.
+    files: BTreeMap<String, (u64, Option<Vec<u8>>)>,
     dirs: BTreeSet<String>,
     /// Every entry as `tar t` lists it (npm's `getContents`): the full path,
     /// the size and the mode, in archive order. Links are included.
     pub entries: Vec<(String, u64, u32)>,
+}
+
+/// node-tar's `maxDecompressionRatio`: pacote (npm) aborts an archive that
+/// inflates to more than 1000 times the compressed bytes read.
+pub const MAX_RATIO: u64 = 1000;
+/// The most a `.tgz` may inflate to, whatever its ratio.
+pub const MAX_UNPACKED: u64 = 2 << 30;
+/// The most entries a `.tgz` may hold.
+pub const MAX_ENTRIES: usize = 200_000;
+/// The most bytes of entry paths a `.tgz` may hold in all.
+pub const MAX_PATH_BYTES: usize = 32 << 20;
+/// node-tar's `maxMetaEntrySize`: a longer PAX header or GNU long name is
+/// ignored (its data skipped), as node-tar ignores it.
+pub const MAX_META: u64 = 1 << 20;
+/// The most bytes of kept contents (package.json, AUTHORS, READMEs).
+pub const MAX_KEPT: u64 = 64 << 20;
+
+/// Whether npm may read this root file while it prepares the manifest.
+fn read_by_npm(rel: &str) -> bool {
+    if rel.contains('/') {
+        return false;
+    }
+    let l = rel.to_ascii_lowercase();
+    rel == "package.json" || rel == "AUTHORS" || l == "readme" || l.starts_with("readme.")
+}
+
+/// The decompressed stream, counted against the limits.
+struct Inflating<R> {
+    inner: R,
+    read: u64,
+    max: u64,
+    /// Past `max` because of the ratio (else the absolute limit).
+    by_ratio: bool,
+}
+
+impl<R: Read> Read for Inflating<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.read > self.max {
+            return Err(std::io::Error::other(if self.by_ratio {
+                format!(
+                    "it inflates to more than {MAX_RATIO} times its size (npm's tar refuses such archives too: max decompression ratio exceeded)"
+                )
+            } else {
+                format!(
+                    "it inflates to more than {}, the most trustpub unpacks",
+                    crate::limits::human(MAX_UNPACKED)
+                )
+            }));
+        }
+        Ok(n)
+    }
 }
 
 impl TarballSource {
@@ -181,47 +246,54 @@ impl TarballSource {
     /// (`NM/pacote/lib/fetcher.js` `#tarxOptions`): entry paths lose their
     /// first component (`strip: 1`), only regular files are kept (links are
     /// filtered out, directories exist as the parents of files), and PAX
-    /// `path` records and GNU long names are understood.
+    /// `path` records and GNU long names are understood. It streams, within
+    /// limits: [`MAX_RATIO`], [`MAX_UNPACKED`], [`MAX_ENTRIES`],
+    /// [`MAX_PATH_BYTES`], [`MAX_KEPT`] and, per kept file,
+    /// [`crate::limits::README_MAX`].
     pub fn new(tgz: &[u8]) -> Result<TarballSource, DocumentError> {
-        let mut tar = Vec::new();
-        flate2::read::MultiGzDecoder::new(tgz)
-            .read_to_end(&mut tar)
-            .map_err(|e| DocumentError::Tarball {
-                reason: format!("not a gzip stream: {e}"),
-            })?;
+        let by_ratio = (tgz.len() as u64).saturating_mul(MAX_RATIO) < MAX_UNPACKED;
+        let mut tar = Inflating {
+            inner: flate2::read::MultiGzDecoder::new(tgz),
+            read: 0,
+            max: (tgz.len() as u64)
+                .saturating_mul(MAX_RATIO)
+                .min(MAX_UNPACKED),
+            by_ratio,
+        };
         let mut src = TarballSource::default();
-        let mut pos = 0;
         let mut long_name: Option<String> = None;
         let mut pax_path: Option<String> = None;
-        let bad = |reason: &str| DocumentError::Tarball {
-            reason: reason.to_string(),
+        let (mut path_bytes, mut kept) = (0usize, 0u64);
+        let bad = |reason: String| DocumentError::Tarball { reason };
+        let io_err = |e: std::io::Error| match e.kind() {
+            std::io::ErrorKind::UnexpectedEof => bad("truncated entry".into()),
+            std::io::ErrorKind::Other => bad(e.to_string()),
+            _ => bad(format!("not a gzip stream: {e}")),
         };
-        while pos + 512 <= tar.len() {
-            let h = &tar[pos..pos + 512];
-            if h.iter().all(|b| *b == 0) {
+        let mut h = [0u8; 512];
+        loop {
+            // The end: two zero blocks, or (as node-tar allows) none at all.
+            if !read_block(&mut tar, &mut h).map_err(io_err)? || h.iter().all(|b| *b == 0) {
                 break;
             }
-            let size = parse_octal(&h[124..136]).ok_or_else(|| bad("bad size field"))? as usize;
-            let data_start = pos + 512;
-            let data_end = data_start
-                .checked_add(size)
-                .filter(|e| *e <= tar.len())
-                .ok_or_else(|| bad("truncated entry"))?;
-            let data = &tar[data_start..data_end];
-            pos = data_start + size.div_ceil(512) * 512;
+            let size = parse_octal(&h[124..136]).ok_or_else(|| bad("bad size field".into()))?;
+            let padded = size.div_ceil(512).saturating_mul(512);
             let kind = h[156];
-            match kind {
-                b'x' => {
-                    pax_path = parse_pax(data, "path");
+            if matches!(kind, b'x' | b'g' | b'L') {
+                if size > MAX_META {
+                    skip(&mut tar, padded).map_err(io_err)?;
                     continue;
                 }
-                b'g' => continue,
-                b'L' => {
-                    let end = data.iter().position(|b| *b == 0).unwrap_or(data.len());
-                    long_name = Some(String::from_utf8_lossy(&data[..end]).into_owned());
-                    continue;
+                let data = read_data(&mut tar, size, padded).map_err(io_err)?;
+                match kind {
+                    b'x' => pax_path = parse_pax(&data, "path"),
+                    b'L' => {
+                        let end = data.iter().position(|b| *b == 0).unwrap_or(data.len());
+                        long_name = Some(String::from_utf8_lossy(&data[..end]).into_owned());
+                    }
+                    _ => {}
                 }
-                _ => {}
+                continue;
             }
             let name = cstr(&h[0..100]);
             let prefix = if &h[257..262] == b"ustar" {
@@ -239,17 +311,47 @@ impl TarballSource {
                 .or_else(|| long_name.take())
                 .unwrap_or(header_path);
             let mode = parse_octal(&h[100..108]).unwrap_or(0) as u32;
-            src.entries.push((path.clone(), size as u64, mode));
-            let Some(rel) = strip_first(&path) else {
-                continue;
-            };
+            path_bytes += path.len();
+            if src.entries.len() >= MAX_ENTRIES || path_bytes > MAX_PATH_BYTES {
+                return Err(bad(format!(
+                    "it holds more than {MAX_ENTRIES} entries or {} of paths, the most trustpub reads",
+                    crate::limits::human(MAX_PATH_BYTES as u64)
+                )));
+            }
+            src.entries.push((path.clone(), size, mode));
             // pacote's extraction filter keeps only `*File` entries: links are
             // dropped and directories exist only as parents of files.
-            if matches!(kind, b'0' | 0 | b'7') {
-                src.add_parents(&rel);
-                src.files.insert(rel, data.to_vec());
+            let file = matches!(kind, b'0' | 0 | b'7');
+            match strip_first(&path) {
+                Some(rel) if file => {
+                    src.add_parents(&rel);
+                    let most = if rel == "package.json" {
+                        crate::limits::MANIFEST_MAX
+                    } else {
+                        crate::limits::README_MAX
+                    };
+                    let keep = read_by_npm(&rel) && size <= most;
+                    let data = if keep {
+                        kept += size;
+                        if kept > MAX_KEPT {
+                            return Err(bad(format!(
+                                "its package.json, AUTHORS and README files hold more than {}, the most trustpub reads",
+                                crate::limits::human(MAX_KEPT)
+                            )));
+                        }
+                        Some(read_data(&mut tar, size, padded).map_err(io_err)?)
+                    } else {
+                        skip(&mut tar, padded).map_err(io_err)?;
+                        None
+                    };
+                    src.files.insert(rel, (size, data));
+                }
+                _ => skip(&mut tar, padded).map_err(io_err)?,
             }
         }
+        // What follows the end blocks is read too (within the limits), so
+        // that a damaged gzip stream is an error, as when it was read whole.
+        std::io::copy(&mut tar, &mut std::io::sink()).map_err(io_err)?;
         Ok(src)
     }
 
@@ -261,12 +363,23 @@ impl TarballSource {
         }
     }
 
+    /// The archive's `package.json`, as written.
+    pub fn package_json_bytes(&self) -> Result<&[u8], DocumentError> {
+        let Some((size, bytes)) = self.files.get("package.json") else {
+            return Err(DocumentError::NoPackageJson);
+        };
+        match bytes {
+            Some(b) if *size <= crate::limits::MANIFEST_MAX => Ok(b),
+            _ => Err(DocumentError::TooLarge {
+                file: "package.json".into(),
+                limit: crate::limits::MANIFEST_MAX,
+            }),
+        }
+    }
+
     /// The archive's `package.json`, parsed (key order kept).
     pub fn package_json(&self) -> Result<Map<String, Value>, DocumentError> {
-        let bytes = self
-            .files
-            .get("package.json")
-            .ok_or(DocumentError::NoPackageJson)?;
+        let bytes = self.package_json_bytes()?;
         let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
         match serde_json::from_slice(bytes) {
             Ok(Value::Object(map)) => Ok(map),
@@ -286,6 +399,40 @@ impl TarballSource {
         }
         Some(n.trim_end_matches('/').to_string())
     }
+}
+
+/// Reads one 512-byte block; `false` at the end of the stream before it.
+fn read_block(r: &mut impl Read, block: &mut [u8; 512]) -> std::io::Result<bool> {
+    let mut got = 0;
+    while got < 512 {
+        match r.read(&mut block[got..]) {
+            Ok(0) if got == 0 => return Ok(false),
+            Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
+}
+
+/// An entry's data (`size` bytes, padded to `padded`), kept.
+fn read_data(r: &mut impl Read, size: u64, padded: u64) -> std::io::Result<Vec<u8>> {
+    let mut data = Vec::with_capacity(size as usize);
+    r.take(size).read_to_end(&mut data)?;
+    if (data.len() as u64) < size {
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
+    }
+    skip(r, padded - size)?;
+    Ok(data)
+}
+
+/// Skips `n` bytes of the stream.
+fn skip(r: &mut impl Read, n: u64) -> std::io::Result<()> {
+    if std::io::copy(&mut r.take(n), &mut std::io::sink())? < n {
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
+    }
+    Ok(())
 }
 
 /// Removes the first path component, as `tar.x({strip: 1})` does, after
@@ -379,7 +526,11 @@ impl PackageSource for TarballSource {
     }
 
     fn read(&self, rel: &str) -> Option<Vec<u8>> {
-        self.files.get(&Self::normalise(rel)?).cloned()
+        self.files.get(&Self::normalise(rel)?)?.1.clone()
+    }
+
+    fn size(&self, rel: &str) -> Option<u64> {
+        Some(self.files.get(&Self::normalise(rel)?)?.0)
     }
 
     fn exists(&self, rel: &str) -> bool {
@@ -500,10 +651,9 @@ mod tests {
             src.root_entries(),
             vec!["AUTHORS".to_string(), format!("{dir}/")]
         );
-        assert_eq!(
-            src.read(&format!("{dir}/README.md")).as_deref(),
-            Some(&b"long"[..])
-        );
+        assert!(src.exists(&format!("{dir}/README.md")));
+        assert_eq!(src.size(&format!("{dir}/README.md")), Some(4));
+        assert_eq!(src.read("AUTHORS").as_deref(), Some(&b"a"[..]));
         assert!(!src.exists("empty-dir"));
         assert!(!src.exists("link"));
     }

@@ -34,6 +34,8 @@ use super::{label, Finding, Found, Provider, PublishJob, Publisher, PublisherVal
 const CI_FILE: &str = ".gitlab-ci.yml";
 const MAX_INCLUDE_DEPTH: usize = 3;
 const MAX_EXTENDS_DEPTH: usize = 11;
+/// The most YAML nodes `extends:` merging may produce in one run.
+const MAX_EXTENDS_WORK: u64 = 1_000_000;
 
 /// Top-level keys that are not jobs.
 #[rustfmt::skip]
@@ -69,11 +71,24 @@ pub(super) fn analyze(repo: &Repo, found: &mut Found, problems: &mut Vec<Finding
     let mut origin: Vec<(String, PathBuf)> = Vec::new();
     let doc = with_includes(repo, main, doc, &mut origin, problems, 0);
 
+    let work = std::cell::Cell::new(0u64);
     for (name, job) in entries(&doc) {
         if RESERVED.contains(&name) || name.starts_with('.') || job.as_hash().is_none() {
             continue;
         }
-        let job = resolve(&doc, job, 0);
+        let job = resolve(&doc, job, 0, &work);
+        if work.get() > MAX_EXTENDS_WORK {
+            problems.push(
+                Finding::error(
+                    "yaml-too-large",
+                    format!(
+                        "{CI_FILE} is not fully checked: its `extends:` expand to more than {MAX_EXTENDS_WORK} YAML nodes, more than trustpub reads"
+                    ),
+                )
+                .with_fix("extend fewer jobs from each job (GitLab merges every job named in `extends:`)"),
+            );
+            return;
+        }
         let file = origin
             .iter()
             .rev()
@@ -173,6 +188,11 @@ fn with_includes(
                     rel.display()
                 ),
             )),
+            Err(f) if f.code == "yaml-too-large" => {
+                // Past the limit on CI bytes: the rest is not read either.
+                problems.push(f);
+                break;
+            }
             Err(f) => problems.push(f),
         }
     }
@@ -188,19 +208,29 @@ fn with_includes(
     deep_merge(&base, &own)
 }
 
-/// A job with `extends:` merged in and the defaults it inherits.
-fn resolve(doc: &Yaml, job: &Yaml, depth: usize) -> Yaml {
+/// A job with `extends:` merged in and the defaults it inherits. `work`
+/// counts the nodes merged so far; past [`MAX_EXTENDS_WORK`] nothing more
+/// is merged (jobs that each extend many others would take exponential
+/// time and memory), and the caller reports it.
+fn resolve(doc: &Yaml, job: &Yaml, depth: usize, work: &std::cell::Cell<u64>) -> Yaml {
+    if work.get() > MAX_EXTENDS_WORK {
+        return Yaml::Null;
+    }
     let mut merged = job.clone();
     if let Some(ext) = get(job, "extends") {
         if depth < MAX_EXTENDS_DEPTH {
             let mut base = Yaml::Hash(Hash::new());
             for name in strings(ext) {
                 if let Some(parent) = get(doc, &name) {
-                    let parent = resolve(doc, parent, depth + 1);
+                    let parent = resolve(doc, parent, depth + 1, work);
+                    if work.get() > MAX_EXTENDS_WORK {
+                        return Yaml::Null;
+                    }
                     base = deep_merge(&base, &parent);
                 }
             }
             merged = deep_merge(&base, job);
+            work.set(work.get().saturating_add(nodes(&merged)));
         }
     }
     if depth > 0 {
@@ -230,6 +260,15 @@ fn resolve(doc: &Yaml, job: &Yaml, depth: usize) -> Yaml {
         }
     }
     merged
+}
+
+/// The number of nodes in a YAML tree.
+fn nodes(y: &Yaml) -> u64 {
+    match y {
+        Yaml::Hash(h) => 1 + h.iter().map(|(k, v)| nodes(k) + nodes(v)).sum::<u64>(),
+        Yaml::Array(a) => 1 + a.iter().map(nodes).sum::<u64>(),
+        _ => 1,
+    }
 }
 
 /// `aud:` as a list (a string or a list of strings).

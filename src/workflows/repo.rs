@@ -13,6 +13,11 @@ use yaml_rust2::Yaml;
 use super::shell::Target;
 use super::{Finding, Severity};
 
+/// The most bytes of CI files (and the package.json, action and git files
+/// they lead to) one `doctor` run reads: GitLab includes and local actions
+/// can name the same big file many times.
+pub(crate) const MAX_CI_BYTES: u64 = 16 << 20;
+
 /// A git host and the path of the project on it (`github.com`, `owner/repo`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Remote {
@@ -37,6 +42,8 @@ pub(crate) struct Repo {
     registry_host: String,
     files_read: RefCell<Vec<PathBuf>>,
     ci_files: RefCell<usize>,
+    /// Bytes of CI files read so far (see [`MAX_CI_BYTES`]).
+    ci_bytes: RefCell<u64>,
     package_jsons: RefCell<BTreeMap<PathBuf, Option<Rc<Value>>>>,
     package_error: Option<String>,
     remote: Option<Remote>,
@@ -57,6 +64,7 @@ impl Repo {
             registry_host: registry_host.to_string(),
             files_read: RefCell::new(Vec::new()),
             ci_files: RefCell::new(0),
+            ci_bytes: RefCell::new(0),
             package_jsons: RefCell::new(BTreeMap::new()),
             package_error: None,
             remote: None,
@@ -114,9 +122,14 @@ impl Repo {
         out
     }
 
-    /// Reads a text file; `None` when it does not exist or is not UTF-8.
+    /// Reads a text file; `None` when it does not exist or is not UTF-8,
+    /// or when the files read so far hold [`MAX_CI_BYTES`] already (a step
+    /// can name the same big composite action again and again).
     pub fn read_text(&self, rel: &Path) -> Option<String> {
-        let text = std::fs::read_to_string(self.root.join(rel)).ok()?;
+        let left = MAX_CI_BYTES.saturating_sub(*self.ci_bytes.borrow());
+        let most = crate::limits::WORKFLOW_FILE_MAX.min(left);
+        let text = crate::limits::read_text(&self.root.join(rel), most).ok()?;
+        *self.ci_bytes.borrow_mut() += text.len() as u64;
         self.note(rel);
         Some(text)
     }
@@ -129,8 +142,31 @@ impl Repo {
             return Ok(None);
         }
         *self.ci_files.borrow_mut() += 1;
-        let text = match std::fs::read_to_string(&path) {
+        // All the CI files of a run together stay within MAX_CI_BYTES.
+        let left = MAX_CI_BYTES.saturating_sub(*self.ci_bytes.borrow());
+        let over_budget = || {
+            Finding::error(
+                "yaml-too-large",
+                format!(
+                    "{} is not checked: the CI files read so far (with their includes) hold more than {}, more than trustpub reads",
+                    rel.display(),
+                    crate::limits::human(MAX_CI_BYTES)
+                ),
+            )
+            .with_fix("include fewer or smaller files")
+        };
+        let by_budget = left < crate::limits::WORKFLOW_FILE_MAX;
+        let most = if by_budget {
+            left
+        } else {
+            crate::limits::WORKFLOW_FILE_MAX
+        };
+        let text = match crate::limits::read_text(&path, most) {
             Ok(t) => t,
+            Err(e) if by_budget && e.kind() == std::io::ErrorKind::FileTooLarge => {
+                self.note(rel);
+                return Err(over_budget());
+            }
             Err(e) => {
                 self.note(rel);
                 return Err(Finding::error(
@@ -140,7 +176,18 @@ impl Repo {
             }
         };
         self.note(rel);
+        *self.ci_bytes.borrow_mut() += text.len() as u64;
         super::yaml::parse(&text).map_err(|(line, what)| {
+            if super::yaml::is_limit(&what) {
+                return Finding::error(
+                    "yaml-too-large",
+                    format!("{} cannot be checked (line {line}: {what})", rel.display()),
+                )
+                .with_fix(format!(
+                    "write the repeated parts of {} without nested aliases, or split it into smaller files",
+                    rel.display()
+                ));
+            }
             Finding::error(
                 "invalid-yaml",
                 format!(
@@ -291,10 +338,11 @@ impl Repo {
             } else {
                 self.root.join(dir)
             };
-            let common = std::fs::read_to_string(dir.join("commondir"))
+            let limit = crate::limits::WORKFLOW_FILE_MAX;
+            let common = crate::limits::read_text(&dir.join("commondir"), limit)
                 .map(|c| dir.join(c.trim()))
                 .unwrap_or(dir);
-            let text = std::fs::read_to_string(common.join("config")).ok()?;
+            let text = crate::limits::read_text(&common.join("config"), limit).ok()?;
             return parse_git_config_origin(&text);
         } else {
             PathBuf::from(".git/config")

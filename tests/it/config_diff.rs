@@ -613,6 +613,7 @@ fn our_error_phase(e: &ConfigError) -> &'static str {
         ConfigError::InvalidTagName { .. } => "npa",
         ConfigError::UnusableCredential(_) => "credential",
         ConfigError::Network { .. } => "network",
+        ConfigError::RefusedFile { .. } => "load",
     }
 }
 

@@ -9,3 +9,5 @@
 mod credentials;
 mod network;
 mod output;
+mod publishing;
+mod resources;

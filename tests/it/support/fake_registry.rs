@@ -10,7 +10,9 @@
 //! Faults are scripted per test: [`FakeRegistry::script_puts`] queues one
 //! [`Reply`] for each coming `PUT` (a status with headers and body, with or
 //! without storing first, a stall past the client's timeout, a redirect);
-//! when the queue is empty a `PUT` is stored and answered `201`.
+//! when the queue is empty a `PUT` is stored and answered `201`. A reply
+//! can also be a connection reset ([`Reply::reset`]), and packument `GET`s
+//! can be scripted too ([`FakeRegistry::script_gets`]).
 //!
 //! It listens on a port the OS chooses, serves at most [`MAX_CONNECTIONS`]
 //! connections for at most [`LIFETIME`], and stops by itself then, or when
@@ -49,6 +51,9 @@ pub struct Reply {
     pub store: bool,
     /// Wait this long before answering.
     pub delay: Duration,
+    /// Hang up instead of answering (after storing, if `store`): the
+    /// client sees a connection reset and cannot know what happened.
+    pub reset: bool,
 }
 
 impl Reply {
@@ -60,6 +65,15 @@ impl Reply {
             body: json!({ "error": error }).to_string(),
             store: false,
             delay: Duration::ZERO,
+            reset: false,
+        }
+    }
+
+    /// No answer at all: the connection is closed (the status is unused).
+    pub fn reset() -> Reply {
+        Reply {
+            reset: true,
+            ..Reply::status(0, "")
         }
     }
 
@@ -100,6 +114,9 @@ struct State {
     /// Tarballs by request path (`/<name>/-/<file>.tgz`).
     tarballs: BTreeMap<String, Vec<u8>>,
     script: VecDeque<Reply>,
+    /// Replies for the coming packument `GET`s (tarball GETs are not
+    /// scripted); `None`, or an empty queue, answers from the store.
+    get_script: VecDeque<Option<Reply>>,
     /// A file that gets the line `<upload>` whenever a PUT is stored.
     upload_log: Option<PathBuf>,
 }
@@ -135,6 +152,12 @@ impl FakeRegistry {
     /// Queues replies for the next `PUT`s, in order.
     pub fn script_puts(&self, replies: impl IntoIterator<Item = Reply>) {
         self.state.lock().unwrap().script.extend(replies);
+    }
+
+    /// Queues replies for the next packument `GET`s, in order (`None`:
+    /// answer that one from the store).
+    pub fn script_gets(&self, replies: impl IntoIterator<Item = Option<Reply>>) {
+        self.state.lock().unwrap().get_script.extend(replies);
     }
 
     /// Appends `<upload>` to `path` whenever a `PUT` is stored.
@@ -277,6 +300,17 @@ struct Answer {
     headers: Vec<(String, String)>,
     body: Vec<u8>,
     delay: Duration,
+    reset: bool,
+}
+
+fn scripted_answer(r: Reply) -> Answer {
+    Answer {
+        status: r.status,
+        headers: r.headers,
+        body: r.body.into_bytes(),
+        delay: r.delay,
+        reset: r.reset,
+    }
 }
 
 fn json_answer(status: u16, body: Value) -> Answer {
@@ -285,6 +319,7 @@ fn json_answer(status: u16, body: Value) -> Answer {
         headers: Vec::new(),
         body: body.to_string().into_bytes(),
         delay: Duration::ZERO,
+        reset: false,
     }
 }
 
@@ -299,12 +334,7 @@ fn answer(req: &Request, state: &Mutex<State>) -> Answer {
                     if r.store {
                         let _ = store(&mut st, &req.body);
                     }
-                    Answer {
-                        status: r.status,
-                        headers: r.headers,
-                        body: r.body.into_bytes(),
-                        delay: r.delay,
-                    }
+                    scripted_answer(r)
                 }
                 None => match store(&mut st, &req.body) {
                     Ok(()) => json_answer(201, json!({ "ok": "created new package" })),
@@ -319,7 +349,13 @@ fn answer(req: &Request, state: &Mutex<State>) -> Answer {
                     headers: vec![("content-type".into(), "application/octet-stream".into())],
                     body: t.clone(),
                     delay: Duration::ZERO,
+                    reset: false,
                 };
+            }
+            if package_name(&req.url).is_some() {
+                if let Some(Some(r)) = st.get_script.pop_front() {
+                    return scripted_answer(r);
+                }
             }
             match package_name(&req.url).and_then(|n| st.packuments.get(&n)) {
                 Some(p) => {
@@ -345,6 +381,9 @@ fn respond(
 ) -> std::io::Result<Next> {
     let a = answer(req, state);
     stall(a.delay, stop);
+    if a.reset {
+        return Ok(Next::Close);
+    }
     let headers: Vec<(&str, &str)> = a
         .headers
         .iter()

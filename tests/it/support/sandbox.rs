@@ -177,6 +177,33 @@ impl Sandbox {
         }
     }
 
+    /// [`Sandbox::trustpub`] under a hard address-space limit (`prlimit
+    /// --as=<max_bytes>`): an allocation past it fails, so a run that needs
+    /// more memory dies instead of passing.
+    pub fn trustpub_limited<I, S>(&self, max_bytes: u64, args: I) -> Tp<'_>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let prlimit = Path::new("/usr/bin/prlimit");
+        assert!(
+            prlimit.is_file(),
+            "the memory-limit tests need prlimit (util-linux) at {}",
+            prlimit.display()
+        );
+        let mut cmd = Command::new(prlimit);
+        cmd.arg(format!("--as={max_bytes}"))
+            .arg("--")
+            .arg(super::trustpub_bin())
+            .args(args);
+        super::apply_env(&mut cmd, &self.home);
+        cmd.env("npm_config_globalconfig", &self.globalconfig)
+            .env("npm_config_fetch_retry_mintimeout", "100")
+            .env("npm_config_fetch_retry_maxtimeout", "1000")
+            .current_dir(&self.root);
+        Tp { sb: self, cmd }
+    }
+
     /// The real npm, isolated as in `document_diff.rs`: the sandbox's user
     /// npmrc, global npmrc and cache, no update check, audit or fund.
     pub fn npm<I, S>(&self, args: I) -> Tp<'_>

@@ -1,0 +1,208 @@
+//! What happens on SIGINT, SIGTERM and SIGHUP: nothing partial is left
+//! behind and no lifecycle script outlives trustpub.
+//!
+//! [`install`] starts a thread that waits for those signals. On the first
+//! one it forwards the signal to the process group of every running
+//! lifecycle script (each runs in its own group, so this reaches what the
+//! script started too), waits a little for them to go (then kills them),
+//! removes every `.trustpub-<pid>-*.tgz.partial` being written, and dies
+//! of the same signal, so the exit status is the one a signal death gives
+//! (130 for SIGINT, 143 for SIGTERM in a shell).
+//!
+//! A partial file's name holds its writer's PID; [`sweep_stale`] removes
+//! those whose writer is gone (a run killed with SIGKILL), never another
+//! live run's.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, Once};
+use std::time::{Duration, Instant};
+
+static INSTALL: Once = Once::new();
+static DYING: AtomicBool = AtomicBool::new(false);
+static PARTIALS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+static GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+/// How long scripts get to exit after the forwarded signal.
+const GRACE: Duration = Duration::from_secs(3);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Starts the signal thread (once). Without it, the default actions apply.
+pub fn install() {
+    INSTALL.call_once(|| {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+            return;
+        };
+        let _ = std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                if let Some(sig) = signals.forever().next() {
+                    die_of(sig);
+                }
+            });
+    });
+}
+
+fn die_of(sig: i32) -> ! {
+    DYING.store(true, Ordering::SeqCst);
+    let groups = lock(&GROUPS).clone();
+    for g in &groups {
+        // SAFETY: kill(2) with a negative PID signals that process group.
+        unsafe { libc::kill(-g, sig) };
+    }
+    let until = Instant::now() + GRACE;
+    while groups.iter().any(|g| group_alive(*g)) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for g in &groups {
+        // SAFETY: as above.
+        unsafe { libc::kill(-g, libc::SIGKILL) };
+    }
+    for p in lock(&PARTIALS).iter() {
+        let _ = std::fs::remove_file(p);
+    }
+    let _ = signal_hook::low_level::emulate_default_handler(sig);
+    std::process::exit(128 + sig)
+}
+
+/// Whether a process group still has a member that is not a zombie.
+fn group_alive(pgid: i32) -> bool {
+    // SAFETY: signal 0 only checks for existence and permission.
+    if unsafe { libc::kill(-pgid, 0) } != 0 {
+        return false;
+    }
+    // Zombies count for kill(2); look at /proc where there is one.
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return true;
+    };
+    rd.flatten().any(|e| {
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            return false;
+        };
+        // `pid (comm) state ppid pgrp …`; comm may contain spaces.
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+            return false;
+        };
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        f.len() > 3 && f[0] != "Z" && f[2] == pgid.to_string()
+    })
+}
+
+/// Called before the process exits on its own: once a signal is being
+/// handled, the signal thread decides how the process ends, so this waits
+/// for it instead of returning.
+pub fn before_exit() {
+    while DYING.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// Registers a partial file for removal on a signal, until dropped.
+pub struct Partial(PathBuf);
+
+pub fn partial(path: &Path) -> Partial {
+    lock(&PARTIALS).push(path.to_path_buf());
+    Partial(path.to_path_buf())
+}
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        lock(&PARTIALS).retain(|p| *p != self.0);
+    }
+}
+
+/// Registers a child's process group, to be signalled with us, until dropped.
+pub struct Group(i32);
+
+pub fn group(pgid: u32) -> Group {
+    let pgid = pgid as i32;
+    lock(&GROUPS).push(pgid);
+    Group(pgid)
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        lock(&GROUPS).retain(|g| *g != self.0);
+    }
+}
+
+/// The prefix of this run's partial files: `.trustpub-<pid>-`.
+pub fn partial_prefix() -> String {
+    format!(".trustpub-{}-", std::process::id())
+}
+
+/// Removes `.trustpub-<pid>-*.tgz.partial` files in `dir` whose writer is
+/// provably gone: no process with that PID exists. Files of live processes
+/// (even if the PID was reused), of other users, and anything that is not
+/// a regular file are left alone.
+pub fn sweep_stale(dir: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    // SAFETY: getuid(2) cannot fail.
+    let uid = unsafe { libc::getuid() };
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(".trustpub-"))
+            .and_then(|n| n.strip_suffix(".tgz.partial"))
+            .and_then(|n| n.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if pid <= 0 || pid as u32 == std::process::id() || process_exists(pid) {
+            continue;
+        }
+        let path = e.path();
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.uid() == uid) {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
+fn process_exists(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks for existence and permission.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_partials_of_dead_writers_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let names = [
+            format!(".trustpub-{dead}-AbC123.tgz.partial"),
+            format!(".trustpub-{}-AbC123.tgz.partial", std::process::id()),
+            // PID 1 is alive.
+            ".trustpub-1-AbC123.tgz.partial".to_string(),
+            // Without a PID: cannot be proven stale.
+            ".trustpub-AbC123.tgz.partial".to_string(),
+            format!("other-{dead}.tgz.partial"),
+        ];
+        for n in &names {
+            std::fs::write(dir.path().join(n), b"x").unwrap();
+        }
+        sweep_stale(dir.path());
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        let mut want: Vec<String> = names[1..].to_vec();
+        want.sort();
+        assert_eq!(left, want);
+    }
+}

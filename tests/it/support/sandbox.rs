@@ -164,6 +164,11 @@ impl Sandbox {
     {
         let mut cmd = Command::new(super::trustpub_bin());
         cmd.args(args);
+        self.trustpub_in(cmd)
+    }
+
+    /// The sandbox's environment and working directory for a trustpub run.
+    fn trustpub_in(&self, mut cmd: Command) -> Tp<'_> {
         super::apply_env(&mut cmd, &self.home);
         cmd.env("npm_config_globalconfig", &self.globalconfig)
             .env("npm_config_fetch_retry_mintimeout", "100")
@@ -196,12 +201,7 @@ impl Sandbox {
             .arg("--")
             .arg(super::trustpub_bin())
             .args(args);
-        super::apply_env(&mut cmd, &self.home);
-        cmd.env("npm_config_globalconfig", &self.globalconfig)
-            .env("npm_config_fetch_retry_mintimeout", "100")
-            .env("npm_config_fetch_retry_maxtimeout", "1000")
-            .current_dir(&self.root);
-        Tp { sb: self, cmd }
+        self.trustpub_in(cmd)
     }
 
     /// The real npm, isolated as in `document_diff.rs`: the sandbox's user

@@ -719,7 +719,9 @@ pub fn publish(
             spec: spec.clone(),
         };
         let integrity = prepared.packed.integrity.clone();
-        let check = || -> bool {
+        // Whether the registry now has this version: with this tarball
+        // (`Some(true)`), another one (`Some(false)`), or not at all.
+        let published = || -> Option<bool> {
             let found = fetch_packument(
                 &client,
                 &package_url,
@@ -730,59 +732,46 @@ pub fn publish(
             );
             found
                 .as_ref()
-                .and_then(|p| p.versions.as_ref()?.get(&prepared.version)?.integrity())
-                == Some(integrity.as_str())
+                .and_then(|p| p.versions.as_ref()?.get(&prepared.version))
+                .map(|v| v.integrity() == Some(integrity.as_str()))
         };
+        let check = || published() == Some(true);
         let sent = match client.send_checked(&req, &observer, Some(&check)) {
             // A 409: the version appeared since the check above (another
             // publish won the race). Identical is success with
             // --tolerate-republish, as it is before the upload.
-            Err(e) if e.status() == Some(409) => {
-                let found = fetch_packument(
-                    &client,
-                    &package_url,
-                    auth.as_ref(),
-                    &spec,
-                    printer,
-                    &auth_type,
-                );
-                let theirs = found
-                    .as_ref()
-                    .and_then(|p| p.versions.as_ref()?.get(&prepared.version))
-                    .map(|v| v.integrity() == Some(integrity.as_str()));
-                match theirs {
-                    Some(true) if opts.tolerate_republish => {
-                        printer.notice(&format!(
+            Err(e) if e.status() == Some(409) => match published() {
+                Some(true) if opts.tolerate_republish => {
+                    printer.notice(&format!(
                             "{spec} was published on {registry} by another upload while this one ran (409); the published tarball is identical to this one"
                         ));
-                        return Ok(report(
-                            prepared,
-                            done,
-                            tag,
-                            access,
-                            Outcome::AlreadyPublished {
-                                same_integrity: true,
-                            },
-                        ));
-                    }
-                    Some(true) => {
-                        return Err(PublishError::AlreadyPublished {
-                            name: prepared.name.clone(),
-                            version: prepared.version.clone(),
-                            registry: registry.to_string(),
+                    return Ok(report(
+                        prepared,
+                        done,
+                        tag,
+                        access,
+                        Outcome::AlreadyPublished {
                             same_integrity: true,
-                        })
-                    }
-                    Some(false) => {
-                        return Err(PublishError::Conflict {
-                            name: prepared.name.clone(),
-                            version: prepared.version.clone(),
-                            registry: registry.to_string(),
-                        })
-                    }
-                    None => return Err(e.into()),
+                        },
+                    ));
                 }
-            }
+                Some(true) => {
+                    return Err(PublishError::AlreadyPublished {
+                        name: prepared.name.clone(),
+                        version: prepared.version.clone(),
+                        registry: registry.to_string(),
+                        same_integrity: true,
+                    })
+                }
+                Some(false) => {
+                    return Err(PublishError::Conflict {
+                        name: prepared.name.clone(),
+                        version: prepared.version.clone(),
+                        registry: registry.to_string(),
+                    })
+                }
+                None => return Err(e.into()),
+            },
             other => other?,
         };
         match sent {

@@ -380,9 +380,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn an_oversized_or_multi_line_id_token_is_refused_before_any_request() {
-        let client = Client::new(
+    /// A client that does not retry, for tests that never reach a server.
+    fn quick_client() -> Client {
+        Client::new(
             "t".into(),
             crate::config::RetryPolicy {
                 retries: 0,
@@ -391,12 +391,18 @@ mod tests {
                 max_timeout: Duration::ZERO,
                 timeout: Some(Duration::from_secs(5)),
             },
-        );
-        struct Nop;
-        impl Observer for Nop {
-            fn notice(&self, _: &str) {}
-            fn retrying(&self, _: &str, _: u32, _: Duration) {}
-        }
+        )
+    }
+
+    struct Nop;
+    impl Observer for Nop {
+        fn notice(&self, _: &str) {}
+        fn retrying(&self, _: &str, _: u32, _: Duration) {}
+    }
+
+    #[test]
+    fn an_oversized_or_multi_line_id_token_is_refused_before_any_request() {
+        let client = quick_client();
         let big = format!("a.{}.c", "b".repeat(MAX_ID_TOKEN));
         for (token, words) in [
             (big.as_str(), "more than the 65536 bytes"),
@@ -425,21 +431,7 @@ mod tests {
 
     #[test]
     fn npm_id_token_wins_and_missing_variables_are_named() {
-        let client = Client::new(
-            "t".into(),
-            crate::config::RetryPolicy {
-                retries: 0,
-                factor: 1.0,
-                min_timeout: Duration::ZERO,
-                max_timeout: Duration::ZERO,
-                timeout: Some(Duration::from_secs(5)),
-            },
-        );
-        struct Nop;
-        impl Observer for Nop {
-            fn notice(&self, _: &str) {}
-            fn retrying(&self, _: &str, _: u32, _: Duration) {}
-        }
+        let client = quick_client();
         let env = Env::from_pairs([("NPM_ID_TOKEN", "a.b.c")]);
         let t = id_token(
             &env,

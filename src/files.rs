@@ -27,7 +27,9 @@
 //! 8. `bundleDependencies` are walked from their `node_modules` location with
 //!    only `package.json` and strict rules (their own ignore files and the
 //!    default rules are ignored), and so are their `dependencies` and
-//!    `optionalDependencies`, transitively.
+//!    `optionalDependencies`, transitively. A dependency reached through
+//!    several bundled dependents is walked each time but each path is
+//!    written once (npm-packlist's result is a set).
 //! 9. Matching is minimatch's with `matchBase`, `dot`, `nocase`; see [`crate::glob`].
 //! 10. The list is sorted by extension, basename, then path, with ICU
 //!     collation ([`crate::collate`]).
@@ -189,9 +191,13 @@ pub fn select(dir: &Path, manifest: &Manifest) -> Result<Selection, FilesError> 
         &mut seen,
         &mut out,
     )?;
+    // npm-packlist's result is a Set: a bundled dependency reached through
+    // several bundled dependents is walked each time but written once.
+    let mut unique = HashSet::with_capacity(out.files.len());
     let mut files: Vec<String> = out
         .files
         .into_iter()
+        .filter(|f| unique.insert(f.clone()))
         .map(|f| {
             if f.starts_with('@') {
                 format!("./{f}")

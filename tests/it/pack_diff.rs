@@ -572,6 +572,23 @@ fixtures! {
         exclude: &["node_modules/opt/index.js", "node_modules/devdep/index.js"],
         ..D
     };
+    bundle_shared: "bundle-shared" => Fixture {
+        // `shared` is reached from left, right, deep and left's nested
+        // `inner`; `leaf` from shared and deep; `inner` from left and from
+        // its nested sibling `other`: each path is written once. `twice`
+        // sits at two paths (not hoisted): both are written.
+        exact: Some(&["index.js", "package.json",
+            "node_modules/left/index.js", "node_modules/left/package.json",
+            "node_modules/right/index.js", "node_modules/right/package.json",
+            "node_modules/shared/index.js", "node_modules/shared/lib/util.js", "node_modules/shared/package.json",
+            "node_modules/leaf/index.js", "node_modules/leaf/package.json",
+            "node_modules/deep/index.js", "node_modules/deep/package.json",
+            "node_modules/left/node_modules/twice/index.js", "node_modules/left/node_modules/twice/package.json",
+            "node_modules/right/node_modules/twice/index.js", "node_modules/right/node_modules/twice/package.json",
+            "node_modules/left/node_modules/inner/index.js", "node_modules/left/node_modules/inner/package.json",
+            "node_modules/left/node_modules/other/index.js", "node_modules/left/node_modules/other/package.json"]),
+        ..D
+    };
     scripts_prepack: "scripts-prepack" => Fixture {
         exact: Some(&["dist/gen.js", "package.json"]),
         present_after: &["dist/gen.js"],

@@ -63,7 +63,7 @@ mod error;
 mod expand;
 mod ini;
 mod keys;
-mod prefix;
+pub(crate) mod prefix;
 
 use std::collections::BTreeMap;
 use std::fmt;

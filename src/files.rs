@@ -8,6 +8,10 @@
 //!    `**/.hg`, `**/CVS` and their contents, `/.lock-wscript`,
 //!    `/.wafpickle-*`, `/build/config.gypi`, `npm-debug.log`, `**/.npmrc`,
 //!    `.*.swp`, `.DS_Store`, `._*`, `*.orig`, `/archived-packages/**`).
+//!    For a workspace package, the package root's default rules go on with
+//!    the lines of the workspace root's ignore files, one per directory from
+//!    the root down to the package's parent, read from the package
+//!    directory ([`workspace_root_ignore_files`]).
 //! 2. **`files`** in the root package.json: `*` then one include per entry
 //!    (`./` trimmed, a trailing `/*` widened to `/**`, a directory also
 //!    includes `dir/**`, an entry that is a regular file becomes a strict
@@ -177,6 +181,7 @@ pub fn select(dir: &Path, manifest: &Manifest) -> Result<Selection, FilesError> 
         manifest: PackageInfo::from_manifest(manifest),
         is_project_root: true,
         is_link: false,
+        defaults: defaults_with(&workspace_root_ignore_files(dir)?),
     };
     walk_package(
         &root,
@@ -316,6 +321,9 @@ struct PackageNode {
     manifest: PackageInfo,
     is_project_root: bool,
     is_link: bool,
+    /// The default rules of its root directory (with a workspace root's
+    /// ignore files for a workspace package, see [`workspace_root_ignore_files`]).
+    defaults: RuleSet,
 }
 
 #[derive(Default)]
@@ -355,6 +363,69 @@ fn compile(lines: &[&str]) -> RuleSet {
 fn default_rules() -> RuleSet {
     static RULES: OnceLock<RuleSet> = OnceLock::new();
     RULES.get_or_init(|| compile(DEFAULT_RULES)).clone()
+}
+
+/// The default rules followed by the lines of `extra` ignore files, as
+/// npm-packlist's `injectRules(defaultRules, [...defaults, ...additionalDefaults])`.
+fn defaults_with(extra: &[String]) -> RuleSet {
+    if extra.is_empty() {
+        return default_rules();
+    }
+    let mut text = DEFAULT_RULES.join("\n");
+    text.push('\n');
+    text.push_str(&extra.join("\n"));
+    text.push('\n');
+    parse_ignore_file(&text)
+}
+
+/// npm-packlist's `readOutOfTreeIgnoreFiles`, for a package that is a
+/// workspace of a root `package.json` above it (the root npm finds from a
+/// working directory inside the package: the nearest ancestor whose
+/// `workspaces` list the package). In the root and in every directory
+/// between it and the package's parent, the first of `.npmignore` and
+/// `.gitignore` that exists is read. Their lines join the package's default
+/// rules, so they are matched from the package directory: an anchored
+/// `/packages/a/tmp/` in the root's file matches nothing inside
+/// `packages/a`, and `files` re-includes what they exclude.
+///
+/// npm does this only when run from inside the workspace (or with
+/// `--workspace`); `npm pack <dir>` from elsewhere skips these files.
+/// trustpub always applies them: `trustpub pack DIR` packs as
+/// `cd DIR && npm pack` does.
+fn workspace_root_ignore_files(dir: &Path) -> Result<Vec<String>, FilesError> {
+    let Ok(package) = std::fs::canonicalize(dir) else {
+        return Ok(Vec::new());
+    };
+    let found = crate::config::prefix::local_prefix(&package, true);
+    if found.workspace.as_deref() != Some(package.as_path()) || found.dir == package {
+        return Ok(Vec::new());
+    }
+    let Some(rel) = package
+        .parent()
+        .and_then(|parent| parent.strip_prefix(&found.dir).ok())
+    else {
+        return Ok(Vec::new());
+    };
+    let mut contents = Vec::new();
+    let mut at = found.dir.clone();
+    let mut below = rel.components();
+    loop {
+        for name in [".npmignore", ".gitignore"] {
+            let path = at.join(name);
+            match std::fs::read(&path) {
+                Ok(data) => {
+                    contents.push(String::from_utf8_lossy(&data).into_owned());
+                    break;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(FilesError::ReadIgnoreFile { path, source }),
+            }
+        }
+        match below.next() {
+            Some(part) => at.push(part),
+            None => return Ok(contents),
+        }
+    }
 }
 
 /// A subdirectory's strict rules when it has no required files.
@@ -534,7 +605,7 @@ fn walk_package(
         path: node.path.clone(),
         rel: String::new(),
         ignore_files: ignore_files.to_vec(),
-        rules: vec![(Source::Default, default_rules())],
+        rules: vec![(Source::Default, node.defaults.clone())],
         parent: None,
         exact: false,
         is_package: true,
@@ -610,6 +681,7 @@ fn gather_bundles(
             manifest: PackageInfo::read_lenient(&real),
             is_project_root: false,
             is_link,
+            defaults: default_rules(),
         };
         let sources: &[Source] = if child.is_link {
             &[

@@ -91,6 +91,11 @@ struct Fixture {
     /// Run both tools from inside the package directory with no DIR argument
     /// and no `--pack-destination` (the defaults: cwd and cwd).
     from_cwd: bool,
+    /// The fixture is a whole tree (a workspace root and its packages); this
+    /// subdirectory is the package packed. npm is run from inside it with no
+    /// DIR (as `cd <package> && npm pack`, the way npm finds the workspace
+    /// root), trustpub is given it as DIR from outside.
+    package: Option<&'static str>,
 }
 
 const D: Fixture = Fixture {
@@ -113,6 +118,7 @@ const D: Fixture = Fixture {
     marker: None,
     marker_expect: None,
     from_cwd: false,
+    package: None,
 };
 
 const FALLBACK_WARNING: &str = "No .npmignore file found, using .gitignore for file exclusion.";
@@ -628,6 +634,54 @@ fixtures! {
         marker_expect: Some("<SIDE>/pkg|file:<SIDE>/pkg|<SIDE>/pkg/package.json|<SIDE>/pkg\n"),
         ..D
     };
+    ws_root_gitignore: "ws-root-gitignore" => Fixture {
+        package: Some("packages/a"),
+        // the root's and packages/'s .gitignore apply, read from the package:
+        // the anchored `/packages/a/tmp/` matches nothing, `/anchored.txt`
+        // matches the package's own anchored.txt
+        exact: Some(&["index.js", "keep.env", "package.json", "sub/anchored.txt", "tmp/t.js"]),
+        ..D
+    };
+    ws_root_files: "ws-root-files" => Fixture {
+        package: Some("packages/a"),
+        // **quirk**: the root's rules are default rules, so `files` re-includes
+        // `dist/prod.env` and `dist/index.js.map`
+        exact: Some(&["README.md", "dist/index.js", "dist/index.js.map", "dist/prod.env", "lib/l.js",
+            "package.json", "top.env"]),
+        ..D
+    };
+    ws_root_npmignore: "ws-root-npmignore" => Fixture {
+        package: Some("packages/a"),
+        // the root's .npmignore discards its .gitignore; the package's own
+        // .gitignore still applies
+        exact: Some(&["index.js", "package.json", "prod.env"]),
+        ..D
+    };
+    ws_deep: "ws-deep" => Fixture {
+        package: Some("packages/group/libs/x"),
+        // one ignore file per directory from the root down to the package's
+        // parent (packages/group: .npmignore beats .gitignore)
+        exact: Some(&["c.bak", "index.js", "package.json"]),
+        ..D
+    };
+    ws_nested_root: "ws-nested-root" => Fixture {
+        package: Some("packages/group/libs/x"),
+        // the nearest root listing the package wins: packages/group, whose
+        // own ignore files apply; the top root's `*.env` does not
+        exact: Some(&["index.js", "package.json", "prod.env"]),
+        ..D
+    };
+    ws_not_member: "ws-not-member" => Fixture {
+        package: Some("packages/skip"),
+        // `!packages/skip` in `workspaces`: not a workspace, root rules not applied
+        exact: Some(&["index.js", "package.json", "prod.env"]),
+        ..D
+    };
+    ws_not_member_outside: "ws-not-member" => Fixture {
+        package: Some("tools/t"),
+        exact: Some(&["index.js", "package.json", "prod.env"]),
+        ..D
+    };
     workspaces_root: "workspaces-root" => Fixture {
         // the workspace dir reads its package.json as an ignore file, which
         // discards its .npmignore
@@ -670,12 +724,16 @@ impl Failures {
 }
 
 /// One copy of the package: `<root>/<label>/pkg`, packing into `<root>/<label>/out`.
+/// For a [`Fixture::package`] tree, the tree is copied to `pkg` and the
+/// package is `pkg/<package>`.
 struct Side {
     dir: PathBuf,
     pkg: PathBuf,
     /// Where the tarball is written (the package dir itself for `from_cwd`).
     out: PathBuf,
     out_is_pkg: bool,
+    /// npm runs from inside the package ([`Fixture::package`]).
+    from_inside: bool,
 }
 
 impl Side {
@@ -691,6 +749,22 @@ impl Side {
     /// Adds the package location: `DIR --pack-destination OUT` from the
     /// side's dir, or nothing from inside the package.
     fn locate(&self, cmd: &mut Command) {
+        if self.out_is_pkg {
+            cmd.current_dir(&self.pkg);
+        } else if self.from_inside {
+            cmd.arg("--pack-destination")
+                .arg(&self.out)
+                .current_dir(&self.pkg);
+        } else {
+            cmd.arg(&self.pkg)
+                .arg("--pack-destination")
+                .arg(&self.out)
+                .current_dir(&self.dir);
+        }
+    }
+
+    /// [`Side::locate`] for trustpub: a [`Fixture::package`] is given as DIR.
+    fn locate_ours(&self, cmd: &mut Command) {
         if self.out_is_pkg {
             cmd.current_dir(&self.pkg);
         } else {
@@ -712,23 +786,33 @@ struct Env {
 
 fn prepare_side(env: &Env, label: &'static str, src: &Path, fx: &Fixture) -> Side {
     let dir = env.root.join(label);
-    let pkg = dir.join("pkg");
+    let tree = dir.join("pkg");
+    let pkg = match fx.package {
+        Some(sub) => tree.join(sub),
+        None => tree.clone(),
+    };
     let out = if fx.from_cwd {
         pkg.clone()
     } else {
         dir.join("out")
     };
-    support::copy_fixture(src, &pkg)
-        .unwrap_or_else(|e| panic!("copy fixture to {}: {e}", pkg.display()));
+    support::copy_fixture(src, &tree)
+        .unwrap_or_else(|e| panic!("copy fixture to {}: {e}", tree.display()));
+    assert!(
+        pkg.join("package.json").is_file(),
+        "fixture package {:?} has no package.json",
+        fx.package
+    );
     fs::create_dir_all(&out).unwrap();
     if let Some(setup) = fx.setup {
-        setup(&Setup { pkg: &pkg });
+        setup(&Setup { pkg: &tree });
     }
     Side {
         dir,
         pkg,
         out,
         out_is_pkg: fx.from_cwd,
+        from_inside: fx.package.is_some(),
     }
 }
 
@@ -756,7 +840,7 @@ fn ours_command(env: &Env, side: &Side, mode: &[&str], fx: &Fixture) -> Command 
     }
     let mut cmd = Command::new(support::trustpub_bin());
     cmd.arg("pack");
-    side.locate(&mut cmd);
+    side.locate_ours(&mut cmd);
     cmd.args(mode).args(fx.args);
     support::apply_env(&mut cmd, &env.home);
     cmd
@@ -1518,6 +1602,8 @@ fn every_fixture_dir_has_a_test() {
     dirs.retain(|d| support::fixtures_root().join(d).is_dir());
     let mut listed: Vec<String> = FIXTURE_DIRS.iter().map(|s| s.to_string()).collect();
     listed.sort();
+    // a workspace tree may have one test per package packed
+    listed.dedup();
     assert_eq!(
         dirs, listed,
         "fixtures/pack/ directories and the table in tests/it/pack_diff.rs differ"

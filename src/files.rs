@@ -1115,6 +1115,48 @@ mod tests {
         });
     }
 
+    /// One ignore file per level, `.npmignore` first; none for a package
+    /// that is not a workspace; an unreadable one is an error naming it.
+    #[test]
+    fn workspace_root_ignore_files_are_read_per_level() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        let write = |p: &str, text: &str| {
+            let p = root.join(p);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        write(
+            "package.json",
+            r#"{"workspaces":{"packages":["packages/*"]}}"#,
+        );
+        write(".npmignore", "from-npmignore\n");
+        write(".gitignore", "from-root-gitignore\n");
+        write("packages/.gitignore", "from-packages\n");
+        write(
+            "packages/x/package.json",
+            r#"{"name":"x","version":"1.0.0"}"#,
+        );
+        write("tools/t/package.json", r#"{"name":"t","version":"1.0.0"}"#);
+        let x = root.join("packages/x");
+        assert_eq!(
+            workspace_root_ignore_files(&x).unwrap(),
+            ["from-npmignore\n", "from-packages\n"]
+        );
+        assert!(workspace_root_ignore_files(&root.join("tools/t"))
+            .unwrap()
+            .is_empty());
+        assert!(workspace_root_ignore_files(&root).unwrap().is_empty());
+        std::fs::remove_file(root.join("packages/.gitignore")).unwrap();
+        std::fs::create_dir(root.join("packages/.gitignore")).unwrap();
+        match workspace_root_ignore_files(&x) {
+            Err(FilesError::ReadIgnoreFile { path, .. }) => {
+                assert_eq!(path, root.join("packages/.gitignore"))
+            }
+            other => panic!("expected a read error, got {other:?}"),
+        }
+    }
+
     #[test]
     fn ignore_file_lines_are_trimmed_and_comments_dropped() {
         let rules = parse_ignore_file("# c\r\n\r\n  a.js  \r\n\u{feff}b\n!c\n");

@@ -33,7 +33,10 @@
 //!    default rules are ignored), and so are their `dependencies` and
 //!    `optionalDependencies`, transitively. A dependency reached through
 //!    several bundled dependents is walked each time but each path is
-//!    written once (npm-packlist's result is a set).
+//!    written once (npm-packlist's result is a set). When
+//!    `node_modules/.package-lock.json` is fresh, the dependencies'
+//!    `dependencies`/`bin` come from its entries and their `files`, `main`
+//!    and `browser` are not used ([`HiddenLock`]), as Arborist's tree has it.
 //! 9. Matching is minimatch's with `matchBase`, `dot`, `nocase`; see [`crate::glob`].
 //! 10. The list is sorted by extension, basename, then path, with ICU
 //!     collation ([`crate::collate`]).
@@ -183,9 +186,15 @@ pub fn select(dir: &Path, manifest: &Manifest) -> Result<Selection, FilesError> 
         is_link: false,
         defaults: defaults_with(&workspace_root_ignore_files(dir)?),
     };
+    let lock = if manifest.bundle_dependencies.is_empty() {
+        None
+    } else {
+        HiddenLock::load(dir)
+    };
     walk_package(
         &root,
         &root.path,
+        lock.as_ref(),
         &[
             Source::Default,
             Source::PackageJson,
@@ -307,6 +316,10 @@ impl PackageInfo {
         let Ok(serde_json::Value::Object(raw)) = serde_json::from_slice(bytes) else {
             return PackageInfo::default();
         };
+        PackageInfo::from_raw(raw)
+    }
+
+    fn from_raw(raw: serde_json::Map<String, serde_json::Value>) -> PackageInfo {
         let mut info = PackageInfo::from_manifest(&Manifest::lenient(raw));
         // optionalDedupe: a name in both lists is only optional.
         info.dependencies.retain(|d| !info.optional.contains(d));
@@ -596,6 +609,7 @@ impl Candidates<'_> {
 fn walk_package(
     node: &PackageNode,
     project_root: &Path,
+    lock: Option<&HiddenLock>,
     ignore_files: &[Source],
     seen: &mut HashSet<PathBuf>,
     out: &mut Output,
@@ -628,13 +642,14 @@ fn walk_package(
         out.files.push(full);
     }
     out.warnings.extend(local.warnings);
-    gather_bundles(node, project_root, seen, out)
+    gather_bundles(node, project_root, lock, seen, out)
 }
 
 /// npm-packlist's `gatherBundles`.
 fn gather_bundles(
     node: &PackageNode,
     project_root: &Path,
+    lock: Option<&HiddenLock>,
     seen: &mut HashSet<PathBuf>,
     out: &mut Output,
 ) -> Result<(), FilesError> {
@@ -676,9 +691,13 @@ fn gather_bundles(
         } else {
             location.clone()
         };
+        let manifest = match lock {
+            Some(lock) => lock.package(project_root, &location, is_link),
+            None => PackageInfo::read_lenient(&real),
+        };
         let child = PackageNode {
             path: location,
-            manifest: PackageInfo::read_lenient(&real),
+            manifest,
             is_project_root: false,
             is_link,
             defaults: default_rules(),
@@ -694,9 +713,221 @@ fn gather_bundles(
         } else {
             &[Source::PackageJson, Source::Strict]
         };
-        walk_package(&child, project_root, sources, seen, out)?;
+        walk_package(&child, project_root, lock, sources, seen, out)?;
     }
     Ok(())
+}
+
+/// Arborist's hidden lockfile, `node_modules/.package-lock.json`. When it
+/// is valid (Shrinkwrap's `assertNoNewer`: no directory under
+/// `node_modules` is newer than it, plus 10 ms, every package directory
+/// has an entry and every entry a directory), Arborist builds the
+/// dependencies' nodes from its entries instead of their package.json
+/// files. An entry keeps only some package.json fields (dependencies, bin,
+/// ... but no `files`, `main` or `browser`), so a bundled dependency is then
+/// packed whole, whatever its own `files` says.
+struct HiddenLock {
+    packages: serde_json::Map<String, serde_json::Value>,
+}
+
+impl HiddenLock {
+    fn load(root: &Path) -> Option<HiddenLock> {
+        let file = root.join("node_modules").join(".package-lock.json");
+        let bytes = std::fs::read(&file).ok()?;
+        let json: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        let serde_json::Value::Object(packages) = json.get("packages")?.clone() else {
+            return None;
+        };
+        let lock_time = mtime_ms(&file)? + 10;
+        let mut seen = HashSet::new();
+        let check = LockCheck {
+            root,
+            packages: &packages,
+            lock_time,
+        };
+        check.assert_no_newer(root, &mut seen).ok()?;
+        // Linked-strategy stores and workspaces outside node_modules.
+        let link_targets: HashSet<String> = packages
+            .values()
+            .filter(|e| e.get("link").and_then(|l| l.as_bool()) == Some(true))
+            .filter_map(|e| e.get("resolved")?.as_str().map(|r| r.replace('\\', "/")))
+            .collect();
+        let mut extra = std::collections::BTreeSet::new();
+        for loc in packages.keys() {
+            if let Some(i) = loc.find("/.store/") {
+                let rest = &loc[i + "/.store/".len()..];
+                if let Some(j) = rest.find("/node_modules/").filter(|&j| j > 0) {
+                    let store = &loc[..i + "/.store/".len() + j];
+                    seen.insert(store.to_string());
+                    extra.insert(format!("{store}/node_modules"));
+                    continue;
+                }
+            }
+            let top = loc.find("/node_modules/").map_or(&loc[..], |i| &loc[..i]);
+            let in_nm = top == "node_modules"
+                || top.starts_with("node_modules/")
+                || top.ends_with("/node_modules")
+                || top.contains("/node_modules/");
+            if !top.is_empty() && !in_nm && !link_targets.contains(top) {
+                extra.insert(top.to_string());
+            }
+        }
+        for rel in extra {
+            check.assert_no_newer(&root.join(rel), &mut seen).ok()?;
+        }
+        if packages.keys().any(|loc| !seen.contains(loc)) {
+            return None;
+        }
+        Some(HiddenLock { packages })
+    }
+
+    /// The node Arborist builds for the dependency at `location` (for a
+    /// link, its target's entry).
+    fn package(&self, root: &Path, location: &Path, is_link: bool) -> PackageInfo {
+        let Some(mut key) = rel_key(root, location) else {
+            return PackageInfo::default();
+        };
+        if is_link {
+            match self
+                .packages
+                .get(&key)
+                .and_then(|e| e.get("resolved"))
+                .and_then(|r| r.as_str())
+            {
+                Some(target) => key = target.replace('\\', "/"),
+                None => return PackageInfo::default(),
+            }
+        }
+        match self.packages.get(&key) {
+            Some(serde_json::Value::Object(entry)) => {
+                let mut raw = serde_json::Map::new();
+                for field in [
+                    "dependencies",
+                    "optionalDependencies",
+                    "peerDependencies",
+                    "bundleDependencies",
+                    "bin",
+                    "workspaces",
+                ] {
+                    if let Some(v) = entry.get(field) {
+                        raw.insert(field.to_string(), v.clone());
+                    }
+                }
+                PackageInfo::from_raw(raw)
+            }
+            _ => PackageInfo::default(),
+        }
+    }
+}
+
+/// `path` relative to `root`, `/`-separated (`relpath`).
+fn rel_key(root: &Path, path: &Path) -> Option<String> {
+    let rel = path.strip_prefix(root).ok()?;
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    Some(parts.join("/"))
+}
+
+/// A file's modification time in whole milliseconds, as `+stat.mtime`.
+fn mtime_ms(path: &Path) -> Option<i128> {
+    let modified = std::fs::metadata(path).ok()?.modified().ok()?;
+    Some(match modified.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_millis() as i128,
+        Err(e) => -(e.duration().as_millis() as i128),
+    })
+}
+
+struct LockCheck<'a> {
+    root: &'a Path,
+    packages: &'a serde_json::Map<String, serde_json::Value>,
+    lock_time: i128,
+}
+
+impl LockCheck<'_> {
+    /// Shrinkwrap's `assertNoNewer` from `dir`; `Err` when the lockfile is stale.
+    fn assert_no_newer(&self, dir: &Path, seen: &mut HashSet<String>) -> Result<(), ()> {
+        let base = dir
+            .file_name()
+            .map(|b| b.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let is_root = dir == self.root;
+        let is_nm = !is_root && base == "node_modules";
+        let is_scope = !is_root && base.starts_with('@');
+        let parent = if is_root || is_nm || is_scope {
+            dir.to_path_buf()
+        } else {
+            dir.join("node_modules")
+        };
+        let rel = rel_key(self.root, dir).ok_or(())?;
+        seen.insert(rel.clone());
+        let entries: Vec<(String, std::fs::FileType)> = if is_root {
+            match std::fs::symlink_metadata(dir.join("node_modules")) {
+                Ok(_) => vec![(
+                    "node_modules".to_string(),
+                    std::fs::metadata(self.root).map_err(|_| ())?.file_type(),
+                )],
+                Err(_) => Vec::new(),
+            }
+        } else {
+            let dir_time = mtime_ms(dir).ok_or(())?;
+            if dir_time > self.lock_time {
+                return Err(());
+            }
+            if !is_scope && !is_nm && !self.packages.contains_key(&rel) {
+                return Err(());
+            }
+            match std::fs::read_dir(&parent) {
+                Ok(rd) => rd
+                    .flatten()
+                    .filter_map(|e| {
+                        let ft = e.file_type().ok()?;
+                        Some((e.file_name().to_string_lossy().into_owned(), ft))
+                    })
+                    .collect(),
+                Err(_) => Vec::new(),
+            }
+        };
+        for (name, ft) in entries {
+            let child = parent.join(&name);
+            if ft.is_dir() && !name.starts_with('.') {
+                self.assert_no_newer(&child, seen)?;
+            } else if ft.is_symlink() {
+                if let Some(key) = rel_key(self.root, &child) {
+                    seen.insert(key);
+                }
+                let Ok(link) = std::fs::read_link(&child) else {
+                    continue;
+                };
+                let target = normalize_path(&parent.join(link));
+                if std::fs::metadata(&target).is_ok_and(|m| m.is_dir()) {
+                    match rel_key(self.root, &target) {
+                        Some(key) if seen.contains(&key) => {}
+                        // A target outside the root: relpath gives `../`.
+                        None => return Err(()),
+                        Some(_) => self.assert_no_newer(&target, seen)?,
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Lexical `path.resolve`: `.` and `..` components folded.
+fn normalize_path(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Arborist's `node.resolve(name)`: `node_modules/<name>` here, then in each

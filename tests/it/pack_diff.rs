@@ -217,6 +217,40 @@ fn setup_runtime_empty_dirs(s: &Setup) {
         .write("onlyignored/.DS_Store", "x\n");
 }
 
+/// The hidden lockfile `npm install` leaves in `node_modules`, written
+/// after the copy so that it is newer than every directory there.
+const HIDDEN_LOCK: &str = r#"{
+  "name": "bundle-hidden-lock",
+  "version": "1.0.0",
+  "lockfileVersion": 3,
+  "requires": true,
+  "packages": {
+    "node_modules/dep": {
+      "version": "1.0.0",
+      "inBundle": true,
+      "dependencies": { "sub": "1.0.0" },
+      "bin": { "dep": "cli.js" }
+    },
+    "node_modules/sub": { "version": "1.0.0", "inBundle": true }
+  }
+}
+"#;
+
+fn setup_hidden_lock_fresh(s: &Setup) {
+    s.write("node_modules/.package-lock.json", HIDDEN_LOCK);
+}
+
+fn setup_hidden_lock_stale(s: &Setup) {
+    s.write("node_modules/.package-lock.json", HIDDEN_LOCK);
+    // older than the directories: Arborist rejects it
+    let lock = fs::File::options()
+        .write(true)
+        .open(s.pkg.join("node_modules/.package-lock.json"))
+        .unwrap();
+    lock.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000))
+        .unwrap();
+}
+
 // ---------------------------------------------------------------------------
 // The fixture table. One test per fixture directory.
 
@@ -593,6 +627,24 @@ fixtures! {
             "node_modules/right/node_modules/twice/index.js", "node_modules/right/node_modules/twice/package.json",
             "node_modules/left/node_modules/inner/index.js", "node_modules/left/node_modules/inner/package.json",
             "node_modules/left/node_modules/other/index.js", "node_modules/left/node_modules/other/package.json"]),
+        ..D
+    };
+    bundle_hidden_lock: "bundle-hidden-lock" => Fixture {
+        setup: Some(setup_hidden_lock_fresh),
+        // **quirk**: a fresh hidden lockfile is the tree: its entries have no
+        // `files`, so the bundled deps are packed whole
+        exact: Some(&["index.js", "package.json",
+            "node_modules/dep/CHANGELOG.md", "node_modules/dep/cli.js", "node_modules/dep/extra.js",
+            "node_modules/dep/index.js", "node_modules/dep/package.json",
+            "node_modules/sub/lib/x.js", "node_modules/sub/other.js", "node_modules/sub/package.json"]),
+        ..D
+    };
+    bundle_hidden_lock_stale: "bundle-hidden-lock" => Fixture {
+        setup: Some(setup_hidden_lock_stale),
+        // a stale hidden lockfile is ignored: the deps' package.json `files` apply
+        exact: Some(&["index.js", "package.json",
+            "node_modules/dep/cli.js", "node_modules/dep/index.js", "node_modules/dep/package.json",
+            "node_modules/sub/lib/x.js", "node_modules/sub/package.json"]),
         ..D
     };
     scripts_prepack: "scripts-prepack" => Fixture {

@@ -692,7 +692,7 @@ fn gather_bundles(
             location.clone()
         };
         let manifest = match lock {
-            Some(lock) => lock.package(project_root, &location, is_link),
+            Some(lock) => lock.package(project_root, &location, &real, is_link),
             None => PackageInfo::read_lenient(&real),
         };
         let child = PackageNode {
@@ -781,9 +781,11 @@ impl HiddenLock {
         Some(HiddenLock { packages })
     }
 
-    /// The node Arborist builds for the dependency at `location` (for a
-    /// link, its target's entry).
-    fn package(&self, root: &Path, location: &Path, is_link: bool) -> PackageInfo {
+    /// The node Arborist builds for the dependency at `location`. A link's
+    /// target outside any `node_modules` (a workspace, a `file:` directory)
+    /// is read from its package.json (`#resolveLinks`), any other from its
+    /// entry.
+    fn package(&self, root: &Path, location: &Path, real: &Path, is_link: bool) -> PackageInfo {
         let Some(mut key) = rel_key(root, location) else {
             return PackageInfo::default();
         };
@@ -796,6 +798,9 @@ impl HiddenLock {
             {
                 Some(target) => key = target.replace('\\', "/"),
                 None => return PackageInfo::default(),
+            }
+            if !key.split('/').any(|part| part == "node_modules") {
+                return PackageInfo::read_lenient(real);
             }
         }
         match self.packages.get(&key) {
@@ -820,13 +825,21 @@ impl HiddenLock {
     }
 }
 
-/// `path` relative to `root`, `/`-separated (`relpath`).
+/// `path` relative to `root`, `/`-separated, with `..` for a path outside
+/// it (`relpath`); both are absolute.
 fn rel_key(root: &Path, path: &Path) -> Option<String> {
-    let rel = path.strip_prefix(root).ok()?;
-    let parts: Vec<String> = rel
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
+    let root: Vec<_> = root.components().collect();
+    let path: Vec<_> = path.components().collect();
+    let common = root.iter().zip(&path).take_while(|(a, b)| a == b).count();
+    if common == 0 {
+        return None;
+    }
+    let mut parts: Vec<String> = vec!["..".to_string(); root.len() - common];
+    parts.extend(
+        path[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
     Some(parts.join("/"))
 }
 
@@ -904,9 +917,8 @@ impl LockCheck<'_> {
                 if std::fs::metadata(&target).is_ok_and(|m| m.is_dir()) {
                     match rel_key(self.root, &target) {
                         Some(key) if seen.contains(&key) => {}
-                        // A target outside the root: relpath gives `../`.
-                        None => return Err(()),
                         Some(_) => self.assert_no_newer(&target, seen)?,
+                        None => return Err(()),
                     }
                 }
             }

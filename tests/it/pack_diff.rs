@@ -231,16 +231,32 @@ const HIDDEN_LOCK: &str = r#"{
       "dependencies": { "sub": "1.0.0" },
       "bin": { "dep": "cli.js" }
     },
-    "node_modules/sub": { "version": "1.0.0", "inBundle": true }
+    "node_modules/sub": { "version": "1.0.0", "inBundle": true },
+    "../linked": { "version": "1.0.0" },
+    "node_modules/linked": { "resolved": "../linked", "link": true }
   }
 }
 "#;
 
+/// A `file:../linked` dependency, linked from `node_modules` (as npm
+/// install makes it): its package.json is read even with a fresh lockfile.
+fn setup_hidden_lock_link(s: &Setup) {
+    s.write(
+        "../linked/package.json",
+        r#"{ "name": "linked", "version": "1.0.0", "files": ["index.js"] }"#,
+    )
+    .write("../linked/index.js", "module.exports = 'linked'\n")
+    .write("../linked/extra.js", "module.exports = 'not in files'\n")
+    .symlink("../../linked", "node_modules/linked");
+}
+
 fn setup_hidden_lock_fresh(s: &Setup) {
+    setup_hidden_lock_link(s);
     s.write("node_modules/.package-lock.json", HIDDEN_LOCK);
 }
 
 fn setup_hidden_lock_stale(s: &Setup) {
+    setup_hidden_lock_link(s);
     s.write("node_modules/.package-lock.json", HIDDEN_LOCK);
     // older than the directories: Arborist rejects it
     let lock = fs::File::options()
@@ -636,7 +652,8 @@ fixtures! {
         exact: Some(&["index.js", "package.json",
             "node_modules/dep/CHANGELOG.md", "node_modules/dep/cli.js", "node_modules/dep/extra.js",
             "node_modules/dep/index.js", "node_modules/dep/package.json",
-            "node_modules/sub/lib/x.js", "node_modules/sub/other.js", "node_modules/sub/package.json"]),
+            "node_modules/sub/lib/x.js", "node_modules/sub/other.js", "node_modules/sub/package.json",
+            "node_modules/linked/index.js", "node_modules/linked/package.json"]),
         ..D
     };
     bundle_hidden_lock_stale: "bundle-hidden-lock" => Fixture {
@@ -644,7 +661,8 @@ fixtures! {
         // a stale hidden lockfile is ignored: the deps' package.json `files` apply
         exact: Some(&["index.js", "package.json",
             "node_modules/dep/cli.js", "node_modules/dep/index.js", "node_modules/dep/package.json",
-            "node_modules/sub/lib/x.js", "node_modules/sub/package.json"]),
+            "node_modules/sub/lib/x.js", "node_modules/sub/package.json",
+            "node_modules/linked/index.js", "node_modules/linked/package.json"]),
         ..D
     };
     scripts_prepack: "scripts-prepack" => Fixture {

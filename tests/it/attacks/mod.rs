@@ -8,3 +8,4 @@
 
 mod credentials;
 mod output;
+mod pack;

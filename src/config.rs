@@ -64,7 +64,7 @@ mod expand;
 mod ini;
 mod keys;
 mod network;
-mod prefix;
+pub(crate) mod prefix;
 
 use std::collections::BTreeMap;
 use std::fmt;

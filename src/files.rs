@@ -8,6 +8,10 @@
 //!    `**/.hg`, `**/CVS` and their contents, `/.lock-wscript`,
 //!    `/.wafpickle-*`, `/build/config.gypi`, `npm-debug.log`, `**/.npmrc`,
 //!    `.*.swp`, `.DS_Store`, `._*`, `*.orig`, `/archived-packages/**`).
+//!    For a workspace package, the package root's default rules go on with
+//!    the lines of the workspace root's ignore files, one per directory from
+//!    the root down to the package's parent, read from the package
+//!    directory ([`workspace_root_ignore_files`]).
 //! 2. **`files`** in the root package.json: `*` then one include per entry
 //!    (`./` trimmed, a trailing `/*` widened to `/**`, a directory also
 //!    includes `dir/**`, an entry that is a regular file becomes a strict
@@ -27,7 +31,12 @@
 //! 8. `bundleDependencies` are walked from their `node_modules` location with
 //!    only `package.json` and strict rules (their own ignore files and the
 //!    default rules are ignored), and so are their `dependencies` and
-//!    `optionalDependencies`, transitively.
+//!    `optionalDependencies`, transitively. A dependency reached through
+//!    several bundled dependents is walked each time but each path is
+//!    written once (npm-packlist's result is a set). When
+//!    `node_modules/.package-lock.json` is fresh, the dependencies'
+//!    `dependencies`/`bin` come from its entries and their `files`, `main`
+//!    and `browser` are not used ([`HiddenLock`]), as Arborist's tree has it.
 //! 9. Matching is minimatch's with `matchBase`, `dot`, `nocase`; see [`crate::glob`].
 //! 10. The list is sorted by extension, basename, then path, with ICU
 //!     collation ([`crate::collate`]).
@@ -181,10 +190,17 @@ pub fn select(dir: &Path, manifest: &Manifest) -> Result<Selection, FilesError> 
         manifest: PackageInfo::from_manifest(manifest),
         is_project_root: true,
         is_link: false,
+        defaults: defaults_with(&workspace_root_ignore_files(dir)?),
+    };
+    let lock = if manifest.bundle_dependencies.is_empty() {
+        None
+    } else {
+        HiddenLock::load(dir)
     };
     walk_package(
         &root,
         &root.path,
+        lock.as_ref(),
         &[
             Source::Default,
             Source::PackageJson,
@@ -195,9 +211,13 @@ pub fn select(dir: &Path, manifest: &Manifest) -> Result<Selection, FilesError> 
         &mut seen,
         &mut out,
     )?;
+    // npm-packlist's result is a Set: a bundled dependency reached through
+    // several bundled dependents is walked each time but written once.
+    let mut unique = HashSet::with_capacity(out.files.len());
     let mut files: Vec<String> = out
         .files
         .into_iter()
+        .filter(|f| unique.insert(f.clone()))
         .map(|f| {
             if f.starts_with('@') {
                 format!("./{f}")
@@ -304,6 +324,10 @@ impl PackageInfo {
         let Ok(serde_json::Value::Object(raw)) = serde_json::from_slice(bytes) else {
             return PackageInfo::default();
         };
+        PackageInfo::from_raw(raw)
+    }
+
+    fn from_raw(raw: serde_json::Map<String, serde_json::Value>) -> PackageInfo {
         let mut info = PackageInfo::from_manifest(&Manifest::lenient(raw));
         // optionalDedupe: a name in both lists is only optional.
         info.dependencies.retain(|d| !info.optional.contains(d));
@@ -318,6 +342,9 @@ struct PackageNode {
     manifest: PackageInfo,
     is_project_root: bool,
     is_link: bool,
+    /// The default rules of its root directory (with a workspace root's
+    /// ignore files for a workspace package, see [`workspace_root_ignore_files`]).
+    defaults: RuleSet,
 }
 
 #[derive(Default)]
@@ -357,6 +384,69 @@ fn compile(lines: &[&str]) -> RuleSet {
 fn default_rules() -> RuleSet {
     static RULES: OnceLock<RuleSet> = OnceLock::new();
     RULES.get_or_init(|| compile(DEFAULT_RULES)).clone()
+}
+
+/// The default rules followed by the lines of `extra` ignore files, as
+/// npm-packlist's `injectRules(defaultRules, [...defaults, ...additionalDefaults])`.
+fn defaults_with(extra: &[String]) -> RuleSet {
+    if extra.is_empty() {
+        return default_rules();
+    }
+    let mut text = DEFAULT_RULES.join("\n");
+    text.push('\n');
+    text.push_str(&extra.join("\n"));
+    text.push('\n');
+    parse_ignore_file(&text)
+}
+
+/// npm-packlist's `readOutOfTreeIgnoreFiles`, for a package that is a
+/// workspace of a root `package.json` above it (the root npm finds from a
+/// working directory inside the package: the nearest ancestor whose
+/// `workspaces` list the package). In the root and in every directory
+/// between it and the package's parent, the first of `.npmignore` and
+/// `.gitignore` that exists is read. Their lines join the package's default
+/// rules, so they are matched from the package directory: an anchored
+/// `/packages/a/tmp/` in the root's file matches nothing inside
+/// `packages/a`, and `files` re-includes what they exclude.
+///
+/// npm does this only when run from inside the workspace (or with
+/// `--workspace`); `npm pack <dir>` from elsewhere skips these files.
+/// trustpub always applies them: `trustpub pack DIR` packs as
+/// `cd DIR && npm pack` does.
+fn workspace_root_ignore_files(dir: &Path) -> Result<Vec<String>, FilesError> {
+    let Ok(package) = std::fs::canonicalize(dir) else {
+        return Ok(Vec::new());
+    };
+    let found = crate::config::prefix::local_prefix(&package, true);
+    if found.workspace.as_deref() != Some(package.as_path()) || found.dir == package {
+        return Ok(Vec::new());
+    }
+    let Some(rel) = package
+        .parent()
+        .and_then(|parent| parent.strip_prefix(&found.dir).ok())
+    else {
+        return Ok(Vec::new());
+    };
+    let mut contents = Vec::new();
+    let mut at = found.dir.clone();
+    let mut below = rel.components();
+    loop {
+        for name in [".npmignore", ".gitignore"] {
+            let path = at.join(name);
+            match crate::limits::read_file(&path, crate::limits::NPMRC_MAX) {
+                Ok(data) => {
+                    contents.push(String::from_utf8_lossy(&data).into_owned());
+                    break;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(FilesError::ReadIgnoreFile { path, source }),
+            }
+        }
+        match below.next() {
+            Some(part) => at.push(part),
+            None => return Ok(contents),
+        }
+    }
 }
 
 /// A subdirectory's strict rules when it has no required files.
@@ -527,6 +617,7 @@ impl Candidates<'_> {
 fn walk_package(
     node: &PackageNode,
     project_root: &Path,
+    lock: Option<&HiddenLock>,
     ignore_files: &[Source],
     seen: &mut HashSet<PathBuf>,
     out: &mut Output,
@@ -536,7 +627,7 @@ fn walk_package(
         path: node.path.clone(),
         rel: String::new(),
         ignore_files: ignore_files.to_vec(),
-        rules: vec![(Source::Default, default_rules())],
+        rules: vec![(Source::Default, node.defaults.clone())],
         parent: None,
         exact: false,
         is_package: true,
@@ -559,13 +650,14 @@ fn walk_package(
         out.files.push(full);
     }
     out.warnings.extend(local.warnings);
-    gather_bundles(node, project_root, seen, out)
+    gather_bundles(node, project_root, lock, seen, out)
 }
 
 /// npm-packlist's `gatherBundles`.
 fn gather_bundles(
     node: &PackageNode,
     project_root: &Path,
+    lock: Option<&HiddenLock>,
     seen: &mut HashSet<PathBuf>,
     out: &mut Output,
 ) -> Result<(), FilesError> {
@@ -607,11 +699,16 @@ fn gather_bundles(
         } else {
             location.clone()
         };
+        let manifest = match lock {
+            Some(lock) => lock.package(project_root, &location, &real, is_link),
+            None => PackageInfo::read_lenient(&real),
+        };
         let child = PackageNode {
             path: location,
-            manifest: PackageInfo::read_lenient(&real),
+            manifest,
             is_project_root: false,
             is_link,
+            defaults: default_rules(),
         };
         let sources: &[Source] = if child.is_link {
             &[
@@ -624,9 +721,235 @@ fn gather_bundles(
         } else {
             &[Source::PackageJson, Source::Strict]
         };
-        walk_package(&child, project_root, sources, seen, out)?;
+        walk_package(&child, project_root, lock, sources, seen, out)?;
     }
     Ok(())
+}
+
+/// Arborist's hidden lockfile, `node_modules/.package-lock.json`. When it
+/// is valid (Shrinkwrap's `assertNoNewer`: no directory under
+/// `node_modules` is newer than it, plus 10 ms, every package directory
+/// has an entry and every entry a directory), Arborist builds the
+/// dependencies' nodes from its entries instead of their package.json
+/// files. An entry keeps only some package.json fields (dependencies, bin,
+/// ... but no `files`, `main` or `browser`), so a bundled dependency is then
+/// packed whole, whatever its own `files` says.
+struct HiddenLock {
+    packages: serde_json::Map<String, serde_json::Value>,
+}
+
+impl HiddenLock {
+    fn load(root: &Path) -> Option<HiddenLock> {
+        let file = root.join("node_modules").join(".package-lock.json");
+        // Past the limit the lockfile is not used (as if stale): the
+        // dependencies' own package.json files are read instead.
+        let bytes = crate::limits::read_file(&file, crate::limits::LOCKFILE_MAX).ok()?;
+        let json: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        let serde_json::Value::Object(packages) = json.get("packages")?.clone() else {
+            return None;
+        };
+        let lock_time = mtime_ms(&file)? + 10;
+        let mut seen = HashSet::new();
+        let check = LockCheck {
+            root,
+            packages: &packages,
+            lock_time,
+        };
+        check.assert_no_newer(root, &mut seen).ok()?;
+        // Linked-strategy stores and workspaces outside node_modules.
+        let link_targets: HashSet<String> = packages
+            .values()
+            .filter(|e| e.get("link").and_then(|l| l.as_bool()) == Some(true))
+            .filter_map(|e| e.get("resolved")?.as_str().map(|r| r.replace('\\', "/")))
+            .collect();
+        let mut extra = std::collections::BTreeSet::new();
+        for loc in packages.keys() {
+            if let Some(i) = loc.find("/.store/") {
+                let rest = &loc[i + "/.store/".len()..];
+                if let Some(j) = rest.find("/node_modules/").filter(|&j| j > 0) {
+                    let store = &loc[..i + "/.store/".len() + j];
+                    seen.insert(store.to_string());
+                    extra.insert(format!("{store}/node_modules"));
+                    continue;
+                }
+            }
+            let top = loc.find("/node_modules/").map_or(&loc[..], |i| &loc[..i]);
+            let in_nm = top == "node_modules"
+                || top.starts_with("node_modules/")
+                || top.ends_with("/node_modules")
+                || top.contains("/node_modules/");
+            if !top.is_empty() && !in_nm && !link_targets.contains(top) {
+                extra.insert(top.to_string());
+            }
+        }
+        for rel in extra {
+            check.assert_no_newer(&root.join(rel), &mut seen).ok()?;
+        }
+        if packages.keys().any(|loc| !seen.contains(loc)) {
+            return None;
+        }
+        Some(HiddenLock { packages })
+    }
+
+    /// The node Arborist builds for the dependency at `location`. A link's
+    /// target outside any `node_modules` (a workspace, a `file:` directory)
+    /// is read from its package.json (`#resolveLinks`), any other from its
+    /// entry.
+    fn package(&self, root: &Path, location: &Path, real: &Path, is_link: bool) -> PackageInfo {
+        let Some(mut key) = rel_key(root, location) else {
+            return PackageInfo::default();
+        };
+        if is_link {
+            match self
+                .packages
+                .get(&key)
+                .and_then(|e| e.get("resolved"))
+                .and_then(|r| r.as_str())
+            {
+                Some(target) => key = target.replace('\\', "/"),
+                None => return PackageInfo::default(),
+            }
+            if !key.split('/').any(|part| part == "node_modules") {
+                return PackageInfo::read_lenient(real);
+            }
+        }
+        match self.packages.get(&key) {
+            Some(serde_json::Value::Object(entry)) => {
+                let mut raw = serde_json::Map::new();
+                for field in [
+                    "dependencies",
+                    "optionalDependencies",
+                    "peerDependencies",
+                    "bundleDependencies",
+                    "bin",
+                    "workspaces",
+                ] {
+                    if let Some(v) = entry.get(field) {
+                        raw.insert(field.to_string(), v.clone());
+                    }
+                }
+                PackageInfo::from_raw(raw)
+            }
+            _ => PackageInfo::default(),
+        }
+    }
+}
+
+/// `path` relative to `root`, `/`-separated, with `..` for a path outside
+/// it (`relpath`); both are absolute.
+fn rel_key(root: &Path, path: &Path) -> Option<String> {
+    let root: Vec<_> = root.components().collect();
+    let path: Vec<_> = path.components().collect();
+    let common = root.iter().zip(&path).take_while(|(a, b)| a == b).count();
+    if common == 0 {
+        return None;
+    }
+    let mut parts: Vec<String> = vec!["..".to_string(); root.len() - common];
+    parts.extend(
+        path[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    Some(parts.join("/"))
+}
+
+/// A file's modification time in whole milliseconds, as `+stat.mtime`.
+fn mtime_ms(path: &Path) -> Option<i128> {
+    let modified = std::fs::metadata(path).ok()?.modified().ok()?;
+    Some(match modified.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => d.as_millis() as i128,
+        Err(e) => -(e.duration().as_millis() as i128),
+    })
+}
+
+struct LockCheck<'a> {
+    root: &'a Path,
+    packages: &'a serde_json::Map<String, serde_json::Value>,
+    lock_time: i128,
+}
+
+impl LockCheck<'_> {
+    /// Shrinkwrap's `assertNoNewer` from `dir`; `Err` when the lockfile is stale.
+    fn assert_no_newer(&self, dir: &Path, seen: &mut HashSet<String>) -> Result<(), ()> {
+        let base = dir
+            .file_name()
+            .map(|b| b.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let is_root = dir == self.root;
+        let is_nm = !is_root && base == "node_modules";
+        let is_scope = !is_root && base.starts_with('@');
+        let parent = if is_root || is_nm || is_scope {
+            dir.to_path_buf()
+        } else {
+            dir.join("node_modules")
+        };
+        let rel = rel_key(self.root, dir).ok_or(())?;
+        seen.insert(rel.clone());
+        let entries: Vec<(String, std::fs::FileType)> = if is_root {
+            match std::fs::symlink_metadata(dir.join("node_modules")) {
+                Ok(_) => vec![(
+                    "node_modules".to_string(),
+                    std::fs::metadata(self.root).map_err(|_| ())?.file_type(),
+                )],
+                Err(_) => Vec::new(),
+            }
+        } else {
+            let dir_time = mtime_ms(dir).ok_or(())?;
+            if dir_time > self.lock_time {
+                return Err(());
+            }
+            if !is_scope && !is_nm && !self.packages.contains_key(&rel) {
+                return Err(());
+            }
+            match std::fs::read_dir(&parent) {
+                Ok(rd) => rd
+                    .flatten()
+                    .filter_map(|e| {
+                        let ft = e.file_type().ok()?;
+                        Some((e.file_name().to_string_lossy().into_owned(), ft))
+                    })
+                    .collect(),
+                Err(_) => Vec::new(),
+            }
+        };
+        for (name, ft) in entries {
+            let child = parent.join(&name);
+            if ft.is_dir() && !name.starts_with('.') {
+                self.assert_no_newer(&child, seen)?;
+            } else if ft.is_symlink() {
+                if let Some(key) = rel_key(self.root, &child) {
+                    seen.insert(key);
+                }
+                let Ok(link) = std::fs::read_link(&child) else {
+                    continue;
+                };
+                let target = normalize_path(&parent.join(link));
+                if std::fs::metadata(&target).is_ok_and(|m| m.is_dir()) {
+                    match rel_key(self.root, &target) {
+                        Some(key) if seen.contains(&key) => {}
+                        Some(_) => self.assert_no_newer(&target, seen)?,
+                        None => return Err(()),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Lexical `path.resolve`: `.` and `..` components folded.
+fn normalize_path(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Arborist's `node.resolve(name)`: `node_modules/<name>` here, then in each
@@ -1045,6 +1368,48 @@ mod tests {
                 assert_eq!(r.join().unwrap(), reference);
             }
         });
+    }
+
+    /// One ignore file per level, `.npmignore` first; none for a package
+    /// that is not a workspace; an unreadable one is an error naming it.
+    #[test]
+    fn workspace_root_ignore_files_are_read_per_level() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        let write = |p: &str, text: &str| {
+            let p = root.join(p);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        write(
+            "package.json",
+            r#"{"workspaces":{"packages":["packages/*"]}}"#,
+        );
+        write(".npmignore", "from-npmignore\n");
+        write(".gitignore", "from-root-gitignore\n");
+        write("packages/.gitignore", "from-packages\n");
+        write(
+            "packages/x/package.json",
+            r#"{"name":"x","version":"1.0.0"}"#,
+        );
+        write("tools/t/package.json", r#"{"name":"t","version":"1.0.0"}"#);
+        let x = root.join("packages/x");
+        assert_eq!(
+            workspace_root_ignore_files(&x).unwrap(),
+            ["from-npmignore\n", "from-packages\n"]
+        );
+        assert!(workspace_root_ignore_files(&root.join("tools/t"))
+            .unwrap()
+            .is_empty());
+        assert!(workspace_root_ignore_files(&root).unwrap().is_empty());
+        std::fs::remove_file(root.join("packages/.gitignore")).unwrap();
+        std::fs::create_dir(root.join("packages/.gitignore")).unwrap();
+        match workspace_root_ignore_files(&x) {
+            Err(FilesError::ReadIgnoreFile { path, .. }) => {
+                assert_eq!(path, root.join("packages/.gitignore"))
+            }
+            other => panic!("expected a read error, got {other:?}"),
+        }
     }
 
     #[test]

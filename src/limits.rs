@@ -21,6 +21,9 @@ pub const README_MAX: u64 = 16 << 20;
 pub const WORKFLOW_FILE_MAX: u64 = 4 << 20;
 /// A `.tgz` given to `publish` (it is held in memory for the upload).
 pub const TARBALL_MAX: u64 = 512 << 20;
+/// `node_modules/.package-lock.json`, read when a package bundles
+/// dependencies (a large install's is a few MiB).
+pub const LOCKFILE_MAX: u64 = 64 << 20;
 
 /// "4 MiB", "512 MiB", "1 GiB".
 pub fn human(bytes: u64) -> String {

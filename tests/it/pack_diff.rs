@@ -91,6 +91,11 @@ struct Fixture {
     /// Run both tools from inside the package directory with no DIR argument
     /// and no `--pack-destination` (the defaults: cwd and cwd).
     from_cwd: bool,
+    /// The fixture is a whole tree (a workspace root and its packages); this
+    /// subdirectory is the package packed. npm is run from inside it with no
+    /// DIR (as `cd <package> && npm pack`, the way npm finds the workspace
+    /// root), trustpub is given it as DIR from outside.
+    package: Option<&'static str>,
 }
 
 const D: Fixture = Fixture {
@@ -113,6 +118,7 @@ const D: Fixture = Fixture {
     marker: None,
     marker_expect: None,
     from_cwd: false,
+    package: None,
 };
 
 const FALLBACK_WARNING: &str = "No .npmignore file found, using .gitignore for file exclusion.";
@@ -209,6 +215,56 @@ fn setup_runtime_empty_dirs(s: &Setup) {
         .mkdir("empty-listed")
         .mkdir("lib/empty")
         .write("onlyignored/.DS_Store", "x\n");
+}
+
+/// The hidden lockfile `npm install` leaves in `node_modules`, written
+/// after the copy so that it is newer than every directory there.
+const HIDDEN_LOCK: &str = r#"{
+  "name": "bundle-hidden-lock",
+  "version": "1.0.0",
+  "lockfileVersion": 3,
+  "requires": true,
+  "packages": {
+    "node_modules/dep": {
+      "version": "1.0.0",
+      "inBundle": true,
+      "dependencies": { "sub": "1.0.0" },
+      "bin": { "dep": "cli.js" }
+    },
+    "node_modules/sub": { "version": "1.0.0", "inBundle": true },
+    "../linked": { "version": "1.0.0" },
+    "node_modules/linked": { "resolved": "../linked", "link": true }
+  }
+}
+"#;
+
+/// A `file:../linked` dependency, linked from `node_modules` (as npm
+/// install makes it): its package.json is read even with a fresh lockfile.
+fn setup_hidden_lock_link(s: &Setup) {
+    s.write(
+        "../linked/package.json",
+        r#"{ "name": "linked", "version": "1.0.0", "files": ["index.js"] }"#,
+    )
+    .write("../linked/index.js", "module.exports = 'linked'\n")
+    .write("../linked/extra.js", "module.exports = 'not in files'\n")
+    .symlink("../../linked", "node_modules/linked");
+}
+
+fn setup_hidden_lock_fresh(s: &Setup) {
+    setup_hidden_lock_link(s);
+    s.write("node_modules/.package-lock.json", HIDDEN_LOCK);
+}
+
+fn setup_hidden_lock_stale(s: &Setup) {
+    setup_hidden_lock_link(s);
+    s.write("node_modules/.package-lock.json", HIDDEN_LOCK);
+    // older than the directories: Arborist rejects it
+    let lock = fs::File::options()
+        .write(true)
+        .open(s.pkg.join("node_modules/.package-lock.json"))
+        .unwrap();
+    lock.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000))
+        .unwrap();
 }
 
 // ---------------------------------------------------------------------------
@@ -572,6 +628,43 @@ fixtures! {
         exclude: &["node_modules/opt/index.js", "node_modules/devdep/index.js"],
         ..D
     };
+    bundle_shared: "bundle-shared" => Fixture {
+        // `shared` is reached from left, right, deep and left's nested
+        // `inner`; `leaf` from shared and deep; `inner` from left and from
+        // its nested sibling `other`: each path is written once. `twice`
+        // sits at two paths (not hoisted): both are written.
+        exact: Some(&["index.js", "package.json",
+            "node_modules/left/index.js", "node_modules/left/package.json",
+            "node_modules/right/index.js", "node_modules/right/package.json",
+            "node_modules/shared/index.js", "node_modules/shared/lib/util.js", "node_modules/shared/package.json",
+            "node_modules/leaf/index.js", "node_modules/leaf/package.json",
+            "node_modules/deep/index.js", "node_modules/deep/package.json",
+            "node_modules/left/node_modules/twice/index.js", "node_modules/left/node_modules/twice/package.json",
+            "node_modules/right/node_modules/twice/index.js", "node_modules/right/node_modules/twice/package.json",
+            "node_modules/left/node_modules/inner/index.js", "node_modules/left/node_modules/inner/package.json",
+            "node_modules/left/node_modules/other/index.js", "node_modules/left/node_modules/other/package.json"]),
+        ..D
+    };
+    bundle_hidden_lock: "bundle-hidden-lock" => Fixture {
+        setup: Some(setup_hidden_lock_fresh),
+        // **quirk**: a fresh hidden lockfile is the tree: its entries have no
+        // `files`, so the bundled deps are packed whole
+        exact: Some(&["index.js", "package.json",
+            "node_modules/dep/CHANGELOG.md", "node_modules/dep/cli.js", "node_modules/dep/extra.js",
+            "node_modules/dep/index.js", "node_modules/dep/package.json",
+            "node_modules/sub/lib/x.js", "node_modules/sub/other.js", "node_modules/sub/package.json",
+            "node_modules/linked/index.js", "node_modules/linked/package.json"]),
+        ..D
+    };
+    bundle_hidden_lock_stale: "bundle-hidden-lock" => Fixture {
+        setup: Some(setup_hidden_lock_stale),
+        // a stale hidden lockfile is ignored: the deps' package.json `files` apply
+        exact: Some(&["index.js", "package.json",
+            "node_modules/dep/cli.js", "node_modules/dep/index.js", "node_modules/dep/package.json",
+            "node_modules/sub/lib/x.js", "node_modules/sub/package.json",
+            "node_modules/linked/index.js", "node_modules/linked/package.json"]),
+        ..D
+    };
     scripts_prepack: "scripts-prepack" => Fixture {
         exact: Some(&["dist/gen.js", "package.json"]),
         present_after: &["dist/gen.js"],
@@ -609,6 +702,54 @@ fixtures! {
         present_after: &["cwd-default-0.1.0.tgz"],
         marker: Some("cwd-marker.txt"),
         marker_expect: Some("<SIDE>/pkg|file:<SIDE>/pkg|<SIDE>/pkg/package.json|<SIDE>/pkg\n"),
+        ..D
+    };
+    ws_root_gitignore: "ws-root-gitignore" => Fixture {
+        package: Some("packages/a"),
+        // the root's and packages/'s .gitignore apply, read from the package:
+        // the anchored `/packages/a/tmp/` matches nothing, `/anchored.txt`
+        // matches the package's own anchored.txt
+        exact: Some(&["index.js", "keep.env", "package.json", "sub/anchored.txt", "tmp/t.js"]),
+        ..D
+    };
+    ws_root_files: "ws-root-files" => Fixture {
+        package: Some("packages/a"),
+        // **quirk**: the root's rules are default rules, so `files` re-includes
+        // `dist/prod.env` and `dist/index.js.map`
+        exact: Some(&["README.md", "dist/index.js", "dist/index.js.map", "dist/prod.env", "lib/l.js",
+            "package.json", "top.env"]),
+        ..D
+    };
+    ws_root_npmignore: "ws-root-npmignore" => Fixture {
+        package: Some("packages/a"),
+        // the root's .npmignore discards its .gitignore; the package's own
+        // .gitignore still applies
+        exact: Some(&["index.js", "package.json", "prod.env"]),
+        ..D
+    };
+    ws_deep: "ws-deep" => Fixture {
+        package: Some("packages/group/libs/x"),
+        // one ignore file per directory from the root down to the package's
+        // parent (packages/group: .npmignore beats .gitignore)
+        exact: Some(&["c.bak", "index.js", "package.json"]),
+        ..D
+    };
+    ws_nested_root: "ws-nested-root" => Fixture {
+        package: Some("packages/group/libs/x"),
+        // the nearest root listing the package wins: packages/group, whose
+        // own ignore files apply; the top root's `*.env` does not
+        exact: Some(&["index.js", "package.json", "prod.env"]),
+        ..D
+    };
+    ws_not_member: "ws-not-member" => Fixture {
+        package: Some("packages/skip"),
+        // `!packages/skip` in `workspaces`: not a workspace, root rules not applied
+        exact: Some(&["index.js", "package.json", "prod.env"]),
+        ..D
+    };
+    ws_not_member_outside: "ws-not-member" => Fixture {
+        package: Some("tools/t"),
+        exact: Some(&["index.js", "package.json", "prod.env"]),
         ..D
     };
     workspaces_root: "workspaces-root" => Fixture {
@@ -653,12 +794,16 @@ impl Failures {
 }
 
 /// One copy of the package: `<root>/<label>/pkg`, packing into `<root>/<label>/out`.
+/// For a [`Fixture::package`] tree, the tree is copied to `pkg` and the
+/// package is `pkg/<package>`.
 struct Side {
     dir: PathBuf,
     pkg: PathBuf,
     /// Where the tarball is written (the package dir itself for `from_cwd`).
     out: PathBuf,
     out_is_pkg: bool,
+    /// npm runs from inside the package ([`Fixture::package`]).
+    from_inside: bool,
 }
 
 impl Side {
@@ -674,6 +819,22 @@ impl Side {
     /// Adds the package location: `DIR --pack-destination OUT` from the
     /// side's dir, or nothing from inside the package.
     fn locate(&self, cmd: &mut Command) {
+        if self.out_is_pkg {
+            cmd.current_dir(&self.pkg);
+        } else if self.from_inside {
+            cmd.arg("--pack-destination")
+                .arg(&self.out)
+                .current_dir(&self.pkg);
+        } else {
+            cmd.arg(&self.pkg)
+                .arg("--pack-destination")
+                .arg(&self.out)
+                .current_dir(&self.dir);
+        }
+    }
+
+    /// [`Side::locate`] for trustpub: a [`Fixture::package`] is given as DIR.
+    fn locate_ours(&self, cmd: &mut Command) {
         if self.out_is_pkg {
             cmd.current_dir(&self.pkg);
         } else {
@@ -695,23 +856,33 @@ struct Env {
 
 fn prepare_side(env: &Env, label: &'static str, src: &Path, fx: &Fixture) -> Side {
     let dir = env.root.join(label);
-    let pkg = dir.join("pkg");
+    let tree = dir.join("pkg");
+    let pkg = match fx.package {
+        Some(sub) => tree.join(sub),
+        None => tree.clone(),
+    };
     let out = if fx.from_cwd {
         pkg.clone()
     } else {
         dir.join("out")
     };
-    support::copy_fixture(src, &pkg)
-        .unwrap_or_else(|e| panic!("copy fixture to {}: {e}", pkg.display()));
+    support::copy_fixture(src, &tree)
+        .unwrap_or_else(|e| panic!("copy fixture to {}: {e}", tree.display()));
+    assert!(
+        pkg.join("package.json").is_file(),
+        "fixture package {:?} has no package.json",
+        fx.package
+    );
     fs::create_dir_all(&out).unwrap();
     if let Some(setup) = fx.setup {
-        setup(&Setup { pkg: &pkg });
+        setup(&Setup { pkg: &tree });
     }
     Side {
         dir,
         pkg,
         out,
         out_is_pkg: fx.from_cwd,
+        from_inside: fx.package.is_some(),
     }
 }
 
@@ -739,7 +910,7 @@ fn ours_command(env: &Env, side: &Side, mode: &[&str], fx: &Fixture) -> Command 
     }
     let mut cmd = Command::new(support::trustpub_bin());
     cmd.arg("pack");
-    side.locate(&mut cmd);
+    side.locate_ours(&mut cmd);
     cmd.args(mode).args(fx.args);
     support::apply_env(&mut cmd, &env.home);
     cmd
@@ -1501,6 +1672,8 @@ fn every_fixture_dir_has_a_test() {
     dirs.retain(|d| support::fixtures_root().join(d).is_dir());
     let mut listed: Vec<String> = FIXTURE_DIRS.iter().map(|s| s.to_string()).collect();
     listed.sort();
+    // a workspace tree may have one test per package packed
+    listed.dedup();
     assert_eq!(
         dirs, listed,
         "fixtures/pack/ directories and the table in tests/it/pack_diff.rs differ"

@@ -9,5 +9,6 @@
 mod credentials;
 mod network;
 mod output;
+mod pack;
 mod publishing;
 mod resources;

@@ -1,0 +1,112 @@
+//! Issue #10 item 2, end to end: a secret file that the workspace root's
+//! `.gitignore` keeps out of npm's tarball must not reach the registry in
+//! trustpub's. The package is a workspace of a root `package.json`; its
+//! `prod.env` holds a planted secret and nothing in the package itself
+//! excludes it. `trustpub publish` (given the directory, and from inside
+//! it) uploads to a loopback fake registry; the uploaded tarball is opened
+//! and must hold the package's code but not `prod.env`. The same package
+//! outside any workspace keeps `prod.env` (so the test can tell).
+
+use std::io::Read as _;
+use std::path::Path;
+
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+use crate::support::fake_registry::FakeRegistry;
+use crate::support::sandbox::Sandbox;
+use crate::support::tar;
+
+const SECRET: &str = "WS_SECRET_3f9c1e7a5b2d4c6e8a0b";
+
+/// The paths inside the one tarball of the `i`th PUT.
+fn uploaded_paths(reg: &FakeRegistry, i: usize) -> Vec<String> {
+    let puts = reg.puts();
+    let put = puts.get(i).unwrap_or_else(|| panic!("no PUT #{i}"));
+    let doc: Value = serde_json::from_slice(&put.body).expect("publish body is JSON");
+    let att = doc["_attachments"].as_object().expect("_attachments");
+    assert_eq!(att.len(), 1, "one attachment");
+    let data = att.values().next().unwrap()["data"]
+        .as_str()
+        .expect("attachment data");
+    let tgz = base64::engine::general_purpose::STANDARD
+        .decode(data)
+        .expect("base64");
+    let mut raw = Vec::new();
+    flate2::read::MultiGzDecoder::new(&tgz[..])
+        .read_to_end(&mut raw)
+        .expect("gunzip");
+    let ar = tar::parse(&raw);
+    assert!(ar.error.is_none(), "bad tar: {:?}", ar.error);
+    ar.entries.iter().map(|e| e.path()).collect()
+}
+
+fn workspace_package(sb: &Sandbox, root: &str, name: &str) -> std::path::PathBuf {
+    sb.package(
+        root,
+        &json!({ "name": "ws-root", "version": "1.0.0", "private": true, "workspaces": ["packages/*"] }),
+        &[(".gitignore", "*.env\n")],
+    );
+    package_at(
+        sb,
+        &format!("{root}/packages/a"),
+        name,
+        &format!("TOKEN={SECRET}\n"),
+    )
+}
+
+fn package_at(sb: &Sandbox, dir: &str, name: &str, env: &str) -> std::path::PathBuf {
+    sb.package(
+        dir,
+        &json!({ "name": name, "version": "1.0.0", "license": "MIT" }),
+        &[("index.js", "module.exports = 1\n"), ("prod.env", env)],
+    )
+}
+
+fn publish(sb: &Sandbox, reg: &FakeRegistry, target: &str, cwd: &Path) {
+    sb.trustpub(["publish", target, "--registry"])
+        .arg(reg.url())
+        .cwd(cwd)
+        .run()
+        .success();
+}
+
+#[test]
+fn workspace_root_gitignore_keeps_a_secret_out_of_the_upload() {
+    let sb = Sandbox::new();
+    sb.add_secret(SECRET);
+    let reg = FakeRegistry::start();
+    sb.login(&reg.url());
+
+    // Given the directory, from the sandbox root.
+    let a = workspace_package(&sb, "ws1", "trustpub-it-ws-secret-1");
+    publish(&sb, &reg, &a.to_string_lossy(), &sb.root);
+    // From inside the package.
+    let b = workspace_package(&sb, "ws2", "trustpub-it-ws-secret-2");
+    publish(&sb, &reg, ".", &b);
+    // Not a workspace: prod.env is an ordinary file and is packed.
+    let c = package_at(
+        &sb,
+        "alone/packages/a",
+        "trustpub-it-ws-secret-3",
+        "PUBLIC=1\n",
+    );
+    publish(&sb, &reg, &c.to_string_lossy(), &sb.root);
+
+    for i in 0..2 {
+        let paths = uploaded_paths(&reg, i);
+        assert!(
+            paths.iter().any(|p| p == "package/index.js"),
+            "upload #{i} lacks the package's code: {paths:?}"
+        );
+        assert!(
+            !paths.iter().any(|p| p.ends_with(".env")),
+            "upload #{i} carries prod.env, which the workspace root's .gitignore excludes: {paths:?}"
+        );
+    }
+    let alone = uploaded_paths(&reg, 2);
+    assert!(
+        alone.iter().any(|p| p == "package/prod.env"),
+        "outside a workspace prod.env is packed (npm does): {alone:?}"
+    );
+}

@@ -40,16 +40,15 @@ pub fn trustpub_bin() -> PathBuf {
 }
 
 /// The npm program to run: `$TRUSTPUB_TEST_NPM`, else the pinned copy from
-/// `npm ci --prefix tests/tools` if it is installed, else `npm` from PATH.
+/// `tests/tools` (installed from its lockfile with whatever npm is on PATH
+/// on first use, see [`verdaccio::ensure_tools`]).
 pub fn npm_program() -> OsString {
     if let Some(p) = std::env::var_os("TRUSTPUB_TEST_NPM") {
         return p;
     }
-    let pinned = manifest_dir().join("tests/tools/node_modules/.bin/npm");
-    if pinned.exists() {
-        return pinned.into_os_string();
-    }
-    "npm".into()
+    verdaccio::ensure_tools()
+        .join("node_modules/.bin/npm")
+        .into_os_string()
 }
 
 /// The npm program's package directory (`…/node_modules/npm`): the program

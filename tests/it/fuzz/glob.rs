@@ -107,7 +107,7 @@ fn path() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(config(768))]
+    #![proptest_config(config(1024))]
 
     /// Compiling never panics, `new` and `try_new` agree, and matching
     /// returns (every match mode, on every path). Where the cheap

@@ -326,7 +326,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(config(160))]
+    #![proptest_config(config(256))]
 
     /// npm's normalisation and the PUT body, from a package read out of a
     /// `.tgz` as `publish FILE.tgz` reads it.
@@ -351,19 +351,21 @@ proptest! {
 proptest! {
     #![proptest_config(config(512))]
 
-    /// `valid`/`clean` give a strictly valid version that is its own
-    /// normal form; `valid_range`'s output is a valid range.
+    /// `valid`/`clean` give a version that is its own normal form in the
+    /// same mode (as in node-semver, a loose normal form such as
+    /// `1.2.3-0.00000200000200000020020` need not be strictly valid);
+    /// `valid_range`'s output is a valid range.
     #[test]
     fn semver_normal_forms_are_stable(
         v in prop_oneof![version(), nasty_line(6), "[0-9vV=.<>^~|* xX+-]{0,40}"],
         loose in any::<bool>(),
     ) {
         if let Some(n) = semver::valid(&v, loose) {
-            prop_assert_eq!(semver::valid(&n, false), Some(n.clone()));
+            prop_assert_eq!(semver::valid(&n, loose), Some(n.clone()));
             prop_assert!(n.len() <= 256 + 3);
         }
         if let Some(n) = semver::clean(&v, loose) {
-            prop_assert_eq!(semver::valid(&n, false), Some(n.clone()));
+            prop_assert_eq!(semver::valid(&n, loose), Some(n.clone()));
         }
         if let Some(r) = semver::valid_range(&v, loose) {
             prop_assert!(semver::valid_range(&r, loose).is_some(), "{:?} -> {:?}", v, r);
@@ -382,4 +384,20 @@ proptest! {
             prop_assert_eq!(a.cmp(&a), std::cmp::Ordering::Equal);
         }
     }
+}
+
+/// Found by the `semver` fuzz target: loose parsing reads
+/// `220.1.20.0.000…` as patch `2` and prerelease `0.0.000…` (a numeric
+/// identifier beyond 2^53 keeps its zeros), a normal form that only loose
+/// mode accepts again. node-semver 7 gives the same answers.
+#[test]
+fn semver_loose_normal_form_is_loose_only() {
+    let v = "220.1.20.0.00000200000200000020020002020";
+    let n = semver::valid(v, true);
+    assert_eq!(
+        n.as_deref(),
+        Some("220.1.2-0.0.00000200000200000020020002020")
+    );
+    assert_eq!(semver::valid(n.as_deref().unwrap(), true), n);
+    assert_eq!(semver::valid(n.as_deref().unwrap(), false), None);
 }

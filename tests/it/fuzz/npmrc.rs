@@ -228,7 +228,7 @@ fn plain_value() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(config(96))]
+    #![proptest_config(config(160))]
 
     /// Hostile project and user npmrc files, `npm_config_*` variables and
     /// `publishConfig`: loading returns (an error is fine), and every
@@ -322,7 +322,8 @@ proptest! {
             prop_assert_eq!(&out.value, &input);
         }
         if !input.contains("SECRET") {
-            prop_assert!(!out.value.contains("s3cr3t-value"), "{:?} expanded twice: {:?}", input, out.value);
+            let count = |t: &str| t.matches("s3cr3t-value").count();
+            prop_assert!(count(&out.value) <= count(&input), "{:?} expanded twice: {:?}", input, out.value);
         }
         let empty = Env::from_pairs(Vec::<(String, String)>::new());
         let none = env_replace(&text, &empty);

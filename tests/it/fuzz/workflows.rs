@@ -275,7 +275,7 @@ fn check(root: &Path, package_dir: &Path) {
 }
 
 proptest! {
-    #![proptest_config(config(128))]
+    #![proptest_config(config(256))]
 
     /// Mutated fixture repositories: the analysis returns, and it reads no
     /// file outside the repository.

@@ -15,7 +15,15 @@ fn dir() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let d = tempfile::tempdir().unwrap().keep();
-        for f in ["a.js", "lib/b.js", "lib/.npmrc", "README.md", "x/y/z.txt", "A.JS", "[x].js"] {
+        for f in [
+            "a.js",
+            "lib/b.js",
+            "lib/.npmrc",
+            "README.md",
+            "x/y/z.txt",
+            "A.JS",
+            "[x].js",
+        ] {
             let p = d.join(f);
             fs::create_dir_all(p.parent().unwrap()).unwrap();
             fs::write(p, "x").unwrap();

@@ -10,7 +10,11 @@ fuzz_target!(|s: &str| {
     if let Ok(c) = oidc::decode_claims(&Secret::new(s.to_string())) {
         let _ = (c.audiences(), c.expires_at());
         let _ = c.publisher_values().form();
-        for p in [Provider::GitHubActions, Provider::GitLab, Provider::CircleCi] {
+        for p in [
+            Provider::GitHubActions,
+            Provider::GitLab,
+            Provider::CircleCi,
+        ] {
             let _ = trustpub::trust::claim_lines(&c, p);
         }
     }

@@ -15,7 +15,11 @@ fn dir() -> &'static PathBuf {
         let d = tempfile::tempdir().unwrap().keep();
         fs::create_dir_all(d.join("home")).unwrap();
         fs::create_dir_all(d.join("proj")).unwrap();
-        fs::write(d.join("proj/package.json"), r#"{"name":"@sc/p","version":"1.0.0"}"#).unwrap();
+        fs::write(
+            d.join("proj/package.json"),
+            r#"{"name":"@sc/p","version":"1.0.0"}"#,
+        )
+        .unwrap();
         d
     })
 }

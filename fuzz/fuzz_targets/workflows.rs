@@ -30,7 +30,11 @@ fuzz_target!(|data: &[u8]| {
     let root = dir();
     let _ = fs::remove_dir_all(root);
     fs::create_dir_all(root).unwrap();
-    fs::write(root.join("package.json"), r#"{"name":"fz","version":"1.0.0"}"#).unwrap();
+    fs::write(
+        root.join("package.json"),
+        r#"{"name":"fz","version":"1.0.0"}"#,
+    )
+    .unwrap();
     let rel = FILES[usize::from(which) % FILES.len()];
     let p = root.join(rel);
     fs::create_dir_all(p.parent().unwrap()).unwrap();

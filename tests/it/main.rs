@@ -8,6 +8,7 @@
 mod attacks;
 mod config_diff;
 mod document_diff;
+mod fuzz;
 mod pack_diff;
 mod pack_errors;
 mod provenance;

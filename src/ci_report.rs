@@ -221,7 +221,9 @@ pub fn mask_lines(value: &str) -> Vec<String> {
     }
     let mut lines: Vec<String> = Vec::new();
     for v in values {
-        if v.trim().is_empty() {
+        // A piece shorter than the scrubber's floor would mask every copy
+        // of a common word in the log (a hostile answer could blank it).
+        if v.trim().chars().count() < crate::secret::MIN_SCRUB_LEN {
             continue;
         }
         let line = format!("::add-mask::{}", escape_data(v));
@@ -232,9 +234,30 @@ pub fn mask_lines(value: &str) -> Vec<String> {
     lines
 }
 
-/// A markdown table cell: one line, pipes escaped.
+/// A markdown table cell: one line, pipes escaped, and outside code spans
+/// no HTML, link or image (a registry message in the summary must not
+/// render as a link to somewhere else or load an image).
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\r', '\n'], " ")
+    let mut out = String::with_capacity(s.len());
+    let mut in_code = false;
+    for c in s.chars() {
+        match c {
+            '|' => out.push_str("\\|"),
+            '\r' | '\n' => out.push(' '),
+            '`' => {
+                in_code = !in_code;
+                out.push(c);
+            }
+            '<' if !in_code => out.push_str("&lt;"),
+            '>' if !in_code => out.push_str("&gt;"),
+            '[' | ']' | '!' if !in_code => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// actions/toolkit `escapeData`.
@@ -282,10 +305,31 @@ mod tests {
             }
         }
         assert_eq!(
-            mask_lines("ab\ncd"),
-            ["::add-mask::ab%0Acd", "::add-mask::ab", "::add-mask::cd"]
+            mask_lines("abcdef\nghijkl"),
+            [
+                "::add-mask::abcdef%0Aghijkl",
+                "::add-mask::abcdef",
+                "::add-mask::ghijkl"
+            ]
         );
         assert!(mask_lines("  ").is_empty());
+        // Pieces (or whole values) shorter than the scrubber's floor are not
+        // masked: `tok\r\ne` from a hostile exchange must not mask every `e`.
+        assert_eq!(
+            mask_lines("token-value\r\ne"),
+            ["::add-mask::token-value%0D%0Ae", "::add-mask::token-value"]
+        );
+        assert!(mask_lines("ab\ncd").is_empty());
+    }
+
+    #[test]
+    fn summary_cells_render_no_html_links_or_images() {
+        assert_eq!(
+            cell("[Renew](https://phish.example) <img src=x> ![i](y)"),
+            "\\[Renew\\](https://phish.example) &lt;img src=x&gt; \\!\\[i\\](y)"
+        );
+        // Code spans are left alone (they render literally anyway).
+        assert_eq!(cell("`a[b]<c>`|d"), "`a[b]<c>`\\|d");
     }
 
     #[test]

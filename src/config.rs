@@ -550,6 +550,33 @@ impl fmt::Debug for Config {
     }
 }
 
+/// The directories whose files a pull request can change: the git work
+/// tree around the working directory (the nearest ancestor with a `.git`),
+/// and the local prefix when it is a package (it has a `package.json`).
+/// A user or global npmrc inside one of them (`NPM_CONFIG_USERCONFIG:
+/// ${{ github.workspace }}/.npmrc`) is a repository file like the project
+/// npmrc.
+fn repository_roots(cwd: &Path, local_prefix: &Path) -> Vec<PathBuf> {
+    let mut roots = Vec::new();
+    if let Some(git) = cwd.ancestors().find(|d| d.join(".git").exists()) {
+        roots.push(git.to_path_buf());
+    }
+    if local_prefix.join("package.json").is_file() {
+        roots.push(local_prefix.to_path_buf());
+    }
+    roots
+        .into_iter()
+        .map(|r| std::fs::canonicalize(&r).unwrap_or(r))
+        .collect()
+}
+
+/// Whether `file` (which may not exist) lies inside one of `roots`.
+fn inside_any(file: &Path, roots: &[PathBuf]) -> bool {
+    let parent = file.parent().unwrap_or(file);
+    let dir = std::fs::canonicalize(parent).unwrap_or_else(|_| parent.to_path_buf());
+    roots.iter().any(|r| dir.starts_with(r))
+}
+
 /// Builds layers, keeping npm's order-dependent checks in one place.
 struct Loader<'a> {
     env: &'a Env,
@@ -1072,7 +1099,8 @@ impl Config {
             .current_path("userconfig")
             .unwrap_or_else(|| cwd.join(".npmrc"));
         loader.config.files.user = user_file.clone();
-        if loader.chosen_by_repository("userconfig") {
+        let roots = repository_roots(&cwd, &lp.dir);
+        if loader.chosen_by_repository("userconfig") || inside_any(&user_file, &roots) {
             loader.config.repository_layers.push(Layer::User);
         }
         loader.load_file(&user_file, Layer::User)?;
@@ -1089,7 +1117,9 @@ impl Config {
         } else {
             "prefix"
         };
-        if loader.chosen_by_repository(global_key) {
+        if loader.chosen_by_repository(global_key)
+            || global_file.as_ref().is_some_and(|f| inside_any(f, &roots))
+        {
             loader.config.repository_layers.push(Layer::Global);
         }
         match &global_file {

@@ -127,6 +127,13 @@ fn variants(value: &str) -> Vec<String> {
     if let Ok(json) = serde_json::to_string(value) {
         v.push(json[1..json.len() - 1].to_string());
     }
+    // As a server may quote it inside a URL or a form body:
+    // encodeURIComponent's form, in upper- and lower-case hex.
+    let encoded = percent_encode(value);
+    if encoded != value {
+        v.push(encoded.to_ascii_lowercase());
+        v.push(encoded);
+    }
     if value.matches('.').count() == 2 {
         v.extend(
             value
@@ -137,6 +144,19 @@ fn variants(value: &str) -> Vec<String> {
     }
     v.retain(|s| s.chars().count() >= MIN_SCRUB_LEN);
     v
+}
+
+/// JavaScript's `encodeURIComponent` (upper-case hex).
+fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// Whether `value` is known not to be a secret although it sits where one
@@ -431,6 +451,18 @@ mod tests {
         assert_eq!(scrubbed, r#"{"error":"bad token ***"}"#);
         let parsed: serde_json::Value = serde_json::from_str(&scrubbed).unwrap();
         assert_eq!(parsed["error"], "bad token ***");
+    }
+
+    #[test]
+    fn a_percent_encoded_echo_is_scrubbed() {
+        let secret = "abc+def/ghi=jkl+mnop/qrstuv==";
+        let v = variants(secret);
+        for echo in [
+            "token abc%2Bdef%2Fghi%3Djkl%2Bmnop%2Fqrstuv%3D%3D rejected",
+            "token abc%2bdef%2fghi%3djkl%2bmnop%2fqrstuv%3d%3d rejected",
+        ] {
+            assert_eq!(scrub_with(echo, &v), "token *** rejected", "{echo}");
+        }
     }
 
     #[test]

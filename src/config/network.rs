@@ -185,24 +185,27 @@ fn identity(
 const MAX_PEM_FILE: u64 = 16 * 1024 * 1024;
 
 /// Reads a regular file of at most [`MAX_PEM_FILE`] bytes.
+/// A PEM file: a regular file (a FIFO is refused without blocking) of at
+/// most [`MAX_PEM_FILE`] bytes.
 fn read_file(path: &str, key: &str, place: &str) -> Result<Vec<u8>, ConfigError> {
-    use std::io::Read;
-    let fail =
-        |why: String| network_error(key, place, format!("cannot read the file {path}: {why}"));
-    let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
-    let meta = file.metadata().map_err(|e| fail(e.to_string()))?;
-    if !meta.is_file() {
-        return Err(fail("it is not a regular file".into()));
-    }
-    let mut buf = Vec::new();
-    file.take(MAX_PEM_FILE + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| fail(e.to_string()))?;
-    if buf.len() as u64 > MAX_PEM_FILE {
-        return Err(fail(format!("it is larger than {MAX_PEM_FILE} bytes")));
-    }
-    Ok(buf)
+    crate::limits::read_file(std::path::Path::new(path), MAX_PEM_FILE)
+        .map_err(|e| network_error(key, place, format!("cannot read the file {path}: {e}")))
 }
+
+/// The settings that decide who can read the traffic (a proxy, the
+/// certificate authorities, turning verification off, the local address):
+/// a file of the repository must not choose them, or a pull request could
+/// send every credential through a proxy it controls and decrypt it.
+const CHOSEN_OUTSIDE_ONLY: &[&str] = &[
+    "ca",
+    "cafile",
+    "cert",
+    "key",
+    "strict-ssl",
+    "proxy",
+    "https-proxy",
+    "local-address",
+];
 
 impl NetworkSettings {
     /// Resolves the settings of `config` (its config view: `publishConfig`
@@ -220,6 +223,13 @@ impl NetworkSettings {
                         key,
                         &v.origin().place(),
                         "trustpub does not take network settings from package.json (a file of the repository must not choose the proxy or the certificates); set it in an npmrc file, the environment or on the command line",
+                    ));
+                }
+                if CHOSEN_OUTSIDE_ONLY.contains(key) && config.chosen_in_repository(v.origin()) {
+                    return Err(network_error(
+                        key,
+                        &v.origin().place(),
+                        "a file of the repository must not choose the proxy or the certificates (a pull request could route every credential through a proxy it controls); set it in the user or global npmrc, the environment or on the command line",
                     ));
                 }
             }

@@ -302,3 +302,79 @@ fn trusted_publishing_is_not_tried_at_a_repository_chosen_registry() {
     assert_eq!(touched(&b, &issuer.request_token()), Vec::<String>::new());
     assert!(b.puts().is_empty());
 }
+
+/// Review finding: a project `.npmrc` that picks the proxy and the trust
+/// (`https-proxy` with `strict-ssl=false`, or with a `cafile` of its own)
+/// could read every credential in the clear. Those settings are refused
+/// from repository files (exit 2, naming the key and the file), and the
+/// "proxy" sees no connection at all.
+#[test]
+fn a_project_npmrc_cannot_choose_the_proxy_or_the_trust() {
+    for (extra, key) in [
+        ("strict-ssl=false\n", "strict-ssl"),
+        ("cafile=./ca.pem\n", "cafile"),
+        ("", "https-proxy"),
+    ] {
+        let sb = Sandbox::new();
+        let proxy = FakeRegistry::start();
+        let pkg = package(&sb, "trustpub-attack-proxy", None);
+        sb.write(
+            &pkg.join(".npmrc"),
+            &format!("https-proxy={}\n{extra}", proxy.url()),
+        );
+        sb.write(&pkg.join("ca.pem"), "not used\n");
+        let run = publish(&sb, &pkg, &["--registry", "https://registry.invalid/"]);
+        run.expect_code(2);
+        assert!(
+            run.stderr().contains(key) && run.stderr().contains("(project config)"),
+            "{}",
+            run.describe
+        );
+        assert!(
+            proxy.requests().is_empty(),
+            "the repository's proxy was used"
+        );
+    }
+    // The same settings chosen outside the repository are the user's own
+    // (the network tests cover them working).
+    let sb = Sandbox::new();
+    let pkg = package(&sb, "trustpub-attack-proxy-ok", None);
+    sb.write(&pkg.join(".npmrc"), "strict-ssl=false\n");
+    let run = sb
+        .trustpub([
+            "publish",
+            ".",
+            "--dry-run",
+            "--registry",
+            "https://registry.invalid/",
+        ])
+        .env("npm_config_strict_ssl", "true")
+        .env("NODE_AUTH_TOKEN", &sb.token)
+        .cwd(&pkg)
+        .run();
+    assert!(
+        !run.stderr().contains("must not choose"),
+        "a setting overridden outside the repository is not the repository's:\n{}",
+        run.describe
+    );
+}
+
+/// Review finding: `NPM_CONFIG_USERCONFIG` pointing into the checkout
+/// (`${{ github.workspace }}/.npmrc`) makes that file the "user" npmrc; it
+/// is still a repository file.
+#[test]
+fn a_user_npmrc_inside_the_checkout_is_a_repository_file() {
+    let sb = Sandbox::new();
+    let b = FakeRegistry::start();
+    let pkg = package(&sb, "trustpub-attack-ucfg", None);
+    std::fs::create_dir_all(pkg.join(".git")).unwrap();
+    sb.write(&pkg.join(".npmrc"), &format!("registry={}\n", b.url()));
+    let run = sb
+        .trustpub(["publish", "."])
+        .env("NODE_AUTH_TOKEN", &sb.token)
+        .env("NPM_CONFIG_USERCONFIG", pkg.join(".npmrc"))
+        .cwd(&pkg)
+        .run();
+    assert_refused(&run, ".npmrc:1 (user config)", &b);
+    assert_eq!(touched(&b, &sb.token), Vec::<String>::new());
+}

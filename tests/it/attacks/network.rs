@@ -1164,3 +1164,37 @@ fn an_id_token_with_a_line_break_or_over_64_kib_stops_before_any_request() {
         w.check_leaks(&run);
     }
 }
+
+/// Review finding: a FIFO given as a certificate file blocked forever. It
+/// is refused as such, at once (exit 2).
+#[test]
+fn a_fifo_as_a_certificate_file_is_refused_without_blocking() {
+    let sb = Sandbox::new();
+    let pkg = package(&sb, "tp-net-fifo");
+    let fifo = sb.root.join("ca-fifo");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("run mkfifo");
+    assert!(status.success());
+    let run = sb
+        .trustpub([
+            "publish",
+            "--dry-run",
+            "--registry",
+            "https://registry.invalid/",
+        ])
+        .arg(&pkg)
+        .env("NODE_EXTRA_CA_CERTS", &fifo)
+        .run();
+    run.expect_code(2)
+        .stderr_has("NODE_EXTRA_CA_CERTS")
+        .stderr_has("FIFO");
+    let run = publish(
+        &sb,
+        &pkg,
+        "https://registry.invalid/",
+        &format!("cafile={}\n", fifo.display()),
+    );
+    run.expect_code(2).stderr_has("cafile").stderr_has("FIFO");
+}

@@ -193,6 +193,7 @@ fn publish_options(a: PublishArgs) -> PublishOptions {
         },
         json: a.json,
         tolerate_republish: a.tolerate_republish,
+        offline: a.offline,
         trusted_publishing: Mode::parse(&a.trusted_publishing).unwrap_or_default(),
         sigstore: {
             let mut urls = SigstoreUrls::default();

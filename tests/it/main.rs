@@ -16,3 +16,4 @@ mod publish;
 mod readme_examples;
 mod support;
 mod trusted;
+mod truth;

@@ -725,9 +725,17 @@ mod tests {
             l.iter().map(|s| s.to_string()).collect()
         };
         assert_eq!(ours(DEFINED_KEYS), list("defined"), "DEFINED_KEYS");
-        assert_eq!(ours(UNFLATTENED_KEYS), list("unflattened"), "UNFLATTENED_KEYS");
+        assert_eq!(
+            ours(UNFLATTENED_KEYS),
+            list("unflattened"),
+            "UNFLATTENED_KEYS"
+        );
         assert_eq!(ours(NERF_DART_KEYS), list("nerf"), "NERF_DART_KEYS");
-        assert_eq!(ours(INTERNAL_ENV_KEYS), list("internal"), "INTERNAL_ENV_KEYS");
+        assert_eq!(
+            ours(INTERNAL_ENV_KEYS),
+            list("internal"),
+            "INTERNAL_ENV_KEYS"
+        );
         for k in list("internal").iter().chain(&list("defined")) {
             assert_eq!(unknown_key_name(k), None, "npm does not warn about {k}");
         }

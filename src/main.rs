@@ -68,6 +68,10 @@ fn main() -> ExitCode {
             // the process dies of the signal.
             trustpub::signals::before_exit();
             printer.error(&e.to_string(), &e.causes(), e.hint().as_deref());
+            if json {
+                // npm's error object on standard output (exit code unchanged).
+                printer.out(&serde_json::to_string_pretty(&e.json()).unwrap_or_default());
+            }
             let mut annotation = e.to_string();
             if let Some(h) = e.hint() {
                 annotation.push_str("\nhint: ");

@@ -301,3 +301,123 @@ fn offline_dry_run_needs_no_network() {
         .run();
     run.expect_code(2);
 }
+
+/// The `{"error": {…}}` document of a failed `--json` run, or a panic.
+fn json_error(run: &crate::support::sandbox::Run) -> serde_json::Map<String, serde_json::Value> {
+    let v: serde_json::Value = serde_json::from_str(run.stdout())
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", run.describe));
+    let top = v.as_object().expect("an object");
+    assert_eq!(
+        top.keys().collect::<Vec<_>>(),
+        ["error"],
+        "{}",
+        run.describe
+    );
+    top["error"].as_object().expect("error object").clone()
+}
+
+/// `--json` failures print npm's error object on standard output, checked
+/// against the real npm 11.19.1 on the same fake registry: the same keys
+/// and the same code for ENEEDAUTH, E404 (the upload answered 404) and a
+/// version that is already published; exit codes stay trustpub's.
+#[test]
+fn json_failures_print_npms_error_object() {
+    let sb = Sandbox::new();
+    // ENEEDAUTH: no credential.
+    let reg = FakeRegistry::start();
+    let pkg = simple(&sb, "trustpub-truth-json");
+    let npm = sb
+        .npm(["publish", "--json", "--registry", &reg.url()])
+        .arg(&pkg)
+        .run();
+    let ours = sb
+        .trustpub(["publish", "--json", "--registry", &reg.url()])
+        .arg(&pkg)
+        .run();
+    ours.expect_code(2);
+    let (n, o) = (json_error(&npm), json_error(&ours));
+    assert_eq!(n["code"], "ENEEDAUTH", "{}", npm.describe);
+    assert_eq!(o["code"], n["code"], "{}", ours.describe);
+    assert_eq!(
+        o.keys().collect::<Vec<_>>(),
+        n.keys().collect::<Vec<_>>(),
+        "{}",
+        ours.describe
+    );
+    assert!(o["summary"].as_str().unwrap().contains(&reg.url()));
+    assert!(o["detail"].as_str().unwrap().contains("NODE_AUTH_TOKEN"));
+
+    // E404: the registry refuses the upload with a 404.
+    sb.login(&reg.url());
+    reg.script_puts([Reply::status(404, "Not found")]);
+    let npm = sb
+        .npm(["publish", "--json", "--registry", &reg.url()])
+        .arg(&pkg)
+        .run();
+    reg.script_puts([Reply::status(404, "Not found")]);
+    let ours = sb
+        .trustpub(["publish", "--json", "--registry", &reg.url()])
+        .arg(&pkg)
+        .run();
+    ours.expect_code(1);
+    let (n, o) = (json_error(&npm), json_error(&ours));
+    assert_eq!(n["code"], "E404", "{}", npm.describe);
+    assert_eq!(o["code"], "E404", "{}", ours.describe);
+    assert_eq!(o.keys().collect::<Vec<_>>(), n.keys().collect::<Vec<_>>());
+    assert!(reg.versions("trustpub-truth-json").is_empty());
+
+    // Already published: trustpub's pre-upload check says EPUBLISHCONFLICT
+    // (npm's code for it); npm's own refusal here carries no code.
+    let ok = sb
+        .trustpub(["publish", "--registry", &reg.url()])
+        .arg(&pkg)
+        .run();
+    ok.expect_code(0);
+    let npm = sb
+        .npm(["publish", "--json", "--registry", &reg.url()])
+        .arg(&pkg)
+        .run();
+    let ours = sb
+        .trustpub(["publish", "--json", "--registry", &reg.url()])
+        .arg(&pkg)
+        .run();
+    ours.expect_code(1);
+    let (n, o) = (json_error(&npm), json_error(&ours));
+    assert_eq!(o["code"], "EPUBLISHCONFLICT", "{}", ours.describe);
+    for k in n.keys() {
+        assert!(
+            o.contains_key(k),
+            "npm has {k}, trustpub not: {}",
+            ours.describe
+        );
+    }
+}
+
+/// A registry that echoes the token in its error: the JSON error is still
+/// valid JSON and holds no secret (the sandbox checks every run's output).
+#[test]
+fn json_failure_output_is_scrubbed() {
+    let sb = Sandbox::new();
+    let reg = FakeRegistry::start();
+    sb.login(&reg.url());
+    let pkg = simple(&sb, "trustpub-truth-echo");
+    reg.script_puts([Reply::status(
+        400,
+        &format!("bad token {}\n::error::injected\u{1b}[31m", sb.token),
+    )]);
+    let run = sb
+        .trustpub(["publish", "--json", "--registry", &reg.url()])
+        .arg(&pkg)
+        .run();
+    run.expect_code(1);
+    let e = json_error(&run);
+    assert_eq!(e["code"], "E400", "{}", run.describe);
+    assert!(!run.stdout().contains(&sb.token));
+    // Pack failures too: npm's EJSONPARSE for a broken package.json.
+    let bad = sb.root.join("bad");
+    std::fs::create_dir_all(&bad).unwrap();
+    std::fs::write(bad.join("package.json"), "{\"name\": ").unwrap();
+    let run = sb.trustpub(["pack", "--json"]).arg(&bad).run();
+    run.expect_code(2);
+    assert_eq!(json_error(&run)["code"], "EJSONPARSE", "{}", run.describe);
+}

@@ -62,12 +62,7 @@ fn gunzip(bytes: &[u8]) -> Vec<u8> {
 
 /// The user-agent trustpub must send outside CI.
 fn user_agent() -> String {
-    format!(
-        "trustpub/{} {} {}",
-        env!("CARGO_PKG_VERSION"),
-        std::env::consts::OS,
-        std::env::consts::ARCH
-    )
+    crate::support::expected_user_agent(None)
 }
 
 /// Whether `req` carries exactly the planted token as a bearer token

@@ -350,7 +350,7 @@ pub fn publish(
     let offline = dry_run && opts.offline;
     if offline {
         printer.notice(
-            "offline dry run: no network; trusted publishing, the credential, the registry's version checks and provenance are not checked",
+            "offline dry run: no network; trusted publishing, the credential, the registry's version checks and provenance signing are not checked",
         );
     }
 
@@ -678,8 +678,9 @@ pub fn publish(
         if dry_run { " (dry-run)" } else { "" }
     ));
 
-    // Provenance: decided, checked, then signed (never in a dry run).
-    let made = if offline {
+    // Provenance: decided, checked, then signed (never in a dry run). An
+    // offline dry run still checks a --provenance-file (a local check).
+    let made = if offline && config.provenance_file().is_none() {
         Made::default()
     } else {
         make_provenance(&ProvenanceInputs {

@@ -1371,7 +1371,7 @@ fn dry_run_works_offline() {
         .stderr_has("--offline");
     let run = publish(&sb, &registry, &pkg, &["--dry-run", "--offline"]);
     run.success().stderr_has(
-        "offline dry run: no network; trusted publishing, the credential, the registry's version checks and provenance are not checked",
+        "offline dry run: no network; trusted publishing, the credential, the registry's version checks and provenance signing are not checked",
     );
     assert!(!run.stderr().contains("skipping"), "{}", run.describe);
     let last = run.last_stderr_line();

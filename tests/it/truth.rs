@@ -421,3 +421,41 @@ fn json_failure_output_is_scrubbed() {
     run.expect_code(2);
     assert_eq!(json_error(&run)["code"], "EJSONPARSE", "{}", run.describe);
 }
+
+/// The keys named in `Unknown user config "<key>"` warnings.
+fn unknown_keys(stderr: &str) -> BTreeSet<String> {
+    stderr
+        .split("Unknown user config \"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The "Unknown user config" warnings are the real npm 11.19.1's, key for
+/// key: `nodedir` is unknown to npm 11.19.1 as published (npm warns), the
+/// keys npm exports for scripts (`npm-version`…) are not, nor are defined
+/// keys or the nerf-dart credential keys.
+#[test]
+fn unknown_config_warnings_match_npm() {
+    let sb = Sandbox::new();
+    let reg = FakeRegistry::start();
+    let pkg = simple(&sb, "trustpub-truth-config");
+    sb.write(
+        &sb.user_npmrc(),
+        &format!(
+            "nodedir=/x\nnpm-version=1\nglobal-prefix=/g\ncolour=red\nfund=false\n//h.example/:always-auth=true\n//h.example/:email=a@b.c\nregistry={}\n",
+            reg.url()
+        ),
+    );
+    let npm = sb.npm(["config", "get", "registry"]).run();
+    npm.expect_code(0);
+    let ours = sb
+        .trustpub(["publish", "--dry-run", "--offline"])
+        .arg(&pkg)
+        .run();
+    ours.expect_code(0);
+    let want = unknown_keys(npm.stderr());
+    assert!(want.contains("colour"), "{}", npm.describe);
+    assert_eq!(unknown_keys(ours.stderr()), want, "{}", ours.describe);
+}

@@ -35,6 +35,24 @@ fn main() -> ExitCode {
             let text = text.trim_end_matches('\n');
             if e.use_stderr() {
                 trustpub::ui::stderr_text(text);
+                if std::env::args_os().skip(1).any(|a| a == "--json") {
+                    use std::io::Write as _;
+                    // npm's error object for --json, as for any failure.
+                    let (first, rest) = text.split_once("\n\n").unwrap_or((text, ""));
+                    let first = first.strip_prefix("error: ").unwrap_or(first);
+                    let summary = first.split_whitespace().collect::<Vec<_>>().join(" ");
+                    let doc = serde_json::json!({"error": {
+                        "code": "EUSAGE",
+                        "summary": summary,
+                        "detail": rest.trim(),
+                    }});
+                    let doc = serde_json::to_string_pretty(&doc).unwrap_or_default();
+                    let _ = writeln!(
+                        std::io::stdout().lock(),
+                        "{}",
+                        trustpub::ui::clean_json(&doc)
+                    );
+                }
             } else {
                 use std::io::Write as _;
                 let _ = writeln!(std::io::stdout().lock(), "{}", trustpub::ui::clean(text));

@@ -459,3 +459,22 @@ fn unknown_config_warnings_match_npm() {
     assert!(want.contains("colour"), "{}", npm.describe);
     assert_eq!(unknown_keys(ours.stderr()), want, "{}", ours.describe);
 }
+
+/// A usage error with `--json` still leaves valid JSON on standard output.
+#[test]
+fn json_usage_errors_are_json_too() {
+    let sb = Sandbox::new();
+    let pkg = simple(&sb, "trustpub-truth-usage");
+    let run = sb
+        .trustpub(["publish", "--json", "--offline"])
+        .arg(&pkg)
+        .run();
+    run.expect_code(2);
+    let e = json_error(&run);
+    assert_eq!(e["code"], "EUSAGE", "{}", run.describe);
+    assert!(
+        e["summary"].as_str().unwrap().contains("--dry-run"),
+        "{}",
+        run.describe
+    );
+}

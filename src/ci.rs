@@ -49,13 +49,39 @@ pub fn detect(env: &Env) -> Option<Provider> {
     }
 }
 
-/// `trustpub/<version> <os> <arch>[ ci/<provider>]`.
+/// The operating system as Node names it (`process.platform`).
+pub fn node_platform() -> &'static str {
+    match std::env::consts::OS {
+        "macos" => "darwin",
+        "windows" => "win32",
+        os => os,
+    }
+}
+
+/// The architecture as Node names it (`process.arch`).
+pub fn node_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "x64",
+        "aarch64" => "arm64",
+        "x86" => "ia32",
+        "powerpc64" => "ppc64",
+        "loongarch64" => "loong64",
+        arch => arch,
+    }
+}
+
+/// The user-agent of every request (registry, GitHub's token service, the
+/// exchange, Sigstore), in the convention of npm-compatible clients:
+/// `trustpub/<version> npm/? node/? <platform> <arch> workspaces/false[
+/// ci/<provider>]`. `npm/?` and `node/?` as pnpm and yarn 1 write `npm/?`
+/// (trustpub runs neither); `workspaces/false` and ` ci/<name>` as npm 11
+/// writes them (one package per publish).
 pub fn user_agent(env: &Env) -> String {
     let mut ua = format!(
-        "trustpub/{} {} {}",
+        "trustpub/{} npm/? node/? {} {} workspaces/false",
         env!("CARGO_PKG_VERSION"),
-        std::env::consts::OS,
-        std::env::consts::ARCH
+        node_platform(),
+        node_arch()
     );
     if let Some(p) = detect(env) {
         ua.push_str(" ci/");
@@ -88,5 +114,13 @@ mod tests {
         assert_eq!(detect(&e(&[])), None);
         assert!(user_agent(&e(&[("GITLAB_CI", "1")])).ends_with(" ci/gitlab-ci"));
         assert!(user_agent(&e(&[])).starts_with("trustpub/"));
+        let ua = user_agent(&e(&[("GITHUB_ACTIONS", "true")]));
+        let parts: Vec<&str> = ua.split(' ').collect();
+        assert_eq!(parts.len(), 7, "{ua}");
+        assert_eq!(parts[1..3], ["npm/?", "node/?"]);
+        assert_eq!(parts[5..], ["workspaces/false", "ci/github-actions"]);
+        if cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+            assert_eq!(parts[3..5], ["linux", "x64"]);
+        }
     }
 }

@@ -74,9 +74,14 @@ pub struct PublishArgs {
     /// A one-time password for accounts with two-factor authentication.
     #[arg(long, value_name = "CODE")]
     pub otp: Option<String>,
-    /// Do everything except the upload.
+    /// Do everything except the upload; fail when the publish would fail or
+    /// could not be checked.
     #[arg(long)]
     pub dry_run: bool,
+    /// With --dry-run: use no network (no trusted publishing, credential,
+    /// version or provenance checks), and say so.
+    #[arg(long, requires = "dry_run")]
+    pub offline: bool,
     /// Print npm's JSON object (keyed by package name) on standard output.
     #[arg(long)]
     pub json: bool,
@@ -115,6 +120,7 @@ pub struct PublishArgs {
         long,
         env = "TRUSTPUB_TRUSTED_PUBLISHING",
         default_value = "auto",
+        value_name = "MODE",
         value_parser = ["auto", "always", "never"],
         ignore_case = true
     )]

@@ -263,11 +263,7 @@ pub fn doctor(
     cwd: &Path,
     printer: &Printer,
 ) -> Result<DoctorReport, PublishError> {
-    let dir = if opts.dir.is_absolute() {
-        opts.dir.clone()
-    } else {
-        cwd.join(&opts.dir)
-    };
+    let dir = crate::manifest::clean_path(&cwd.join(&opts.dir));
     let base = Config::load(env, &opts.cli, cwd)?;
     let m = Manifest::read_dir(&dir)?;
     let manifest = document::normalize_manifest(&m.raw, &DirSource::new(&dir))?;

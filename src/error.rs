@@ -3,8 +3,11 @@
 //! Exit codes: 0 success, 1 failure, 2 usage or configuration error (a
 //! lifecycle script's own non-zero code is passed on, as npm does).
 
+use crate::manifest::ManifestError;
 use crate::pack::PackError;
 use crate::publish::PublishError;
+use crate::registry::RegistryError;
+use crate::scripts::ScriptError;
 
 /// Any failure of a trustpub command.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +38,77 @@ impl Error {
             Error::Publish(e) => e.hint(),
             Error::Usage { hint, .. } => hint.clone(),
         }
+    }
+
+    /// npm's error code where npm fails the same way (`ENEEDAUTH`, `E404`,
+    /// `EPUBLISHCONFLICT`, `EPRIVATE`, `EJSONPARSE`, `ELIFECYCLE`, …), else
+    /// a trustpub code: `EUSAGE` for usage and configuration errors (exit
+    /// 2), `EPACK` or `EPUBLISH` for other failures.
+    pub fn npm_code(&self) -> String {
+        let manifest = |m: &ManifestError| match m {
+            ManifestError::Missing { .. } | ManifestError::NoDirectory { .. } => Some("ENOENT"),
+            ManifestError::Syntax { .. } | ManifestError::NotAnObject { .. } => Some("EJSONPARSE"),
+            ManifestError::InvalidVersion { .. } => Some("EBADSEMVER"),
+            _ => None,
+        };
+        let script = |_: &ScriptError| Some("ELIFECYCLE");
+        let registry = |r: &RegistryError| -> Option<String> {
+            if r.is_otp() {
+                return Some("EOTP".into());
+            }
+            r.status().map(|s| format!("E{s}"))
+        };
+        let known: Option<String> = match self {
+            Error::Pack(PackError::Manifest(m)) => manifest(m).map(str::to_string),
+            Error::Pack(PackError::Script(s)) => script(s).map(str::to_string),
+            Error::Publish(p) => match p {
+                PublishError::Manifest(m) => manifest(m).map(str::to_string),
+                PublishError::Pack(PackError::Manifest(m)) => manifest(m).map(str::to_string),
+                PublishError::Script(s) | PublishError::Pack(PackError::Script(s)) => {
+                    script(s).map(str::to_string)
+                }
+                PublishError::Registry(r) => registry(r),
+                PublishError::NeedAuth { .. } => Some("ENEEDAUTH".into()),
+                // npm has no OIDC error: with no token to fall back on it
+                // fails with ENEEDAUTH.
+                PublishError::TrustedPublishing {
+                    no_fallback: true, ..
+                } => Some("ENEEDAUTH".into()),
+                PublishError::AlreadyPublished { .. } | PublishError::Conflict { .. } => {
+                    Some("EPUBLISHCONFLICT".into())
+                }
+                PublishError::Private { .. } => Some("EPRIVATE".into()),
+                PublishError::RestrictedUnscoped { .. } => Some("EUNSCOPED".into()),
+                PublishError::TargetMissing { .. } => Some("ENOENT".into()),
+                _ => None,
+            },
+            Error::Pack(_) | Error::Usage { .. } => None,
+        };
+        known.unwrap_or_else(|| {
+            match (self, self.exit_code()) {
+                (_, 2) => "EUSAGE",
+                (Error::Publish(_), _) => "EPUBLISH",
+                _ => "EPACK",
+            }
+            .to_string()
+        })
+    }
+
+    /// npm's `--json` error document (lib/utils/output-error.js
+    /// `jsonError`, keyed `error` by lib/utils/display.js): `code`,
+    /// `summary` (the message) and `detail` (causes, then the hint).
+    pub fn json(&self) -> serde_json::Value {
+        let mut detail = self.causes();
+        if let Some(h) = self.hint() {
+            detail.push(h);
+        }
+        serde_json::json!({
+            "error": {
+                "code": self.npm_code(),
+                "summary": self.to_string(),
+                "detail": detail.join("\n"),
+            }
+        })
     }
 
     /// The chain of causes below the top message.

@@ -35,6 +35,24 @@ fn main() -> ExitCode {
             let text = text.trim_end_matches('\n');
             if e.use_stderr() {
                 trustpub::ui::stderr_text(text);
+                if std::env::args_os().skip(1).any(|a| a == "--json") {
+                    use std::io::Write as _;
+                    // npm's error object for --json, as for any failure.
+                    let (first, rest) = text.split_once("\n\n").unwrap_or((text, ""));
+                    let first = first.strip_prefix("error: ").unwrap_or(first);
+                    let summary = first.split_whitespace().collect::<Vec<_>>().join(" ");
+                    let doc = serde_json::json!({"error": {
+                        "code": "EUSAGE",
+                        "summary": summary,
+                        "detail": rest.trim(),
+                    }});
+                    let doc = serde_json::to_string_pretty(&doc).unwrap_or_default();
+                    let _ = writeln!(
+                        std::io::stdout().lock(),
+                        "{}",
+                        trustpub::ui::clean_json(&doc)
+                    );
+                }
             } else {
                 use std::io::Write as _;
                 let _ = writeln!(std::io::stdout().lock(), "{}", trustpub::ui::clean(text));
@@ -68,6 +86,10 @@ fn main() -> ExitCode {
             // the process dies of the signal.
             trustpub::signals::before_exit();
             printer.error(&e.to_string(), &e.causes(), e.hint().as_deref());
+            if json {
+                // npm's error object on standard output (exit code unchanged).
+                printer.out(&serde_json::to_string_pretty(&e.json()).unwrap_or_default());
+            }
             let mut annotation = e.to_string();
             if let Some(h) = e.hint() {
                 annotation.push_str("\nhint: ");
@@ -193,6 +215,7 @@ fn publish_options(a: PublishArgs) -> PublishOptions {
         },
         json: a.json,
         tolerate_republish: a.tolerate_republish,
+        offline: a.offline,
         trusted_publishing: Mode::parse(&a.trusted_publishing).unwrap_or_default(),
         sigstore: {
             let mut urls = SigstoreUrls::default();

@@ -17,6 +17,8 @@ use crate::semver;
 pub enum ManifestError {
     #[error("no package.json in {dir}")]
     Missing { dir: PathBuf },
+    #[error("directory not found: {dir}")]
+    NoDirectory { dir: PathBuf },
     #[error("cannot read {path}")]
     Unreadable {
         path: PathBuf,
@@ -60,6 +62,9 @@ impl ManifestError {
         Some(match self {
             ManifestError::Missing { .. } => {
                 "run trustpub in the package's directory, or pass that directory as an argument".into()
+            }
+            ManifestError::NoDirectory { .. } => {
+                "check the path: it must name the package's directory (the one holding package.json)".into()
             }
             ManifestError::Unreadable { .. } => "check the file's permissions".into(),
             ManifestError::Refused { .. } => format!(
@@ -108,6 +113,12 @@ pub struct Manifest {
     pub scripts: Vec<(String, String)>,
 }
 
+/// The path without `.` components or a trailing `/` (`/x/.` → `/x`), for
+/// printing and for scripts; `..` stays (symlinks are not resolved).
+pub fn clean_path(p: &Path) -> PathBuf {
+    p.components().collect()
+}
+
 fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -126,9 +137,12 @@ impl Manifest {
         let bytes = match crate::limits::read_file(&path, crate::limits::MANIFEST_MAX) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(ManifestError::Missing {
-                    dir: dir.to_path_buf(),
-                })
+                let dir = clean_path(dir);
+                return Err(if dir.is_dir() {
+                    ManifestError::Missing { dir }
+                } else {
+                    ManifestError::NoDirectory { dir }
+                });
             }
             Err(e) if crate::limits::is_refusal(&e) => {
                 return Err(ManifestError::Refused {

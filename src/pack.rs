@@ -177,7 +177,9 @@ pub struct Packed {
 /// Packs the package in `dir`.
 pub fn pack(dir: &Path, opts: &PackOptions, printer: &Printer) -> Result<Packed, PackError> {
     // npm resolves the directory: scripts see absolute paths.
-    let dir_buf = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let dir_buf = crate::manifest::clean_path(
+        &std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()),
+    );
     let dir = dir_buf.as_path();
     let manifest = Manifest::read_dir(dir)?;
     for w in &manifest.name_warnings {

@@ -45,6 +45,9 @@ pub struct PublishOptions {
     pub trusted_publishing: Mode,
     /// Where to sign provenance (`--fulcio-url`, `--rekor-url`).
     pub sigstore: SigstoreUrls,
+    /// `--offline` (with `--dry-run`): no trusted publishing, no credential
+    /// requirement, no packument read, no provenance; said in one line.
+    pub offline: bool,
 }
 
 /// The provenance attached to a publish.
@@ -120,6 +123,9 @@ pub enum PublishError {
     Registry(Box<RegistryError>),
     #[error("{path} does not exist")]
     TargetMissing { path: PathBuf },
+    /// A dry run could not check what the publish would check.
+    #[error("dry run: could not check {what}: {reason}")]
+    DryRunUnchecked { what: String, reason: String },
     #[error("cannot read {path}")]
     ReadTarball {
         path: PathBuf,
@@ -223,6 +229,7 @@ impl PublishError {
             PublishError::Document(e) => e.hint(),
             PublishError::Registry(e) => e.hint(),
             PublishError::TargetMissing { .. } => Some("pass a package directory or a .tgz made by npm pack or trustpub pack".into()),
+            PublishError::DryRunUnchecked { .. } => Some("a dry run fails when the publish would fail or could not be checked; fix the registry or network, or add --offline to check only the local side".into()),
             PublishError::ReadTarball { .. } => Some("pass a package directory or a .tgz made by npm pack or trustpub pack".into()),
             PublishError::Private { .. } => Some("remove \"private\": true from package.json to publish it".into()),
             PublishError::PrereleaseNeedsTag { .. } => Some("publish prereleases under their own tag, for example --tag next (or \"publishConfig\": {\"tag\": \"next\"})".into()),
@@ -289,11 +296,7 @@ pub fn publish(
     for d in base.diagnostics() {
         printer.warn("config", &d.to_string());
     }
-    let target = if opts.target.is_absolute() {
-        opts.target.clone()
-    } else {
-        cwd.join(&opts.target)
-    };
+    let target = crate::manifest::clean_path(&cwd.join(&opts.target));
 
     // The manifest as npm prepares it, then publishConfig on top of the config.
     // A directory is a package directory; anything else must be a `.tgz`
@@ -344,6 +347,12 @@ pub fn publish(
     let tag = config.dist_tag();
     let access = config.access();
     let dry_run = config.dry_run();
+    let offline = dry_run && opts.offline;
+    if offline {
+        printer.notice(
+            "offline dry run: no network; trusted publishing, the credential, the registry's version checks and provenance signing are not checked",
+        );
+    }
 
     // Checks npm makes before any upload (and some it leaves to the registry).
     if truthy_opt(prepared.manifest.get("private")) {
@@ -415,7 +424,12 @@ pub fn publish(
             .map(|(r, o)| (r.to_string(), r.origin.place(), o.to_string())),
     };
     let mut failed: Option<Box<Diagnosis>> = None;
-    let trusted = match trust::attempt(mode, &inputs) {
+    let attempted = if offline {
+        Attempt::Disabled
+    } else {
+        trust::attempt(mode, &inputs)
+    };
+    let trusted = match attempted {
         Attempt::Ok(success) => {
             printer.notice(&format!(
                 "trusted publishing: exchanged the {} id token (from {}) for a publish token for {}",
@@ -542,26 +556,18 @@ pub fn publish(
             CredentialLookup::Missing => {
                 if let Some(d) = failed.take() {
                     print_diagnosis(printer, &d, &registry.url, &prepared.name, "error");
-                    if !dry_run {
-                        return Err(PublishError::TrustedPublishing {
-                            diagnosis: d,
-                            no_fallback: true,
-                        });
-                    }
+                    return Err(PublishError::TrustedPublishing {
+                        diagnosis: d,
+                        no_fallback: true,
+                    });
                 }
                 let looked = format!(
                     "no _authToken, _auth or username/_password for {} in {}, and NODE_AUTH_TOKEN is not set",
                     crate::config::nerf_dart_of(&registry.url).unwrap_or_else(|| registry.to_string()),
                     config.files().describe()
                 );
-                if dry_run {
-                    printer.warn(
-                        "publish",
-                        &format!(
-                            "This command requires you to be logged in to {registry} (dry-run)"
-                        ),
-                    );
-                    (None, "none", format!("nothing (dry run: {looked})"))
+                if offline {
+                    (None, "none", format!("nothing (offline dry run: {looked})"))
                 } else {
                     return Err(PublishError::NeedAuth {
                         registry: registry.to_string(),
@@ -574,7 +580,7 @@ pub fn publish(
 
     let auth_type = config.auth_type();
     // npm's automatic provenance, decided as npm decides it.
-    if trusted.is_some() || !config.is_default("provenance") {
+    if !offline && (trusted.is_some() || !config.is_default("provenance")) {
         let decision = trust::decide_provenance(
             &config,
             trusted.as_deref(),
@@ -598,15 +604,27 @@ pub fn publish(
         trust: trust_report,
     };
 
-    // The registry's view of the package (npm skips this with --force).
-    let packument = fetch_packument(
-        &client,
-        &package_url,
-        auth.as_ref(),
-        &spec,
-        printer,
-        &auth_type,
-    );
+    // The registry's view of the package (npm skips this with --force). A
+    // dry run that cannot read it fails: the checks could not be made.
+    let packument = if offline {
+        None
+    } else if dry_run && !config.force() {
+        read_packument(&client, &package_url, auth.as_ref(), &spec, &auth_type).map_err(
+            |reason| PublishError::DryRunUnchecked {
+                what: format!("the published versions of {}", prepared.name),
+                reason,
+            },
+        )?
+    } else {
+        fetch_packument(
+            &client,
+            &package_url,
+            auth.as_ref(),
+            &spec,
+            printer,
+            &auth_type,
+        )
+    };
     if !config.force() {
         if let Some(existing) = packument.as_ref().and_then(|p| p.versions.as_ref()) {
             if let Some(v) = existing.get(&prepared.version) {
@@ -660,27 +678,32 @@ pub fn publish(
         if dry_run { " (dry-run)" } else { "" }
     ));
 
-    // Provenance: decided, checked, then signed (never in a dry run).
-    let made = make_provenance(&ProvenanceInputs {
-        config: &config,
-        env,
-        printer,
-        client: &client,
-        observer: &observer,
-        name: &prepared.name,
-        version: &prepared.version,
-        integrity: &prepared.packed.integrity,
-        repository: prepared.manifest.get("repository"),
-        access_public: access == Some(Access::Public),
-        trusted: trusted.as_deref(),
-        would_sign: done.trust.provenance.as_ref().is_some_and(|d| d.would_sign),
-        registry: &registry.url,
-        escaped: &escaped,
-        auth: auth.as_ref(),
-        urls: &opts.sigstore,
-        dry_run,
-        json: opts.json,
-    })?;
+    // Provenance: decided, checked, then signed (never in a dry run). An
+    // offline dry run still checks a --provenance-file (a local check).
+    let made = if offline && config.provenance_file().is_none() {
+        Made::default()
+    } else {
+        make_provenance(&ProvenanceInputs {
+            config: &config,
+            env,
+            printer,
+            client: &client,
+            observer: &observer,
+            name: &prepared.name,
+            version: &prepared.version,
+            integrity: &prepared.packed.integrity,
+            repository: prepared.manifest.get("repository"),
+            access_public: access == Some(Access::Public),
+            trusted: trusted.as_deref(),
+            would_sign: done.trust.provenance.as_ref().is_some_and(|d| d.would_sign),
+            registry: &registry.url,
+            escaped: &escaped,
+            auth: auth.as_ref(),
+            urls: &opts.sigstore,
+            dry_run,
+            json: opts.json,
+        })?
+    };
 
     // `prepared.manifest` is already normalised (as npm hands the prepared
     // manifest to libnpmpublish); normalising it again would move `_id`.
@@ -1099,6 +1122,20 @@ fn fetch_packument(
     printer: &Printer,
     auth_type: &str,
 ) -> Option<Packument> {
+    read_packument(client, url, auth, spec, auth_type).unwrap_or_else(|reason| {
+        printer.warn("publish", &format!("{reason}; skipping the version checks"));
+        None
+    })
+}
+
+/// The packument (`None` for a 404), or why it could not be read.
+fn read_packument(
+    client: &Client,
+    url: &str,
+    auth: Option<&Auth>,
+    spec: &str,
+    auth_type: &str,
+) -> Result<Option<Packument>, String> {
     match client.send_once(&registry::packument_request(
         url,
         auth,
@@ -1106,32 +1143,12 @@ fn fetch_packument(
         Some(auth_type),
     )) {
         Ok(r) if r.status == 200 => match Packument::parse(&r.body) {
-            Some(p) => Some(p),
-            None => {
-                printer.warn(
-                    "publish",
-                    &format!(
-                        "the packument at {url} is not valid JSON; skipping the version checks"
-                    ),
-                );
-                None
-            }
+            Some(p) => Ok(Some(p)),
+            None => Err(format!("the packument at {url} is not valid JSON")),
         },
-        Ok(r) if r.status == 404 => None,
-        Ok(r) => {
-            printer.warn(
-                "publish",
-                &format!(
-                    "GET {url} answered {}; skipping the version checks",
-                    r.status
-                ),
-            );
-            None
-        }
-        Err(e) => {
-            printer.warn("publish", &format!("{e}; skipping the version checks"));
-            None
-        }
+        Ok(r) if r.status == 404 => Ok(None),
+        Ok(r) => Err(format!("GET {url} answered {}", r.status)),
+        Err(e) => Err(e.to_string()),
     }
 }
 

@@ -658,7 +658,9 @@ mod tests {
     #[test]
     fn unknown_and_flattened_keys() {
         assert_eq!(unknown_key_name("registry"), None);
+        // Not in npm 11.19.1's internalEnv (the published tarball): npm warns.
         assert_eq!(unknown_key_name("nodedir").as_deref(), Some("nodedir"));
+        assert_eq!(unknown_key_name("colour").as_deref(), Some("colour"));
         assert_eq!(unknown_key_name("//h/:_authToken"), None);
         assert_eq!(unknown_key_name("@s:registry"), None);
         assert_eq!(
@@ -673,5 +675,69 @@ mod tests {
         assert!(
             is_sensitive("//h/:_authToken") && is_sensitive("otp") && !is_sensitive("registry")
         );
+    }
+
+    /// The key lists are npm 11.19.1's own: read from the pinned npm's
+    /// (tests/tools, installed from the registry by its lockfile, not a
+    /// system npm that may be patched)
+    /// `@npmcli/config` (its definitions, `nerfDarts`, and the `internalEnv`
+    /// list in lib/index.js) and compared with trustpub's, in both directions.
+    #[test]
+    fn key_lists_match_the_pinned_npm_config_definitions() {
+        let lib = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/tools/node_modules/npm/node_modules/@npmcli/config/lib");
+        assert!(
+            lib.join("definitions/index.js").is_file(),
+            "{} is missing: run `npm ci` in tests/tools (the pinned npm 11.19.1)",
+            lib.display()
+        );
+        let script = r#"
+            const lib = process.argv[1];
+            const d = require(lib + '/definitions/index.js');
+            const src = require('fs').readFileSync(lib + '/index.js', 'utf8');
+            const m = src.match(/const internalEnv = \[([^\]]*)\]/);
+            if (!m) throw new Error('internalEnv not found in ' + lib + '/index.js');
+            const internal = [...m[1].matchAll(/'([^']*)'/g)].map(x => x[1]);
+            const defined = Object.keys(d.definitions);
+            const unflattened = defined.filter(k => !d.definitions[k].flatten);
+            console.log(JSON.stringify({ defined, unflattened, nerf: d.nerfDarts, internal }));
+        "#;
+        let out = std::process::Command::new("node")
+            .arg("-e")
+            .arg(script)
+            .arg(&lib)
+            .output()
+            .expect("node must be on PATH to read npm's config definitions");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Json = serde_json::from_slice(&out.stdout).expect("JSON from node");
+        let list = |k: &str| -> std::collections::BTreeSet<String> {
+            v[k].as_array()
+                .expect("array")
+                .iter()
+                .map(|x| x.as_str().expect("string").to_string())
+                .collect()
+        };
+        let ours = |l: &[&str]| -> std::collections::BTreeSet<String> {
+            l.iter().map(|s| s.to_string()).collect()
+        };
+        assert_eq!(ours(DEFINED_KEYS), list("defined"), "DEFINED_KEYS");
+        assert_eq!(
+            ours(UNFLATTENED_KEYS),
+            list("unflattened"),
+            "UNFLATTENED_KEYS"
+        );
+        assert_eq!(ours(NERF_DART_KEYS), list("nerf"), "NERF_DART_KEYS");
+        assert_eq!(
+            ours(INTERNAL_ENV_KEYS),
+            list("internal"),
+            "INTERNAL_ENV_KEYS"
+        );
+        for k in list("internal").iter().chain(&list("defined")) {
+            assert_eq!(unknown_key_name(k), None, "npm does not warn about {k}");
+        }
     }
 }

@@ -17,3 +17,4 @@ mod publish;
 mod readme_examples;
 mod support;
 mod trusted;
+mod truth;

@@ -82,6 +82,38 @@ fn oidc_publish_signs_provenance_that_verifies() {
     let tr = w.issuer.token_requests();
     assert_eq!(tr.len(), 2);
     assert!(tr[1].url.ends_with("&audience=sigstore"), "{}", tr[1].url);
+    // One user-agent on every request: GitHub's token service, the
+    // exchange and the registry, Fulcio and Rekor.
+    let ua = crate::support::expected_user_agent(Some("github-actions"));
+    let mut seen: Vec<(String, Option<String>)> = Vec::new();
+    for r in w.issuer.token_requests() {
+        seen.push((
+            format!("issuer {}", r.url),
+            r.header("user-agent").map(str::to_string),
+        ));
+    }
+    for r in w.proxy.requests() {
+        seen.push((
+            format!("registry {} {}", r.method, r.target),
+            r.header("user-agent").map(str::to_string),
+        ));
+    }
+    for r in sig.fulcio.signing_requests() {
+        seen.push((
+            "fulcio".into(),
+            r.request.header("user-agent").map(str::to_string),
+        ));
+    }
+    for r in sig.rekor.create_requests() {
+        seen.push((
+            "rekor".into(),
+            r.request.header("user-agent").map(str::to_string),
+        ));
+    }
+    assert!(seen.len() >= 7, "{seen:?}");
+    for (what, got) in &seen {
+        assert_eq!(got.as_deref(), Some(ua.as_str()), "{what}");
+    }
     // As npm: visibility for the automatic decision, the packument, then
     // visibility again for the preflight (access is not "public").
     assert_eq!(

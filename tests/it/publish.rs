@@ -62,12 +62,7 @@ fn gunzip(bytes: &[u8]) -> Vec<u8> {
 
 /// The user-agent trustpub must send outside CI.
 fn user_agent() -> String {
-    format!(
-        "trustpub/{} {} {}",
-        env!("CARGO_PKG_VERSION"),
-        std::env::consts::OS,
-        std::env::consts::ARCH
-    )
+    crate::support::expected_user_agent(None)
 }
 
 /// Whether `req` carries exactly the planted token as a bearer token
@@ -1361,8 +1356,9 @@ fn failing_prepublish_only_stops_before_the_upload() {
 // ---------------------------------------------------------------------------
 // Item 7: --dry-run, --json, the last line
 
-/// `--dry-run` against a port nothing listens on: the packument cannot be
-/// read, which is a warning, and the run succeeds.
+/// `--dry-run` against a port nothing listens on: the version checks cannot
+/// be made, so the dry run fails; `--dry-run --offline` knowingly skips the
+/// network, says so in one line, and succeeds.
 #[test]
 fn dry_run_works_offline() {
     let sb = Sandbox::new();
@@ -1370,9 +1366,14 @@ fn dry_run_works_offline() {
     sb.login(&registry);
     let pkg = simple(&sb, "pkg", "trustpub-it-offline", "1.0.0");
     let run = publish(&sb, &registry, &pkg, &["--dry-run"]);
-    run.success()
-        .stderr_has("trustpub warn publish")
-        .stderr_has("skipping the version checks");
+    run.expect_code(1)
+        .stderr_has("dry run: could not check the published versions of trustpub-it-offline")
+        .stderr_has("--offline");
+    let run = publish(&sb, &registry, &pkg, &["--dry-run", "--offline"]);
+    run.success().stderr_has(
+        "offline dry run: no network; trusted publishing, the credential, the registry's version checks and provenance signing are not checked",
+    );
+    assert!(!run.stderr().contains("skipping"), "{}", run.describe);
     let last = run.last_stderr_line();
     assert!(
         last.contains(&format!(

@@ -366,7 +366,13 @@ fn provenance_file_that_is_a_device_is_refused() {
     let run = sb
         .trustpub_limited(
             MEMORY,
-            ["publish", "--dry-run", "--provenance-file", "/dev/zero"],
+            [
+                "publish",
+                "--dry-run",
+                "--offline",
+                "--provenance-file",
+                "/dev/zero",
+            ],
         )
         .arg(&pkg)
         .args(["--registry", NOWHERE])

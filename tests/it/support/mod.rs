@@ -372,3 +372,29 @@ pub fn line_diff(a: &str, b: &str) -> String {
     }
     out
 }
+
+/// The user-agent trustpub must send (npm-compatible clients' convention:
+/// `<tool>/<version> npm/? node/? <platform> <arch> workspaces/false`, plus
+/// ` ci/<name>` in CI), with Node's names for the platform and architecture.
+pub fn expected_user_agent(ci: Option<&str>) -> String {
+    let platform = match std::env::consts::OS {
+        "macos" => "darwin",
+        "windows" => "win32",
+        os => os,
+    };
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "x64",
+        "aarch64" => "arm64",
+        "x86" => "ia32",
+        a => a,
+    };
+    let mut ua = format!(
+        "trustpub/{} npm/? node/? {platform} {arch} workspaces/false",
+        env!("CARGO_PKG_VERSION")
+    );
+    if let Some(c) = ci {
+        ua.push_str(" ci/");
+        ua.push_str(c);
+    }
+    ua
+}

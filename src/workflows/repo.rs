@@ -230,6 +230,11 @@ impl Repo {
         pj.get(field)?.as_str().map(str::to_string)
     }
 
+    /// A top-level field of the package's package.json.
+    pub fn package_field_value(&self, field: &str) -> Option<Value> {
+        self.package_json(&self.package_rel)?.get(field).cloned()
+    }
+
     pub fn package_name(&self) -> Option<String> {
         self.package_field("name")
     }
@@ -296,6 +301,17 @@ impl Repo {
     }
 
     /// Whether `d` lies inside a nested package (not the checked one).
+    /// The package is one of several: it is not at the repository root, or
+    /// the root declares workspaces.
+    pub fn is_monorepo(&self) -> bool {
+        !self.package_rel.as_os_str().is_empty()
+            || self
+                .package_json(Path::new(""))
+                .is_some_and(|pj| pj.get("workspaces").is_some())
+            || self.root.join("pnpm-workspace.yaml").is_file()
+            || self.root.join("lerna.json").is_file()
+    }
+
     fn is_other_package_dir(&self, d: &Path) -> bool {
         d.ancestors()
             .take_while(|a| *a != self.package_rel)

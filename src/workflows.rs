@@ -289,7 +289,11 @@ pub fn analyze(repo_root: &Path, package_dir: &Path, registry_host: &str) -> Ana
     if let Some(f) = repo.package_problem() {
         problems.insert(0, f);
     }
-    if repo.package_field_value("private") == Some(serde_json::Value::Bool(true)) {
+    // A package published from a directory made at build time (`dist`, with
+    // its own package.json) may be private at its source.
+    if repo.package_field_value("private") == Some(serde_json::Value::Bool(true))
+        && !repo.publishes_generated_copy()
+    {
         problems.insert(0, private_finding(&repo.package_description()));
     }
     if found.jobs.is_empty() {

@@ -409,13 +409,20 @@ fn scan_step(
                 let text = repo
                     .read_text(&dir.join("action.yml"))
                     .or_else(|| repo.read_text(&dir.join("action.yaml")));
+                let mut followed = false;
                 if let Some(Ok(Some(action))) = text.map(|t| super::yaml::parse(&t)) {
                     let runs = get(&action, "runs");
                     if let Some(Yaml::Array(steps)) = runs.and_then(|r| get(r, "steps")) {
+                        followed = true;
                         for s in steps {
                             scan_step(repo, w, job, s, scan, seq, depth + 1);
                         }
                     }
+                }
+                // A JavaScript or Docker action of this repository (or one
+                // doctor cannot read): a program that may publish.
+                if !followed {
+                    scan.opaque.push((here, format!("uses: {uses}")));
                 }
             }
             _ if !uses.starts_with("docker://")

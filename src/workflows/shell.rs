@@ -94,6 +94,30 @@ pub(crate) enum Event {
     },
 }
 
+/// Tools with a `publish` subcommand that uploads somewhere else than an
+/// npm registry.
+const NOT_NPM_PUBLISHERS: &[&str] = &[
+    "gh",
+    "git",
+    "pkg-pr-new",
+    "vsce",
+    "ovsx",
+    "jsr",
+    "docker",
+    "twine",
+    "gem",
+    "poetry",
+    "dotnet",
+    "helm",
+    "mvn",
+    "gradle",
+    "gradlew",
+    "wrangler",
+    "netlify",
+    "vercel",
+    "mkdocs",
+];
+
 /// `scripts/release.js`, `./publish.ts`: a file a custom release program
 /// lives in (its name says release or publish).
 fn is_release_program(arg: &str) -> bool {
@@ -249,7 +273,68 @@ impl Scanner<'_> {
                 }
             }
             _ if words[0].ends_with(".sh") => self.shell_file(&words[0], &full, ctx),
+            // `release publish` (@ossjs/release): the commands of the profiles
+            // in release.config.json.
+            "release" if first_positional(args, &[]) == Some("publish") => {
+                self.ossjs_release(&full, ctx, over)
+            }
+            // An unknown tool's `publish` subcommand (`vsce publish`, `tanstack
+            // publish`): it may upload to npm; doctor cannot tell.
+            // `changelogen --publish`: publishes, but `--canary` renames the
+            // package; doctor cannot tell which.
+            "changelogen" if args.iter().any(|a| a == "--publish") => {
+                self.events.push(Event::Opaque { command: full })
+            }
+            _ if !NOT_NPM_PUBLISHERS.contains(&prog)
+                && !prog.ends_with(".sh")
+                && first_positional(args, &[]) == Some("publish")
+                && !args.iter().any(|a| a == "--dry-run") =>
+            {
+                self.events.push(Event::Opaque { command: full })
+            }
             _ => {}
+        }
+    }
+
+    /// `release publish` of @ossjs/release runs the `use` command of a
+    /// profile in release.config.json (which one depends on `--profile`, so
+    /// every profile is scanned); without a readable config it is opaque.
+    fn ossjs_release(&mut self, full: &str, ctx: &Ctx, over: Option<&Target>) {
+        let config = ctx
+            .cwd
+            .as_ref()
+            .and_then(|d| self.repo.read_text(&d.join("release.config.json")))
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+        let uses: Vec<String> = config
+            .as_ref()
+            .and_then(|c| c.get("profiles"))
+            .and_then(|p| p.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|p| p.get("use").and_then(|u| u.as_str()))
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if uses.is_empty() || ctx.depth >= MAX_DEPTH {
+            self.events.push(Event::Opaque {
+                command: full.to_string(),
+            });
+            return;
+        }
+        let via = with(&ctx.via, full);
+        for u in uses {
+            let inner = Ctx {
+                cwd: ctx.cwd.clone(),
+                via: via.clone(),
+                depth: ctx.depth + 1,
+            };
+            for words in split_commands(&u) {
+                let words = strip_prefix_words(&words);
+                if !words.is_empty() {
+                    self.command(&words, &inner, over);
+                }
+            }
         }
     }
 

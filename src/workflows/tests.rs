@@ -1334,4 +1334,47 @@ fn release_programs_recognised_by_the_shell_scanner() {
         summary("pnpm stage publish --dry-run"),
         Vec::<String>::new()
     );
+    assert_eq!(summary("tanstack publish"), vec!["opaque tanstack publish"]);
+    assert_eq!(summary("npx vsce publish"), Vec::<String>::new());
+    assert_eq!(
+        summary("yarn dlx pkg-pr-new publish './packages/*'"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        summary("pnpm changelogen --canary nightly --publish"),
+        vec!["opaque changelogen --canary nightly --publish"]
+    );
+    assert_eq!(summary("gh release create v1"), Vec::<String>::new());
+    // @ossjs/release without its config: opaque; with it: its profiles' commands.
+    assert_eq!(summary("release publish"), vec!["opaque release publish"]);
+    std::fs::write(
+        tmp.path().join("release.config.json"),
+        r#"{"profiles":[{"name":"latest","use":"NPM_CONFIG_PROVENANCE=true pnpm publish --no-git-checks"}]}"#,
+    )
+    .unwrap();
+    let repo = repo::Repo::open(tmp.path(), tmp.path(), HOST);
+    let events = shell::scan(&repo, "release publish", Some(PathBuf::new()));
+    let Some(Event::Publish(p)) = events.first() else {
+        panic!("no publish in {events:#?}");
+    };
+    assert_eq!(p.publisher, Publisher::Pnpm);
+    assert_eq!(p.via, vec!["release publish".to_string()]);
+}
+
+#[test]
+fn private_source_published_from_a_built_directory_is_not_refused() {
+    let a = analyze_case("github-private-dist");
+    let job = only_job(&a);
+    assert_eq!(job.command, "npm publish");
+    assert_eq!(a.verdict(), Verdict::Ready);
+}
+
+#[test]
+fn local_javascript_action_is_unknown_not_no_job() {
+    let a = analyze_case("github-local-js-action");
+    assert_eq!(a.jobs, vec![]);
+    let f = finding(&a.problems, "no-publish-job");
+    assert_eq!(f.severity, Severity::Unknown);
+    assert_has(&f.message, &["uses: ./", "cannot tell"]);
+    assert_eq!(a.verdict(), Verdict::Unknown);
 }

@@ -437,27 +437,89 @@ pub fn private_finding(what: &str) -> Finding {
     .with_fix("remove \"private\": true from package.json if this package is meant to be published")
 }
 
-/// In a monorepo, a publish whose target doctor cannot work out (a path
+/// The semantic-release npm check, then: in a monorepo, a publish whose target doctor cannot work out (a path
 /// with variables, a loop that skips some packages, a tarball) may or may
 /// not publish this package: doctor cannot tell.
 fn target_findings(repo: &Repo, where_: &str, cmd: &PublishCmd) -> Vec<Finding> {
+    let mut out = semantic_release_findings(repo, where_, cmd);
     if cmd.target != shell::Target::Unknown || !repo.is_monorepo() {
-        return Vec::new();
+        return out;
     }
-    vec![Finding::unknown(
-        "publish-target-unknown",
-        format!(
-            "{where_} runs {}, and doctor cannot work out which package that uploads (a path \
+    out.push(
+        Finding::unknown(
+            "publish-target-unknown",
+            format!(
+                "{where_} runs {}, and doctor cannot work out which package that uploads (a path \
              with variables, a tarball or a directory it cannot follow), so it cannot tell \
              whether this job publishes {}",
-            cmd.describe(),
-            repo.package_description()
+                cmd.describe(),
+                repo.package_description()
+            ),
+        )
+        .with_fix(
+            "run `trustpub doctor` in the publishing job, or name the package's directory in the \
+         publish command (`npm publish packages/a`, `pnpm --filter a publish`)",
+        ),
+    );
+    out
+}
+
+/// semantic-release brings its own npm through `@semantic-release/npm`:
+/// npm ^11 from version 13 (semantic-release 25) on, npm 10 before, which
+/// never tries trusted publishing. The versions come from `npx
+/// semantic-release@<v>` or the package.json dependencies of the package and
+/// of the repository root; when neither says, `npx` fetches the newest.
+fn semantic_release_findings(repo: &Repo, where_: &str, cmd: &PublishCmd) -> Vec<Finding> {
+    if cmd.publisher != Publisher::Other("semantic-release".into()) {
+        return Vec::new();
+    }
+    let major = |v: &str| -> Option<u64> {
+        let v = v.trim().trim_start_matches(['^', '~', '=', 'v', '>']);
+        v.split('.').next()?.trim().parse().ok()
+    };
+    let declared = |name: &str| -> Option<(String, u64)> {
+        for dir in [repo.package_dir(), PathBuf::new()] {
+            let Some(pj) = repo.package_json(&dir) else {
+                continue;
+            };
+            for deps in ["devDependencies", "dependencies"] {
+                if let Some(v) = pj
+                    .get(deps)
+                    .and_then(|d| d.get(name))
+                    .and_then(|v| v.as_str())
+                {
+                    if let Some(m) = major(v) {
+                        return Some((format!("{name}@{v}"), m));
+                    }
+                }
+            }
+        }
+        None
+    };
+    let pinned = cmd
+        .command
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("semantic-release@"))
+        .and_then(|v| major(v).map(|m| (format!("semantic-release@{v}"), m)));
+    let old = match declared("@semantic-release/npm") {
+        Some((what, m)) => (m < 13).then_some(what),
+        None => match pinned.or_else(|| declared("semantic-release")) {
+            Some((what, m)) => (m < 25).then_some(what),
+            None => None,
+        },
+    };
+    let Some(what) = old else {
+        return Vec::new();
+    };
+    vec![Finding::error(
+        "npm-too-old",
+        format!(
+            "{where_} publishes with {}; {what} publishes through npm 10 \
+             (@semantic-release/npm before 13), which never tries trusted publishing",
+            cmd.describe()
         ),
     )
-    .with_fix(
-        "run `trustpub doctor` in the publishing job, or name the package's directory in the \
-         publish command (`npm publish packages/a`, `pnpm --filter a publish`)",
-    )]
+    .with_fix("use semantic-release 25 or newer (@semantic-release/npm 13 or newer, which comes with npm 11)")]
 }
 
 /// Publishers that cannot use trusted publishing at all.

@@ -319,6 +319,11 @@ impl Repo {
         self.generated_copy.get()
     }
 
+    /// The package directory, relative to the root.
+    pub fn package_dir(&self) -> PathBuf {
+        self.package_rel.clone()
+    }
+
     /// The package is one of several: it is not at the repository root, or
     /// the root declares workspaces.
     pub fn is_monorepo(&self) -> bool {

@@ -1378,3 +1378,15 @@ fn local_javascript_action_is_unknown_not_no_job() {
     assert_has(&f.message, &["uses: ./", "cannot tell"]);
     assert_eq!(a.verdict(), Verdict::Unknown);
 }
+
+#[test]
+fn semantic_release_before_25_brings_npm_10() {
+    let a = analyze_case("github-semantic-release-old");
+    let job = only_job(&a);
+    assert_eq!(codes(&job.findings), vec![(Error, "npm-too-old")]);
+    assert_has(
+        &job.findings[0].message,
+        &["semantic-release@^24.2.0", "npm 10"],
+    );
+    assert_eq!(a.verdict(), Verdict::NotReady);
+}

@@ -11,7 +11,9 @@
 //!   asks the registry whether the package exists.
 //!
 //! It prints a readiness report with the exact trusted-publisher values and
-//! exits 0 when a publish would succeed, 1 otherwise.
+//! a verdict: ready, not ready, or cannot tell (outside CI, when a program
+//! or action doctor cannot read decides; marked `????`). It exits 0 only
+//! when ready, 1 otherwise.
 
 use std::path::{Path, PathBuf};
 

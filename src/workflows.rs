@@ -17,7 +17,11 @@
 //! `pnpm publish`, `yarn npm publish`, `trustpub publish`, `changeset
 //! publish`, …, directly, through `npx`, or one to three levels down through
 //! `npm run <script>`), or uses a known publishing action. Jobs that publish
-//! a different package of a monorepo are left out. Each publishing job gets
+//! a different package of a monorepo are left out. A program doctor cannot
+//! read that may publish (`node scripts/release.js`, a JavaScript action of
+//! the repository, an unknown tool's `publish` subcommand) makes the verdict
+//! "cannot tell" ([`Verdict::Unknown`]) rather than "no job publishes"; so
+//! does, in a monorepo, a publish whose target it cannot work out. Each publishing job gets
 //! the values to enter on npmjs.com and its findings; the checks per
 //! provider are listed at the top of `github.rs`, `gitlab.rs` and
 //! `circleci.rs`.
@@ -410,6 +414,7 @@ fn no_publish_job(repo: &Repo, found: &Found) -> Finding {
              script",
         );
     }
+    // A remote reusable workflow may publish: doctor cannot tell.
     let severity = if found.remote_candidates.is_empty() {
         Severity::Error
     } else {
@@ -418,7 +423,7 @@ fn no_publish_job(repo: &Repo, found: &Found) -> Finding {
              and which may publish",
             found.remote_candidates.join(" and ")
         ));
-        Severity::Warning
+        Severity::Unknown
     };
     Finding::new(severity, "no-publish-job", message).with_fix(format!(
         "add a workflow that publishes on a tag push, for example:\n\n{MINIMAL_WORKFLOW}"

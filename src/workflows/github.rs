@@ -12,7 +12,11 @@
 //!   `workflow_call`; npm matches the calling workflow's file name, which is
 //!   what the publisher values carry. No local caller: the file is unknown.
 //! * `npm-too-old` / `node-too-old` [error or warning], `node-version-unknown`
-//!   [warning or info]: see `node.rs`.
+//!   [warning or info; unknown when no readable step sets up Node but an
+//!   action from another repository runs before the publish]: see `node.rs`.
+//!   Local composite actions (`./dir`, `$/dir`) are followed three levels deep.
+//! * `publish-target-unknown` [unknown], semantic-release's `npm-too-old`
+//!   [error]: see `target_findings` in `workflows.rs`.
 //! * `token-fallback` [warning]: `NODE_AUTH_TOKEN`/`NPM_TOKEN` from a secret
 //!   (workflow, job or step `env`, or an action's `token` input), or a step
 //!   writing `_authToken` to an .npmrc.

@@ -710,9 +710,10 @@ fn remote_reusable_workflow_is_noted() {
         codes(&a.problems),
         vec![
             (Info, "remote-reusable-workflow"),
-            (Warning, "no-publish-job")
+            (Severity::Unknown, "no-publish-job")
         ]
     );
+    assert_eq!(a.verdict(), Verdict::Unknown);
     assert_has(
         &a.problems[0].message,
         &[

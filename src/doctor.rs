@@ -11,7 +11,9 @@
 //!   asks the registry whether the package exists.
 //!
 //! It prints a readiness report with the exact trusted-publisher values and
-//! exits 0 when a publish would succeed, 1 otherwise.
+//! a verdict: ready, not ready, or cannot tell (outside CI, when a program
+//! or action doctor cannot read decides; marked `????`). It exits 0 only
+//! when ready, 1 otherwise.
 
 use std::path::{Path, PathBuf};
 
@@ -44,6 +46,8 @@ pub enum Status {
     Info,
     Warn,
     Fail,
+    /// Doctor cannot tell (a program it cannot read decides).
+    Unknown,
 }
 
 impl Status {
@@ -53,6 +57,7 @@ impl Status {
             Status::Info => "info",
             Status::Warn => "warn",
             Status::Fail => "FAIL",
+            Status::Unknown => "????",
         }
     }
 }
@@ -164,21 +169,37 @@ pub struct DoctorReport {
 }
 
 impl DoctorReport {
-    /// No check failed.
+    /// No check failed and none is undecided.
     pub fn ready(&self) -> bool {
-        !self.checks.iter().any(|c| c.status == Status::Fail)
+        !self
+            .checks
+            .iter()
+            .any(|c| matches!(c.status, Status::Fail | Status::Unknown))
+    }
+
+    /// `ready`, `not ready` or `unknown` (nothing failed, but doctor cannot
+    /// tell whether a check passes).
+    pub fn verdict(&self) -> &'static str {
+        if self.checks.iter().any(|c| c.status == Status::Fail) {
+            "not ready"
+        } else if self.checks.iter().any(|c| c.status == Status::Unknown) {
+            "unknown"
+        } else {
+            "ready"
+        }
     }
 
     pub fn to_json(&self) -> Value {
         json!({
             "ready": self.ready(),
+            "verdict": self.verdict(),
             "package": self.package,
             "version": self.version,
             "registry": self.registry,
             "ci": self.provider.map(Provider::user_agent_name),
             "checks": self.checks.iter().map(|c| json!({
                 "name": c.name,
-                "status": match c.status { Status::Fail => "fail", s => s.as_str() },
+                "status": match c.status { Status::Fail => "fail", Status::Unknown => "unknown", s => s.as_str() },
                 "message": c.message,
                 "fix": c.fix,
             })).collect::<Vec<_>>(),
@@ -241,7 +262,18 @@ impl DoctorReport {
             .iter()
             .filter(|c| c.status == Status::Fail)
             .count();
-        out.push(if fails == 0 {
+        let unknowns = self
+            .checks
+            .iter()
+            .filter(|c| c.status == Status::Unknown)
+            .count();
+        out.push(if fails == 0 && unknowns > 0 {
+            format!(
+                "cannot tell: {unknowns} thing{} doctor cannot check from the files (marked ????); \
+                 run `trustpub doctor` in the publishing job to check it",
+                if unknowns == 1 { "" } else { "s" }
+            )
+        } else if fails == 0 {
             match self.provider {
                 Some(_) => "ready: a publish from this job would authenticate with trusted publishing".into(),
                 None => "ready, as far as the CI files show: run `trustpub doctor` in the publishing job to check the exchange itself".into(),
@@ -304,6 +336,12 @@ pub fn doctor(
                 Status::Ok,
                 format!("{} detected", p.display_name()),
             ));
+            if m.raw.get("private") == Some(&Value::Bool(true)) {
+                report.checks.push(finding_check(
+                    "package",
+                    &workflows::private_finding(&m.name),
+                ));
+            }
             let inputs = trust::Inputs {
                 env,
                 registry: &registry.url,
@@ -449,15 +487,22 @@ pub fn doctor(
                 for f in &job.findings {
                     report.checks.push(finding_check("ci job", f));
                 }
-                if report.values.is_none() {
+                // A job that may not publish this package names no form.
+                let maybe = job
+                    .findings
+                    .iter()
+                    .any(|f| f.code == "publish-target-unknown");
+                if report.values.is_none() && !maybe {
                     report.values = Some(files_form(&job.publisher_values));
                 }
             }
             if analysis.jobs.is_empty()
-                && !analysis
-                    .problems
-                    .iter()
-                    .any(|f| f.severity == workflows::Severity::Error)
+                && !analysis.problems.iter().any(|f| {
+                    matches!(
+                        f.severity,
+                        workflows::Severity::Error | workflows::Severity::Unknown
+                    )
+                })
             {
                 report.checks.push(check(
                     "ci files",
@@ -513,6 +558,7 @@ fn finding_check(name: &str, f: &workflows::Finding) -> Check {
             workflows::Severity::Error => Status::Fail,
             workflows::Severity::Warning => Status::Warn,
             workflows::Severity::Info => Status::Info,
+            workflows::Severity::Unknown => Status::Unknown,
         },
         message: f.message.clone(),
         fix: f.fix.clone(),

@@ -17,7 +17,11 @@
 //! `pnpm publish`, `yarn npm publish`, `trustpub publish`, `changeset
 //! publish`, …, directly, through `npx`, or one to three levels down through
 //! `npm run <script>`), or uses a known publishing action. Jobs that publish
-//! a different package of a monorepo are left out. Each publishing job gets
+//! a different package of a monorepo are left out. A program doctor cannot
+//! read that may publish (`node scripts/release.js`, a JavaScript action of
+//! the repository, an unknown tool's `publish` subcommand) makes the verdict
+//! "cannot tell" ([`Verdict::Unknown`]) rather than "no job publishes"; so
+//! does, in a monorepo, a publish whose target it cannot work out. Each publishing job gets
 //! the values to enter on npmjs.com and its findings; the checks per
 //! provider are listed at the top of `github.rs`, `gitlab.rs` and
 //! `circleci.rs`.
@@ -46,12 +50,15 @@ use shell::PublishCmd;
 
 /// How bad a finding is. `Error` means trusted publishing will not work as
 /// configured; `Warning` means it may not, or works in a way the maintainer
-/// probably did not intend; `Info` is something worth knowing.
+/// probably did not intend; `Info` is something worth knowing. `Unknown`
+/// means doctor cannot tell from the files whether it works (a program it
+/// cannot read decides): the verdict is then "cannot tell", never "ready".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Severity {
     Error,
     Warning,
     Info,
+    Unknown,
 }
 
 impl Severity {
@@ -60,6 +67,7 @@ impl Severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
             Severity::Info => "info",
+            Severity::Unknown => "unknown",
         }
     }
 }
@@ -103,6 +111,10 @@ impl Finding {
 
     fn info(code: &'static str, message: impl Into<String>) -> Finding {
         Finding::new(Severity::Info, code, message)
+    }
+
+    fn unknown(code: &'static str, message: impl Into<String>) -> Finding {
+        Finding::new(Severity::Unknown, code, message)
     }
 
     fn with_fix(mut self, fix: impl Into<String>) -> Finding {
@@ -217,9 +229,23 @@ pub struct Analysis {
 }
 
 impl Analysis {
-    /// At least one publishing job and no `Error` anywhere.
+    /// At least one publishing job and no `Error` or `Unknown` anywhere.
     pub fn ready(&self) -> bool {
-        !self.jobs.is_empty() && self.findings().all(|f| f.severity != Severity::Error)
+        self.verdict() == Verdict::Ready
+    }
+
+    /// Ready, not ready (an `Error`, or no publishing job), or cannot tell
+    /// (an `Unknown` and no `Error`).
+    pub fn verdict(&self) -> Verdict {
+        if self.findings().any(|f| f.severity == Severity::Error) {
+            Verdict::NotReady
+        } else if self.findings().any(|f| f.severity == Severity::Unknown) {
+            Verdict::Unknown
+        } else if self.jobs.is_empty() {
+            Verdict::NotReady
+        } else {
+            Verdict::Ready
+        }
     }
 
     /// `problems` and then every job's findings.
@@ -228,6 +254,16 @@ impl Analysis {
             .iter()
             .chain(self.jobs.iter().flat_map(|j| j.findings.iter()))
     }
+}
+
+/// What the CI files say about trusted publishing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Ready,
+    NotReady,
+    /// Doctor cannot tell from the files (a custom release program, a
+    /// remote action, a target with variables).
+    Unknown,
 }
 
 /// The nearest ancestor of `dir` (or `dir` itself) that contains `.git`;
@@ -257,6 +293,13 @@ pub fn analyze(repo_root: &Path, package_dir: &Path, registry_host: &str) -> Ana
     if let Some(f) = repo.package_problem() {
         problems.insert(0, f);
     }
+    // A package published from a directory made at build time (`dist`, with
+    // its own package.json) may be private at its source.
+    if repo.package_field_value("private") == Some(serde_json::Value::Bool(true))
+        && !repo.publishes_generated_copy()
+    {
+        problems.insert(0, private_finding(&repo.package_description()));
+    }
     if found.jobs.is_empty() {
         problems.push(no_publish_job(&repo, &found));
     } else if found
@@ -282,6 +325,9 @@ struct Found {
     other_packages: Vec<(String, String)>,
     /// Jobs that call a remote reusable workflow that may publish.
     remote_candidates: Vec<String>,
+    /// Jobs that run a program doctor cannot read that may publish
+    /// (`label`, `command`): `node scripts/release.js`.
+    opaque: Vec<(String, String)>,
 }
 
 /// `.github/workflows/release.yml, job "publish"`.
@@ -351,6 +397,24 @@ fn no_publish_job(repo: &Repo, found: &Found) -> Finding {
             list.join("; ")
         ));
     }
+    if !found.opaque.is_empty() {
+        let list: Vec<String> = found
+            .opaque
+            .iter()
+            .map(|(l, c)| format!("{l} runs `{c}`"))
+            .collect();
+        message = format!(
+            "doctor cannot tell whether a CI job publishes {what}: {}, a release program doctor \
+             cannot read, which may publish it",
+            list.join("; ")
+        );
+        return Finding::unknown("no-publish-job", message).with_fix(
+            "run `trustpub doctor` in the publishing job, or publish with a command doctor \
+             recognises (`npm publish`, `trustpub publish`, …) in the workflow or a package.json \
+             script",
+        );
+    }
+    // A remote reusable workflow may publish: doctor cannot tell.
     let severity = if found.remote_candidates.is_empty() {
         Severity::Error
     } else {
@@ -359,11 +423,108 @@ fn no_publish_job(repo: &Repo, found: &Found) -> Finding {
              and which may publish",
             found.remote_candidates.join(" and ")
         ));
-        Severity::Warning
+        Severity::Unknown
     };
     Finding::new(severity, "no-publish-job", message).with_fix(format!(
         "add a workflow that publishes on a tag push, for example:\n\n{MINIMAL_WORKFLOW}"
     ))
+}
+
+/// `"private": true`: npm (and trustpub) refuse to publish the package.
+pub fn private_finding(what: &str) -> Finding {
+    Finding::error(
+        "package-private",
+        format!(
+            "package.json of {what} sets \"private\": true, so npm and trustpub refuse to \
+             publish it (EPRIVATE)"
+        ),
+    )
+    .with_fix("remove \"private\": true from package.json if this package is meant to be published")
+}
+
+/// The semantic-release npm check, then: in a monorepo, a publish whose target doctor cannot work out (a path
+/// with variables, a loop that skips some packages, a tarball) may or may
+/// not publish this package: doctor cannot tell.
+fn target_findings(repo: &Repo, where_: &str, cmd: &PublishCmd) -> Vec<Finding> {
+    let mut out = semantic_release_findings(repo, where_, cmd);
+    if cmd.target != shell::Target::Unknown || !repo.is_monorepo() {
+        return out;
+    }
+    out.push(
+        Finding::unknown(
+            "publish-target-unknown",
+            format!(
+                "{where_} runs {}, and doctor cannot work out which package that uploads (a path \
+             with variables, a tarball or a directory it cannot follow), so it cannot tell \
+             whether this job publishes {}",
+                cmd.describe(),
+                repo.package_description()
+            ),
+        )
+        .with_fix(
+            "run `trustpub doctor` in the publishing job, or name the package's directory in the \
+         publish command (`npm publish packages/a`, `pnpm --filter a publish`)",
+        ),
+    );
+    out
+}
+
+/// semantic-release brings its own npm through `@semantic-release/npm`:
+/// npm ^11 from version 13 (semantic-release 25) on, npm 10 before, which
+/// never tries trusted publishing. The versions come from `npx
+/// semantic-release@<v>` or the package.json dependencies of the package and
+/// of the repository root; when neither says, `npx` fetches the newest.
+fn semantic_release_findings(repo: &Repo, where_: &str, cmd: &PublishCmd) -> Vec<Finding> {
+    if cmd.publisher != Publisher::Other("semantic-release".into()) {
+        return Vec::new();
+    }
+    let major = |v: &str| -> Option<u64> {
+        let v = v.trim().trim_start_matches(['^', '~', '=', 'v', '>']);
+        v.split('.').next()?.trim().parse().ok()
+    };
+    let declared = |name: &str| -> Option<(String, u64)> {
+        for dir in [repo.package_dir(), PathBuf::new()] {
+            let Some(pj) = repo.package_json(&dir) else {
+                continue;
+            };
+            for deps in ["devDependencies", "dependencies"] {
+                if let Some(v) = pj
+                    .get(deps)
+                    .and_then(|d| d.get(name))
+                    .and_then(|v| v.as_str())
+                {
+                    if let Some(m) = major(v) {
+                        return Some((format!("{name}@{v}"), m));
+                    }
+                }
+            }
+        }
+        None
+    };
+    let pinned = cmd
+        .command
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("semantic-release@"))
+        .and_then(|v| major(v).map(|m| (format!("semantic-release@{v}"), m)));
+    let old = match declared("@semantic-release/npm") {
+        Some((what, m)) => (m < 13).then_some(what),
+        None => match pinned.or_else(|| declared("semantic-release")) {
+            Some((what, m)) => (m < 25).then_some(what),
+            None => None,
+        },
+    };
+    let Some(what) = old else {
+        return Vec::new();
+    };
+    vec![Finding::error(
+        "npm-too-old",
+        format!(
+            "{where_} publishes with {}; {what} publishes through npm 10 \
+             (@semantic-release/npm before 13), which never tries trusted publishing",
+            cmd.describe()
+        ),
+    )
+    .with_fix("use semantic-release 25 or newer (@semantic-release/npm 13 or newer, which comes with npm 11)")]
 }
 
 /// Publishers that cannot use trusted publishing at all.

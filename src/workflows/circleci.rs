@@ -61,6 +61,9 @@ pub(super) fn analyze(repo: &Repo, found: &mut Found, problems: &mut Vec<Finding
         }
         let mut site = None;
         for (i, (_, e)) in events.iter().enumerate() {
+            if let Event::Opaque { command } = e {
+                found.opaque.push((label(file, name), command.clone()));
+            }
             if let Event::Publish(p) = e {
                 if !repo.is_this_package(&p.target) {
                     found
@@ -277,8 +280,12 @@ fn publish_job(
         upgrade,
         pnpm_version.as_deref(),
         &fixes,
+        before
+            .iter()
+            .any(|e| matches!(e, Event::WritesToken { .. })),
     ));
     findings.extend(super::publisher_findings(&where_, &cmd));
+    findings.extend(super::target_findings(repo, &where_, &cmd));
     let writes: Vec<&String> = before
         .iter()
         .filter_map(|e| match e {

@@ -12,7 +12,11 @@
 //!   `workflow_call`; npm matches the calling workflow's file name, which is
 //!   what the publisher values carry. No local caller: the file is unknown.
 //! * `npm-too-old` / `node-too-old` [error or warning], `node-version-unknown`
-//!   [warning or info]: see `node.rs`.
+//!   [warning or info; unknown when no readable step sets up Node but an
+//!   action from another repository runs before the publish]: see `node.rs`.
+//!   Local composite actions (`./dir`, `$/dir`) are followed three levels deep.
+//! * `publish-target-unknown` [unknown], semantic-release's `npm-too-old`
+//!   [error]: see `target_findings` in `workflows.rs`.
 //! * `token-fallback` [warning]: `NODE_AUTH_TOKEN`/`NPM_TOKEN` from a secret
 //!   (workflow, job or step `env`, or an action's `token` input), or a step
 //!   writing `_authToken` to an .npmrc.
@@ -101,7 +105,30 @@ struct JobScan {
     token_writes: Vec<(usize, String)>,
     pnpm_version: Option<String>,
     registry_urls: Vec<String>,
+    /// Actions from other repositories (`owner/repo@ref`) that doctor cannot
+    /// read and that may set up Node (composite actions).
+    remote_actions: Vec<(usize, String)>,
+    /// Scripts and programs doctor cannot follow that look like releases.
+    opaque: Vec<(usize, String)>,
 }
+
+/// Actions known not to set up Node or publish.
+const INERT_ACTIONS: &[&str] = &[
+    "actions/checkout",
+    "actions/cache",
+    "actions/upload-artifact",
+    "actions/download-artifact",
+    "actions/github-script",
+    "actions/create-github-app-token",
+    "actions/attest-build-provenance",
+    "actions/configure-pages",
+    "actions/upload-pages-artifact",
+    "actions/deploy-pages",
+    "oven-sh/setup-bun",
+    "softprops/action-gh-release",
+    "step-security/harden-runner",
+    "codecov/codecov-action",
+];
 
 pub(super) fn analyze(repo: &Repo, found: &mut Found, problems: &mut Vec<Finding>) {
     let dir = Path::new(WORKFLOWS);
@@ -159,6 +186,9 @@ pub(super) fn analyze(repo: &Repo, found: &mut Found, problems: &mut Vec<Finding
                 found
                     .other_packages
                     .push((label(&w.path, job_id), o.command.clone()));
+            }
+            for (_, c) in &scan.opaque {
+                found.opaque.push((label(&w.path, job_id), c.clone()));
             }
             let Some(first) = scan.sites.first() else {
                 continue;
@@ -375,20 +405,36 @@ fn scan_step(
                     PublishCmd::new(Publisher::Other("semantic-release".into()), t, uses.clone());
                 publish(scan, cmd, &step_tokens);
             }
-            _ if uses.starts_with("./") && depth == 0 => {
-                // A local composite action: its steps run as if written here.
-                let dir = normalize(Path::new(&uses)).unwrap_or_default();
+            // A local composite action (`./dir`, or the self-repository
+            // form `$/dir`): its steps run as if written here.
+            _ if (uses.starts_with("./") || uses.starts_with("$/")) && depth < 3 => {
+                let local = uses.strip_prefix("$/").unwrap_or(&uses);
+                let dir = normalize(Path::new(local)).unwrap_or_default();
                 let text = repo
                     .read_text(&dir.join("action.yml"))
                     .or_else(|| repo.read_text(&dir.join("action.yaml")));
+                let mut followed = false;
                 if let Some(Ok(Some(action))) = text.map(|t| super::yaml::parse(&t)) {
                     let runs = get(&action, "runs");
                     if let Some(Yaml::Array(steps)) = runs.and_then(|r| get(r, "steps")) {
+                        followed = true;
                         for s in steps {
                             scan_step(repo, w, job, s, scan, seq, depth + 1);
                         }
                     }
                 }
+                // A JavaScript or Docker action of this repository (or one
+                // doctor cannot read): a program that may publish.
+                if !followed {
+                    scan.opaque.push((here, format!("uses: {uses}")));
+                }
+            }
+            _ if !uses.starts_with("docker://")
+                && !uses.starts_with("./")
+                && !uses.starts_with("$/")
+                && !INERT_ACTIONS.contains(&action.as_str()) =>
+            {
+                scan.remote_actions.push((here, uses.clone()));
             }
             _ => {}
         }
@@ -400,6 +446,7 @@ fn scan_step(
                 Event::Publish(p) => publish(scan, p, &step_tokens),
                 Event::NpmUpgrade { spec, command } => scan.upgrades.push((here, spec, command)),
                 Event::WritesToken { command } => scan.token_writes.push((here, command)),
+                Event::Opaque { command } => scan.opaque.push((here, command)),
             }
         }
     }
@@ -639,16 +686,6 @@ fn publish_job(
         node: "- uses: actions/setup-node@48b55a011bda9f5d6aeb4c2d9c7362e8dae4041e # v6.4.0\n  with:\n    node-version: 24".into(),
         upgrade: "- run: npm install -g npm@latest".into(),
     };
-    findings.extend(node::npm_findings(
-        &where_,
-        &site.cmd,
-        &node,
-        upgrade,
-        pnpm_version.as_deref(),
-        &fixes,
-    ));
-    findings.extend(super::publisher_findings(&where_, &site.cmd));
-
     // Long-lived tokens.
     let mut tokens = secret_tokens(get(&w.doc, "env"));
     tokens.extend(secret_tokens(get(job, "env")));
@@ -659,6 +696,18 @@ fn publish_job(
         .filter(|(s, _)| *s <= site.seq)
         .map(|(_, c)| c)
         .collect();
+    findings.extend(node::npm_findings(
+        &where_,
+        &site.cmd,
+        &node,
+        upgrade,
+        pnpm_version.as_deref(),
+        &fixes,
+        !tokens.is_empty() || !writes.is_empty(),
+    ));
+    findings.extend(super::publisher_findings(&where_, &site.cmd));
+    findings.extend(super::target_findings(repo, &where_, &site.cmd));
+
     findings.extend(super::token_findings(&where_, &site.cmd, &tokens, &writes));
 
     for url in &scan.registry_urls {
@@ -776,6 +825,11 @@ fn node_source(repo: &Repo, job: &Yaml, scan: &JobScan, publish_seq: usize) -> N
                 None => NodeSource::Unknown(format!("the container image {image}")),
             };
         }
+    }
+    // An action from another repository may be a composite action that
+    // sets up Node; doctor cannot read it.
+    if let Some((_, uses)) = scan.remote_actions.iter().rfind(|(s, _)| *s < publish_seq) {
+        return NodeSource::Remote(uses.clone());
     }
     NodeSource::RunnerDefault("the Node preinstalled on the runner".into())
 }

@@ -100,6 +100,9 @@ pub(super) fn analyze(repo: &Repo, found: &mut Found, problems: &mut Vec<Finding
         let events = shell::scan(repo, &script.join("\n"), Some(PathBuf::new()));
         let mut site = None;
         for (i, e) in events.iter().enumerate() {
+            if let Event::Opaque { command } = e {
+                found.opaque.push((label(&file, name), command.clone()));
+            }
             if let Event::Publish(p) = e {
                 if repo.is_this_package(&p.target) {
                     if site.is_none() {
@@ -434,8 +437,12 @@ fn publish_job(
         upgrade,
         pnpm_version.as_deref(),
         &fixes,
+        before
+            .iter()
+            .any(|e| matches!(e, Event::WritesToken { .. })),
     ));
     findings.extend(super::publisher_findings(&where_, &cmd));
+    findings.extend(super::target_findings(repo, &where_, &cmd));
 
     // Runners and the GitLab instance.
     let tags = get(job, "tags").map(strings).unwrap_or_default();

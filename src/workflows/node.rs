@@ -220,6 +220,10 @@ pub(crate) enum NodeSource {
     RunnerDefault(String),
     /// Something doctor cannot evaluate.
     Unknown(String),
+    /// No setup step doctor can read, but an action from another repository
+    /// (`uses: owner/repo@ref`, perhaps a composite action that sets up Node)
+    /// runs before the publish: the verdict is "cannot tell".
+    Remote(String),
 }
 
 /// How a publisher depends on the npm CLI.
@@ -240,9 +244,11 @@ fn npm_use(p: &Publisher) -> NpmUse {
         Publisher::Pnpm => NpmUse::Pnpm,
         Publisher::Trustpub | Publisher::Yarn => NpmUse::None,
         Publisher::Other(s) => match s.as_str() {
+            // semantic-release brings its own npm (`@semantic-release/npm`
+            // depends on npm ^11 from version 13 on): not the runner's.
             "changeset publish"
-            | "semantic-release"
             | "release-it"
+            | "nx release"
             | "JS-DevTools/npm-publish"
             | "changesets/action" => NpmUse::Underneath,
             _ => NpmUse::None,
@@ -268,7 +274,16 @@ pub(crate) fn npm_findings(
     upgrade: Option<(&str, &str)>,
     pnpm_version: Option<&str>,
     fixes: &Fixes,
+    has_token: bool,
 ) -> Vec<Finding> {
+    // What an npm without trusted publishing does with the upload.
+    let upload = if has_token {
+        "so it never tries trusted publishing: the upload goes out with the long-lived token \
+         the job provides, not through trusted publishing"
+    } else {
+        "so the upload goes out without credentials and fails (ENEEDAUTH, or a 404 from the \
+         registry)"
+    };
     let mut use_ = npm_use(&cmd.publisher);
     // pnpm's version decides: 11 publishes itself, 10 and older run npm.
     let mut pnpm_old = None;
@@ -328,8 +343,7 @@ pub(crate) fn npm_findings(
                 "npm-too-old",
                 format!(
                     "{who}; `{command}` installs npm {spec}, but npm only tries trusted \
-                     publishing from 11.5.1 on, so the upload would go out without credentials \
-                     (ENEEDAUTH or a 404)"
+                     publishing from 11.5.1 on, {upload}"
                 ),
             )
             .with_fix(format!(
@@ -407,8 +421,7 @@ pub(crate) fn npm_findings(
                     "npm-too-old",
                     format!(
                         "{who} on Node {}{some} ({from}), which comes with {npm}. npm only tries \
-                         trusted publishing from 11.5.1 on, so the upload goes out without \
-                         credentials and fails (ENEEDAUTH, or a 404 from the registry){pnpm_note}",
+                         trusted publishing from 11.5.1 on, {upload}{pnpm_note}",
                         spec_text(spec)
                     ),
                 )
@@ -445,6 +458,16 @@ pub(crate) fn npm_findings(
                 "{who}, but nothing sets up Node, so it runs {what}. If that Node is older than \
                  24.5 it comes with an npm older than 11.5.1, which never tries trusted \
                  publishing{pnpm_note}"
+            ),
+        )
+        .with_fix(full_fix)],
+        NodeSource::Remote(uses) => vec![Finding::unknown(
+            "node-version-unknown",
+            format!(
+                "{who}; no step doctor can read sets up Node, but `{uses}` runs before it: an \
+                 action from another repository, which doctor cannot read and which may set up \
+                 Node. Doctor cannot tell which npm publishes; trusted publishing needs npm \
+                 11.5.1 or newer (Node 24.5 or newer bundles it){pnpm_note}"
             ),
         )
         .with_fix(full_fix)],

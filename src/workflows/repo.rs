@@ -47,6 +47,10 @@ pub(crate) struct Repo {
     package_jsons: RefCell<BTreeMap<PathBuf, Option<Rc<Value>>>>,
     package_error: Option<String>,
     remote: Option<Remote>,
+    /// A publish was attributed to this package because it uploads a
+    /// directory inside it that has no package.json yet (`dist`, made at
+    /// build time with its own package.json).
+    generated_copy: std::cell::Cell<bool>,
 }
 
 impl Repo {
@@ -68,6 +72,7 @@ impl Repo {
             package_jsons: RefCell::new(BTreeMap::new()),
             package_error: None,
             remote: None,
+            generated_copy: std::cell::Cell::new(false),
         };
         let rel = repo.package_rel.clone();
         if repo.package_json(&rel).is_none() {
@@ -230,6 +235,11 @@ impl Repo {
         pj.get(field)?.as_str().map(str::to_string)
     }
 
+    /// A top-level field of the package's package.json.
+    pub fn package_field_value(&self, field: &str) -> Option<Value> {
+        self.package_json(&self.package_rel)?.get(field).cloned()
+    }
+
     pub fn package_name(&self) -> Option<String> {
         self.package_field("name")
     }
@@ -286,7 +296,14 @@ impl Repo {
                     }
                     // No package.json on disk: generated at build time, e.g.
                     // `npm publish dist`; it is this package if it sits inside it.
-                    None => d.starts_with(&self.package_rel) && !self.is_other_package_dir(d),
+                    None => {
+                        let inside =
+                            d.starts_with(&self.package_rel) && !self.is_other_package_dir(d);
+                        if inside {
+                            self.generated_copy.set(true);
+                        }
+                        inside
+                    }
                 }
             }
             Target::Workspaces { cwd, selectors } => selectors
@@ -296,6 +313,28 @@ impl Repo {
     }
 
     /// Whether `d` lies inside a nested package (not the checked one).
+    /// Some publish uploads a directory made at build time inside the
+    /// package (see `generated_copy`).
+    pub fn publishes_generated_copy(&self) -> bool {
+        self.generated_copy.get()
+    }
+
+    /// The package directory, relative to the root.
+    pub fn package_dir(&self) -> PathBuf {
+        self.package_rel.clone()
+    }
+
+    /// The package is one of several: it is not at the repository root, or
+    /// the root declares workspaces.
+    pub fn is_monorepo(&self) -> bool {
+        !self.package_rel.as_os_str().is_empty()
+            || self
+                .package_json(Path::new(""))
+                .is_some_and(|pj| pj.get("workspaces").is_some())
+            || self.root.join("pnpm-workspace.yaml").is_file()
+            || self.root.join("lerna.json").is_file()
+    }
+
     fn is_other_package_dir(&self, d: &Path) -> bool {
         d.ancestors()
             .take_while(|a| *a != self.package_rel)

@@ -86,6 +86,46 @@ pub(crate) enum Event {
     WritesToken {
         command: String,
     },
+    /// A program doctor cannot read that may publish: `node
+    /// scripts/release.js`, `tsx scripts/publish.ts`, release-it with a
+    /// JavaScript configuration.
+    Opaque {
+        command: String,
+    },
+}
+
+/// Tools with a `publish` subcommand that uploads somewhere else than an
+/// npm registry.
+const NOT_NPM_PUBLISHERS: &[&str] = &[
+    "gh",
+    "git",
+    "pkg-pr-new",
+    "vsce",
+    "ovsx",
+    "jsr",
+    "docker",
+    "twine",
+    "gem",
+    "poetry",
+    "dotnet",
+    "helm",
+    "mvn",
+    "gradle",
+    "gradlew",
+    "wrangler",
+    "netlify",
+    "vercel",
+    "mkdocs",
+];
+
+/// `scripts/release.js`, `./publish.ts`: a file a custom release program
+/// lives in (its name says release or publish).
+fn is_release_program(arg: &str) -> bool {
+    let name = base_name(arg).to_ascii_lowercase();
+    let code = [".js", ".mjs", ".cjs", ".ts", ".mts", ".cts"]
+        .iter()
+        .any(|e| name.ends_with(e));
+    code && (name.contains("release") || name.contains("publish"))
 }
 
 /// Scans `script`, run in `cwd` (relative to the root; `None` if unknown).
@@ -189,9 +229,27 @@ impl Scanner<'_> {
                     over,
                 );
             }
-            "semantic-release" | "release-it"
-                if !args.iter().any(|a| a == "--dry-run" || a == "-d") =>
+            "release-it" if !args.iter().any(|a| a == "--dry-run" || a == "-d") => {
+                self.release_it(args, full, ctx, over)
+            }
+            "nx" if args.first().map(String::as_str) == Some("release")
+                && !args.iter().any(|a| {
+                    a == "--dry-run" || a == "-d" || a == "--skip-publish" || a == "--skipPublish"
+                })
+                && matches!(first_positional(&args[1..], &[]), None | Some("publish")) =>
             {
+                self.emit_publish(
+                    PublishCmd::new(Publisher::Other("nx release".into()), Target::All, full),
+                    ctx,
+                    over,
+                );
+            }
+            "node" | "tsx" | "ts-node" | "deno" | "zx" | "esno" | "vite-node"
+                if args.iter().any(|a| is_release_program(a)) =>
+            {
+                self.events.push(Event::Opaque { command: full });
+            }
+            "semantic-release" if !args.iter().any(|a| a == "--dry-run" || a == "-d") => {
                 let t = dir_target(ctx.cwd.clone());
                 self.emit_publish(
                     PublishCmd::new(Publisher::Other(prog.into()), t, full),
@@ -215,8 +273,127 @@ impl Scanner<'_> {
                 }
             }
             _ if words[0].ends_with(".sh") => self.shell_file(&words[0], &full, ctx),
+            // `release publish` (@ossjs/release): the commands of the profiles
+            // in release.config.json.
+            "release" if first_positional(args, &[]) == Some("publish") => {
+                self.ossjs_release(&full, ctx, over)
+            }
+            // An unknown tool's `publish` subcommand (`vsce publish`, `tanstack
+            // publish`): it may upload to npm; doctor cannot tell.
+            // `changelogen --publish`: publishes, but `--canary` renames the
+            // package; doctor cannot tell which.
+            "changelogen" if args.iter().any(|a| a == "--publish") => {
+                self.events.push(Event::Opaque { command: full })
+            }
+            _ if !NOT_NPM_PUBLISHERS.contains(&prog)
+                && !prog.ends_with(".sh")
+                && first_positional(args, &[]) == Some("publish")
+                && !args.iter().any(|a| a == "--dry-run") =>
+            {
+                self.events.push(Event::Opaque { command: full })
+            }
             _ => {}
         }
+    }
+
+    /// `release publish` of @ossjs/release runs the `use` command of a
+    /// profile in release.config.json (which one depends on `--profile`, so
+    /// every profile is scanned); without a readable config it is opaque.
+    fn ossjs_release(&mut self, full: &str, ctx: &Ctx, over: Option<&Target>) {
+        let config = ctx
+            .cwd
+            .as_ref()
+            .and_then(|d| self.repo.read_text(&d.join("release.config.json")))
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+        let uses: Vec<String> = config
+            .as_ref()
+            .and_then(|c| c.get("profiles"))
+            .and_then(|p| p.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|p| p.get("use").and_then(|u| u.as_str()))
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if uses.is_empty() || ctx.depth >= MAX_DEPTH {
+            self.events.push(Event::Opaque {
+                command: full.to_string(),
+            });
+            return;
+        }
+        let via = with(&ctx.via, full);
+        for u in uses {
+            let inner = Ctx {
+                cwd: ctx.cwd.clone(),
+                via: via.clone(),
+                depth: ctx.depth + 1,
+            };
+            for words in split_commands(&u) {
+                let words = strip_prefix_words(&words);
+                if !words.is_empty() {
+                    self.command(&words, &inner, over);
+                }
+            }
+        }
+    }
+
+    /// `release-it`: publishes to npm unless its configuration says
+    /// `"npm": {"publish": false}` (package.json `release-it` or
+    /// `.release-it.json`) or the command line says `--no-npm.publish`. A
+    /// configuration doctor cannot read (`.release-it.js`, `.ts`, `.yaml`,
+    /// `.toml`) makes it opaque.
+    fn release_it(&mut self, args: &[String], full: String, ctx: &Ctx, over: Option<&Target>) {
+        if args
+            .iter()
+            .any(|a| a == "--no-npm.publish" || a == "--npm.publish=false" || a == "--no-npm")
+        {
+            return;
+        }
+        if let Some(cwd) = ctx.cwd.clone() {
+            let from_json = self
+                .repo
+                .package_json(&cwd)
+                .and_then(|pj| pj.get("release-it").cloned())
+                .or_else(|| {
+                    let text = self.repo.read_text(&cwd.join(".release-it.json"))?;
+                    serde_json::from_str::<serde_json::Value>(&text).ok()
+                });
+            let publish_off = |c: &serde_json::Value| {
+                let npm = c.get("npm");
+                npm == Some(&serde_json::Value::Bool(false))
+                    || npm.and_then(|n| n.get("publish")) == Some(&serde_json::Value::Bool(false))
+            };
+            match from_json {
+                Some(c) if publish_off(&c) => return,
+                Some(_) => {}
+                None => {
+                    let other = [
+                        ".release-it.js",
+                        ".release-it.cjs",
+                        ".release-it.mjs",
+                        ".release-it.ts",
+                        ".release-it.yaml",
+                        ".release-it.yml",
+                        ".release-it.toml",
+                        ".release-it.json5",
+                    ];
+                    if other
+                        .iter()
+                        .any(|f| self.repo.read_text(&cwd.join(f)).is_some())
+                    {
+                        self.events.push(Event::Opaque { command: full });
+                        return;
+                    }
+                }
+            }
+        }
+        let t = dir_target(ctx.cwd.clone());
+        self.emit_publish(
+            PublishCmd::new(Publisher::Other("release-it".into()), t, full),
+            ctx,
+            over,
+        );
     }
 
     /// `./scripts/release.sh`: scan the file, one level more.
@@ -349,6 +526,13 @@ impl Scanner<'_> {
         };
         let mut filters = p.values("--filter");
         filters.extend(p.values("-F"));
+        // `pnpm stage publish`: the staged form of `pnpm publish`.
+        let (sub, positionals) =
+            if sub == "stage" && positionals.get(1).map(String::as_str) == Some("publish") {
+                ("publish", &positionals[1..])
+            } else {
+                (sub, positionals)
+            };
         match sub {
             "publish" => {
                 if p.flag_on("--dry-run") {

@@ -710,9 +710,10 @@ fn remote_reusable_workflow_is_noted() {
         codes(&a.problems),
         vec![
             (Info, "remote-reusable-workflow"),
-            (Warning, "no-publish-job")
+            (Severity::Unknown, "no-publish-job")
         ]
     );
+    assert_eq!(a.verdict(), Verdict::Unknown);
     assert_has(
         &a.problems[0].message,
         &[
@@ -946,6 +947,7 @@ fn shell_npm_upgrades_and_tokens() {
             Event::NpmUpgrade { spec, .. } => format!("upgrade {spec}"),
             Event::WritesToken { .. } => "token".to_string(),
             Event::Publish(p) => format!("publish {:?}", p.npm_pinned),
+            Event::Opaque { command } => format!("opaque {command}"),
         })
         .collect();
     assert_eq!(
@@ -1171,4 +1173,221 @@ fn yarn_token_shadows_trusted_publishing() {
         &job.findings[0].message,
         &["Yarn uses a configured token before it tries trusted publishing"],
     );
+}
+
+// ---- Mistakes found on real repositories (issue #10) ------------------------
+
+fn analyze_package(case: &str, package: &str) -> Analysis {
+    let root = fixture(case);
+    analyze(&root, &root.join(package), HOST)
+}
+
+fn with_severity(findings: &[Finding], severity: Severity) -> Vec<&'static str> {
+    findings
+        .iter()
+        .filter(|f| f.severity == severity)
+        .map(|f| f.code)
+        .collect()
+}
+
+#[test]
+fn private_package_is_not_ready() {
+    let a = analyze_case("github-private");
+    assert_eq!(codes(&a.problems), vec![(Error, "package-private")]);
+    assert_has(&a.problems[0].message, &["\"private\": true", "EPRIVATE"]);
+    assert_eq!(a.verdict(), Verdict::NotReady);
+}
+
+#[test]
+fn script_that_may_skip_the_package_is_unknown() {
+    let a = analyze_package("monorepo-script-skip", "packages/a");
+    assert_eq!(a.jobs.len(), 1, "jobs: {:#?}", a.jobs);
+    let f = finding(&a.jobs[0].findings, "publish-target-unknown");
+    assert_eq!(f.severity, Severity::Unknown);
+    assert_has(&f.message, &["packages/$package", "@acme/a"]);
+    assert_eq!(a.verdict(), Verdict::Unknown);
+    assert!(!a.ready());
+}
+
+#[test]
+fn node_set_up_in_nested_and_self_repository_composite_actions() {
+    let a = analyze_case("github-composite-node");
+    let job = only_job(&a);
+    assert_eq!(codes(&job.findings), vec![]);
+    assert!(a
+        .files_read
+        .contains(&PathBuf::from(".github/actions/node/action.yml")));
+    assert_eq!(a.verdict(), Verdict::Ready);
+}
+
+#[test]
+fn remote_action_before_publish_makes_node_unknown() {
+    let a = analyze_case("github-remote-action");
+    let job = only_job(&a);
+    assert_eq!(
+        with_severity(&job.findings, Severity::Unknown),
+        vec!["node-version-unknown"]
+    );
+    assert_has(
+        &job.findings[0].message,
+        &["acme/ci-actions/setup@v3", "cannot read"],
+    );
+    assert!(!job.findings[0].message.contains("nothing sets up Node"));
+    assert_eq!(a.verdict(), Verdict::Unknown);
+}
+
+#[test]
+fn semantic_release_brings_its_own_npm() {
+    let a = analyze_case("github-semantic-release");
+    let job = only_job(&a);
+    assert_eq!(
+        job.publishes_with,
+        Publisher::Other("semantic-release".into())
+    );
+    assert_eq!(codes(&job.findings), vec![]);
+    assert_eq!(a.verdict(), Verdict::Ready);
+}
+
+#[test]
+fn release_it_without_npm_publish_is_not_a_publisher() {
+    let a = analyze_case("github-release-it-no-npm");
+    let job = only_job(&a);
+    assert_eq!(job.file, Path::new(".github/workflows/publish.yml"));
+    assert_eq!(job.publisher_values, github("publish.yml", None));
+    assert_eq!(a.verdict(), Verdict::Ready);
+}
+
+#[test]
+fn custom_release_program_is_unknown_not_no_job() {
+    let a = analyze_case("github-release-script");
+    assert_eq!(a.jobs, vec![]);
+    let f = finding(&a.problems, "no-publish-job");
+    assert_eq!(f.severity, Severity::Unknown);
+    assert_has(&f.message, &["node scripts/release.js", "cannot tell"]);
+    assert_eq!(a.verdict(), Verdict::Unknown);
+}
+
+#[test]
+fn nx_release_publish_is_a_publisher() {
+    let a = analyze_case("github-nx-release");
+    let job = only_job(&a);
+    assert_eq!(job.publishes_with, Publisher::Other("nx release".into()));
+    assert_eq!(codes(&job.findings), vec![]);
+    assert_eq!(a.verdict(), Verdict::Ready);
+}
+
+#[test]
+fn pnpm_stage_publish_in_a_script_is_a_publisher() {
+    let a = analyze_case("github-pnpm-stage");
+    let job = only_job(&a);
+    assert_eq!(job.publishes_with, Publisher::Pnpm);
+    assert_eq!(job.command, "pnpm stage publish --no-git-checks");
+    assert_eq!(a.verdict(), Verdict::Ready);
+}
+
+#[test]
+fn old_npm_with_a_token_does_not_say_without_credentials() {
+    let a = analyze_case("github-old-node-token");
+    let job = only_job(&a);
+    let f = finding(&job.findings, "npm-too-old");
+    assert_eq!(f.severity, Error);
+    assert!(!f.message.contains("without credentials"), "{}", f.message);
+    assert_has(
+        &f.message,
+        &["long-lived token", "not through trusted publishing"],
+    );
+    assert_eq!(a.verdict(), Verdict::NotReady);
+}
+
+#[test]
+fn release_programs_recognised_by_the_shell_scanner() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("package.json"),
+        r#"{"name":"x","release-it":{"npm":{"publish":false}}}"#,
+    )
+    .unwrap();
+    let repo = repo::Repo::open(tmp.path(), tmp.path(), HOST);
+    let summary = |script: &str| -> Vec<String> {
+        shell::scan(&repo, script, Some(PathBuf::new()))
+            .iter()
+            .map(|e| match e {
+                Event::Publish(p) => format!("publish {}", p.publisher),
+                Event::Opaque { command } => format!("opaque {command}"),
+                Event::NpmUpgrade { .. } => "upgrade".into(),
+                Event::WritesToken { .. } => "token".into(),
+            })
+            .collect()
+    };
+    assert_eq!(
+        summary("npx tsx scripts/publish.ts"),
+        vec!["opaque tsx scripts/publish.ts"]
+    );
+    assert_eq!(
+        summary("node build.js && node test.mjs"),
+        Vec::<String>::new()
+    );
+    assert_eq!(summary("release-it --ci"), Vec::<String>::new());
+    assert_eq!(summary("nx release --skip-publish"), Vec::<String>::new());
+    assert_eq!(summary("nx release version"), Vec::<String>::new());
+    assert_eq!(summary("npx nx release"), vec!["publish nx release"]);
+    assert_eq!(
+        summary("pnpm stage publish --dry-run"),
+        Vec::<String>::new()
+    );
+    assert_eq!(summary("tanstack publish"), vec!["opaque tanstack publish"]);
+    assert_eq!(summary("npx vsce publish"), Vec::<String>::new());
+    assert_eq!(
+        summary("yarn dlx pkg-pr-new publish './packages/*'"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        summary("pnpm changelogen --canary nightly --publish"),
+        vec!["opaque changelogen --canary nightly --publish"]
+    );
+    assert_eq!(summary("gh release create v1"), Vec::<String>::new());
+    // @ossjs/release without its config: opaque; with it: its profiles' commands.
+    assert_eq!(summary("release publish"), vec!["opaque release publish"]);
+    std::fs::write(
+        tmp.path().join("release.config.json"),
+        r#"{"profiles":[{"name":"latest","use":"NPM_CONFIG_PROVENANCE=true pnpm publish --no-git-checks"}]}"#,
+    )
+    .unwrap();
+    let repo = repo::Repo::open(tmp.path(), tmp.path(), HOST);
+    let events = shell::scan(&repo, "release publish", Some(PathBuf::new()));
+    let Some(Event::Publish(p)) = events.first() else {
+        panic!("no publish in {events:#?}");
+    };
+    assert_eq!(p.publisher, Publisher::Pnpm);
+    assert_eq!(p.via, vec!["release publish".to_string()]);
+}
+
+#[test]
+fn private_source_published_from_a_built_directory_is_not_refused() {
+    let a = analyze_case("github-private-dist");
+    let job = only_job(&a);
+    assert_eq!(job.command, "npm publish");
+    assert_eq!(a.verdict(), Verdict::Ready);
+}
+
+#[test]
+fn local_javascript_action_is_unknown_not_no_job() {
+    let a = analyze_case("github-local-js-action");
+    assert_eq!(a.jobs, vec![]);
+    let f = finding(&a.problems, "no-publish-job");
+    assert_eq!(f.severity, Severity::Unknown);
+    assert_has(&f.message, &["uses: ./", "cannot tell"]);
+    assert_eq!(a.verdict(), Verdict::Unknown);
+}
+
+#[test]
+fn semantic_release_before_25_brings_npm_10() {
+    let a = analyze_case("github-semantic-release-old");
+    let job = only_job(&a);
+    assert_eq!(codes(&job.findings), vec![(Error, "npm-too-old")]);
+    assert_has(
+        &job.findings[0].message,
+        &["semantic-release@^24.2.0", "npm 10"],
+    );
+    assert_eq!(a.verdict(), Verdict::NotReady);
 }

@@ -1005,6 +1005,13 @@ fn doctor_outside_ci_reads_the_workflow_files() {
             0,
             &["ready, as far as the CI files show", "Workflow filename:"][..],
         ),
+        // A release program doctor cannot read: "cannot tell", exit 1.
+        (
+            "github-release-script",
+            1,
+            &["????", "node scripts/release.js", "cannot tell: 1 thing"][..],
+        ),
+        ("github-private", 1, &["EPRIVATE", "not ready"][..]),
     ] {
         let src = crate::support::manifest_dir()
             .join("fixtures/doctor")

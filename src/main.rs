@@ -170,10 +170,10 @@ fn run(cli: Cli, env: &Env, printer: &Printer) -> Result<u8, Error> {
             printer.ci.row("registry", &report.registry);
             printer.ci.row(
                 "result",
-                if report.ready() {
-                    "ready for trusted publishing"
-                } else {
-                    "not ready (see the log)"
+                match report.verdict() {
+                    "ready" => "ready for trusted publishing",
+                    "unknown" => "cannot tell from the files (see the log)",
+                    _ => "not ready (see the log)",
                 },
             );
             if let Some(p) = &report.provenance {

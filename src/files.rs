@@ -1360,6 +1360,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn bundled_link_targets_holding_the_package_are_unsafe() {
+        let tmp = tempfile::tempdir().unwrap();
+        let base = std::fs::canonicalize(tmp.path()).unwrap();
+        let root = base.join("proj/pkg");
+        std::fs::create_dir_all(&root).unwrap();
+        assert!(unsafe_link_target(&root, Path::new("/")));
+        assert!(unsafe_link_target(&root, &base.join("proj")));
+        assert!(unsafe_link_target(&root, &base));
+        assert!(unsafe_link_target(&root, Path::new("/proc/self")));
+        assert!(unsafe_link_target(&root, Path::new("/sys")));
+        assert!(unsafe_link_target(&root, Path::new("/dev/fd")));
+        // npm packs these: the package itself, a directory in it, a sibling
+        assert!(!unsafe_link_target(&root, &root));
+        assert!(!unsafe_link_target(&root, &root.join("packages/dep")));
+        assert!(!unsafe_link_target(&root, &base.join("proj/dep")));
+        assert!(!unsafe_link_target(&root, &base.join("proj/pkg2")));
+        assert!(!unsafe_link_target(&root, Path::new("/procx")));
+    }
+
+    #[test]
     fn files_entries_that_climb_out_are_detected() {
         assert!(escapes("../x"));
         assert!(escapes("a/../../x"));

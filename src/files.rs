@@ -131,6 +131,12 @@ pub enum FilesError {
     NonUtf8Name { path: PathBuf },
     #[error("package.json \"files\" entry {entry:?} points outside the package directory")]
     FilesEscape { entry: String },
+    #[error(
+        "bundled dependency {} is a link to {}, which holds the package itself or is a system directory",
+        link.display(),
+        target.display()
+    )]
+    BundledLinkUnsafe { link: PathBuf, target: PathBuf },
 }
 
 impl FilesError {
@@ -143,6 +149,11 @@ impl FilesError {
             FilesError::FilesEscape { .. } => {
                 Some("list only paths inside the package in \"files\" (no leading \"..\")".into())
             }
+            FilesError::BundledLinkUnsafe { .. } => Some(
+                "point the link at the dependency's own directory (npm install makes such links), \
+                 or remove it from bundleDependencies"
+                    .into(),
+            ),
             FilesError::ReadIgnoreFile { source, .. } if crate::limits::is_refusal(source) => {
                 Some(format!(
                     "an ignore file must be a regular file of at most {}: replace or remove it",
@@ -158,7 +169,7 @@ impl FilesError {
     /// 2 for a package.json mistake, 1 for a file-system failure.
     pub fn exit_code(&self) -> i32 {
         match self {
-            FilesError::FilesEscape { .. } => 2,
+            FilesError::FilesEscape { .. } | FilesError::BundledLinkUnsafe { .. } => 2,
             _ => 1,
         }
     }
@@ -699,6 +710,15 @@ fn gather_bundles(
         } else {
             location.clone()
         };
+        if is_link && unsafe_link_target(project_root, &real) {
+            return Err(FilesError::BundledLinkUnsafe {
+                link: location
+                    .strip_prefix(project_root)
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|_| location.clone()),
+                target: real,
+            });
+        }
         let manifest = match lock {
             Some(lock) => lock.package(project_root, &location, &real, is_link),
             None => PackageInfo::read_lenient(&real),
@@ -724,6 +744,23 @@ fn gather_bundles(
         walk_package(&child, project_root, lock, sources, seen, out)?;
     }
     Ok(())
+}
+
+/// A bundled link npm would follow but trustpub refuses: a target that
+/// contains the project (the file-system root, a parent directory: npm
+/// walks all of it, and fails or packs the whole tree) or a kernel file
+/// system (`/proc`, `/sys`, `/dev`: process environments, devices).
+/// Targets elsewhere are packed, as npm does (a `file:../dep` dependency
+/// lives outside the package).
+fn unsafe_link_target(project_root: &Path, real: &Path) -> bool {
+    let project = std::fs::canonicalize(project_root).unwrap_or_else(|_| project_root.into());
+    if real.parent().is_none() || (project.starts_with(real) && project != real) {
+        return true;
+    }
+    cfg!(unix)
+        && ["/proc", "/sys", "/dev"]
+            .iter()
+            .any(|d| real.starts_with(d))
 }
 
 /// Arborist's hidden lockfile, `node_modules/.package-lock.json`. When it
@@ -1321,6 +1358,26 @@ fn process_package(w: &mut Walker<'_>, m: &PackageInfo) -> Result<(), FilesError
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bundled_link_targets_holding_the_package_are_unsafe() {
+        let tmp = tempfile::tempdir().unwrap();
+        let base = std::fs::canonicalize(tmp.path()).unwrap();
+        let root = base.join("proj/pkg");
+        std::fs::create_dir_all(&root).unwrap();
+        assert!(unsafe_link_target(&root, Path::new("/")));
+        assert!(unsafe_link_target(&root, &base.join("proj")));
+        assert!(unsafe_link_target(&root, &base));
+        assert!(unsafe_link_target(&root, Path::new("/proc/self")));
+        assert!(unsafe_link_target(&root, Path::new("/sys")));
+        assert!(unsafe_link_target(&root, Path::new("/dev/fd")));
+        // npm packs these: the package itself, a directory in it, a sibling
+        assert!(!unsafe_link_target(&root, &root));
+        assert!(!unsafe_link_target(&root, &root.join("packages/dep")));
+        assert!(!unsafe_link_target(&root, &base.join("proj/dep")));
+        assert!(!unsafe_link_target(&root, &base.join("proj/pkg2")));
+        assert!(!unsafe_link_target(&root, Path::new("/procx")));
+    }
 
     #[test]
     fn files_entries_that_climb_out_are_detected() {

@@ -267,6 +267,31 @@ fn setup_hidden_lock_stale(s: &Setup) {
         .unwrap();
 }
 
+/// The hidden lockfile of `bundle-link-inside`: `evil` is a `file:`
+/// dependency inside the package, linked from `node_modules`.
+const HIDDEN_LOCK_INSIDE: &str = r#"{
+  "name": "bundle-link-inside",
+  "version": "1.0.0",
+  "lockfileVersion": 3,
+  "requires": true,
+  "packages": {
+    "packages/evil": { "version": "1.0.0" },
+    "node_modules/evil": { "resolved": "packages/evil", "link": true }
+  }
+}
+"#;
+
+/// `node_modules/evil` -> `../packages/evil`, a directory of the package.
+fn setup_link_inside(s: &Setup) {
+    s.mkdir("node_modules")
+        .symlink("../packages/evil", "node_modules/evil");
+}
+
+fn setup_link_inside_fresh(s: &Setup) {
+    setup_link_inside(s);
+    s.write("node_modules/.package-lock.json", HIDDEN_LOCK_INSIDE);
+}
+
 // ---------------------------------------------------------------------------
 // The fixture table. One test per fixture directory.
 
@@ -663,6 +688,25 @@ fixtures! {
             "node_modules/dep/cli.js", "node_modules/dep/index.js", "node_modules/dep/package.json",
             "node_modules/sub/lib/x.js", "node_modules/sub/package.json",
             "node_modules/linked/index.js", "node_modules/linked/package.json"]),
+        ..D
+    };
+    bundle_link_inside: "bundle-link-inside" => Fixture {
+        setup: Some(setup_link_inside),
+        // a link to a directory of the package is followed: its `files` apply
+        exact: Some(&["index.js", "package.json",
+            "packages/evil/extra.js", "packages/evil/index.js", "packages/evil/package.json",
+            "node_modules/evil/index.js", "node_modules/evil/package.json"]),
+        bundled: Some(&["evil"]),
+        ..D
+    };
+    bundle_link_inside_fresh: "bundle-link-inside" => Fixture {
+        setup: Some(setup_link_inside_fresh),
+        // with a fresh hidden lockfile the link target is still read from
+        // its package.json (it is outside node_modules)
+        exact: Some(&["index.js", "package.json",
+            "packages/evil/extra.js", "packages/evil/index.js", "packages/evil/package.json",
+            "node_modules/evil/index.js", "node_modules/evil/package.json"]),
+        bundled: Some(&["evil"]),
         ..D
     };
     scripts_prepack: "scripts-prepack" => Fixture {

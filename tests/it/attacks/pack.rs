@@ -110,3 +110,99 @@ fn workspace_root_gitignore_keeps_a_secret_out_of_the_upload() {
         "outside a workspace prod.env is packed (npm does): {alone:?}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Bundled dependencies that are symlinks (issue #9). npm 11.19.1 follows a
+// bundled link wherever it points: a `file:../dep` sibling is packed (as
+// npm does, and as the control case checks), a link to `/` makes npm walk
+// the whole machine (it dies on a vanishing /proc entry), a link to a parent
+// directory packs that whole directory. trustpub refuses a target that
+// holds the package (`/`, a parent) or a kernel file system (`/proc`),
+// before reading a file, and nothing is uploaded.
+
+const LINK_SECRET: &str = "LINK_SECRET_8d2f6a1c9e3b5d7f0a4c";
+
+/// `proj/pkg` bundling `evil`, with `node_modules/evil` -> `target`; the
+/// parent `proj` holds a secret file.
+fn linked_bundle(sb: &Sandbox, dir: &str, target: &str) -> std::path::PathBuf {
+    let pkg = sb.package(
+        &format!("{dir}/pkg"),
+        &json!({
+            "name": "trustpub-it-bundled-link",
+            "version": "1.0.0",
+            "dependencies": { "evil": "1.0.0" },
+            "bundleDependencies": ["evil"],
+        }),
+        &[("index.js", "module.exports = 1\n")],
+    );
+    let outside = sb.package(
+        &format!("{dir}/evil-src"),
+        &json!({ "name": "evil", "version": "1.0.0" }),
+        &[
+            ("index.js", "module.exports = 2\n"),
+            ("secret.txt", &format!("{LINK_SECRET}\n")),
+        ],
+    );
+    std::fs::write(
+        outside.parent().unwrap().join("secret.txt"),
+        format!("{LINK_SECRET}\n"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(pkg.join("node_modules")).unwrap();
+    std::os::unix::fs::symlink(target, pkg.join("node_modules/evil")).unwrap();
+    pkg
+}
+
+#[test]
+fn bundled_link_to_root_parent_or_proc_is_refused_and_nothing_uploaded() {
+    let sb = Sandbox::new();
+    sb.add_secret(LINK_SECRET);
+    let reg = FakeRegistry::start();
+    sb.login(&reg.url());
+
+    for (i, target) in ["/", "../..", "/proc/self"].into_iter().enumerate() {
+        let pkg = linked_bundle(&sb, &format!("case{i}"), target);
+        // bounded: walking `/` used to exhaust memory
+        let run = sb
+            .trustpub_limited(1 << 30, ["publish", &*pkg.to_string_lossy(), "--registry"])
+            .arg(reg.url())
+            .run();
+        run.expect_code(2)
+            .stderr_has("bundled dependency node_modules/evil is a link to");
+        let mut dry = sb
+            .trustpub_limited(1 << 30, ["pack", "--dry-run", "--json"])
+            .arg(&pkg)
+            .run();
+        dry.expect_code(2);
+        assert!(
+            !dry.stdout().contains("secret.txt") && !dry.stdout().contains("environ"),
+            "link to {target}: outside files listed: {}",
+            dry.stdout()
+        );
+        dry = sb.trustpub(["pack"]).arg(&pkg).cwd(&pkg).run();
+        dry.expect_code(2);
+        assert!(
+            !pkg.join("trustpub-it-bundled-link-1.0.0.tgz").exists(),
+            "link to {target}: a tarball was written"
+        );
+    }
+    assert!(reg.puts().is_empty(), "a refused package was uploaded");
+
+    // Control: a `file:` sibling outside the package is packed, as npm does.
+    let pkg = linked_bundle(&sb, "ok", "../../evil-src");
+    sb.trustpub(["publish", &*pkg.to_string_lossy(), "--registry"])
+        .arg(reg.url())
+        .run()
+        .success();
+    let paths = uploaded_paths(&reg, 0);
+    assert!(
+        paths
+            .iter()
+            .any(|p| p == "package/node_modules/evil/index.js"),
+        "the linked sibling is bundled: {paths:?}"
+    );
+    assert!(
+        !paths.iter().any(|p| p == "package/secret.txt"),
+        "the parent's file is not: {paths:?}"
+    );
+}

@@ -752,10 +752,21 @@ fn gather_bundles(
 /// system (`/proc`, `/sys`, `/dev`: process environments, devices).
 /// Targets elsewhere are packed, as npm does (a `file:../dep` dependency
 /// lives outside the package).
+///
+/// And, stricter than npm, when the package lives in a git work tree: a
+/// target outside that tree. A committed symlink (`node_modules/x ->
+/// /home/runner/.ssh`) would otherwise ship the runner's files; the links
+/// `npm install` makes for workspaces and `file:` dependencies stay
+/// inside the repository.
 fn unsafe_link_target(project_root: &Path, real: &Path) -> bool {
     let project = std::fs::canonicalize(project_root).unwrap_or_else(|_| project_root.into());
     if real.parent().is_none() || (project.starts_with(real) && project != real) {
         return true;
+    }
+    if let Some(work_tree) = project.ancestors().find(|d| d.join(".git").exists()) {
+        if !real.starts_with(work_tree) {
+            return true;
+        }
     }
     cfg!(unix)
         && ["/proc", "/sys", "/dev"]
@@ -1377,6 +1388,15 @@ mod tests {
         assert!(!unsafe_link_target(&root, &base.join("proj/dep")));
         assert!(!unsafe_link_target(&root, &base.join("proj/pkg2")));
         assert!(!unsafe_link_target(&root, Path::new("/procx")));
+        // In a git work tree, a target outside it is refused; inside, not.
+        let repo = tempfile::tempdir().unwrap();
+        let repo = repo.path().canonicalize().unwrap();
+        std::fs::create_dir_all(repo.join(".git")).unwrap();
+        std::fs::create_dir_all(repo.join("packages/a")).unwrap();
+        let pkg = repo.join("packages/a");
+        assert!(!unsafe_link_target(&pkg, &repo.join("packages/b")));
+        assert!(!unsafe_link_target(&pkg, &repo.join("vendor/dep")));
+        assert!(unsafe_link_target(&pkg, &base.join("proj/dep")));
     }
 
     #[test]

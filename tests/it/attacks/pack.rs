@@ -206,3 +206,35 @@ fn bundled_link_to_root_parent_or_proc_is_refused_and_nothing_uploaded() {
         "the parent's file is not: {paths:?}"
     );
 }
+
+/// In a git work tree, a committed bundled link that leaves the tree
+/// (`node_modules/evil -> <a directory of the runner>`) is refused before
+/// anything is read; the same link inside the tree is packed.
+#[test]
+fn in_a_git_work_tree_a_bundled_link_may_not_leave_it() {
+    let sb = Sandbox::new();
+    sb.add_secret(LINK_SECRET);
+    let reg = FakeRegistry::start();
+    sb.login(&reg.url());
+    // `case/pkg` is the repository; `case/evil-src` is outside it.
+    let pkg = linked_bundle(&sb, "case", "../../evil-src");
+    std::fs::create_dir_all(pkg.join(".git")).unwrap();
+    let run = sb
+        .trustpub(["publish", &*pkg.to_string_lossy(), "--registry"])
+        .arg(reg.url())
+        .run();
+    run.expect_code(2)
+        .stderr_has("bundled dependency node_modules/evil is a link to");
+    assert!(reg.puts().is_empty(), "a refused package was uploaded");
+
+    // The whole `inside` directory is the repository: the link stays in it.
+    let pkg = linked_bundle(&sb, "inside", "../../evil-src");
+    std::fs::create_dir_all(pkg.parent().unwrap().join(".git")).unwrap();
+    sb.trustpub(["publish", &*pkg.to_string_lossy(), "--registry"])
+        .arg(reg.url())
+        .run()
+        .success();
+    assert!(uploaded_paths(&reg, 0)
+        .iter()
+        .any(|p| p == "package/node_modules/evil/index.js"));
+}

@@ -207,7 +207,7 @@ fn main() {
         "input {} bytes, npm .tgz {reference} bytes, {BACKEND}, {cores} cores, mode {mode}",
         data.len()
     );
-    if mode != "scan" {
+    if !matches!(mode, "scan" | "probe" | "ship") {
         ctx.header();
     }
 
@@ -225,6 +225,16 @@ fn main() {
         }
         "parallel" => parallel_modes(&ctx, &data, cores),
         "scan" => scan_only(&data),
+        "probe" => probe(&ctx, &data),
+        "ship" => {
+            let (d, out) = timed(|| {
+                let mut gz = gzip::ParallelGzip::new(Vec::new(), 1);
+                gz.write_all(&data).unwrap();
+                gz.finish().unwrap()
+            });
+            let pct = (out.len() as f64 / ctx.reference as f64 - 1.0) * 100.0;
+            println!("{pct:+.2}\t{:.1}ms", d.as_secs_f64() * 1e3);
+        }
         "shipped" => {
             for threads in [1, cores] {
                 let (dur, out) = timed(|| {
@@ -290,6 +300,43 @@ fn single(ctx: &Ctx, data: &[u8]) {
         out.len(),
         d.as_secs_f64() * 1e3
     );
+}
+
+/// One TSV line for a corpus package (bench/size-corpus.sh's tars): .tgz
+/// sizes in % vs npm for the shipped writer and for candidate settings, and
+/// one-thread times. Columns are printed to stderr once per run.
+fn probe(ctx: &Ctx, data: &[u8]) {
+    let pct =
+        |deflate: usize| (((deflate + GZIP_OVERHEAD) as f64 / ctx.reference as f64) - 1.0) * 100.0;
+    let mut cols: Vec<String> = vec![data.len().to_string(), ctx.reference.to_string()];
+    let mut names: Vec<&str> = vec!["tar", "npm"];
+    let shipped = {
+        let mut gz = gzip::ParallelGzip::new(Vec::new(), 1);
+        gz.write_all(data).unwrap();
+        gz.finish().unwrap().len() - GZIP_OVERHEAD
+    };
+    names.push("shipped");
+    cols.push(format!("{:+.2}", pct(shipped)));
+    for level in [7, 8, 9] {
+        let mut c = libdeflate(level);
+        let (d, out) = timed(|| libdeflate_raw(&mut c, data));
+        names.push(["ld7", "ld8", "ld9"][level as usize - 7]);
+        cols.push(format!(
+            "{:+.2} {:.0}ms",
+            pct(out.len()),
+            d.as_secs_f64() * 1e3
+        ));
+    }
+    let mut z = Compress::new(Compression::new(9), false);
+    let (d, out) = timed(|| zlib_piece(&mut z, data, &[], true));
+    names.push("zlib9");
+    cols.push(format!(
+        "{:+.2} {:.0}ms",
+        pct(out.len()),
+        d.as_secs_f64() * 1e3
+    ));
+    eprintln!("{}", names.join("\t"));
+    println!("{}", cols.join("\t"));
 }
 
 /// The block scanner alone: the shipped chunking (libdeflate 7 pieces of

@@ -394,7 +394,8 @@ impl TarballSource {
 
     fn normalise(rel: &str) -> Option<String> {
         let n = path_normalize(rel);
-        if n.starts_with("..") || n.starts_with('/') {
+        // `..` and `../x` climb out; `..-x` is an ordinary name.
+        if n == ".." || n.starts_with("../") || n.starts_with('/') {
             return None;
         }
         Some(n.trim_end_matches('/').to_string())
@@ -624,6 +625,21 @@ mod tests {
     fn tgz(entries: &[(&str, &[u8])]) -> Vec<u8> {
         let typed: Vec<(&str, u8, &[u8])> = entries.iter().map(|(p, d)| (*p, b'0', *d)).collect();
         tgz_typed(&typed)
+    }
+
+    /// A name that merely starts with two dots is an ordinary file (the
+    /// property test found `package/..-` listed but not found).
+    #[test]
+    fn names_starting_with_two_dots_are_ordinary_files() {
+        let src = TarballSource::new(&tgz(&[
+            ("package/package.json", b"{}"),
+            ("package/..-", b"x"),
+            ("package/..data/f", b"y"),
+        ]))
+        .unwrap();
+        assert!(src.exists("..-") && src.exists("..data/f"));
+        assert!(src.list("").contains(&"..-".to_string()));
+        assert!(!src.exists("..") && !src.exists("../package.json"));
     }
 
     #[test]

@@ -606,6 +606,16 @@ pub fn publish(
 
     // The registry's view of the package (npm skips this with --force). A
     // dry run that cannot read it fails: the checks could not be made.
+    let fetch = || {
+        fetch_packument(
+            &client,
+            &package_url,
+            auth.as_ref(),
+            &spec,
+            printer,
+            &auth_type,
+        )
+    };
     let packument = if offline {
         None
     } else if dry_run && !config.force() {
@@ -616,14 +626,7 @@ pub fn publish(
             },
         )?
     } else {
-        fetch_packument(
-            &client,
-            &package_url,
-            auth.as_ref(),
-            &spec,
-            printer,
-            &auth_type,
-        )
+        fetch()
     };
     if !config.force() {
         if let Some(existing) = packument.as_ref().and_then(|p| p.versions.as_ref()) {
@@ -745,15 +748,7 @@ pub fn publish(
         // Whether the registry now has this version: with this tarball
         // (`Some(true)`), another one (`Some(false)`), or not at all.
         let published = || -> Option<bool> {
-            let found = fetch_packument(
-                &client,
-                &package_url,
-                auth.as_ref(),
-                &spec,
-                printer,
-                &auth_type,
-            );
-            found
+            fetch()
                 .as_ref()
                 .and_then(|p| p.versions.as_ref()?.get(&prepared.version))
                 .map(|v| v.integrity() == Some(integrity.as_str()))

@@ -254,40 +254,13 @@ fn handle<S: Read + Write>(
     log: &Mutex<Vec<String>>,
     stop: &AtomicBool,
 ) {
-    let (line, headers, _body) = {
-        let mut r = BufReader::new(&mut *s);
-        let mut line = String::new();
-        if r.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut headers = Vec::new();
-        loop {
-            let mut h = String::new();
-            if r.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
-                break;
-            }
-            if let Some((k, v)) = h.split_once(':') {
-                headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-            }
-        }
-        let len: usize = headers
-            .iter()
-            .find(|(k, _)| k == "content-length")
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(0);
-        let mut body = vec![0; len.min(64 << 20)];
-        let _ = r.read_exact(&mut body);
-        (line, headers, body)
+    let Some(req) = crate::support::http::read_simple_request(&mut BufReader::new(&mut *s)) else {
+        return;
     };
-    let mut parts = line.split_whitespace();
-    let (method, path) = (
-        parts.next().unwrap_or("").to_string(),
-        parts.next().unwrap_or("").to_string(),
-    );
+    let (method, path) = (req.method, req.url);
     log.lock()
         .unwrap()
         .push(format!("{method} {path} cert={cert}"));
-    let _ = headers;
     let reply = |s: &mut S, status: &str, body: &str| {
         let _ = write!(
             s,

@@ -565,6 +565,37 @@ pub fn request(
     read_response(BufReader::new(s), method == "HEAD")
 }
 
+/// One request from any stream (a TLS one too), for servers that answer
+/// one request per connection, with a `content-length` body of at most
+/// [`MAX_BODY`]; `None` when the client sent nothing or the head is
+/// malformed.
+pub fn read_simple_request(r: &mut impl BufRead) -> Option<Request> {
+    let mut line = String::new();
+    if r.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        if r.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+            break;
+        }
+        add_header(&mut headers, h.trim_end(), "too many headers").ok()?;
+    }
+    let len: usize = find_header(&headers, "content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; len.min(MAX_BODY)];
+    let _ = r.read_exact(&mut body);
+    let mut parts = line.split_whitespace();
+    Some(Request {
+        method: parts.next().unwrap_or("").to_string(),
+        url: parts.next().unwrap_or("").to_string(),
+        headers,
+        body,
+    })
+}
+
 /// Reads a response head; `(status line, headers)`.
 pub fn read_head(r: &mut impl BufRead) -> io::Result<(String, Vec<(String, String)>)> {
     let mut line = String::new();

@@ -914,3 +914,49 @@ fn the_launcher_on_an_unsupported_platform_lists_the_supported_ones() {
         format!("trustpub {}\n", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn the_launcher_names_the_npm_setting_that_left_the_binary_out() {
+    let s = Scratch::new();
+    // Assembled, not installed: the platform package cannot be found.
+    let out = s.assembled("packages", "0.1.0");
+    let platform = format!("@trustpub/{}", host_platform());
+    let first = format!(
+        "trustpub: the package {platform}, which holds the trustpub binary for this platform, is not installed.\n"
+    );
+    for (env, says) in [
+        (
+            Some(("npm_config_optional", "false")),
+            Some("npm_config_optional=false"),
+        ),
+        (
+            Some(("NPM_CONFIG_OMIT", "dev optional")),
+            Some("npm_config_omit=dev optional"),
+        ),
+        (Some(("npm_config_omit", "dev")), None),
+        (Some(("npm_config_optional", "true")), None),
+        (None, None),
+    ] {
+        let env: Vec<(&str, &OsStr)> = env.iter().map(|(k, v)| (*k, v.as_ref())).collect();
+        let run = launcher(&s, &out, &["--version"], &env);
+        expect_code(&run, 1);
+        assert!(run.stderr.starts_with(&first), "{}", run.describe());
+        match says {
+            Some(setting) => assert!(
+                run.stderr.contains(&format!(
+                    "trustpub: Optional dependencies are being left out ({setting}), and that package is one."
+                )) && !run.stderr.contains("package-lock.json"),
+                "{}",
+                run.describe()
+            ),
+            None => assert!(
+                !run.stderr.contains("are being left out")
+                    && run.stderr.contains("the package-lock.json was made on another platform"),
+                "{}",
+                run.describe()
+            ),
+        }
+        // Not installed by npx: no npx directory to delete.
+        assert!(!run.stderr.contains("npx reuses"), "{}", run.describe());
+    }
+}

@@ -301,6 +301,146 @@ fn assembler_refuses_bad_input_with_status_2_and_writes_nothing() {
     );
 }
 
+/// The first bytes of an executable for `platform`, as the assembler reads
+/// them (ELF, Mach-O or PE header with the CPU), padded to 512 bytes.
+fn header(platform: &str) -> Vec<u8> {
+    let mut h = vec![0u8; 512];
+    match platform {
+        "linux-x64" | "linux-arm64" => {
+            h[..6].copy_from_slice(b"\x7fELF\x02\x01");
+            let machine: u16 = if platform == "linux-x64" { 0x3e } else { 0xb7 };
+            h[18..20].copy_from_slice(&machine.to_le_bytes());
+        }
+        "darwin-x64" | "darwin-arm64" => {
+            h[..4].copy_from_slice(&0xfeed_facf_u32.to_le_bytes());
+            let cpu: u32 = if platform == "darwin-x64" {
+                0x0100_0007
+            } else {
+                0x0100_000c
+            };
+            h[4..8].copy_from_slice(&cpu.to_le_bytes());
+        }
+        "darwin-universal" => {
+            h[..4].copy_from_slice(&0xcafe_babe_u32.to_be_bytes());
+            h[4..8].copy_from_slice(&2u32.to_be_bytes());
+            h[8..12].copy_from_slice(&0x0100_0007_u32.to_be_bytes());
+            h[28..32].copy_from_slice(&0x0100_000c_u32.to_be_bytes());
+        }
+        "win32-x64" => {
+            h[..2].copy_from_slice(b"MZ");
+            h[0x3c..0x40].copy_from_slice(&0x80u32.to_le_bytes());
+            h[0x80..0x84].copy_from_slice(b"PE\0\0");
+            h[0x84..0x86].copy_from_slice(&0x8664u16.to_le_bytes());
+        }
+        p => panic!("no header for {p}"),
+    }
+    h
+}
+
+#[test]
+fn assembler_checks_each_platform_s_executable_format() {
+    let s = Scratch::new();
+    let all = [
+        "linux-x64",
+        "linux-arm64",
+        "darwin-x64",
+        "darwin-arm64",
+        "win32-x64",
+    ];
+    let file = |name: &str, mode: u32| {
+        let path = s.root.join(name);
+        fs::write(&path, header(name)).unwrap();
+        support::set_mode(&path, mode).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    // A Windows binary needs no execute bit (artifacts from a Windows runner
+    // have none).
+    let files: Vec<String> = all
+        .iter()
+        .map(|p| file(p, if *p == "win32-x64" { 0o644 } else { 0o755 }))
+        .collect();
+    let universal = file("darwin-universal", 0o755);
+
+    // Each header is refused for every other platform.
+    for (i, p) in all.iter().enumerate() {
+        for (j, q) in all.iter().enumerate() {
+            // (The Windows file has no execute bit: refused for that first.)
+            if i == j || *p == "win32-x64" {
+                continue;
+            }
+            let out = s.root.join("refused");
+            let run = s.assemble([
+                "--version".as_ref(),
+                "0.1.0".as_ref(),
+                "--out".as_ref(),
+                out.as_os_str(),
+                "--binary".as_ref(),
+                format!("{q}={}", files[i]).as_ref() as &OsStr,
+            ]);
+            expect_code(&run, 2);
+            assert!(
+                run.stderr.contains(&format!("but {q} needs")),
+                "{p}'s header given as {q}:\n{}",
+                run.describe()
+            );
+        }
+    }
+
+    // All five (darwin-x64 from a universal binary), in any order.
+    let out = s.root.join("all");
+    let mut args = vec![
+        "--version".to_string(),
+        "2.0.0".to_string(),
+        format!("--out={}", out.display()),
+    ];
+    for (i, p) in all.iter().enumerate().rev() {
+        let f = if *p == "darwin-x64" {
+            &universal
+        } else {
+            &files[i]
+        };
+        args.push("--binary".to_string());
+        args.push(format!("{p}={f}"));
+    }
+    let run = s.assemble(&args);
+    expect_code(&run, 0);
+    let launcher = read_json(&out.join("trustpub/package.json"));
+    let deps: Vec<(String, String)> = launcher["optionalDependencies"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+        .collect();
+    let want: Vec<(String, String)> = all
+        .iter()
+        .map(|p| (format!("@trustpub/{p}"), "2.0.0".to_string()))
+        .collect();
+    assert_eq!(deps, want, "exact pins, in a fixed order");
+    for (i, p) in all.iter().enumerate() {
+        let (os, cpu) = p.split_once('-').unwrap();
+        let m = read_json(&out.join(p).join("package.json"));
+        assert_eq!((&m["os"], &m["cpu"]), (&json!([os]), &json!([cpu])), "{p}");
+        let exe = if *p == "win32-x64" {
+            "trustpub.exe"
+        } else {
+            "trustpub"
+        };
+        let bin = out.join(p).join("bin").join(exe);
+        let src = if *p == "darwin-x64" {
+            &universal
+        } else {
+            &files[i]
+        };
+        assert_eq!(fs::read(&bin).unwrap(), fs::read(src).unwrap(), "{p}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = fs::metadata(&bin).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o755, "{p}: the binary's mode");
+        }
+    }
+}
+
 /// The files each package must hold, with their modes: `(path, mode)`.
 fn expected_files(platform_files: &[(&str, u32)]) -> Vec<(String, u32)> {
     let mut v: Vec<(String, u32)> = platform_files

@@ -26,15 +26,25 @@ pub fn ensure_tools() -> PathBuf {
     static DONE: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     DONE.get_or_init(|| {
         let tools = manifest_dir().join("tests/tools");
-        let marker = tools.join("node_modules/verdaccio/package.json");
-        if marker.exists() && tools.join("node_modules/.bin/npm").exists() {
+        // Everything the lockfile pins that the tests run (an older checkout
+        // may lack a tool added since: then `npm ci` installs it).
+        let installed = || {
+            [
+                "node_modules/verdaccio/package.json",
+                "node_modules/.bin/npm",
+                "node_modules/npm10/bin/npx-cli.js",
+            ]
+            .iter()
+            .all(|m| tools.join(m).exists())
+        };
+        if installed() {
             return Ok(tools);
         }
         // Serialise with other test binaries installing at the same time.
         let lock_path = tools.join(".install.lock");
         let lock = std::fs::File::create(&lock_path).map_err(|e| e.to_string())?;
         lock.lock().map_err(|e| e.to_string())?;
-        if !marker.exists() {
+        if !installed() {
             let out = Command::new("npm")
                 .args(["ci", "--no-audit", "--no-fund", "--userconfig", "/dev/null", "--prefix"])
                 .arg(&tools)

@@ -47,7 +47,9 @@ pub fn npm_program() -> OsString {
         return p;
     }
     verdaccio::ensure_tools()
-        .join("node_modules/.bin/npm")
+        // Not `.bin/npm`: the npm10 alias installs bins named npm too, and
+        // which one owns that link depends on install order.
+        .join("node_modules/npm/bin/npm-cli.js")
         .into_os_string()
 }
 

@@ -31,7 +31,7 @@ pub fn ensure_tools() -> PathBuf {
         let installed = || {
             [
                 "node_modules/verdaccio/package.json",
-                "node_modules/.bin/npm",
+                "node_modules/npm/bin/npm-cli.js",
                 "node_modules/npm10/bin/npx-cli.js",
             ]
             .iter()

@@ -189,11 +189,19 @@ download() { # url file
             --connect-timeout 20 --max-time 300 --retry 3 --retry-delay 2 \
             --output "$2" "$1" || return 1
     elif have wget; then
-        https_only=''
-        if [ "$proto" = '=https' ] && wget --help 2>&1 | grep -q -- --https-only; then
-            https_only=--https-only
+        if wget --version 2>/dev/null | grep -q 'GNU Wget'; then
+            https_only=''
+            [ "$proto" != '=https' ] || https_only=--https-only
+            wget -nv -T 60 -t 3 ${https_only:+"$https_only"} -O "$2" "$1" || return 1
+        else
+            # BusyBox wget: no retries, no scheme restriction, and -T is
+            # not in every build; bound it with timeout(1) when there.
+            if have timeout; then
+                timeout 300 wget -q -O "$2" "$1" || return 1
+            else
+                wget -q -O "$2" "$1" || return 1
+            fi
         fi
-        wget -q -T 60 -t 3 ${https_only:+"$https_only"} -O "$2" "$1" || return 1
     else
         die "found neither curl nor wget to download with"
     fi

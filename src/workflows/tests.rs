@@ -1487,10 +1487,7 @@ fn github_trustpub_action_inputs_decide_whether_and_what_it_publishes() {
             &action_workflow(action, &lines, ""),
         );
         let a = analyze(root, &root.join("pkg"), HOST);
-        a.jobs
-            .iter()
-            .map(|j| j.command.clone())
-            .collect::<Vec<_>>()
+        a.jobs.iter().map(|j| j.command.clone()).collect::<Vec<_>>()
     };
     let tp = "trustpub/trustpub";
     let auto = vec!["trustpub publish --trusted-publishing auto".to_string()];
@@ -1499,7 +1496,10 @@ fn github_trustpub_action_inputs_decide_whether_and_what_it_publishes() {
     assert_eq!(jobs_for(tp, &[]), none);
     assert_eq!(jobs_for(tp, &[("working-directory", "pkg")]), auto);
     assert_eq!(jobs_for(tp, &[("working-directory", "./pkg/")]), auto);
-    assert_eq!(jobs_for("TrustPub/TrustPub", &[("working-directory", "pkg")]), auto);
+    assert_eq!(
+        jobs_for("TrustPub/TrustPub", &[("working-directory", "pkg")]),
+        auto
+    );
     assert_eq!(jobs_for(tp, &[("working-directory", "other")]), none);
     // Only `publish` publishes, and not as a dry run.
     for (k, v) in [
@@ -1515,7 +1515,14 @@ fn github_trustpub_action_inputs_decide_whether_and_what_it_publishes() {
         );
     }
     assert_eq!(
-        jobs_for(tp, &[("working-directory", "pkg"), ("command", "publish"), ("dry-run", "\"false\"")]),
+        jobs_for(
+            tp,
+            &[
+                ("working-directory", "pkg"),
+                ("command", "publish"),
+                ("dry-run", "\"false\"")
+            ]
+        ),
         auto
     );
     // `args`: option values are not folders; a folder argument is the target.

@@ -89,6 +89,7 @@ fn release() -> &'static Release {
     R.get_or_init(|| {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("install-script-release-{}", std::process::id()));
+        prune_old_releases(dir.parent().unwrap());
         let _ = fs::remove_dir_all(&dir);
         let stage = dir.join("stage");
         fs::create_dir_all(&stage).unwrap();
@@ -141,6 +142,29 @@ fn release() -> &'static Release {
         fs::write(dir.join("SHA256SUMS"), sums).unwrap();
         Release { dir, archives }
     })
+}
+
+/// Removes the release directories earlier test runs left (the static
+/// above is never dropped): those not touched for an hour.
+fn prune_old_releases(parent: &Path) {
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > Duration::from_secs(3600));
+        if old
+            && e.file_name()
+                .to_string_lossy()
+                .starts_with("install-script-release-")
+        {
+            let _ = fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 fn pin_release(args: &[&std::ffi::OsStr], scratch: &Path) -> Output {
@@ -787,6 +811,9 @@ impl ActionBench {
     }
 }
 
+/// Input variables for run.sh (name → value).
+type Inputs<'a> = &'a [(&'a str, &'a str)];
+
 fn words(s: &[&str]) -> Vec<String> {
     s.iter().map(|w| w.to_string()).collect()
 }
@@ -797,7 +824,7 @@ const PUBLISHED: &str =
 #[test]
 fn action_inputs_map_to_trustpub_flags() {
     let bench = ActionBench::new();
-    let cases: &[(&[(&str, &str)], &[&str])] = &[
+    let cases: &[(Inputs, &[&str])] = &[
         (&[], &["publish", "--trusted-publishing", "auto", "--json"]),
         (
             &[
@@ -884,7 +911,7 @@ fn action_inputs_map_to_trustpub_flags() {
 #[test]
 fn action_refuses_inputs_it_does_not_know_without_running_trustpub() {
     let bench = ActionBench::new();
-    let cases: &[(&[(&str, &str)], &str)] = &[
+    let cases: &[(Inputs, &str)] = &[
         (
             &[("INPUT_COMMAND", "publish; touch pwned")],
             "input command: 'publish; touch pwned' is not one of publish, pack, doctor",
@@ -1019,7 +1046,7 @@ fn action_outputs_say_whether_it_published_and_carry_the_report() {
     let error =
         "{\n  \"error\": {\n    \"code\": \"E403\",\n    \"summary\": \"forbidden\"\n  }\n}\n";
     let tricky = "{\n  \"pkg\": {\n    \"readme\": \"EOF\\ntrustpub_report_00\",\n    \"outcome\": \"published\"\n  }\n}\ntrustpub_report_\nEOF\n";
-    let cases: &[(&[(&str, &str)], &str, i32, &str)] = &[
+    let cases: &[(Inputs, &str, i32, &str)] = &[
         (&[], PUBLISHED, 0, "true"),
         (
             &[("INPUT_DRY_RUN", "true")],

@@ -137,6 +137,8 @@ fn release() -> &'static Release {
             sums.push_str(&format!("{}  {name}\n", sha256_hex(&bytes)));
             archives.insert(name, bytes);
         }
+        // The staged binary copy is large; the archives are what is served.
+        let _ = fs::remove_dir_all(&stage);
         // Another file in the release, as SHA256SUMS may list: ignored.
         sums.push_str(&format!("{}  SHA256SUMS.sig\n", "ab".repeat(32)));
         fs::write(dir.join("SHA256SUMS"), sums).unwrap();

@@ -270,7 +270,12 @@ if [ -z "$fetched" ]; then
 fi
 
 mkdir "$tmp/x"
-TP_ZIP=$tmp/$archive TP_DIR=$tmp/x
+# For PowerShell, which wants Windows paths.
+if have cygpath; then
+    TP_ZIP=$(cygpath -w "$tmp/$archive") TP_DIR=$(cygpath -w "$tmp/x")
+else
+    TP_ZIP=$tmp/$archive TP_DIR=$tmp/x
+fi
 export TP_ZIP TP_DIR
 extract "$tmp/$archive" "$tmp/x" || die "could not unpack $archive; nothing was installed"
 bin="$tmp/x/$stem/$exe"

@@ -288,7 +288,7 @@ staged="$to/.$exe.install.$$"
 cp "$bin" "$staged" || die "cannot write into $to; nothing was installed"
 chmod 755 "$staged"
 if [ "$target" = "$host_target" ]; then
-    got=$("$staged" --version 2>&1) || die "the downloaded trustpub does not run here: $got; nothing was installed"
+    got=$("$staged" --version 2>&1 </dev/null) || die "the downloaded trustpub does not run here: $got; nothing was installed"
 else
     got="trustpub $version (for $target, not run here)"
 fi

@@ -15,6 +15,11 @@
 //!   [warning or info; unknown when no readable step sets up Node but an
 //!   action from another repository runs before the publish]: see `node.rs`.
 //!   Local composite actions (`./dir`, `$/dir`) are followed three levels deep.
+//!
+//! A step `uses: trustpub/trustpub@<ref>` (trustpub's own Action) is a
+//! `trustpub publish` when its `command` input is `publish` (the default)
+//! and it is no dry run; its `working-directory` and `args` say what it
+//! publishes, and its `trusted-publishing` input shows in the command.
 //! * `publish-target-unknown` [unknown], semantic-release's `npm-too-old`
 //!   [error]: see `target_findings` in `workflows.rs`.
 //! * `token-fallback` [warning]: `NODE_AUTH_TOKEN`/`NPM_TOKEN` from a secret

@@ -15,11 +15,6 @@
 //!   [warning or info; unknown when no readable step sets up Node but an
 //!   action from another repository runs before the publish]: see `node.rs`.
 //!   Local composite actions (`./dir`, `$/dir`) are followed three levels deep.
-//!
-//! A step `uses: trustpub/trustpub@<ref>` (trustpub's own Action) is a
-//! `trustpub publish` when its `command` input is `publish` (the default)
-//! and it is no dry run; its `working-directory` and `args` say what it
-//! publishes, and its `trusted-publishing` input shows in the command.
 //! * `publish-target-unknown` [unknown], semantic-release's `npm-too-old`
 //!   [error]: see `target_findings` in `workflows.rs`.
 //! * `token-fallback` [warning]: `NODE_AUTH_TOKEN`/`NPM_TOKEN` from a secret
@@ -33,6 +28,11 @@
 //! * `environment` [info]: the job's environment, to enter on npmjs.com.
 //! * `registry-mismatch` [warning]: setup-node `registry-url` is another registry.
 //! * `publisher-no-oidc` [error]: `yarn publish` (Yarn 1) or `bun publish`.
+//!
+//! A step `uses: trustpub/trustpub@<ref>` (trustpub's own Action) is a
+//! `trustpub publish` when its `command` input is `publish` (the default)
+//! and it is no dry run; its `working-directory` and `args` say what it
+//! publishes, and its `trusted-publishing` input shows in the command.
 //!
 //! Also reported (in `problems`): invalid YAML, and local jobs that call a
 //! remote reusable workflow whose name suggests publishing.

@@ -228,7 +228,8 @@ enum Serve {
 
 struct Download {
     server: Server,
-    requests: Arc<Mutex<Vec<String>>>,
+    /// `METHOD /path` and the user agent of each request.
+    requests: Arc<Mutex<Vec<(String, String)>>>,
 }
 
 impl Download {
@@ -242,7 +243,10 @@ impl Download {
             move |stream, stop: &AtomicBool| {
                 let _ = http::serve_connection(stream, stop, 8, |req, w| {
                     let path = http::path_of(&req.url).to_string();
-                    seen.lock().unwrap().push(format!("{} {path}", req.method));
+                    let agent = req.header("user-agent").unwrap_or_default().to_string();
+                    seen.lock()
+                        .unwrap()
+                        .push((format!("{} {path}", req.method), agent));
                     let name = path.trim_start_matches('/');
                     let body = match &mode {
                         Serve::NotFound => None,
@@ -284,7 +288,21 @@ impl Download {
     }
 
     fn requests(&self) -> Vec<String> {
-        self.requests.lock().unwrap().clone()
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(r, _)| r.clone())
+            .collect()
+    }
+
+    fn user_agents(&self) -> Vec<String> {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, a)| a.clone())
+            .collect()
     }
 }
 
@@ -380,6 +398,11 @@ fn installs_and_runs(shell: &str) {
         dl.requests(),
         vec![format!("GET /{}", release().host_archive())]
     );
+    assert!(
+        dl.user_agents()[0].starts_with("curl/"),
+        "{:?}",
+        dl.user_agents()
+    );
     let installed = place.installed();
     assert!(
         out.stderr.contains(&format!(
@@ -404,6 +427,74 @@ fn install_sh_installs_the_pinned_binary_and_it_runs() {
 #[test]
 fn install_sh_works_under_dash() {
     installs_and_runs(dash());
+}
+
+/// Without curl, install.sh downloads with wget: a PATH holding only the
+/// tools install.sh names, wget instead of curl.
+#[test]
+fn install_sh_downloads_with_wget_when_there_is_no_curl() {
+    let place = Place::new();
+    let sh = pinned_install_sh(&place.root);
+    let bin = place.root.join("tools");
+    fs::create_dir_all(&bin).unwrap();
+    for tool in [
+        "wget",
+        "uname",
+        "awk",
+        "mktemp",
+        "rm",
+        "mkdir",
+        "cp",
+        "chmod",
+        "mv",
+        "tar",
+        "gzip",
+        "sha256sum",
+        "grep",
+        "cat",
+    ] {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .unwrap();
+        let path = String::from_utf8_lossy(&found.stdout).trim().to_string();
+        assert!(
+            found.status.success() && path.starts_with('/'),
+            "this test needs {tool} on PATH (apt-get install {tool})"
+        );
+        crate::support::make_symlink(Path::new(&path), &bin.join(tool)).unwrap();
+    }
+    let dl = Download::start(Serve::Release);
+    let dash_path = Command::new("sh")
+        .args(["-c", &format!("command -v {}", dash())])
+        .output()
+        .unwrap();
+    let dash_path = String::from_utf8_lossy(&dash_path.stdout)
+        .trim()
+        .to_string();
+    let mut cmd = Command::new(&dash_path);
+    cmd.arg(&sh)
+        .arg("--to")
+        .arg(&place.to)
+        .env_clear()
+        .env("PATH", &bin)
+        .env("HOME", &place.home)
+        .env("TMPDIR", &place.tmp)
+        .env("TRUSTPUB_DOWNLOAD_URL", dl.server.origin())
+        .current_dir(&place.root);
+    let out = run(cmd, &place.root, "install-wget");
+    assert_eq!(out.status.code(), Some(0), "{}", out.describe());
+    assert_eq!(
+        dl.requests(),
+        vec![format!("GET /{}", release().host_archive())]
+    );
+    let agents = dl.user_agents();
+    assert!(agents[0].starts_with("Wget/"), "not wget: {agents:?}");
+    let mut cmd = Command::new(place.installed());
+    cmd.arg("--version");
+    let v = checked(run(cmd, &place.root, "version"));
+    assert_eq!(v.stdout.trim(), format!("trustpub {VERSION}"));
+    place.assert_clean(&["trustpub"], &out);
 }
 
 /// A wrong archive: the message names the file and both sums, and the

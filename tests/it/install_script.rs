@@ -224,6 +224,9 @@ enum Serve {
     NotFound,
     /// The full content-length, half the body, then the connection closes.
     Truncated,
+    /// The full content-length, half the body, then nothing until the
+    /// server stops (at most [`http::MAX_STALL`]).
+    Stalled,
 }
 
 struct Download {
@@ -263,7 +266,7 @@ impl Download {
                         )?;
                         return Ok(Next::KeepAlive);
                     };
-                    if let Serve::Truncated = mode {
+                    if let Serve::Truncated | Serve::Stalled = mode {
                         let head = format!(
                             "HTTP/1.1 200 OK\r\ncontent-type: application/gzip\r\ncontent-length: {}\r\n\r\n",
                             body.len()
@@ -271,6 +274,9 @@ impl Download {
                         w.write_all(head.as_bytes())?;
                         w.write_all(&body[..body.len() / 2])?;
                         w.flush()?;
+                        if let Serve::Stalled = mode {
+                            http::stall(http::MAX_STALL, stop);
+                        }
                         return Ok(Next::Close);
                     }
                     http::write_response(
@@ -566,6 +572,91 @@ fn install_sh_installs_nothing_from_an_interrupted_download() {
     assert!(!dl.requests().is_empty(), "the fake was never asked");
     assert_eq!(fs::read_to_string(place.installed()).unwrap(), "old");
     place.assert_clean(&["trustpub"], &out);
+}
+
+/// SIGTERM to the install (as a CI runner cancelling the job sends to the
+/// process group) in the middle of the download: the temporary directory
+/// goes, nothing is installed, the old binary stays.
+#[cfg(unix)]
+#[test]
+fn install_sh_cleans_up_when_terminated() {
+    use std::os::unix::process::CommandExt as _;
+    use std::process::Stdio;
+    use std::time::Instant;
+
+    let place = Place::new();
+    let sh = pinned_install_sh(&place.root);
+    let dl = Download::start(Serve::Stalled);
+    fs::create_dir_all(&place.to).unwrap();
+    fs::write(place.installed(), "old").unwrap();
+    let mut cmd = Command::new(dash());
+    cmd.arg(&sh)
+        .arg("--to")
+        .arg(&place.to)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &place.home)
+        .env("TMPDIR", &place.tmp)
+        .env("TRUSTPUB_DOWNLOAD_URL", dl.server.origin())
+        .current_dir(&place.root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(place.root.join("stderr")).unwrap())
+        .process_group(0);
+    let mut child = cmd.spawn().unwrap();
+    // Wait (bounded) until part of the archive is on disk.
+    let partial = |tmp: &Path| {
+        fs::read_dir(tmp)
+            .ok()
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|d| {
+                fs::read_dir(d.path())
+                    .ok()
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .any(|f| f.metadata().is_ok_and(|m| m.len() > 0))
+            })
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !partial(&place.tmp) {
+        if let Some(st) = child.try_wait().unwrap() {
+            panic!(
+                "install.sh ended ({st}) before the download stalled:\n{}",
+                fs::read_to_string(place.root.join("stderr")).unwrap_or_default()
+            );
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no partial download appeared within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pgid = child.id() as i32;
+    assert_eq!(unsafe { libc::kill(-pgid, libc::SIGTERM) }, 0);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if Instant::now() > deadline {
+            let _ = unsafe { libc::kill(-pgid, libc::SIGKILL) };
+            let _ = child.wait();
+            panic!("install.sh did not end within 60 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let stderr = fs::read_to_string(place.root.join("stderr")).unwrap_or_default();
+    assert_eq!(status.code(), Some(143), "{status}\n{stderr}");
+    assert_eq!(
+        crate::support::dir_names(&place.tmp),
+        Vec::<String>::new(),
+        "temporary files left behind:\n{stderr}"
+    );
+    assert_eq!(crate::support::dir_names(&place.to), vec!["trustpub"]);
+    assert_eq!(fs::read_to_string(place.installed()).unwrap(), "old");
 }
 
 /// The development copy pins nothing and says so, before any download.

@@ -96,7 +96,11 @@ done
 
 [ -d "$workdir" ] || fail "input working-directory: $(quote "$workdir") is not a directory"
 
-report=$(mktemp "${RUNNER_TEMP:-${TMPDIR:-/tmp}}/trustpub-report.XXXXXXXX")
+tmpdir=${RUNNER_TEMP:-${TMPDIR:-/tmp}}
+if command -v cygpath >/dev/null 2>&1; then
+    tmpdir=$(cygpath -u "$tmpdir")
+fi
+report=$(mktemp "$tmpdir/trustpub-report.XXXXXXXX")
 trap 'rm -f "$report"' EXIT
 
 printf 'Running: trustpub'

@@ -16,11 +16,6 @@ fail() {
     exit 1
 }
 
-action_root=${GITHUB_ACTION_PATH:?GITHUB_ACTION_PATH is not set: this script runs as a step of the trustpub action}
-: "${GITHUB_OUTPUT:?GITHUB_OUTPUT is not set}"
-: "${GITHUB_PATH:?GITHUB_PATH is not set}"
-install_sh=$action_root/install.sh
-
 # Runner paths on Windows are C:\...; Git Bash's tools want /c/...
 unix_path() {
     if command -v cygpath >/dev/null 2>&1; then cygpath -u "$1"; else printf '%s\n' "$1"; fi
@@ -28,6 +23,11 @@ unix_path() {
 native_path() {
     if command -v cygpath >/dev/null 2>&1; then cygpath -w "$1"; else printf '%s\n' "$1"; fi
 }
+
+action_root=$(unix_path "${GITHUB_ACTION_PATH:?GITHUB_ACTION_PATH is not set: this script runs as a step of the trustpub action}")
+: "${GITHUB_OUTPUT:?GITHUB_OUTPUT is not set}"
+: "${GITHUB_PATH:?GITHUB_PATH is not set}"
+install_sh=$action_root/install.sh
 
 target=$(sh "$install_sh" --print-target) || fail "no trustpub build for this runner (see the message above)"
 version=$(sh "$install_sh" --print-version) || fail "this copy of the action pins no trustpub release (see the message above)"

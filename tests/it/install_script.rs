@@ -678,19 +678,68 @@ fn install_sh_without_a_pinned_release_refuses_plainly() {
     place.assert_clean(&[], &out);
 }
 
-/// The checkout's install.sh pins nothing (before the first release) or
-/// this crate's version.
+/// The checkout's install.sh pins nothing (before the first release), or
+/// one version with a well-formed SHA-256 for each of its five archives, as
+/// pin-release writes it. (Not necessarily Cargo.toml's version: the pin of
+/// the last release stays while the next one is made.)
 #[test]
-fn the_repository_install_sh_pins_nothing_or_this_version() {
+fn the_repository_install_sh_pins_nothing_or_one_whole_release() {
     let text = fs::read_to_string(manifest_dir().join("install.sh")).unwrap();
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("pinned_version="))
-        .expect("install.sh has a pinned_version line");
-    assert!(
-        line == "pinned_version=''" || line == format!("pinned_version='{VERSION}'"),
-        "install.sh pins another version than Cargo.toml's {VERSION}: {line}"
+    let pinned = check_pinned_block(&text);
+    // The same check passes a copy pinned by pin-release, and names its version.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = fs::read_to_string(pinned_install_sh(dir.path())).unwrap();
+    assert_eq!(check_pinned_block(&copy), Some(VERSION.to_string()));
+    assert!(check_pinned_block(&unpinned_install_sh()).is_none());
+    if let Some(v) = pinned {
+        assert!(text.contains(&format!("pinned_version='{v}'")));
+    }
+}
+
+/// Checks install.sh's pinned block; returns the pinned version (`None`:
+/// nothing pinned).
+fn check_pinned_block(text: &str) -> Option<String> {
+    let begin = "# BEGIN PINNED RELEASE (written by scripts/pin-release; do not edit by hand)\n";
+    assert_eq!(
+        text.matches(begin).count(),
+        1,
+        "install.sh needs one pinned block"
     );
+    let block = text
+        .split_once(begin)
+        .and_then(|(_, rest)| rest.split_once("# END PINNED RELEASE\n"))
+        .map(|(b, _)| b)
+        .expect("install.sh has no end of the pinned block");
+    if block == "pinned_version=''\npinned_sums='\n'\n" {
+        return None; // Before the first release: nothing pinned, which it says when run.
+    }
+    let mut lines = block.lines();
+    let version = lines
+        .next()
+        .and_then(|l| l.strip_prefix("pinned_version='"))
+        .and_then(|l| l.strip_suffix('\''))
+        .unwrap_or_else(|| panic!("no pinned_version line in:\n{block}"));
+    assert_eq!(lines.next(), Some("pinned_sums='"), "{block}");
+    let sums: Vec<&str> = lines.by_ref().take(TARGETS.len()).collect();
+    assert_eq!(lines.next(), Some("'"), "{block}");
+    assert_eq!(lines.next(), None, "{block}");
+    for (line, target) in sums.iter().zip(TARGETS) {
+        let ext = if target.contains("windows") {
+            "zip"
+        } else {
+            "tar.gz"
+        };
+        let (hex, name) = line.split_once("  ").unwrap_or_else(|| panic!("{line}"));
+        assert_eq!(name, format!("trustpub-{version}-{target}.{ext}"));
+        assert!(
+            hex.len() == 64
+                && hex
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+            "not a SHA-256: {line}"
+        );
+    }
+    Some(version.to_string())
 }
 
 #[test]

@@ -126,14 +126,14 @@ fi
 # -- the pinned release ----------------------------------------------------
 
 if [ -z "$pinned_version" ]; then
-    die "this copy of install.sh pins no release (it is the development copy from before the first release, or was not written by scripts/pin-release), so it has no checksum to check a download against. Use the install.sh of a release: https://raw.githubusercontent.com/trustpub/trustpub/v<version>/install.sh"
+    die "this copy of install.sh pins no release, so it has no checksum to check a download against and installs nothing. The copies on the main branch and on release tags pin nothing; each release's pinned copy is on the commit the release names, which the major-version tag (v0, v1, ...) points to once a release exists, e.g. https://raw.githubusercontent.com/trustpub/trustpub/v0/install.sh"
 fi
 if [ "$print" = version ]; then
     echo "$pinned_version"
     exit 0
 fi
 if [ -n "$want_version" ] && [ "${want_version#v}" != "$pinned_version" ]; then
-    die "this install.sh pins trustpub $pinned_version and installs nothing else; for ${want_version#v} use the install.sh of that release: https://raw.githubusercontent.com/trustpub/trustpub/v${want_version#v}/install.sh"
+    die "this install.sh pins trustpub $pinned_version and installs nothing else; for ${want_version#v} use the install.sh that pins it (the commit the release of ${want_version#v} names for the Action: $repo_url/releases/tag/v${want_version#v})"
 fi
 
 version=$pinned_version

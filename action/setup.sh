@@ -30,7 +30,7 @@ action_root=$(unix_path "${GITHUB_ACTION_PATH:?GITHUB_ACTION_PATH is not set: th
 install_sh=$action_root/install.sh
 
 target=$(sh "$install_sh" --print-target) || fail "no trustpub build for this runner (see the message above)"
-version=$(sh "$install_sh" --print-version) || fail "this copy of the action pins no trustpub release (see the message above)"
+version=$(sh "$install_sh" --print-version) || fail "this copy of the action pins no trustpub release: use the commit a release names (the major-version tag, e.g. trustpub/trustpub@v0, points to it), not a release tag or a branch"
 
 cache=${RUNNER_TOOL_CACHE:-${RUNNER_TEMP:?neither RUNNER_TOOL_CACHE nor RUNNER_TEMP is set}}
 dir=$(unix_path "$cache")/trustpub/$version/$target

@@ -84,7 +84,7 @@ args+=(--json)
 extra=()
 if [ -n "${INPUT_ARGS:-}" ]; then
     set -f
-    IFS=$' \t\n' read -r -d '' -a extra <<<"$INPUT_ARGS" || true
+    IFS=$' \t\r\n' read -r -d '' -a extra <<<"$INPUT_ARGS" || true
     set +f
 fi
 for a in ${extra[@]+"${extra[@]}"}; do

@@ -1103,6 +1103,19 @@ fn action_inputs_map_to_trustpub_flags() {
             &["pack", "--dry-run", "--json"],
         ),
         (
+            &[("INPUT_ARGS", "--tag next\r\n--access public\r\n")],
+            &[
+                "publish",
+                "--trusted-publishing",
+                "auto",
+                "--json",
+                "--tag",
+                "next",
+                "--access",
+                "public",
+            ],
+        ),
+        (
             &[
                 ("INPUT_COMMAND", "doctor"),
                 ("INPUT_ARGS", "--registry https://r.example/"),

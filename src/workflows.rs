@@ -344,7 +344,8 @@ fn file_name(path: &Path) -> String {
 /// The workflow `doctor` suggests when none publishes: the README's
 /// example (`tests/it/readme_examples.rs` lints it with actionlint and
 /// zizmor).
-pub const MINIMAL_WORKFLOW: &str = "\
+pub const MINIMAL_WORKFLOW: &str = concat!(
+    "\
 # .github/workflows/release.yml
 name: release
 
@@ -364,11 +365,12 @@ jobs:
       - uses: actions/checkout@de0fac2e4500dabe0009e67214ff5f5447ce83dd # v6.0.2
         with:
           persist-credentials: false
-      - name: Install trustpub
-        run: cargo install --locked trustpub
       - name: Publish
-        run: trustpub publish --trusted-publishing always
-";
+        run: npx --yes trustpub@",
+    env!("CARGO_PKG_VERSION"),
+    " publish --trusted-publishing always
+"
+);
 
 fn no_publish_job(repo: &Repo, found: &Found) -> Finding {
     let what = repo.package_description();
@@ -544,11 +546,12 @@ fn publisher_findings(where_: &str, cmd: &PublishCmd) -> Vec<Finding> {
             cmd.describe()
         ),
     )
-    .with_fix(
-        "publish with a tool that does trusted publishing: `trustpub publish` (install it \
-         with `cargo install --locked trustpub`), or \
+    .with_fix(format!(
+        "publish with a tool that does trusted publishing: trustpub (`npx --yes trustpub@{v} \
+         publish`, or on GitHub Actions the `trustpub/trustpub` Action), or \
          `npm publish` with npm 11.5.1 or newer, or `yarn npm publish` with Yarn 4.10.3 or newer",
-    )]
+        v = env!("CARGO_PKG_VERSION")
+    ))]
 }
 
 /// Long-lived tokens next to trusted publishing: `tokens` are variables set

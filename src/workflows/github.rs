@@ -29,6 +29,11 @@
 //! * `registry-mismatch` [warning]: setup-node `registry-url` is another registry.
 //! * `publisher-no-oidc` [error]: `yarn publish` (Yarn 1) or `bun publish`.
 //!
+//! A step `uses: trustpub/trustpub@<ref>` (trustpub's own Action) is a
+//! `trustpub publish` when its `command` input is `publish` (the default)
+//! and it is no dry run; its `working-directory` and `args` say what it
+//! publishes, and its `trusted-publishing` input shows in the command.
+//!
 //! Also reported (in `problems`): invalid YAML, and local jobs that call a
 //! remote reusable workflow whose name suggests publishing.
 
@@ -360,6 +365,39 @@ fn scan_step(
                     uses.clone(),
                 );
                 publish(scan, cmd, &step_tokens);
+            }
+            // trustpub's own Action (this repository's action.yml): a
+            // `trustpub publish` in `working-directory` unless `command`
+            // says otherwise. Only the official repository is recognised:
+            // a fork's action.yml may do anything.
+            "trustpub/trustpub" => {
+                let command = with_str("command").unwrap_or_else(|| "publish".into());
+                let dry_run = with_str("dry-run").is_some_and(|d| d.trim() == "true");
+                let args = with_str("args");
+                let target = if command.trim() == "publish" {
+                    shell::action_publish_target(
+                        with_str("working-directory").as_deref(),
+                        args.as_deref(),
+                        dry_run,
+                    )
+                } else {
+                    None
+                };
+                if let Some(target) = target {
+                    let mode = with_str("trusted-publishing").unwrap_or_else(|| "auto".into());
+                    let mut written = format!("trustpub publish --trusted-publishing {mode}");
+                    if let Some(a) = args.as_deref().filter(|a| !a.trim().is_empty()) {
+                        written.push(' ');
+                        written.push_str(&a.split_whitespace().collect::<Vec<_>>().join(" "));
+                    }
+                    let mut cmd = PublishCmd::new(Publisher::Trustpub, target, written);
+                    cmd.via.push(format!("uses: {uses}"));
+                    cmd.provenance = with_str("provenance").is_some_and(|p| p.trim() == "true")
+                        || args
+                            .as_deref()
+                            .is_some_and(|a| a.split_whitespace().any(|w| w == "--provenance"));
+                    publish(scan, cmd, &step_tokens);
+                }
             }
             "changesets/action" => {
                 if let Some(script) = with_str("publish") {

@@ -322,9 +322,12 @@ pub(crate) fn npm_findings(
             cmd.describe()
         ),
     };
-    let trustpub_alt = "or publish with trustpub, which does not depend on npm or Node: \
-                        replace the publish command with `trustpub publish` (installed with \
-                        `cargo install --locked trustpub`)";
+    let trustpub_alt = format!(
+        "or publish with trustpub, which does not depend on npm's version: replace the publish \
+         command with `npx --yes trustpub@{} publish` (any npm can start it), or on GitHub \
+         Actions use the `trustpub/trustpub` Action",
+        env!("CARGO_PKG_VERSION")
+    );
     let full_fix = format!(
         "run Node 24 (which comes with npm 11.5.1 or newer):\n\n{}\n\nor upgrade npm before \
          publishing:\n\n{}\n\n{trustpub_alt}",

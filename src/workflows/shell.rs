@@ -773,10 +773,7 @@ impl Scanner<'_> {
     }
 
     fn trustpub(&mut self, args: &[String], full: &str, ctx: &Ctx, over: Option<&Target>) {
-        let p = parse_args(
-            args,
-            &["--registry", "--tag", "--access", "--otp", "--userconfig"],
-        );
+        let p = parse_args(args, TRUSTPUB_VALUE_OPTS);
         if p.positionals.first().map(String::as_str) != Some("publish") || p.flag_on("--dry-run") {
             return;
         }
@@ -820,6 +817,51 @@ fn with(via: &[String], full: &str) -> Vec<String> {
 fn dir_target(cwd: Option<PathBuf>) -> Target {
     cwd.map(Target::Dir).unwrap_or(Target::Unknown)
 }
+
+/// What the `trustpub/trustpub` Action publishes with `command: publish`:
+/// the package in `working-directory` (relative to the workspace; default
+/// the workspace), or the folder or tarball its `args` name (the action
+/// splits `args` at whitespace, nothing else). `None` when `dry-run` is
+/// true or `args` asks for a dry run.
+pub(crate) fn action_publish_target(
+    working_directory: Option<&str>,
+    args: Option<&str>,
+    dry_run: bool,
+) -> Option<Target> {
+    let words: Vec<String> = args
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let p = parse_args(&words, TRUSTPUB_VALUE_OPTS);
+    if dry_run || p.flag_on("--dry-run") {
+        return None;
+    }
+    let ctx = Ctx {
+        cwd: Some(PathBuf::new()),
+        via: Vec::new(),
+        depth: 0,
+    };
+    let cwd = match working_directory.map(str::trim) {
+        None | Some("") => Some(PathBuf::new()),
+        Some(d) => ctx.join(d),
+    };
+    let ctx = Ctx { cwd, ..ctx };
+    Some(positional_target(p.positionals.first(), &ctx))
+}
+
+/// `trustpub publish` options that take a value.
+const TRUSTPUB_VALUE_OPTS: &[&str] = &[
+    "--registry",
+    "--tag",
+    "--access",
+    "--otp",
+    "--userconfig",
+    "--provenance-file",
+    "--fulcio-url",
+    "--rekor-url",
+    "--trusted-publishing",
+];
 
 /// `npm publish <folder|tarball>`.
 fn positional_target(arg: Option<&String>, ctx: &Ctx) -> Target {

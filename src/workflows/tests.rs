@@ -224,7 +224,8 @@ fn github_old_node() {
         &[
             "node-version: 24",
             "npm install -g npm@latest",
-            "`trustpub publish` (installed with",
+            "`npx --yes trustpub@",
+            "the `trustpub/trustpub` Action",
         ],
     );
     assert!(!a.ready());
@@ -548,7 +549,8 @@ fn no_publish_job() {
         a.problems[0].fix.as_deref().unwrap(),
         &[
             "id-token: write",
-            "trustpub publish",
+            "npx --yes trustpub@",
+            " publish --trusted-publishing always",
             "actions/checkout@de0fac2e",
         ],
     );
@@ -1390,4 +1392,194 @@ fn semantic_release_before_25_brings_npm_10() {
         &["semantic-release@^24.2.0", "npm 10"],
     );
     assert_eq!(a.verdict(), Verdict::NotReady);
+}
+
+// ---- trustpub's own GitHub Action -----------------------------------------
+
+const ACTION_SHA: &str = "0123456789abcdef0123456789abcdef01234567";
+
+fn action_repo(root: &Path) {
+    write(
+        root,
+        ".git/config",
+        "[remote \"origin\"]\n  url = https://github.com/acme/widget\n",
+    );
+    write(
+        root,
+        "pkg/package.json",
+        r#"{"name":"widget","repository":{"type":"git","url":"git+https://github.com/acme/widget.git","directory":"pkg"}}"#,
+    );
+    write(root, "other/package.json", r#"{"name":"other"}"#);
+}
+
+/// A release workflow whose publish step is `uses: <action>` with `with`
+/// (lines indented for the step, or empty) and `env`.
+fn action_workflow(action: &str, with: &str, env: &str) -> String {
+    format!(
+        "on: {{push: {{tags: ['v*']}}}}\npermissions: {{}}\njobs:\n  publish:\n    runs-on: ubuntu-24.04\n    \
+         permissions:\n      contents: read\n      id-token: write\n    steps:\n      \
+         - uses: actions/checkout@v6\n      - uses: {action}@{ACTION_SHA} # v0.1.0\n{with}{env}"
+    )
+}
+
+#[test]
+fn github_trustpub_action_is_a_trustpub_publish() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    action_repo(root);
+    write(
+        root,
+        ".github/workflows/release.yml",
+        &action_workflow(
+            "trustpub/trustpub",
+            "        with:\n          working-directory: pkg\n          trusted-publishing: always\n          provenance: \"true\"\n",
+            "",
+        ),
+    );
+    let a = analyze(root, &root.join("pkg"), HOST);
+    let job = only_job(&a);
+    assert_eq!(job.publishes_with, Publisher::Trustpub);
+    assert_eq!(job.command, "trustpub publish --trusted-publishing always");
+    assert_eq!(codes(&job.findings), vec![]);
+    assert_eq!(
+        job.publisher_values,
+        PublisherValues::GitHub {
+            owner: Some("acme".into()),
+            repository: Some("widget".into()),
+            workflow_file: Some("release.yml".into()),
+            environment: None,
+        }
+    );
+    assert!(a.ready());
+
+    // A token from a secret next to it is still reported.
+    write(
+        root,
+        ".github/workflows/release.yml",
+        &action_workflow(
+            "trustpub/trustpub",
+            "        with:\n          working-directory: pkg\n",
+            "        env:\n          NODE_AUTH_TOKEN: ${{ secrets.NPM_TOKEN }}\n",
+        ),
+    );
+    let a = analyze(root, &root.join("pkg"), HOST);
+    let job = only_job(&a);
+    assert_eq!(job.command, "trustpub publish --trusted-publishing auto");
+    assert_eq!(codes(&job.findings), vec![(Warning, "token-fallback")]);
+}
+
+#[test]
+fn github_trustpub_action_inputs_decide_whether_and_what_it_publishes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    action_repo(root);
+    let jobs_for = |action: &str, with: &[(&str, &str)]| {
+        let mut lines = String::new();
+        if !with.is_empty() {
+            lines.push_str("        with:\n");
+            for (k, v) in with {
+                lines.push_str(&format!("          {k}: {v}\n"));
+            }
+        }
+        write(
+            root,
+            ".github/workflows/release.yml",
+            &action_workflow(action, &lines, ""),
+        );
+        let a = analyze(root, &root.join("pkg"), HOST);
+        a.jobs.iter().map(|j| j.command.clone()).collect::<Vec<_>>()
+    };
+    let tp = "trustpub/trustpub";
+    let auto = vec!["trustpub publish --trusted-publishing auto".to_string()];
+    let none: Vec<String> = Vec::new();
+    // The workspace root is not the package; pkg is, however written.
+    assert_eq!(jobs_for(tp, &[]), none);
+    assert_eq!(jobs_for(tp, &[("working-directory", "pkg")]), auto);
+    assert_eq!(jobs_for(tp, &[("working-directory", "./pkg/")]), auto);
+    assert_eq!(
+        jobs_for("TrustPub/TrustPub", &[("working-directory", "pkg")]),
+        auto
+    );
+    assert_eq!(jobs_for(tp, &[("working-directory", "other")]), none);
+    // Only `publish` publishes, and not as a dry run.
+    for (k, v) in [
+        ("command", "doctor"),
+        ("command", "pack"),
+        ("dry-run", "\"true\""),
+        ("args", "--dry-run"),
+    ] {
+        assert_eq!(
+            jobs_for(tp, &[("working-directory", "pkg"), (k, v)]),
+            none,
+            "{k}: {v}"
+        );
+    }
+    assert_eq!(
+        jobs_for(
+            tp,
+            &[
+                ("working-directory", "pkg"),
+                ("command", "publish"),
+                ("dry-run", "\"false\"")
+            ]
+        ),
+        auto
+    );
+    // `args`: option values are not folders; a folder argument is the target.
+    assert_eq!(
+        jobs_for(tp, &[("working-directory", "pkg"), ("args", "--tag next")]),
+        vec!["trustpub publish --trusted-publishing auto --tag next".to_string()]
+    );
+    assert_eq!(
+        jobs_for(tp, &[("args", "pkg/dist")]),
+        vec!["trustpub publish --trusted-publishing auto pkg/dist".to_string()]
+    );
+    assert_eq!(jobs_for(tp, &[("args", "--tag pkg other")]), none);
+    // A directory from an expression could be anything: counted.
+    assert_eq!(
+        jobs_for(tp, &[("working-directory", "${{ matrix.dir }}")]),
+        auto
+    );
+    // Another owner's action is not trustpub's (a fork may do anything).
+    assert_eq!(
+        jobs_for("someone/trustpub", &[("working-directory", "pkg")]),
+        none
+    );
+}
+
+#[test]
+fn trustpub_trusted_publishing_value_is_not_a_folder() {
+    assert_eq!(
+        publishes("npx trustpub publish --trusted-publishing always"),
+        one(
+            "trustpub publish",
+            "npx trustpub publish --trusted-publishing always",
+            dir("")
+        )
+    );
+}
+
+#[test]
+fn the_suggested_workflow_publishes_with_this_version() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    action_repo(root);
+    write(
+        root,
+        ".github/workflows/release.yml",
+        &MINIMAL_WORKFLOW.replace("trusted-publishing always", "trusted-publishing always pkg"),
+    );
+    let a = analyze(root, &root.join("pkg"), HOST);
+    let job = only_job(&a);
+    assert_eq!(job.publishes_with, Publisher::Trustpub);
+    assert_eq!(
+        job.command,
+        format!(
+            "npx --yes trustpub@{} publish --trusted-publishing always pkg",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+    assert_eq!(codes(&job.findings), vec![]);
+    assert!(a.ready());
+    assert!(!MINIMAL_WORKFLOW.contains("cargo install"));
 }

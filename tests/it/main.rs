@@ -9,6 +9,7 @@ mod attacks;
 mod config_diff;
 mod document_diff;
 mod fuzz;
+mod install_script;
 mod npm_packages;
 mod pack_diff;
 mod pack_errors;

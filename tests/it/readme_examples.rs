@@ -93,7 +93,7 @@ fn lint_bin() -> &'static Path {
     })
 }
 
-fn lint(dir: &Path, file: &str) -> Vec<String> {
+pub(crate) fn lint(dir: &Path, file: &str) -> Vec<String> {
     let mut problems = Vec::new();
     let bin = lint_bin();
     for (tool, args) in [

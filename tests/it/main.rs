@@ -6,6 +6,7 @@
 //! exchange proxy in front of the real Verdaccio.
 
 mod attacks;
+mod completions;
 mod config_diff;
 mod document_diff;
 mod fuzz;

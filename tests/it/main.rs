@@ -8,6 +8,7 @@
 mod attacks;
 mod completions;
 mod config_diff;
+mod crate_package;
 mod document_diff;
 mod fuzz;
 mod pack_diff;

@@ -17,6 +17,7 @@ mod provenance;
 mod provenance_statement;
 mod publish;
 mod readme_examples;
+mod supply_chain;
 mod support;
 mod trusted;
 mod truth;

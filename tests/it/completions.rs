@@ -296,6 +296,5 @@ fn strip_overstrike(s: &str) -> String {
     }
     out.into_iter()
         .collect::<String>()
-        .replace('\u{2010}', "-")
-        .replace('\u{2212}', "-")
+        .replace(['\u{2010}', '\u{2212}'], "-")
 }

@@ -168,6 +168,36 @@ fn zsh_fish_powershell_and_elvish_scripts_name_every_subcommand() {
     assert!(completions(&sb, "fish").contains("complete -c trustpub"));
 }
 
+/// The output passes through the printer's scrubbing (secrets, control
+/// characters, workflow commands); it must come out byte for byte as
+/// generated, for every shell and for the man page.
+#[test]
+fn printing_leaves_the_generated_scripts_and_page_intact() {
+    let sb = Sandbox::new();
+    for (shell, value) in [
+        ("bash", clap_complete::Shell::Bash),
+        ("zsh", clap_complete::Shell::Zsh),
+        ("fish", clap_complete::Shell::Fish),
+        ("powershell", clap_complete::Shell::PowerShell),
+        ("elvish", clap_complete::Shell::Elvish),
+    ] {
+        let r = sb.trustpub(["completions", shell]).run();
+        r.expect_code(0);
+        assert!(
+            r.stdout() == trustpub::generate::completions(value),
+            "{shell}: printed script differs from the generated one:\n{}",
+            crate::support::line_diff(&trustpub::generate::completions(value), r.stdout())
+        );
+    }
+    let r = sb.trustpub(["man"]).run();
+    r.expect_code(0);
+    assert!(
+        r.stdout() == trustpub::generate::man_page(),
+        "{}",
+        crate::support::line_diff(&trustpub::generate::man_page(), r.stdout())
+    );
+}
+
 #[test]
 fn completions_for_an_unknown_shell_is_a_usage_error() {
     let sb = Sandbox::new();

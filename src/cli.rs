@@ -6,7 +6,13 @@ use clap::{Args, Parser, Subcommand};
 
 /// Publish npm packages from CI with OIDC trusted publishing.
 #[derive(Debug, Parser)]
-#[command(name = "trustpub", version, about, long_about = None)]
+#[command(
+    name = "trustpub",
+    version,
+    about,
+    long_about = None,
+    subcommand_value_name = "COMMAND"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -20,6 +26,17 @@ pub enum Command {
     Publish(PublishArgs),
     /// Check that trusted publishing will work, uploading nothing.
     Doctor(DoctorArgs),
+    /// Print a shell completion script on standard output.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) on standard output.
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

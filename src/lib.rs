@@ -26,6 +26,7 @@ pub mod document;
 pub mod env;
 pub mod error;
 pub mod files;
+pub mod generate;
 pub mod glob;
 pub mod gzip;
 pub(crate) mod js;

@@ -66,11 +66,14 @@ fn main() -> ExitCode {
         Command::Pack(a) => a.json,
         Command::Publish(a) => a.json,
         Command::Doctor(a) => a.json,
+        Command::Completions(_) | Command::Man => false,
     };
     let title = match &cli.command {
         Command::Pack(_) => "trustpub pack",
         Command::Publish(_) => "trustpub publish",
         Command::Doctor(_) => "trustpub doctor",
+        Command::Completions(_) => "trustpub completions",
+        Command::Man => "trustpub man",
     };
     let mut printer = Printer::from_locale(
         env.get("LC_ALL"),
@@ -187,6 +190,16 @@ fn run(cli: Cli, env: &Env, printer: &Printer) -> Result<u8, Error> {
                 );
             }
             Ok(if report.ready() { 0 } else { 1 })
+        }
+        Command::Completions(args) => {
+            let script = trustpub::generate::completions(args.shell);
+            printer.out(script.strip_suffix('\n').unwrap_or(&script));
+            Ok(0)
+        }
+        Command::Man => {
+            let page = trustpub::generate::man_page();
+            printer.out(page.strip_suffix('\n').unwrap_or(&page));
+            Ok(0)
         }
     }
 }

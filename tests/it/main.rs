@@ -6,7 +6,9 @@
 //! exchange proxy in front of the real Verdaccio.
 
 mod attacks;
+mod completions;
 mod config_diff;
+mod crate_package;
 mod document_diff;
 mod fuzz;
 mod install_script;
@@ -17,6 +19,7 @@ mod provenance;
 mod provenance_statement;
 mod publish;
 mod readme_examples;
+mod supply_chain;
 mod support;
 mod trusted;
 mod truth;

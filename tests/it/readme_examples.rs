@@ -43,7 +43,7 @@ fn readme_files() -> Vec<(String, String)> {
 }
 
 /// The directory holding `actionlint` and `zizmor`.
-fn lint_bin() -> &'static Path {
+pub(crate) fn lint_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let on_path = |name: &str| {

@@ -15,6 +15,7 @@ mod provenance;
 mod provenance_statement;
 mod publish;
 mod readme_examples;
+mod release_archives;
 mod support;
 mod trusted;
 mod truth;

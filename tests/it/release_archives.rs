@@ -10,6 +10,10 @@
 //! and `completions <shell>` with text naming what was asked (the real
 //! subcommands have their own tests). Needs bash, GNU tar, gzip, zip,
 //! unzip and sha256sum, as the release runner has.
+//!
+//! Also release.yml itself: its build matrix, the npm job and the script
+//! name the same targets, and each job has only the permissions it needs
+//! (actionlint and zizmor run on it in `readme_examples`).
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -327,4 +331,123 @@ fn release_archives_refuse_a_missing_binary() {
         run.describe()
     );
     assert!(!out.join("SHA256SUMS").exists());
+}
+
+fn load_release_yml() -> yaml_rust2::Yaml {
+    let text = std::fs::read_to_string(manifest_dir().join(".github/workflows/release.yml"))
+        .expect("read .github/workflows/release.yml");
+    yaml_rust2::YamlLoader::load_from_str(&text)
+        .expect("release.yml is YAML")
+        .remove(0)
+}
+
+/// The three places that name the targets agree with common.md's table:
+/// release.yml's build matrix, the npm job's `--binary` list and
+/// `.ci/release-archives`.
+#[test]
+fn release_workflow_builds_the_targets_the_archives_and_npm_packages_expect() {
+    let wf = load_release_yml();
+    let jobs = &wf["jobs"];
+    let mut matrix: Vec<(String, String)> = jobs["build"]["strategy"]["matrix"]["include"]
+        .as_vec()
+        .expect("build.strategy.matrix.include")
+        .iter()
+        .map(|row| {
+            (
+                row["npm"].as_str().expect("npm").to_string(),
+                row["target"].as_str().expect("target").to_string(),
+            )
+        })
+        .collect();
+    matrix.sort();
+    let mut want: Vec<(String, String)> = TARGETS
+        .iter()
+        .map(|(npm, target, _)| (npm.to_string(), target.to_string()))
+        .collect();
+    want.sort();
+    assert_eq!(matrix, want, "release.yml build matrix");
+
+    let script = std::fs::read_to_string(manifest_dir().join(".ci/release-archives")).unwrap();
+    let mut table: Vec<(String, String)> = script
+        .lines()
+        .filter_map(|l| {
+            let (npm, target) = l.trim().split_once(':')?;
+            TARGETS
+                .iter()
+                .any(|(n, _, _)| *n == npm)
+                .then(|| (npm.to_string(), target.to_string()))
+        })
+        .collect();
+    table.sort();
+    assert_eq!(table, want, ".ci/release-archives targets table");
+
+    let npm_steps = format!("{:?}", jobs["npm"]["steps"]);
+    for (npm, _, exe) in TARGETS {
+        let arg = format!("--binary {npm}=bin/bin-{npm}/{exe}");
+        assert!(npm_steps.contains(&arg), "the npm job does not pass {arg}");
+    }
+}
+
+/// Least privilege, job by job: nothing at the top level; only the jobs
+/// that sign or publish get an OIDC token; only the release and the Action
+/// pin can write to the repository; the publishing jobs run in their
+/// environments, and no job but crates.io's handles a secret.
+#[test]
+fn release_workflow_permissions_are_least_privilege() {
+    let wf = load_release_yml();
+    let top = wf["permissions"].as_hash().expect("top-level permissions");
+    assert!(top.is_empty(), "top-level permissions must be {{}}");
+    let want: &[(&str, &[(&str, &str)], Option<&str>)] = &[
+        ("version", &[("contents", "read")], None),
+        ("build", &[("contents", "read")], None),
+        ("package", &[("contents", "read")], None),
+        (
+            "attest",
+            &[("attestations", "write"), ("id-token", "write")],
+            None,
+        ),
+        ("github-release", &[("contents", "write")], None),
+        (
+            "npm",
+            &[("contents", "read"), ("id-token", "write")],
+            Some("npm"),
+        ),
+        (
+            "crates",
+            &[("contents", "read"), ("id-token", "write")],
+            Some("crates-io"),
+        ),
+        ("pin-action", &[("contents", "write")], None),
+    ];
+    let jobs = wf["jobs"].as_hash().expect("jobs");
+    let names: Vec<&str> = jobs.keys().map(|k| k.as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        want.iter().map(|w| w.0).collect::<Vec<_>>(),
+        "the jobs of release.yml"
+    );
+    for (job, perms, env) in want {
+        let j = &wf["jobs"][*job];
+        let mut got: Vec<(String, String)> = j["permissions"]
+            .as_hash()
+            .unwrap_or_else(|| panic!("job {job} sets no permissions"))
+            .iter()
+            .map(|(k, v)| (k.as_str().unwrap().into(), v.as_str().unwrap().into()))
+            .collect();
+        got.sort();
+        let want: Vec<(String, String)> = perms
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(got, want, "permissions of job {job}");
+        assert_eq!(j["environment"].as_str(), *env, "environment of job {job}");
+        let text = format!("{j:?}");
+        assert!(!text.contains("secrets."), "job {job} uses a secret");
+        // The crates.io token minted by crates-io-auth-action.
+        assert_eq!(
+            text.contains("outputs.token"),
+            *job == "crates",
+            "job {job}: only the crates job may handle the minted token"
+        );
+    }
 }

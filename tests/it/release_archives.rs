@@ -388,6 +388,13 @@ fn release_workflow_builds_the_targets_the_archives_and_npm_packages_expect() {
     }
 }
 
+/// A job's name, its permissions (sorted) and its environment.
+type JobRights = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    Option<&'static str>,
+);
+
 /// Least privilege, job by job: nothing at the top level; only the jobs
 /// that sign or publish get an OIDC token; only the release and the Action
 /// pin can write to the repository; the publishing jobs run in their
@@ -397,7 +404,7 @@ fn release_workflow_permissions_are_least_privilege() {
     let wf = load_release_yml();
     let top = wf["permissions"].as_hash().expect("top-level permissions");
     assert!(top.is_empty(), "top-level permissions must be {{}}");
-    let want: &[(&str, &[(&str, &str)], Option<&str>)] = &[
+    let want: &[JobRights] = &[
         ("version", &[("contents", "read")], None),
         ("build", &[("contents", "read")], None),
         ("package", &[("contents", "read")], None),

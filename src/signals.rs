@@ -12,18 +12,31 @@
 //! A partial file's name holds its writer's PID; [`sweep_stale`] removes
 //! those whose writer is gone (a run killed with SIGKILL), never another
 //! live run's.
+//!
+//! On Windows there are no signals to catch or forward: Ctrl+C reaches
+//! every process attached to the console, lifecycle scripts included (they
+//! are not put in a group of their own there), and each ends by itself, as
+//! under npm. [`install`] does nothing there, a partial file of an
+//! interrupted run stays behind, and [`sweep_stale`] leaves every file
+//! alone, since it cannot tell whether its writer still runs.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, Once};
-use std::time::{Duration, Instant};
+#[cfg(unix)]
+use std::sync::Once;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+#[cfg(unix)]
+use std::time::Instant;
 
+#[cfg(unix)]
 static INSTALL: Once = Once::new();
 static DYING: AtomicBool = AtomicBool::new(false);
 static PARTIALS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 static GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 
 /// How long scripts get to exit after the forwarded signal.
+#[cfg(unix)]
 const GRACE: Duration = Duration::from_secs(3);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -31,6 +44,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// Starts the signal thread (once). Without it, the default actions apply.
+#[cfg(not(unix))]
+pub fn install() {}
+
+/// Starts the signal thread (once). Without it, the default actions apply.
+#[cfg(unix)]
 pub fn install() {
     INSTALL.call_once(|| {
         use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
@@ -47,6 +65,7 @@ pub fn install() {
     });
 }
 
+#[cfg(unix)]
 fn die_of(sig: i32) -> ! {
     DYING.store(true, Ordering::SeqCst);
     let groups = lock(&GROUPS).clone();
@@ -70,6 +89,7 @@ fn die_of(sig: i32) -> ! {
 }
 
 /// Whether a process group still has a member that is not a zombie.
+#[cfg(unix)]
 fn group_alive(pgid: i32) -> bool {
     // SAFETY: signal 0 only checks for existence and permission.
     if unsafe { libc::kill(-pgid, 0) } != 0 {
@@ -139,6 +159,14 @@ pub fn partial_prefix() -> String {
 /// provably gone: no process with that PID exists. Files of live processes
 /// (even if the PID was reused), of other users, and anything that is not
 /// a regular file are left alone.
+#[cfg(not(unix))]
+pub fn sweep_stale(_dir: &Path) {}
+
+/// Removes `.trustpub-<pid>-*.tgz.partial` files in `dir` whose writer is
+/// provably gone: no process with that PID exists. Files of live processes
+/// (even if the PID was reused), of other users, and anything that is not
+/// a regular file are left alone.
+#[cfg(unix)]
 pub fn sweep_stale(dir: &Path) {
     use std::os::unix::fs::MetadataExt;
     let Ok(rd) = std::fs::read_dir(dir) else {
@@ -167,13 +195,14 @@ pub fn sweep_stale(dir: &Path) {
     }
 }
 
+#[cfg(unix)]
 fn process_exists(pid: i32) -> bool {
     // SAFETY: signal 0 only checks for existence and permission.
     let r = unsafe { libc::kill(pid, 0) };
     r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

@@ -124,7 +124,7 @@ pub fn key_type(key: &str) -> KeyType {
     match key {
         "registry" => KeyType::Url,
         "tag" | "scope" => KeyType::Str,
-        "otp" | "_auth" => KeyType::NullableStr,
+        "otp" | "_auth" | "script-shell" => KeyType::NullableStr,
         "provenance" | "dry-run" | "force" | "ignore-scripts" | "global" | "foreground-scripts"
         | "strict-ssl" => KeyType::Bool,
         "workspaces" => KeyType::NullableBool,

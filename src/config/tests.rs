@@ -19,7 +19,14 @@ struct Fixture {
 impl Fixture {
     fn new() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
-        let root = fs::canonicalize(dir.path()).unwrap();
+        // Symlinks resolved (macOS's /var); on Windows canonicalize gives a
+        // `\\?\` path, which no user writes into an npmrc (and whose `\\`
+        // ini would unescape).
+        let root = if cfg!(windows) {
+            dir.path().to_path_buf()
+        } else {
+            fs::canonicalize(dir.path()).unwrap()
+        };
         let home = root.join("home");
         let project = root.join("proj");
         fs::create_dir_all(&home).unwrap();

@@ -20,6 +20,7 @@ mod provenance;
 mod provenance_statement;
 mod publish;
 mod readme_examples;
+mod script_shell;
 mod support;
 mod trusted;
 mod truth;

@@ -19,14 +19,7 @@ struct Fixture {
 impl Fixture {
     fn new() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
-        // Symlinks resolved (macOS's /var); on Windows canonicalize gives a
-        // `\\?\` path, which no user writes into an npmrc (and whose `\\`
-        // ini would unescape).
-        let root = if cfg!(windows) {
-            dir.path().to_path_buf()
-        } else {
-            fs::canonicalize(dir.path()).unwrap()
-        };
+        let root = fs::canonicalize(dir.path()).unwrap();
         let home = root.join("home");
         let project = root.join("proj");
         fs::create_dir_all(&home).unwrap();
@@ -720,7 +713,9 @@ fn userconfig_and_globalconfig_locations() {
         "alt"
     );
     // The project npmrc can move the user config.
-    f.write("proj/.npmrc", &format!("userconfig={}\n", alt.display()));
+    // ini reads `\\` as `\` (Windows paths, `\\?\C:\...` from canonicalize).
+    let escaped = alt.display().to_string().replace('\\', "\\\\");
+    f.write("proj/.npmrc", &format!("userconfig={escaped}\n"));
     assert_eq!(f.ok(&[], &CliConfig::default()).files().user, alt);
     fs::remove_file(f.project.join(".npmrc")).unwrap();
 

@@ -893,6 +893,13 @@ fn coerce_str(v: &Json) -> Option<String> {
     }
 }
 
+/// A `script-shell` value as run-script receives it: a non-empty string.
+fn script_shell_of(v: &ConfigValue) -> Option<String> {
+    coerce_nullable_str(&v.value)
+        .flatten()
+        .filter(|s| !s.is_empty())
+}
+
 /// `[null, String]`: `null`/`"null"` is no value.
 fn coerce_nullable_str(v: &Json) -> Option<Option<String>> {
     match v {
@@ -1578,6 +1585,19 @@ impl Config {
             Some(v) => coerce_bool(&v.value) == Some(true),
             None => false,
         }
+    }
+
+    /// `script-shell` for `prepublishOnly`, `publish` and `postpublish`
+    /// (config view; empty or `null` is unset, as npm's `|| undefined`).
+    pub fn script_shell(&self) -> Option<String> {
+        self.get_config("script-shell").and_then(script_shell_of)
+    }
+
+    /// `script-shell` for `prepack`, `prepare` and `postpack` during
+    /// publish: libnpmpack reads the options (`scriptShell`), so
+    /// `publishConfig` counts here.
+    pub fn pack_script_shell(&self) -> Option<String> {
+        self.get("script-shell").and_then(script_shell_of)
     }
 
     /// Retries and timeouts from the options view.

@@ -6,6 +6,10 @@
 //! variables came, because npm's `loadEnv` (`@npmcli/config/lib/index.js`)
 //! walks `process.env` in that order and the last of two variables naming
 //! the same setting (`npm_config_tag` and `NPM_CONFIG_TAG`) wins.
+//!
+//! On Windows variable names are case-insensitive (`Path` is `PATH`,
+//! `ComSpec` is `COMSPEC`), as they are for the system and for node's
+//! `process.env` there; [`Env::get`] follows that.
 
 use std::path::PathBuf;
 
@@ -32,7 +36,10 @@ impl Env {
                 v.to_string_lossy().into_owned(),
             )
         }));
-        #[allow(deprecated)] // `home_dir` is right on Unix, which is what npm's CI runs on.
+        // `home_dir` is node's `os.homedir()`: `$HOME` or the user
+        // database on Unix; `%USERPROFILE%` or the profile directory on
+        // Windows (since Rust 1.85, as libuv's `uv_os_homedir`).
+        #[allow(deprecated)]
         let home = std::env::home_dir();
         env.os_home = home;
         env
@@ -63,7 +70,7 @@ impl Env {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.vars
             .iter()
-            .find(|(k, _)| k == name)
+            .find(|(k, _)| same_name(k, name))
             .map(|(_, v)| v.as_str())
     }
 
@@ -89,11 +96,25 @@ impl Env {
     /// A copy with `name` set to `value` (tests and child processes).
     pub fn with(&self, name: &str, value: &str) -> Env {
         let mut env = self.clone();
-        match env.vars.iter_mut().find(|(k, _)| k == name) {
+        match env.vars.iter_mut().find(|(k, _)| same_name(k, name)) {
             Some(slot) => slot.1 = value.to_string(),
             None => env.vars.push((name.to_string(), value.to_string())),
         }
         env
+    }
+}
+
+/// Whether two variable names are the same variable on this platform.
+fn same_name(a: &str, b: &str) -> bool {
+    names_match(a, b, cfg!(windows))
+}
+
+/// Variable-name equality, case-insensitive on Windows.
+pub fn names_match(a: &str, b: &str, windows: bool) -> bool {
+    if windows {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a == b
     }
 }
 
@@ -119,9 +140,18 @@ mod tests {
         assert_eq!(env.get("B"), Some("2"));
         assert_eq!(env.get("A"), Some(""));
         assert_eq!(env.get_non_empty("A"), None);
-        assert_eq!(env.get("b"), None);
+        assert_eq!(env.get("b").is_some(), cfg!(windows));
         let names: Vec<&str> = env.iter().map(|(k, _)| k).collect();
         assert_eq!(names, ["B", "A"]);
+    }
+
+    #[test]
+    fn names_are_case_insensitive_on_windows_only() {
+        assert!(names_match("Path", "PATH", true));
+        assert!(names_match("ComSpec", "COMSPEC", true));
+        assert!(!names_match("Path", "PATH", false));
+        assert!(names_match("PATH", "PATH", false));
+        assert!(!names_match("PATH", "PATHEXT", true));
     }
 
     #[test]

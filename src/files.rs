@@ -1379,9 +1379,14 @@ mod tests {
         assert!(unsafe_link_target(&root, Path::new("/")));
         assert!(unsafe_link_target(&root, &base.join("proj")));
         assert!(unsafe_link_target(&root, &base));
-        assert!(unsafe_link_target(&root, Path::new("/proc/self")));
-        assert!(unsafe_link_target(&root, Path::new("/sys")));
-        assert!(unsafe_link_target(&root, Path::new("/dev/fd")));
+        // Kernel file systems exist on Unix only.
+        for kernel in ["/proc/self", "/sys", "/dev/fd"] {
+            assert_eq!(
+                unsafe_link_target(&root, Path::new(kernel)),
+                cfg!(unix),
+                "{kernel}"
+            );
+        }
         // npm packs these: the package itself, a directory in it, a sibling
         assert!(!unsafe_link_target(&root, &root));
         assert!(!unsafe_link_target(&root, &root.join("packages/dep")));

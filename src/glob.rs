@@ -4020,7 +4020,8 @@ mod tests {
     ];
 
     fn npm_minimatch_dir() -> PathBuf {
-        let out = Command::new("npm")
+        // npm is a `.cmd` shim on Windows, which is not found as `npm`.
+        let out = Command::new(if cfg!(windows) { "npm.cmd" } else { "npm" })
             .args(["root", "-g"])
             .output()
             .unwrap_or_else(|e| {

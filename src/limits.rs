@@ -5,6 +5,7 @@
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, Read};
+#[cfg(unix)]
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
 
@@ -44,7 +45,14 @@ pub fn odd_kind(meta: &Metadata) -> Option<&'static str> {
         None
     } else if t.is_dir() {
         Some("a directory")
-    } else if t.is_fifo() {
+    } else {
+        odd_unix_kind(t)
+    }
+}
+
+#[cfg(unix)]
+fn odd_unix_kind(t: std::fs::FileType) -> Option<&'static str> {
+    if t.is_fifo() {
         Some("a named pipe (FIFO)")
     } else if t.is_char_device() {
         Some("a character device")
@@ -55,6 +63,13 @@ pub fn odd_kind(meta: &Metadata) -> Option<&'static str> {
     } else {
         Some("not a regular file")
     }
+}
+
+/// Windows has no FIFOs or device files in the file system (named pipes
+/// live under `\\.\pipe\`, which is not a directory a package is in).
+#[cfg(not(unix))]
+fn odd_unix_kind(_: std::fs::FileType) -> Option<&'static str> {
+    Some("not a regular file")
 }
 
 fn not_regular(kind: &str) -> io::Error {
@@ -90,10 +105,11 @@ pub fn open_regular(path: &Path) -> io::Result<File> {
     if let Some(kind) = odd_kind(&std::fs::metadata(path)?) {
         return Err(not_regular(kind));
     }
-    let f = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)?;
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    options.custom_flags(libc::O_NONBLOCK);
+    let f = options.open(path)?;
     if let Some(kind) = odd_kind(&f.metadata()?) {
         return Err(not_regular(kind));
     }
@@ -129,6 +145,7 @@ pub fn read_text(path: &Path, limit: u64) -> io::Result<String> {
 mod tests {
     use super::*;
 
+    #[cfg(unix)]
     #[test]
     fn devices_directories_and_fifos_are_refused_without_blocking() {
         let e = read_file(Path::new("/dev/zero"), 1 << 20).unwrap_err();

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use trustpub::ci_report::CiReport;
 use trustpub::cli::{Cli, Command, PublishArgs};
-use trustpub::config::CliConfig;
+use trustpub::config::{CliConfig, Config};
 use trustpub::doctor::{self, DoctorOptions};
 use trustpub::env::Env;
 use trustpub::error::Error;
@@ -123,9 +123,20 @@ fn run(cli: Cli, env: &Env, printer: &Printer) -> Result<u8, Error> {
             } else {
                 Output::Directory(args.pack_destination.unwrap_or(current_dir()?))
             };
+            // npm reads `script-shell` from its configuration (.npmrc
+            // files, npm_config_script_shell); it matters only when
+            // scripts run.
+            let script_shell = if args.ignore_scripts {
+                None
+            } else {
+                let config = Config::load(env, &CliConfig::default(), &current_dir()?)
+                    .map_err(|e| pack::PackError::from(Box::new(e)))?;
+                config.script_shell()
+            };
             let opts = PackOptions {
                 output,
                 ignore_scripts: args.ignore_scripts,
+                script_shell,
                 threads: 0,
             };
             let packed = pack::pack(&args.dir, &opts, printer)?;

@@ -274,8 +274,10 @@ impl Manifest {
 
     /// npm pack's file name: `@scope/name` → `scope-name-<version>.tgz`.
     pub fn tarball_name(&self) -> String {
-        let name = self.name.replacen('@', "", 1).replacen('/', "-", 1);
-        format!("{}-{}.tgz", name, self.version)
+        // libnpmpack: `.replace(/^@/, '').replace(/[/\\]/g, '-')`. The
+        // backslash matters on Windows, where it would name a directory.
+        let name = self.name.strip_prefix('@').unwrap_or(&self.name);
+        format!("{}-{}.tgz", name.replace(['/', '\\'], "-"), self.version)
     }
 
     /// A string-valued top-level field.
@@ -684,6 +686,15 @@ mod tests {
                 .tarball_name(),
             "a-b-v1.0.0.tgz"
         );
+        // A backslash would make the file name a path on Windows; the name
+        // check refuses it before a file name is made.
+        for name in [r"a\..\b", r"..\x", r"@s/a\b"] {
+            let json = serde_json::json!({"name": name, "version": "1.0.0"}).to_string();
+            assert!(
+                matches!(parse(&json), Err(ManifestError::InvalidName { .. })),
+                "{name}"
+            );
+        }
     }
 
     #[test]

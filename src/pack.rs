@@ -9,7 +9,6 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -34,6 +33,9 @@ pub enum PackError {
     Files(#[from] FilesError),
     #[error(transparent)]
     Script(#[from] ScriptError),
+    /// The configuration `trustpub pack` reads `script-shell` from.
+    #[error(transparent)]
+    Config(#[from] Box<crate::config::ConfigError>),
     #[error("cannot read {path}")]
     ReadFile {
         path: PathBuf,
@@ -67,6 +69,7 @@ impl PackError {
             PackError::Manifest(_) => 2,
             PackError::Files(e) => e.exit_code(),
             PackError::Script(e) => e.exit_code(),
+            PackError::Config(e) => e.exit_code(),
             PackError::Destination { .. } => 2,
             _ => 1,
         }
@@ -77,6 +80,7 @@ impl PackError {
             PackError::Manifest(e) => e.hint(),
             PackError::Files(e) => e.hint(),
             PackError::Script(e) => e.hint(),
+            PackError::Config(e) => e.hint(),
             PackError::ReadFile { .. } => Some(
                 "check the file's permissions, or exclude it with \"files\" or .npmignore".into(),
             ),
@@ -111,6 +115,9 @@ pub enum Output {
 pub struct PackOptions {
     pub output: Output,
     pub ignore_scripts: bool,
+    /// `script-shell`: the shell for prepack, prepare and postpack (`None`:
+    /// `sh`, or `%ComSpec%` on Windows).
+    pub script_shell: Option<String>,
     /// Compression threads (0 = all cores).
     pub threads: usize,
 }
@@ -203,13 +210,15 @@ pub fn pack(dir: &Path, opts: &PackOptions, printer: &Printer) -> Result<Packed,
         }
     }
     if !opts.ignore_scripts {
-        scripts::run(dir, &manifest, "prepack", &[], printer)?;
+        let shell = opts.script_shell.as_deref();
+        scripts::run(dir, &manifest, "prepack", &[], shell, printer)?;
         let resolved = dir.to_string_lossy().into_owned();
         scripts::run(
             dir,
             &manifest,
             "prepare",
             &[("npm_package_resolved", resolved)],
+            shell,
             printer,
         )?;
     }
@@ -240,13 +249,13 @@ pub fn pack(dir: &Path, opts: &PackOptions, printer: &Printer) -> Result<Packed,
             // Partial files of runs that were killed outright (their PID
             // is gone); never another live run's.
             crate::signals::sweep_stale(dest);
-            let tmp = tempfile::Builder::new()
-                .prefix(&crate::signals::partial_prefix())
-                .suffix(".tgz.partial")
-                // Created 0666 less the umask, like npm's writeFile.
-                .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666))
-                .tempfile_in(dest)
-                .map_err(write_err)?;
+            let mut builder = tempfile::Builder::new();
+            let prefix = crate::signals::partial_prefix();
+            builder.prefix(&prefix).suffix(".tgz.partial");
+            // Created 0666 less the umask, like npm's writeFile.
+            #[cfg(unix)]
+            builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+            let tmp = builder.tempfile_in(dest).map_err(write_err)?;
             let file = tmp.reopen().map_err(write_err)?;
             (
                 Some(tmp),
@@ -302,7 +311,14 @@ pub fn pack(dir: &Path, opts: &PackOptions, printer: &Printer) -> Result<Packed,
             ("npm_package_resolved", dir.to_string_lossy().into_owned()),
             ("npm_package_integrity", packed.integrity.clone()),
         ];
-        if let Err(e) = scripts::run(dir, &manifest, "postpack", &env, printer) {
+        if let Err(e) = scripts::run(
+            dir,
+            &manifest,
+            "postpack",
+            &env,
+            opts.script_shell.as_deref(),
+            printer,
+        ) {
             // A failed run leaves nothing behind.
             if let Some(path) = &packed.written {
                 let _ = std::fs::remove_file(path);
@@ -458,7 +474,7 @@ fn write_tar<W: Write + Send>(
             source,
         };
         let (meta, opened) = open_entry(&abs).map_err(read_err)?;
-        let mut mode = meta.mode();
+        let mut mode = stat_mode(&meta);
         let bin = if rel.starts_with('@') {
             is_package_bin(manifest, &format!("./{rel}"))
         } else {
@@ -473,8 +489,7 @@ fn write_tar<W: Write + Send>(
         path.push_str("package/");
         path.push_str(entry_rel);
         header.clear();
-        if meta.nlink() > 1 {
-            let key = (meta.dev(), meta.ino());
+        if let Some(key) = hard_link_key(&meta) {
             if let Some(first) = links.get(&key) {
                 let target = format!("package/{first}");
                 tar::write_header(
@@ -620,7 +635,53 @@ const NOFOLLOW_NONBLOCK: Option<i32> = Some(0o100_000 | 0o4000);
         target_arch = "arm"
     )
 )))]
+#[cfg_attr(not(unix), allow(dead_code))]
 const NOFOLLOW_NONBLOCK: Option<i32> = None;
+
+/// The permission bits node's `fs.lstat` reports: the real mode on Unix.
+#[cfg(unix)]
+fn stat_mode(meta: &std::fs::Metadata) -> u32 {
+    std::os::unix::fs::MetadataExt::mode(meta)
+}
+
+/// On Windows node's `fs.lstat` gets its mode from libuv, which has only
+/// the read-only attribute to go on (see [`libuv_windows_mode`]).
+#[cfg(not(unix))]
+fn stat_mode(meta: &std::fs::Metadata) -> u32 {
+    libuv_windows_mode(meta.permissions().readonly())
+}
+
+/// The permission bits libuv's `fs__stat_handle` (src/win/fs.c) reports on
+/// Windows: `0o444` for a file with the read-only attribute, else `0o666`;
+/// never an execute bit. After pacote's `+0o111` for package `bin` files and
+/// node-tar's portable mode fix (`(mode | 0o600) & ~0o022`), npm on Windows
+/// writes `0o644` for every file and `0o755` for bins.
+pub fn libuv_windows_mode(readonly: bool) -> u32 {
+    if readonly {
+        0o444
+    } else {
+        0o666
+    }
+}
+
+/// The `dev:ino` key node-tar's link cache uses for a file with more than
+/// one link, so that the second name becomes a hard-link entry.
+#[cfg(unix)]
+fn hard_link_key(meta: &std::fs::Metadata) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    (meta.nlink() > 1).then(|| (meta.dev(), meta.ino()))
+}
+
+/// Stable Rust cannot read a file's link count and index on Windows
+/// (`MetadataExt::number_of_links` is unstable), so every name of a
+/// hard-linked file is packed as a file of its own there. npm on Windows
+/// would write a link entry for the second name; hard links in a package
+/// directory on Windows are rare, and the difference is written down in
+/// the README.
+#[cfg(not(unix))]
+fn hard_link_key(_: &std::fs::Metadata) -> Option<(u64, u64)> {
+    None
+}
 
 /// An entry's `lstat` metadata and, for a regular file, the file opened for
 /// reading. One path lookup instead of two: open without following a
@@ -628,8 +689,9 @@ const NOFOLLOW_NONBLOCK: Option<i32> = None;
 /// a regular file is what `lstat` says. Anything else, or a failed open,
 /// falls back to `lstat` and opens nothing, as npm does.
 fn open_entry(path: &Path) -> io::Result<(std::fs::Metadata, Option<File>)> {
-    use std::os::unix::fs::OpenOptionsExt;
+    #[cfg(unix)]
     if let Some(flags) = NOFOLLOW_NONBLOCK {
+        use std::os::unix::fs::OpenOptionsExt;
         let opened = std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(flags)
@@ -737,12 +799,53 @@ mod tests {
     use super::*;
 
     #[test]
+    fn windows_modes_become_what_npm_on_windows_writes() {
+        // (read-only, package bin) -> the mode in the tar header.
+        let cases = [
+            (false, false, 0o644),
+            (true, false, 0o644),
+            (false, true, 0o755),
+            (true, true, 0o755),
+        ];
+        for (readonly, bin, want) in cases {
+            let mut mode = libuv_windows_mode(readonly);
+            if bin {
+                mode |= 0o111;
+            }
+            assert_eq!(tar::portable_mode(mode), want, "{readonly} {bin}");
+        }
+    }
+
+    #[cfg(windows)]
+    #[test]
+    fn windows_stat_mode_follows_the_read_only_attribute() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f.js");
+        std::fs::write(&file, b"abc").unwrap();
+        assert_eq!(stat_mode(&std::fs::metadata(&file).unwrap()), 0o666);
+        let mut perms = std::fs::metadata(&file).unwrap().permissions();
+        perms.set_readonly(true);
+        std::fs::set_permissions(&file, perms).unwrap();
+        assert_eq!(stat_mode(&std::fs::metadata(&file).unwrap()), 0o444);
+        let mut perms = std::fs::metadata(&file).unwrap().permissions();
+        #[allow(clippy::permissions_set_readonly_false)]
+        perms.set_readonly(false);
+        std::fs::set_permissions(&file, perms).unwrap();
+    }
+
+    #[test]
     fn open_entry_is_lstat_and_never_follows_a_symlink() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("f.js");
         std::fs::write(&file, b"abc").unwrap();
         let link = dir.path().join("l.js");
+        #[cfg(unix)]
         std::os::unix::fs::symlink(&file, &link).unwrap();
+        // Needs the right to make symbolic links (an administrator, as on
+        // GitHub's Windows runners, or developer mode).
+        #[cfg(windows)]
+        std::os::windows::fs::symlink_file(&file, &link)
+            .expect("cannot make a symbolic link: run as administrator or enable developer mode");
 
         let (meta, opened) = open_entry(&file).unwrap();
         assert!(meta.file_type().is_file());

@@ -106,11 +106,19 @@ pub struct TrustReport {
     pub provenance: Option<ProvenanceDecision>,
 }
 
+impl From<ConfigError> for PublishError {
+    fn from(e: ConfigError) -> Self {
+        PublishError::Config(Box::new(e))
+    }
+}
+
 /// What can stop a publish.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
+    /// Boxed: a `ConfigError` is large (on Windows, where paths are
+    /// larger, past clippy's `result_large_err` limit).
     #[error(transparent)]
-    Config(#[from] ConfigError),
+    Config(Box<ConfigError>),
     #[error(transparent)]
     Manifest(#[from] ManifestError),
     #[error(transparent)]
@@ -805,8 +813,9 @@ pub fn publish(
 
     if let (Some(dir), Some(m)) = (&prepared.dir, &prepared.script_manifest) {
         if !config.ignore_scripts() {
-            scripts::run(dir, m, "publish", &[], printer)?;
-            scripts::run(dir, m, "postpublish", &[], printer)?;
+            let shell = config.script_shell();
+            scripts::run(dir, m, "publish", &[], shell.as_deref(), printer)?;
+            scripts::run(dir, m, "postpublish", &[], shell.as_deref(), printer)?;
         }
     }
     let mut r = report(prepared, done, tag, access, outcome);
@@ -1183,13 +1192,22 @@ fn prepare_directory(
 ) -> Result<Prepared, PublishError> {
     let first = Manifest::read_dir(dir)?;
     if !config.ignore_scripts() {
-        scripts::run(dir, &first, "prepublishOnly", &[], printer)?;
+        let shell = config.script_shell();
+        scripts::run(
+            dir,
+            &first,
+            "prepublishOnly",
+            &[],
+            shell.as_deref(),
+            printer,
+        )?;
     }
     let packed = pack::pack(
         dir,
         &PackOptions {
             output: Output::Memory,
             ignore_scripts: config.pack_ignore_scripts(),
+            script_shell: config.pack_script_shell(),
             threads: 0,
         },
         printer,

@@ -1,6 +1,15 @@
-//! Lifecycle scripts, run as @npmcli/run-script runs them: `sh -c <script>`
-//! in the package directory, `node_modules/.bin` of every ancestor on PATH,
-//! and the `npm_package_*` / `npm_lifecycle_*` variables.
+//! Lifecycle scripts, run as @npmcli/run-script runs them: through a shell
+//! (see [`shell_command`]) in the package directory, `node_modules/.bin` of
+//! every ancestor on PATH, and the `npm_package_*` / `npm_lifecycle_*`
+//! variables.
+//!
+//! The shell is `script-shell` when the configuration sets it, else `sh` on
+//! Unix and `%ComSpec%` (`cmd.exe`) on Windows, as npm chooses it. A
+//! `script-shell` from the repository's own `.npmrc` is honoured like any
+//! other: it only chooses the program that reads the scripts, and those
+//! scripts come from the same repository (its `package.json`), so it gives
+//! the repository no power it does not already have. `--ignore-scripts`
+//! runs no shell at all.
 //!
 //! One deliberate difference: the banner and the script's standard output go
 //! to our standard error, so that standard output stays machine-readable
@@ -17,11 +26,12 @@ use crate::ui::Printer;
 /// A script that could not run or exited non-zero.
 #[derive(Debug, thiserror::Error)]
 pub enum ScriptError {
-    #[error("cannot start the {event} script of {id}: {command}")]
+    #[error("cannot start the {event} script of {id} with {shell}: {command}")]
     Spawn {
         id: String,
         event: String,
         command: String,
+        shell: String,
         #[source]
         source: std::io::Error,
     },
@@ -51,7 +61,10 @@ impl ScriptError {
 
     pub fn hint(&self) -> Option<String> {
         Some(match self {
-            ScriptError::Spawn { .. } => "check that sh is installed and on PATH".into(),
+            ScriptError::Spawn { shell, .. } => format!(
+                "check that {shell} is installed and on PATH (the shell comes from script-shell in .npmrc or npm_config_script_shell, else {})",
+                if cfg!(windows) { "%ComSpec%" } else { "sh" }
+            ),
             ScriptError::Failed { event, .. } | ScriptError::Signalled { event, .. } => format!(
                 "fix the \"{event}\" script in package.json, or pass --ignore-scripts to skip lifecycle scripts"
             ),
@@ -59,12 +72,82 @@ impl ScriptError {
     }
 }
 
-/// Runs `event` if the package defines it; `extra` adds variables.
+/// How a script is started: the program, its arguments, and whether they
+/// go on the Windows command line as they are (node's
+/// `windowsVerbatimArguments`) instead of quoted for the C runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShellCommand {
+    pub program: String,
+    pub args: Vec<String>,
+    pub verbatim: bool,
+}
+
+/// @npmcli/promise-spawn's `spawnWithShell` for a lifecycle script (which
+/// has no extra arguments). `script_shell` is the `script-shell` setting
+/// (empty counts as unset, as `|| undefined` makes it); without it the shell
+/// is `sh`, or on Windows `%ComSpec%` (`comspec`), else `cmd.exe`. A shell
+/// whose name is `cmd` or `cmd.exe` (any case, after the last `\`) gets
+/// `/d /s /c <script>` verbatim, on every platform as in npm; any other
+/// gets `-c <script>`.
+pub fn shell_command(
+    script: &str,
+    script_shell: Option<&str>,
+    windows: bool,
+    comspec: Option<&str>,
+) -> ShellCommand {
+    let program = match script_shell.filter(|s| !s.is_empty()) {
+        Some(s) => s.to_string(),
+        None if windows => comspec
+            .filter(|s| !s.is_empty())
+            .unwrap_or("cmd.exe")
+            .to_string(),
+        None => "sh".to_string(),
+    };
+    if is_cmd(&program) {
+        ShellCommand {
+            program,
+            args: vec!["/d".into(), "/s".into(), "/c".into(), script.into()],
+            verbatim: true,
+        }
+    } else {
+        ShellCommand {
+            program,
+            args: vec!["-c".into(), script.into()],
+            verbatim: false,
+        }
+    }
+}
+
+/// promise-spawn's `/(?:^|\\)cmd(?:\.exe)?$/i`.
+fn is_cmd(program: &str) -> bool {
+    let lower = program.to_ascii_lowercase();
+    let base = lower.rsplit('\\').next().unwrap_or(&lower);
+    base == "cmd" || base == "cmd.exe"
+}
+
+/// The `std::process::Command` for a [`ShellCommand`].
+fn command_for(shell: &ShellCommand) -> Command {
+    let mut command = Command::new(&shell.program);
+    #[cfg(windows)]
+    if shell.verbatim {
+        use std::os::windows::process::CommandExt;
+        for a in &shell.args {
+            command.raw_arg(a);
+        }
+        return command;
+    }
+    command.args(&shell.args);
+    command
+}
+
+/// Runs `event` if the package defines it; `extra` adds variables;
+/// `script_shell` is the `script-shell` setting.
 pub fn run(
     dir: &Path,
     manifest: &Manifest,
     event: &str,
     extra: &[(&str, String)],
+    script_shell: Option<&str>,
     printer: &Printer,
 ) -> Result<(), ScriptError> {
     let Some(cmd) = manifest.script(event) else {
@@ -75,8 +158,10 @@ pub fn run(
     banner.push('\n');
     printer.raw_stderr(&banner[..banner.len() - 1]);
 
-    let mut command = Command::new("sh");
-    command.arg("-c").arg(cmd).current_dir(dir);
+    let comspec = std::env::var("ComSpec").ok();
+    let shell = shell_command(cmd, script_shell, cfg!(windows), comspec.as_deref());
+    let mut command = command_for(&shell);
+    command.current_dir(dir);
     for (k, v) in package_env(manifest) {
         command.env(k, v);
     }
@@ -98,12 +183,15 @@ pub fn run(
         .stdout(stdout)
         .stderr(Stdio::inherit());
     // Its own process group, which a signal to trustpub is forwarded to
-    // (crate::signals), so that nothing it started outlives trustpub.
+    // (crate::signals), so that nothing it started outlives trustpub. On
+    // Windows it stays in ours: Ctrl+C reaches the whole console.
+    #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
     let spawn_err = |source| ScriptError::Spawn {
         id: id.clone(),
         event: event.to_string(),
         command: cmd.to_string(),
+        shell: shell.program.clone(),
         source,
     };
     let mut child = command.spawn().map_err(spawn_err)?;
@@ -131,10 +219,19 @@ trait AsFdStdio {
     fn as_fd_stdio(&self) -> Option<Stdio>;
 }
 
+#[cfg(unix)]
 impl AsFdStdio for std::io::Stderr {
     fn as_fd_stdio(&self) -> Option<Stdio> {
         use std::os::fd::AsFd;
         self.as_fd().try_clone_to_owned().ok().map(Stdio::from)
+    }
+}
+
+#[cfg(windows)]
+impl AsFdStdio for std::io::Stderr {
+    fn as_fd_stdio(&self) -> Option<Stdio> {
+        use std::os::windows::io::AsHandle;
+        self.as_handle().try_clone_to_owned().ok().map(Stdio::from)
     }
 }
 
@@ -189,6 +286,80 @@ fn flatten(prefix: &str, v: &Value, out: &mut Vec<(String, String)>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sc(program: &str, args: &[&str], verbatim: bool) -> ShellCommand {
+        ShellCommand {
+            program: program.into(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            verbatim,
+        }
+    }
+
+    #[test]
+    fn the_shell_is_chosen_as_npm_chooses_it() {
+        let script = r#"node build.js && echo "done" > out.txt"#;
+        // Unix: sh, or script-shell.
+        assert_eq!(
+            shell_command(script, None, false, Some("C:\\x\\cmd.exe")),
+            sc("sh", &["-c", script], false)
+        );
+        assert_eq!(
+            shell_command(script, Some(""), false, None),
+            sc("sh", &["-c", script], false)
+        );
+        assert_eq!(
+            shell_command(script, Some("/bin/bash"), false, None),
+            sc("/bin/bash", &["-c", script], false)
+        );
+        // Windows: %ComSpec%, else cmd.exe, with /d /s /c and the script
+        // verbatim (no quoting, no escaping: lifecycle scripts have no
+        // extra arguments to escape).
+        assert_eq!(
+            shell_command(script, None, true, Some("C:\\WINDOWS\\system32\\cmd.exe")),
+            sc(
+                "C:\\WINDOWS\\system32\\cmd.exe",
+                &["/d", "/s", "/c", script],
+                true
+            )
+        );
+        assert_eq!(
+            shell_command(script, None, true, None),
+            sc("cmd.exe", &["/d", "/s", "/c", script], true)
+        );
+        assert_eq!(
+            shell_command(script, None, true, Some("")),
+            sc("cmd.exe", &["/d", "/s", "/c", script], true)
+        );
+        // script-shell wins on Windows too; Git Bash gets -c.
+        assert_eq!(
+            shell_command(
+                script,
+                Some("C:\\Program Files\\Git\\bin\\bash.exe"),
+                true,
+                Some("cmd.exe")
+            ),
+            sc(
+                "C:\\Program Files\\Git\\bin\\bash.exe",
+                &["-c", script],
+                false
+            )
+        );
+        // promise-spawn's cmd test is by name, whatever the platform.
+        for name in ["cmd", "CMD.EXE", "C:\\Windows\\System32\\Cmd.Exe"] {
+            assert_eq!(
+                shell_command("x", Some(name), false, None),
+                sc(name, &["/d", "/s", "/c", "x"], true),
+                "{name}"
+            );
+        }
+        for name in ["/usr/bin/cmd", "cmd.exe.bak", "xcmd", "pwsh.exe"] {
+            assert_eq!(
+                shell_command("x", Some(name), true, None),
+                sc(name, &["-c", "x"], false),
+                "{name}"
+            );
+        }
+    }
 
     #[test]
     fn package_env_flattens_like_run_script() {

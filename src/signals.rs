@@ -12,11 +12,22 @@
 //! A partial file's name holds its writer's PID; [`sweep_stale`] removes
 //! those whose writer is gone (a run killed with SIGKILL), never another
 //! live run's.
+//!
+//! On Windows there are no signals to forward: Ctrl+C (and Ctrl+Break,
+//! closing the console) reaches every process attached to the console,
+//! lifecycle scripts included (they are not put in a group of their own
+//! there), and each ends by itself, as under npm. [`install`] registers a
+//! console handler that removes the partial files, then lets the default
+//! handler end the process (exit status `STATUS_CONTROL_C_EXIT`).
+//! [`sweep_stale`] asks the system whether a PID is still running.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard, Once};
-use std::time::{Duration, Instant};
+use std::sync::Once;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+#[cfg(unix)]
+use std::time::Instant;
 
 static INSTALL: Once = Once::new();
 static DYING: AtomicBool = AtomicBool::new(false);
@@ -24,13 +35,45 @@ static PARTIALS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 static GROUPS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 
 /// How long scripts get to exit after the forwarded signal.
+#[cfg(unix)]
 const GRACE: Duration = Duration::from_secs(3);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Registers the console handler (once). Without it, the default action
+/// applies.
+#[cfg(windows)]
+pub fn install() {
+    INSTALL.call_once(|| {
+        // SAFETY: `on_console_event` has the signature the system calls and
+        // lives as long as the process.
+        unsafe {
+            windows_sys::Win32::System::Console::SetConsoleCtrlHandler(Some(on_console_event), 1)
+        };
+    });
+}
+
+/// Runs on a thread of its own the system starts for the event: removes
+/// the partial files, then returns FALSE so that the next handler (the
+/// default one) ends the process.
+#[cfg(windows)]
+unsafe extern "system" fn on_console_event(_event: u32) -> windows_sys::core::BOOL {
+    for p in lock(&PARTIALS).iter() {
+        // Partial files are opened with FILE_SHARE_DELETE (std's default),
+        // so this works while they are still open.
+        let _ = std::fs::remove_file(p);
+    }
+    0
+}
+
+/// Neither Unix nor Windows: the default actions apply.
+#[cfg(not(any(unix, windows)))]
+pub fn install() {}
+
 /// Starts the signal thread (once). Without it, the default actions apply.
+#[cfg(unix)]
 pub fn install() {
     INSTALL.call_once(|| {
         use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
@@ -47,6 +90,7 @@ pub fn install() {
     });
 }
 
+#[cfg(unix)]
 fn die_of(sig: i32) -> ! {
     DYING.store(true, Ordering::SeqCst);
     let groups = lock(&GROUPS).clone();
@@ -70,6 +114,7 @@ fn die_of(sig: i32) -> ! {
 }
 
 /// Whether a process group still has a member that is not a zombie.
+#[cfg(unix)]
 fn group_alive(pgid: i32) -> bool {
     // SAFETY: signal 0 only checks for existence and permission.
     if unsafe { libc::kill(-pgid, 0) } != 0 {
@@ -139,6 +184,69 @@ pub fn partial_prefix() -> String {
 /// provably gone: no process with that PID exists. Files of live processes
 /// (even if the PID was reused), of other users, and anything that is not
 /// a regular file are left alone.
+#[cfg(windows)]
+pub fn sweep_stale(dir: &Path) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let Some(pid) = stale_pid(&e.file_name()) else {
+            continue;
+        };
+        if pid == std::process::id() || process_exists(pid) {
+            continue;
+        }
+        let path = e.path();
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+}
+
+/// The PID in a `.trustpub-<pid>-*.tgz.partial` name.
+#[cfg(windows)]
+fn stale_pid(name: &std::ffi::OsStr) -> Option<u32> {
+    name.to_str()?
+        .strip_prefix(".trustpub-")?
+        .strip_suffix(".tgz.partial")?
+        .split_once('-')
+        .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        .filter(|pid| *pid > 0)
+}
+
+/// Whether a process with this PID runs: it can be opened, or it exists
+/// but may not be opened (access denied). Only "no such process"
+/// (ERROR_INVALID_PARAMETER) or an exit code other than STILL_ACTIVE says
+/// it is gone.
+#[cfg(windows)]
+fn process_exists(pid: u32) -> bool {
+    use windows_sys::Win32::Foundation::{
+        CloseHandle, GetLastError, ERROR_INVALID_PARAMETER, STILL_ACTIVE,
+    };
+    use windows_sys::Win32::System::Threading::{
+        GetExitCodeProcess, OpenProcess, PROCESS_QUERY_LIMITED_INFORMATION,
+    };
+    // SAFETY: plain calls with valid arguments; the handle is closed.
+    unsafe {
+        let h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid);
+        if h.is_null() {
+            return GetLastError() != ERROR_INVALID_PARAMETER;
+        }
+        let mut code = 0u32;
+        let ok = GetExitCodeProcess(h, &mut code);
+        CloseHandle(h);
+        ok == 0 || code == STILL_ACTIVE as u32
+    }
+}
+
+#[cfg(not(any(unix, windows)))]
+pub fn sweep_stale(_dir: &Path) {}
+
+/// Removes `.trustpub-<pid>-*.tgz.partial` files in `dir` whose writer is
+/// provably gone: no process with that PID exists. Files of live processes
+/// (even if the PID was reused), of other users, and anything that is not
+/// a regular file are left alone.
+#[cfg(unix)]
 pub fn sweep_stale(dir: &Path) {
     use std::os::unix::fs::MetadataExt;
     let Ok(rd) = std::fs::read_dir(dir) else {
@@ -167,13 +275,59 @@ pub fn sweep_stale(dir: &Path) {
     }
 }
 
+#[cfg(unix)]
 fn process_exists(pid: i32) -> bool {
     // SAFETY: signal 0 only checks for existence and permission.
     let r = unsafe { libc::kill(pid, 0) };
     r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
-#[cfg(test)]
+#[cfg(all(test, windows))]
+mod windows_tests {
+    use super::*;
+
+    #[test]
+    fn only_partials_of_dead_writers_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new("cmd.exe")
+            .args(["/d", "/c", "exit"])
+            .spawn()
+            .unwrap();
+        let dead = child.id();
+        // Waits for a key on its stdin, a pipe kept open until it is killed.
+        let mut alive = std::process::Command::new("cmd.exe")
+            .args(["/d", "/c", "pause"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        child.wait().unwrap();
+        let names = [
+            format!(".trustpub-{dead}-AbC123.tgz.partial"),
+            format!(".trustpub-{}-AbC123.tgz.partial", std::process::id()),
+            format!(".trustpub-{}-AbC123.tgz.partial", alive.id()),
+            // Without a PID: cannot be proven stale.
+            ".trustpub-AbC123.tgz.partial".to_string(),
+            format!("other-{dead}.tgz.partial"),
+        ];
+        for n in &names {
+            std::fs::write(dir.path().join(n), b"x").unwrap();
+        }
+        sweep_stale(dir.path());
+        let _ = alive.kill();
+        let _ = alive.wait();
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        let mut want: Vec<String> = names[1..].to_vec();
+        want.sort();
+        assert_eq!(left, want);
+    }
+}
+
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

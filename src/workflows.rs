@@ -330,9 +330,20 @@ struct Found {
     opaque: Vec<(String, String)>,
 }
 
+/// A repository-relative path as users read it (and as GitHub shows it):
+/// with `/` between components on every platform.
+pub(crate) fn shown(p: &Path) -> String {
+    let s = p.display().to_string();
+    if cfg!(windows) {
+        s.replace('\\', "/")
+    } else {
+        s
+    }
+}
+
 /// `.github/workflows/release.yml, job "publish"`.
 fn label(file: &Path, job: &str) -> String {
-    format!("{}, job \"{}\"", file.display(), job)
+    format!("{}, job \"{}\"", shown(file), job)
 }
 
 fn file_name(path: &Path) -> String {

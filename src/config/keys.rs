@@ -124,7 +124,7 @@ pub fn key_type(key: &str) -> KeyType {
     match key {
         "registry" => KeyType::Url,
         "tag" | "scope" => KeyType::Str,
-        "otp" | "_auth" => KeyType::NullableStr,
+        "otp" | "_auth" | "script-shell" => KeyType::NullableStr,
         "provenance" | "dry-run" | "force" | "ignore-scripts" | "global" | "foreground-scripts"
         | "strict-ssl" => KeyType::Bool,
         "workspaces" => KeyType::NullableBool,
@@ -158,9 +158,15 @@ pub struct PathBase<'a> {
 }
 
 /// `path.resolve(base, p)`: absolute, with `.`/`..` and repeated or trailing
-/// slashes removed, without touching the file system.
+/// slashes removed, without touching the file system. On Windows `/` in `p`
+/// separates components too (as in node's `path.win32`), also after a
+/// `\\?\` prefix, where the system would not take it as one.
 pub fn resolve_path(base: &Path, p: &str) -> PathBuf {
-    let joined = base.join(p);
+    let joined = if cfg!(windows) {
+        base.join(p.replace('/', "\\"))
+    } else {
+        base.join(p)
+    };
     let mut out = PathBuf::new();
     for comp in joined.components() {
         match comp {
@@ -168,7 +174,11 @@ pub fn resolve_path(base: &Path, p: &str) -> PathBuf {
                 out.pop();
             }
             Component::CurDir => {}
-            other => out.push(other.as_os_str()),
+            // Pushed as text: `PathBuf::push` of a root after a verbatim
+            // prefix (`\\?\C:`) would drop the separator.
+            Component::Prefix(prefix) => out.as_mut_os_string().push(prefix.as_os_str()),
+            Component::RootDir => out.as_mut_os_string().push(std::path::MAIN_SEPARATOR_STR),
+            Component::Normal(name) => out.push(name),
         }
     }
     out
@@ -588,6 +598,8 @@ mod tests {
     #[test]
     fn parse_field_follows_npm() {
         let env = Env::from_pairs([("X", "1"), ("T", "true")]);
+        // What path.resolve gives for these POSIX-looking paths here.
+        let native = |p: &str| json!(p.replace('/', std::path::MAIN_SEPARATOR_STR));
         let base = PathBase {
             cwd: Path::new("/work/pkg"),
             home: Some(Path::new("/home/u")),
@@ -613,16 +625,16 @@ mod tests {
             (
                 "userconfig",
                 json!("~/.npmrc"),
-                json!("/home/u/.npmrc"),
+                native("/home/u/.npmrc"),
                 &[],
             ),
             (
                 "userconfig",
                 json!("../x//y/./z/"),
-                json!("/work/x/y/z"),
+                native("/work/x/y/z"),
                 &[],
             ),
-            ("globalconfig", json!("/abs"), json!("/abs"), &[]),
+            ("globalconfig", json!("/abs"), native("/abs"), &[]),
             ("registry", json!(123), json!(123), &[]),
             ("registry", json!(["a"]), json!(["a"]), &[]),
         ];

@@ -7,9 +7,12 @@
 //!   `workspaces`, the ancestor (the workspace root) is the local prefix
 //!   and the workspace's own `.npmrc` is ignored.
 //! * [`default_global_prefix`] is `loadGlobalPrefix`: `$PREFIX`, else the
-//!   directory above the `bin/` holding node (plus `$DESTDIR`). npm knows
-//!   its own node (`process.execPath`); trustpub looks for `node` on `PATH`
-//!   and skips the global npmrc when there is none.
+//!   directory above the `bin/` holding node (plus `$DESTDIR`), or on
+//!   Windows the directory holding `node.exe` itself. npm knows its own
+//!   node (`process.execPath`); trustpub looks for `node` on `PATH` and
+//!   skips the global npmrc when there is none. (Node's Windows installer
+//!   also writes `prefix=${APPDATA}\npm` into npm's *builtin* npmrc, which
+//!   trustpub does not read; `npm_config_prefix` or `PREFIX` names it.)
 //!
 //! Workspace patterns are matched with a small subset of minimatch (`*`,
 //! `**`, `?`, `[...]`, `{a,b}`, leading `!` negation, no dot-files), which
@@ -276,9 +279,25 @@ pub fn default_global_prefix(env: &Env) -> Option<PathBuf> {
         return Some(PathBuf::from(prefix));
     }
     let node = find_on_path(env, "node")?;
-    let node = fs::canonicalize(&node).unwrap_or(node);
+    // node's execPath is the resolved path on Unix (/proc/self/exe), the
+    // path as started on Windows (GetModuleFileNameW).
+    let node = if cfg!(windows) {
+        node
+    } else {
+        fs::canonicalize(&node).unwrap_or(node)
+    };
+    prefix_of_node(&node, cfg!(windows), env.get_non_empty("DESTDIR"))
+}
+
+/// `loadGlobalPrefix` from node's path: `c:\node\node.exe` → `c:\node`;
+/// `/usr/local/bin/node` → `/usr/local`, under `$DESTDIR` when it is set
+/// (Unix only).
+pub fn prefix_of_node(node: &Path, windows: bool, destdir: Option<&str>) -> Option<PathBuf> {
+    if windows {
+        return node.parent().map(Path::to_path_buf);
+    }
     let prefix = node.parent()?.parent()?.to_path_buf();
-    match env.get_non_empty("DESTDIR") {
+    match destdir {
         Some(destdir) => {
             let rel = prefix.strip_prefix("/").unwrap_or(&prefix);
             Some(Path::new(destdir).join(rel))
@@ -291,7 +310,11 @@ fn find_on_path(env: &Env, program: &str) -> Option<PathBuf> {
     let path = env.get_non_empty("PATH")?;
     std::env::split_paths(path)
         .filter(|dir| !dir.as_os_str().is_empty())
-        .map(|dir| dir.join(program))
+        .flat_map(|dir| {
+            // Windows finds `node` as `node.exe` (PATHEXT).
+            let exe = cfg!(windows).then(|| dir.join(format!("{program}.exe")));
+            exe.into_iter().chain([dir.join(program)])
+        })
         .find(|candidate| is_executable(candidate))
 }
 
@@ -305,7 +328,7 @@ fn is_executable(p: &Path) -> bool {
 
 #[cfg(not(unix))]
 fn is_executable(p: &Path) -> bool {
-    is_file(p) || is_file(&p.with_extension("exe"))
+    is_file(p)
 }
 
 #[cfg(test)]
@@ -411,5 +434,46 @@ mod tests {
             default_global_prefix(&Env::from_pairs([("PATH", "")])),
             None
         );
+    }
+
+    #[test]
+    fn global_prefix_from_node_on_each_platform() {
+        let unix = |p: &str, d| prefix_of_node(Path::new(p), false, d);
+        assert_eq!(unix("/usr/local/bin/node", None), Some("/usr/local".into()));
+        assert_eq!(
+            unix("/usr/local/bin/node", Some("/stage")),
+            Some("/stage/usr/local".into())
+        );
+        assert_eq!(unix("node", None), None);
+        // Windows: the directory of node.exe; DESTDIR is not used there.
+        // (Built with `\\` only on Windows, where it separates components.)
+        let sep = std::path::MAIN_SEPARATOR;
+        let exe = format!("C:{sep}node{sep}node.exe");
+        assert_eq!(
+            prefix_of_node(Path::new(&exe), true, Some("/stage")),
+            Some(PathBuf::from(format!("C:{sep}node")))
+        );
+    }
+
+    #[test]
+    fn node_on_path_gives_the_global_prefix() {
+        let t = tempfile::tempdir().unwrap();
+        let bin = t.path().join("bin");
+        fs::create_dir_all(&bin).unwrap();
+        let name = if cfg!(windows) { "node.exe" } else { "node" };
+        fs::write(bin.join(name), b"").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::set_permissions(bin.join(name), fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let path = std::env::join_paths([&bin]).unwrap();
+        let env = Env::from_pairs([("PATH", path.to_str().unwrap())]);
+        let want = if cfg!(windows) {
+            bin.clone()
+        } else {
+            fs::canonicalize(t.path()).unwrap()
+        };
+        assert_eq!(default_global_prefix(&env), Some(want));
     }
 }

@@ -713,7 +713,9 @@ fn userconfig_and_globalconfig_locations() {
         "alt"
     );
     // The project npmrc can move the user config.
-    f.write("proj/.npmrc", &format!("userconfig={}\n", alt.display()));
+    // ini reads `\\` as `\` (Windows paths, `\\?\C:\...` from canonicalize).
+    let escaped = alt.display().to_string().replace('\\', "\\\\");
+    f.write("proj/.npmrc", &format!("userconfig={escaped}\n"));
     assert_eq!(f.ok(&[], &CliConfig::default()).files().user, alt);
     fs::remove_file(f.project.join(".npmrc")).unwrap();
 

@@ -242,7 +242,7 @@ fn publish_job(
         findings.push(
             Finding::error("circleci-id-token", message).with_fix(format!(
                 "add this step before the publish in {}:\n\n{snippet}",
-                file.display()
+                crate::workflows::shown(file)
             )),
         );
     }

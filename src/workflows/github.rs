@@ -591,7 +591,7 @@ fn id_token_finding(
     Some(Finding::error("github-id-token", message).with_fix(format!(
         "add to the job \"{job_id}\" in {} (a job's `permissions` replace the \
              workflow's, so list everything the job needs):\n\n{snippet}",
-        w.path.display()
+        crate::workflows::shown(&w.path)
     )))
 }
 
@@ -632,8 +632,8 @@ fn publish_job(
             let next = entry
                 .callers
                 .get(i + 1)
-                .map(|(ni, _)| workflows[*ni].path.display().to_string())
-                .unwrap_or_else(|| w.path.display().to_string());
+                .map(|(ni, _)| crate::workflows::shown(&workflows[*ni].path))
+                .unwrap_or_else(|| crate::workflows::shown(&w.path));
             findings.extend(id_token_finding(cw, cjob, cj, i == 0, &next));
         }
     }
@@ -1046,7 +1046,7 @@ fn trigger_findings(
     let started_by = if entry.callers.is_empty() {
         String::new()
     } else {
-        format!(" (through {})", top.path.display())
+        format!(" (through {})", crate::workflows::shown(&top.path))
     };
     vec![Finding::warning(
         "pull-request-trigger",

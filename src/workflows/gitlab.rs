@@ -163,7 +163,7 @@ fn with_includes(
                 format!(
                     "{} includes `{what}`, which doctor does not read; jobs defined there are \
                      not checked",
-                    file.display()
+                    crate::workflows::shown(file)
                 ),
             ));
             continue;
@@ -187,8 +187,8 @@ fn with_includes(
                 "gitlab-include-missing",
                 format!(
                     "{} includes {}, which does not exist; GitLab will reject the pipeline",
-                    file.display(),
-                    rel.display()
+                    crate::workflows::shown(file),
+                    crate::workflows::shown(&rel)
                 ),
             )),
             Err(f) if f.code == "yaml-too-large" => {
@@ -317,7 +317,7 @@ fn publish_job(
                 )
                 .with_fix(format!(
                     "set the audience in {}:\n\n{snippet}",
-                    file.display()
+                    crate::workflows::shown(file)
                 )),
             );
         }
@@ -352,7 +352,7 @@ fn publish_job(
                 };
                 findings.push(Finding::error("gitlab-id-token", message).with_fix(format!(
                     "add to the job in {}:\n\n{snippet}",
-                    file.display()
+                    crate::workflows::shown(file)
                 )));
             }
         }
@@ -375,7 +375,7 @@ fn publish_job(
             )
             .with_fix(format!(
                 "set the audience in {}:\n\n{snippet}",
-                file.display()
+                crate::workflows::shown(file)
             )),
         ),
         Some(_) => {}
@@ -390,7 +390,7 @@ fn publish_job(
             )
             .with_fix(format!(
                 "add to the job in {}:\n\n{snippet}",
-                file.display()
+                crate::workflows::shown(file)
             )),
         ),
         None if makes_provenance => findings.push(

@@ -78,8 +78,11 @@ impl Repo {
         if repo.package_json(&rel).is_none() {
             let path = rel.join("package.json");
             repo.package_error = Some(match std::fs::metadata(repo.root.join(&path)) {
-                Ok(_) => format!("{} is not a valid JSON object", path.display()),
-                Err(_) => format!("there is no {}", path.display()),
+                Ok(_) => format!(
+                    "{} is not a valid JSON object",
+                    crate::workflows::shown(&path)
+                ),
+                Err(_) => format!("there is no {}", crate::workflows::shown(&path)),
             });
         }
         repo.remote = repo.read_origin();
@@ -154,7 +157,7 @@ impl Repo {
                 "yaml-too-large",
                 format!(
                     "{} is not checked: the CI files read so far (with their includes) hold more than {}, more than trustpub reads",
-                    rel.display(),
+                    crate::workflows::shown(rel),
                     crate::limits::human(MAX_CI_BYTES)
                 ),
             )
@@ -176,7 +179,7 @@ impl Repo {
                 self.note(rel);
                 return Err(Finding::error(
                     "unreadable-file",
-                    format!("cannot read {}: {e}", rel.display()),
+                    format!("cannot read {}: {e}", crate::workflows::shown(rel)),
                 ));
             }
         };
@@ -186,23 +189,23 @@ impl Repo {
             if super::yaml::is_limit(&what) {
                 return Finding::error(
                     "yaml-too-large",
-                    format!("{} cannot be checked (line {line}: {what})", rel.display()),
+                    format!("{} cannot be checked (line {line}: {what})", crate::workflows::shown(rel)),
                 )
                 .with_fix(format!(
                     "write the repeated parts of {} without nested aliases, or split it into smaller files",
-                    rel.display()
+                    crate::workflows::shown(rel)
                 ));
             }
             Finding::error(
                 "invalid-yaml",
                 format!(
                     "{} is not valid YAML (line {line}: {what}); the CI will not run it",
-                    rel.display()
+                    crate::workflows::shown(rel)
                 ),
             )
             .with_fix(format!(
                 "fix the YAML at line {line} of {} (a YAML linter shows the exact spot)",
-                rel.display()
+                crate::workflows::shown(rel)
             ))
         })
     }
@@ -249,7 +252,7 @@ impl Repo {
         let dir = if self.package_rel.as_os_str().is_empty() {
             "the repository root".to_string()
         } else {
-            self.package_rel.display().to_string()
+            crate::workflows::shown(&self.package_rel)
         };
         match self.package_name() {
             Some(n) => format!("{n} ({dir})"),
@@ -459,7 +462,7 @@ impl Repo {
         if !self.package_rel.as_os_str().is_empty() {
             snippet.push_str(&format!(
                 ",\n  \"directory\": \"{}\"",
-                self.package_rel.display()
+                crate::workflows::shown(&self.package_rel)
             ));
         }
         snippet.push_str("\n}");
@@ -471,12 +474,12 @@ impl Repo {
                      repository is public, npm adds provenance on its own under trusted \
                      publishing, and the registry then rejects the upload (E422) unless \
                      repository.url names https://{}/{}",
-                    pj_path.display(),
+                    crate::workflows::shown(&pj_path),
                     remote.host,
                     remote.path
                 ),
             )
-            .with_fix(format!("add to {}:\n\n{snippet}", pj_path.display()))],
+            .with_fix(format!("add to {}:\n\n{snippet}", crate::workflows::shown(&pj_path)))],
             Some(r) if r.host != remote.host || r.path != remote.path => vec![Finding {
                 severity: Severity::Warning,
                 code: "package-repository",
@@ -484,7 +487,7 @@ impl Repo {
                     "{} says the repository is {}/{}, but the git remote \"origin\" is {}/{}. \
                      Provenance is rejected (E422) when they differ, and npmjs.com compares \
                      owner and repository names exactly, capitals included",
-                    pj_path.display(),
+                    crate::workflows::shown(&pj_path),
                     r.host,
                     r.path,
                     remote.host,
@@ -492,7 +495,7 @@ impl Repo {
                 ),
                 fix: Some(format!(
                     "make the \"repository\" field of {} match the repository the CI runs in:\n\n{snippet}",
-                    pj_path.display()
+                    crate::workflows::shown(&pj_path)
                 )),
             }],
             _ => Vec::new(),

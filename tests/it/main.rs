@@ -4,6 +4,11 @@
 //! (11.19.1) and with `trustpub pack`, and requires identical results.
 //! `trusted` runs trusted publishing against the fake OIDC issuer and the
 //! exchange proxy in front of the real Verdaccio.
+//!
+//! The suite runs on Linux (signals, modes, FIFOs, npm and Verdaccio as
+//! child processes); on Windows it compiles to nothing, and the Windows CI
+//! job runs the unit tests and `.ci/windows-pack-diff` instead.
+#![cfg(unix)]
 
 mod attacks;
 mod completions;
@@ -20,6 +25,7 @@ mod provenance_statement;
 mod publish;
 mod readme_examples;
 mod release_archives;
+mod script_shell;
 mod supply_chain;
 mod support;
 mod trusted;

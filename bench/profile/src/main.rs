@@ -53,6 +53,7 @@ fn main() {
                 let opts = PackOptions {
                     output: Output::Discard,
                     ignore_scripts: true,
+                    script_shell: None,
                     threads: if phase == "pack1" { 1 } else { 0 },
                 };
                 show(
@@ -66,6 +67,7 @@ fn main() {
                 let opts = PackOptions {
                     output: Output::Discard,
                     ignore_scripts: true,
+                    script_shell: None,
                     threads: 0,
                 };
                 let packed = pack::pack(&dir, &opts, &printer).expect("pack");

@@ -123,19 +123,19 @@ fn run(cli: Cli, env: &Env, printer: &Printer) -> Result<u8, Error> {
             } else {
                 Output::Directory(args.pack_destination.unwrap_or(current_dir()?))
             };
-            // npm reads `script-shell` from its configuration (.npmrc
-            // files, npm_config_script_shell); it matters only when
-            // scripts run.
-            let script_shell = if args.ignore_scripts {
-                None
+            // npm reads `ignore-scripts` and `script-shell` from its
+            // configuration (.npmrc files, npm_config_*); they matter only
+            // when scripts may run.
+            let (ignore_scripts, script_shell) = if args.ignore_scripts {
+                (true, None)
             } else {
                 let config = Config::load(env, &CliConfig::default(), &current_dir()?)
                     .map_err(|e| pack::PackError::from(Box::new(e)))?;
-                config.script_shell()
+                (config.ignore_scripts(), config.script_shell())
             };
             let opts = PackOptions {
                 output,
-                ignore_scripts: args.ignore_scripts,
+                ignore_scripts,
                 script_shell,
                 threads: 0,
             };

@@ -2,7 +2,8 @@
 //! `trustpub pack` start prepack, prepare and postpack through the same
 //! program with the same arguments, whether the setting comes from
 //! `npm_config_script_shell` or from the project `.npmrc`, and both use
-//! `sh -c` without it.
+//! `sh -c` without it; and with `ignore-scripts=true` in the project `.npmrc`
+//! neither starts any.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -43,6 +44,8 @@ enum From {
     Nothing,
     Env,
     ProjectNpmrc,
+    /// `ignore-scripts=true` next to `script-shell` in the project `.npmrc`.
+    IgnoredByNpmrc,
 }
 
 /// Packs a fresh copy with `program` ("npm" or "trustpub"); returns the
@@ -81,6 +84,13 @@ fn pack(scratch: &Path, program: &str, from: From) -> (String, String) {
             )
             .unwrap();
         }
+        From::IgnoredByNpmrc => {
+            fs::write(
+                pkg.join(".npmrc"),
+                format!("script-shell={}\nignore-scripts=true\n", shell.display()),
+            )
+            .unwrap();
+        }
     }
     let out = support::run(cmd, &root, program);
     assert!(out.status.success(), "{}", out.describe());
@@ -101,8 +111,12 @@ fn check(from: From) {
     let (our_log, our_gen) = pack(scratch.path(), "trustpub", from);
     assert_eq!(our_log, npm_log, "the shell's arguments differ from npm's");
     assert_eq!(our_gen, npm_gen);
-    assert_eq!(npm_gen, "built by prepack\n");
     match from {
+        From::IgnoredByNpmrc => assert_eq!(npm_gen, "", "npm ran prepack despite ignore-scripts"),
+        _ => assert_eq!(npm_gen, "built by prepack\n"),
+    }
+    match from {
+        From::IgnoredByNpmrc => assert_eq!(npm_log, "", "npm started a shell despite ignore-scripts"),
         From::Nothing => assert_eq!(npm_log, "", "npm used script-shell without one set"),
         From::Env | From::ProjectNpmrc => assert_eq!(
             npm_log,
@@ -125,4 +139,9 @@ fn script_shell_from_the_project_npmrc_runs_every_pack_script() {
 #[test]
 fn without_script_shell_scripts_run_with_sh() {
     check(From::Nothing);
+}
+
+#[test]
+fn ignore_scripts_in_the_project_npmrc_runs_no_pack_script() {
+    check(From::IgnoredByNpmrc);
 }

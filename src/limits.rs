@@ -116,8 +116,29 @@ pub fn open_regular(path: &Path) -> io::Result<File> {
     Ok(f)
 }
 
-/// Reads a whole regular file of at most `limit` bytes.
+/// Whether `path` is the null device (`/dev/null` or a link to it), which
+/// reads as empty: `--userconfig /dev/null` is the usual way to tell npm
+/// "no user config", and it can neither block nor be large.
+#[cfg(unix)]
+fn is_null_device(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(path), std::fs::metadata("/dev/null")) {
+        (Ok(m), Ok(null)) => m.file_type().is_char_device() && m.rdev() == null.rdev(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn is_null_device(_: &Path) -> bool {
+    false
+}
+
+/// Reads a whole regular file of at most `limit` bytes (the null device
+/// reads as empty).
 pub fn read_file(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+    if is_null_device(path) {
+        return Ok(Vec::new());
+    }
     let f = open_regular(path)?;
     let len = f.metadata()?.len();
     if len > limit {
@@ -144,6 +165,16 @@ pub fn read_text(path: &Path, limit: u64) -> io::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_null_device_reads_as_empty() {
+        assert_eq!(read_file(Path::new("/dev/null"), 10).unwrap(), b"");
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join("null");
+        std::os::unix::fs::symlink("/dev/null", &link).unwrap();
+        assert_eq!(read_text(&link, 10).unwrap(), "");
+    }
 
     #[cfg(unix)]
     #[test]

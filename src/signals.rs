@@ -310,21 +310,34 @@ mod windows_tests {
             ".trustpub-AbC123.tgz.partial".to_string(),
             format!("other-{dead}.tgz.partial"),
         ];
-        for n in &names {
-            std::fs::write(dir.path().join(n), b"x").unwrap();
-        }
-        sweep_stale(dir.path());
+        let left = sweep_files(dir.path(), &names);
         let _ = alive.kill();
         let _ = alive.wait();
-        let mut left: Vec<String> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        left.sort();
-        let mut want: Vec<String> = names[1..].to_vec();
-        want.sort();
-        assert_eq!(left, want);
+        assert_only_first_swept(left, &names);
     }
+}
+
+/// Writes `names` into `dir`, sweeps it, and returns what is left, sorted.
+#[cfg(test)]
+fn sweep_files(dir: &std::path::Path, names: &[String]) -> Vec<String> {
+    for n in names {
+        std::fs::write(dir.join(n), b"x").unwrap();
+    }
+    sweep_stale(dir);
+    let mut left: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    left.sort();
+    left
+}
+
+/// Only the first name (the dead writer's partial file) was removed.
+#[cfg(test)]
+fn assert_only_first_swept(left: Vec<String>, names: &[String]) {
+    let mut want: Vec<String> = names[1..].to_vec();
+    want.sort();
+    assert_eq!(left, want);
 }
 
 #[cfg(all(test, unix))]
@@ -346,17 +359,7 @@ mod tests {
             ".trustpub-AbC123.tgz.partial".to_string(),
             format!("other-{dead}.tgz.partial"),
         ];
-        for n in &names {
-            std::fs::write(dir.path().join(n), b"x").unwrap();
-        }
-        sweep_stale(dir.path());
-        let mut left: Vec<String> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        left.sort();
-        let mut want: Vec<String> = names[1..].to_vec();
-        want.sort();
-        assert_eq!(left, want);
+        let left = sweep_files(dir.path(), &names);
+        assert_only_first_swept(left, &names);
     }
 }

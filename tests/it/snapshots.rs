@@ -26,7 +26,7 @@ use std::process::Command;
 use serde_json::json;
 
 use crate::support::fake_registry::{FakeRegistry, Reply};
-use crate::support::oidc_fakes::{ActionCheck, OidcIssuer, TrustPolicy};
+use crate::support::oidc_fakes::{ActionCheck, Fault, OidcIssuer, TrustPolicy};
 use crate::support::sandbox::{Run, Sandbox};
 use crate::trusted::World;
 
@@ -37,6 +37,8 @@ use crate::trusted::World;
 /// strings (secrets, the sandbox path, unique names), then patterns.
 struct Redact {
     literals: Vec<(String, String)>,
+    /// Patterns of this scenario, applied before [`PATTERNS`].
+    patterns: Vec<(&'static str, &'static str)>,
 }
 
 impl Redact {
@@ -44,6 +46,7 @@ impl Redact {
     fn new(sb: &Sandbox) -> Redact {
         let mut r = Redact {
             literals: Vec::new(),
+            patterns: Vec::new(),
         };
         for s in sb.all_secrets() {
             r = r.secret(&s);
@@ -72,6 +75,7 @@ impl Redact {
         for s in w.secrets() {
             r = r.secret(&s);
         }
+        r.patterns.extend(UNIQUE_NAME_SIZES);
         r.literal(&w.name, "[PKG]")
     }
 
@@ -83,7 +87,7 @@ impl Redact {
         for (t, with) in lits {
             out = out.replace(t.as_str(), with);
         }
-        for (pattern, with) in PATTERNS {
+        for (pattern, with) in self.patterns.iter().chain(PATTERNS) {
             out = regex::Regex::new(pattern)
                 .unwrap()
                 .replace_all(&out, *with)
@@ -92,6 +96,19 @@ impl Redact {
         out
     }
 }
+
+/// The sizes of a package.json that holds a unique name
+/// ([`crate::support::oidc_fakes::unique_name`]: its length changes with
+/// the process id and a counter).
+const UNIQUE_NAME_SIZES: &[(&str, &str)] = &[
+    (r"\d+B package\.json", "[N]B package.json"),
+    (r"unpacked size: [0-9.]+ [kMG]?B", "unpacked size: [SIZE]"),
+    (r#""unpackedSize": \d+"#, r#""unpackedSize": [SIZE]"#),
+    (
+        r#""path": "package\.json",(\s*)"size": \d+"#,
+        r#""path": "package.json",${1}"size": [N]"#,
+    ),
+];
 
 /// Values that change between runs or machines, whatever the scenario.
 const PATTERNS: &[(&str, &str)] = &[
@@ -127,6 +144,7 @@ const PATTERNS: &[(&str, &str)] = &[
         r#""size": [SIZE],$1"unpackedSize""#,
     ),
     (r"\b[0-9a-f]{40}\b", "[SHA1]"),
+    (r"\b[0-9a-f]{128}\b", "[SHA512]"),
 ];
 
 /// A run as the user saw it, redacted: exit code, standard output,
@@ -977,6 +995,78 @@ fn trusted_notes() {
         world_shot(&w, &run, 0, true),
     );
     snap!("trusted_notes", shots.0);
+}
+
+/// Successful trusted publishes: GitHub (with retried id-token requests),
+/// a GitHub dry run in a public repository as `--json`, GitLab.
+#[test]
+fn trusted_successes() {
+    let mut shots = Shots::default();
+    let w = World::github("snap-gh-ok");
+    w.issuer
+        .push_faults([Fault::Status(500), Fault::Status(503)]);
+    let run = w.publish_on_github().run();
+    shots.add(
+        "GitHub, the id token after two 5xx",
+        world_shot(&w, &run, 0, true),
+    );
+
+    let w = World::github("snap-gh-dry");
+    w.issuer.set_job(
+        w.issuer
+            .github_claims("acme", "widgets", "release.yml")
+            .build(),
+    );
+    let run = w.publish_on_github().args(["--dry-run", "--json"]).run();
+    shots.add(
+        "GitHub, public repository, --dry-run --json",
+        world_shot(&w, &run, 0, true),
+    );
+
+    let w = World::gitlab("snap-gl-ok");
+    let id = w.gitlab_id_token(&w.proxy.audience(), false);
+    let run = w
+        .publish_with_id_token("GITLAB_CI", &id)
+        .args(["--trusted-publishing", "always"])
+        .run();
+    shots.add("GitLab", world_shot(&w, &run, 0, false));
+    snap!("trusted_successes", shots.0);
+}
+
+/// Tokens instead: `never` (a dry run), and the placeholder setup-node
+/// writes, refused after a failed exchange.
+#[test]
+fn trusted_token_modes() {
+    let mut shots = Shots::default();
+    let w = World::github("snap-never");
+    let token = w.fallback_token();
+    let run = w
+        .publish_on_github()
+        .env("NODE_AUTH_TOKEN", &token)
+        .args(["--dry-run", "--trusted-publishing", "never"])
+        .run();
+    shots.add("--trusted-publishing never", world_shot(&w, &run, 0, true));
+
+    let w = World::github("snap-placeholder");
+    w.run_in("widgets", "ci.yml");
+    let npmrc = w.sb.root.join("setup-node.npmrc");
+    w.sb.write(
+        &npmrc,
+        &format!(
+            "{}always-auth=false\n",
+            Sandbox::token_line(&w.proxy.url(), "${NODE_AUTH_TOKEN}")
+        ),
+    );
+    let run = w
+        .publish_on_github()
+        .env("NPM_CONFIG_USERCONFIG", &npmrc)
+        .env("NODE_AUTH_TOKEN", "XXXXX-XXXXX-XXXXX-XXXXX")
+        .run();
+    shots.add(
+        "placeholder token after a refused exchange",
+        world_shot(&w, &run, 2, true),
+    );
+    snap!("trusted_token_modes", shots.0);
 }
 
 // ---------------------------------------------------------------------------

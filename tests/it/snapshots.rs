@@ -4,16 +4,23 @@
 //! that a change of wording is a reviewed diff of a file under
 //! `tests/it/snapshots/`.
 //!
-//! The scenarios are those of `pack_errors`, `publish`, `trusted` and
-//! `truth`, built from the same support code (the [`Sandbox`], the
-//! [`FakeRegistry`], the OIDC fakes and Verdaccio through
-//! [`crate::trusted::World`]); those modules assert the behaviour (exit
+//! The scenarios are those of `pack_errors`, `publish`, `trusted`,
+//! `provenance` and `truth`, built from the same support code (the
+//! [`Sandbox`], the [`FakeRegistry`], the OIDC and Sigstore fakes and
+//! Verdaccio through [`crate::trusted::World`]); those modules assert the behaviour (exit
 //! codes, requests, what was stored), this one the text. Each snapshot holds
 //! the exit code, standard output, standard error and, in CI scenarios, the
 //! step summary, with what changes from run to run or machine to machine
 //! replaced by a placeholder (see [`Redact`]): the sandbox directory,
-//! ports, planted and exchanged tokens, the run's unique package names,
-//! times, and the sizes and digests of gzip output.
+//! ports, planted, exchanged and masked tokens, the run's unique package
+//! names (and the sizes of a package.json holding one), times and
+//! durations, the fake Rekor's random log index, and the sizes and digests
+//! of gzip output.
+//!
+//! The words are snapshotted as the binary prints them, not from the
+//! renderers inside `src/`: the restructuring of issue #12 moves printing
+//! into one printer, and these snapshots are what must not change while it
+//! does.
 //!
 //! A changed text fails the test with a diff; `cargo insta review` (or
 //! `INSTA_UPDATE=always cargo test --test it snapshots::` and `git diff`)
@@ -28,6 +35,7 @@ use serde_json::json;
 use crate::support::fake_registry::{FakeRegistry, Reply};
 use crate::support::oidc_fakes::{ActionCheck, Fault, OidcIssuer, TrustPolicy};
 use crate::support::sandbox::{Run, Sandbox};
+use crate::support::sigstore_fakes::Sigstore;
 use crate::trusted::World;
 
 // ---------------------------------------------------------------------------
@@ -131,6 +139,8 @@ const PATTERNS: &[(&str, &str)] = &[
         r"\((in |expired )?\d+ (s|min|h|days)( ago)?\)",
         "(${1}[DURATION]${3})",
     ),
+    // The fake Rekor's shard offset is random.
+    (r"logIndex=\d+", "logIndex=[N]"),
     // What depends on the gzip bytes (the tar bytes are compared with npm's
     // elsewhere; the compressor's output may change with its version).
     // npm's notice shortens an integrity to `sha512-abc[...]xyz==`.
@@ -1067,6 +1077,67 @@ fn trusted_token_modes() {
         world_shot(&w, &run, 2, true),
     );
     snap!("trusted_token_modes", shots.0);
+}
+
+/// A GitHub publish with the variables npm's statement reads, signing
+/// with the fake Fulcio and Rekor.
+fn provenance_job<'a>(w: &'a World, sig: &Sigstore) -> crate::support::sandbox::Tp<'a> {
+    w.publish_on_github()
+        .env("GITHUB_REPOSITORY", "acme/widgets")
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        .env("GITHUB_REF", "refs/heads/main")
+        .env("GITHUB_SHA", "d782c874402305a00adcd10a58001c708039c0d0")
+        .env("GITHUB_EVENT_NAME", "push")
+        .env("GITHUB_RUN_ID", "420342961")
+        .env("GITHUB_RUN_ATTEMPT", "1")
+        .env("RUNNER_ENVIRONMENT", "github-hosted")
+        .args(["--fulcio-url", &sig.fulcio.url()])
+        .args(["--rekor-url", &sig.rekor.url()])
+}
+
+/// Provenance: signed, skipped in one line, and `--provenance` refused on
+/// a self-hosted runner before anything reaches the log (the scenarios of
+/// `provenance`).
+#[test]
+fn provenance_notices() {
+    let mut shots = Shots::default();
+    let public_github = |label: &str| {
+        let w = World::github(label);
+        w.issuer.set_job(
+            w.issuer
+                .github_claims("acme", "widgets", "release.yml")
+                .build(),
+        );
+        let sig = Sigstore::start(&[&w.issuer]);
+        (w, sig)
+    };
+
+    let (w, sig) = public_github("snap-prov-ok");
+    let run = provenance_job(&w, &sig).run();
+    assert_eq!(sig.rekor.entries().len(), 1);
+    shots.add("signed", world_shot(&w, &run, 0, true));
+
+    let (w, sig) = public_github("snap-prov-skip");
+    let run = provenance_job(&w, &sig)
+        .env("GITHUB_REPOSITORY", "acme/gadgets")
+        .run();
+    assert!(sig.fulcio.signing_requests().is_empty());
+    shots.add("skipped", world_shot(&w, &run, 0, true));
+
+    let (w, sig) = public_github("snap-prov-self-hosted");
+    w.issuer.set_job(
+        w.issuer
+            .github_claims("acme", "widgets", "release.yml")
+            .self_hosted()
+            .build(),
+    );
+    let run = provenance_job(&w, &sig).arg("--provenance").run();
+    assert!(sig.rekor.entries().is_empty());
+    shots.add(
+        "--provenance on a self-hosted runner",
+        world_shot(&w, &run, 2, true),
+    );
+    snap!("provenance_notices", shots.0);
 }
 
 // ---------------------------------------------------------------------------

@@ -26,6 +26,7 @@ mod publish;
 mod readme_examples;
 mod release_archives;
 mod script_shell;
+mod snapshots;
 mod supply_chain;
 mod support;
 mod trusted;

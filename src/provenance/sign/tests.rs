@@ -1,7 +1,7 @@
 //! Tests of the signing client. Pure ones first; then the whole flow against
 //! a scripted Fulcio/Rekor on 127.0.0.1; then the same flow compared byte for
-//! byte with sigstore-js (`tests/tools/sigstore-js-sign.js`, skipped without
-//! node).
+//! byte with sigstore-js (`tests/tools/sigstore-js-sign.js`; without Node.js
+//! or sigstore-js that test fails and says what to install, it never skips).
 //!
 //! `fixtures/rekor-dsse-97913980.json` is a public-good Rekor v1 entry of
 //! kind `dsse` (global log index 97913980, 2024-05-29), laid out as Rekor's
@@ -1253,7 +1253,8 @@ fn run_rust(s: &Scenario) -> Outcome {
     }
 }
 
-/// None when node or sigstore-js is not there.
+/// What sigstore-js sends and builds for `s`, and node's PEM of the key.
+/// Panics, saying what to install, when node or sigstore-js is not there.
 fn run_sigstore_js(s: &Scenario) -> (Outcome, String) {
     let script =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tools/sigstore-js-sign.js");
@@ -1309,7 +1310,10 @@ fn run_sigstore_js(s: &Scenario) -> (Outcome, String) {
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
-        panic!("{}: the sigstore-js harness failed: {stderr}", s.name);
+        panic!(
+            "{}: the sigstore-js harness failed ({}): {stderr}\nThe comparison needs Node.js on PATH and the sigstore-js of npm 11.19.1: run `npm ci --prefix tests/tools`, or point SIGSTORE_JS_NODE_MODULES at an npm's node_modules",
+            s.name, out.status
+        );
     }
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let requests = v["requests"]

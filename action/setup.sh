@@ -34,7 +34,10 @@ version=$(sh "$install_sh" --print-version) || fail "this copy of the action pin
 
 cache=${RUNNER_TOOL_CACHE:-${RUNNER_TEMP:?neither RUNNER_TOOL_CACHE nor RUNNER_TEMP is set}}
 dir=$(unix_path "$cache")/trustpub/$version/$target
-sh "$install_sh" --to "$dir/bin" --archive-dir "$dir" || fail "could not install trustpub $version (see the message above)"
+# With the directory on PATH, as it is for the next steps (GITHUB_PATH), so
+# install.sh does not note that it is missing from PATH.
+PATH="$dir/bin:$PATH" sh "$install_sh" --to "$dir/bin" --archive-dir "$dir" ||
+    fail "could not install trustpub $version (see the message above)"
 
 case $target in
 *windows*) exe=trustpub.exe ;;

@@ -1399,6 +1399,11 @@ fn action_installs_into_the_tool_cache_and_runs_trustpub() {
     assert_eq!(outputs.get("version").map(String::as_str), Some(VERSION));
     assert_eq!(path, format!("{}\n", dir.join("bin").display()));
     assert_eq!(dl.requests().len(), 1);
+    // The next steps have the directory on PATH (GITHUB_PATH): the log
+    // does not say it is missing (the release rehearsal found that note).
+    let log = &out.stderr;
+    assert!(log.contains("installed trustpub"), "{}", out.describe());
+    assert!(!log.contains("not on PATH"), "{}", out.describe());
 
     // Again (a self-hosted runner's cache): no download, the archive is
     // checked again and the binary unpacked from it afresh.

@@ -129,9 +129,20 @@ fn run(cli: Cli, env: &Env, printer: &Printer) -> Result<u8, Error> {
             let (ignore_scripts, script_shell) = if args.ignore_scripts {
                 (true, None)
             } else {
-                let config = Config::load(env, &CliConfig::default(), &current_dir()?)
-                    .map_err(|e| pack::PackError::from(Box::new(e)))?;
-                (config.ignore_scripts(), config.script_shell())
+                match Config::load(env, &CliConfig::default(), &current_dir()?) {
+                    Ok(config) => (config.ignore_scripts(), config.script_shell()),
+                    // npm pack warns about a configuration it cannot use and
+                    // packs on; nothing but these two settings matters here.
+                    Err(e) => {
+                        printer.warn(
+                            "config",
+                            &format!(
+                                "{e}; packing with npm's defaults for ignore-scripts and script-shell"
+                            ),
+                        );
+                        (false, None)
+                    }
+                }
             };
             let opts = PackOptions {
                 output,

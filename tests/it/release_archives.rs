@@ -413,18 +413,19 @@ fn release_workflow_permissions_are_least_privilege() {
             &[("attestations", "write"), ("id-token", "write")],
             None,
         ),
+        ("pin-action", &[("contents", "write")], None),
         ("github-release", &[("contents", "write")], None),
         (
             "npm",
             &[("contents", "read"), ("id-token", "write")],
             Some("npm"),
         ),
+        ("crate-package", &[("contents", "read")], None),
         (
             "crates",
             &[("contents", "read"), ("id-token", "write")],
             Some("crates-io"),
         ),
-        ("pin-action", &[("contents", "write")], None),
     ];
     let jobs = wf["jobs"].as_hash().expect("jobs");
     let names: Vec<&str> = jobs.keys().map(|k| k.as_str().unwrap()).collect();
@@ -457,4 +458,54 @@ fn release_workflow_permissions_are_least_privilege() {
             "job {job}: only the crates job may handle the minted token"
         );
     }
+}
+
+/// The orderings a reviewer found wrong once: the build job uploads the
+/// binary before any step that installs npm packages (whose install scripts
+/// could rewrite it), and those installs skip scripts; nothing is compiled in
+/// the job that holds the crates.io token; the version tag is made by the
+/// workflow (the trigger is `release/v…`) and never force-pushed; the
+/// GitHub release never replaces an asset.
+#[test]
+fn release_workflow_orders_its_steps_safely() {
+    let wf = load_release_yml();
+    let triggers = format!("{:?}", wf["on"]["push"]["tags"]);
+    assert!(
+        triggers.contains("release/v[0-9]+.[0-9]+.[0-9]+*") && !triggers.contains("\"v"),
+        "release.yml must start from release/v… tags only: {triggers}"
+    );
+    let steps = |job: &str| -> Vec<String> {
+        wf["jobs"][job]["steps"]
+            .as_vec()
+            .unwrap_or_else(|| panic!("job {job} has steps"))
+            .iter()
+            .map(|s| format!("{s:?}"))
+            .collect()
+    };
+    let build = steps("build");
+    let upload = build
+        .iter()
+        .position(|s| s.contains("actions/upload-artifact"))
+        .expect("the build job uploads the binary");
+    for (i, s) in build.iter().enumerate() {
+        if s.contains("npm ci") || s.contains("npm install") || s.contains("setup-node") {
+            assert!(i > upload, "build step {i} runs before the upload: {s}");
+        }
+        if s.contains("npm ci") {
+            assert!(s.contains("--ignore-scripts"), "npm ci with scripts: {s}");
+        }
+    }
+    let crates = steps("crates").join("\n");
+    assert!(crates.contains("cargo publish --locked --no-verify"));
+    assert!(!crates.contains("cargo build") && !crates.contains("cargo package"));
+    assert!(steps("crate-package")
+        .join("\n")
+        .contains("cargo package --locked"));
+    let pin = steps("pin-action").join("\n");
+    assert!(pin.contains("$sha:refs/tags/$tag") && !pin.contains("+$sha:refs/tags/$tag"));
+    let release = steps("github-release").join("\n");
+    assert!(
+        !release.contains("--clobber"),
+        "the release must not replace assets"
+    );
 }

@@ -46,6 +46,10 @@ enum From {
     ProjectNpmrc,
     /// `ignore-scripts=true` next to `script-shell` in the project `.npmrc`.
     IgnoredByNpmrc,
+    /// A project `.npmrc` npm cannot use: values of the wrong type.
+    BadValues,
+    /// A project `.npmrc` that is a directory.
+    NpmrcDirectory,
 }
 
 /// Packs a fresh copy with `program` ("npm" or "trustpub"); returns the
@@ -91,6 +95,10 @@ fn pack(scratch: &Path, program: &str, from: From) -> (String, String) {
             )
             .unwrap();
         }
+        From::BadValues => {
+            fs::write(pkg.join(".npmrc"), "fetch-timeout=abc\naccess=foo\n").unwrap();
+        }
+        From::NpmrcDirectory => fs::create_dir(pkg.join(".npmrc")).unwrap(),
     }
     let out = support::run(cmd, &root, program);
     assert!(out.status.success(), "{}", out.describe());
@@ -117,7 +125,9 @@ fn check(from: From) {
     }
     match from {
         From::IgnoredByNpmrc => assert_eq!(npm_log, "", "npm started a shell despite ignore-scripts"),
-        From::Nothing => assert_eq!(npm_log, "", "npm used script-shell without one set"),
+        From::Nothing | From::BadValues | From::NpmrcDirectory => {
+            assert_eq!(npm_log, "", "npm used script-shell without one set")
+        }
         From::Env | From::ProjectNpmrc => assert_eq!(
             npm_log,
             "-c|echo \"built by $npm_lifecycle_event\" > gen.txt|\n-c|test -f gen.txt|\n-c|echo done|\n",
@@ -144,4 +154,12 @@ fn without_script_shell_scripts_run_with_sh() {
 #[test]
 fn ignore_scripts_in_the_project_npmrc_runs_no_pack_script() {
     check(From::IgnoredByNpmrc);
+}
+
+/// npm packs on (with a warning) when it cannot use the configuration, and
+/// so does trustpub: a broken `.npmrc` must not stop `pack`.
+#[test]
+fn a_project_npmrc_npm_cannot_use_does_not_stop_pack() {
+    check(From::BadValues);
+    check(From::NpmrcDirectory);
 }

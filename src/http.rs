@@ -53,10 +53,14 @@ pub use crate::config::RetryPolicy;
 /// The waits between attempts, as `@gar/promise-retry` computes them for
 /// `{retries, factor, minTimeout, maxTimeout}` (no randomisation):
 /// `min(round(max(minTimeout, 1) * factor^n), maxTimeout)`, sorted. One wait
-/// per retry: an empty list means one attempt.
+/// per retry (none: one attempt). Computed as they are needed: a
+/// `fetch-retries` of millions costs no memory.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Backoff {
-    pub delays: Vec<Duration>,
+    pub retries: u32,
+    pub factor: f64,
+    pub min: Duration,
+    pub max: Option<Duration>,
 }
 
 impl Backoff {
@@ -66,19 +70,38 @@ impl Backoff {
         min: Duration,
         max: Option<Duration>,
     ) -> Backoff {
-        let min_ms = (min.as_millis() as f64).max(1.0);
-        let mut delays: Vec<Duration> = (0..retries)
-            .map(|n| {
-                let ms = (min_ms * factor.powi(n as i32)).round();
-                let ms = match max {
-                    Some(max) => ms.min(max.as_millis() as f64),
-                    None => ms,
-                };
-                Duration::from_millis(ms.clamp(0.0, u64::MAX as f64) as u64)
-            })
-            .collect();
-        delays.sort();
-        Backoff { delays }
+        Backoff {
+            retries,
+            factor,
+            min,
+            max,
+        }
+    }
+
+    /// The wait before retry `n` (0-based, below `retries`).
+    pub fn delay(&self, n: u32) -> Duration {
+        // The unsorted waits only ever grow (factor >= 1) or shrink
+        // (factor < 1), so sorting them is keeping or reversing the order.
+        let n = if self.factor >= 1.0 {
+            n
+        } else {
+            self.retries.saturating_sub(1).saturating_sub(n)
+        };
+        let min_ms = (self.min.as_millis() as f64).max(1.0);
+        let power = i32::try_from(n)
+            .map(|n| self.factor.powi(n))
+            .unwrap_or_else(|_| self.factor.powf(f64::from(n)));
+        let ms = (min_ms * power).round();
+        let ms = match self.max {
+            Some(max) => ms.min(max.as_millis() as f64),
+            None => ms,
+        };
+        Duration::from_millis(ms.clamp(0.0, u64::MAX as f64) as u64)
+    }
+
+    /// Every wait, in order.
+    pub fn delays(&self) -> impl Iterator<Item = Duration> + '_ {
+        (0..self.retries).map(|n| self.delay(n))
     }
 
     /// npm's own `retry` option, made of `fetch-retries`,
@@ -160,7 +183,7 @@ impl Retry {
 
     /// How many retries after the first attempt.
     pub fn retries(&self) -> u32 {
-        self.backoff.delays.len() as u32
+        self.backoff.retries
     }
 
     /// The wait before retry `n` (0-based): the backoff's, or the server's
@@ -168,12 +191,7 @@ impl Retry {
     pub fn delay(&self, n: u32, retry_after: Option<Duration>) -> Duration {
         match (retry_after, self.retry_after_cap) {
             (Some(ra), Some(cap)) => ra.min(cap),
-            _ => self
-                .backoff
-                .delays
-                .get(n as usize)
-                .copied()
-                .unwrap_or_default(),
+            _ => self.backoff.delay(n),
         }
     }
 }
@@ -1046,13 +1064,7 @@ mod tests {
             max_timeout: Duration::from_secs(60),
             timeout: Some(Duration::from_secs(300)),
         };
-        let secs = |r: &Retry| {
-            r.backoff
-                .delays
-                .iter()
-                .map(Duration::as_secs)
-                .collect::<Vec<_>>()
-        };
+        let secs = |r: &Retry| r.backoff.delays().map(|d| d.as_secs()).collect::<Vec<_>>();
         let registry = Retry::registry(&npm_defaults);
         assert_eq!(
             (secs(&registry), registry.on),
@@ -1070,6 +1082,24 @@ mod tests {
             (vec![1, 2], RetryOn::MakeFetchHappen)
         );
         assert_eq!(github.retries(), 2);
+    }
+
+    /// The waits are computed one at a time: a `fetch-retries` of four
+    /// billion is a policy like any other (the registry's budget ends it).
+    #[test]
+    fn waits_are_computed_lazily_and_sorted() {
+        let b = Backoff::promise_retry(
+            u32::MAX,
+            10.0,
+            Duration::from_secs(10),
+            Some(Duration::from_secs(60)),
+        );
+        assert_eq!(b.delay(0), Duration::from_secs(10));
+        assert_eq!(b.delay(u32::MAX - 1), Duration::from_secs(60));
+        // Factors below 1: the smallest wait first, as after promise-retry's sort.
+        let b = Backoff::promise_retry(3, 0.5, Duration::from_millis(400), None);
+        let ms: Vec<u128> = b.delays().map(|d| d.as_millis()).collect();
+        assert_eq!(ms, [100, 200, 400]);
     }
 
     #[test]

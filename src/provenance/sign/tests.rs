@@ -429,7 +429,7 @@ fn fulcio_answers_give_the_leaf() {
 
 #[test]
 fn backoff_is_promise_retrys() {
-    let ms = |b: Backoff| b.delays.iter().map(|d| d.as_millis()).collect::<Vec<_>>();
+    let ms = |b: Backoff| b.delays().map(|d| d.as_millis()).collect::<Vec<_>>();
     // npm's defaults, as npm hands them to sigstore.
     assert_eq!(
         ms(Backoff::promise_retry(

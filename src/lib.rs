@@ -29,6 +29,7 @@ pub mod files;
 pub mod generate;
 pub mod glob;
 pub mod gzip;
+pub mod http;
 pub(crate) mod js;
 pub mod limits;
 pub mod manifest;

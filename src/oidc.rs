@@ -15,8 +15,8 @@ use crate::secret::Secret;
 
 mod exchange;
 pub use exchange::{
-    exchange, exchange_headers, exchange_url, id_token, package_visibility, ExchangeError, IdToken,
-    IdTokenError, IdTokenSource, MAX_ID_TOKEN,
+    exchange, exchange_headers, exchange_url, id_token, package_visibility, ExchangeError,
+    GitHubTokenRequest, IdToken, IdTokenError, IdTokenSource, MAX_ID_TOKEN,
 };
 
 /// What is wrong with an id token's contents.

@@ -1,5 +1,5 @@
 //! npm 11's network settings, resolved as npm resolves them, for the one
-//! place that builds HTTP agents ([`crate::registry::Client`]).
+//! place that builds HTTP agents ([`crate::http::Client`]).
 //!
 //! * **Trust** (`@npmcli/config` definitions, Node's `tls`): `cafile` (a PEM
 //!   bundle, split on `-----END CERTIFICATE-----`) wins over `ca` (a PEM

@@ -3,16 +3,21 @@
 //! and its exchange at the registry for a publish token that covers one
 //! package. Failures come back as values that say what happened; what to do
 //! about them is [`crate::trust`]'s business.
+//!
+//! [`GitHubTokenRequest`] is the one GET of GitHub's token service, used
+//! here (audience `npm:<registry host>`, npm's retries) and by
+//! [`crate::provenance::sign`] (audience `sigstore`, sigstore-js's).
 
 // Errors carry the status, the URL and the registry's words, for the report.
 #![allow(clippy::result_large_err)]
 
 use crate::ci::Provider;
 use crate::env::Env;
-use crate::registry::{self, Auth, AuthKind, Client, Observer, RegistryError, Request};
+use crate::http::{self, Auth, AuthKind, Client, Observer, Request, Response};
+use crate::registry::RegistryError;
 use crate::secret::Secret;
 
-use super::{audience, github_request_url};
+use super::audience;
 
 /// Where an id token came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,11 +140,7 @@ impl std::fmt::Display for ExchangeError {
                 message,
                 url,
             } => {
-                write!(
-                    f,
-                    "POST {url} answered {status} {}",
-                    registry::reason(*status)
-                )?;
+                write!(f, "POST {url} answered {status} {}", http::reason(*status))?;
                 if let Some(m) = message {
                     write!(f, ": \"{m}\"")?;
                 }
@@ -196,46 +197,76 @@ pub fn id_token(
     let aud = audience(registry).ok_or_else(|| IdTokenError::BadRequestUrl {
         reason: format!("the registry {registry} has no hostname for the audience"),
     })?;
-    let full = github_request_url(url, &aud).ok_or_else(|| IdTokenError::BadRequestUrl {
-        reason: "it is not a URL".into(),
-    })?;
-    let origin = registry::origin(&full).unwrap_or_default();
-    if !registry::is_secure(&full) {
-        return Err(IdTokenError::BadRequestUrl {
-            reason: "it is plain http to another machine; the request token is only sent over https (or to this machine)".into(),
-        });
-    }
-    let auth = Auth {
-        header: Secret::new(format!("Bearer {request_token}")),
-        origin,
-        kind: AuthKind::Token,
-    };
-    let req = Request {
-        method: "GET",
-        url: full,
-        headers: vec![("accept", "application/json".into())],
-        body: None,
-        auth: Some(&auth),
-        spec: "the id token".into(),
-    };
+    let service = GitHubTokenRequest::new(url, request_token, &aud)
+        .map_err(|reason| IdTokenError::BadRequestUrl { reason })?;
     let resp = client
-        .send(&req, observer)
+        .send(&service.request("the id token"), observer)
         .map_err(|e| IdTokenError::Request(Box::new(e)))?;
-    let value = serde_json::from_slice::<serde_json::Value>(&resp.body)
-        .ok()
-        .and_then(|v| v.get("value").and_then(|v| v.as_str()).map(str::to_string))
-        .filter(|v| !v.is_empty());
-    if let Some(v) = &value {
-        check_id_token(v, IdTokenSource::GitHubRequest)?;
+    let value = GitHubTokenRequest::value(&resp).ok_or(IdTokenError::MissingValue {
+        status: resp.status,
+    })?;
+    check_id_token(value.expose(), IdTokenSource::GitHubRequest)?;
+    Ok(IdToken {
+        token: value,
+        source: IdTokenSource::GitHubRequest,
+    })
+}
+
+/// The GET of GitHub Actions' OIDC token service, as npm
+/// (`lib/utils/oidc.js`) and sigstore-js (`identity/ci.js: getGHAToken`)
+/// both make it: `ACTIONS_ID_TOKEN_REQUEST_URL` with `audience=<aud>`
+/// appended, `Accept: application/json`, `Authorization: Bearer
+/// <ACTIONS_ID_TOKEN_REQUEST_TOKEN>`; the token is the answer's `value`.
+/// How it is retried is the caller's: npm's registry rules for npm's
+/// request, `{retry: 2}` for sigstore-js's.
+pub struct GitHubTokenRequest {
+    /// The request URL with the audience.
+    pub url: String,
+    auth: Auth,
+}
+
+impl GitHubTokenRequest {
+    /// The request for `audience`; `Err` says why the URL cannot be used
+    /// (not a URL, or plain http to another machine, which would expose the
+    /// request token).
+    pub fn new(
+        request_url: &str,
+        request_token: &str,
+        audience: &str,
+    ) -> Result<GitHubTokenRequest, String> {
+        let url = super::github_request_url(request_url, audience)
+            .ok_or_else(|| "it is not a URL".to_string())?;
+        if !http::is_secure(&url) {
+            return Err("it is plain http to another machine; the request token is only sent over https (or to this machine)".into());
+        }
+        let auth = Auth {
+            header: Secret::new(format!("Bearer {request_token}")),
+            origin: http::origin(&url).unwrap_or_default(),
+            kind: AuthKind::Token,
+        };
+        Ok(GitHubTokenRequest { url, auth })
     }
-    match value {
-        Some(v) => Ok(IdToken {
-            token: Secret::new(v),
-            source: IdTokenSource::GitHubRequest,
-        }),
-        None => Err(IdTokenError::MissingValue {
-            status: resp.status,
-        }),
+
+    /// The GET; `spec` names what is asked for, in error messages.
+    pub fn request(&self, spec: &str) -> Request<'_> {
+        Request {
+            method: "GET",
+            url: self.url.clone(),
+            headers: vec![("accept", "application/json".into())],
+            body: None,
+            auth: Some(&self.auth),
+            spec: spec.to_string(),
+        }
+    }
+
+    /// The token in a successful answer: a `value` that is a non-empty string.
+    pub fn value(resp: &Response) -> Option<Secret<String>> {
+        serde_json::from_slice::<serde_json::Value>(&resp.body)
+            .ok()?
+            .get("value")?
+            .as_str()
+            .filter(|v| !v.is_empty())
+            .map(|v| Secret::new(v.to_string()))
     }
 }
 
@@ -280,7 +311,7 @@ pub fn exchange(
     let url = exchange_url(registry, escaped_name).ok_or_else(bad)?;
     let auth = Auth {
         header: Secret::new(format!("Bearer {}", id_token.expose())),
-        origin: registry::origin(&url).ok_or_else(bad)?,
+        origin: http::origin(&url).ok_or_else(bad)?,
         kind: AuthKind::TrustedPublishing,
     };
     let req = Request {
@@ -357,7 +388,7 @@ pub fn package_visibility(
         Ok(r) => Err(format!(
             "GET {url} answered {} {}",
             r.status,
-            registry::reason(r.status)
+            http::reason(r.status)
         )),
         Err(e) => Err(e.to_string()),
     }

@@ -30,8 +30,11 @@
 //! looked at, and the waits come from npm's own `fetch-retries`,
 //! `fetch-retry-factor`, `fetch-retry-mintimeout` and
 //! `fetch-retry-maxtimeout` (npm passes its `retry` option to sigstore), that
-//! is 10 s then 60 s by default. The request timeout is npm's `fetch-timeout`.
-//! Both come from the [`Client`]'s [`crate::registry::RetryPolicy`].
+//! is 10 s then 60 s by default ([`Retry::sigstore`]). The request timeout
+//! is npm's `fetch-timeout`. Both come from the [`Client`]'s
+//! [`crate::http::RetryPolicy`]. GitHub's token service is asked through
+//! [`GitHubTokenRequest`], the request trusted publishing uses too, with
+//! `getGHAToken`'s retries ([`Retry::github_token_for_sigstore`]).
 //!
 //! The tests compare every request body and the final bundle byte for byte
 //! with what the sigstore-js npm bundles produces for the same inputs
@@ -54,8 +57,9 @@ use serde_json::{json, Map, Value};
 
 use crate::ci::Provider;
 use crate::env::Env;
+use crate::http::{self, Client, HttpError, Observer, Request, Response, Retry, SendError};
 use crate::js::{to_js_string, truthy};
-use crate::registry::{self, Auth, AuthKind, Client, Observer, RegistryError, Request, Response};
+use crate::oidc::GitHubTokenRequest;
 use crate::secret::Secret;
 
 /// `BUNDLE_V03_MEDIA_TYPE` of `@sigstore/bundle`: the bundle's `mediaType`,
@@ -199,7 +203,7 @@ pub enum SignError {
 }
 
 fn reason_suffix(status: u16) -> String {
-    match registry::reason(status) {
+    match http::reason(status) {
         "" => String::new(),
         r => format!(" {r}"),
     }
@@ -265,57 +269,7 @@ fn status_hint(service: Service, status: u16) -> String {
 }
 
 // ---------------------------------------------------------------------------
-// Retries
-
-/// The waits between attempts, as `@gar/promise-retry` computes them for
-/// `{retries, factor, minTimeout, maxTimeout}` (no randomisation):
-/// `min(round(max(minTimeout, 1) * factor^n), maxTimeout)`, sorted.
-#[derive(Debug, Clone, PartialEq)]
-struct Backoff {
-    delays: Vec<Duration>,
-}
-
-impl Backoff {
-    fn promise_retry(retries: u32, factor: f64, min: Duration, max: Option<Duration>) -> Backoff {
-        let min_ms = (min.as_millis() as f64).max(1.0);
-        let mut delays: Vec<Duration> = (0..retries)
-            .map(|n| {
-                let ms = (min_ms * factor.powi(n as i32)).round();
-                let ms = match max {
-                    Some(max) => ms.min(max.as_millis() as f64),
-                    None => ms,
-                };
-                Duration::from_millis(ms.clamp(0.0, u64::MAX as f64) as u64)
-            })
-            .collect();
-        delays.sort();
-        Backoff { delays }
-    }
-
-    /// What npm hands sigstore: its own `retry` option, made of
-    /// `fetch-retries`, `fetch-retry-factor`, `fetch-retry-mintimeout` and
-    /// `fetch-retry-maxtimeout` (2, 10, 10 s, 60 s by default).
-    fn npm(client: &Client) -> Backoff {
-        let p = &client.retry;
-        Backoff::promise_retry(p.retries, p.factor, p.min_timeout, Some(p.max_timeout))
-    }
-
-    /// `make-fetch-happen(url, {retry: 2})` in `getGHAToken`: promise-retry's
-    /// defaults (factor 2, 1 s, no maximum).
-    fn github_token() -> Backoff {
-        Backoff::promise_retry(2, 2.0, Duration::from_secs(1), None)
-    }
-}
-
-/// `retryable` of sigstore-js's `external/fetch.js`.
-fn sigstore_retryable(status: u16) -> bool {
-    status == 408 || status == 429 || status >= 500
-}
-
-/// make-fetch-happen's rule for a GET.
-fn make_fetch_happen_retryable(status: u16) -> bool {
-    matches!(status, 408 | 420 | 429) || status >= 500
-}
+// Requests
 
 /// Replaces every token text in `s` by `****`.
 struct Scrubber<'a> {
@@ -363,13 +317,6 @@ fn service_message(r: &Response, scrub: &Scrubber<'_>) -> Option<String> {
     (!text.is_empty()).then_some(text)
 }
 
-struct Call<'a> {
-    service: Service,
-    backoff: Backoff,
-    retryable: fn(u16) -> bool,
-    scrub: Scrubber<'a>,
-}
-
 /// A 2xx answer from `service` that is not what the protocol says.
 fn bad_response(service: Service, url: &str, what: String) -> SignError {
     SignError::BadResponse {
@@ -378,6 +325,71 @@ fn bad_response(service: Service, url: &str, what: String) -> SignError {
         url: url.to_string(),
         what,
     }
+}
+
+/// Passes retries on, named after the service and without token text;
+/// `npm-notice` headers are the registry's, not looked at here.
+struct ServiceObserver<'a> {
+    inner: &'a dyn Observer,
+    service: Service,
+    scrub: &'a Scrubber<'a>,
+}
+
+impl Observer for ServiceObserver<'_> {
+    fn notice(&self, _text: &str) {}
+    fn retrying(&self, what: &str, attempt: u32, wait: Duration) {
+        let what = format!("{}: {}", self.service, self.scrub.scrub(what));
+        self.inner.retrying(&what, attempt, wait);
+    }
+}
+
+/// Sends `req` to `service` with `retry`'s rules (through the one retry
+/// loop, [`Client::fetch_retrying`]); a 2xx answer comes back, anything
+/// else is an error whose words have the token text replaced.
+fn send(
+    client: &Client,
+    observer: &dyn Observer,
+    service: Service,
+    req: &Request<'_>,
+    retry: &Retry,
+    scrub: &Scrubber<'_>,
+) -> Result<Response, SignError> {
+    let observer = ServiceObserver {
+        inner: observer,
+        service,
+        scrub,
+    };
+    client
+        .fetch_retrying(req, retry, &observer)
+        .map_err(|e| match e {
+            SendError::Status { response, attempts } => SignError::Status {
+                service,
+                method: req.method,
+                url: req.url.clone(),
+                status: response.status,
+                message: service_message(&response, scrub),
+                attempts,
+            },
+            SendError::Http { error, attempts } => SignError::Transport {
+                service,
+                method: req.method,
+                url: req.url.clone(),
+                message: scrub.scrub(&match error {
+                    HttpError::Transport { message, .. } => message,
+                    // A redirect to another host, or too many: not retried.
+                    e => e.to_string(),
+                }),
+                attempts,
+            },
+            // Only a checked send ends this way.
+            SendError::Redirected { detail } => SignError::Transport {
+                service,
+                method: req.method,
+                url: req.url.clone(),
+                message: scrub.scrub(&detail),
+                attempts: 1,
+            },
+        })
 }
 
 /// POSTs a JSON body to Fulcio or Rekor with sigstore-js's retries and
@@ -406,78 +418,17 @@ fn post_json(
         auth: None,
         spec: spec.to_string(),
     };
-    let call = Call {
+    let scrub = Scrubber::new(Some(identity_token));
+    let resp = send(
+        client,
+        observer,
         service,
-        backoff: Backoff::npm(client),
-        retryable: sigstore_retryable,
-        scrub: Scrubber::new(Some(identity_token)),
-    };
-    let resp = call.send(client, &req, observer)?;
+        &req,
+        &Retry::sigstore(&client.retry),
+        &scrub,
+    )?;
     serde_json::from_slice(&resp.body)
         .map_err(|e| bad_response(service, url, format!("not JSON ({e})")))
-}
-
-impl Call<'_> {
-    /// Sends with retries; a 2xx answer comes back, anything else is an error.
-    fn send(
-        &self,
-        client: &Client,
-        req: &Request<'_>,
-        observer: &dyn Observer,
-    ) -> Result<Response, SignError> {
-        let mut attempt: usize = 0;
-        loop {
-            let failure = match client.send_once(req) {
-                Ok(r) if (200..300).contains(&r.status) => return Ok(r),
-                Ok(r) => {
-                    if !(self.retryable)(r.status) || attempt >= self.backoff.delays.len() {
-                        return Err(SignError::Status {
-                            service: self.service,
-                            method: req.method,
-                            url: req.url.clone(),
-                            status: r.status,
-                            message: service_message(&r, &self.scrub),
-                            attempts: attempt as u32 + 1,
-                        });
-                    }
-                    format!(
-                        "{}: {} {} answered {}",
-                        self.service, req.method, req.url, r.status
-                    )
-                }
-                Err(RegistryError::Transport { message, .. }) => {
-                    let message = self.scrub.scrub(&message);
-                    if attempt >= self.backoff.delays.len() {
-                        return Err(SignError::Transport {
-                            service: self.service,
-                            method: req.method,
-                            url: req.url.clone(),
-                            message,
-                            attempts: attempt as u32 + 1,
-                        });
-                    }
-                    format!(
-                        "{}: {} {} failed: {message}",
-                        self.service, req.method, req.url
-                    )
-                }
-                Err(e) => {
-                    // A redirect to another host, or too many: not retried.
-                    return Err(SignError::Transport {
-                        service: self.service,
-                        method: req.method,
-                        url: req.url.clone(),
-                        message: self.scrub.scrub(&e.to_string()),
-                        attempts: attempt as u32 + 1,
-                    });
-                }
-            };
-            let wait = self.backoff.delays[attempt];
-            observer.retrying(&failure, attempt as u32 + 1, wait);
-            std::thread::sleep(wait);
-            attempt += 1;
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -528,50 +479,23 @@ pub fn identity_token(
             missing,
         });
     };
-    let full = crate::oidc::github_request_url(url, SIGSTORE_AUDIENCE).ok_or_else(|| {
-        SignError::BadTokenRequestUrl {
-            reason: "it is not a URL".into(),
-        }
-    })?;
-    if !registry::is_secure(&full) {
-        return Err(SignError::BadTokenRequestUrl {
-            reason: "it is plain http to another machine; the request token is only sent over https (or to this machine)".into(),
-        });
-    }
+    let service = GitHubTokenRequest::new(url, request_token, SIGSTORE_AUDIENCE)
+        .map_err(|reason| SignError::BadTokenRequestUrl { reason })?;
     let request_secret = Secret::new(request_token.to_string());
-    let auth = Auth {
-        header: Secret::new(format!("Bearer {request_token}")),
-        origin: registry::origin(&full).unwrap_or_default(),
-        kind: AuthKind::Token,
-    };
-    let req = Request {
-        method: "GET",
-        url: full.clone(),
-        headers: vec![("accept", "application/json".into())],
-        body: None,
-        auth: Some(&auth),
-        spec: "the Sigstore identity token".into(),
-    };
-    let call = Call {
+    let resp = send(
+        client,
+        observer,
+        Service::GitHubTokenService,
+        &service.request("the Sigstore identity token"),
+        &Retry::github_token_for_sigstore(),
+        &Scrubber::new(Some(&request_secret)),
+    )?;
+    GitHubTokenRequest::value(&resp).ok_or_else(|| SignError::BadResponse {
         service: Service::GitHubTokenService,
-        backoff: Backoff::github_token(),
-        retryable: make_fetch_happen_retryable,
-        scrub: Scrubber::new(Some(&request_secret)),
-    };
-    let resp = call.send(client, &req, observer)?;
-    let value = serde_json::from_slice::<Value>(&resp.body)
-        .ok()
-        .and_then(|v| v.get("value").and_then(Value::as_str).map(str::to_string))
-        .filter(|v| !v.is_empty());
-    match value {
-        Some(v) => Ok(Secret::new(v)),
-        None => Err(SignError::BadResponse {
-            service: Service::GitHubTokenService,
-            method: "GET",
-            url: full,
-            what: format!("status {} without a token in `value`", resp.status),
-        }),
-    }
+        method: "GET",
+        url: service.url.clone(),
+        what: format!("status {} without a token in `value`", resp.status),
+    })
 }
 
 /// What is wrong with an identity token's claims, without the token.
@@ -1002,7 +926,7 @@ fn check_urls(urls: &SigstoreUrls) -> Result<(), SignError> {
         (Service::Fulcio, &urls.fulcio),
         (Service::Rekor, &urls.rekor),
     ] {
-        if !registry::is_secure(url) {
+        if !http::is_secure(url) {
             return Err(SignError::InsecureUrl {
                 service,
                 url: crate::secret::redact_url(url),

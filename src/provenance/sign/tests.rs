@@ -30,6 +30,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::*;
+use crate::http::{Backoff, RetryOn};
 use crate::registry::RetryPolicy;
 
 const REKOR_FIXTURE: &str = include_str!("fixtures/rekor-dsse-97913980.json");
@@ -428,7 +429,7 @@ fn fulcio_answers_give_the_leaf() {
 
 #[test]
 fn backoff_is_promise_retrys() {
-    let ms = |b: Backoff| b.delays.iter().map(|d| d.as_millis()).collect::<Vec<_>>();
+    let ms = |b: Backoff| b.delays().map(|d| d.as_millis()).collect::<Vec<_>>();
     // npm's defaults, as npm hands them to sigstore.
     assert_eq!(
         ms(Backoff::promise_retry(
@@ -450,12 +451,12 @@ fn backoff_is_promise_retrys() {
         [0, 1, 1]
     );
     for s in [408, 429, 500, 502, 503, 504, 599] {
-        assert!(sigstore_retryable(s), "{s}");
+        assert!(RetryOn::Sigstore.retries(s), "{s}");
     }
     for s in [400, 401, 403, 404, 409, 420, 422] {
-        assert!(!sigstore_retryable(s), "{s}");
+        assert!(!RetryOn::Sigstore.retries(s), "{s}");
     }
-    assert!(make_fetch_happen_retryable(420));
+    assert!(RetryOn::MakeFetchHappen.retries(420));
 }
 
 #[test]
@@ -610,7 +611,7 @@ fn handle(
         out,
         "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{}",
         next.status,
-        registry::reason(next.status),
+        http::reason(next.status),
         next.body.len(),
         next.body
     )?;

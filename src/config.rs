@@ -719,7 +719,7 @@ impl Loader<'_> {
     /// `#loadFile(file, type)`: a missing file is nothing; an unreadable one
     /// is a diagnostic (npm logs it at verbose level and goes on).
     fn load_file(&mut self, path: &Path, layer: Layer) -> Result<(), ConfigError> {
-        let bytes = match crate::limits::read_file(path, crate::limits::NPMRC_MAX) {
+        let bytes = match crate::limits::read_config_file(path, crate::limits::NPMRC_MAX) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
             Err(e) if crate::limits::is_refusal(&e) => {

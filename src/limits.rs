@@ -133,12 +133,17 @@ fn is_null_device(_: &Path) -> bool {
     false
 }
 
-/// Reads a whole regular file of at most `limit` bytes (the null device
-/// reads as empty).
-pub fn read_file(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
+/// [`read_file`] for a configuration file (an npmrc), where the null
+/// device also reads as empty, as in npm.
+pub fn read_config_file(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     if is_null_device(path) {
         return Ok(Vec::new());
     }
+    read_file(path, limit)
+}
+
+/// Reads a whole regular file of at most `limit` bytes.
+pub fn read_file(path: &Path, limit: u64) -> io::Result<Vec<u8>> {
     let f = open_regular(path)?;
     let len = f.metadata()?.len();
     if len > limit {
@@ -168,12 +173,14 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn the_null_device_reads_as_empty() {
-        assert_eq!(read_file(Path::new("/dev/null"), 10).unwrap(), b"");
+    fn the_null_device_reads_as_an_empty_config_file_only() {
+        assert_eq!(read_config_file(Path::new("/dev/null"), 10).unwrap(), b"");
         let dir = tempfile::tempdir().unwrap();
         let link = dir.path().join("null");
         std::os::unix::fs::symlink("/dev/null", &link).unwrap();
-        assert_eq!(read_text(&link, 10).unwrap(), "");
+        assert_eq!(read_config_file(&link, 10).unwrap(), b"");
+        let e = read_file(Path::new("/dev/null"), 10).unwrap_err();
+        assert!(e.to_string().contains("a character device"), "{e}");
     }
 
     #[cfg(unix)]

@@ -842,26 +842,18 @@ fn now_secs() -> i64 {
 pub fn utc(secs: i64) -> String {
     // A claim can hold any number (`i64::MIN`): only years 0000 to 9999
     // are shown as dates.
-    if !is_real_time(secs) {
-        return format!("{secs} (seconds since 1970: not a real date)");
-    }
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let t = match time::OffsetDateTime::from_unix_timestamp(secs) {
+        Ok(t) if is_real_time(secs) => t,
+        _ => return format!("{secs} (seconds since 1970: not a real date)"),
+    };
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
     )
 }
 
@@ -907,6 +899,68 @@ mod tests {
             utc(i64::MAX),
             "9223372036854775807 (seconds since 1970: not a real date)"
         );
+    }
+
+    /// The hand-written formatter `utc` replaced, kept to compare against.
+    fn utc_hand_written(secs: i64) -> String {
+        // A claim can hold any number (`i64::MIN`): only years 0000 to 9999
+        // are shown as dates.
+        if !is_real_time(secs) {
+            return format!("{secs} (seconds since 1970: not a real date)");
+        }
+        let days = secs.div_euclid(86_400);
+        let rem = secs.rem_euclid(86_400);
+        // Howard Hinnant's civil_from_days.
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let d = doy - (153 * mp + 2) / 5 + 1;
+        let m = if mp < 10 { mp + 3 } else { mp - 9 };
+        let y = yoe + era * 400 + i64::from(m <= 2);
+        format!(
+            "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+            rem / 3600,
+            rem % 3600 / 60,
+            rem % 60
+        )
+    }
+
+    #[test]
+    fn utc_matches_the_hand_written_formatter() {
+        // Every day boundary and leap case from year 0 to 9999 in steps
+        // just under a day (so the time of day moves too), the range ends
+        // and their neighbours, and a pseudo-random sample of all i64.
+        let mut stamps = vec![
+            i64::MIN,
+            i64::MIN + 1,
+            i64::MAX,
+            -62_167_219_201,
+            -62_167_219_200,
+            253_402_300_799,
+            253_402_300_800,
+            -1,
+            0,
+            1,
+        ];
+        let mut s = -62_167_219_200_i64 - 86_400;
+        while s < 253_402_300_799 + 86_400 {
+            stamps.push(s);
+            s += 86_399;
+        }
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..200_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            stamps.push(x as i64);
+            stamps.push((x % 320_000_000_000) as i64 - 64_000_000_000);
+        }
+        for secs in stamps {
+            assert_eq!(utc(secs), utc_hand_written(secs), "{secs}");
+        }
     }
 
     #[test]

@@ -106,13 +106,13 @@ pub(super) fn starts_with_at(hay: &[u16], at: usize, needle: &str) -> bool {
 pub(super) type Source = (JsStr, JsStr, bool, bool);
 
 impl Ast {
-    pub(super) fn from_glob(pattern: &[u16]) -> Result<Ast, String> {
+    pub(super) fn from_glob(pattern: &[u16], dot: bool) -> Result<Ast, String> {
         let mut ast = Ast {
             nodes: Vec::new(),
             arrays: Vec::new(),
             negs: Vec::new(),
             filled_negs: false,
-            dot: true,
+            dot,
         };
         let root = ast.new_node(None, None);
         ast.parse_ast(pattern, root, 0, 0, 0)?;

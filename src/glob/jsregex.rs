@@ -1,10 +1,11 @@
 //! A JavaScript regular-expression engine for exactly the syntax minimatch
-//! emits, with the non-unicode (`i`) and unicode (`iu`) semantics.
+//! emits, with the non-unicode and unicode (`u`) semantics, with or without
+//! the `i` flag (minimatch's `nocase`).
 
 use super::*;
 
-/// A compiled JavaScript `RegExp` with the `i` flag (and `u` when
-/// `unicode`).
+/// A compiled JavaScript `RegExp`, with the `i` flag when `ignore_case`
+/// and the `u` flag when `unicode`.
 #[derive(Debug, Clone)]
 pub(super) struct JsRegex {
     pub(super) unicode: bool,
@@ -34,13 +35,15 @@ pub(super) enum ReNode {
 pub(super) enum ReAtom {
     /// `.`
     Dot,
-    /// A non-unicode, case-insensitive set of code units.
+    /// A non-unicode set of code units (canonicalised when case-insensitive).
     Units(CanonSet),
     /// A unicode-mode, case-insensitive one-character class matcher.
     Uni(Regex),
     /// A unicode-mode, case-insensitive literal character (simple case
     /// folding, checked with a lazily compiled `regex` for non-ASCII).
     UniChar(u32),
+    /// A unicode-mode, case-sensitive literal character.
+    Char(u32),
     Nothing,
     Anything,
 }
@@ -71,6 +74,7 @@ impl ReAtom {
                     _ => false,
                 }
             }
+            ReAtom::Char(p) => c == *p,
             ReAtom::Nothing => false,
             ReAtom::Anything => true,
         }
@@ -114,39 +118,50 @@ pub(super) fn canon_table() -> &'static [u16] {
     TABLE.get_or_init(|| (0..=0xFFFFu32).map(canonicalize).collect())
 }
 
-/// The canonicalised members of a non-unicode character class.
+/// The members of a non-unicode character class, canonicalised when
+/// `ignore_case`.
 #[derive(Debug, Clone)]
 pub(super) struct CanonSet {
     pub(super) negate: bool,
+    pub(super) ignore_case: bool,
     pub(super) small: Vec<u16>,
     pub(super) big: Option<Box<[u64]>>,
 }
 
 impl CanonSet {
-    pub(super) fn new(ranges: &[(u32, u32)], negate: bool) -> CanonSet {
+    pub(super) fn new(ranges: &[(u32, u32)], negate: bool, ignore_case: bool) -> CanonSet {
         let table = canon_table();
+        let canon = |u: u32| {
+            if ignore_case {
+                table[u as usize]
+            } else {
+                u as u16
+            }
+        };
         let total: u64 = ranges.iter().map(|&(lo, hi)| u64::from(hi - lo) + 1).sum();
         let members = ranges
             .iter()
             .flat_map(|&(lo, hi)| lo..=hi)
             .filter(|&u| u <= 0xFFFF);
         if total <= 64 {
-            let mut small: Vec<u16> = members.map(|u| table[u as usize]).collect();
+            let mut small: Vec<u16> = members.map(canon).collect();
             small.sort_unstable();
             small.dedup();
             CanonSet {
                 negate,
+                ignore_case,
                 small,
                 big: None,
             }
         } else {
             let mut big = vec![0u64; 1024].into_boxed_slice();
             for u in members {
-                let c = table[u as usize] as usize;
+                let c = canon(u) as usize;
                 big[c / 64] |= 1 << (c % 64);
             }
             CanonSet {
                 negate,
+                ignore_case,
                 small: Vec::new(),
                 big: Some(big),
             }
@@ -157,7 +172,11 @@ impl CanonSet {
         if unit > 0xFFFF {
             return self.negate;
         }
-        let c = canon_table()[unit as usize];
+        let c = if self.ignore_case {
+            canon_table()[unit as usize]
+        } else {
+            unit as u16
+        };
         let found = match &self.big {
             Some(big) => big[c as usize / 64] & (1 << (c % 64)) != 0,
             None => self.small.binary_search(&c).is_ok(),
@@ -217,6 +236,7 @@ pub(super) struct ReParser {
     pub(super) s: Vec<u32>,
     pub(super) i: usize,
     pub(super) unicode: bool,
+    pub(super) ignore_case: bool,
     pub(super) groups: usize,
     pub(super) depth: usize,
 }
@@ -232,7 +252,7 @@ pub(super) fn ch(c: u8) -> Option<u32> {
 }
 
 impl JsRegex {
-    pub(super) fn new(src: &[u16], unicode: bool) -> PResult<JsRegex> {
+    pub(super) fn new(src: &[u16], unicode: bool, ignore_case: bool) -> PResult<JsRegex> {
         let s: Vec<u32> = if unicode {
             char::decode_utf16(src.iter().copied())
                 .map(|r| match r {
@@ -248,6 +268,7 @@ impl JsRegex {
             s,
             i: 0,
             unicode,
+            ignore_case,
             groups,
             depth: 0,
         };
@@ -493,7 +514,11 @@ impl ReParser {
 
     pub(super) fn literal(&self, c: u32) -> PResult<ReNode> {
         if self.unicode {
-            return Ok(ReNode::Atom(ReAtom::UniChar(c)));
+            return Ok(ReNode::Atom(if self.ignore_case {
+                ReAtom::UniChar(c)
+            } else {
+                ReAtom::Char(c)
+            }));
         }
         self.class_node(vec![ClassItem::Char(c)], false)
     }
@@ -735,7 +760,11 @@ impl ReParser {
                     ClassItem::Prop(..) => return Err("Invalid escape".to_string()),
                 }
             }
-            return Ok(ReNode::Atom(ReAtom::Units(CanonSet::new(&ranges, negate))));
+            return Ok(ReNode::Atom(ReAtom::Units(CanonSet::new(
+                &ranges,
+                negate,
+                self.ignore_case,
+            ))));
         }
         let mut body = String::new();
         for item in items {
@@ -759,7 +788,11 @@ impl ReParser {
                 ReAtom::Nothing
             }));
         }
-        let src = format!("(?i)^[{}{body}]$", if negate { "^" } else { "" });
+        let src = format!(
+            "{}^[{}{body}]$",
+            if self.ignore_case { "(?i)" } else { "" },
+            if negate { "^" } else { "" }
+        );
         cached_regex(&src)
             .map(|re| ReNode::Atom(ReAtom::Uni(re)))
             .map_err(|_| "Invalid property name".to_string())

@@ -3,7 +3,8 @@
 
 use super::*;
 
-pub(super) fn match_one(file: &[&str], pattern: &[Segment], partial: bool) -> bool {
+/// `Minimatch.prototype.matchOne`; `dot` is `options.dot`.
+pub(super) fn match_one(file: &[&str], pattern: &[Segment], partial: bool, dot: bool) -> bool {
     if pattern.iter().any(|p| matches!(p, Segment::Globstar)) {
         // Outside partial matching every other segment consumes one path
         // part, so a plain literal one (`.git` in `**/.git/**`) must equal
@@ -15,7 +16,7 @@ pub(super) fn match_one(file: &[&str], pattern: &[Segment], partial: bool) -> bo
         {
             return false;
         }
-        return match_globstar(file, pattern, partial, 0, 0);
+        return match_globstar(file, pattern, partial, dot, 0, 0);
     }
     // Outcomes `#matchOne` reaches anyway, decided before testing any part:
     // a shorter path only matches partially, a longer one only with a single
@@ -68,6 +69,7 @@ pub(super) fn match_globstar(
     file: &[&str],
     pattern: &[Segment],
     partial: bool,
+    dot: bool,
     mut file_index: usize,
     pattern_index: usize,
 ) -> bool {
@@ -122,7 +124,7 @@ pub(super) fn match_globstar(
         let end = file.len().saturating_sub(file_tail_match);
         for f in file.iter().take(end).skip(file_index) {
             saw_some = true;
-            if *f == "." || *f == ".." {
+            if hidden_from_globstar(f, dot) {
                 return false;
             }
         }
@@ -157,9 +159,16 @@ pub(super) fn match_globstar(
         file_index,
         0,
         partial,
+        dot,
         0,
         file_tail_match != 0,
     ) == Tri::True
+}
+
+/// A part `**` never covers: `f === '.' || f === '..' ||
+/// (!this.options.dot && f.startsWith('.'))`.
+fn hidden_from_globstar(f: &str, dot: bool) -> bool {
+    f == "." || f == ".." || (!dot && f.starts_with('.'))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,13 +188,14 @@ pub(super) fn match_body_sections(
     mut file_index: usize,
     body_index: usize,
     partial: bool,
+    dot: bool,
     depth: usize,
     mut saw_tail: bool,
 ) -> Tri {
     let Some(&(start, end, after)) = segments.get(body_index) else {
         for f in file.iter().skip(file_index) {
             saw_tail = true;
-            if *f == "." || *f == ".." {
+            if hidden_from_globstar(f, dot) {
                 return Tri::False;
             }
         }
@@ -203,6 +213,7 @@ pub(super) fn match_body_sections(
                 file_index + section.len(),
                 body_index + 1,
                 partial,
+                dot,
                 depth + 1,
                 saw_tail,
             );
@@ -211,7 +222,7 @@ pub(super) fn match_body_sections(
             }
         }
         if let Some(f) = file.get(file_index) {
-            if *f == "." || *f == ".." {
+            if hidden_from_globstar(f, dot) {
                 return Tri::False;
             }
         }

@@ -1,5 +1,6 @@
-//! A faithful Rust port of the parts of minimatch 10.2.5 that ignore-walk
-//! (and so npm-packlist and `npm pack`) uses.
+//! A faithful Rust port of the parts of minimatch 10.2.5 that npm uses:
+//! ignore-walk (and so npm-packlist and `npm pack`) and the workspace
+//! patterns of `@npmcli/map-workspaces`.
 //!
 //! ignore-walk compiles every line of an ignore file as
 //! `new Minimatch(line.trim(), {matchBase: true, dot: true, flipNegate: true, nocase: true})`
@@ -15,12 +16,13 @@
 //! * Each path segment is parsed into minimatch's extglob AST, simplified and
 //!   turned into the very same JavaScript regular-expression *source* that
 //!   minimatch builds. That source is then parsed and run by a small
-//!   JavaScript-regex engine in this file, which supports exactly the syntax
-//!   minimatch can emit, with both the non-unicode (`i`) and the unicode
-//!   (`iu`, used when a POSIX class such as `[[:alpha:]]` occurs) semantics:
-//!   UTF-16 code units and `toUpperCase` canonicalisation in the former,
-//!   code points and simple case folding in the latter, plus the negative
-//!   lookaheads that the `regex` crate lacks.
+//!   JavaScript-regex engine (`jsregex.rs`), which supports exactly the
+//!   syntax minimatch can emit, with both the non-unicode and the unicode
+//!   (`u`, used when a POSIX class such as `[[:alpha:]]` occurs) semantics,
+//!   each with or without `i` (`nocase`): UTF-16 code units and
+//!   `toUpperCase` canonicalisation in the former, code points and simple
+//!   case folding in the latter, plus the negative lookaheads that the
+//!   `regex` crate lacks.
 //! * The "fast tests" minimatch installs for `*`, `*.ext`, `???`, `*.*` and
 //!   `.*` override the regular expression, exactly as in JavaScript.
 //! * Where `new Minimatch()` would throw (a pattern over 65536 UTF-16 units,
@@ -28,15 +30,27 @@
 //!   such as `[[:alpha:]]-x` or `@(a|*())`), [`Rule::try_new`] returns the
 //!   error and [`Rule::new`] returns a rule that matches nothing.
 //!
+//! [`Options`] choose between ignore-walk's options and minimatch's
+//! defaults (npm's workspace patterns). pnpm's simpler name matcher, where
+//! `*` crosses `/`, is [`pnpm_matches`] (`pnpm.rs`).
+//!
 //! Not from minimatch, for speed: [`Rule::lacks_required_part`], a cheap
 //! necessary condition (a literal segment, or a segment's literal affixes,
 //! that no part of the path has) that lets callers skip a rule without
 //! running the matcher; matching itself is unchanged.
+//!
+//! The files, in the order a pattern goes through them: `brace.rs` (brace
+//! expansion), `segment.rs` (one path part: literal, `**`, fast test or
+//! regular expression), `ast.rs` (the extglob AST), `regexp.rs` (the
+//! regular-expression source made from it), `jsregex.rs` (running it),
+//! `matching.rs` (a split path against the compiled parts, `**` included);
+//! this file holds [`Rule`], [`Candidate`] and the required-part check.
 
 mod ast;
 mod brace;
 mod jsregex;
 mod matching;
+mod pnpm;
 mod regexp;
 mod segment;
 #[cfg(test)]
@@ -52,6 +66,8 @@ use self::brace::*;
 use self::jsregex::*;
 use self::matching::*;
 use self::segment::*;
+
+pub use self::pnpm::pnpm_matches;
 
 use crate::js::{is_js_space_unit, js_len, js_number, JS_SPACE_RANGES};
 
@@ -120,8 +136,43 @@ impl fmt::Display for RuleError {
 
 impl std::error::Error for RuleError {}
 
-/// One ignore-file line compiled as minimatch 10.2.5 compiles it with
-/// `{matchBase: true, dot: true, flipNegate: true, nocase: true}` on posix.
+/// The minimatch options this port supports. ignore-walk uses
+/// [`Options::IGNORE_WALK`]; minimatch's defaults (all off) are
+/// [`Options::MINIMATCH_DEFAULT`], which npm's workspace patterns use
+/// (`@npmcli/map-workspaces`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// `dot`: `*`, `?`, `[...]` and `**` may match a part starting with `.`.
+    pub dot: bool,
+    /// `nocase`: the `i` flag, case-insensitive fast tests.
+    pub nocase: bool,
+    /// `matchBase`: a pattern without a `/` matches the path's last part.
+    pub match_base: bool,
+    /// `flipNegate`: `match` ignores a leading `!` instead of inverting.
+    pub flip_negate: bool,
+}
+
+impl Options {
+    /// `{matchBase: true, dot: true, flipNegate: true, nocase: true}`.
+    pub const IGNORE_WALK: Options = Options {
+        dot: true,
+        nocase: true,
+        match_base: true,
+        flip_negate: true,
+    };
+    /// `{}`.
+    pub const MINIMATCH_DEFAULT: Options = Options {
+        dot: false,
+        nocase: false,
+        match_base: false,
+        flip_negate: false,
+    };
+}
+
+/// One pattern compiled as minimatch 10.2.5 compiles it on posix: by default
+/// one ignore-file line, with ignore-walk's options
+/// `{matchBase: true, dot: true, flipNegate: true, nocase: true}`
+/// ([`Rule::new`]); other [`Options`] with [`Rule::with_options`].
 ///
 /// The pattern is taken as given: ignore-walk trims each line with
 /// JavaScript's `String.prototype.trim` first (`crate::js::js_trim`) and
@@ -129,6 +180,7 @@ impl std::error::Error for RuleError {}
 #[derive(Debug, Clone)]
 pub struct Rule {
     pattern: String,
+    options: Options,
     negate: bool,
     comment: bool,
     empty: bool,
@@ -146,7 +198,12 @@ impl Rule {
     /// Never fails. Where minimatch would throw (see [`Rule::try_new`]), the
     /// returned rule matches nothing; [`Rule::error`] tells why.
     pub fn new(pattern: &str) -> Rule {
-        build_rule(pattern)
+        build_rule(pattern, Options::IGNORE_WALK)
+    }
+
+    /// [`Rule::new`] with other minimatch options.
+    pub fn with_options(pattern: &str, options: Options) -> Rule {
+        build_rule(pattern, options)
     }
 
     /// Compiles `pattern` like `new Minimatch(pattern, opts)`, returning the
@@ -155,7 +212,7 @@ impl Rule {
     /// `[[:alpha:]]-x`, whose `\-` is an invalid escape under the `u` flag,
     /// or `@(a|*())`, which yields "Nothing to repeat").
     pub fn try_new(pattern: &str) -> Result<Rule, RuleError> {
-        let rule = build_rule(pattern);
+        let rule = build_rule(pattern, Options::IGNORE_WALK);
         match &rule.error {
             Some(e) => Err(e.clone()),
             None => Ok(rule),
@@ -201,15 +258,17 @@ impl Rule {
         })
     }
 
-    /// `Minimatch.prototype.match(path, partial)` with `flipNegate`: true when
-    /// the pattern (without its leading `!`s) matches `path`, for negated
-    /// rules too.
+    /// `Minimatch.prototype.match(path, partial)`. With `flipNegate` (as
+    /// ignore-walk has it): true when the pattern (without its leading `!`s)
+    /// matches `path`, for negated rules too; without it a negated rule
+    /// matches what the pattern does not.
     ///
     /// Mirrors minimatch exactly: comments match nothing, the empty pattern
     /// matches only `""`, `"/"` matches in partial mode, the path is split on
-    /// runs of `/`, a single-part pattern is matched against the last
-    /// non-empty path part (`matchBase`), and `**` follows minimatch 10's
-    /// globstar algorithm (which never lets `**` cover a `.` or `..` part).
+    /// runs of `/`, with `matchBase` a single-part pattern is matched against
+    /// the last non-empty path part, and `**` follows minimatch 10's globstar
+    /// algorithm (which never lets `**` cover a `.` or `..` part, nor any
+    /// part starting with `.` without `dot`).
     pub fn matches(&self, path: &str, partial: bool) -> bool {
         self.matches_candidate(&Candidate::new(path), partial)
     }
@@ -244,10 +303,15 @@ impl Rule {
             return true;
         }
         let base = [c.filename];
-        self.set.iter().any(|pattern| {
-            let file: &[&str] = if pattern.len() == 1 { &base } else { &c.parts };
-            match_one(file, pattern, partial)
-        })
+        let hit = self.set.iter().any(|pattern| {
+            let file: &[&str] = if self.options.match_base && pattern.len() == 1 {
+                &base
+            } else {
+                &c.parts
+            };
+            match_one(file, pattern, partial, self.options.dot)
+        });
+        hit != (self.negate && !self.options.flip_negate)
     }
 }
 
@@ -347,9 +411,10 @@ impl<'a> Candidate<'a> {
     }
 }
 
-fn build_rule(pattern: &str) -> Rule {
+fn build_rule(pattern: &str, options: Options) -> Rule {
     let mut rule = Rule {
         pattern: pattern.to_string(),
+        options,
         negate: false,
         comment: false,
         empty: false,
@@ -395,7 +460,7 @@ fn build_rule(pattern: &str) -> Rule {
     for parts in &rule.glob_parts {
         let mut segs = Vec::with_capacity(parts.len());
         for p in parts {
-            match compile_segment(p) {
+            match compile_segment(p, options) {
                 Ok(s) => segs.push(s),
                 Err(e) => {
                     rule.error = Some(e);
@@ -405,7 +470,11 @@ fn build_rule(pattern: &str) -> Rule {
         }
         set.push(segs);
     }
-    rule.required = required_literals(&set);
+    // A negated rule without `flipNegate` matches where the pattern does
+    // not: no part is required then.
+    if !rule.negate || options.flip_negate {
+        rule.required = required_literals(&set);
+    }
     rule.set = set;
     rule
 }

@@ -38,15 +38,24 @@ impl Segment {
     }
 }
 
-/// minimatch's fast `test` replacements, in their `nocase` + `dot` flavours.
+/// minimatch's fast `test` replacements. `dot` and `nocase` pick the
+/// flavour (`starTest`/`starTestDot`, `starDotExtTestNocaseDot`, ...).
 #[derive(Debug, Clone)]
-pub(super) enum FastTest {
+pub(super) struct FastTest {
+    kind: FastKind,
+    dot: bool,
+    nocase: bool,
+}
+
+#[derive(Debug, Clone)]
+enum FastKind {
     /// `^\*+$`
     Star,
-    /// `^\*+([^+@!?*[(]*)$`, holding the lower-cased extension.
+    /// `^\*+([^+@!?*[(]*)$`, holding the extension (lower-cased when
+    /// `nocase`).
     StarDotExt(String),
     /// `^\?+([^+@!?*[(]*)?$`, holding the whole pattern's UTF-16 length and
-    /// the lower-cased extension.
+    /// the extension (lower-cased when `nocase`).
     Qmarks(usize, String),
     /// `^\*+\.\*+$`
     StarDotStar,
@@ -55,47 +64,64 @@ pub(super) enum FastTest {
 }
 
 impl FastTest {
-    pub(super) fn detect(p: &str) -> Option<FastTest> {
+    pub(super) fn detect(p: &str, options: Options) -> Option<FastTest> {
         let excluded = |c: char| matches!(c, '+' | '@' | '!' | '?' | '*' | '[' | '(');
-        if !p.is_empty() && p.chars().all(|c| c == '*') {
-            return Some(FastTest::Star);
-        }
-        if p.starts_with('*') {
-            let rest = p.trim_start_matches('*');
-            if !rest.chars().any(excluded) {
-                return Some(FastTest::StarDotExt(rest.to_lowercase()));
+        let ext = |rest: &str| {
+            if options.nocase {
+                rest.to_lowercase()
+            } else {
+                rest.to_string()
             }
-        }
-        if p.starts_with('?') {
-            let rest = p.trim_start_matches('?');
-            if !rest.chars().any(excluded) {
-                return Some(FastTest::Qmarks(js_len(p), rest.to_lowercase()));
-            }
-        }
-        if let Some((a, b)) = p.split_once('.') {
+        };
+        let kind = if !p.is_empty() && p.chars().all(|c| c == '*') {
+            FastKind::Star
+        } else if p.starts_with('*') && !p.trim_start_matches('*').chars().any(excluded) {
+            FastKind::StarDotExt(ext(p.trim_start_matches('*')))
+        } else if p.starts_with('?') && !p.trim_start_matches('?').chars().any(excluded) {
+            FastKind::Qmarks(js_len(p), ext(p.trim_start_matches('?')))
+        } else if p.split_once('.').is_some_and(|(a, b)| {
             let stars = |s: &str| !s.is_empty() && s.chars().all(|c| c == '*');
-            if stars(a) && stars(b) {
-                return Some(FastTest::StarDotStar);
-            }
-        }
-        if let Some(rest) = p.strip_prefix('.') {
-            if !rest.is_empty() && rest.chars().all(|c| c == '*') {
-                return Some(FastTest::DotStar);
-            }
-        }
-        None
+            stars(a) && stars(b)
+        }) {
+            FastKind::StarDotStar
+        } else if p
+            .strip_prefix('.')
+            .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c == '*'))
+        {
+            FastKind::DotStar
+        } else {
+            return None;
+        };
+        Some(FastTest {
+            kind,
+            dot: options.dot,
+            nocase: options.nocase,
+        })
     }
 
     pub(super) fn test(&self, f: &str) -> bool {
         let not_dots = f != "." && f != "..";
-        match self {
-            FastTest::Star => !f.is_empty() && not_dots,
-            FastTest::StarDotExt(ext) => ends_with_lowercased(f, ext),
-            FastTest::Qmarks(len, ext) => {
-                js_len(f) == *len && not_dots && (ext.is_empty() || ends_with_lowercased(f, ext))
+        // `f !== '.' && f !== '..'` with `dot`, `!f.startsWith('.')` without.
+        let dot_ok = if self.dot {
+            not_dots
+        } else {
+            !f.starts_with('.')
+        };
+        let ends_with = |ext: &str| {
+            if self.nocase {
+                ends_with_lowercased(f, ext)
+            } else {
+                f.ends_with(ext)
             }
-            FastTest::StarDotStar => not_dots && f.contains('.'),
-            FastTest::DotStar => not_dots && f.starts_with('.'),
+        };
+        match &self.kind {
+            FastKind::Star => !f.is_empty() && dot_ok,
+            FastKind::StarDotExt(ext) => (self.dot || !f.starts_with('.')) && ends_with(ext),
+            FastKind::Qmarks(len, ext) => {
+                js_len(f) == *len && dot_ok && (ext.is_empty() || ends_with(ext))
+            }
+            FastKind::StarDotStar => dot_ok && f.contains('.'),
+            FastKind::DotStar => not_dots && f.starts_with('.'),
         }
     }
 }
@@ -112,7 +138,7 @@ pub(super) fn ends_with_lowercased(f: &str, ext: &str) -> bool {
 }
 
 /// `Minimatch.prototype.parse(pattern)` for one path part.
-pub(super) fn compile_segment(pattern: &str) -> Result<Segment, RuleError> {
+pub(super) fn compile_segment(pattern: &str, options: Options) -> Result<Segment, RuleError> {
     if js_len(pattern) > MAX_PATTERN_LENGTH {
         return Err(RuleError::new("pattern is too long"));
     }
@@ -122,14 +148,14 @@ pub(super) fn compile_segment(pattern: &str) -> Result<Segment, RuleError> {
     if pattern.is_empty() {
         return Ok(Segment::Literal(JsStr::new()));
     }
-    let fast = FastTest::detect(pattern);
+    let fast = FastTest::detect(pattern, options);
     let units = js(pattern);
-    let mut ast = Ast::from_glob(&units).map_err(RuleError::new)?;
+    let mut ast = Ast::from_glob(&units, options.dot).map_err(RuleError::new)?;
     let glob = String::from_utf16_lossy(&ast.glob_string(ROOT));
     let (re, body, has_magic, uflag) = ast.regexp_source(ROOT, None).map_err(RuleError::new)?;
     let any_magic = has_magic
         || ast.nodes[ROOT].has_magic == Some(true)
-        || glob.to_uppercase() != glob.to_lowercase();
+        || (options.nocase && glob.to_uppercase() != glob.to_lowercase());
     if !any_magic {
         return Ok(Segment::Literal(body));
     }
@@ -137,7 +163,8 @@ pub(super) fn compile_segment(pattern: &str) -> Result<Segment, RuleError> {
     // non-unicode `i` flag. For an ASCII literal that is exactly ASCII
     // case-insensitive equality, because JavaScript's Canonicalize never maps
     // a non-ASCII unit onto an ASCII one. Compare directly (a hot path).
-    if !has_magic
+    if options.nocase
+        && !has_magic
         && ast.nodes[ROOT].has_magic != Some(true)
         && !uflag
         && body.iter().all(|&u| u < 0x80)
@@ -147,11 +174,12 @@ pub(super) fn compile_segment(pattern: &str) -> Result<Segment, RuleError> {
     let mut src = js("^");
     src.extend(re);
     src.extend(js("$"));
-    let re = JsRegex::new(&src, uflag).map_err(|e| {
+    let re = JsRegex::new(&src, uflag, options.nocase).map_err(|e| {
         RuleError::new(format!(
-            "Invalid regular expression: /{}/{}: {}",
+            "Invalid regular expression: /{}/{}{}: {}",
             String::from_utf16_lossy(&src),
-            if uflag { "iu" } else { "i" },
+            if options.nocase { "i" } else { "" },
+            if uflag { "u" } else { "" },
             e
         ))
     })?;

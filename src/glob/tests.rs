@@ -879,7 +879,7 @@ const fs = require('fs');
 const input = JSON.parse(fs.readFileSync(0, 'utf8'));
 const version = require(input.dir + '/package.json').version;
 const { Minimatch } = require(input.dir);
-const opts = { matchBase: true, dot: true, flipNegate: true, nocase: true };
+const opts = input.opts;
 const out = input.cases.map(([pattern, paths]) => {
   let m;
   try {
@@ -898,10 +898,8 @@ matches: paths.map(([f, partial]) => m.match(f, partial)),
 process.stdout.write(JSON.stringify({ version, out }));
 "#;
 
-#[test]
-fn differential_against_node_minimatch() {
-    let dir = npm_minimatch_dir();
-
+/// The differential tests' cases: pattern -> [(path, partial)].
+fn differential_cases() -> Vec<(String, Vec<(String, bool)>)> {
     // pattern -> [(path, partial)]
     let mut cases: Vec<(String, Vec<(String, bool)>)> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
@@ -948,8 +946,33 @@ fn differential_against_node_minimatch() {
         }
     }
 
+    cases
+}
+
+/// With ignore-walk's options, as npm-packlist compiles ignore files.
+#[test]
+fn differential_against_node_minimatch() {
+    compare_with_node_minimatch(
+        Options::IGNORE_WALK,
+        serde_json::json!({ "matchBase": true, "dot": true, "flipNegate": true, "nocase": true }),
+    );
+}
+
+/// With minimatch's defaults, as npm matches workspace patterns.
+#[test]
+fn differential_against_node_minimatch_with_default_options() {
+    compare_with_node_minimatch(Options::MINIMATCH_DEFAULT, serde_json::json!({}));
+}
+
+/// Runs every case of [`differential_cases`] through npm's minimatch with
+/// `js_options` and through the port with `options`, and fails on any
+/// difference.
+fn compare_with_node_minimatch(options: Options, js_options: serde_json::Value) {
+    let dir = npm_minimatch_dir();
+    let cases = differential_cases();
     let input = serde_json::json!({
         "dir": dir.to_string_lossy(),
+        "opts": js_options,
         "cases": cases.iter().map(|(p, paths)| {
             serde_json::json!([p, paths.iter().map(|(f, partial)| serde_json::json!([f, partial])).collect::<Vec<_>>()])
         }).collect::<Vec<_>>(),
@@ -991,7 +1014,7 @@ fn differential_against_node_minimatch() {
     let mut failures = Vec::new();
     let mut compared = 0;
     for ((pattern, paths), js) in cases.iter().zip(out) {
-        let rule = Rule::new(pattern);
+        let rule = Rule::with_options(pattern, options);
         if let Some(err) = js.get("error") {
             compared += paths.len();
             if rule.error().is_none() {
@@ -1035,7 +1058,7 @@ fn differential_against_node_minimatch() {
     let unicode = cases
         .iter()
         .filter(|(p, _)| {
-            Rule::new(p)
+            Rule::with_options(p, options)
                 .set
                 .iter()
                 .flatten()

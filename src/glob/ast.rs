@@ -3,7 +3,10 @@
 //! (adoption, usurping, flattening). The regular expression is made from
 //! it in `regexp.rs`.
 
-use super::*;
+use super::{
+    JsStr, AT, BACKSLASH, BANG, CARET, CLOSE_BRACKET, CLOSE_PAREN, MAX_EXTGLOB_NESTING,
+    OPEN_BRACKET, OPEN_PAREN, PIPE, PLUS, QMARK, STAR,
+};
 
 pub(super) const START_NO_TRAVERSAL: &str = "(?!(?:^|/)\\.\\.?(?:$|/))";
 pub(super) const START_NO_DOT: &str = "(?!\\.)";
@@ -25,18 +28,18 @@ pub(super) struct AstNode {
     /// `#usurp` makes JavaScript objects share one `#parts` array.
     pub(super) parts: usize,
     pub(super) parent: Option<usize>,
-    pub(super) parent_index: usize,
+    parent_index: usize,
     pub(super) has_magic: Option<bool>,
     pub(super) uflag: bool,
     pub(super) empty_ext: bool,
-    pub(super) to_string: Option<JsStr>,
+    to_string: Option<JsStr>,
 }
 
 #[derive(Debug)]
 pub(super) struct Ast {
     pub(super) nodes: Vec<AstNode>,
     pub(super) arrays: Vec<Vec<Part>>,
-    pub(super) negs: Vec<usize>,
+    negs: Vec<usize>,
     pub(super) filled_negs: bool,
     /// `options.dot`
     pub(super) dot: bool,
@@ -44,7 +47,7 @@ pub(super) struct Ast {
 
 pub(super) const ROOT: usize = 0;
 
-pub(super) fn is_ext_type(c: u16) -> bool {
+fn is_ext_type(c: u16) -> bool {
     matches!(c, BANG | QMARK | PLUS | STAR | AT)
 }
 
@@ -53,7 +56,7 @@ pub(super) fn type_in(c: u16, list: &[u8]) -> bool {
 }
 
 /// `adoptionMap`
-pub(super) fn adoption_map(parent: u16, child: u16) -> bool {
+fn adoption_map(parent: u16, child: u16) -> bool {
     let list: &[u8] = match parent {
         BANG => b"@",
         QMARK => b"?@",
@@ -66,7 +69,7 @@ pub(super) fn adoption_map(parent: u16, child: u16) -> bool {
 }
 
 /// `adoptionWithSpaceMap`
-pub(super) fn adoption_with_space_map(parent: u16, child: u16) -> bool {
+fn adoption_with_space_map(parent: u16, child: u16) -> bool {
     let list: &[u8] = match parent {
         BANG => b"?",
         AT => b"?",
@@ -77,7 +80,7 @@ pub(super) fn adoption_with_space_map(parent: u16, child: u16) -> bool {
 }
 
 /// `adoptionAnyMap`
-pub(super) fn adoption_any_map(parent: u16, child: u16) -> bool {
+fn adoption_any_map(parent: u16, child: u16) -> bool {
     let list: &[u8] = match parent {
         BANG | QMARK | AT => b"?@",
         STAR => b"*+?@",
@@ -88,7 +91,7 @@ pub(super) fn adoption_any_map(parent: u16, child: u16) -> bool {
 }
 
 /// `usurpMap`
-pub(super) fn usurp_map(parent: u16, child: u16) -> Option<u16> {
+fn usurp_map(parent: u16, child: u16) -> Option<u16> {
     match (parent, child) {
         (BANG, BANG) => Some(AT),
         (QMARK, STAR) | (QMARK, PLUS) => Some(STAR),
@@ -119,7 +122,7 @@ impl Ast {
         Ok(ast)
     }
 
-    pub(super) fn new_node(&mut self, ty: Option<u16>, parent: Option<usize>) -> usize {
+    fn new_node(&mut self, ty: Option<u16>, parent: Option<usize>) -> usize {
         let parent_index = parent.map_or(0, |p| self.arr(p).len());
         let parts = self.arrays.len();
         self.arrays.push(Vec::new());
@@ -144,12 +147,12 @@ impl Ast {
         &self.arrays[self.nodes[id].parts]
     }
 
-    pub(super) fn arr_mut(&mut self, id: usize) -> &mut Vec<Part> {
+    fn arr_mut(&mut self, id: usize) -> &mut Vec<Part> {
         let a = self.nodes[id].parts;
         &mut self.arrays[a]
     }
 
-    pub(super) fn push(&mut self, id: usize, p: Part) {
+    fn push(&mut self, id: usize, p: Part) {
         if let Part::S(s) = &p {
             if s.is_empty() {
                 return;
@@ -254,7 +257,7 @@ impl Ast {
         self.nodes[id].parent_index + 1 == self.arr(parent).len()
     }
 
-    pub(super) fn copy_in(&mut self, this: usize, part: Part) {
+    fn copy_in(&mut self, this: usize, part: Part) {
         match part {
             Part::S(s) => self.push(this, Part::S(s)),
             Part::N(n) => {
@@ -264,7 +267,7 @@ impl Ast {
         }
     }
 
-    pub(super) fn clone_node(&mut self, n: usize, parent: usize) -> usize {
+    fn clone_node(&mut self, n: usize, parent: usize) -> usize {
         let c = self.new_node(self.nodes[n].ty, Some(parent));
         let parts = self.arr(n).clone();
         for p in parts {
@@ -274,7 +277,7 @@ impl Ast {
     }
 
     /// `AST.#parseAST`
-    pub(super) fn parse_ast(
+    fn parse_ast(
         &mut self,
         s: &[u16],
         ast: usize,
@@ -402,7 +405,7 @@ impl Ast {
         Ok(i)
     }
 
-    pub(super) fn can_adopt(&self, this: usize, child: usize, map: fn(u16, u16) -> bool) -> bool {
+    fn can_adopt(&self, this: usize, child: usize, map: fn(u16, u16) -> bool) -> bool {
         let Some(t) = self.nodes[this].ty else {
             return false;
         };
@@ -418,7 +421,7 @@ impl Ast {
         }
     }
 
-    pub(super) fn adopt(&mut self, this: usize, child: usize, index: usize) {
+    fn adopt(&mut self, this: usize, child: usize, index: usize) {
         let Part::N(gc) = self.arr(child)[0] else {
             return;
         };
@@ -433,7 +436,7 @@ impl Ast {
         self.nodes[this].to_string = None;
     }
 
-    pub(super) fn adopt_with_space(&mut self, this: usize, child: usize, index: usize) {
+    fn adopt_with_space(&mut self, this: usize, child: usize, index: usize) {
         let Part::N(gc) = self.arr(child)[0] else {
             return;
         };
@@ -443,7 +446,7 @@ impl Ast {
         self.adopt(this, child, index);
     }
 
-    pub(super) fn can_usurp(&self, this: usize, child: usize) -> bool {
+    fn can_usurp(&self, this: usize, child: usize) -> bool {
         let Some(t) = self.nodes[this].ty else {
             return false;
         };
@@ -460,7 +463,7 @@ impl Ast {
         }
     }
 
-    pub(super) fn usurp(&mut self, this: usize, child: usize) {
+    fn usurp(&mut self, this: usize, child: usize) {
         let Part::N(gc) = self.arr(child)[0] else {
             return;
         };

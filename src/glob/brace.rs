@@ -1,14 +1,18 @@
 //! Brace expansion: minimatch's `braceExpand` over brace-expansion 5.0.9
 //! (the copy npm 11.19.1 ships) and balanced-match 4.0.4.
 
-use super::*;
+use crate::js::{js_len, js_number};
+
+use super::{
+    is_line_terminator, RuleError, EXPANSION_MAX, EXPANSION_MAX_LENGTH, MAX_BRACE_NESTING,
+};
 
 // Stand-ins for brace-expansion's `'\0SLASH' + Math.random() + '\0'` tokens.
-pub(super) const ESC_SLASH: &str = "\u{0}SLASH\u{FDD0}\u{0}";
-pub(super) const ESC_OPEN: &str = "\u{0}OPEN\u{FDD0}\u{0}";
-pub(super) const ESC_CLOSE: &str = "\u{0}CLOSE\u{FDD0}\u{0}";
-pub(super) const ESC_COMMA: &str = "\u{0}COMMA\u{FDD0}\u{0}";
-pub(super) const ESC_PERIOD: &str = "\u{0}PERIOD\u{FDD0}\u{0}";
+const ESC_SLASH: &str = "\u{0}SLASH\u{FDD0}\u{0}";
+const ESC_OPEN: &str = "\u{0}OPEN\u{FDD0}\u{0}";
+const ESC_CLOSE: &str = "\u{0}CLOSE\u{FDD0}\u{0}";
+const ESC_COMMA: &str = "\u{0}COMMA\u{FDD0}\u{0}";
+const ESC_PERIOD: &str = "\u{0}PERIOD\u{FDD0}\u{0}";
 
 /// minimatch's `braceExpand`: only patterns matching `/\{(?:(?!\{).)*\}/`
 /// are handed to brace-expansion.
@@ -39,7 +43,7 @@ pub(super) fn brace_expand(pattern: &str) -> Result<Vec<String>, RuleError> {
 }
 
 /// `/\{(?:(?!\{).)*\}/.test(s)`.
-pub(super) fn has_brace_pair(s: &str) -> bool {
+fn has_brace_pair(s: &str) -> bool {
     let chars: Vec<char> = s.chars().collect();
     for (i, &c) in chars.iter().enumerate() {
         if c != '{' {
@@ -57,14 +61,14 @@ pub(super) fn has_brace_pair(s: &str) -> bool {
     false
 }
 
-pub(super) struct Balanced {
-    pub(super) pre: String,
-    pub(super) body: String,
-    pub(super) post: String,
+struct Balanced {
+    pre: String,
+    body: String,
+    post: String,
 }
 
 /// balanced-match's `balanced('{', '}', s)`.
-pub(super) fn balanced(s: &str) -> Option<Balanced> {
+fn balanced(s: &str) -> Option<Balanced> {
     let (start, end) = brace_range(s)?;
     Some(Balanced {
         pre: s[..start].to_string(),
@@ -74,7 +78,7 @@ pub(super) fn balanced(s: &str) -> Option<Balanced> {
 }
 
 /// balanced-match's `range('{', '}', s)` (byte offsets; both are ASCII).
-pub(super) fn brace_range(s: &str) -> Option<(usize, usize)> {
+fn brace_range(s: &str) -> Option<(usize, usize)> {
     let b = s.as_bytes();
     let index_of = |c: u8, from: isize| -> isize {
         let from = from.max(0) as usize;
@@ -123,7 +127,7 @@ pub(super) fn brace_range(s: &str) -> Option<(usize, usize)> {
 }
 
 /// brace-expansion's `parseCommaParts`.
-pub(super) fn parse_comma_parts(s: &str) -> Vec<String> {
+fn parse_comma_parts(s: &str) -> Vec<String> {
     if s.is_empty() {
         return vec![String::new()];
     }
@@ -144,19 +148,19 @@ pub(super) fn parse_comma_parts(s: &str) -> Vec<String> {
     p
 }
 
-pub(super) fn is_int_literal(s: &str) -> bool {
+fn is_int_literal(s: &str) -> bool {
     let d = s.strip_prefix('-').unwrap_or(s);
     !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// `/^-?\d+\.\.-?\d+(?:\.\.-?\d+)?$/`.
-pub(super) fn is_numeric_sequence(body: &str) -> bool {
+fn is_numeric_sequence(body: &str) -> bool {
     let n: Vec<&str> = body.split("..").collect();
     (n.len() == 2 || n.len() == 3) && n.iter().all(|p| is_int_literal(p))
 }
 
 /// `/^[a-zA-Z]\.\.[a-zA-Z](?:\.\.-?\d+)?$/`.
-pub(super) fn is_alpha_sequence(body: &str) -> bool {
+fn is_alpha_sequence(body: &str) -> bool {
     let n: Vec<&str> = body.split("..").collect();
     let letter = |s: &str| s.len() == 1 && s.as_bytes()[0].is_ascii_alphabetic();
     (n.len() == 2 || n.len() == 3)
@@ -166,13 +170,13 @@ pub(super) fn is_alpha_sequence(body: &str) -> bool {
 }
 
 /// `/^-?0\d/`.
-pub(super) fn is_padded(el: &str) -> bool {
+fn is_padded(el: &str) -> bool {
     let b = el.strip_prefix('-').unwrap_or(el).as_bytes();
     b.len() >= 2 && b[0] == b'0' && b[1].is_ascii_digit()
 }
 
 /// `/,(?!,).*\}/.test(s)`.
-pub(super) fn has_comma_then_close(s: &str) -> bool {
+fn has_comma_then_close(s: &str) -> bool {
     let chars: Vec<char> = s.chars().collect();
     // whether a `}` follows position i with no line terminator in between
     let mut close_ahead = false;
@@ -191,7 +195,7 @@ pub(super) fn has_comma_then_close(s: &str) -> bool {
 
 /// brace-expansion's `numeric`: `!isNaN(s) ? parseInt(s, 10) : s.charCodeAt(0)`
 /// (only ever called on `-?\d+` or a single letter).
-pub(super) fn numeric(s: &str) -> f64 {
+fn numeric(s: &str) -> f64 {
     if is_int_literal(s) {
         s.parse::<f64>().unwrap_or(f64::NAN)
     } else {
@@ -200,7 +204,7 @@ pub(super) fn numeric(s: &str) -> f64 {
 }
 
 /// brace-expansion's `expandSequence`.
-pub(super) fn expand_sequence(body: &str, alpha: bool) -> Vec<String> {
+fn expand_sequence(body: &str, alpha: bool) -> Vec<String> {
     let n: Vec<&str> = body.split("..").collect();
     let mut out = Vec::new();
     if n.len() < 2 {
@@ -266,12 +270,7 @@ pub(super) fn expand_sequence(body: &str, alpha: bool) -> Vec<String> {
 }
 
 /// brace-expansion's `combine`.
-pub(super) fn combine(
-    acc: &[String],
-    pre: &str,
-    values: &[String],
-    drop_empties: bool,
-) -> Vec<String> {
+fn combine(acc: &[String], pre: &str, values: &[String], drop_empties: bool) -> Vec<String> {
     let mut out = Vec::new();
     let mut length = 0;
     for a in acc {
@@ -295,11 +294,7 @@ pub(super) fn combine(
 }
 
 /// brace-expansion's `expand_`.
-pub(super) fn expand_inner(
-    mut s: String,
-    mut is_top: bool,
-    depth: usize,
-) -> Result<Vec<String>, RuleError> {
+fn expand_inner(mut s: String, mut is_top: bool, depth: usize) -> Result<Vec<String>, RuleError> {
     if depth > MAX_BRACE_NESTING {
         return Err(RuleError::new("Maximum call stack size exceeded"));
     }

@@ -13,18 +13,25 @@
 //! npm-packlist would then ship or drop a different file, so this engine
 //! stays.
 
-use super::*;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+use regex::Regex;
+
+use crate::js::JS_SPACE_RANGES;
+
+use super::{is_line_terminator, MAX_REGEX_NESTING};
 
 /// A compiled JavaScript `RegExp`, with the `i` flag when `ignore_case`
 /// and the `u` flag when `unicode`.
 #[derive(Debug, Clone)]
 pub(super) struct JsRegex {
     pub(super) unicode: bool,
-    pub(super) node: ReNode,
+    node: ReNode,
 }
 
 #[derive(Debug, Clone)]
-pub(super) enum ReNode {
+enum ReNode {
     Seq(Vec<ReNode>),
     Alt(Vec<ReNode>),
     Atom(ReAtom),
@@ -43,7 +50,7 @@ pub(super) enum ReNode {
 }
 
 #[derive(Debug, Clone)]
-pub(super) enum ReAtom {
+enum ReAtom {
     /// `.`
     Dot,
     /// A non-unicode set of code units (canonicalised when case-insensitive).
@@ -60,7 +67,7 @@ pub(super) enum ReAtom {
 }
 
 impl ReAtom {
-    pub(super) fn matches(&self, c: u32) -> bool {
+    fn matches(&self, c: u32) -> bool {
         match self {
             ReAtom::Dot => !is_line_terminator(c),
             ReAtom::Units(set) => set.matches(c),
@@ -94,7 +101,7 @@ impl ReAtom {
 
 /// Compiles `src` with the `regex` crate, sharing the result between rules
 /// (compiling unicode classes such as `\p{L}` case-insensitively is slow).
-pub(super) fn cached_regex(src: &str) -> Result<Regex, regex::Error> {
+fn cached_regex(src: &str) -> Result<Regex, regex::Error> {
     static CACHE: OnceLock<Mutex<HashMap<String, Regex>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     if let Some(re) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(src) {
@@ -109,7 +116,7 @@ pub(super) fn cached_regex(src: &str) -> Result<Regex, regex::Error> {
 }
 
 /// ECMAScript `Canonicalize` for a non-unicode, case-insensitive pattern.
-pub(super) fn canonicalize(u: u32) -> u16 {
+fn canonicalize(u: u32) -> u16 {
     let Some(ch) = char::from_u32(u) else {
         return u as u16;
     };
@@ -124,7 +131,7 @@ pub(super) fn canonicalize(u: u32) -> u16 {
     cu as u16
 }
 
-pub(super) fn canon_table() -> &'static [u16] {
+fn canon_table() -> &'static [u16] {
     static TABLE: OnceLock<Vec<u16>> = OnceLock::new();
     TABLE.get_or_init(|| (0..=0xFFFFu32).map(canonicalize).collect())
 }
@@ -132,11 +139,11 @@ pub(super) fn canon_table() -> &'static [u16] {
 /// The members of a non-unicode character class, canonicalised when
 /// `ignore_case`.
 #[derive(Debug, Clone)]
-pub(super) struct CanonSet {
-    pub(super) negate: bool,
-    pub(super) ignore_case: bool,
-    pub(super) small: Vec<u16>,
-    pub(super) big: Option<Box<[u64]>>,
+struct CanonSet {
+    negate: bool,
+    ignore_case: bool,
+    small: Vec<u16>,
+    big: Option<Box<[u64]>>,
 }
 
 impl CanonSet {
@@ -179,7 +186,7 @@ impl CanonSet {
         }
     }
 
-    pub(super) fn matches(&self, unit: u32) -> bool {
+    fn matches(&self, unit: u32) -> bool {
         if unit > 0xFFFF {
             return self.negate;
         }
@@ -197,7 +204,7 @@ impl CanonSet {
 }
 
 #[derive(Debug, Clone)]
-pub(super) enum ClassItem {
+enum ClassItem {
     Char(u32),
     Range(u32, u32),
     Digit(bool),
@@ -206,11 +213,10 @@ pub(super) enum ClassItem {
     Prop(bool, String),
 }
 
-pub(super) const DIGIT_RANGES: [(u32, u32); 1] = [(0x30, 0x39)];
-pub(super) const WORD_RANGES: [(u32, u32); 4] =
-    [(0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A)];
+const DIGIT_RANGES: [(u32, u32); 1] = [(0x30, 0x39)];
+const WORD_RANGES: [(u32, u32); 4] = [(0x30, 0x39), (0x41, 0x5A), (0x5F, 0x5F), (0x61, 0x7A)];
 
-pub(super) fn complement(ranges: &[(u32, u32)], max: u32) -> Vec<(u32, u32)> {
+fn complement(ranges: &[(u32, u32)], max: u32) -> Vec<(u32, u32)> {
     let mut out = Vec::new();
     let mut next = 0;
     for &(lo, hi) in ranges {
@@ -225,11 +231,11 @@ pub(super) fn complement(ranges: &[(u32, u32)], max: u32) -> Vec<(u32, u32)> {
     out
 }
 
-pub(super) fn rust_char(out: &mut String, c: u32) {
+fn rust_char(out: &mut String, c: u32) {
     out.push_str(&format!("\\x{{{c:X}}}"));
 }
 
-pub(super) fn rust_ranges(out: &mut String, ranges: &[(u32, u32)]) {
+fn rust_ranges(out: &mut String, ranges: &[(u32, u32)]) {
     for &(lo, hi) in ranges {
         for (a, b) in [(lo, hi.min(0xD7FF)), (lo.max(0xE000), hi)] {
             if a <= b {
@@ -243,22 +249,22 @@ pub(super) fn rust_ranges(out: &mut String, ranges: &[(u32, u32)]) {
     }
 }
 
-pub(super) struct ReParser {
-    pub(super) s: Vec<u32>,
-    pub(super) i: usize,
-    pub(super) unicode: bool,
-    pub(super) ignore_case: bool,
-    pub(super) groups: usize,
-    pub(super) depth: usize,
+struct ReParser {
+    s: Vec<u32>,
+    i: usize,
+    unicode: bool,
+    ignore_case: bool,
+    groups: usize,
+    depth: usize,
 }
 
-pub(super) type PResult<T> = Result<T, String>;
+type PResult<T> = Result<T, String>;
 
-pub(super) fn is_syntax_char(c: u32) -> bool {
+fn is_syntax_char(c: u32) -> bool {
     c < 128 && b"^$\\.*+?()[]{}|".contains(&(c as u8))
 }
 
-pub(super) fn ch(c: u8) -> Option<u32> {
+fn ch(c: u8) -> Option<u32> {
     Some(u32::from(c))
 }
 
@@ -302,7 +308,7 @@ impl JsRegex {
     }
 }
 
-pub(super) fn count_groups(s: &[u32]) -> usize {
+fn count_groups(s: &[u32]) -> usize {
     let mut n = 0;
     let mut i = 0;
     let mut in_class = false;
@@ -327,15 +333,15 @@ pub(super) fn count_groups(s: &[u32]) -> usize {
 }
 
 impl ReParser {
-    pub(super) fn peek(&self) -> Option<u32> {
+    fn peek(&self) -> Option<u32> {
         self.s.get(self.i).copied()
     }
 
-    pub(super) fn peek_at(&self, k: usize) -> Option<u32> {
+    fn peek_at(&self, k: usize) -> Option<u32> {
         self.s.get(self.i + k).copied()
     }
 
-    pub(super) fn disjunction(&mut self) -> PResult<ReNode> {
+    fn disjunction(&mut self) -> PResult<ReNode> {
         self.depth += 1;
         if self.depth > MAX_REGEX_NESTING {
             return Err("Maximum call stack size exceeded".to_string());
@@ -353,7 +359,7 @@ impl ReParser {
         })
     }
 
-    pub(super) fn alternative(&mut self) -> PResult<ReNode> {
+    fn alternative(&mut self) -> PResult<ReNode> {
         let mut terms = Vec::new();
         while let Some(c) = self.peek() {
             if c == u32::from(b'|') || c == u32::from(b')') {
@@ -364,7 +370,7 @@ impl ReParser {
         Ok(ReNode::Seq(terms))
     }
 
-    pub(super) fn term(&mut self) -> PResult<ReNode> {
+    fn term(&mut self) -> PResult<ReNode> {
         let c = self.peek().unwrap_or(0);
         if c == u32::from(b'^') {
             self.i += 1;
@@ -401,7 +407,7 @@ impl ReParser {
         self.quantified(atom)
     }
 
-    pub(super) fn expect_close(&mut self) -> PResult<()> {
+    fn expect_close(&mut self) -> PResult<()> {
         if self.peek() == ch(b')') {
             self.i += 1;
             Ok(())
@@ -411,7 +417,7 @@ impl ReParser {
     }
 
     /// `{n}`, `{n,}` or `{n,m}` at the current position: (min, max, length).
-    pub(super) fn braced_quantifier(&self) -> Option<(u32, Option<u32>, usize)> {
+    fn braced_quantifier(&self) -> Option<(u32, Option<u32>, usize)> {
         let mut k = 1;
         let digits = |k: &mut usize| -> Option<u32> {
             let start = *k;
@@ -435,12 +441,12 @@ impl ReParser {
         (self.peek_at(k) == ch(b'}')).then_some((min, max, k + 1))
     }
 
-    pub(super) fn at_quantifier(&self) -> bool {
+    fn at_quantifier(&self) -> bool {
         matches!(self.peek(), Some(c) if c == u32::from(b'*') || c == u32::from(b'+') || c == u32::from(b'?'))
             || self.braced_quantifier().is_some()
     }
 
-    pub(super) fn no_quantifier(&mut self, node: ReNode) -> PResult<ReNode> {
+    fn no_quantifier(&mut self, node: ReNode) -> PResult<ReNode> {
         if self.at_quantifier() {
             Err("Nothing to repeat".to_string())
         } else {
@@ -448,7 +454,7 @@ impl ReParser {
         }
     }
 
-    pub(super) fn quantified(&mut self, node: ReNode) -> PResult<ReNode> {
+    fn quantified(&mut self, node: ReNode) -> PResult<ReNode> {
         let (min, max) = match self.peek() {
             Some(42) => {
                 self.i += 1;
@@ -485,7 +491,7 @@ impl ReParser {
         })
     }
 
-    pub(super) fn atom(&mut self) -> PResult<ReNode> {
+    fn atom(&mut self) -> PResult<ReNode> {
         let c = self.peek().unwrap_or(0);
         self.i += 1;
         match c {
@@ -523,7 +529,7 @@ impl ReParser {
         }
     }
 
-    pub(super) fn literal(&self, c: u32) -> PResult<ReNode> {
+    fn literal(&self, c: u32) -> PResult<ReNode> {
         if self.unicode {
             return Ok(ReNode::Atom(if self.ignore_case {
                 ReAtom::UniChar(c)
@@ -534,7 +540,7 @@ impl ReParser {
         self.class_node(vec![ClassItem::Char(c)], false)
     }
 
-    pub(super) fn hex(&self, at: usize, n: usize) -> Option<u32> {
+    fn hex(&self, at: usize, n: usize) -> Option<u32> {
         let mut v = 0;
         for k in 0..n {
             let d = char::from_u32(self.peek_at(at + k)?)?.to_digit(16)?;
@@ -545,7 +551,7 @@ impl ReParser {
 
     /// `\x..`, `\u....`, `\u{...}` after the letter at `self.i - 1`;
     /// consumes the digits.
-    pub(super) fn hex_escape(&mut self, letter: u32) -> Option<u32> {
+    fn hex_escape(&mut self, letter: u32) -> Option<u32> {
         if letter == u32::from(b'x') {
             let v = self.hex(0, 2)?;
             self.i += 2;
@@ -583,7 +589,7 @@ impl ReParser {
         Some(v)
     }
 
-    pub(super) fn property(&mut self, negate: bool) -> PResult<ClassItem> {
+    fn property(&mut self, negate: bool) -> PResult<ClassItem> {
         if self.peek() != ch(b'{') {
             return Err("Invalid property name".to_string());
         }
@@ -608,7 +614,7 @@ impl ReParser {
 
     /// The escapes shared by atoms and classes, after the backslash (`\b` is
     /// a backspace only in classes; outside them `term` handles it).
-    pub(super) fn escape(&mut self, in_class: bool) -> PResult<ClassItem> {
+    fn escape(&mut self, in_class: bool) -> PResult<ClassItem> {
         let Some(e) = self.peek() else {
             return Err("\\ at end of pattern".to_string());
         };
@@ -701,14 +707,14 @@ impl ReParser {
         Ok(item)
     }
 
-    pub(super) fn atom_escape(&mut self) -> PResult<ReNode> {
+    fn atom_escape(&mut self) -> PResult<ReNode> {
         match self.escape(false)? {
             ClassItem::Char(c) => self.literal(c),
             item => self.class_node(vec![item], false),
         }
     }
 
-    pub(super) fn class_atom(&mut self) -> PResult<ClassItem> {
+    fn class_atom(&mut self) -> PResult<ClassItem> {
         let c = self.peek().unwrap_or(0);
         self.i += 1;
         if c != u32::from(b'\\') {
@@ -717,7 +723,7 @@ impl ReParser {
         self.escape(true)
     }
 
-    pub(super) fn class(&mut self) -> PResult<ReNode> {
+    fn class(&mut self) -> PResult<ReNode> {
         let negate = self.peek() == ch(b'^');
         if negate {
             self.i += 1;
@@ -758,7 +764,7 @@ impl ReParser {
         self.class_node(items, negate)
     }
 
-    pub(super) fn class_node(&self, items: Vec<ClassItem>, negate: bool) -> PResult<ReNode> {
+    fn class_node(&self, items: Vec<ClassItem>, negate: bool) -> PResult<ReNode> {
         if !self.unicode {
             let mut ranges: Vec<(u32, u32)> = Vec::new();
             for item in items {
@@ -810,7 +816,7 @@ impl ReParser {
     }
 }
 
-pub(super) fn push_set(ranges: &mut Vec<(u32, u32)>, set: &[(u32, u32)], negate: bool, max: u32) {
+fn push_set(ranges: &mut Vec<(u32, u32)>, set: &[(u32, u32)], negate: bool, max: u32) {
     if negate {
         ranges.extend(complement(set, max));
     } else {
@@ -818,7 +824,7 @@ pub(super) fn push_set(ranges: &mut Vec<(u32, u32)>, set: &[(u32, u32)], negate:
     }
 }
 
-pub(super) fn rust_set(out: &mut String, set: &[(u32, u32)], negate: bool) {
+fn rust_set(out: &mut String, set: &[(u32, u32)], negate: bool) {
     if negate {
         rust_ranges(out, &complement(set, 0x10FFFF));
     } else {
@@ -826,12 +832,12 @@ pub(super) fn rust_set(out: &mut String, set: &[(u32, u32)], negate: bool) {
     }
 }
 
-pub(super) fn none(n: usize) -> Vec<bool> {
+fn none(n: usize) -> Vec<bool> {
     vec![false; n + 1]
 }
 
 /// The set of end positions reachable by `node` from any of `starts`.
-pub(super) fn run(node: &ReNode, starts: &[bool], input: &[u32]) -> Vec<bool> {
+fn run(node: &ReNode, starts: &[bool], input: &[u32]) -> Vec<bool> {
     let n = input.len();
     match node {
         ReNode::Seq(items) => {

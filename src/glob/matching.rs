@@ -1,7 +1,8 @@
 //! Matching a split path against a compiled pattern:
 //! `Minimatch.prototype.matchOne`, `#matchGlobstar` and `#matchOne`.
 
-use super::*;
+use super::segment::Segment;
+use super::MAX_GLOBSTAR_RECURSION;
 
 /// `Minimatch.prototype.matchOne`; `dot` is `options.dot`.
 pub(super) fn match_one(file: &[&str], pattern: &[Segment], partial: bool, dot: bool) -> bool {
@@ -35,7 +36,7 @@ pub(super) fn match_one(file: &[&str], pattern: &[Segment], partial: bool, dot: 
 }
 
 /// `#matchOne`
-pub(super) fn match_parts(
+fn match_parts(
     file: &[&str],
     pattern: &[Segment],
     partial: bool,
@@ -65,7 +66,7 @@ pub(super) fn match_parts(
 }
 
 /// `#matchGlobstar`
-pub(super) fn match_globstar(
+fn match_globstar(
     file: &[&str],
     pattern: &[Segment],
     partial: bool,
@@ -172,7 +173,7 @@ fn hidden_from_globstar(f: &str, dot: bool) -> bool {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Tri {
+enum Tri {
     True,
     False,
     /// "not matching, cannot keep trying"
@@ -181,7 +182,7 @@ pub(super) enum Tri {
 
 /// `#matchGlobStarBodySections`
 #[allow(clippy::too_many_arguments)]
-pub(super) fn match_body_sections(
+fn match_body_sections(
     file: &[&str],
     body: &[Segment],
     segments: &[(usize, usize, isize)],

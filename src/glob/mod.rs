@@ -56,20 +56,16 @@ mod segment;
 #[cfg(test)]
 mod tests;
 
-use regex::Regex;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
-use std::sync::{Mutex, OnceLock};
 
-use self::ast::*;
-use self::brace::*;
-use self::jsregex::*;
-use self::matching::*;
-use self::segment::*;
+use crate::js::js_len;
+
+use self::brace::brace_expand;
+use self::matching::match_one;
+use self::segment::{compile_segment, has_affixes, Segment};
 
 pub use self::pnpm::pnpm_matches;
-
-use crate::js::{is_js_space_unit, js_len, js_number, JS_SPACE_RANGES};
 
 /// A JavaScript string: a sequence of UTF-16 code units.
 type JsStr = Vec<u16>;

@@ -2,7 +2,16 @@
 //! builds from the AST (`AST.toRegExpSource`, `#parseGlob`), bracket
 //! classes (`brace-expressions.js`) and `unescape`.
 
-use super::*;
+use crate::js::is_js_space_unit;
+
+use super::ast::{
+    starts_with_at, type_in, Ast, Part, Source, QMARK_RE, RE_SPECIALS, ROOT, START_NO_DOT,
+    START_NO_TRAVERSAL, STAR_NO_EMPTY, STAR_RE,
+};
+use super::{
+    is_line_terminator, js, JsStr, AT, BACKSLASH, BANG, CARET, CLOSE_BRACKET, CLOSE_PAREN, DASH,
+    DOT, OPEN_BRACKET, OPEN_PAREN, PIPE, PLUS, QMARK, SLASH, STAR,
+};
 
 impl Ast {
     /// `AST.prototype.toRegExpSource(allowDot)`: `[re, body, hasMagic, uflag]`.
@@ -136,7 +145,7 @@ impl Ast {
         Ok((fin, unescape(&body), hm, self.nodes[id].uflag))
     }
 
-    pub(super) fn parts_to_regexp(&mut self, id: usize, dot: bool) -> Result<JsStr, String> {
+    fn parts_to_regexp(&mut self, id: usize, dot: bool) -> Result<JsStr, String> {
         let mut res = Vec::new();
         for p in self.arr(id).clone() {
             let Part::N(n) = p else {
@@ -156,7 +165,7 @@ impl Ast {
 }
 
 /// `regExpEscape` for one code unit.
-pub(super) fn regexp_escape_push(out: &mut JsStr, c: u16) {
+fn regexp_escape_push(out: &mut JsStr, c: u16) {
     if type_in(c, b"-[]{}()*+?.,\\^$|#") || is_js_space_unit(c) {
         out.push(BACKSLASH);
     }
@@ -164,7 +173,7 @@ pub(super) fn regexp_escape_push(out: &mut JsStr, c: u16) {
 }
 
 /// `AST.#parseGlob`: `[re, hasMagic, uflag]` (the unused body is skipped).
-pub(super) fn parse_glob(glob: &[u16], has_magic: Option<bool>, no_empty: bool) -> Source {
+fn parse_glob(glob: &[u16], has_magic: Option<bool>, no_empty: bool) -> Source {
     let mut escaping = false;
     let mut re = JsStr::new();
     let mut uflag = false;
@@ -229,7 +238,7 @@ pub(super) fn parse_glob(glob: &[u16], has_magic: Option<bool>, no_empty: bool) 
 }
 
 /// brace-expressions.js `posixClasses`: name, translation, needs `u`, negated.
-pub(super) const POSIX_CLASSES: [(&str, &str, bool, bool); 14] = [
+const POSIX_CLASSES: [(&str, &str, bool, bool); 14] = [
     ("[:alnum:]", "\\p{L}\\p{Nl}\\p{Nd}", true, false),
     ("[:alpha:]", "\\p{L}\\p{Nl}", true, false),
     ("[:ascii:]", "\\x00-\\x7f", false, false),
@@ -246,7 +255,7 @@ pub(super) const POSIX_CLASSES: [(&str, &str, bool, bool); 14] = [
     ("[:xdigit:]", "A-Fa-f0-9", false, false),
 ];
 
-pub(super) fn brace_escape_push(out: &mut JsStr, c: u16) {
+fn brace_escape_push(out: &mut JsStr, c: u16) {
     if type_in(c, b"[]\\-") {
         out.push(BACKSLASH);
     }
@@ -254,7 +263,7 @@ pub(super) fn brace_escape_push(out: &mut JsStr, c: u16) {
 }
 
 /// brace-expressions.js `parseClass`: `[src, uflag, consumed, hasMagic]`.
-pub(super) fn parse_class(glob: &[u16], pos: usize) -> (JsStr, bool, usize, bool) {
+fn parse_class(glob: &[u16], pos: usize) -> (JsStr, bool, usize, bool) {
     let mut ranges: Vec<JsStr> = Vec::new();
     let mut negs: Vec<JsStr> = Vec::new();
     let mut i = pos + 1;
@@ -381,7 +390,7 @@ pub(super) fn parse_class(glob: &[u16], pos: usize) -> (JsStr, bool, usize, bool
 
 /// minimatch's `unescape` with default options:
 /// `s.replace(/((?!\\).|^)\[([^/\\])\]/g, '$1$2').replace(/\\([^/])/g, '$1')`.
-pub(super) fn unescape(s: &[u16]) -> JsStr {
+fn unescape(s: &[u16]) -> JsStr {
     let n = s.len();
     let mut a = JsStr::with_capacity(n);
     let mut p = 0;

@@ -2,7 +2,11 @@
 //! compiles it (a literal, `**`, or a regular expression with minimatch's
 //! fast tests), plus the literal affixes used as a cheap pre-check.
 
-use super::*;
+use crate::js::js_len;
+
+use super::ast::{Ast, ROOT};
+use super::jsregex::JsRegex;
+use super::{js, JsStr, Options, RuleError, MAX_PATTERN_LENGTH};
 
 /// One compiled path part of a pattern (`string | RegExp | GLOBSTAR`).
 #[derive(Debug, Clone)]
@@ -64,7 +68,7 @@ enum FastKind {
 }
 
 impl FastTest {
-    pub(super) fn detect(p: &str, options: Options) -> Option<FastTest> {
+    fn detect(p: &str, options: Options) -> Option<FastTest> {
         let excluded = |c: char| matches!(c, '+' | '@' | '!' | '?' | '*' | '[' | '(');
         let ext = |rest: &str| {
             if options.nocase {
@@ -128,7 +132,7 @@ impl FastTest {
 
 /// `f.toLowerCase().endsWith(ext)` for an already lower-cased `ext`,
 /// without allocating when both are ASCII.
-pub(super) fn ends_with_lowercased(f: &str, ext: &str) -> bool {
+fn ends_with_lowercased(f: &str, ext: &str) -> bool {
     if f.is_ascii() && ext.is_ascii() {
         f.len() >= ext.len()
             && f.as_bytes()[f.len() - ext.len()..].eq_ignore_ascii_case(ext.as_bytes())
@@ -194,7 +198,7 @@ pub(super) fn compile_segment(pattern: &str, options: Options) -> Result<Segment
 /// Characters that may be glob syntax somewhere in a segment. Anything else
 /// is a literal; an ASCII literal under the non-unicode `i` flag matches only
 /// its ASCII case variants (Canonicalize never maps non-ASCII onto ASCII).
-pub(super) fn is_glob_syntax(c: char) -> bool {
+fn is_glob_syntax(c: char) -> bool {
     matches!(
         c,
         '*' | '?' | '[' | ']' | '(' | ')' | '|' | '!' | '+' | '@' | '\\' | '{' | '}'
@@ -203,7 +207,7 @@ pub(super) fn is_glob_syntax(c: char) -> bool {
 
 /// The literal ASCII text at the start and the end of a segment's glob, as
 /// a necessary condition for a match (lower-cased). `None` when there is none.
-pub(super) fn literal_affixes(glob: &str) -> Option<(String, String)> {
+fn literal_affixes(glob: &str) -> Option<(String, String)> {
     let literal = |c: &char| c.is_ascii() && !is_glob_syntax(*c);
     let prefix: String = glob.chars().take_while(literal).collect();
     if prefix.len() == glob.len() {

@@ -21,6 +21,8 @@ use icu_collator::CollatorPreferences;
 use icu_collator::{Collator, CollatorBorrowed};
 use icu_locale::locale;
 
+use crate::js::{path_basename, path_extname};
+
 fn en_default() -> &'static CollatorBorrowed<'static> {
     static C: OnceLock<CollatorBorrowed<'static>> = OnceLock::new();
     C.get_or_init(|| {
@@ -47,23 +49,6 @@ fn en_case_numeric() -> &'static CollatorBorrowed<'static> {
 /// `a.localeCompare(b, 'en')`.
 pub fn locale_compare(a: &str, b: &str) -> Ordering {
     en_default().compare(a, b)
-}
-
-/// Node's `path.posix.extname`.
-pub fn extname(path: &str) -> &str {
-    let base = basename(path);
-    if base == ".." {
-        return "";
-    }
-    match base.rfind('.') {
-        Some(i) if i > 0 => &base[i..],
-        _ => "",
-    }
-}
-
-/// Node's `path.posix.basename` for a path without trailing slashes.
-pub fn basename(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
 }
 
 /// ICU's order for printable ASCII under `localeCompare(…, 'en')`: the
@@ -148,14 +133,14 @@ pub fn sort_for_pack(paths: &mut Vec<String>) {
             let spans = if ascii {
                 // Ranks ignore case, so the lower-cased forms need no copy.
                 [
-                    keys.push_ascii(extname(&p), true),
-                    keys.push_ascii(basename(&p), true),
+                    keys.push_ascii(path_extname(&p), true),
+                    keys.push_ascii(path_basename(&p), true),
                     keys.push_ascii(&p, false),
                 ]
             } else {
                 [
-                    keys.push(collator, &js_lower(extname(&p))),
-                    keys.push(collator, &js_lower(basename(&p))),
+                    keys.push(collator, &js_lower(path_extname(&p))),
+                    keys.push(collator, &js_lower(path_basename(&p))),
                     keys.push(collator, &p),
                 ]
             };
@@ -341,6 +326,9 @@ pub fn listing_compare(a: &str, b: &str) -> Ordering {
 mod tests {
     use super::*;
 
+    /// The pack sort's keys use Node's `path.extname`/`path.basename`
+    /// (`crate::js`, which has its own table); these are the names the
+    /// sort's former copy was tested on.
     #[test]
     fn extname_matches_node() {
         let table = [
@@ -356,7 +344,15 @@ mod tests {
             ("a..b", ".b"),
         ];
         for (p, e) in table {
-            assert_eq!(extname(p), e, "{p}");
+            assert_eq!(path_extname(p), e, "{p}");
+        }
+        for (p, b) in [
+            ("a", "a"),
+            ("lib/x.js", "x.js"),
+            ("a/b/.c", ".c"),
+            ("x/..", ".."),
+        ] {
+            assert_eq!(path_basename(p), b, "{p}");
         }
     }
 
@@ -506,8 +502,10 @@ mod tests {
             let mut by_compare = paths.clone();
             by_compare.sort_by(|a, b| {
                 let lower = |p: &str, f: fn(&str) -> &str| js_lower(f(p));
-                locale_compare(&lower(a, extname), &lower(b, extname))
-                    .then_with(|| locale_compare(&lower(a, basename), &lower(b, basename)))
+                locale_compare(&lower(a, path_extname), &lower(b, path_extname))
+                    .then_with(|| {
+                        locale_compare(&lower(a, path_basename), &lower(b, path_basename))
+                    })
                     .then_with(|| locale_compare(a, b))
             });
             assert_eq!(by_keys, by_compare, "tar order, seed {seed}");

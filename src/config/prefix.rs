@@ -14,18 +14,18 @@
 //!   also writes `prefix=${APPDATA}\npm` into npm's *builtin* npmrc, which
 //!   trustpub does not read; `npm_config_prefix` or `PREFIX` names it.)
 //!
-//! Workspace patterns are matched with a small subset of minimatch (`*`,
-//! `**`, `?`, `[...]`, `{a,b}`, leading `!` negation, no dot-files), which
-//! covers what `workspaces` arrays use in practice; the file system is not
-//! globbed, only the one candidate directory is tested.
+//! Workspace patterns are matched with minimatch's default options
+//! (`crate::glob`, the port npm-packlist's rules use too): case-sensitive,
+//! no dot-files. The file system is not globbed, only the one candidate
+//! directory is tested.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use regex::Regex;
 use serde_json::Value as Json;
 
 use crate::env::Env;
+use crate::glob::{Options, Rule};
 
 /// The result of the local-prefix search.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,142 +134,10 @@ fn is_workspace_of(root: &Path, dir: &Path, patterns: &[String]) -> bool {
     positive.iter().any(|p| glob_match(p, &rel)) && !negated.iter().any(|n| glob_match(n, &rel))
 }
 
-/// A minimatch subset: `pattern` against a `/`-separated relative path.
-pub fn glob_match(pattern: &str, path: &str) -> bool {
-    expand_braces(pattern).iter().any(|p| {
-        let pat: Vec<&str> = p.split('/').filter(|s| !s.is_empty()).collect();
-        let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-        match_segments(&pat, &segs)
-    })
-}
-
-fn match_segments(pat: &[&str], segs: &[&str]) -> bool {
-    match pat.split_first() {
-        None => segs.is_empty(),
-        Some((&"**", rest)) => (0..=segs.len()).any(|skip| {
-            segs[..skip].iter().all(|s| !s.starts_with('.')) && match_segments(rest, &segs[skip..])
-        }),
-        Some((first, rest)) => match segs.split_first() {
-            Some((seg, more)) => segment_match(first, seg) && match_segments(rest, more),
-            None => false,
-        },
-    }
-}
-
-fn segment_match(pat: &str, seg: &str) -> bool {
-    if seg.starts_with('.') && !pat.starts_with('.') {
-        return false;
-    }
-    let mut re = String::from("^");
-    let mut chars = pat.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '*' => re.push_str("[^/]*"),
-            '?' => re.push_str("[^/]"),
-            '\\' => {
-                if let Some(n) = chars.next() {
-                    re.push_str(&regex::escape(&n.to_string()));
-                }
-            }
-            '[' => {
-                let mut class = String::new();
-                let mut closed = false;
-                for d in chars.by_ref() {
-                    if d == ']' && !class.is_empty() {
-                        closed = true;
-                        break;
-                    }
-                    class.push(d);
-                }
-                if closed {
-                    let class = class
-                        .strip_prefix('!')
-                        .map(|c| format!("^{c}"))
-                        .unwrap_or(class);
-                    re.push('[');
-                    re.push_str(&class.replace('\\', "\\\\").replace('[', "\\["));
-                    re.push(']');
-                } else {
-                    re.push_str(&regex::escape(&format!("[{class}")));
-                }
-            }
-            other => re.push_str(&regex::escape(&other.to_string())),
-        }
-    }
-    re.push('$');
-    Regex::new(&re).map(|r| r.is_match(seg)).unwrap_or(false)
-}
-
-/// `{a,b}` and `{1..3}` expansion, as brace-expansion does it for the
-/// simple cases.
-fn expand_braces(pattern: &str) -> Vec<String> {
-    let Some(open) = pattern.find('{') else {
-        return vec![pattern.to_string()];
-    };
-    let mut depth = 0;
-    let mut close = None;
-    for (i, c) in pattern[open..].char_indices() {
-        match c {
-            '{' => depth += 1,
-            '}' => {
-                depth -= 1;
-                if depth == 0 {
-                    close = Some(open + i);
-                    break;
-                }
-            }
-            _ => {}
-        }
-    }
-    let Some(close) = close else {
-        return vec![pattern.to_string()];
-    };
-    let (pre, body, post) = (
-        &pattern[..open],
-        &pattern[open + 1..close],
-        &pattern[close + 1..],
-    );
-    let mut parts: Vec<String> = Vec::new();
-    let mut depth = 0;
-    let mut start = 0;
-    for (i, c) in body.char_indices() {
-        match c {
-            '{' => depth += 1,
-            '}' => depth -= 1,
-            ',' if depth == 0 => {
-                parts.push(body[start..i].to_string());
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    parts.push(body[start..].to_string());
-    if parts.len() == 1 {
-        if let Some((a, b)) = body.split_once("..") {
-            if let (Ok(a), Ok(b)) = (a.parse::<i64>(), b.parse::<i64>()) {
-                let range: Vec<i64> = if a <= b {
-                    (a..=b).collect()
-                } else {
-                    (b..=a).rev().collect()
-                };
-                parts = range.into_iter().map(|n| n.to_string()).collect();
-            }
-        }
-        if parts.len() == 1 {
-            // `{x}` is not an expansion.
-            return expand_braces(post)
-                .into_iter()
-                .map(|p| format!("{pre}{{{body}}}{p}"))
-                .collect();
-        }
-    }
-    let mut out = Vec::new();
-    for part in parts {
-        for tail in expand_braces(&format!("{part}{post}")) {
-            out.push(format!("{pre}{tail}"));
-        }
-    }
-    out
+/// `minimatch(path, pattern)`: `pattern` against a `/`-separated relative
+/// path, with minimatch's default options.
+fn glob_match(pattern: &str, path: &str) -> bool {
+    Rule::with_options(pattern, Options::MINIMATCH_DEFAULT).matches(path, false)
 }
 
 /// npm's default global prefix, as described in the module docs. `None`
@@ -352,6 +220,11 @@ mod tests {
             ("pkg?", "pkg1", true),
             ("apps/web", "apps/web", true),
             ("apps/web", "apps/webx", false),
+            // Beyond what the former hand-written subset knew.
+            ("packages/@(a|b)", "packages/b", true),
+            ("packages/{a..c}", "packages/b", true),
+            ("packages/[[:digit:]]", "packages/7", true),
+            ("Packages/*", "packages/a", false),
         ];
         for (pat, path, want) in cases {
             assert_eq!(glob_match(pat, path), want, "{pat} vs {path}");

@@ -594,20 +594,12 @@ pub(crate) fn normalize(p: &Path) -> Option<PathBuf> {
     Some(out)
 }
 
-/// `*` matches any run of characters; everything else matches itself.
+/// A selector against a package name or path: pnpm's `@pnpm/matcher`
+/// (`*` matches any run of characters, `/` included), after dropping any
+/// leading `./`. Generous on purpose for npm's `--workspace` too, which
+/// matches names exactly and paths with minimatch: an unknown target counts.
 fn wildcard(pattern: &str, s: &str) -> bool {
-    let pattern = pattern.trim_start_matches("./");
-    match pattern.split_once('*') {
-        None => pattern == s,
-        Some((head, tail)) => {
-            let Some(rest) = s.strip_prefix(head) else {
-                return false;
-            };
-            (0..=rest.len())
-                .filter(|&i| rest.is_char_boundary(i))
-                .any(|i| wildcard(tail, &rest[i..]))
-        }
-    }
+    crate::glob::pnpm_matches(pattern.trim_start_matches("./"), s)
 }
 
 #[cfg(test)]

@@ -1,118 +1,16 @@
-//! Trusted publishing as a whole: decide whether to try it, get the id
-//! token, exchange it, and — when any of that fails — say exactly why and
-//! what to change, in words a maintainer can act on without reading docs.
-//!
-//! npm 11.19.1 (`lib/utils/oidc.js`) does the same requests but logs every
-//! failure at verbose level and falls through to `ENEEDAUTH` or a masked 404.
-//! Here a failure becomes a [`Diagnosis`]: what failed (the registry's own
-//! words included), what the id token claims, the exact values to enter in
-//! the package's trusted-publisher settings, and warnings for the known
-//! traps (reusable workflows, self-hosted runners, fork pull requests,
-//! enterprise issuers, a package that does not exist yet, a `repository`
-//! field naming another repository, a 403 that is about allowed actions).
-//!
-//! [`provenance_decision`] is npm's rule for automatic provenance after a
-//! successful exchange.
-
-use std::time::{SystemTime, UNIX_EPOCH};
+//! Why trusted publishing failed, in words a maintainer can act on: the
+//! [`Diagnosis`] of a failed id-token request or exchange, the claims worth
+//! showing, the trusted-publisher form to fill in, and warnings for the
+//! known traps.
 
 use serde_json::Value;
 
 use crate::ci::{self, Provider};
-use crate::ci_report::CiReport;
 use crate::env::Env;
-use crate::oidc::{
-    self, decode_claims, Claims, ExchangeError, IdTokenError, IdTokenSource, PublisherValues,
-};
-use crate::registry::{Client, Observer};
-use crate::secret::Secret;
+use crate::oidc::{self, Claims, ExchangeError, IdTokenError, IdTokenSource, PublisherValues};
 
-/// `--trusted-publishing` / `TRUSTPUB_TRUSTED_PUBLISHING`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Mode {
-    /// Try OIDC in CI; fall back to a token, saying why.
-    #[default]
-    Auto,
-    /// OIDC or nothing.
-    Always,
-    /// Tokens only.
-    Never,
-}
-
-impl Mode {
-    pub fn parse(s: &str) -> Option<Mode> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "auto" => Some(Mode::Auto),
-            "always" => Some(Mode::Always),
-            "never" => Some(Mode::Never),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Auto => "auto",
-            Mode::Always => "always",
-            Mode::Never => "never",
-        }
-    }
-}
-
-/// What an attempt needs.
-pub struct Inputs<'a> {
-    pub env: &'a Env,
-    /// The registry URL the package goes to.
-    pub registry: &'a str,
-    pub name: &'a str,
-    /// `npa(name).escapedName`.
-    pub escaped: &'a str,
-    /// package.json's `repository`, for the mismatch warning.
-    pub repository: Option<&'a Value>,
-    /// The `npm-auth-type` header value.
-    pub auth_type: String,
-    pub client: &'a Client,
-    pub observer: &'a dyn Observer,
-    pub ci: &'a CiReport,
-    /// When a repository file moved the publish to another registry than
-    /// the one chosen outside the repository: (the registry it chose, where
-    /// it was chosen, the registry chosen outside). No id token is asked
-    /// for then: it would go to a host the repository picked.
-    pub moved_by_repository: Option<(String, String, String)>,
-}
-
-/// How an attempt ended.
-pub enum Attempt {
-    /// Not GitHub Actions, GitLab CI or CircleCI (or `CI=false`).
-    NotInCi,
-    /// `--trusted-publishing never`.
-    Disabled,
-    Ok(Box<Success>),
-    Failed(Box<Diagnosis>),
-}
-
-/// A publish token from the exchange.
-pub struct Success {
-    pub token: Secret<String>,
-    pub provider: Provider,
-    pub source: IdTokenSource,
-    pub claims: Option<Claims>,
-    /// Still worth saying (a `repository` field naming another repository).
-    pub warnings: Vec<String>,
-}
-
-impl Success {
-    /// For the final line: `trusted publishing (GitHub Actions OIDC)`.
-    pub fn describe(&self) -> String {
-        format!("trusted publishing ({} OIDC)", self.provider.display_name())
-    }
-}
-
-/// Which step failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    IdToken,
-    Exchange,
-}
+use super::utc::{is_real_time, now_secs, utc};
+use super::{is_npmjs, Inputs, Stage};
 
 /// Why trusted publishing did not work, and what to do.
 #[derive(Debug, Clone)]
@@ -194,95 +92,8 @@ pub fn render_form(
     out
 }
 
-pub fn is_npmjs(registry: &str) -> bool {
-    url::Url::parse(registry)
-        .ok()
-        .and_then(|u| {
-            u.host_str()
-                .map(|h| h.eq_ignore_ascii_case("registry.npmjs.org"))
-        })
-        .unwrap_or(false)
-}
-
-/// Tries trusted publishing: detection, id token, exchange. Every secret it
-/// obtains is masked on GitHub the moment it exists.
-pub fn attempt(mode: Mode, i: &Inputs<'_>) -> Attempt {
-    if mode == Mode::Never {
-        return Attempt::Disabled;
-    }
-    let Some(provider) = ci::detect(i.env) else {
-        return Attempt::NotInCi;
-    };
-    if let Some((registry, place, outside)) = &i.moved_by_repository {
-        return Attempt::Failed(Box::new(Diagnosis {
-            provider,
-            stage: Stage::IdToken,
-            summary: format!(
-                "trusted publishing was not tried: the registry {registry} was chosen by {place}, a file in the repository"
-            ),
-            config_error: true,
-            status: None,
-            explanation: vec![
-                format!(
-                    "An id token and the publish token it is exchanged for go only to the registry chosen outside the repository ({outside}): a pull request can change {place}."
-                ),
-                format!(
-                    "If {registry} is right, choose it outside the repository: pass --registry {registry}, or set npm_config_registry in the job."
-                ),
-            ],
-            claims: None,
-            values: None,
-            warnings: Vec::new(),
-            hint: format!("pass --registry {registry} if that registry is right, or remove the setting from {place}"),
-            unsupported_registry: true,
-        }));
-    }
-    let id = match oidc::id_token(i.env, provider, i.registry, i.client, i.observer) {
-        Ok(id) => id,
-        Err(e) => return Attempt::Failed(Box::new(id_token_diagnosis(provider, &e, i))),
-    };
-    i.ci.mask(&id.token);
-    let claims = decode_claims(&id.token);
-    let mut suspects = Vec::new();
-    match &claims {
-        Ok(c) => suspects.extend(local_problems(c, i)),
-        Err(e) => suspects.push(format!(
-            "The id token from {} cannot be read: {e}.",
-            id.source.describe()
-        )),
-    }
-    let claims = claims.ok();
-    match oidc::exchange(
-        i.client,
-        i.registry,
-        i.escaped,
-        &id.token,
-        &i.auth_type,
-        i.observer,
-    ) {
-        Ok(token) => {
-            i.ci.mask(&token);
-            let warnings = claims
-                .as_ref()
-                .and_then(|c| repository_mismatch(c, provider, i.repository))
-                .into_iter()
-                .collect();
-            Attempt::Ok(Box::new(Success {
-                token,
-                provider,
-                source: id.source,
-                claims,
-                warnings,
-            }))
-        }
-        Err(e) => Attempt::Failed(Box::new(exchange_diagnosis(
-            provider, id.source, &e, claims, suspects, i,
-        ))),
-    }
-}
-
 /// The snippet that grants the id token on each provider.
-fn permission_snippet(provider: Provider, registry: &str, env: &Env) -> Vec<String> {
+pub(super) fn permission_snippet(provider: Provider, registry: &str, env: &Env) -> Vec<String> {
     let aud = oidc::audience(registry).unwrap_or_else(|| "npm:registry.npmjs.org".into());
     match provider {
         Provider::GitHubActions => vec![
@@ -316,14 +127,18 @@ fn permission_snippet(provider: Provider, registry: &str, env: &Env) -> Vec<Stri
 
 /// `owner/repo/.github/workflows/release.yml@refs/heads/main` →
 /// `.github/workflows/release.yml`.
-fn workflow_path(workflow_ref: &str) -> String {
+pub(super) fn workflow_path(workflow_ref: &str) -> String {
     let path = workflow_ref.split('@').next().unwrap_or_default();
     let mut parts = path.splitn(3, '/');
     let (_, _, rest) = (parts.next(), parts.next(), parts.next());
     rest.unwrap_or(path).to_string()
 }
 
-fn id_token_diagnosis(provider: Provider, e: &IdTokenError, i: &Inputs<'_>) -> Diagnosis {
+pub(super) fn id_token_diagnosis(
+    provider: Provider,
+    e: &IdTokenError,
+    i: &Inputs<'_>,
+) -> Diagnosis {
     let mut explanation = Vec::new();
     let mut warnings = Vec::new();
     let (config_error, hint) = match e {
@@ -413,7 +228,7 @@ fn id_token_diagnosis(provider: Provider, e: &IdTokenError, i: &Inputs<'_>) -> D
 }
 
 /// Problems visible in the claims before the registry sees them.
-fn local_problems(c: &Claims, i: &Inputs<'_>) -> Vec<String> {
+pub(super) fn local_problems(c: &Claims, i: &Inputs<'_>) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(want) = oidc::audience(i.registry) {
         let auds = c.audiences();
@@ -446,7 +261,7 @@ fn local_problems(c: &Claims, i: &Inputs<'_>) -> Vec<String> {
     out
 }
 
-fn exchange_diagnosis(
+pub(super) fn exchange_diagnosis(
     provider: Provider,
     source: IdTokenSource,
     e: &ExchangeError,
@@ -551,7 +366,7 @@ fn exchange_diagnosis(
 }
 
 /// Warnings the claims alone justify.
-fn claim_warnings(c: &Claims, provider: Provider, i: &Inputs<'_>) -> Vec<String> {
+pub(super) fn claim_warnings(c: &Claims, provider: Provider, i: &Inputs<'_>) -> Vec<String> {
     let mut out = Vec::new();
     if let PublisherValues::GitHub {
         called_workflow: Some(callee),
@@ -592,7 +407,7 @@ fn claim_warnings(c: &Claims, provider: Provider, i: &Inputs<'_>) -> Vec<String>
 }
 
 /// An issuer npm does not accept, when it is recognisably one.
-fn issuer_warning(iss: &str, provider: Provider) -> Option<String> {
+pub(super) fn issuer_warning(iss: &str, provider: Provider) -> Option<String> {
     let u = url::Url::parse(iss).ok()?;
     if u.scheme() != "https" {
         return None;
@@ -620,7 +435,7 @@ fn issuer_warning(iss: &str, provider: Provider) -> Option<String> {
 }
 
 /// A pull request from a fork, read from the event payload.
-fn fork_pull_request(env: &Env) -> Option<String> {
+pub(super) fn fork_pull_request(env: &Env) -> Option<String> {
     let event = env.get("GITHUB_EVENT_NAME")?;
     if !event.starts_with("pull_request") {
         return None;
@@ -639,7 +454,7 @@ fn fork_pull_request(env: &Env) -> Option<String> {
 }
 
 /// A 404 from the exchange may mean the package does not exist yet.
-fn package_missing(i: &Inputs<'_>) -> Option<String> {
+pub(super) fn package_missing(i: &Inputs<'_>) -> Option<String> {
     let url = format!("{}/{}", i.registry.trim_end_matches('/'), i.escaped);
     match i
         .client
@@ -654,7 +469,7 @@ fn package_missing(i: &Inputs<'_>) -> Option<String> {
 }
 
 /// package.json's `repository` naming another repository than the claims'.
-fn repository_mismatch(
+pub(super) fn repository_mismatch(
     c: &Claims,
     provider: Provider,
     repository: Option<&Value>,
@@ -743,135 +558,8 @@ pub fn claim_lines(c: &Claims, provider: Provider) -> Vec<String> {
         .collect()
 }
 
-/// Whether npm would make provenance automatically, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProvenanceDecision {
-    pub would_sign: bool,
-    pub reason: String,
-}
-
-/// npm's rule (`oidc.js`, after a successful exchange): provenance stays as
-/// configured when `provenance` is set anywhere; otherwise it is turned on
-/// for a public GitHub repository, or a public GitLab project with
-/// `SIGSTORE_ID_TOKEN`, when the registry says the package is public.
-/// CircleCI never gets it. `visibility` asks the registry.
-pub fn provenance_decision(
-    configured: Option<bool>,
-    trusted: Option<(&Success, Provider)>,
-    env: &Env,
-    visibility: impl FnOnce() -> Result<bool, String>,
-) -> ProvenanceDecision {
-    let no = |reason: String| ProvenanceDecision {
-        would_sign: false,
-        reason,
-    };
-    if let Some(v) = configured {
-        return ProvenanceDecision {
-            would_sign: v,
-            reason: format!("provenance is set to {v} in the configuration"),
-        };
-    }
-    let Some((success, provider)) = trusted else {
-        return no(
-            "npm makes provenance automatically only after a trusted-publishing exchange".into(),
-        );
-    };
-    let claims = success.claims.as_ref();
-    match provider {
-        Provider::CircleCi => return no("npm does not make provenance on CircleCI".into()),
-        Provider::GitHubActions => {
-            let vis = claims
-                .and_then(|c| c.str("repository_visibility"))
-                .unwrap_or("unknown");
-            if vis != "public" {
-                return no(format!(
-                    "the repository is {vis} (repository_visibility); npm makes provenance only for public repositories"
-                ));
-            }
-        }
-        Provider::GitLab => {
-            let vis = claims
-                .and_then(|c| c.str("project_visibility"))
-                .unwrap_or("unknown");
-            if vis != "public" {
-                return no(format!(
-                    "the project is {vis} (project_visibility); npm makes provenance only for public projects"
-                ));
-            }
-            if env.get("SIGSTORE_ID_TOKEN").is_none_or(str::is_empty) {
-                return no("SIGSTORE_ID_TOKEN is not set; add `SIGSTORE_ID_TOKEN: {aud: sigstore}` under the job's id_tokens".into());
-            }
-        }
-    }
-    match visibility() {
-        Ok(true) => ProvenanceDecision {
-            would_sign: true,
-            reason: "the repository is public and the registry says the package is public".into(),
-        },
-        Ok(false) => no("the registry says the package is not public".into()),
-        Err(e) => no(format!("the package's visibility could not be read ({e})")),
-    }
-}
-
-/// [`provenance_decision`] for a publish: the configuration's `provenance`
-/// (when set anywhere), the exchange's outcome, and the registry's
-/// visibility answer (asked with `auth`, only when the claims qualify).
-pub fn decide_provenance(
-    config: &crate::config::Config,
-    trusted: Option<&Success>,
-    env: &Env,
-    client: &Client,
-    registry: &str,
-    escaped: &str,
-    auth: Option<&crate::registry::Auth>,
-) -> ProvenanceDecision {
-    let configured = (!config.is_default("provenance")).then(|| config.provenance());
-    provenance_decision(configured, trusted.map(|s| (s, s.provider)), env, || {
-        oidc::package_visibility(client, registry, escaped, auth, &config.auth_type())
-    })
-}
-
-fn now_secs() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-/// `2026-11-22T23:55:00Z`.
-pub fn utc(secs: i64) -> String {
-    // A claim can hold any number (`i64::MIN`): only years 0000 to 9999
-    // are shown as dates.
-    if !is_real_time(secs) {
-        return format!("{secs} (seconds since 1970: not a real date)");
-    }
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Whether `secs` since 1970 falls in the years 0000 to 9999.
-fn is_real_time(secs: i64) -> bool {
-    (-62_167_219_200..=253_402_300_799).contains(&secs)
-}
-
 /// `45 s`, `12 min`, `3 h`, `2 days`.
-fn ago(secs: i64) -> String {
+pub(super) fn ago(secs: i64) -> String {
     match secs {
         s if s < 120 => format!("{s} s"),
         s if s < 7200 => format!("{} min", s / 60),
@@ -883,31 +571,6 @@ fn ago(secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn modes_parse() {
-        assert_eq!(Mode::parse("Always"), Some(Mode::Always));
-        assert_eq!(Mode::parse("never"), Some(Mode::Never));
-        assert_eq!(Mode::parse(" auto "), Some(Mode::Auto));
-        assert_eq!(Mode::parse("sometimes"), None);
-    }
-
-    #[test]
-    fn utc_formats_epoch_seconds() {
-        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(utc(1_795_391_700), "2026-11-22T23:55:00Z");
-        assert_eq!(utc(253_402_300_799), "9999-12-31T23:59:59Z");
-        assert_eq!(utc(-62_167_219_200), "0000-01-01T00:00:00Z");
-        assert_eq!(
-            utc(i64::MIN),
-            "-9223372036854775808 (seconds since 1970: not a real date)"
-        );
-        assert_eq!(
-            utc(i64::MAX),
-            "9223372036854775807 (seconds since 1970: not a real date)"
-        );
-    }
 
     #[test]
     fn absurd_expiries_are_shown_sanely() {
@@ -1012,40 +675,5 @@ mod tests {
         assert!(fork_pull_request(&env("push")).is_none());
         std::fs::write(&event, payload("acme/widgets")).unwrap();
         assert!(fork_pull_request(&env("pull_request")).is_none());
-    }
-
-    #[test]
-    fn provenance_follows_npms_rule() {
-        let env = Env::default();
-        let success = |v: Value| Success {
-            token: Secret::new("t".into()),
-            provider: Provider::GitHubActions,
-            source: IdTokenSource::GitHubRequest,
-            claims: Some(claims(v)),
-            warnings: Vec::new(),
-        };
-        let public = success(serde_json::json!({"repository_visibility": "public"}));
-        let private = success(serde_json::json!({"repository_visibility": "private"}));
-        let gh = Provider::GitHubActions;
-        assert!(provenance_decision(None, Some((&public, gh)), &env, || Ok(true)).would_sign);
-        assert!(!provenance_decision(None, Some((&public, gh)), &env, || Ok(false)).would_sign);
-        let d = provenance_decision(None, Some((&private, gh)), &env, || panic!("not asked"));
-        assert!(!d.would_sign && d.reason.contains("private"), "{d:?}");
-        assert!(
-            !provenance_decision(Some(false), Some((&public, gh)), &env, || Ok(true)).would_sign
-        );
-        assert!(provenance_decision(Some(true), None, &env, || Ok(false)).would_sign);
-        assert!(!provenance_decision(None, None, &env, || Ok(true)).would_sign);
-        let gl = success(serde_json::json!({"project_visibility": "public"}));
-        let d = provenance_decision(None, Some((&gl, Provider::GitLab)), &env, || Ok(true));
-        assert!(!d.would_sign && d.reason.contains("SIGSTORE_ID_TOKEN"));
-        let env = Env::from_pairs([("SIGSTORE_ID_TOKEN", "x")]);
-        assert!(
-            provenance_decision(None, Some((&gl, Provider::GitLab)), &env, || Ok(true)).would_sign
-        );
-        assert!(
-            !provenance_decision(None, Some((&gl, Provider::CircleCi)), &env, || Ok(true))
-                .would_sign
-        );
     }
 }

@@ -835,6 +835,209 @@ fn install_sh_reuses_a_kept_archive_only_while_it_matches() {
     place.assert_clean(&["trustpub"], &third);
 }
 
+/// A directory of symlinks to these tools (and nothing else), for a PATH
+/// that lacks the others.
+fn tool_dir(root: &Path, tools: &[&str]) -> PathBuf {
+    let bin = root.join("tools");
+    fs::create_dir_all(&bin).unwrap();
+    for tool in tools {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .unwrap();
+        let path = String::from_utf8_lossy(&found.stdout).trim().to_string();
+        assert!(
+            found.status.success() && path.starts_with('/'),
+            "this test needs {tool} on PATH (apt-get install {tool})"
+        );
+        crate::support::make_symlink(Path::new(&path), &bin.join(tool)).unwrap();
+    }
+    bin
+}
+
+/// A mirror URL cannot smuggle a host past the loopback-only rule for
+/// http:// with a user name (`http://localhost:@host`), nor hold
+/// credentials at all; the refusal prints no password, and nothing is
+/// downloaded.
+#[test]
+fn install_sh_refuses_download_urls_with_credentials_or_plain_http_off_loopback() {
+    let place = Place::new();
+    let sh = pinned_install_sh(&place.root);
+    let dl = Download::start(Serve::Release);
+    let origin = dl.server.origin();
+    let hostport = origin.trim_start_matches("http://").to_string();
+    let token = planted_token();
+    let cases = [
+        format!("http://localhost:@{hostport}"),
+        format!("http://127.0.0.1:{token}@{hostport}"),
+        format!("http://localhost:{token}@{hostport}/"),
+        format!("https://user:{token}@example.invalid/mirror"),
+        format!("http://127.0.0.1.nip.io/{token}"),
+        "http://10.0.0.1:9/".to_string(),
+        "http://localhost.example/".to_string(),
+        "ftp://127.0.0.1/".to_string(),
+        format!("{origin}/?x=1"),
+    ];
+    for url in &cases {
+        let out = place.install("sh", &sh, Some(url), &[]);
+        assert_eq!(out.status.code(), Some(1), "{url}\n{}", out.describe());
+        assert!(
+            out.stderr
+                .contains("TRUSTPUB_DOWNLOAD_URL must be an https:// URL"),
+            "{url}\n{}",
+            out.describe()
+        );
+        assert!(
+            !out.stderr.contains(&token) && !out.stdout.contains(&token),
+            "the password in the URL was printed: {}",
+            out.describe()
+        );
+        assert!(!place.installed().exists(), "{url}");
+    }
+    assert_eq!(dl.requests(), Vec::<String>::new());
+    // The loopback forms that are allowed still work.
+    let port = hostport.rsplit(':').next().unwrap();
+    for url in [
+        format!("http://localhost:{port}"),
+        format!("http://127.0.0.1:{port}/"),
+    ] {
+        let out = place.install("sh", &sh, Some(&url), &[]);
+        assert_eq!(out.status.code(), Some(0), "{url}\n{}", out.describe());
+        place.assert_clean(&["trustpub"], &out);
+    }
+}
+
+/// Without a tool to check a checksum with, install.sh stops before it
+/// reads, deletes or downloads anything: a kept archive that matches stays.
+#[test]
+fn install_sh_checks_for_its_tools_before_touching_anything() {
+    let place = Place::new();
+    let sh = pinned_install_sh(&place.root);
+    let dl = Download::start(Serve::Release);
+    let keep = place.root.join("cache");
+    fs::create_dir_all(&keep).unwrap();
+    let name = release().host_archive();
+    fs::write(keep.join(&name), &release().archives[&name]).unwrap();
+    let common = [
+        dash(),
+        "uname",
+        "awk",
+        "mktemp",
+        "rm",
+        "mkdir",
+        "cp",
+        "chmod",
+        "mv",
+        "gzip",
+        "grep",
+        "cat",
+    ];
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["curl", "tar"],
+            "found none of sha256sum, shasum and openssl to check the download with",
+        ),
+        (
+            &["sha256sum", "tar"],
+            "found neither curl nor wget to download with",
+        ),
+        (&["curl", "sha256sum"], "found no tar to open"),
+    ];
+    for (i, (extra, message)) in cases.iter().enumerate() {
+        let root = place.root.join(format!("case{i}"));
+        let tools: Vec<&str> = common.iter().chain(extra.iter()).copied().collect();
+        let bin = tool_dir(&root, &tools);
+        let mut cmd = Command::new(bin.join("dash"));
+        cmd.arg(&sh)
+            .arg("--to")
+            .arg(&place.to)
+            .arg("--archive-dir")
+            .arg(&keep)
+            .env_clear()
+            .env("PATH", &bin)
+            .env("HOME", &place.home)
+            .env("TMPDIR", &place.tmp)
+            .env("TRUSTPUB_DOWNLOAD_URL", dl.server.origin())
+            .current_dir(&place.root);
+        let out = run(cmd, &root, "install");
+        assert_eq!(out.status.code(), Some(1), "{}", out.describe());
+        assert!(out.stderr.contains(message), "{}", out.describe());
+        assert!(!out.stderr.contains("downloading"), "{}", out.describe());
+        assert_eq!(
+            fs::read(keep.join(&name)).unwrap(),
+            release().archives[&name],
+            "the kept archive was touched"
+        );
+        place.assert_clean(&[], &out);
+    }
+    assert_eq!(dl.requests(), Vec::<String>::new());
+}
+
+/// `--to DIR` where `DIR/trustpub` is a directory: refused before the
+/// download, and the directory is left as it was (a rename would have
+/// moved the binary into it).
+#[test]
+fn install_sh_refuses_a_destination_that_is_a_directory() {
+    let place = Place::new();
+    let sh = pinned_install_sh(&place.root);
+    let dl = Download::start(Serve::Release);
+    fs::create_dir_all(place.installed().join("inside")).unwrap();
+    let out = place.install("sh", &sh, Some(&dl.server.origin()), &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", out.describe());
+    assert!(
+        out.stderr.contains(&format!(
+            "{} is a directory, not a trustpub binary to replace",
+            place.installed().display()
+        )),
+        "{}",
+        out.describe()
+    );
+    assert_eq!(dl.requests(), Vec::<String>::new());
+    assert_eq!(
+        crate::support::dir_names(&place.installed()),
+        vec!["inside".to_string()]
+    );
+    place.assert_clean(&["trustpub"], &out);
+}
+
+/// The staged copy next to the destination has a name nobody can guess:
+/// a symlink planted at the name the shell's process id would give is not
+/// followed (it used to be `.trustpub.install.$$`; `exec` keeps `$$`).
+#[test]
+fn install_sh_does_not_follow_a_planted_symlink_at_the_staging_name() {
+    let place = Place::new();
+    let sh = pinned_install_sh(&place.root);
+    let dl = Download::start(Serve::Release);
+    fs::create_dir_all(&place.to).unwrap();
+    let victim = place.root.join("victim");
+    fs::write(&victim, "precious\n").unwrap();
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(
+            "ln -s \"$VICTIM\" \"$TO/.trustpub.install.$$\" && exec sh \"$INSTALL_SH\" --to \"$TO\"",
+        )
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &place.home)
+        .env("TMPDIR", &place.tmp)
+        .env("VICTIM", &victim)
+        .env("TO", &place.to)
+        .env("INSTALL_SH", &sh)
+        .env("TRUSTPUB_DOWNLOAD_URL", dl.server.origin())
+        .current_dir(&place.root);
+    let out = run(cmd, &place.root, "install-planted");
+    assert_eq!(out.status.code(), Some(0), "{}", out.describe());
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert_eq!(
+        fs::read(place.installed()).unwrap(),
+        fs::read(trustpub_bin()).unwrap()
+    );
+    let mut left = crate::support::dir_names(&place.to);
+    left.sort();
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(left.contains(&"trustpub".to_string()), "{left:?}");
+}
+
 // ---------------------------------------------------------------------------
 // scripts/pin-release
 

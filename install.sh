@@ -252,6 +252,9 @@ download() { # url file
             --output "$2" "$1" || return 1
     elif have wget; then
         if wget --version 2>/dev/null | grep -q 'GNU Wget'; then
+            # --https-only binds recursive links only: GNU wget has no
+            # option that keeps a redirect on https (nor has BusyBox wget).
+            # The pinned checksum is what a redirect cannot get past.
             https_only=''
             [ "$proto" != '=https' ] || https_only=--https-only
             wget -nv -T 60 -t 3 ${https_only:+"$https_only"} -O "$2" "$1" || return 1

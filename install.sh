@@ -10,7 +10,8 @@
 #
 # TRUSTPUB_DOWNLOAD_URL replaces the release download URL (a mirror; the
 # archive names and the checksums stay the same). https:// only, except
-# http:// on the loopback address for tests.
+# http:// on the loopback address for tests; no `@` (credentials), query or
+# fragment.
 set -eu
 
 # BEGIN PINNED RELEASE (written by scripts/pin-release; do not edit by hand)

@@ -10,7 +10,8 @@
 #
 # TRUSTPUB_DOWNLOAD_URL replaces the release download URL (a mirror; the
 # archive names and the checksums stay the same). https:// only, except
-# http:// on the loopback address for tests.
+# http:// on the loopback address for tests; no `@` (credentials), query or
+# fragment.
 set -eu
 
 # BEGIN PINNED RELEASE (written by scripts/pin-release; do not edit by hand)
@@ -151,11 +152,53 @@ esac
 
 base=${TRUSTPUB_DOWNLOAD_URL:-$repo_url/releases/download/v$version}
 base=${base%/}
+# A mirror URL: https://, or http:// on the loopback address (tests); no
+# user name or password (a URL holding `@` is refused, and not printed), no
+# query or fragment.
+url_refused() {
+    die "TRUSTPUB_DOWNLOAD_URL must be an https:// URL (http:// only on the loopback address: 127.0.0.0/8, localhost, [::1]) without credentials, query or fragment; $1"
+}
 case $base in
-https://*) ;;
-http://127.0.0.1[:/]* | http://localhost[:/]* | http://\[::1\][:/]*) ;;
-*) die "TRUSTPUB_DOWNLOAD_URL must be an https:// URL (http:// only on the loopback address): $base" ;;
+https://*) scheme=https ;;
+http://*) scheme=http ;;
+*://*) url_refused "this one's scheme is ${base%%://*}" ;;
+*) url_refused "this one has no scheme" ;;
 esac
+rest=${base#*://}
+authority=${rest%%/*}
+case $base in
+*@*) url_refused "this one holds an @ (a user name or password, which is not printed)" ;;
+esac
+case $authority in
+'') url_refused "this one has no host" ;;
+esac
+case $base in
+*[!]A-Za-z0-9._~:/%+=,[-]*) url_refused "this one holds a character other than letters, digits and -._~:/%+=,[]" ;;
+esac
+case $authority in
+*[!]A-Za-z0-9.:[-]*) url_refused "this one's host is not a host name" ;;
+esac
+if [ "$scheme" = http ]; then
+    host=$authority
+    port=''
+    case $authority in
+    \[*) host=${authority%%]*}]; port=${authority#"$host"} ;;
+    *:*) host=${authority%%:*}; port=${authority#"$host"} ;;
+    esac
+    case $port in
+    '' | :[0-9]*) case ${port#:} in *[!0-9]*) url_refused "this one's port is not a number" ;; esac ;;
+    *) url_refused "this one's port is not a number" ;;
+    esac
+    case $host in
+    localhost | '[::1]') ;;
+    127.*.*.*)
+        case ${host#127.} in
+        *.*.*.* | *[!0-9.]* | .* | *.. | *..* | *.) url_refused "http:// is for the loopback address only, and $host is not one" ;;
+        esac
+        ;;
+    *) url_refused "http:// is for the loopback address only, and $host is not one" ;;
+    esac
+fi
 url="$base/$archive"
 
 [ -n "$to" ] || {
@@ -164,8 +207,28 @@ url="$base/$archive"
 }
 
 # -- tools -----------------------------------------------------------------
+# All checked before anything is read, written or downloaded.
 
 have() { command -v "$1" >/dev/null 2>&1; }
+
+have sha256sum || have shasum || have openssl ||
+    die "found none of sha256sum, shasum and openssl to check the download with; nothing was installed"
+have curl || have wget ||
+    die "found neither curl nor wget to download with; nothing was installed"
+case $ext in
+tar.gz) have tar || die "found no tar to open $archive with; nothing was installed" ;;
+zip)
+    have unzip || have bsdtar || have powershell.exe ||
+        die "found none of unzip, bsdtar and PowerShell to open $archive with; nothing was installed"
+    ;;
+esac
+
+# The destination: a directory (or none yet) that holds no directory named
+# like the binary (the rename would move the binary into it).
+[ ! -e "$to" ] || [ -d "$to" ] || die "--to $to is not a directory; nothing was installed"
+if [ -d "$to/$exe" ]; then
+    die "$to/$exe is a directory, not a trustpub binary to replace; move it away or choose another --to; nothing was installed"
+fi
 
 sha256_of() {
     if have sha256sum; then
@@ -190,6 +253,9 @@ download() { # url file
             --output "$2" "$1" || return 1
     elif have wget; then
         if wget --version 2>/dev/null | grep -q 'GNU Wget'; then
+            # --https-only binds recursive links only: GNU wget has no
+            # option that keeps a redirect on https (nor has BusyBox wget).
+            # The pinned checksum is what a redirect cannot get past.
             https_only=''
             [ "$proto" != '=https' ] || https_only=--https-only
             wget -nv -T 60 -t 3 ${https_only:+"$https_only"} -O "$2" "$1" || return 1
@@ -247,8 +313,9 @@ if [ -n "$keep" ] && [ -f "$keep/$archive" ]; then
         fetched=cache
         say "using $keep/$archive (sha256 $expected, as pinned)"
     else
+        # Left in place until a download that matches replaces it.
         say "$keep/$archive does not match the pinned checksum; downloading it again"
-        rm -f "$tmp/$archive" "$keep/$archive"
+        rm -f "$tmp/$archive"
     fi
 fi
 if [ -z "$fetched" ]; then
@@ -283,8 +350,9 @@ bin="$tmp/x/$stem/$exe"
 
 mkdir -p "$to" || die "cannot create $to"
 # Copy next to the destination, then rename over it: the rename is atomic,
-# so the destination is the old binary or the new one, never a part.
-staged="$to/.$exe.install.$$"
+# so the destination is the old binary or the new one, never a part. The
+# staged file is new (mktemp: a name nobody could plant a symlink at).
+staged=$(mktemp "$to/.trustpub.XXXXXXXX") || die "cannot write into $to; nothing was installed"
 cp "$bin" "$staged" || die "cannot write into $to; nothing was installed"
 chmod 755 "$staged"
 if [ "$target" = "$host_target" ]; then
@@ -292,6 +360,7 @@ if [ "$target" = "$host_target" ]; then
 else
     got="trustpub $version (for $target, not run here)"
 fi
+[ ! -d "$to/$exe" ] || die "$to/$exe is a directory, not a trustpub binary to replace; nothing was installed"
 mv -f "$staged" "$to/$exe" || die "cannot move the binary into $to/$exe; nothing was installed"
 staged=''
 say "installed $got at $to/$exe"

@@ -9,7 +9,9 @@
 #   TRUSTPUB                   the binary (setup.sh's output `path`)
 #   INPUT_COMMAND              publish (default), pack or doctor
 #   INPUT_WORKING_DIRECTORY    where to run it (default: the workspace)
-#   INPUT_TRUSTED_PUBLISHING   auto (default), always or never    [publish]
+#   INPUT_TRUSTED_PUBLISHING   auto, always, never or empty (default:
+#                              no flag, so trustpub's default applies:
+#                              TRUSTPUB_TRUSTED_PUBLISHING, else auto) [publish]
 #   INPUT_PROVENANCE           true, false or empty (trustpub decides) [publish]
 #   INPUT_DRY_RUN              true or false (default)          [publish, pack]
 #   INPUT_ARGS                 more arguments, split at spaces, tabs and
@@ -39,7 +41,7 @@ fi
 : "${GITHUB_OUTPUT:?GITHUB_OUTPUT is not set}"
 command=${INPUT_COMMAND:-publish}
 workdir=${INPUT_WORKING_DIRECTORY:-.}
-mode=${INPUT_TRUSTED_PUBLISHING:-auto}
+mode=${INPUT_TRUSTED_PUBLISHING:-}
 provenance=${INPUT_PROVENANCE:-}
 dry_run=${INPUT_DRY_RUN:-false}
 
@@ -48,8 +50,8 @@ publish | pack | doctor) ;;
 *) fail "input command: $(quote "$command") is not one of publish, pack, doctor" ;;
 esac
 case $mode in
-auto | always | never) ;;
-*) fail "input trusted-publishing: $(quote "$mode") is not one of auto, always, never" ;;
+auto | always | never | '') ;;
+*) fail "input trusted-publishing: $(quote "$mode") is not one of auto, always, never (or empty)" ;;
 esac
 case $provenance in
 true | false | '') ;;
@@ -65,13 +67,13 @@ esac
 
 args=("$command")
 if [ "$command" = publish ]; then
-    args+=(--trusted-publishing "$mode")
+    [ -z "$mode" ] || args+=(--trusted-publishing "$mode")
     case $provenance in
     true) args+=(--provenance) ;;
     false) args+=(--no-provenance) ;;
     esac
 else
-    [ "$mode" = auto ] || fail "input trusted-publishing applies to the publish command only, not $command"
+    [ -z "$mode" ] || [ "$mode" = auto ] || fail "input trusted-publishing applies to the publish command only, not $command"
     [ -z "$provenance" ] || fail "input provenance applies to the publish command only, not $command"
 fi
 if [ "$dry_run" = true ]; then
@@ -107,12 +109,60 @@ printf 'Running: trustpub'
 printf ' %q' "${args[@]}"
 printf ' (in %q)\n' "$workdir"
 set +e
-(cd "$workdir" && exec "$tp" "${args[@]}") >"$report"
+(cd -- "$workdir" && exec "$tp" "${args[@]}") >"$report"
 code=$?
 set -e
 
+# Whether the report says it published: a member of the top-level object
+# whose value is an object with "outcome": "published". Read by a small
+# JSON scanner (strings, escapes, nesting) rather than by the layout of the
+# pretty-printed text, with awk, which every runner has (jq, python3 and
+# node are not everywhere). Anything after the document is ignored.
+published_in() {
+    LC_ALL=C awk '
+    function value(s) {
+        if (depth == 2 && kind[1] == "o" && kind[2] == "o" && key[2] == "\"outcome\"" && s == "\"published\"")
+            found = 1
+    }
+    {
+        line = $0
+        n = length(line)
+        for (i = 1; i <= n; i++) {
+            c = substr(line, i, 1)
+            if (instr) {
+                str = str c
+                if (esc) esc = 0
+                else if (c == "\\") esc = 1
+                else if (c == "\"") {
+                    instr = 0
+                    if (depth > 0 && kind[depth] == "o" && wantkey[depth]) key[depth] = str
+                    else value(str)
+                }
+                continue
+            }
+            if (c == "\"") { instr = 1; esc = 0; str = c }
+            else if (c == "{" || c == "[") {
+                if (depth == 0 && started) exit
+                started = 1
+                depth++
+                kind[depth] = (c == "{") ? "o" : "a"
+                wantkey[depth] = (c == "{")
+                key[depth] = ""
+            } else if (c == "}" || c == "]") {
+                depth--
+                if (depth <= 0) exit
+            } else if (c == ",") {
+                if (depth > 0 && kind[depth] == "o") wantkey[depth] = 1
+            } else if (c == ":") {
+                if (depth > 0) wantkey[depth] = 0
+            }
+        }
+    }
+    END { exit found ? 0 : 1 }
+    ' "$1"
+}
 published=false
-if [ "$command" = publish ] && [ "$code" -eq 0 ] && grep -Eq '^    "outcome": "published",?$' "$report"; then
+if [ "$command" = publish ] && [ "$code" -eq 0 ] && published_in "$report"; then
     published=true
 fi
 

@@ -6,9 +6,20 @@
 // no dependencies; Node 18 or later.
 //
 // TRUSTPUB_BINARY=/path/to/trustpub runs that binary instead.
+//
+// Windows on Arm has no build of its own: it runs the x64 one (emulated),
+// from `@trustpub/win32-x64` when that is installed (npm leaves it out on
+// arm64 unless told `--cpu=x64`).
+//
+// Signals: SIGINT, SIGTERM and SIGHUP sent to this launcher are passed on
+// to the binary, and when the binary dies of a signal the launcher dies of
+// the same one. SIGPIPE is the exception: Node ignores it, so when the
+// binary dies of SIGPIPE the launcher exits with status 141 (128 + 13)
+// instead. On Windows, Ctrl+C reaches the binary from the console itself;
+// the launcher only waits for it.
 'use strict'
 
-const { spawnSync } = require('child_process')
+const { spawn } = require('child_process')
 const os = require('os')
 const path = require('path')
 
@@ -39,22 +50,48 @@ function npxInstall () {
   return i > 0 && i + 1 < parts.length ? parts.slice(0, i + 2).join(path.sep) : null
 }
 
+function resolveBinary (name) {
+  try {
+    return path.join(path.dirname(require.resolve(`${name}/package.json`)), 'bin', exe)
+  } catch (_) {
+    return null
+  }
+}
+
 function binaryPath () {
   const supported = Object.keys(pkg.optionalDependencies || {})
     .map((name) => name.replace(/^@trustpub\//, ''))
   const name = `@trustpub/${platform}`
   if (!supported.includes(platform)) {
-    fail([
+    // Windows on Arm runs the x64 build (emulated).
+    const emulated = platform === 'win32-arm64' && supported.includes('win32-x64')
+    if (emulated) {
+      const x64 = resolveBinary('@trustpub/win32-x64')
+      if (x64) return x64
+    }
+    const lines = [
       `there is no prebuilt trustpub binary for this platform (${platform}).`,
-      `Prebuilt binaries exist for: ${supported.join(', ')}.`,
-      'Instead, build it with Rust: `cargo install --locked trustpub`, or from source',
-      '(https://github.com/trustpub/trustpub), and run that binary, or point',
-      'TRUSTPUB_BINARY at it to use it through this command.'
-    ])
+      `Prebuilt binaries exist for: ${supported.join(', ')}.`
+    ]
+    if (emulated) {
+      lines.push(
+        'Windows on Arm runs the win32-x64 one (emulated), and this command uses',
+        '@trustpub/win32-x64 when it is installed; npm leaves it out on arm64 unless',
+        `told otherwise: \`npm install --cpu=x64 trustpub@${pkg.version}\`.`,
+        'Or build it with Rust: `cargo install --locked trustpub`, and point',
+        'TRUSTPUB_BINARY at it to use it through this command.'
+      )
+    } else {
+      lines.push(
+        'Instead, build it with Rust: `cargo install --locked trustpub`, or from source',
+        '(https://github.com/trustpub/trustpub), and run that binary, or point',
+        'TRUSTPUB_BINARY at it to use it through this command.'
+      )
+    }
+    fail(lines)
   }
-  try {
-    return path.join(path.dirname(require.resolve(`${name}/package.json`)), 'bin', exe)
-  } catch (_) {}
+  const found = resolveBinary(name)
+  if (found) return found
   const omitted = omitsOptional()
   const want = pkg.optionalDependencies[name]
   const lines = [
@@ -88,19 +125,63 @@ function binaryPath () {
 }
 
 const override = process.env.TRUSTPUB_BINARY
+// The guard against running this launcher from itself: a bare name in
+// TRUSTPUB_BINARY is looked up on PATH, where npx and npm run put
+// node_modules/.bin (this very command) first. The child gets this
+// launcher's process id; a launcher started directly by a launcher refuses
+// (one started by the binary, say from a lifecycle script, runs).
+const GUARD = 'TRUSTPUB_LAUNCHER'
+if (process.env[GUARD] && process.env[GUARD] === String(process.ppid)) {
+  fail([
+    override
+      ? `TRUSTPUB_BINARY (${override}) runs this launcher again, not a trustpub binary`
+      : 'this launcher was started by itself, not a trustpub binary',
+    '(npx and npm run put node_modules/.bin, where this command is, first on PATH).',
+    'Set TRUSTPUB_BINARY to the full path of a trustpub binary.'
+  ])
+}
 const binary = override || binaryPath()
-const result = spawnSync(binary, args, { stdio: 'inherit', windowsHide: true })
 
-if (result.error) {
+function cannotRun (error) {
   const what = override ? `TRUSTPUB_BINARY (${binary})` : binary
-  const why = result.error.code === 'ENOENT'
+  const why = error.code === 'ENOENT'
     ? 'no such file'
-    : result.error.code === 'EACCES' ? 'not executable' : result.error.message
+    : error.code === 'EACCES' ? 'not executable' : error.message
   fail([`cannot run ${what}: ${why}.`])
 }
-if (result.signal) {
-  // Die of the same signal, so the caller sees what the binary saw.
-  process.kill(process.pid, result.signal)
-  process.exit(128 + (os.constants.signals[result.signal] || 0))
+
+const forwarded = ['SIGINT', 'SIGTERM', 'SIGHUP']
+const handlers = new Map()
+let child
+try {
+  child = spawn(binary, args, {
+    stdio: 'inherit',
+    windowsHide: true,
+    env: { ...process.env, [GUARD]: String(process.pid) }
+  })
+} catch (error) {
+  cannotRun(error)
 }
-process.exit(result.status === null ? 1 : result.status)
+for (const sig of forwarded) {
+  // On Windows the console delivers Ctrl+C to the binary too, and kill()
+  // would end it at once: only wait for it there.
+  const handler = process.platform === 'win32'
+    ? () => {}
+    : () => { try { child.kill(sig) } catch (_) {} }
+  handlers.set(sig, handler)
+  process.on(sig, handler)
+}
+child.on('error', (error) => {
+  for (const [sig, handler] of handlers) process.removeListener(sig, handler)
+  cannotRun(error)
+})
+child.on('exit', (code, signal) => {
+  for (const [sig, handler] of handlers) process.removeListener(sig, handler)
+  if (signal) {
+    // Die of the same signal, so the caller sees what the binary saw
+    // (SIGPIPE, which Node ignores, ends in the exit status below).
+    process.kill(process.pid, signal)
+    process.exit(128 + (os.constants.signals[signal] || 0))
+  }
+  process.exit(code === null ? 1 : code)
+})

@@ -384,8 +384,17 @@ fn scan_step(
                     None
                 };
                 if let Some(target) = target {
-                    let mode = with_str("trusted-publishing").unwrap_or_else(|| "auto".into());
-                    let mut written = format!("trustpub publish --trusted-publishing {mode}");
+                    // The Action passes --trusted-publishing only when the
+                    // input is set; otherwise trustpub's default (auto, or
+                    // the job's TRUSTPUB_TRUSTED_PUBLISHING) applies.
+                    let mut written = "trustpub publish".to_string();
+                    if let Some(mode) = with_str("trusted-publishing")
+                        .map(|m| m.trim().to_string())
+                        .filter(|m| !m.is_empty())
+                    {
+                        written.push_str(" --trusted-publishing ");
+                        written.push_str(&mode);
+                    }
                     if let Some(a) = args.as_deref().filter(|a| !a.trim().is_empty()) {
                         written.push(' ');
                         written.push_str(&a.split_whitespace().collect::<Vec<_>>().join(" "));

@@ -1464,7 +1464,7 @@ fn github_trustpub_action_is_a_trustpub_publish() {
     );
     let a = analyze(root, &root.join("pkg"), HOST);
     let job = only_job(&a);
-    assert_eq!(job.command, "trustpub publish --trusted-publishing auto");
+    assert_eq!(job.command, "trustpub publish");
     assert_eq!(codes(&job.findings), vec![(Warning, "token-fallback")]);
 }
 
@@ -1490,7 +1490,7 @@ fn github_trustpub_action_inputs_decide_whether_and_what_it_publishes() {
         a.jobs.iter().map(|j| j.command.clone()).collect::<Vec<_>>()
     };
     let tp = "trustpub/trustpub";
-    let auto = vec!["trustpub publish --trusted-publishing auto".to_string()];
+    let auto = vec!["trustpub publish".to_string()];
     let none: Vec<String> = Vec::new();
     // The workspace root is not the package; pkg is, however written.
     assert_eq!(jobs_for(tp, &[]), none);
@@ -1528,13 +1528,31 @@ fn github_trustpub_action_inputs_decide_whether_and_what_it_publishes() {
     // `args`: option values are not folders; a folder argument is the target.
     assert_eq!(
         jobs_for(tp, &[("working-directory", "pkg"), ("args", "--tag next")]),
-        vec!["trustpub publish --trusted-publishing auto --tag next".to_string()]
+        vec!["trustpub publish --tag next".to_string()]
     );
     assert_eq!(
         jobs_for(tp, &[("args", "pkg/dist")]),
-        vec!["trustpub publish --trusted-publishing auto pkg/dist".to_string()]
+        vec!["trustpub publish pkg/dist".to_string()]
     );
     assert_eq!(jobs_for(tp, &[("args", "--tag pkg other")]), none);
+    // The input is passed only when set: empty is trustpub's default.
+    assert_eq!(
+        jobs_for(
+            tp,
+            &[("working-directory", "pkg"), ("trusted-publishing", "\"\"")]
+        ),
+        auto
+    );
+    assert_eq!(
+        jobs_for(
+            tp,
+            &[
+                ("working-directory", "pkg"),
+                ("trusted-publishing", "never")
+            ]
+        ),
+        vec!["trustpub publish --trusted-publishing never".to_string()]
+    );
     // A directory from an expression could be anything: counted.
     assert_eq!(
         jobs_for(tp, &[("working-directory", "${{ matrix.dir }}")]),

@@ -835,6 +835,209 @@ fn install_sh_reuses_a_kept_archive_only_while_it_matches() {
     place.assert_clean(&["trustpub"], &third);
 }
 
+/// A directory of symlinks to these tools (and nothing else), for a PATH
+/// that lacks the others.
+fn tool_dir(root: &Path, tools: &[&str]) -> PathBuf {
+    let bin = root.join("tools");
+    fs::create_dir_all(&bin).unwrap();
+    for tool in tools {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .unwrap();
+        let path = String::from_utf8_lossy(&found.stdout).trim().to_string();
+        assert!(
+            found.status.success() && path.starts_with('/'),
+            "this test needs {tool} on PATH (apt-get install {tool})"
+        );
+        crate::support::make_symlink(Path::new(&path), &bin.join(tool)).unwrap();
+    }
+    bin
+}
+
+/// A mirror URL cannot smuggle a host past the loopback-only rule for
+/// http:// with a user name (`http://localhost:@host`), nor hold
+/// credentials at all; the refusal prints no password, and nothing is
+/// downloaded.
+#[test]
+fn install_sh_refuses_download_urls_with_credentials_or_plain_http_off_loopback() {
+    let place = Place::new();
+    let sh = pinned_install_sh(&place.root);
+    let dl = Download::start(Serve::Release);
+    let origin = dl.server.origin();
+    let hostport = origin.trim_start_matches("http://").to_string();
+    let token = planted_token();
+    let cases = [
+        format!("http://localhost:@{hostport}"),
+        format!("http://127.0.0.1:{token}@{hostport}"),
+        format!("http://localhost:{token}@{hostport}/"),
+        format!("https://user:{token}@example.invalid/mirror"),
+        format!("http://127.0.0.1.nip.io/{token}"),
+        "http://10.0.0.1:9/".to_string(),
+        "http://localhost.example/".to_string(),
+        "ftp://127.0.0.1/".to_string(),
+        format!("{origin}/?x=1"),
+    ];
+    for url in &cases {
+        let out = place.install("sh", &sh, Some(url), &[]);
+        assert_eq!(out.status.code(), Some(1), "{url}\n{}", out.describe());
+        assert!(
+            out.stderr
+                .contains("TRUSTPUB_DOWNLOAD_URL must be an https:// URL"),
+            "{url}\n{}",
+            out.describe()
+        );
+        assert!(
+            !out.stderr.contains(&token) && !out.stdout.contains(&token),
+            "the password in the URL was printed: {}",
+            out.describe()
+        );
+        assert!(!place.installed().exists(), "{url}");
+    }
+    assert_eq!(dl.requests(), Vec::<String>::new());
+    // The loopback forms that are allowed still work.
+    let port = hostport.rsplit(':').next().unwrap();
+    for url in [
+        format!("http://localhost:{port}"),
+        format!("http://127.0.0.1:{port}/"),
+    ] {
+        let out = place.install("sh", &sh, Some(&url), &[]);
+        assert_eq!(out.status.code(), Some(0), "{url}\n{}", out.describe());
+        place.assert_clean(&["trustpub"], &out);
+    }
+}
+
+/// Without a tool to check a checksum with, install.sh stops before it
+/// reads, deletes or downloads anything: a kept archive that matches stays.
+#[test]
+fn install_sh_checks_for_its_tools_before_touching_anything() {
+    let place = Place::new();
+    let sh = pinned_install_sh(&place.root);
+    let dl = Download::start(Serve::Release);
+    let keep = place.root.join("cache");
+    fs::create_dir_all(&keep).unwrap();
+    let name = release().host_archive();
+    fs::write(keep.join(&name), &release().archives[&name]).unwrap();
+    let common = [
+        dash(),
+        "uname",
+        "awk",
+        "mktemp",
+        "rm",
+        "mkdir",
+        "cp",
+        "chmod",
+        "mv",
+        "gzip",
+        "grep",
+        "cat",
+    ];
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["curl", "tar"],
+            "found none of sha256sum, shasum and openssl to check the download with",
+        ),
+        (
+            &["sha256sum", "tar"],
+            "found neither curl nor wget to download with",
+        ),
+        (&["curl", "sha256sum"], "found no tar to open"),
+    ];
+    for (i, (extra, message)) in cases.iter().enumerate() {
+        let root = place.root.join(format!("case{i}"));
+        let tools: Vec<&str> = common.iter().chain(extra.iter()).copied().collect();
+        let bin = tool_dir(&root, &tools);
+        let mut cmd = Command::new(bin.join("dash"));
+        cmd.arg(&sh)
+            .arg("--to")
+            .arg(&place.to)
+            .arg("--archive-dir")
+            .arg(&keep)
+            .env_clear()
+            .env("PATH", &bin)
+            .env("HOME", &place.home)
+            .env("TMPDIR", &place.tmp)
+            .env("TRUSTPUB_DOWNLOAD_URL", dl.server.origin())
+            .current_dir(&place.root);
+        let out = run(cmd, &root, "install");
+        assert_eq!(out.status.code(), Some(1), "{}", out.describe());
+        assert!(out.stderr.contains(message), "{}", out.describe());
+        assert!(!out.stderr.contains("downloading"), "{}", out.describe());
+        assert_eq!(
+            fs::read(keep.join(&name)).unwrap(),
+            release().archives[&name],
+            "the kept archive was touched"
+        );
+        place.assert_clean(&[], &out);
+    }
+    assert_eq!(dl.requests(), Vec::<String>::new());
+}
+
+/// `--to DIR` where `DIR/trustpub` is a directory: refused before the
+/// download, and the directory is left as it was (a rename would have
+/// moved the binary into it).
+#[test]
+fn install_sh_refuses_a_destination_that_is_a_directory() {
+    let place = Place::new();
+    let sh = pinned_install_sh(&place.root);
+    let dl = Download::start(Serve::Release);
+    fs::create_dir_all(place.installed().join("inside")).unwrap();
+    let out = place.install("sh", &sh, Some(&dl.server.origin()), &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", out.describe());
+    assert!(
+        out.stderr.contains(&format!(
+            "{} is a directory, not a trustpub binary to replace",
+            place.installed().display()
+        )),
+        "{}",
+        out.describe()
+    );
+    assert_eq!(dl.requests(), Vec::<String>::new());
+    assert_eq!(
+        crate::support::dir_names(&place.installed()),
+        vec!["inside".to_string()]
+    );
+    place.assert_clean(&["trustpub"], &out);
+}
+
+/// The staged copy next to the destination has a name nobody can guess:
+/// a symlink planted at the name the shell's process id would give is not
+/// followed (it used to be `.trustpub.install.$$`; `exec` keeps `$$`).
+#[test]
+fn install_sh_does_not_follow_a_planted_symlink_at_the_staging_name() {
+    let place = Place::new();
+    let sh = pinned_install_sh(&place.root);
+    let dl = Download::start(Serve::Release);
+    fs::create_dir_all(&place.to).unwrap();
+    let victim = place.root.join("victim");
+    fs::write(&victim, "precious\n").unwrap();
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(
+            "ln -s \"$VICTIM\" \"$TO/.trustpub.install.$$\" && exec sh \"$INSTALL_SH\" --to \"$TO\"",
+        )
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &place.home)
+        .env("TMPDIR", &place.tmp)
+        .env("VICTIM", &victim)
+        .env("TO", &place.to)
+        .env("INSTALL_SH", &sh)
+        .env("TRUSTPUB_DOWNLOAD_URL", dl.server.origin())
+        .current_dir(&place.root);
+    let out = run(cmd, &place.root, "install-planted");
+    assert_eq!(out.status.code(), Some(0), "{}", out.describe());
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert_eq!(
+        fs::read(place.installed()).unwrap(),
+        fs::read(trustpub_bin()).unwrap()
+    );
+    let mut left = crate::support::dir_names(&place.to);
+    left.sort();
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(left.contains(&"trustpub".to_string()), "{left:?}");
+}
+
 // ---------------------------------------------------------------------------
 // scripts/pin-release
 
@@ -1058,7 +1261,20 @@ const PUBLISHED: &str =
 fn action_inputs_map_to_trustpub_flags() {
     let bench = ActionBench::new();
     let cases: &[(Inputs, &[&str])] = &[
-        (&[], &["publish", "--trusted-publishing", "auto", "--json"]),
+        (&[], &["publish", "--json"]),
+        // An empty input passes no flag: the job's
+        // TRUSTPUB_TRUSTED_PUBLISHING, or `args`, decide.
+        (
+            &[
+                ("INPUT_TRUSTED_PUBLISHING", ""),
+                ("INPUT_ARGS", "--trusted-publishing always"),
+            ],
+            &["publish", "--json", "--trusted-publishing", "always"],
+        ),
+        (
+            &[("INPUT_TRUSTED_PUBLISHING", "auto")],
+            &["publish", "--trusted-publishing", "auto", "--json"],
+        ),
         (
             &[
                 ("INPUT_COMMAND", "publish"),
@@ -1104,16 +1320,7 @@ fn action_inputs_map_to_trustpub_flags() {
         ),
         (
             &[("INPUT_ARGS", "--tag next\r\n--access public\r\n")],
-            &[
-                "publish",
-                "--trusted-publishing",
-                "auto",
-                "--json",
-                "--tag",
-                "next",
-                "--access",
-                "public",
-            ],
+            &["publish", "--json", "--tag", "next", "--access", "public"],
         ),
         (
             &[
@@ -1255,7 +1462,7 @@ fn action_inputs_cannot_inject_commands_or_outputs() {
         0,
     );
     assert_eq!(r.out.status.code(), Some(0), "{}", r.out.describe());
-    let mut expected = words(&["publish", "--trusted-publishing", "auto", "--json"]);
+    let mut expected = words(&["publish", "--json"]);
     expected.extend(hostile.split_whitespace().map(str::to_string));
     assert_eq!(r.argv, Some(expected));
     assert_eq!(
@@ -1311,6 +1518,27 @@ fn action_outputs_say_whether_it_published_and_carry_the_report() {
         (&[], PUBLISHED, 1, "false"),
         (&[("INPUT_COMMAND", "pack")], PUBLISHED, 0, "false"),
         (&[], tricky, 0, "true"),
+        // Not tied to the layout: compact, other indentation, other order.
+        (
+            &[],
+            "{\"pkg\":{\"name\":\"pkg\",\"outcome\":\"published\"}}",
+            0,
+            "true",
+        ),
+        (
+            &[],
+            "{\n\t\"pkg\" : {\n\t\t\"outcome\" :\n \"published\" , \"files\": [ {\"outcome\": \"x\"} ]\n\t}\n}\n",
+            0,
+            "true",
+        ),
+        (
+            &[],
+            "{\"pkg\":{\"x\":\"\\\"outcome\\\": \\\"published\\\"\",\"outcome\":\"dry-run\"}}",
+            0,
+            "false",
+        ),
+        (&[], "[{\"outcome\":\"published\"}]", 0, "false"),
+        (&[], "{\"outcome\":\"published\"}", 0, "false"),
         (&[], "", 2, "false"),
     ];
     for (inputs, report, code, published) in cases {
@@ -1326,6 +1554,97 @@ fn action_outputs_say_whether_it_published_and_carry_the_report() {
             Some(report.trim_end_matches('\n')),
         );
     }
+}
+
+/// run.sh with the real trustpub publishing to the fake registry (a token
+/// in the user npmrc, outside CI): `published` is read from trustpub's own
+/// `--json` report. And with no `trusted-publishing` input, a job-level
+/// `TRUSTPUB_TRUSTED_PUBLISHING=always` is what trustpub obeys (it used to
+/// be overridden by the input's default `auto`, and the token was used).
+#[test]
+fn action_reads_a_real_publish_report_and_leaves_the_mode_to_the_job() {
+    use crate::support::fake_registry::FakeRegistry;
+    use crate::support::sandbox::Sandbox;
+
+    let sb = Sandbox::new();
+    let reg = FakeRegistry::start();
+    sb.login(&reg.url());
+    let ws = sb.root.join("workspace");
+    let runner_temp = sb.root.join("runner-temp");
+    fs::create_dir_all(&runner_temp).unwrap();
+    let run_action = |name: &str, version: &str, env: &[(&str, &str)]| {
+        let pkg = ws.join(name);
+        fs::create_dir_all(&pkg).unwrap();
+        fs::write(
+            pkg.join("package.json"),
+            format!(r#"{{"name":"{name}","version":"{version}"}}"#),
+        )
+        .unwrap();
+        fs::write(pkg.join("index.js"), "module.exports = 1\n").unwrap();
+        let output = sb.root.join(format!("output-{name}"));
+        fs::write(&output, "").unwrap();
+        let mut cmd = Command::new("bash");
+        crate::support::apply_env(&mut cmd, &sb.home);
+        cmd.arg(manifest_dir().join("action/run.sh"))
+            .env("npm_config_globalconfig", &sb.globalconfig)
+            .env("RUNNER_TEMP", &runner_temp)
+            .env("GITHUB_OUTPUT", &output)
+            .env("TRUSTPUB", trustpub_bin())
+            .env("INPUT_WORKING_DIRECTORY", name)
+            .env(
+                "INPUT_ARGS",
+                format!("--registry {} --tolerate-republish", reg.url()),
+            )
+            .current_dir(&ws);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = run(cmd, &sb.root, &format!("action-{name}"));
+        assert!(
+            !out.stdout.contains(&sb.token) && !out.stderr.contains(&sb.token),
+            "the token was printed"
+        );
+        let outputs = parse_outputs(&fs::read_to_string(&output).unwrap());
+        (out, outputs)
+    };
+
+    let (out, outputs) = run_action("trustpub-it-action-real", "1.0.0", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", sb.redact(&out.describe()));
+    let report: serde_json::Value = serde_json::from_str(&outputs["report"]).unwrap();
+    assert_eq!(report["trustpub-it-action-real"]["outcome"], "published");
+    assert_eq!(outputs["published"], "true");
+    assert_eq!(reg.puts().len(), 1, "{:?}", reg.summary());
+
+    // The same version again: already there, not published by this run.
+    let (out, outputs) = run_action("trustpub-it-action-real", "1.0.0", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", sb.redact(&out.describe()));
+    let report: serde_json::Value = serde_json::from_str(&outputs["report"]).unwrap();
+    assert_eq!(
+        report["trustpub-it-action-real"]["outcome"],
+        "already-published"
+    );
+    assert_eq!(outputs["published"], "false");
+
+    // The job says always; outside CI that cannot work, so nothing is
+    // uploaded with the token.
+    let (out, outputs) = run_action(
+        "trustpub-it-action-always",
+        "1.0.0",
+        &[("TRUSTPUB_TRUSTED_PUBLISHING", "always")],
+    );
+    assert_ne!(out.status.code(), Some(0), "{}", sb.redact(&out.describe()));
+    assert_eq!(outputs["published"], "false");
+    assert_eq!(
+        reg.puts().len(),
+        1,
+        "published with the token despite TRUSTPUB_TRUSTED_PUBLISHING=always: {:?}",
+        reg.summary()
+    );
+    assert!(
+        !out.stdout.contains("--trusted-publishing"),
+        "{}",
+        sb.redact(&out.describe())
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -1360,6 +1679,7 @@ fn setup(
 ) -> (Output, BTreeMap<String, String>, String) {
     let output = place.root.join("github-output");
     let path_file = place.root.join("github-path");
+    fs::create_dir_all(place.root.join("runner-temp")).unwrap();
     fs::write(&output, "").unwrap();
     fs::write(&path_file, "").unwrap();
     let mut cmd = Command::new("bash");
@@ -1372,7 +1692,7 @@ fn setup(
         .env("GITHUB_OUTPUT", &output)
         .env("GITHUB_PATH", &path_file)
         .env("RUNNER_TOOL_CACHE", place.root.join("toolcache"))
-        .env("RUNNER_TEMP", &place.tmp)
+        .env("RUNNER_TEMP", place.root.join("runner-temp"))
         .env("TRUSTPUB_DOWNLOAD_URL", origin)
         .current_dir(&place.root);
     let out = run(cmd, &place.root, "setup");
@@ -1380,24 +1700,48 @@ fn setup(
     (out, outputs, fs::read_to_string(&path_file).unwrap())
 }
 
+/// setup.sh keeps the verified archive in the tool cache and nothing else:
+/// the binary that runs, and that PATH names for later steps, is unpacked
+/// into a new directory under RUNNER_TEMP each time (a self-hosted runner's
+/// persistent tool cache could have its binary swapped after the check).
 #[test]
 fn action_installs_into_the_tool_cache_and_runs_trustpub() {
     let place = Place::new();
     let action_root = action_checkout(&place.root, true);
     let dl = Download::start(Serve::Release);
     let origin = dl.server.origin();
-    let dir = place
+    let cache = place
         .root
         .join("toolcache/trustpub")
         .join(VERSION)
         .join(host_target());
+    let runner_temp = place.root.join("runner-temp");
+    let archive = release().host_archive();
 
     let (out, outputs, path) = setup(&place, &action_root, &origin);
     assert_eq!(out.status.code(), Some(0), "{}", out.describe());
-    let bin = dir.join("bin/trustpub");
-    assert_eq!(outputs.get("path"), Some(&bin.display().to_string()));
+    let bin = PathBuf::from(outputs.get("path").expect("no path output"));
+    assert!(
+        bin.starts_with(&runner_temp) && bin.ends_with("bin/trustpub"),
+        "the binary is not under RUNNER_TEMP: {}",
+        bin.display()
+    );
+    assert_eq!(fs::read(&bin).unwrap(), fs::read(trustpub_bin()).unwrap());
     assert_eq!(outputs.get("version").map(String::as_str), Some(VERSION));
-    assert_eq!(path, format!("{}\n", dir.join("bin").display()));
+    assert_eq!(
+        path,
+        format!("{}\n", bin.parent().unwrap().display()),
+        "PATH for the next steps"
+    );
+    assert_eq!(
+        crate::support::dir_names(&cache),
+        vec![archive.clone()],
+        "the tool cache holds more than the archive"
+    );
+    assert_eq!(
+        fs::read(cache.join(&archive)).unwrap(),
+        release().archives[&archive]
+    );
     assert_eq!(dl.requests().len(), 1);
     // The next steps have the directory on PATH (GITHUB_PATH): the log
     // does not say it is missing (the release rehearsal found that note).
@@ -1406,9 +1750,8 @@ fn action_installs_into_the_tool_cache_and_runs_trustpub() {
     assert!(!log.contains("not on PATH"), "{}", out.describe());
 
     // Again (a self-hosted runner's cache): no download, the archive is
-    // checked again and the binary unpacked from it afresh.
-    fs::write(&bin, "#!/bin/sh\necho tampered\n").unwrap();
-    let (out, _, _) = setup(&place, &action_root, &origin);
+    // checked again, and the binary is unpacked into a new directory.
+    let (out, outputs2, _) = setup(&place, &action_root, &origin);
     assert_eq!(out.status.code(), Some(0), "{}", out.describe());
     assert_eq!(
         dl.requests().len(),
@@ -1416,7 +1759,12 @@ fn action_installs_into_the_tool_cache_and_runs_trustpub() {
         "downloaded again:\n{}",
         out.describe()
     );
-    assert_eq!(fs::read(&bin).unwrap(), fs::read(trustpub_bin()).unwrap());
+    assert!(out.stderr.contains("as pinned"), "{}", out.describe());
+    let bin2 = PathBuf::from(&outputs2["path"]);
+    assert_ne!(bin2, bin, "the same directory twice");
+    assert!(bin2.starts_with(&runner_temp));
+    assert_eq!(fs::read(&bin2).unwrap(), fs::read(trustpub_bin()).unwrap());
+    assert_eq!(crate::support::dir_names(&cache), vec![archive.clone()]);
 
     // run.sh with the installed binary: a dry-run pack of a small package.
     let pkg = place.root.join("workspace/pkg");

@@ -1002,6 +1002,11 @@ fn the_launcher_dies_of_the_signal_that_killed_the_binary() {
             run.describe()
         );
     }
+    // Node ignores SIGPIPE, so the launcher cannot die of it: it exits
+    // with the status a shell gives that death, 128 + 13.
+    let fake = fake_binary(&s.root, "kill -PIPE $$\nexit 3");
+    let run = launcher(&s, &out, &[], &[("TRUSTPUB_BINARY", fake.as_os_str())]);
+    assert_eq!(run.status.code(), Some(141), "SIGPIPE:\n{}", run.describe());
 }
 
 #[test]
@@ -1099,4 +1104,191 @@ fn the_launcher_names_the_npm_setting_that_left_the_binary_out() {
         // Not installed by npx: no npx directory to delete.
         assert!(!run.stderr.contains("npx reuses"), "{}", run.describe());
     }
+}
+
+/// SIGTERM sent to the launcher reaches the binary (a stand-in that notes
+/// the TERM it gets), and the launcher then dies of it as the binary did.
+#[cfg(unix)]
+#[test]
+fn the_launcher_passes_sigterm_to_the_binary() {
+    use std::os::unix::process::ExitStatusExt as _;
+    let s = Scratch::new();
+    let out = s.assembled("packages", "0.1.0");
+    let ready = s.root.join("ready");
+    let mark = s.root.join("mark");
+    // Waits (at most 120 s) for TERM; notes it, then dies of it.
+    let fake = fake_binary(
+        &s.root,
+        "trap 'kill \"$sleeper\" 2>/dev/null; echo got-term > \"$MARK\"; trap - TERM; kill -TERM $$' TERM\n\
+         sleep 120 &\nsleeper=$!\necho ready > \"$READY\"\nwait \"$sleeper\"\necho not-signalled > \"$MARK\"",
+    );
+    let mut cmd = Command::new("node");
+    cmd.arg(out.join("trustpub/bin/trustpub.js"));
+    support::apply_env(&mut cmd, &s.root);
+    cmd.current_dir(&s.root)
+        .env("TRUSTPUB_BINARY", &fake)
+        .env("READY", &ready)
+        .env("MARK", &mark)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = cmd.spawn().expect("start node");
+    // The stand-in is running once it has written `ready` (bounded wait).
+    let mut waited = 0;
+    while !ready.exists() {
+        if waited >= 600 {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the stand-in binary did not start within 60 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        waited += 1;
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert_eq!(
+        fs::read_to_string(&mark).ok().as_deref(),
+        Some("got-term\n"),
+        "the binary did not get the TERM sent to the launcher (launcher: {status:?})"
+    );
+    assert_eq!(status.signal(), Some(15), "{status:?}");
+}
+
+/// `TRUSTPUB_BINARY=trustpub` where PATH finds this launcher first (npx
+/// and npm run put node_modules/.bin first): refused plainly instead of
+/// starting itself again and again. The `trustpub` on PATH here is a shell
+/// script that execs the launcher and stops the chain at five deep, so a
+/// launcher without the guard fails this test instead of running forever.
+/// A launcher started by the binary (a lifecycle script) still runs.
+#[cfg(unix)]
+#[test]
+fn trustpub_binary_naming_the_launcher_itself_is_refused() {
+    let s = Scratch::new();
+    let out = s.assembled("packages", "0.1.0");
+    let js = out.join("trustpub/bin/trustpub.js");
+    let dot_bin = s.root.join("node_modules-bin");
+    fs::create_dir_all(&dot_bin).unwrap();
+    let shim = dot_bin.join("trustpub");
+    fs::write(
+        &shim,
+        format!(
+            "#!/bin/sh\nn=$(( ${{TEST_DEPTH:-0}} + 1 ))\nif [ \"$n\" -gt 5 ]; then echo 'recursed 5 deep' >&2; exit 99; fi\nTEST_DEPTH=$n exec node '{}' \"$@\"\n",
+            js.display()
+        ),
+    )
+    .unwrap();
+    support::set_mode(&shim, 0o755).unwrap();
+    let path = format!(
+        "{}:{}",
+        dot_bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = launcher(
+        &s,
+        &out,
+        &["--version"],
+        &[
+            ("PATH", path.as_ref()),
+            ("TRUSTPUB_BINARY", "trustpub".as_ref()),
+        ],
+    );
+    expect_code(&run, 1);
+    assert!(
+        run.stderr.contains(
+            "trustpub: TRUSTPUB_BINARY (trustpub) runs this launcher again, not a trustpub binary"
+        ) && run
+            .stderr
+            .contains("Set TRUSTPUB_BINARY to the full path of a trustpub binary."),
+        "{}",
+        run.describe()
+    );
+    assert!(!run.stderr.contains("recursed"), "{}", run.describe());
+
+    // The binary running the launcher again (through a shell, as a
+    // lifecycle script would) is not recursion: it runs.
+    let fake = fake_binary(
+        &s.root,
+        &format!(
+            "if [ -n \"$INNER\" ]; then echo \"inner [$1]\"; exit 0; fi\nINNER=1 node '{}' nested\necho \"outer done $?\"",
+            js.display()
+        ),
+    );
+    let run = launcher(&s, &out, &[], &[("TRUSTPUB_BINARY", fake.as_os_str())]);
+    expect_code(&run, 0);
+    assert_eq!(
+        run.stdout,
+        "inner [nested]\nouter done 0\n",
+        "{}",
+        run.describe()
+    );
+}
+
+/// Windows on Arm runs the x64 build: the launcher on win32-arm64 (Node's
+/// platform and arch overridden by a preloaded module) runs
+/// `@trustpub/win32-x64` when it is installed, and says how to install it
+/// when it is not.
+#[cfg(unix)]
+#[test]
+fn the_launcher_on_windows_on_arm_runs_the_x64_build() {
+    let s = Scratch::new();
+    let out = s.assembled("packages", "0.1.0");
+    let pj = out.join("trustpub/package.json");
+    let mut manifest = read_json(&pj);
+    manifest["optionalDependencies"] = json!({
+        "@trustpub/linux-x64": "0.1.0",
+        "@trustpub/win32-x64": "0.1.0",
+    });
+    fs::write(&pj, serde_json::to_string_pretty(&manifest).unwrap()).unwrap();
+    let preload = s.root.join("win-arm64.js");
+    fs::write(
+        &preload,
+        "Object.defineProperty(process, 'platform', { value: 'win32' })\nObject.defineProperty(process, 'arch', { value: 'arm64' })\n",
+    )
+    .unwrap();
+    let run_it = || {
+        let mut cmd = Command::new("node");
+        cmd.arg("--require")
+            .arg(&preload)
+            .arg(out.join("trustpub/bin/trustpub.js"))
+            .arg("--version");
+        support::apply_env(&mut cmd, &s.root);
+        cmd.current_dir(&s.root);
+        s.run(cmd)
+    };
+
+    // Not installed: the message says the x64 build is what runs there.
+    let run = run_it();
+    expect_code(&run, 1);
+    for needle in [
+        "trustpub: there is no prebuilt trustpub binary for this platform (win32-arm64).",
+        "trustpub: Windows on Arm runs the win32-x64 one (emulated)",
+        "`npm install --cpu=x64 trustpub@0.1.0`",
+        "TRUSTPUB_BINARY",
+    ] {
+        assert!(
+            run.stderr.contains(needle),
+            "no {needle:?}:\n{}",
+            run.describe()
+        );
+    }
+
+    // Installed next to the launcher (node_modules/@trustpub/win32-x64):
+    // its bin/trustpub.exe (a stand-in here) runs.
+    let x64 = out.join("node_modules/@trustpub/win32-x64");
+    fs::create_dir_all(x64.join("bin")).unwrap();
+    fs::write(
+        x64.join("package.json"),
+        r#"{"name":"@trustpub/win32-x64","version":"0.1.0"}"#,
+    )
+    .unwrap();
+    let exe = x64.join("bin/trustpub.exe");
+    fs::write(&exe, "#!/bin/sh\necho \"x64 build [$1]\"\nexit 5\n").unwrap();
+    support::set_mode(&exe, 0o755).unwrap();
+    let run = run_it();
+    expect_code(&run, 5);
+    assert_eq!(run.stdout, "x64 build [--version]\n", "{}", run.describe());
 }

@@ -348,6 +348,15 @@ extract "$tmp/$archive" "$tmp/x" || die "could not unpack $archive; nothing was 
 bin="$tmp/x/$stem/$exe"
 [ -f "$bin" ] || die "$archive holds no $stem/$exe; nothing was installed"
 
+# Run where it was unpacked, under its own name (Windows runs only a
+# name ending in .exe; the staged copy below has none).
+chmod 755 "$bin"
+if [ "$target" = "$host_target" ]; then
+    got=$("$bin" --version 2>&1 </dev/null) || die "the downloaded trustpub does not run here: $got; nothing was installed"
+else
+    got="trustpub $version (for $target, not run here)"
+fi
+
 mkdir -p "$to" || die "cannot create $to"
 # Copy next to the destination, then rename over it: the rename is atomic,
 # so the destination is the old binary or the new one, never a part. The
@@ -355,11 +364,6 @@ mkdir -p "$to" || die "cannot create $to"
 staged=$(mktemp "$to/.trustpub.XXXXXXXX") || die "cannot write into $to; nothing was installed"
 cp "$bin" "$staged" || die "cannot write into $to; nothing was installed"
 chmod 755 "$staged"
-if [ "$target" = "$host_target" ]; then
-    got=$("$staged" --version 2>&1 </dev/null) || die "the downloaded trustpub does not run here: $got; nothing was installed"
-else
-    got="trustpub $version (for $target, not run here)"
-fi
 [ ! -d "$to/$exe" ] || die "$to/$exe is a directory, not a trustpub binary to replace; nothing was installed"
 mv -f "$staged" "$to/$exe" || die "cannot move the binary into $to/$exe; nothing was installed"
 staged=''

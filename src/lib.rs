@@ -16,6 +16,7 @@
 //! The file selection and the uncompressed tar stream are byte-identical to
 //! npm 11.19.1's, and so is the registry document (without `_npmVersion`).
 
+pub mod auth;
 pub mod ci;
 pub mod ci_report;
 pub mod cli;

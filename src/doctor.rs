@@ -19,15 +19,15 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
+use crate::auth::{self, AuthRequest};
 use crate::ci::{self, Provider};
-use crate::config::{CliConfig, Config, CredentialLookup};
-use crate::document::{self, DirSource};
+use crate::config::{CliConfig, Config, ConfigError, CredentialLookup};
+use crate::document::DocumentError;
 use crate::env::Env;
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, ManifestError};
 use crate::oidc::PublisherValues;
-use crate::publish::PublishError;
-use crate::registry::{self, Auth, AuthKind, Client, Packument};
-use crate::secret::Secret;
+use crate::publish::{self, ConnectError, PackumentError, Target};
+use crate::registry::{self, Auth};
 use crate::trust::{self, Attempt, Mode, ProvenanceDecision, Stage};
 use crate::ui::Printer;
 use crate::workflows;
@@ -294,28 +294,13 @@ pub fn doctor(
     env: &Env,
     cwd: &Path,
     printer: &Printer,
-) -> Result<DoctorReport, PublishError> {
+) -> Result<DoctorReport, DoctorError> {
     let dir = crate::manifest::clean_path(&cwd.join(&opts.dir));
+    // prepare (no pack: nothing is uploaded)
     let base = Config::load(env, &opts.cli, cwd)?;
-    let m = Manifest::read_dir(&dir)?;
-    let manifest = document::normalize_manifest(&m.raw, &DirSource::new(&dir))?;
-    let config = base.with_publish_config(&manifest)?;
-    let registry = config.registry_for(&m.name)?;
-    let escaped = document::escaped_name(&m.name);
-    let package_url = registry.package_url(&escaped);
-    if !registry::is_secure(&package_url) {
-        return Err(PublishError::Insecure {
-            url: registry.to_string(),
-        });
-    }
-    let client = Client::from_config(ci::user_agent(env), &config, env, &registry.url)?;
-    for s in client.secrets() {
-        printer.ci.mask(&s);
-    }
-    for w in client.warnings() {
-        printer.warn("network", &w);
-    }
-    let observer = crate::publish::Report(printer);
+    let (m, manifest, config) = publish::read_package::<DoctorError>(&dir, &base)?;
+    let target = publish::connect(&config, &m.name, env, printer)?;
+    let (registry, package_url) = (&target.registry, target.package_url.as_str());
     let provider = ci::detect(env);
     let mut report = DoctorReport {
         package: m.name.clone(),
@@ -342,21 +327,18 @@ pub fn doctor(
                     &workflows::private_finding(&m.name),
                 ));
             }
-            let inputs = trust::Inputs {
+            // authenticate: trusted publishing only
+            let request = AuthRequest {
                 env,
-                registry: &registry.url,
+                config: &config,
+                target: &target,
                 name: &m.name,
-                escaped: &escaped,
                 repository,
-                auth_type: config.auth_type(),
-                client: &client,
-                observer: &observer,
-                ci: &printer.ci,
-                moved_by_repository: config
-                    .registry_moved_by_repository(&m.name)
-                    .map(|(r, o)| (r.to_string(), r.origin.place(), o.to_string())),
+                mode: Mode::Always,
+                offline: false,
+                printer,
             };
-            match trust::attempt(Mode::Always, &inputs) {
+            match auth::attempt_trusted(Mode::Always, &request) {
                 Attempt::Ok(success) => {
                     let aud = success
                         .claims
@@ -382,18 +364,14 @@ pub fn doctor(
                             .push(check("repository", Status::Warn, w.clone()));
                     }
                     report.values = success.claims.as_ref().map(|c| c.publisher_values().form());
-                    auth = Some(Auth {
-                        header: Secret::new(format!("Bearer {}", success.token.expose())),
-                        origin: registry::origin(&package_url).unwrap_or_default(),
-                        kind: AuthKind::TrustedPublishing,
-                    });
+                    auth = Some(auth::bearer(&target, &success));
                     let decision = trust::decide_provenance(
                         &config,
                         Some(&success),
                         env,
-                        &client,
+                        &target.client,
                         &registry.url,
-                        &escaped,
+                        &target.escaped,
                         auth.as_ref(),
                     );
                     report.checks.push(check(
@@ -513,12 +491,12 @@ pub fn doctor(
         }
     }
 
-    // Does the package exist, and is this version new?
+    // preflight: does the package exist, and is this version new?
     report
         .checks
-        .push(packument_check(&client, &package_url, auth.as_ref(), &m));
+        .push(packument_check(&target, auth.as_ref(), &m));
     // The fallback credentials, for the record.
-    report.checks.push(match config.lookup_credential(&package_url, Some(&m.name)) {
+    report.checks.push(match config.lookup_credential(package_url, Some(&m.name)) {
         CredentialLookup::Found(c) => check(
             "fallback",
             Status::Info,
@@ -565,28 +543,22 @@ fn finding_check(name: &str, f: &workflows::Finding) -> Check {
     }
 }
 
-fn packument_check(client: &Client, url: &str, auth: Option<&Auth>, m: &Manifest) -> Check {
-    match client.send_once(&registry::packument_request(url, auth, &m.name, None)) {
-        Ok(r) if r.status == 200 => {
-            let published = Packument::parse(&r.body)
-                .and_then(|p| p.versions)
-                .is_some_and(|v| v.contains_key(&m.version));
-            if published {
-                Check {
-                    name: "package".into(),
-                    status: Status::Fail,
-                    message: format!("{}@{} is already published", m.name, m.version),
-                    fix: Some("bump \"version\" in package.json before publishing".into()),
-                }
-            } else {
-                check(
-                    "package",
-                    Status::Ok,
-                    format!("{} exists on the registry and {} is new", m.name, m.version),
-                )
-            }
-        }
-        Ok(r) if r.status == 404 => Check {
+fn packument_check(target: &Target, auth: Option<&Auth>, m: &Manifest) -> Check {
+    let url = &target.package_url;
+    match publish::read_packument(&target.client, url, auth, &m.name, None) {
+        Ok(Some(p)) if publish::published_version(&p, &m.version).is_some() => Check {
+            name: "package".into(),
+            status: Status::Fail,
+            message: format!("{}@{} is already published", m.name, m.version),
+            fix: Some("bump \"version\" in package.json before publishing".into()),
+        },
+        // A body that is not a packument still says the package exists.
+        Ok(Some(_)) | Err(PackumentError::Invalid) => check(
+            "package",
+            Status::Ok,
+            format!("{} exists on the registry and {} is new", m.name, m.version),
+        ),
+        Ok(None) => Check {
             name: "package".into(),
             status: Status::Fail,
             message: format!(
@@ -595,11 +567,63 @@ fn packument_check(client: &Client, url: &str, auth: Option<&Auth>, m: &Manifest
             ),
             fix: Some("publish the first version with a token (npm publish locally, or NODE_AUTH_TOKEN with --trusted-publishing never), then configure the trusted publisher in the package's settings".into()),
         },
-        Ok(r) => check(
+        Err(PackumentError::Status(status)) => check(
             "package",
             Status::Warn,
-            format!("GET {url} answered {} {}", r.status, registry::reason(r.status)),
+            format!("GET {url} answered {status} {}", registry::reason(status)),
         ),
-        Err(e) => check("package", Status::Warn, format!("could not read the packument: {e}")),
+        Err(PackumentError::Failed(e)) => check("package", Status::Warn, format!("could not read the packument: {e}")),
+    }
+}
+
+/// What can stop `doctor` before it reports (a failed check is in the
+/// report, not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum DoctorError {
+    /// Boxed, as in [`PublishError`](crate::publish::PublishError).
+    #[error(transparent)]
+    Config(Box<ConfigError>),
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    #[error(transparent)]
+    Document(#[from] DocumentError),
+    #[error("refusing to send credentials over plain HTTP to {url}")]
+    Insecure { url: String },
+}
+
+impl From<ConfigError> for DoctorError {
+    fn from(e: ConfigError) -> Self {
+        DoctorError::Config(Box::new(e))
+    }
+}
+
+impl From<ConnectError> for DoctorError {
+    fn from(e: ConnectError) -> Self {
+        match e {
+            ConnectError::Config(e) => e.into(),
+            ConnectError::Insecure { url } => DoctorError::Insecure { url },
+        }
+    }
+}
+
+impl DoctorError {
+    /// As `publish` exits for the same error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            DoctorError::Config(e) => e.exit_code(),
+            DoctorError::Manifest(ManifestError::Unreadable { .. }) => 1,
+            DoctorError::Manifest(_) | DoctorError::Insecure { .. } => 2,
+            DoctorError::Document(DocumentError::Unreadable { .. }) => 1,
+            DoctorError::Document(_) => 2,
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            DoctorError::Config(e) => e.hint(),
+            DoctorError::Manifest(e) => e.hint(),
+            DoctorError::Document(e) => e.hint(),
+            DoctorError::Insecure { .. } => Some(publish::INSECURE_HINT.into()),
+        }
     }
 }

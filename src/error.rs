@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 failure, 2 usage or configuration error (a
 //! lifecycle script's own non-zero code is passed on, as npm does).
 
+use crate::doctor::DoctorError;
 use crate::manifest::ManifestError;
 use crate::pack::PackError;
 use crate::publish::PublishError;
@@ -16,6 +17,8 @@ pub enum Error {
     Pack(#[from] PackError),
     #[error(transparent)]
     Publish(#[from] PublishError),
+    #[error(transparent)]
+    Doctor(#[from] DoctorError),
     #[error("{message}")]
     Usage {
         message: String,
@@ -28,6 +31,7 @@ impl Error {
         match self {
             Error::Pack(e) => e.exit_code(),
             Error::Publish(e) => e.exit_code(),
+            Error::Doctor(e) => e.exit_code(),
             Error::Usage { .. } => 2,
         }
     }
@@ -36,6 +40,7 @@ impl Error {
         match self {
             Error::Pack(e) => e.hint(),
             Error::Publish(e) => e.hint(),
+            Error::Doctor(e) => e.hint(),
             Error::Usage { hint, .. } => hint.clone(),
         }
     }
@@ -82,12 +87,14 @@ impl Error {
                 PublishError::TargetMissing { .. } => Some("ENOENT".into()),
                 _ => None,
             },
-            Error::Pack(_) | Error::Usage { .. } => None,
+            Error::Doctor(DoctorError::Manifest(m)) => manifest(m).map(str::to_string),
+            Error::Pack(_) | Error::Doctor(_) | Error::Usage { .. } => None,
         };
         known.unwrap_or_else(|| {
             match (self, self.exit_code()) {
                 (_, 2) => "EUSAGE",
-                (Error::Publish(_), _) => "EPUBLISH",
+                // doctor's errors are publish's first half.
+                (Error::Publish(_) | Error::Doctor(_), _) => "EPUBLISH",
                 _ => "EPACK",
             }
             .to_string()

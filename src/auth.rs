@@ -17,8 +17,39 @@ use crate::env::Env;
 use crate::publish::{Report, Target};
 use crate::registry::{self, Auth, AuthKind};
 use crate::secret::Secret;
-use crate::trust::{self, Attempt, Diagnosis, Mode, ProvenanceDecision, Success};
+use crate::trust::{self, Attempt, Diagnosis, ProvenanceDecision, Success};
 use crate::ui::Printer;
+
+/// `--trusted-publishing` / `TRUSTPUB_TRUSTED_PUBLISHING`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Try OIDC in CI; fall back to a token, saying why.
+    #[default]
+    Auto,
+    /// OIDC or nothing.
+    Always,
+    /// Tokens only.
+    Never,
+}
+
+impl Mode {
+    pub fn parse(s: &str) -> Option<Mode> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Some(Mode::Auto),
+            "always" => Some(Mode::Always),
+            "never" => Some(Mode::Never),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Auto => "auto",
+            Mode::Always => "always",
+            Mode::Never => "never",
+        }
+    }
+}
 
 /// What trusted publishing did, for the report and `--json`.
 #[derive(Debug, Clone, Default)]
@@ -79,6 +110,28 @@ pub enum AuthError {
     },
     #[error("no credential for {registry}: {looked}")]
     NeedAuth { registry: String, looked: String },
+}
+
+impl AuthError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            AuthError::TrustedPublishing { diagnosis, .. } if !diagnosis.config_error => 1,
+            _ => 2,
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            AuthError::NotInCi { .. } => "run this in the CI job that publishes, or use --trusted-publishing auto (or never) to publish with a token".into(),
+            AuthError::TrustedPublishing { diagnosis, no_fallback: true } => format!(
+                "{}; or, to publish with a token instead, set NODE_AUTH_TOKEN from a secret",
+                diagnosis.hint
+            ),
+            AuthError::TrustedPublishing { diagnosis, .. } => diagnosis.hint.clone(),
+            AuthError::UnusableCredential { diagnostic, .. } => return diagnostic.hint(),
+            AuthError::NeedAuth { .. } => "in CI, use trusted publishing or set NODE_AUTH_TOKEN from a secret; locally, add //<registry host>/:_authToken=${NPM_TOKEN} to .npmrc".into(),
+        })
+    }
 }
 
 /// Tries trusted publishing for one package (`publish` and `doctor` alike).
@@ -352,5 +405,18 @@ fn not_in_ci_reason(env: &Env) -> String {
         "CI=false turns CI detection off".into()
     } else {
         "none of GITHUB_ACTIONS, GITLAB_CI and CIRCLECI is set".into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_parse() {
+        assert_eq!(Mode::parse("Always"), Some(Mode::Always));
+        assert_eq!(Mode::parse("never"), Some(Mode::Never));
+        assert_eq!(Mode::parse(" auto "), Some(Mode::Auto));
+        assert_eq!(Mode::parse("sometimes"), None);
     }
 }

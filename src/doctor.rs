@@ -22,11 +22,10 @@ use serde_json::{json, Value};
 use crate::auth::{self, AuthRequest};
 use crate::ci::{self, Provider};
 use crate::config::{CliConfig, Config, ConfigError, CredentialLookup};
-use crate::document::DocumentError;
 use crate::env::Env;
-use crate::manifest::{Manifest, ManifestError};
+use crate::manifest::Manifest;
 use crate::oidc::PublisherValues;
-use crate::publish::{self, ConnectError, PackumentError, Target};
+use crate::publish::{self, PackumentError, PrepareError, Target};
 use crate::registry::{self, Auth};
 use crate::trust::{self, Attempt, Mode, ProvenanceDecision, Stage};
 use crate::ui::Printer;
@@ -298,7 +297,7 @@ pub fn doctor(
     let dir = crate::manifest::clean_path(&cwd.join(&opts.dir));
     // prepare (no pack: nothing is uploaded)
     let base = Config::load(env, &opts.cli, cwd)?;
-    let (m, manifest, config) = publish::read_package::<DoctorError>(&dir, &base)?;
+    let (m, manifest, config) = publish::read_package(&dir, &base)?;
     let target = publish::connect(&config, &m.name, env, printer)?;
     let (registry, package_url) = (&target.registry, target.package_url.as_str());
     let provider = ci::detect(env);
@@ -577,32 +576,16 @@ fn packument_check(target: &Target, auth: Option<&Auth>, m: &Manifest) -> Check 
 }
 
 /// What can stop `doctor` before it reports (a failed check is in the
-/// report, not an error).
+/// report, not an error): the prepare stage it shares with `publish`.
 #[derive(Debug, thiserror::Error)]
 pub enum DoctorError {
-    /// Boxed, as in [`PublishError`](crate::publish::PublishError).
     #[error(transparent)]
-    Config(Box<ConfigError>),
-    #[error(transparent)]
-    Manifest(#[from] ManifestError),
-    #[error(transparent)]
-    Document(#[from] DocumentError),
-    #[error("refusing to send credentials over plain HTTP to {url}")]
-    Insecure { url: String },
+    Prepare(#[from] PrepareError),
 }
 
 impl From<ConfigError> for DoctorError {
     fn from(e: ConfigError) -> Self {
-        DoctorError::Config(Box::new(e))
-    }
-}
-
-impl From<ConnectError> for DoctorError {
-    fn from(e: ConnectError) -> Self {
-        match e {
-            ConnectError::Config(e) => e.into(),
-            ConnectError::Insecure { url } => DoctorError::Insecure { url },
-        }
+        DoctorError::Prepare(e.into())
     }
 }
 
@@ -610,20 +593,13 @@ impl DoctorError {
     /// As `publish` exits for the same error.
     pub fn exit_code(&self) -> i32 {
         match self {
-            DoctorError::Config(e) => e.exit_code(),
-            DoctorError::Manifest(ManifestError::Unreadable { .. }) => 1,
-            DoctorError::Manifest(_) | DoctorError::Insecure { .. } => 2,
-            DoctorError::Document(DocumentError::Unreadable { .. }) => 1,
-            DoctorError::Document(_) => 2,
+            DoctorError::Prepare(e) => e.exit_code(),
         }
     }
 
     pub fn hint(&self) -> Option<String> {
         match self {
-            DoctorError::Config(e) => e.hint(),
-            DoctorError::Manifest(e) => e.hint(),
-            DoctorError::Document(e) => e.hint(),
-            DoctorError::Insecure { .. } => Some(publish::INSECURE_HINT.into()),
+            DoctorError::Prepare(e) => e.hint(),
         }
     }
 }

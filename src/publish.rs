@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::auth::{self, AuthError, AuthRequest, Authenticated};
 use crate::ci;
-use crate::config::{Access, CliConfig, Config, ConfigDiagnostic, ConfigError, Registry};
+use crate::config::{Access, CliConfig, Config, ConfigError, Registry};
 use crate::document::{self, DirSource, DocumentError, DocumentOptions, TarballSource};
 use crate::env::Env;
 use crate::js::truthy_opt;
@@ -27,7 +27,7 @@ use crate::registry::{
 use crate::scripts::{self, ScriptError};
 use crate::secret::Secret;
 use crate::semver::Version;
-use crate::trust::{self, Diagnosis, Mode};
+use crate::trust::{self, Mode};
 use crate::ui::Printer;
 use base64::Engine as _;
 use std::collections::HashMap;
@@ -95,19 +95,43 @@ pub struct PublishReport {
 
 pub use crate::auth::TrustReport;
 
-impl From<ConfigError> for PublishError {
-    fn from(e: ConfigError) -> Self {
-        PublishError::Config(Box::new(e))
+/// What can stop a publish: the stage it stopped in, and why.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error(transparent)]
+    Prepare(#[from] PrepareError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Preflight(#[from] PreflightError),
+    #[error(transparent)]
+    Upload(#[from] UploadError),
+}
+
+impl PublishError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            PublishError::Prepare(e) => e.exit_code(),
+            PublishError::Auth(e) => e.exit_code(),
+            PublishError::Preflight(e) => e.exit_code(),
+            PublishError::Upload(e) => e.exit_code(),
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            PublishError::Prepare(e) => e.hint(),
+            PublishError::Auth(e) => e.hint(),
+            PublishError::Preflight(e) => e.hint(),
+            PublishError::Upload(e) => e.hint(),
+        }
     }
 }
 
-/// The fix for a registry that would receive a credential over plain HTTP.
-pub const INSECURE_HINT: &str =
-    "use an https:// registry URL (plain http is only allowed for a registry on this machine)";
-
-/// What can stop a publish.
+/// What can stop the *prepare* stage (and `doctor`, which runs its first
+/// half).
 #[derive(Debug, thiserror::Error)]
-pub enum PublishError {
+pub enum PrepareError {
     /// Boxed: a `ConfigError` is large (on Windows, where paths are
     /// larger, past clippy's `result_large_err` limit).
     #[error(transparent)]
@@ -120,13 +144,8 @@ pub enum PublishError {
     Script(#[from] ScriptError),
     #[error(transparent)]
     Document(#[from] DocumentError),
-    #[error(transparent)]
-    Registry(Box<RegistryError>),
     #[error("{path} does not exist")]
     TargetMissing { path: PathBuf },
-    /// A dry run could not check what the publish would check.
-    #[error("dry run: could not check {what}: {reason}")]
-    DryRunUnchecked { what: String, reason: String },
     #[error("cannot read {path}")]
     ReadTarball {
         path: PathBuf,
@@ -139,33 +158,74 @@ pub enum PublishError {
     PrereleaseNeedsTag { version: String },
     #[error("cannot restrict access to the unscoped package {name}")]
     RestrictedUnscoped { name: String },
-    #[error("{name}@{version} is already published on {registry}")]
-    AlreadyPublished {
-        name: String,
-        version: String,
-        registry: String,
-        same_integrity: bool,
-    },
+    #[error("refusing to send credentials over plain HTTP to {url}")]
+    Insecure { url: String },
+}
+
+impl From<ConfigError> for PrepareError {
+    fn from(e: ConfigError) -> Self {
+        PrepareError::Config(Box::new(e))
+    }
+}
+
+impl PrepareError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            PrepareError::Config(e) => e.exit_code(),
+            PrepareError::Manifest(ManifestError::Unreadable { .. }) => 1,
+            PrepareError::ReadTarball { source, .. } if crate::limits::is_refusal(source) => 2,
+            PrepareError::ReadTarball { .. } => 1,
+            // A tarball or package that cannot be used as given: bad input.
+            PrepareError::Document(e) => document_exit_code(e),
+            PrepareError::Pack(e) => e.exit_code(),
+            PrepareError::Script(e) => e.exit_code(),
+            PrepareError::Manifest(_)
+            | PrepareError::TargetMissing { .. }
+            | PrepareError::Private { .. }
+            | PrepareError::PrereleaseNeedsTag { .. }
+            | PrepareError::RestrictedUnscoped { .. }
+            | PrepareError::Insecure { .. } => 2,
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            PrepareError::Config(e) => e.hint(),
+            PrepareError::Manifest(e) => e.hint(),
+            PrepareError::Pack(e) => e.hint(),
+            PrepareError::Script(e) => e.hint(),
+            PrepareError::Document(e) => e.hint(),
+            PrepareError::TargetMissing { .. } | PrepareError::ReadTarball { .. } => Some("pass a package directory or a .tgz made by npm pack or trustpub pack".into()),
+            PrepareError::Private { .. } => Some("remove \"private\": true from package.json to publish it".into()),
+            PrepareError::PrereleaseNeedsTag { .. } => Some("publish prereleases under their own tag, for example --tag next (or \"publishConfig\": {\"tag\": \"next\"})".into()),
+            PrepareError::RestrictedUnscoped { .. } => Some("only scoped packages (@scope/name) can be restricted; drop --access restricted or scope the name".into()),
+            PrepareError::Insecure { .. } => Some("use an https:// registry URL (plain http is only allowed for a registry on this machine)".into()),
+        }
+    }
+}
+
+/// A document that cannot be built from the package as given is bad input.
+fn document_exit_code(e: &DocumentError) -> i32 {
+    if matches!(e, DocumentError::Unreadable { .. }) {
+        1
+    } else {
+        2
+    }
+}
+
+/// What can stop the *preflight* stage.
+#[derive(Debug, thiserror::Error)]
+pub enum PreflightError {
+    /// A dry run could not check what the publish would check.
+    #[error("dry run: could not check {what}: {reason}")]
+    DryRunUnchecked { what: String, reason: String },
+    #[error(transparent)]
+    Published(#[from] Published),
     #[error("cannot implicitly apply the \"latest\" tag: {highest} is already published on {registry} and is higher than {version}")]
     LatestDowngrade {
         version: String,
         highest: String,
         registry: String,
-    },
-    #[error("no credential for {registry}: {looked}")]
-    NeedAuth { registry: String, looked: String },
-    #[error("the credential for {registry} cannot be used: {diagnostic}")]
-    UnusableCredential {
-        registry: String,
-        diagnostic: Box<ConfigDiagnostic>,
-    },
-    #[error("refusing to send credentials over plain HTTP to {url}")]
-    Insecure { url: String },
-    #[error("{}", diagnosis.summary)]
-    TrustedPublishing {
-        diagnosis: Box<Diagnosis>,
-        /// `auto` mode found no token to fall back on.
-        no_fallback: bool,
     },
     #[error("provenance cannot be made: {0}")]
     ProvenanceBlocked(Blocked),
@@ -173,10 +233,106 @@ pub enum PublishError {
     ProvenanceFile(FileError),
     #[error(transparent)]
     Statement(StatementError),
-    #[error("signing provenance failed: {0}")]
-    Sign(Box<SignError>),
-    #[error("--trusted-publishing always, but this is not GitHub Actions, GitLab CI or CircleCI ({why})")]
-    NotInCi { why: String },
+    #[error(transparent)]
+    Sign(#[from] SignFailed),
+}
+
+impl PreflightError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            PreflightError::DryRunUnchecked { .. } | PreflightError::Published(_) => 1,
+            PreflightError::Sign(e) => e.exit_code(),
+            PreflightError::LatestDowngrade { .. }
+            | PreflightError::ProvenanceBlocked(_)
+            | PreflightError::ProvenanceFile(_)
+            | PreflightError::Statement(_) => 2,
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            PreflightError::DryRunUnchecked { .. } => "a dry run fails when the publish would fail or could not be checked; fix the registry or network, or add --offline to check only the local side".into(),
+            PreflightError::Published(e) => e.hint(),
+            PreflightError::LatestDowngrade { .. } => "publish an older line under its own tag, for example --tag v1-maintenance".into(),
+            PreflightError::ProvenanceBlocked(b) => b.fix.clone(),
+            PreflightError::ProvenanceFile(_) => "make the bundle for this exact tarball (the subject is the package's purl and the tarball's sha512), or drop --provenance-file".into(),
+            PreflightError::Statement(_) => "make provenance on GitHub Actions or GitLab CI, or publish without it (--no-provenance)".into(),
+            PreflightError::Sign(e) => e.0.hint(),
+        })
+    }
+}
+
+/// What can stop the *upload* stage.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error(transparent)]
+    Sign(#[from] SignFailed),
+    #[error(transparent)]
+    Document(#[from] DocumentError),
+    #[error(transparent)]
+    Registry(Box<RegistryError>),
+    /// Another upload of the same version won the race (a 409).
+    #[error(transparent)]
+    Published(#[from] Published),
+    #[error(transparent)]
+    Script(#[from] ScriptError),
+}
+
+impl From<RegistryError> for UploadError {
+    fn from(e: RegistryError) -> Self {
+        UploadError::Registry(Box::new(e))
+    }
+}
+
+impl UploadError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            UploadError::Sign(e) => e.exit_code(),
+            UploadError::Document(e) => document_exit_code(e),
+            UploadError::Registry(e) if e.is_local() => 2,
+            UploadError::Script(e) => e.exit_code(),
+            UploadError::Registry(_) | UploadError::Published(_) => 1,
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            UploadError::Sign(e) => Some(e.0.hint()),
+            UploadError::Document(e) => e.hint(),
+            UploadError::Registry(e) => e.hint(),
+            UploadError::Published(e) => Some(e.hint()),
+            UploadError::Script(e) => e.hint(),
+        }
+    }
+}
+
+/// Signing provenance failed (getting the identity token in the preflight,
+/// or signing in the upload).
+#[derive(Debug, thiserror::Error)]
+#[error("signing provenance failed: {0}")]
+pub struct SignFailed(pub Box<SignError>);
+
+impl SignFailed {
+    fn exit_code(&self) -> i32 {
+        if self.0.is_usage() {
+            2
+        } else {
+            1
+        }
+    }
+}
+
+/// The version is on the registry already: found by the preflight, or
+/// published by another upload while this one ran.
+#[derive(Debug, thiserror::Error)]
+pub enum Published {
+    #[error("{name}@{version} is already published on {registry}")]
+    AlreadyPublished {
+        name: String,
+        version: String,
+        registry: String,
+        same_integrity: bool,
+    },
     #[error("{name}@{version} appeared on {registry} with a different integrity while publishing")]
     Conflict {
         name: String,
@@ -185,99 +341,12 @@ pub enum PublishError {
     },
 }
 
-impl From<AuthError> for PublishError {
-    fn from(e: AuthError) -> Self {
-        match e {
-            AuthError::NotInCi { why } => PublishError::NotInCi { why },
-            AuthError::TrustedPublishing {
-                diagnosis,
-                no_fallback,
-            } => PublishError::TrustedPublishing {
-                diagnosis,
-                no_fallback,
-            },
-            AuthError::UnusableCredential {
-                registry,
-                diagnostic,
-            } => PublishError::UnusableCredential {
-                registry,
-                diagnostic,
-            },
-            AuthError::NeedAuth { registry, looked } => PublishError::NeedAuth { registry, looked },
-        }
-    }
-}
-
-impl From<RegistryError> for PublishError {
-    fn from(e: RegistryError) -> Self {
-        PublishError::Registry(Box::new(e))
-    }
-}
-
-impl PublishError {
-    pub fn exit_code(&self) -> i32 {
+impl Published {
+    pub fn hint(&self) -> String {
         match self {
-            PublishError::Config(e) => e.exit_code(),
-            PublishError::Manifest(ManifestError::Unreadable { .. }) => 1,
-            PublishError::Manifest(_) => 2,
-            PublishError::TargetMissing { .. } => 2,
-            PublishError::ReadTarball { source, .. } if crate::limits::is_refusal(source) => 2,
-            // A tarball or package that cannot be used as given: bad input.
-            PublishError::Document(e) if !matches!(e, DocumentError::Unreadable { .. }) => 2,
-            PublishError::Pack(e) => e.exit_code(),
-            PublishError::Script(e) => e.exit_code(),
-            PublishError::Private { .. }
-            | PublishError::PrereleaseNeedsTag { .. }
-            | PublishError::RestrictedUnscoped { .. }
-            | PublishError::LatestDowngrade { .. }
-            | PublishError::NeedAuth { .. }
-            | PublishError::UnusableCredential { .. }
-            | PublishError::Insecure { .. }
-            | PublishError::NotInCi { .. }
-            | PublishError::ProvenanceBlocked(_)
-            | PublishError::ProvenanceFile(_)
-            | PublishError::Statement(_) => 2,
-            PublishError::TrustedPublishing { diagnosis, .. } if diagnosis.config_error => 2,
-            PublishError::Registry(e) if e.is_local() => 2,
-            PublishError::Sign(e) if e.is_usage() => 2,
-            _ => 1,
-        }
-    }
-
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            PublishError::Config(e) => e.hint(),
-            PublishError::Manifest(e) => e.hint(),
-            PublishError::Pack(e) => e.hint(),
-            PublishError::Script(e) => e.hint(),
-            PublishError::Document(e) => e.hint(),
-            PublishError::Registry(e) => e.hint(),
-            PublishError::TargetMissing { .. } => Some("pass a package directory or a .tgz made by npm pack or trustpub pack".into()),
-            PublishError::DryRunUnchecked { .. } => Some("a dry run fails when the publish would fail or could not be checked; fix the registry or network, or add --offline to check only the local side".into()),
-            PublishError::ReadTarball { .. } => Some("pass a package directory or a .tgz made by npm pack or trustpub pack".into()),
-            PublishError::Private { .. } => Some("remove \"private\": true from package.json to publish it".into()),
-            PublishError::PrereleaseNeedsTag { .. } => Some("publish prereleases under their own tag, for example --tag next (or \"publishConfig\": {\"tag\": \"next\"})".into()),
-            PublishError::RestrictedUnscoped { .. } => Some("only scoped packages (@scope/name) can be restricted; drop --access restricted or scope the name".into()),
-            PublishError::AlreadyPublished { same_integrity, .. } => Some(if *same_integrity {
-                "the published tarball is identical to this one; bump \"version\" to publish a change, or pass --tolerate-republish to treat this as success".into()
-            } else {
-                "a different tarball was published under this version; bump \"version\" in package.json (published versions are immutable)".into()
-            }),
-            PublishError::LatestDowngrade { .. } => Some("publish an older line under its own tag, for example --tag v1-maintenance".into()),
-            PublishError::NeedAuth { .. } => Some("in CI, use trusted publishing or set NODE_AUTH_TOKEN from a secret; locally, add //<registry host>/:_authToken=${NPM_TOKEN} to .npmrc".into()),
-            PublishError::UnusableCredential { diagnostic, .. } => diagnostic.hint(),
-            PublishError::Insecure { .. } => Some(INSECURE_HINT.into()),
-            PublishError::TrustedPublishing { diagnosis, no_fallback } => Some(if *no_fallback {
-                format!("{}; or, to publish with a token instead, set NODE_AUTH_TOKEN from a secret", diagnosis.hint)
-            } else {
-                diagnosis.hint.clone()
-            }),
-            PublishError::ProvenanceBlocked(b) => Some(b.fix.clone()),
-            PublishError::ProvenanceFile(_) => Some("make the bundle for this exact tarball (the subject is the package's purl and the tarball's sha512), or drop --provenance-file".into()),
-            PublishError::Statement(_) => Some("make provenance on GitHub Actions or GitLab CI, or publish without it (--no-provenance)".into()),
-            PublishError::Sign(e) => Some(e.hint()),
-            PublishError::NotInCi { .. } => Some("run this in the CI job that publishes, or use --trusted-publishing auto (or never) to publish with a token".into()),
-            PublishError::Conflict { .. } => Some("another publish of the same version raced this one; check the registry and bump the version".into()),
+            Published::AlreadyPublished { same_integrity: true, .. } => "the published tarball is identical to this one; bump \"version\" to publish a change, or pass --tolerate-republish to treat this as success".into(),
+            Published::AlreadyPublished { .. } => "a different tarball was published under this version; bump \"version\" in package.json (published versions are immutable)".into(),
+            Published::Conflict { .. } => "another publish of the same version raced this one; check the registry and bump the version".into(),
         }
     }
 }
@@ -307,25 +376,6 @@ pub struct Target {
     pub client: Client,
 }
 
-/// Why a package's registry cannot be used.
-#[derive(Debug)]
-pub enum ConnectError {
-    Config(ConfigError),
-    /// A credential would travel over plain HTTP.
-    Insecure {
-        url: String,
-    },
-}
-
-impl From<ConnectError> for PublishError {
-    fn from(e: ConnectError) -> Self {
-        match e {
-            ConnectError::Config(e) => e.into(),
-            ConnectError::Insecure { url } => PublishError::Insecure { url },
-        }
-    }
-}
-
 /// The registry for `name` (refused when a credential would go over plain
 /// HTTP) and the client for it, its secrets masked and its warnings said.
 pub fn connect(
@@ -333,17 +383,16 @@ pub fn connect(
     name: &str,
     env: &Env,
     printer: &Printer,
-) -> Result<Target, ConnectError> {
-    let registry = config.registry_for(name).map_err(ConnectError::Config)?;
+) -> Result<Target, PrepareError> {
+    let registry = config.registry_for(name)?;
     let escaped = document::escaped_name(name);
     let package_url = registry.package_url(&escaped);
     if !registry::is_secure(&package_url) {
-        return Err(ConnectError::Insecure {
+        return Err(PrepareError::Insecure {
             url: registry.to_string(),
         });
     }
-    let client = Client::from_config(ci::user_agent(env), config, env, &registry.url)
-        .map_err(ConnectError::Config)?;
+    let client = Client::from_config(ci::user_agent(env), config, env, &registry.url)?;
     for s in client.secrets() {
         printer.ci.mask(&s);
     }
@@ -360,13 +409,10 @@ pub fn connect(
 
 /// A package directory's manifest, as npm prepares it, and the
 /// configuration with its publishConfig on top (`publish` and `doctor`).
-pub fn read_package<E>(
+pub fn read_package(
     dir: &Path,
     base: &Config,
-) -> Result<(Manifest, Map<String, Value>, Config), E>
-where
-    E: From<ManifestError> + From<DocumentError> + From<ConfigError>,
-{
+) -> Result<(Manifest, Map<String, Value>, Config), PrepareError> {
     let m = Manifest::read_dir(dir)?;
     let manifest = document::normalize_manifest(&m.raw, &DirSource::new(dir))?;
     let config = base.with_publish_config(&manifest)?;
@@ -454,7 +500,7 @@ fn prepare(
     env: &Env,
     cwd: &Path,
     printer: &Printer,
-) -> Result<Prepared, PublishError> {
+) -> Result<Prepared, PrepareError> {
     let base = Config::load(env, &opts.cli, cwd)?;
     for d in base.diagnostics() {
         printer.warn("config", &d.to_string());
@@ -494,11 +540,11 @@ fn pack_target(
     target: &Path,
     base: &Config,
     printer: &Printer,
-) -> Result<(Package, Config), PublishError> {
+) -> Result<(Package, Config), PrepareError> {
     let is_tarball = match std::fs::metadata(target) {
         Ok(m) => !m.is_dir(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(PublishError::TargetMissing {
+            return Err(PrepareError::TargetMissing {
                 path: target.to_path_buf(),
             });
         }
@@ -507,7 +553,7 @@ fn pack_target(
     let mut package = if is_tarball {
         let bytes =
             crate::limits::read_file(target, crate::limits::TARBALL_MAX).map_err(|source| {
-                PublishError::ReadTarball {
+                PrepareError::ReadTarball {
                     path: target.to_path_buf(),
                     source,
                 }
@@ -526,7 +572,7 @@ fn pack_target(
         config.check_tag(name.unwrap_or_default())?;
         (prepare_tarball(bytes, src, manifest)?, config)
     } else {
-        let (m, _, config) = read_package::<PublishError>(target, base)?;
+        let (m, _, config) = read_package(target, base)?;
         config.check_tag(&m.name)?;
         (prepare_directory(target, &config, printer)?, config)
     };
@@ -535,20 +581,20 @@ fn pack_target(
 }
 
 /// The checks npm makes before any upload (and some it leaves to the registry).
-fn check_publishable(p: &Package, config: &Config) -> Result<(), PublishError> {
+fn check_publishable(p: &Package, config: &Config) -> Result<(), PrepareError> {
     if truthy_opt(p.manifest.get("private")) {
-        return Err(PublishError::Private {
+        return Err(PrepareError::Private {
             name: p.name.clone(),
         });
     }
     let version = Version::parse(&p.version, true);
     if !config.force() && config.is_default_tag() && version.is_some_and(|v| v.is_prerelease()) {
-        return Err(PublishError::PrereleaseNeedsTag {
+        return Err(PrepareError::PrereleaseNeedsTag {
             version: p.version.clone(),
         });
     }
     if config.access() == Some(Access::Restricted) && !p.name.starts_with('@') {
-        return Err(PublishError::RestrictedUnscoped {
+        return Err(PrepareError::RestrictedUnscoped {
             name: p.name.clone(),
         });
     }
@@ -563,7 +609,7 @@ fn preflight(
     p: &Prepared,
     a: &Authenticated,
     printer: &Printer,
-) -> Result<Checked, PublishError> {
+) -> Result<Checked, PreflightError> {
     if let Some(same_integrity) = version_checks(opts, p, a, printer)? {
         return Ok(Checked::Already { same_integrity });
     }
@@ -613,7 +659,7 @@ fn version_checks(
     p: &Prepared,
     a: &Authenticated,
     printer: &Printer,
-) -> Result<Option<bool>, PublishError> {
+) -> Result<Option<bool>, PreflightError> {
     let (config, registry) = (&p.config, &p.target.registry);
     let packument = if p.offline {
         None
@@ -625,7 +671,7 @@ fn version_checks(
             &p.spec(),
             Some(&config.auth_type()),
         )
-        .map_err(|e| PublishError::DryRunUnchecked {
+        .map_err(|e| PreflightError::DryRunUnchecked {
             what: format!("the published versions of {}", p.package.name),
             reason: e.describe(&p.target.package_url),
         })?
@@ -653,19 +699,20 @@ fn version_checks(
             ));
             return Ok(Some(same));
         }
-        return Err(PublishError::AlreadyPublished {
+        return Err(Published::AlreadyPublished {
             name: name.clone(),
             version: version.clone(),
             registry: registry.to_string(),
             same_integrity: same,
-        });
+        }
+        .into());
     }
     if config.is_default_tag() {
         if let (Some(ours), Some(highest)) =
             (Version::parse(version, true), highest_stable(existing))
         {
             if highest >= ours {
-                return Err(PublishError::LatestDowngrade {
+                return Err(PreflightError::LatestDowngrade {
                     version: version.clone(),
                     highest: highest.to_string(),
                     registry: registry.to_string(),
@@ -684,7 +731,7 @@ fn upload(
     a: &Authenticated,
     made: &Made,
     printer: &Printer,
-) -> Result<Outcome, PublishError> {
+) -> Result<Outcome, UploadError> {
     let package = &p.package;
     // `package.manifest` is already normalised (as npm hands the prepared
     // manifest to libnpmpublish); normalising it again would move `_id`.
@@ -726,7 +773,7 @@ fn put(
     a: &Authenticated,
     wire: &[u8],
     printer: &Printer,
-) -> Result<Outcome, PublishError> {
+) -> Result<Outcome, UploadError> {
     let (spec, registry) = (p.spec(), &p.target.registry);
     let mut headers: Vec<(&'static str, String)> = vec![
         ("content-type", "application/json".into()),
@@ -773,17 +820,19 @@ fn put(
                         same_integrity: true,
                     })
                 }
-                Some(true) => Err(PublishError::AlreadyPublished {
+                Some(true) => Err(Published::AlreadyPublished {
                     name,
                     version,
                     registry: registry.to_string(),
                     same_integrity: true,
-                }),
-                Some(false) => Err(PublishError::Conflict {
+                }
+                .into()),
+                Some(false) => Err(Published::Conflict {
                     name,
                     version,
                     registry: registry.to_string(),
-                }),
+                }
+                .into()),
                 None => Err(e.into()),
             };
         }
@@ -887,7 +936,7 @@ fn wanted_provenance(c: &Config, would_sign: bool) -> Want {
 /// checked before anything reaches the transparency log, and signed later
 /// ([`sign_provenance`]). Automatic provenance that cannot be made is
 /// skipped with one line; explicit provenance fails with the fix.
-fn plan_provenance(i: &ProvenanceInputs<'_>) -> Result<Plan, PublishError> {
+fn plan_provenance(i: &ProvenanceInputs<'_>) -> Result<Plan, PreflightError> {
     let sha512_hex = i
         .integrity
         .strip_prefix("sha512-")
@@ -901,9 +950,9 @@ fn plan_provenance(i: &ProvenanceInputs<'_>) -> Result<Plan, PublishError> {
         Want::Explicit => true,
         Want::Auto => false,
     };
-    let skip_or_fail = |b: Blocked| -> Result<Plan, PublishError> {
+    let skip_or_fail = |b: Blocked| -> Result<Plan, PreflightError> {
         if explicit {
-            Err(PublishError::ProvenanceBlocked(b))
+            Err(PreflightError::ProvenanceBlocked(b))
         } else {
             i.printer
                 .notice(&format!("provenance: skipped: {} ({})", b.reason, b.fix));
@@ -918,7 +967,7 @@ fn plan_provenance(i: &ProvenanceInputs<'_>) -> Result<Plan, PublishError> {
     };
     let st = match built {
         Ok(st) => st,
-        Err(e) if explicit => return Err(PublishError::Statement(e)),
+        Err(e) if explicit => return Err(PreflightError::Statement(e)),
         Err(e) => {
             return skip_or_fail(Blocked {
                 reason: e.to_string(),
@@ -983,9 +1032,9 @@ fn attach_file(
     path: &Path,
     purl: &str,
     sha512_hex: &str,
-) -> Result<Made, PublishError> {
+) -> Result<Made, PreflightError> {
     let bundle = prov::check_provenance_file(path, purl, sha512_hex)
-        .map_err(PublishError::ProvenanceFile)?;
+        .map_err(PreflightError::ProvenanceFile)?;
     let text = String::from_utf8(document::to_wire(&bundle)).unwrap_or_default();
     i.printer.notice(&format!(
         "provenance: attaching the bundle from {} (its subject is {purl} with this tarball's sha512)",
@@ -1010,7 +1059,7 @@ fn signing_identity(
     i: &ProvenanceInputs<'_>,
     provider: Option<ci::Provider>,
     explicit: bool,
-) -> Result<Result<Option<Secret<String>>, Blocked>, PublishError> {
+) -> Result<Result<Option<Secret<String>>, Blocked>, PreflightError> {
     if i.dry_run {
         return Ok(Ok(None));
     }
@@ -1027,7 +1076,7 @@ fn signing_identity(
             i.printer.ci.mask(&t);
             Ok(Ok(Some(t)))
         }
-        Err(e) if explicit => Err(PublishError::Sign(Box::new(e))),
+        Err(e) if explicit => Err(SignFailed(Box::new(e)).into()),
         Err(e) => Ok(Err(Blocked {
             reason: e.to_string(),
             fix: e.hint(),
@@ -1042,7 +1091,7 @@ fn sign_provenance(
     p: &Prepared,
     opts: &PublishOptions,
     printer: &Printer,
-) -> Result<Made, PublishError> {
+) -> Result<Made, UploadError> {
     let (statement, identity, purl) = match plan {
         Plan::Made(made) => return Ok(made),
         Plan::Sign {
@@ -1061,7 +1110,7 @@ fn sign_provenance(
         &p.target.client,
         &Report(printer),
     )
-    .map_err(|e| PublishError::Sign(Box::new(e)))?;
+    .map_err(|e| SignFailed(Box::new(e)))?;
     let text = sigstore::bundle_string(&signed);
     printer.notice(&format!(
         "provenance: signed the statement for {purl} with a certificate from {} and recorded it in {}: {}",
@@ -1190,7 +1239,7 @@ fn prepare_directory(
     dir: &Path,
     config: &Config,
     printer: &Printer,
-) -> Result<Package, PublishError> {
+) -> Result<Package, PrepareError> {
     let first = Manifest::read_dir(dir)?;
     if !config.ignore_scripts() {
         let shell = config.script_shell();
@@ -1233,7 +1282,7 @@ fn prepare_tarball(
     bytes: Vec<u8>,
     src: TarballSource,
     manifest: Map<String, Value>,
-) -> Result<Package, PublishError> {
+) -> Result<Package, PrepareError> {
     let raw = src.package_json()?;
     let checked = Manifest::parse(
         &serde_json::to_vec(&raw).unwrap_or_default(),

@@ -299,7 +299,7 @@ pub fn doctor(
     let base = Config::load(env, &opts.cli, cwd)?;
     let (m, manifest, config) = publish::read_package(&dir, &base)?;
     let target = publish::connect(&config, &m.name, env, printer)?;
-    let (registry, package_url) = (&target.registry, target.package_url.as_str());
+    let registry = &target.registry;
     let provider = ci::detect(env);
     let mut report = DoctorReport {
         package: m.name.clone(),
@@ -311,211 +311,37 @@ pub fn doctor(
         provenance: None,
     };
     let repository = manifest.get("repository");
-    let mut auth: Option<Auth> = None;
+    // authenticate: trusted publishing only
+    let request = AuthRequest {
+        env,
+        config: &config,
+        target: &target,
+        name: &m.name,
+        repository,
+        mode: Mode::Always,
+        offline: false,
+        printer,
+    };
 
-    match provider {
+    let auth = match provider {
         Some(p) => {
-            report.checks.push(check(
-                "ci",
-                Status::Ok,
-                format!("{} detected", p.display_name()),
-            ));
-            if m.raw.get("private") == Some(&Value::Bool(true)) {
-                report.checks.push(finding_check(
-                    "package",
-                    &workflows::private_finding(&m.name),
-                ));
-            }
-            // authenticate: trusted publishing only
-            let request = AuthRequest {
-                env,
-                config: &config,
-                target: &target,
-                name: &m.name,
-                repository,
-                mode: Mode::Always,
-                offline: false,
-                printer,
-            };
-            match auth::attempt_trusted(Mode::Always, &request) {
-                Attempt::Ok(success) => {
-                    let aud = success
-                        .claims
-                        .as_ref()
-                        .map(|c| c.audiences().join(", "))
-                        .unwrap_or_default();
-                    report.checks.push(check(
-                        "id token",
-                        Status::Ok,
-                        format!("from {}, audience {aud}", success.source.describe()),
-                    ));
-                    report.checks.push(check(
-                        "exchange",
-                        Status::Ok,
-                        format!(
-                            "the registry issued a publish token for {} (nothing was uploaded)",
-                            m.name
-                        ),
-                    ));
-                    for w in &success.warnings {
-                        report
-                            .checks
-                            .push(check("repository", Status::Warn, w.clone()));
-                    }
-                    report.values = success.claims.as_ref().map(|c| c.publisher_values().form());
-                    auth = Some(auth::bearer(&target, &success));
-                    let decision = trust::decide_provenance(
-                        &config,
-                        Some(&success),
-                        env,
-                        &target.client,
-                        &registry.url,
-                        &target.escaped,
-                        auth.as_ref(),
-                    );
-                    report.checks.push(check(
-                        "provenance",
-                        Status::Info,
-                        format!(
-                            "npm would {}sign provenance: {}",
-                            if decision.would_sign { "" } else { "not " },
-                            decision.reason
-                        ),
-                    ));
-                    report.provenance = Some(decision);
-                }
-                Attempt::Failed(d) => {
-                    let detail = d.detail_lines(&registry.url, &m.name);
-                    let fix = Some(
-                        detail
-                            .iter()
-                            .filter(|l| !l.starts_with("warning: "))
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join("\n"),
-                    );
-                    if d.stage == Stage::IdToken {
-                        report.checks.push(Check {
-                            name: "id token".into(),
-                            status: Status::Fail,
-                            message: d.summary.clone(),
-                            fix,
-                        });
-                    } else {
-                        report
-                            .checks
-                            .push(check("id token", Status::Ok, "obtained"));
-                        report.checks.push(Check {
-                            name: "exchange".into(),
-                            status: Status::Fail,
-                            message: d.summary.clone(),
-                            fix,
-                        });
-                    }
-                    for w in &d.warnings {
-                        report
-                            .checks
-                            .push(check("warning", Status::Warn, w.clone()));
-                    }
-                    report.values = d.values.as_ref().map(PublisherValues::form);
-                }
-                Attempt::NotInCi | Attempt::Disabled => {}
-            }
+            let private = m.raw.get("private") == Some(&Value::Bool(true));
+            in_ci(&mut report, p, private, &request)
         }
         None => {
-            let root = workflows::find_repo_root(&dir);
-            let host = url::Url::parse(&registry.url)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_string))
-                .unwrap_or_else(|| "registry.npmjs.org".into());
-            let analysis = workflows::analyze(&root, &dir, &host);
-            report.checks.push(check(
-                "ci files",
-                Status::Info,
-                if analysis.files_read.is_empty() {
-                    format!("no CI files under {}", root.display())
-                } else {
-                    format!(
-                        "read {}",
-                        analysis
-                            .files_read
-                            .iter()
-                            .map(|p| p.strip_prefix(&root).unwrap_or(p).display().to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                },
-            ));
-            for f in &analysis.problems {
-                report.checks.push(finding_check("ci files", f));
-            }
-            for job in &analysis.jobs {
-                let name = job.label();
-                report.checks.push(check(
-                    &name,
-                    Status::Info,
-                    format!(
-                        "publishes with {} on {}",
-                        job.publishes_with,
-                        job.provider.display_name()
-                    ),
-                ));
-                // The findings name the file and the job themselves.
-                for f in &job.findings {
-                    report.checks.push(finding_check("ci job", f));
-                }
-                // A job that may not publish this package names no form.
-                let maybe = job
-                    .findings
-                    .iter()
-                    .any(|f| f.code == "publish-target-unknown");
-                if report.values.is_none() && !maybe {
-                    report.values = Some(files_form(&job.publisher_values));
-                }
-            }
-            if analysis.jobs.is_empty()
-                && !analysis.problems.iter().any(|f| {
-                    matches!(
-                        f.severity,
-                        workflows::Severity::Error | workflows::Severity::Unknown
-                    )
-                })
-            {
-                report.checks.push(check(
-                    "ci files",
-                    Status::Fail,
-                    "no job that publishes this package was found",
-                ));
-            }
+            from_files(&mut report, &dir, &registry.url);
+            None
         }
-    }
+    };
 
     // preflight: does the package exist, and is this version new?
     report
         .checks
         .push(packument_check(&target, auth.as_ref(), &m));
     // The fallback credentials, for the record.
-    report.checks.push(match config.lookup_credential(package_url, Some(&m.name)) {
-        CredentialLookup::Found(c) => check(
-            "fallback",
-            Status::Info,
-            format!(
-                "{} holds a credential for {registry}; `publish` falls back on it if trusted publishing fails (--trusted-publishing auto)",
-                c.source
-            ),
-        ),
-        CredentialLookup::Unusable(d) => Check {
-            name: "fallback".into(),
-            status: Status::Warn,
-            message: d.to_string(),
-            fix: d.hint(),
-        },
-        CredentialLookup::Missing => check(
-            "fallback",
-            Status::Info,
-            "no token is configured: if trusted publishing fails, the publish fails",
-        ),
-    });
+    report
+        .checks
+        .push(fallback_check(&config, &target, &m.name));
     // Outside CI the CI-file analysis compares `repository` with the git remote.
     if provider.is_some() && repository.is_none() {
         report.checks.push(Check {
@@ -526,6 +352,207 @@ pub fn doctor(
         });
     }
     Ok(report)
+}
+
+/// In CI: trusted publishing tried as `publish --trusted-publishing always`
+/// would (nothing is uploaded); the publish token, if the exchange worked.
+fn in_ci(
+    report: &mut DoctorReport,
+    p: Provider,
+    private: bool,
+    r: &AuthRequest<'_>,
+) -> Option<Auth> {
+    let mut auth = None;
+    report.checks.push(check(
+        "ci",
+        Status::Ok,
+        format!("{} detected", p.display_name()),
+    ));
+    if private {
+        report.checks.push(finding_check(
+            "package",
+            &workflows::private_finding(r.name),
+        ));
+    }
+    match auth::attempt_trusted(Mode::Always, r) {
+        Attempt::Ok(success) => {
+            let aud = success
+                .claims
+                .as_ref()
+                .map(|c| c.audiences().join(", "))
+                .unwrap_or_default();
+            report.checks.push(check(
+                "id token",
+                Status::Ok,
+                format!("from {}, audience {aud}", success.source.describe()),
+            ));
+            report.checks.push(check(
+                "exchange",
+                Status::Ok,
+                format!(
+                    "the registry issued a publish token for {} (nothing was uploaded)",
+                    r.name
+                ),
+            ));
+            for w in &success.warnings {
+                report
+                    .checks
+                    .push(check("repository", Status::Warn, w.clone()));
+            }
+            report.values = success.claims.as_ref().map(|c| c.publisher_values().form());
+            auth = Some(auth::bearer(r.target, &success));
+            let decision = trust::decide_provenance(
+                r.config,
+                Some(&success),
+                r.env,
+                &r.target.client,
+                &r.target.registry.url,
+                &r.target.escaped,
+                auth.as_ref(),
+            );
+            report.checks.push(check(
+                "provenance",
+                Status::Info,
+                format!(
+                    "npm would {}sign provenance: {}",
+                    if decision.would_sign { "" } else { "not " },
+                    decision.reason
+                ),
+            ));
+            report.provenance = Some(decision);
+        }
+        Attempt::Failed(d) => {
+            let detail = d.detail_lines(&r.target.registry.url, r.name);
+            let fix = Some(
+                detail
+                    .iter()
+                    .filter(|l| !l.starts_with("warning: "))
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            );
+            if d.stage == Stage::IdToken {
+                report.checks.push(Check {
+                    name: "id token".into(),
+                    status: Status::Fail,
+                    message: d.summary.clone(),
+                    fix,
+                });
+            } else {
+                report
+                    .checks
+                    .push(check("id token", Status::Ok, "obtained"));
+                report.checks.push(Check {
+                    name: "exchange".into(),
+                    status: Status::Fail,
+                    message: d.summary.clone(),
+                    fix,
+                });
+            }
+            for w in &d.warnings {
+                report
+                    .checks
+                    .push(check("warning", Status::Warn, w.clone()));
+            }
+            report.values = d.values.as_ref().map(PublisherValues::form);
+        }
+        Attempt::NotInCi | Attempt::Disabled => {}
+    }
+    auth
+}
+
+/// Outside CI: what the repository's CI files show.
+fn from_files(report: &mut DoctorReport, dir: &Path, registry: &str) {
+    let root = workflows::find_repo_root(dir);
+    let host = url::Url::parse(registry)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| "registry.npmjs.org".into());
+    let analysis = workflows::analyze(&root, dir, &host);
+    report.checks.push(check(
+        "ci files",
+        Status::Info,
+        if analysis.files_read.is_empty() {
+            format!("no CI files under {}", root.display())
+        } else {
+            format!(
+                "read {}",
+                analysis
+                    .files_read
+                    .iter()
+                    .map(|p| p.strip_prefix(&root).unwrap_or(p).display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
+    ));
+    for f in &analysis.problems {
+        report.checks.push(finding_check("ci files", f));
+    }
+    for job in &analysis.jobs {
+        let name = job.label();
+        report.checks.push(check(
+            &name,
+            Status::Info,
+            format!(
+                "publishes with {} on {}",
+                job.publishes_with,
+                job.provider.display_name()
+            ),
+        ));
+        // The findings name the file and the job themselves.
+        for f in &job.findings {
+            report.checks.push(finding_check("ci job", f));
+        }
+        // A job that may not publish this package names no form.
+        let maybe = job
+            .findings
+            .iter()
+            .any(|f| f.code == "publish-target-unknown");
+        if report.values.is_none() && !maybe {
+            report.values = Some(files_form(&job.publisher_values));
+        }
+    }
+    if analysis.jobs.is_empty()
+        && !analysis.problems.iter().any(|f| {
+            matches!(
+                f.severity,
+                workflows::Severity::Error | workflows::Severity::Unknown
+            )
+        })
+    {
+        report.checks.push(check(
+            "ci files",
+            Status::Fail,
+            "no job that publishes this package was found",
+        ));
+    }
+}
+
+/// The credential `publish` would fall back on, for the record.
+fn fallback_check(config: &Config, target: &Target, name: &str) -> Check {
+    let registry = &target.registry;
+    match config.lookup_credential(&target.package_url, Some(name)) {
+            CredentialLookup::Found(c) => check(
+                "fallback",
+                Status::Info,
+                format!(
+                    "{} holds a credential for {registry}; `publish` falls back on it if trusted publishing fails (--trusted-publishing auto)",
+                    c.source
+                ),
+            ),
+            CredentialLookup::Unusable(d) => Check {
+                name: "fallback".into(),
+                status: Status::Warn,
+                message: d.to_string(),
+                fix: d.hint(),
+            },
+            CredentialLookup::Missing => check(
+                "fallback",
+                Status::Info,
+                "no token is configured: if trusted publishing fails, the publish fails",
+            ),
+    }
 }
 
 fn finding_check(name: &str, f: &workflows::Finding) -> Check {

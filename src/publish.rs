@@ -1,9 +1,16 @@
 //! `trustpub publish`: the pipeline, stage by stage, as npm 11.19.1's
 //! `lib/commands/publish.js` + libnpmpublish run it.
 //!
-//! config ─▶ manifest ─▶ prepublishOnly ─▶ pack (prepack, prepare, postpack)
-//! ─▶ checks ─▶ credential ─▶ packument checks ─▶ document ─▶ PUT (retries,
-//! verified after failures) ─▶ publish, postpublish ─▶ report.
+//! * prepare: config ─▶ manifest ─▶ prepublishOnly ─▶ pack (prepack,
+//!   prepare, postpack) ─▶ npm's local refusals ─▶ registry and client
+//! * authenticate ([`crate::auth`]): trusted publishing or a token
+//! * preflight: packument checks ─▶ provenance checked up to signing
+//! * upload: signing ─▶ document ─▶ PUT (retries, verified after failures)
+//!   ─▶ publish, postpublish
+//! * report
+//!
+//! Each stage has its own result and error type, and ends before the next
+//! begins: a workspace publish can run each for every package first.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -19,15 +19,14 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
+use crate::auth::{self, AuthRequest};
 use crate::ci::{self, Provider};
-use crate::config::{CliConfig, Config, CredentialLookup};
-use crate::document::{self, DirSource};
+use crate::config::{CliConfig, Config, ConfigError, CredentialLookup};
 use crate::env::Env;
 use crate::manifest::Manifest;
 use crate::oidc::PublisherValues;
-use crate::publish::PublishError;
-use crate::registry::{self, Auth, AuthKind, Client, Packument};
-use crate::secret::Secret;
+use crate::publish::{self, PackumentError, PrepareError, Target};
+use crate::registry::{self, Auth};
 use crate::trust::{self, Attempt, Mode, ProvenanceDecision, Stage};
 use crate::ui::Printer;
 use crate::workflows;
@@ -294,28 +293,13 @@ pub fn doctor(
     env: &Env,
     cwd: &Path,
     printer: &Printer,
-) -> Result<DoctorReport, PublishError> {
+) -> Result<DoctorReport, DoctorError> {
     let dir = crate::manifest::clean_path(&cwd.join(&opts.dir));
+    // prepare (no pack: nothing is uploaded)
     let base = Config::load(env, &opts.cli, cwd)?;
-    let m = Manifest::read_dir(&dir)?;
-    let manifest = document::normalize_manifest(&m.raw, &DirSource::new(&dir))?;
-    let config = base.with_publish_config(&manifest)?;
-    let registry = config.registry_for(&m.name)?;
-    let escaped = document::escaped_name(&m.name);
-    let package_url = registry.package_url(&escaped);
-    if !registry::is_secure(&package_url) {
-        return Err(PublishError::Insecure {
-            url: registry.to_string(),
-        });
-    }
-    let client = Client::from_config(ci::user_agent(env), &config, env, &registry.url)?;
-    for s in client.secrets() {
-        printer.ci.mask(&s);
-    }
-    for w in client.warnings() {
-        printer.warn("network", &w);
-    }
-    let observer = crate::publish::Report(printer);
+    let (m, manifest, config) = publish::read_package(&dir, &base)?;
+    let target = publish::connect(&config, &m.name, env, printer)?;
+    let registry = &target.registry;
     let provider = ci::detect(env);
     let mut report = DoctorReport {
         package: m.name.clone(),
@@ -327,218 +311,37 @@ pub fn doctor(
         provenance: None,
     };
     let repository = manifest.get("repository");
-    let mut auth: Option<Auth> = None;
+    // authenticate: trusted publishing only
+    let request = AuthRequest {
+        env,
+        config: &config,
+        target: &target,
+        name: &m.name,
+        repository,
+        mode: Mode::Always,
+        offline: false,
+        printer,
+    };
 
-    match provider {
+    let auth = match provider {
         Some(p) => {
-            report.checks.push(check(
-                "ci",
-                Status::Ok,
-                format!("{} detected", p.display_name()),
-            ));
-            if m.raw.get("private") == Some(&Value::Bool(true)) {
-                report.checks.push(finding_check(
-                    "package",
-                    &workflows::private_finding(&m.name),
-                ));
-            }
-            let inputs = trust::Inputs {
-                env,
-                registry: &registry.url,
-                name: &m.name,
-                escaped: &escaped,
-                repository,
-                auth_type: config.auth_type(),
-                client: &client,
-                observer: &observer,
-                ci: &printer.ci,
-                moved_by_repository: config
-                    .registry_moved_by_repository(&m.name)
-                    .map(|(r, o)| (r.to_string(), r.origin.place(), o.to_string())),
-            };
-            match trust::attempt(Mode::Always, &inputs) {
-                Attempt::Ok(success) => {
-                    let aud = success
-                        .claims
-                        .as_ref()
-                        .map(|c| c.audiences().join(", "))
-                        .unwrap_or_default();
-                    report.checks.push(check(
-                        "id token",
-                        Status::Ok,
-                        format!("from {}, audience {aud}", success.source.describe()),
-                    ));
-                    report.checks.push(check(
-                        "exchange",
-                        Status::Ok,
-                        format!(
-                            "the registry issued a publish token for {} (nothing was uploaded)",
-                            m.name
-                        ),
-                    ));
-                    for w in &success.warnings {
-                        report
-                            .checks
-                            .push(check("repository", Status::Warn, w.clone()));
-                    }
-                    report.values = success.claims.as_ref().map(|c| c.publisher_values().form());
-                    auth = Some(Auth {
-                        header: Secret::new(format!("Bearer {}", success.token.expose())),
-                        origin: registry::origin(&package_url).unwrap_or_default(),
-                        kind: AuthKind::TrustedPublishing,
-                    });
-                    let decision = trust::decide_provenance(
-                        &config,
-                        Some(&success),
-                        env,
-                        &client,
-                        &registry.url,
-                        &escaped,
-                        auth.as_ref(),
-                    );
-                    report.checks.push(check(
-                        "provenance",
-                        Status::Info,
-                        format!(
-                            "npm would {}sign provenance: {}",
-                            if decision.would_sign { "" } else { "not " },
-                            decision.reason
-                        ),
-                    ));
-                    report.provenance = Some(decision);
-                }
-                Attempt::Failed(d) => {
-                    let detail = d.detail_lines(&registry.url, &m.name);
-                    let fix = Some(
-                        detail
-                            .iter()
-                            .filter(|l| !l.starts_with("warning: "))
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join("\n"),
-                    );
-                    if d.stage == Stage::IdToken {
-                        report.checks.push(Check {
-                            name: "id token".into(),
-                            status: Status::Fail,
-                            message: d.summary.clone(),
-                            fix,
-                        });
-                    } else {
-                        report
-                            .checks
-                            .push(check("id token", Status::Ok, "obtained"));
-                        report.checks.push(Check {
-                            name: "exchange".into(),
-                            status: Status::Fail,
-                            message: d.summary.clone(),
-                            fix,
-                        });
-                    }
-                    for w in &d.warnings {
-                        report
-                            .checks
-                            .push(check("warning", Status::Warn, w.clone()));
-                    }
-                    report.values = d.values.as_ref().map(PublisherValues::form);
-                }
-                Attempt::NotInCi | Attempt::Disabled => {}
-            }
+            let private = m.raw.get("private") == Some(&Value::Bool(true));
+            in_ci(&mut report, p, private, &request)
         }
         None => {
-            let root = workflows::find_repo_root(&dir);
-            let host = url::Url::parse(&registry.url)
-                .ok()
-                .and_then(|u| u.host_str().map(str::to_string))
-                .unwrap_or_else(|| "registry.npmjs.org".into());
-            let analysis = workflows::analyze(&root, &dir, &host);
-            report.checks.push(check(
-                "ci files",
-                Status::Info,
-                if analysis.files_read.is_empty() {
-                    format!("no CI files under {}", root.display())
-                } else {
-                    format!(
-                        "read {}",
-                        analysis
-                            .files_read
-                            .iter()
-                            .map(|p| p.strip_prefix(&root).unwrap_or(p).display().to_string())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                },
-            ));
-            for f in &analysis.problems {
-                report.checks.push(finding_check("ci files", f));
-            }
-            for job in &analysis.jobs {
-                let name = job.label();
-                report.checks.push(check(
-                    &name,
-                    Status::Info,
-                    format!(
-                        "publishes with {} on {}",
-                        job.publishes_with,
-                        job.provider.display_name()
-                    ),
-                ));
-                // The findings name the file and the job themselves.
-                for f in &job.findings {
-                    report.checks.push(finding_check("ci job", f));
-                }
-                // A job that may not publish this package names no form.
-                let maybe = job
-                    .findings
-                    .iter()
-                    .any(|f| f.code == "publish-target-unknown");
-                if report.values.is_none() && !maybe {
-                    report.values = Some(files_form(&job.publisher_values));
-                }
-            }
-            if analysis.jobs.is_empty()
-                && !analysis.problems.iter().any(|f| {
-                    matches!(
-                        f.severity,
-                        workflows::Severity::Error | workflows::Severity::Unknown
-                    )
-                })
-            {
-                report.checks.push(check(
-                    "ci files",
-                    Status::Fail,
-                    "no job that publishes this package was found",
-                ));
-            }
+            from_files(&mut report, &dir, &registry.url);
+            None
         }
-    }
+    };
 
-    // Does the package exist, and is this version new?
+    // preflight: does the package exist, and is this version new?
     report
         .checks
-        .push(packument_check(&client, &package_url, auth.as_ref(), &m));
+        .push(packument_check(&target, auth.as_ref(), &m));
     // The fallback credentials, for the record.
-    report.checks.push(match config.lookup_credential(&package_url, Some(&m.name)) {
-        CredentialLookup::Found(c) => check(
-            "fallback",
-            Status::Info,
-            format!(
-                "{} holds a credential for {registry}; `publish` falls back on it if trusted publishing fails (--trusted-publishing auto)",
-                c.source
-            ),
-        ),
-        CredentialLookup::Unusable(d) => Check {
-            name: "fallback".into(),
-            status: Status::Warn,
-            message: d.to_string(),
-            fix: d.hint(),
-        },
-        CredentialLookup::Missing => check(
-            "fallback",
-            Status::Info,
-            "no token is configured: if trusted publishing fails, the publish fails",
-        ),
-    });
+    report
+        .checks
+        .push(fallback_check(&config, &target, &m.name));
     // Outside CI the CI-file analysis compares `repository` with the git remote.
     if provider.is_some() && repository.is_none() {
         report.checks.push(Check {
@@ -549,6 +352,207 @@ pub fn doctor(
         });
     }
     Ok(report)
+}
+
+/// In CI: trusted publishing tried as `publish --trusted-publishing always`
+/// would (nothing is uploaded); the publish token, if the exchange worked.
+fn in_ci(
+    report: &mut DoctorReport,
+    p: Provider,
+    private: bool,
+    r: &AuthRequest<'_>,
+) -> Option<Auth> {
+    let mut auth = None;
+    report.checks.push(check(
+        "ci",
+        Status::Ok,
+        format!("{} detected", p.display_name()),
+    ));
+    if private {
+        report.checks.push(finding_check(
+            "package",
+            &workflows::private_finding(r.name),
+        ));
+    }
+    match auth::attempt_trusted(Mode::Always, r) {
+        Attempt::Ok(success) => {
+            let aud = success
+                .claims
+                .as_ref()
+                .map(|c| c.audiences().join(", "))
+                .unwrap_or_default();
+            report.checks.push(check(
+                "id token",
+                Status::Ok,
+                format!("from {}, audience {aud}", success.source.describe()),
+            ));
+            report.checks.push(check(
+                "exchange",
+                Status::Ok,
+                format!(
+                    "the registry issued a publish token for {} (nothing was uploaded)",
+                    r.name
+                ),
+            ));
+            for w in &success.warnings {
+                report
+                    .checks
+                    .push(check("repository", Status::Warn, w.clone()));
+            }
+            report.values = success.claims.as_ref().map(|c| c.publisher_values().form());
+            auth = Some(auth::bearer(r.target, &success));
+            let decision = trust::decide_provenance(
+                r.config,
+                Some(&success),
+                r.env,
+                &r.target.client,
+                &r.target.registry.url,
+                &r.target.escaped,
+                auth.as_ref(),
+            );
+            report.checks.push(check(
+                "provenance",
+                Status::Info,
+                format!(
+                    "npm would {}sign provenance: {}",
+                    if decision.would_sign { "" } else { "not " },
+                    decision.reason
+                ),
+            ));
+            report.provenance = Some(decision);
+        }
+        Attempt::Failed(d) => {
+            let detail = d.detail_lines(&r.target.registry.url, r.name);
+            let fix = Some(
+                detail
+                    .iter()
+                    .filter(|l| !l.starts_with("warning: "))
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            );
+            if d.stage == Stage::IdToken {
+                report.checks.push(Check {
+                    name: "id token".into(),
+                    status: Status::Fail,
+                    message: d.summary.clone(),
+                    fix,
+                });
+            } else {
+                report
+                    .checks
+                    .push(check("id token", Status::Ok, "obtained"));
+                report.checks.push(Check {
+                    name: "exchange".into(),
+                    status: Status::Fail,
+                    message: d.summary.clone(),
+                    fix,
+                });
+            }
+            for w in &d.warnings {
+                report
+                    .checks
+                    .push(check("warning", Status::Warn, w.clone()));
+            }
+            report.values = d.values.as_ref().map(PublisherValues::form);
+        }
+        Attempt::NotInCi | Attempt::Disabled => {}
+    }
+    auth
+}
+
+/// Outside CI: what the repository's CI files show.
+fn from_files(report: &mut DoctorReport, dir: &Path, registry: &str) {
+    let root = workflows::find_repo_root(dir);
+    let host = url::Url::parse(registry)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| "registry.npmjs.org".into());
+    let analysis = workflows::analyze(&root, dir, &host);
+    report.checks.push(check(
+        "ci files",
+        Status::Info,
+        if analysis.files_read.is_empty() {
+            format!("no CI files under {}", root.display())
+        } else {
+            format!(
+                "read {}",
+                analysis
+                    .files_read
+                    .iter()
+                    .map(|p| p.strip_prefix(&root).unwrap_or(p).display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
+    ));
+    for f in &analysis.problems {
+        report.checks.push(finding_check("ci files", f));
+    }
+    for job in &analysis.jobs {
+        let name = job.label();
+        report.checks.push(check(
+            &name,
+            Status::Info,
+            format!(
+                "publishes with {} on {}",
+                job.publishes_with,
+                job.provider.display_name()
+            ),
+        ));
+        // The findings name the file and the job themselves.
+        for f in &job.findings {
+            report.checks.push(finding_check("ci job", f));
+        }
+        // A job that may not publish this package names no form.
+        let maybe = job
+            .findings
+            .iter()
+            .any(|f| f.code == "publish-target-unknown");
+        if report.values.is_none() && !maybe {
+            report.values = Some(files_form(&job.publisher_values));
+        }
+    }
+    if analysis.jobs.is_empty()
+        && !analysis.problems.iter().any(|f| {
+            matches!(
+                f.severity,
+                workflows::Severity::Error | workflows::Severity::Unknown
+            )
+        })
+    {
+        report.checks.push(check(
+            "ci files",
+            Status::Fail,
+            "no job that publishes this package was found",
+        ));
+    }
+}
+
+/// The credential `publish` would fall back on, for the record.
+fn fallback_check(config: &Config, target: &Target, name: &str) -> Check {
+    let registry = &target.registry;
+    match config.lookup_credential(&target.package_url, Some(name)) {
+            CredentialLookup::Found(c) => check(
+                "fallback",
+                Status::Info,
+                format!(
+                    "{} holds a credential for {registry}; `publish` falls back on it if trusted publishing fails (--trusted-publishing auto)",
+                    c.source
+                ),
+            ),
+            CredentialLookup::Unusable(d) => Check {
+                name: "fallback".into(),
+                status: Status::Warn,
+                message: d.to_string(),
+                fix: d.hint(),
+            },
+            CredentialLookup::Missing => check(
+                "fallback",
+                Status::Info,
+                "no token is configured: if trusted publishing fails, the publish fails",
+            ),
+    }
 }
 
 fn finding_check(name: &str, f: &workflows::Finding) -> Check {
@@ -565,28 +569,22 @@ fn finding_check(name: &str, f: &workflows::Finding) -> Check {
     }
 }
 
-fn packument_check(client: &Client, url: &str, auth: Option<&Auth>, m: &Manifest) -> Check {
-    match client.send_once(&registry::packument_request(url, auth, &m.name, None)) {
-        Ok(r) if r.status == 200 => {
-            let published = Packument::parse(&r.body)
-                .and_then(|p| p.versions)
-                .is_some_and(|v| v.contains_key(&m.version));
-            if published {
-                Check {
-                    name: "package".into(),
-                    status: Status::Fail,
-                    message: format!("{}@{} is already published", m.name, m.version),
-                    fix: Some("bump \"version\" in package.json before publishing".into()),
-                }
-            } else {
-                check(
-                    "package",
-                    Status::Ok,
-                    format!("{} exists on the registry and {} is new", m.name, m.version),
-                )
-            }
-        }
-        Ok(r) if r.status == 404 => Check {
+fn packument_check(target: &Target, auth: Option<&Auth>, m: &Manifest) -> Check {
+    let url = &target.package_url;
+    match publish::read_packument(&target.client, url, auth, &m.name, None) {
+        Ok(Some(p)) if publish::published_version(&p, &m.version).is_some() => Check {
+            name: "package".into(),
+            status: Status::Fail,
+            message: format!("{}@{} is already published", m.name, m.version),
+            fix: Some("bump \"version\" in package.json before publishing".into()),
+        },
+        // A body that is not a packument still says the package exists.
+        Ok(Some(_)) | Err(PackumentError::Invalid) => check(
+            "package",
+            Status::Ok,
+            format!("{} exists on the registry and {} is new", m.name, m.version),
+        ),
+        Ok(None) => Check {
             name: "package".into(),
             status: Status::Fail,
             message: format!(
@@ -595,11 +593,40 @@ fn packument_check(client: &Client, url: &str, auth: Option<&Auth>, m: &Manifest
             ),
             fix: Some("publish the first version with a token (npm publish locally, or NODE_AUTH_TOKEN with --trusted-publishing never), then configure the trusted publisher in the package's settings".into()),
         },
-        Ok(r) => check(
+        Err(PackumentError::Status(status)) => check(
             "package",
             Status::Warn,
-            format!("GET {url} answered {} {}", r.status, registry::reason(r.status)),
+            format!("GET {url} answered {status} {}", registry::reason(status)),
         ),
-        Err(e) => check("package", Status::Warn, format!("could not read the packument: {e}")),
+        Err(PackumentError::Failed(e)) => check("package", Status::Warn, format!("could not read the packument: {e}")),
+    }
+}
+
+/// What can stop `doctor` before it reports (a failed check is in the
+/// report, not an error): the prepare stage it shares with `publish`.
+#[derive(Debug, thiserror::Error)]
+pub enum DoctorError {
+    #[error(transparent)]
+    Prepare(#[from] PrepareError),
+}
+
+impl From<ConfigError> for DoctorError {
+    fn from(e: ConfigError) -> Self {
+        DoctorError::Prepare(e.into())
+    }
+}
+
+impl DoctorError {
+    /// As `publish` exits for the same error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            DoctorError::Prepare(e) => e.exit_code(),
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            DoctorError::Prepare(e) => e.hint(),
+        }
     }
 }

@@ -3,9 +3,11 @@
 //! Exit codes: 0 success, 1 failure, 2 usage or configuration error (a
 //! lifecycle script's own non-zero code is passed on, as npm does).
 
+use crate::auth::AuthError;
+use crate::doctor::DoctorError;
 use crate::manifest::ManifestError;
 use crate::pack::PackError;
-use crate::publish::PublishError;
+use crate::publish::{PreflightError, PrepareError, PublishError, UploadError};
 use crate::registry::RegistryError;
 use crate::scripts::ScriptError;
 
@@ -16,6 +18,8 @@ pub enum Error {
     Pack(#[from] PackError),
     #[error(transparent)]
     Publish(#[from] PublishError),
+    #[error(transparent)]
+    Doctor(#[from] DoctorError),
     #[error("{message}")]
     Usage {
         message: String,
@@ -28,6 +32,7 @@ impl Error {
         match self {
             Error::Pack(e) => e.exit_code(),
             Error::Publish(e) => e.exit_code(),
+            Error::Doctor(e) => e.exit_code(),
             Error::Usage { .. } => 2,
         }
     }
@@ -36,6 +41,7 @@ impl Error {
         match self {
             Error::Pack(e) => e.hint(),
             Error::Publish(e) => e.hint(),
+            Error::Doctor(e) => e.hint(),
             Error::Usage { hint, .. } => hint.clone(),
         }
     }
@@ -58,36 +64,47 @@ impl Error {
             }
             r.status().map(|s| format!("E{s}"))
         };
+        let prepare = |p: &PrepareError| -> Option<String> {
+            match p {
+                PrepareError::Manifest(m) | PrepareError::Pack(PackError::Manifest(m)) => {
+                    manifest(m).map(str::to_string)
+                }
+                PrepareError::Script(s) | PrepareError::Pack(PackError::Script(s)) => {
+                    script(s).map(str::to_string)
+                }
+                PrepareError::Private { .. } => Some("EPRIVATE".into()),
+                PrepareError::RestrictedUnscoped { .. } => Some("EUNSCOPED".into()),
+                PrepareError::TargetMissing { .. } => Some("ENOENT".into()),
+                _ => None,
+            }
+        };
         let known: Option<String> = match self {
             Error::Pack(PackError::Manifest(m)) => manifest(m).map(str::to_string),
             Error::Pack(PackError::Script(s)) => script(s).map(str::to_string),
             Error::Publish(p) => match p {
-                PublishError::Manifest(m) => manifest(m).map(str::to_string),
-                PublishError::Pack(PackError::Manifest(m)) => manifest(m).map(str::to_string),
-                PublishError::Script(s) | PublishError::Pack(PackError::Script(s)) => {
-                    script(s).map(str::to_string)
-                }
-                PublishError::Registry(r) => registry(r),
-                PublishError::NeedAuth { .. } => Some("ENEEDAUTH".into()),
+                PublishError::Prepare(e) => prepare(e),
+                PublishError::Upload(UploadError::Script(s)) => script(s).map(str::to_string),
+                PublishError::Upload(UploadError::Registry(r)) => registry(r),
+                PublishError::Auth(AuthError::NeedAuth { .. }) => Some("ENEEDAUTH".into()),
                 // npm has no OIDC error: with no token to fall back on it
                 // fails with ENEEDAUTH.
-                PublishError::TrustedPublishing {
+                PublishError::Auth(AuthError::TrustedPublishing {
                     no_fallback: true, ..
-                } => Some("ENEEDAUTH".into()),
-                PublishError::AlreadyPublished { .. } | PublishError::Conflict { .. } => {
+                }) => Some("ENEEDAUTH".into()),
+                PublishError::Preflight(PreflightError::Published(_))
+                | PublishError::Upload(UploadError::Published(_)) => {
                     Some("EPUBLISHCONFLICT".into())
                 }
-                PublishError::Private { .. } => Some("EPRIVATE".into()),
-                PublishError::RestrictedUnscoped { .. } => Some("EUNSCOPED".into()),
-                PublishError::TargetMissing { .. } => Some("ENOENT".into()),
                 _ => None,
             },
+            Error::Doctor(DoctorError::Prepare(e)) => prepare(e),
             Error::Pack(_) | Error::Usage { .. } => None,
         };
         known.unwrap_or_else(|| {
             match (self, self.exit_code()) {
                 (_, 2) => "EUSAGE",
-                (Error::Publish(_), _) => "EPUBLISH",
+                // doctor's errors are publish's first half.
+                (Error::Publish(_) | Error::Doctor(_), _) => "EPUBLISH",
                 _ => "EPACK",
             }
             .to_string()

@@ -5,17 +5,19 @@
 //! ```text
 //!       package dir ──▶ manifest (package.json, read once)
 //!  env + .npmrc ──▶ config (npm's layers, publishConfig, credentials)
-//!  ci + oidc ──▶ trust (id token, exchange, diagnostics, fallback)
+//!  ci + oidc ──▶ trust (id token, exchange, diagnostics) ──▶ auth (OIDC or a token)
 //!                                 ▼
 //!  files (npm-packlist rules) ──▶ pack (tar + gzip, integrity) ──▶ document (the PUT body)
 //!                                 ▼
 //!  registry (PUT, retries, error mapping) ──▶ report (human / --json)
 //! ```
 //!
-//! `publish` calls the stages in that order; `pack` is the first half of it.
+//! `publish` runs it as five stages (prepare, authenticate, preflight,
+//! upload, report; see ARCHITECTURE.md); `pack` is the first half of prepare.
 //! The file selection and the uncompressed tar stream are byte-identical to
 //! npm 11.19.1's, and so is the registry document (without `_npmVersion`).
 
+pub mod auth;
 pub mod ci;
 pub mod ci_report;
 pub mod cli;

@@ -1,17 +1,25 @@
 //! `trustpub publish`: the pipeline, stage by stage, as npm 11.19.1's
 //! `lib/commands/publish.js` + libnpmpublish run it.
 //!
-//! config ─▶ manifest ─▶ prepublishOnly ─▶ pack (prepack, prepare, postpack)
-//! ─▶ checks ─▶ credential ─▶ packument checks ─▶ document ─▶ PUT (retries,
-//! verified after failures) ─▶ publish, postpublish ─▶ report.
+//! * prepare: config ─▶ manifest ─▶ prepublishOnly ─▶ pack (prepack,
+//!   prepare, postpack) ─▶ npm's local refusals ─▶ registry and client
+//! * authenticate ([`crate::auth`]): trusted publishing or a token
+//! * preflight: packument checks ─▶ provenance checked up to signing
+//! * upload: signing ─▶ document ─▶ PUT (retries, verified after failures)
+//!   ─▶ publish, postpublish
+//! * report
+//!
+//! Each stage has its own result and error type, and ends before the next
+//! begins: a workspace publish can run each for every package first.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use crate::auth::{self, AuthError, AuthRequest, Authenticated};
 use crate::ci;
-use crate::config::{Access, CliConfig, Config, ConfigDiagnostic, ConfigError, CredentialLookup};
+use crate::config::{Access, CliConfig, Config, ConfigError, Registry};
 use crate::document::{self, DirSource, DocumentError, DocumentOptions, TarballSource};
 use crate::env::Env;
 use crate::js::truthy_opt;
@@ -21,13 +29,12 @@ use crate::provenance::sign::{self as sigstore, SignError, SigstoreUrls};
 use crate::provenance::statement::{self, StatementError};
 use crate::provenance::{self as prov, Blocked, FileError, Want};
 use crate::registry::{
-    self, Auth, AuthKind, Client, Observer, Packument, PackumentVersion, RegistryError, Request,
-    Sent,
+    self, Auth, Client, Observer, Packument, PackumentVersion, RegistryError, Request, Sent,
 };
 use crate::scripts::{self, ScriptError};
 use crate::secret::Secret;
 use crate::semver::Version;
-use crate::trust::{self, Attempt, Diagnosis, Mode, ProvenanceDecision};
+use crate::trust::{self, Mode};
 use crate::ui::Printer;
 use base64::Engine as _;
 use std::collections::HashMap;
@@ -93,28 +100,45 @@ pub struct PublishReport {
     pub outcome: Outcome,
 }
 
-/// What trusted publishing did, for the report and `--json`.
-#[derive(Debug, Clone, Default)]
-pub struct TrustReport {
-    pub mode: Mode,
-    /// `github-actions`, `gitlab-ci`, `circleci`, or none outside CI.
-    pub provider: Option<&'static str>,
-    pub used: bool,
-    /// Why it was not used, when it was tried.
-    pub failure: Option<String>,
-    /// npm's automatic-provenance decision.
-    pub provenance: Option<ProvenanceDecision>,
+pub use crate::auth::TrustReport;
+
+/// What can stop a publish: the stage it stopped in, and why.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error(transparent)]
+    Prepare(#[from] PrepareError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Preflight(#[from] PreflightError),
+    #[error(transparent)]
+    Upload(#[from] UploadError),
 }
 
-impl From<ConfigError> for PublishError {
-    fn from(e: ConfigError) -> Self {
-        PublishError::Config(Box::new(e))
+impl PublishError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            PublishError::Prepare(e) => e.exit_code(),
+            PublishError::Auth(e) => e.exit_code(),
+            PublishError::Preflight(e) => e.exit_code(),
+            PublishError::Upload(e) => e.exit_code(),
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            PublishError::Prepare(e) => e.hint(),
+            PublishError::Auth(e) => e.hint(),
+            PublishError::Preflight(e) => e.hint(),
+            PublishError::Upload(e) => e.hint(),
+        }
     }
 }
 
-/// What can stop a publish.
+/// What can stop the *prepare* stage (and `doctor`, which runs its first
+/// half).
 #[derive(Debug, thiserror::Error)]
-pub enum PublishError {
+pub enum PrepareError {
     /// Boxed: a `ConfigError` is large (on Windows, where paths are
     /// larger, past clippy's `result_large_err` limit).
     #[error(transparent)]
@@ -127,13 +151,8 @@ pub enum PublishError {
     Script(#[from] ScriptError),
     #[error(transparent)]
     Document(#[from] DocumentError),
-    #[error(transparent)]
-    Registry(Box<RegistryError>),
     #[error("{path} does not exist")]
     TargetMissing { path: PathBuf },
-    /// A dry run could not check what the publish would check.
-    #[error("dry run: could not check {what}: {reason}")]
-    DryRunUnchecked { what: String, reason: String },
     #[error("cannot read {path}")]
     ReadTarball {
         path: PathBuf,
@@ -146,33 +165,74 @@ pub enum PublishError {
     PrereleaseNeedsTag { version: String },
     #[error("cannot restrict access to the unscoped package {name}")]
     RestrictedUnscoped { name: String },
-    #[error("{name}@{version} is already published on {registry}")]
-    AlreadyPublished {
-        name: String,
-        version: String,
-        registry: String,
-        same_integrity: bool,
-    },
+    #[error("refusing to send credentials over plain HTTP to {url}")]
+    Insecure { url: String },
+}
+
+impl From<ConfigError> for PrepareError {
+    fn from(e: ConfigError) -> Self {
+        PrepareError::Config(Box::new(e))
+    }
+}
+
+impl PrepareError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            PrepareError::Config(e) => e.exit_code(),
+            PrepareError::Manifest(ManifestError::Unreadable { .. }) => 1,
+            PrepareError::ReadTarball { source, .. } if crate::limits::is_refusal(source) => 2,
+            PrepareError::ReadTarball { .. } => 1,
+            // A tarball or package that cannot be used as given: bad input.
+            PrepareError::Document(e) => document_exit_code(e),
+            PrepareError::Pack(e) => e.exit_code(),
+            PrepareError::Script(e) => e.exit_code(),
+            PrepareError::Manifest(_)
+            | PrepareError::TargetMissing { .. }
+            | PrepareError::Private { .. }
+            | PrepareError::PrereleaseNeedsTag { .. }
+            | PrepareError::RestrictedUnscoped { .. }
+            | PrepareError::Insecure { .. } => 2,
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            PrepareError::Config(e) => e.hint(),
+            PrepareError::Manifest(e) => e.hint(),
+            PrepareError::Pack(e) => e.hint(),
+            PrepareError::Script(e) => e.hint(),
+            PrepareError::Document(e) => e.hint(),
+            PrepareError::TargetMissing { .. } | PrepareError::ReadTarball { .. } => Some("pass a package directory or a .tgz made by npm pack or trustpub pack".into()),
+            PrepareError::Private { .. } => Some("remove \"private\": true from package.json to publish it".into()),
+            PrepareError::PrereleaseNeedsTag { .. } => Some("publish prereleases under their own tag, for example --tag next (or \"publishConfig\": {\"tag\": \"next\"})".into()),
+            PrepareError::RestrictedUnscoped { .. } => Some("only scoped packages (@scope/name) can be restricted; drop --access restricted or scope the name".into()),
+            PrepareError::Insecure { .. } => Some("use an https:// registry URL (plain http is only allowed for a registry on this machine)".into()),
+        }
+    }
+}
+
+/// A document that cannot be built from the package as given is bad input.
+fn document_exit_code(e: &DocumentError) -> i32 {
+    if matches!(e, DocumentError::Unreadable { .. }) {
+        1
+    } else {
+        2
+    }
+}
+
+/// What can stop the *preflight* stage.
+#[derive(Debug, thiserror::Error)]
+pub enum PreflightError {
+    /// A dry run could not check what the publish would check.
+    #[error("dry run: could not check {what}: {reason}")]
+    DryRunUnchecked { what: String, reason: String },
+    #[error(transparent)]
+    Published(#[from] Published),
     #[error("cannot implicitly apply the \"latest\" tag: {highest} is already published on {registry} and is higher than {version}")]
     LatestDowngrade {
         version: String,
         highest: String,
         registry: String,
-    },
-    #[error("no credential for {registry}: {looked}")]
-    NeedAuth { registry: String, looked: String },
-    #[error("the credential for {registry} cannot be used: {diagnostic}")]
-    UnusableCredential {
-        registry: String,
-        diagnostic: Box<ConfigDiagnostic>,
-    },
-    #[error("refusing to send credentials over plain HTTP to {url}")]
-    Insecure { url: String },
-    #[error("{}", diagnosis.summary)]
-    TrustedPublishing {
-        diagnosis: Box<Diagnosis>,
-        /// `auto` mode found no token to fall back on.
-        no_fallback: bool,
     },
     #[error("provenance cannot be made: {0}")]
     ProvenanceBlocked(Blocked),
@@ -180,10 +240,106 @@ pub enum PublishError {
     ProvenanceFile(FileError),
     #[error(transparent)]
     Statement(StatementError),
-    #[error("signing provenance failed: {0}")]
-    Sign(Box<SignError>),
-    #[error("--trusted-publishing always, but this is not GitHub Actions, GitLab CI or CircleCI ({why})")]
-    NotInCi { why: String },
+    #[error(transparent)]
+    Sign(#[from] SignFailed),
+}
+
+impl PreflightError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            PreflightError::DryRunUnchecked { .. } | PreflightError::Published(_) => 1,
+            PreflightError::Sign(e) => e.exit_code(),
+            PreflightError::LatestDowngrade { .. }
+            | PreflightError::ProvenanceBlocked(_)
+            | PreflightError::ProvenanceFile(_)
+            | PreflightError::Statement(_) => 2,
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            PreflightError::DryRunUnchecked { .. } => "a dry run fails when the publish would fail or could not be checked; fix the registry or network, or add --offline to check only the local side".into(),
+            PreflightError::Published(e) => e.hint(),
+            PreflightError::LatestDowngrade { .. } => "publish an older line under its own tag, for example --tag v1-maintenance".into(),
+            PreflightError::ProvenanceBlocked(b) => b.fix.clone(),
+            PreflightError::ProvenanceFile(_) => "make the bundle for this exact tarball (the subject is the package's purl and the tarball's sha512), or drop --provenance-file".into(),
+            PreflightError::Statement(_) => "make provenance on GitHub Actions or GitLab CI, or publish without it (--no-provenance)".into(),
+            PreflightError::Sign(e) => e.0.hint(),
+        })
+    }
+}
+
+/// What can stop the *upload* stage.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error(transparent)]
+    Sign(#[from] SignFailed),
+    #[error(transparent)]
+    Document(#[from] DocumentError),
+    #[error(transparent)]
+    Registry(Box<RegistryError>),
+    /// Another upload of the same version won the race (a 409).
+    #[error(transparent)]
+    Published(#[from] Published),
+    #[error(transparent)]
+    Script(#[from] ScriptError),
+}
+
+impl From<RegistryError> for UploadError {
+    fn from(e: RegistryError) -> Self {
+        UploadError::Registry(Box::new(e))
+    }
+}
+
+impl UploadError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            UploadError::Sign(e) => e.exit_code(),
+            UploadError::Document(e) => document_exit_code(e),
+            UploadError::Registry(e) if e.is_local() => 2,
+            UploadError::Script(e) => e.exit_code(),
+            UploadError::Registry(_) | UploadError::Published(_) => 1,
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            UploadError::Sign(e) => Some(e.0.hint()),
+            UploadError::Document(e) => e.hint(),
+            UploadError::Registry(e) => e.hint(),
+            UploadError::Published(e) => Some(e.hint()),
+            UploadError::Script(e) => e.hint(),
+        }
+    }
+}
+
+/// Signing provenance failed (getting the identity token in the preflight,
+/// or signing in the upload).
+#[derive(Debug, thiserror::Error)]
+#[error("signing provenance failed: {0}")]
+pub struct SignFailed(pub Box<SignError>);
+
+impl SignFailed {
+    fn exit_code(&self) -> i32 {
+        if self.0.is_usage() {
+            2
+        } else {
+            1
+        }
+    }
+}
+
+/// The version is on the registry already: found by the preflight, or
+/// published by another upload while this one ran.
+#[derive(Debug, thiserror::Error)]
+pub enum Published {
+    #[error("{name}@{version} is already published on {registry}")]
+    AlreadyPublished {
+        name: String,
+        version: String,
+        registry: String,
+        same_integrity: bool,
+    },
     #[error("{name}@{version} appeared on {registry} with a different integrity while publishing")]
     Conflict {
         name: String,
@@ -192,76 +348,12 @@ pub enum PublishError {
     },
 }
 
-impl From<RegistryError> for PublishError {
-    fn from(e: RegistryError) -> Self {
-        PublishError::Registry(Box::new(e))
-    }
-}
-
-impl PublishError {
-    pub fn exit_code(&self) -> i32 {
+impl Published {
+    pub fn hint(&self) -> String {
         match self {
-            PublishError::Config(e) => e.exit_code(),
-            PublishError::Manifest(ManifestError::Unreadable { .. }) => 1,
-            PublishError::Manifest(_) => 2,
-            PublishError::TargetMissing { .. } => 2,
-            PublishError::ReadTarball { source, .. } if crate::limits::is_refusal(source) => 2,
-            // A tarball or package that cannot be used as given: bad input.
-            PublishError::Document(e) if !matches!(e, DocumentError::Unreadable { .. }) => 2,
-            PublishError::Pack(e) => e.exit_code(),
-            PublishError::Script(e) => e.exit_code(),
-            PublishError::Private { .. }
-            | PublishError::PrereleaseNeedsTag { .. }
-            | PublishError::RestrictedUnscoped { .. }
-            | PublishError::LatestDowngrade { .. }
-            | PublishError::NeedAuth { .. }
-            | PublishError::UnusableCredential { .. }
-            | PublishError::Insecure { .. }
-            | PublishError::NotInCi { .. }
-            | PublishError::ProvenanceBlocked(_)
-            | PublishError::ProvenanceFile(_)
-            | PublishError::Statement(_) => 2,
-            PublishError::TrustedPublishing { diagnosis, .. } if diagnosis.config_error => 2,
-            PublishError::Registry(e) if e.is_local() => 2,
-            PublishError::Sign(e) if e.is_usage() => 2,
-            _ => 1,
-        }
-    }
-
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            PublishError::Config(e) => e.hint(),
-            PublishError::Manifest(e) => e.hint(),
-            PublishError::Pack(e) => e.hint(),
-            PublishError::Script(e) => e.hint(),
-            PublishError::Document(e) => e.hint(),
-            PublishError::Registry(e) => e.hint(),
-            PublishError::TargetMissing { .. } => Some("pass a package directory or a .tgz made by npm pack or trustpub pack".into()),
-            PublishError::DryRunUnchecked { .. } => Some("a dry run fails when the publish would fail or could not be checked; fix the registry or network, or add --offline to check only the local side".into()),
-            PublishError::ReadTarball { .. } => Some("pass a package directory or a .tgz made by npm pack or trustpub pack".into()),
-            PublishError::Private { .. } => Some("remove \"private\": true from package.json to publish it".into()),
-            PublishError::PrereleaseNeedsTag { .. } => Some("publish prereleases under their own tag, for example --tag next (or \"publishConfig\": {\"tag\": \"next\"})".into()),
-            PublishError::RestrictedUnscoped { .. } => Some("only scoped packages (@scope/name) can be restricted; drop --access restricted or scope the name".into()),
-            PublishError::AlreadyPublished { same_integrity, .. } => Some(if *same_integrity {
-                "the published tarball is identical to this one; bump \"version\" to publish a change, or pass --tolerate-republish to treat this as success".into()
-            } else {
-                "a different tarball was published under this version; bump \"version\" in package.json (published versions are immutable)".into()
-            }),
-            PublishError::LatestDowngrade { .. } => Some("publish an older line under its own tag, for example --tag v1-maintenance".into()),
-            PublishError::NeedAuth { .. } => Some("in CI, use trusted publishing or set NODE_AUTH_TOKEN from a secret; locally, add //<registry host>/:_authToken=${NPM_TOKEN} to .npmrc".into()),
-            PublishError::UnusableCredential { diagnostic, .. } => diagnostic.hint(),
-            PublishError::Insecure { .. } => Some("use an https:// registry URL (plain http is only allowed for a registry on this machine)".into()),
-            PublishError::TrustedPublishing { diagnosis, no_fallback } => Some(if *no_fallback {
-                format!("{}; or, to publish with a token instead, set NODE_AUTH_TOKEN from a secret", diagnosis.hint)
-            } else {
-                diagnosis.hint.clone()
-            }),
-            PublishError::ProvenanceBlocked(b) => Some(b.fix.clone()),
-            PublishError::ProvenanceFile(_) => Some("make the bundle for this exact tarball (the subject is the package's purl and the tarball's sha512), or drop --provenance-file".into()),
-            PublishError::Statement(_) => Some("make provenance on GitHub Actions or GitLab CI, or publish without it (--no-provenance)".into()),
-            PublishError::Sign(e) => Some(e.hint()),
-            PublishError::NotInCi { .. } => Some("run this in the CI job that publishes, or use --trusted-publishing auto (or never) to publish with a token".into()),
-            PublishError::Conflict { .. } => Some("another publish of the same version raced this one; check the registry and bump the version".into()),
+            Published::AlreadyPublished { same_integrity: true, .. } => "the published tarball is identical to this one; bump \"version\" to publish a change, or pass --tolerate-republish to treat this as success".into(),
+            Published::AlreadyPublished { .. } => "a different tarball was published under this version; bump \"version\" in package.json (published versions are immutable)".into(),
+            Published::Conflict { .. } => "another publish of the same version raced this one; check the registry and bump the version".into(),
         }
     }
 }
@@ -282,8 +374,60 @@ impl Observer for Report<'_> {
     }
 }
 
+/// Where a package goes: its registry, its URL there, and the client.
+pub struct Target {
+    pub registry: Registry,
+    /// `npa(name).escapedName`.
+    pub escaped: String,
+    pub package_url: String,
+    pub client: Client,
+}
+
+/// The registry for `name` (refused when a credential would go over plain
+/// HTTP) and the client for it, its secrets masked and its warnings said.
+pub fn connect(
+    config: &Config,
+    name: &str,
+    env: &Env,
+    printer: &Printer,
+) -> Result<Target, PrepareError> {
+    let registry = config.registry_for(name)?;
+    let escaped = document::escaped_name(name);
+    let package_url = registry.package_url(&escaped);
+    if !registry::is_secure(&package_url) {
+        return Err(PrepareError::Insecure {
+            url: registry.to_string(),
+        });
+    }
+    let client = Client::from_config(ci::user_agent(env), config, env, &registry.url)?;
+    for s in client.secrets() {
+        printer.ci.mask(&s);
+    }
+    for w in client.warnings() {
+        printer.warn("network", &w);
+    }
+    Ok(Target {
+        registry,
+        escaped,
+        package_url,
+        client,
+    })
+}
+
+/// A package directory's manifest, as npm prepares it, and the
+/// configuration with its publishConfig on top (`publish` and `doctor`).
+pub fn read_package(
+    dir: &Path,
+    base: &Config,
+) -> Result<(Manifest, Map<String, Value>, Config), PrepareError> {
+    let m = Manifest::read_dir(dir)?;
+    let manifest = document::normalize_manifest(&m.raw, &DirSource::new(dir))?;
+    let config = base.with_publish_config(&manifest)?;
+    Ok((m, manifest, config))
+}
+
 /// What is being published, after packing.
-struct Prepared {
+struct Package {
     manifest: Map<String, Value>,
     name: String,
     version: String,
@@ -293,34 +437,131 @@ struct Prepared {
     script_manifest: Option<Manifest>,
 }
 
-/// Runs the whole publish.
+/// The *prepare* stage's result: a package packed and checked, its
+/// configuration, and where it goes.
+struct Prepared {
+    package: Package,
+    config: Config,
+    tag: String,
+    access: Option<Access>,
+    dry_run: bool,
+    /// `--offline` with `--dry-run`.
+    offline: bool,
+    target: Target,
+}
+
+impl Prepared {
+    /// `name@version`, as the registry files it.
+    fn spec(&self) -> String {
+        format!("{}@{}", self.package.name, self.package.version)
+    }
+}
+
+/// The *preflight* stage's result.
+enum Checked {
+    /// The upload may go ahead, with this provenance.
+    Go(Plan),
+    /// `--tolerate-republish`: the version is already there.
+    Already { same_integrity: bool },
+}
+
+/// Runs the whole publish: prepare, authenticate, preflight, upload, report.
+/// Each stage ends before the next begins, so a workspace publish can run
+/// each one for every package before the first upload.
 pub fn publish(
     opts: &PublishOptions,
     env: &Env,
     cwd: &Path,
     printer: &Printer,
 ) -> Result<PublishReport, PublishError> {
+    let prepared = prepare(opts, env, cwd, printer)?;
+    let authenticated = auth::authenticate(&AuthRequest {
+        env,
+        config: &prepared.config,
+        target: &prepared.target,
+        name: &prepared.package.name,
+        repository: prepared.package.manifest.get("repository"),
+        mode: opts.trusted_publishing,
+        offline: prepared.offline,
+        printer,
+    })?;
+    let checked = preflight(opts, env, &prepared, &authenticated, printer)?;
+    let (made, outcome) = match checked {
+        Checked::Already { same_integrity } => (
+            Made::default(),
+            Outcome::AlreadyPublished { same_integrity },
+        ),
+        Checked::Go(plan) => {
+            let made = sign_provenance(plan, &prepared, opts, printer)?;
+            let outcome = upload(opts, &prepared, &authenticated, &made, printer)?;
+            (made, outcome)
+        }
+    };
+    Ok(report(prepared, authenticated, made, outcome))
+}
+
+/// *prepare*: the configuration, the manifest, prepublishOnly and the pack,
+/// the checks npm makes before any request, and the registry's client.
+fn prepare(
+    opts: &PublishOptions,
+    env: &Env,
+    cwd: &Path,
+    printer: &Printer,
+) -> Result<Prepared, PrepareError> {
     let base = Config::load(env, &opts.cli, cwd)?;
     for d in base.diagnostics() {
         printer.warn("config", &d.to_string());
     }
     let target = crate::manifest::clean_path(&cwd.join(&opts.target));
+    let (package, config) = pack_target(&target, &base, printer)?;
+    let (tag, access, dry_run) = (config.dist_tag(), config.access(), config.dry_run());
+    let offline = dry_run && opts.offline;
+    if offline {
+        printer.notice(
+            "offline dry run: no network; trusted publishing, the credential, the registry's version checks and provenance signing are not checked",
+        );
+    }
+    check_publishable(&package, &config)?;
+    if !opts.json {
+        for line in pack::notice_lines(&package.packed, printer.unicode) {
+            printer.notice(&line);
+        }
+    }
+    let target = connect(&config, &package.name, env, printer)?;
+    Ok(Prepared {
+        package,
+        config,
+        tag,
+        access,
+        dry_run,
+        offline,
+        target,
+    })
+}
 
-    // The manifest as npm prepares it, then publishConfig on top of the config.
-    // A directory is a package directory; anything else must be a `.tgz`
-    // (a regular file: a FIFO or a device is refused as such).
-    let is_tarball = match std::fs::metadata(&target) {
+/// The manifest as npm prepares it, then publishConfig on top of the
+/// config, then the package packed. A directory is a package directory;
+/// anything else must be a `.tgz` (a regular file: a FIFO or a device is
+/// refused as such).
+fn pack_target(
+    target: &Path,
+    base: &Config,
+    printer: &Printer,
+) -> Result<(Package, Config), PrepareError> {
+    let is_tarball = match std::fs::metadata(target) {
         Ok(m) => !m.is_dir(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(PublishError::TargetMissing { path: target });
+            return Err(PrepareError::TargetMissing {
+                path: target.to_path_buf(),
+            });
         }
         Err(_) => false,
     };
-    let (prepared_early, config, name) = if is_tarball {
+    let mut package = if is_tarball {
         let bytes =
-            crate::limits::read_file(&target, crate::limits::TARBALL_MAX).map_err(|source| {
-                PublishError::ReadTarball {
-                    path: target.clone(),
+            crate::limits::read_file(target, crate::limits::TARBALL_MAX).map_err(|source| {
+                PrepareError::ReadTarball {
+                    path: target.to_path_buf(),
                     source,
                 }
             })?;
@@ -333,498 +574,310 @@ pub fn publish(
         let raw = src.package_json()?;
         let manifest = document::normalize_manifest(&raw, &src)?;
         let config = base.with_publish_config(&manifest)?;
-        let name = manifest
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        (Some((bytes, src, manifest)), config, name)
+        let name = manifest.get("name").and_then(Value::as_str);
+        // npm refuses a bad --tag first, before prepublishOnly or any pack script.
+        config.check_tag(name.unwrap_or_default())?;
+        (prepare_tarball(bytes, src, manifest)?, config)
     } else {
-        let m = Manifest::read_dir(&target)?;
-        let manifest = document::normalize_manifest(&m.raw, &DirSource::new(&target))?;
-        (None, base.with_publish_config(&manifest)?, m.name)
+        let (m, _, config) = read_package(target, base)?;
+        config.check_tag(&m.name)?;
+        (prepare_directory(target, &config, printer)?, config)
     };
-    // npm refuses a bad --tag first, before prepublishOnly or any pack script.
-    config.check_tag(&name)?;
+    name_as_npm_does(&mut package.0);
+    Ok(package)
+}
 
-    let mut prepared = match prepared_early {
-        Some((bytes, src, manifest)) => prepare_tarball(bytes, src, manifest)?,
-        None => prepare_directory(&target, &config, printer)?,
-    };
-    name_as_npm_does(&mut prepared);
-    let tag = config.dist_tag();
-    let access = config.access();
-    let dry_run = config.dry_run();
-    let offline = dry_run && opts.offline;
-    if offline {
-        printer.notice(
-            "offline dry run: no network; trusted publishing, the credential, the registry's version checks and provenance signing are not checked",
-        );
-    }
-
-    // Checks npm makes before any upload (and some it leaves to the registry).
-    if truthy_opt(prepared.manifest.get("private")) {
-        return Err(PublishError::Private {
-            name: prepared.name.clone(),
+/// The checks npm makes before any upload (and some it leaves to the registry).
+fn check_publishable(p: &Package, config: &Config) -> Result<(), PrepareError> {
+    if truthy_opt(p.manifest.get("private")) {
+        return Err(PrepareError::Private {
+            name: p.name.clone(),
         });
     }
-    let version = Version::parse(&prepared.version, true);
-    if !config.force()
-        && config.is_default_tag()
-        && version.as_ref().is_some_and(Version::is_prerelease)
-    {
-        return Err(PublishError::PrereleaseNeedsTag {
-            version: prepared.version.clone(),
+    let version = Version::parse(&p.version, true);
+    if !config.force() && config.is_default_tag() && version.is_some_and(|v| v.is_prerelease()) {
+        return Err(PrepareError::PrereleaseNeedsTag {
+            version: p.version.clone(),
         });
     }
-    if access == Some(Access::Restricted) && !prepared.name.starts_with('@') {
-        return Err(PublishError::RestrictedUnscoped {
-            name: prepared.name.clone(),
+    if config.access() == Some(Access::Restricted) && !p.name.starts_with('@') {
+        return Err(PrepareError::RestrictedUnscoped {
+            name: p.name.clone(),
         });
     }
-    if !opts.json {
-        for line in pack::notice_lines(&prepared.packed, printer.unicode) {
-            printer.notice(&line);
-        }
-    }
+    Ok(())
+}
 
-    // Where to, and with which credential.
-    let registry = config.registry_for(&prepared.name)?;
-    let escaped = document::escaped_name(&prepared.name);
-    let package_url = registry.package_url(&escaped);
-    let parsed = url::Url::parse(&package_url).map_err(|_| PublishError::Insecure {
-        url: registry.to_string(),
-    })?;
-    if parsed.scheme() != "https" && !registry::is_loopback(&parsed) {
-        return Err(PublishError::Insecure {
-            url: registry.to_string(),
-        });
+/// *preflight*: the registry's version checks, then provenance checked up
+/// to (not including) signing.
+fn preflight(
+    opts: &PublishOptions,
+    env: &Env,
+    p: &Prepared,
+    a: &Authenticated,
+    printer: &Printer,
+) -> Result<Checked, PreflightError> {
+    if let Some(same_integrity) = version_checks(opts, p, a, printer)? {
+        return Ok(Checked::Already { same_integrity });
     }
-    let client = Client::from_config(ci::user_agent(env), &config, env, &registry.url)?;
-    for s in client.secrets() {
-        printer.ci.mask(&s);
-    }
-    for w in client.warnings() {
-        printer.warn("network", &w);
-    }
-    let observer = Report(printer);
-    let spec = format!("{}@{}", prepared.name, prepared.version);
-
-    // Trusted publishing first (npm runs its OIDC step here, dry run or not).
-    let mode = opts.trusted_publishing;
-    let mut trust_report = TrustReport {
-        mode,
-        provider: ci::detect(env).map(ci::Provider::user_agent_name),
-        ..TrustReport::default()
-    };
-    let inputs = trust::Inputs {
-        env,
-        registry: &registry.url,
-        name: &prepared.name,
-        escaped: &escaped,
-        repository: prepared.manifest.get("repository"),
-        auth_type: config.auth_type(),
-        client: &client,
-        observer: &observer,
-        ci: &printer.ci,
-        moved_by_repository: config
-            .registry_moved_by_repository(&prepared.name)
-            .map(|(r, o)| (r.to_string(), r.origin.place(), o.to_string())),
-    };
-    let mut failed: Option<Box<Diagnosis>> = None;
-    let attempted = if offline {
-        Attempt::Disabled
-    } else {
-        trust::attempt(mode, &inputs)
-    };
-    let trusted = match attempted {
-        Attempt::Ok(success) => {
-            printer.notice(&format!(
-                "trusted publishing: exchanged the {} id token (from {}) for a publish token for {}",
-                success.provider.display_name(),
-                success.source.describe(),
-                prepared.name
-            ));
-            for w in &success.warnings {
-                printer.warn("trusted-publishing", w);
-                printer.ci.warning("trustpub: trusted publishing", w);
-            }
-            trust_report.used = true;
-            Some(success)
-        }
-        Attempt::NotInCi => {
-            if mode == Mode::Always {
-                return Err(PublishError::NotInCi {
-                    why: not_in_ci_reason(env),
-                });
-            }
-            None
-        }
-        Attempt::Disabled => None,
-        Attempt::Failed(diagnosis) => {
-            trust_report.failure = Some(diagnosis.summary.clone());
-            if mode == Mode::Always {
-                print_diagnosis(printer, &diagnosis, &registry.url, &prepared.name, "error");
-                return Err(PublishError::TrustedPublishing {
-                    diagnosis,
-                    no_fallback: false,
-                });
-            }
-            failed = Some(diagnosis);
-            None
-        }
-    };
-
-    let origin = registry::origin(&package_url).unwrap_or_default();
-    let lookup = config.lookup_credential(&package_url, Some(&prepared.name));
-    let (auth, auth_name, auth_line) = if let Some(success) = &trusted {
-        match &lookup {
-            CredentialLookup::Found(c) => printer.notice(&format!(
-                "{} also holds a credential for {registry}; it was not needed (trusted publishing replaces it) and can be removed",
-                c.source
-            )),
-            CredentialLookup::Unusable(d) => printer.notice(&format!(
-                "not needed, since trusted publishing worked: {d}"
-            )),
-            CredentialLookup::Missing => {}
-        }
-        (
-            Some(Auth {
-                header: Secret::new(format!("Bearer {}", success.token.expose())),
-                origin,
-                kind: AuthKind::TrustedPublishing,
-            }),
-            "trusted-publishing",
-            success.describe(),
-        )
-    } else {
-        let fallback_note = || {
-            failed
-                .as_ref()
-                .map(|_| " (trusted publishing failed; see the warning above)".to_string())
-                .unwrap_or_default()
-        };
-        match lookup {
-            CredentialLookup::Found(c) => match c.authorization {
-                Some(a) => {
-                    let kind = match a.scheme() {
-                        "Basic" => AuthKind::Basic,
-                        _ => AuthKind::Token,
-                    };
-                    let header = a.header_value();
-                    if let Some((_, raw)) = header.expose().split_once(' ') {
-                        printer.ci.mask(&Secret::new(raw.to_string()));
-                    }
-                    if let Some(d) = &failed {
-                        print_diagnosis(printer, d, &registry.url, &prepared.name, "warn");
-                        printer.warn(
-                            "trusted-publishing",
-                            &format!("falling back to the token from {}", c.source),
-                        );
-                    }
-                    let word = if kind == AuthKind::Basic {
-                        "basic"
-                    } else {
-                        "token"
-                    };
-                    (
-                        Some(Auth {
-                            header,
-                            origin,
-                            kind,
-                        }),
-                        word,
-                        format!(
-                            "{} from {}{}",
-                            if kind == AuthKind::Basic {
-                                "a username and password"
-                            } else {
-                                "a token"
-                            },
-                            c.source,
-                            fallback_note()
-                        ),
-                    )
-                }
-                None => (
-                    None,
-                    "client-certificate",
-                    format!("a client certificate from {}{}", c.source, fallback_note()),
-                ),
-            },
-            CredentialLookup::Unusable(diagnostic) => {
-                if let Some(d) = &failed {
-                    print_diagnosis(printer, d, &registry.url, &prepared.name, "warn");
-                }
-                return Err(PublishError::UnusableCredential {
-                    registry: registry.to_string(),
-                    diagnostic: Box::new(diagnostic),
-                });
-            }
-            CredentialLookup::Missing => {
-                if let Some(d) = failed.take() {
-                    print_diagnosis(printer, &d, &registry.url, &prepared.name, "error");
-                    return Err(PublishError::TrustedPublishing {
-                        diagnosis: d,
-                        no_fallback: true,
-                    });
-                }
-                let looked = format!(
-                    "no _authToken, _auth or username/_password for {} in {}, and NODE_AUTH_TOKEN is not set",
-                    crate::config::nerf_dart_of(&registry.url).unwrap_or_else(|| registry.to_string()),
-                    config.files().describe()
-                );
-                if offline {
-                    (None, "none", format!("nothing (offline dry run: {looked})"))
-                } else {
-                    return Err(PublishError::NeedAuth {
-                        registry: registry.to_string(),
-                        looked,
-                    });
-                }
-            }
-        }
-    };
-
-    let auth_type = config.auth_type();
-    // npm's automatic provenance, decided as npm decides it.
-    if !offline && (trusted.is_some() || !config.is_default("provenance")) {
-        let decision = trust::decide_provenance(
-            &config,
-            trusted.as_deref(),
-            env,
-            &client,
-            &registry.url,
-            &escaped,
-            auth.as_ref(),
-        );
-        printer.notice(&format!(
-            "provenance: npm would {}sign provenance for this publish: {}",
-            if decision.would_sign { "" } else { "not " },
-            decision.reason
-        ));
-        trust_report.provenance = Some(decision);
-    }
-    let done = Done {
-        registry: registry.to_string(),
-        auth: auth_name,
-        auth_line,
-        trust: trust_report,
-    };
-
-    // The registry's view of the package (npm skips this with --force). A
-    // dry run that cannot read it fails: the checks could not be made.
-    let fetch = || {
-        fetch_packument(
-            &client,
-            &package_url,
-            auth.as_ref(),
-            &spec,
-            printer,
-            &auth_type,
-        )
-    };
-    let packument = if offline {
-        None
-    } else if dry_run && !config.force() {
-        read_packument(&client, &package_url, auth.as_ref(), &spec, &auth_type).map_err(
-            |reason| PublishError::DryRunUnchecked {
-                what: format!("the published versions of {}", prepared.name),
-                reason,
-            },
-        )?
-    } else {
-        fetch()
-    };
-    if !config.force() {
-        if let Some(existing) = packument.as_ref().and_then(|p| p.versions.as_ref()) {
-            if let Some(v) = existing.get(&prepared.version) {
-                let same = v.integrity() == Some(prepared.packed.integrity.as_str());
-                if opts.tolerate_republish {
-                    printer.notice(&format!(
-                        "{spec} is already published on {registry}; {}",
-                        if same {
-                            "the published tarball is identical to this one"
-                        } else {
-                            "the published tarball differs from this one (its integrity does not match)"
-                        }
-                    ));
-                    return Ok(report(
-                        prepared,
-                        done,
-                        tag,
-                        access,
-                        Outcome::AlreadyPublished {
-                            same_integrity: same,
-                        },
-                    ));
-                }
-                return Err(PublishError::AlreadyPublished {
-                    name: prepared.name.clone(),
-                    version: prepared.version.clone(),
-                    registry: registry.to_string(),
-                    same_integrity: same,
-                });
-            }
-            if config.is_default_tag() {
-                if let (Some(ours), Some(highest)) = (version.as_ref(), highest_stable(existing)) {
-                    if highest >= *ours {
-                        return Err(PublishError::LatestDowngrade {
-                            version: prepared.version.clone(),
-                            highest: highest.to_string(),
-                            registry: registry.to_string(),
-                        });
-                    }
-                }
-            }
-        }
-    }
-
-    let access_word = access
+    let access_word = p
+        .access
         .map(|a| a.as_str().to_string())
         .unwrap_or_else(|| "default".into());
     printer.notice(&format!(
-        "Publishing to {registry} with tag {} and {access_word} access{}",
-        config.tag(),
-        if dry_run { " (dry-run)" } else { "" }
+        "Publishing to {} with tag {} and {access_word} access{}",
+        p.target.registry,
+        p.config.tag(),
+        if p.dry_run { " (dry-run)" } else { "" }
     ));
+    // An offline dry run still checks a --provenance-file (a local check).
+    if p.offline && p.config.provenance_file().is_none() {
+        return Ok(Checked::Go(Plan::Made(Made::default())));
+    }
+    let observer = Report(printer);
+    let plan = plan_provenance(&ProvenanceInputs {
+        config: &p.config,
+        env,
+        printer,
+        client: &p.target.client,
+        observer: &observer,
+        name: &p.package.name,
+        version: &p.package.version,
+        integrity: &p.package.packed.integrity,
+        repository: p.package.manifest.get("repository"),
+        access_public: p.access == Some(Access::Public),
+        trusted: a.trusted.as_deref(),
+        would_sign: a.trust.provenance.as_ref().is_some_and(|d| d.would_sign),
+        registry: &p.target.registry.url,
+        escaped: &p.target.escaped,
+        auth: a.auth.as_ref(),
+        dry_run: p.dry_run,
+        json: opts.json,
+    })?;
+    Ok(Checked::Go(plan))
+}
 
-    // Provenance: decided, checked, then signed (never in a dry run). An
-    // offline dry run still checks a --provenance-file (a local check).
-    let made = if offline && config.provenance_file().is_none() {
-        Made::default()
-    } else {
-        make_provenance(&ProvenanceInputs {
-            config: &config,
-            env,
-            printer,
-            client: &client,
-            observer: &observer,
-            name: &prepared.name,
-            version: &prepared.version,
-            integrity: &prepared.packed.integrity,
-            repository: prepared.manifest.get("repository"),
-            access_public: access == Some(Access::Public),
-            trusted: trusted.as_deref(),
-            would_sign: done.trust.provenance.as_ref().is_some_and(|d| d.would_sign),
-            registry: &registry.url,
-            escaped: &escaped,
-            auth: auth.as_ref(),
-            urls: &opts.sigstore,
-            dry_run,
-            json: opts.json,
+/// The registry's view of the package: is this version new, and would the
+/// default tag move backwards (npm skips the checks with --force). A dry
+/// run that cannot read the packument fails: the checks could not be made.
+/// `Some(same_integrity)`: already published, tolerated.
+fn version_checks(
+    opts: &PublishOptions,
+    p: &Prepared,
+    a: &Authenticated,
+    printer: &Printer,
+) -> Result<Option<bool>, PreflightError> {
+    let (config, registry) = (&p.config, &p.target.registry);
+    let packument = if p.offline {
+        None
+    } else if p.dry_run && !config.force() {
+        read_packument(
+            &p.target.client,
+            &p.target.package_url,
+            a.auth.as_ref(),
+            &p.spec(),
+            Some(&config.auth_type()),
+        )
+        .map_err(|e| PreflightError::DryRunUnchecked {
+            what: format!("the published versions of {}", p.package.name),
+            reason: e.describe(&p.target.package_url),
         })?
+    } else {
+        fetch_packument(p, a, printer)
     };
+    if config.force() {
+        return Ok(None);
+    }
+    let Some(existing) = packument.as_ref().and_then(|p| p.versions.as_ref()) else {
+        return Ok(None);
+    };
+    let (name, version) = (&p.package.name, &p.package.version);
+    if let Some(v) = existing.get(version) {
+        let same = v.integrity() == Some(p.package.packed.integrity.as_str());
+        if opts.tolerate_republish {
+            printer.notice(&format!(
+                "{} is already published on {registry}; {}",
+                p.spec(),
+                if same {
+                    "the published tarball is identical to this one"
+                } else {
+                    "the published tarball differs from this one (its integrity does not match)"
+                }
+            ));
+            return Ok(Some(same));
+        }
+        return Err(Published::AlreadyPublished {
+            name: name.clone(),
+            version: version.clone(),
+            registry: registry.to_string(),
+            same_integrity: same,
+        }
+        .into());
+    }
+    if config.is_default_tag() {
+        if let (Some(ours), Some(highest)) =
+            (Version::parse(version, true), highest_stable(existing))
+        {
+            if highest >= ours {
+                return Err(PreflightError::LatestDowngrade {
+                    version: version.clone(),
+                    highest: highest.to_string(),
+                    registry: registry.to_string(),
+                });
+            }
+        }
+    }
+    Ok(None)
+}
 
-    // `prepared.manifest` is already normalised (as npm hands the prepared
+/// *upload*: the document, the PUT (never in a dry run), then the publish
+/// and postpublish scripts.
+fn upload(
+    opts: &PublishOptions,
+    p: &Prepared,
+    a: &Authenticated,
+    made: &Made,
+    printer: &Printer,
+) -> Result<Outcome, UploadError> {
+    let package = &p.package;
+    // `package.manifest` is already normalised (as npm hands the prepared
     // manifest to libnpmpublish); normalising it again would move `_id`.
     let body = document::build_from_normalized(
-        prepared.manifest.clone(),
-        &prepared.tarball,
-        &prepared.packed.integrity,
-        &prepared.packed.shasum,
+        package.manifest.clone(),
+        &package.tarball,
+        &package.packed.integrity,
+        &package.packed.shasum,
         &DocumentOptions {
-            registry: &registry.url,
-            tag: &tag,
-            access: access.map(Access::as_str),
+            registry: &p.target.registry.url,
+            tag: &p.tag,
+            access: p.access.map(Access::as_str),
             provenance_bundle: made.bundle.as_ref(),
         },
     )?;
-
-    let outcome = if dry_run {
+    let outcome = if p.dry_run {
         Outcome::DryRun
     } else {
-        let wire = document::to_wire(&body);
-        let mut headers: Vec<(&'static str, String)> = vec![
-            ("content-type", "application/json".into()),
-            ("accept", "*/*".into()),
-            ("npm-command", "publish".into()),
-            ("npm-auth-type", config.auth_type()),
-        ];
-        if let Some(otp) = config.otp() {
-            headers.push(("npm-otp", otp.expose().clone()));
-        }
-        let req = Request {
-            method: "PUT",
-            url: package_url.clone(),
-            headers,
-            body: Some(&wire),
-            auth: auth.as_ref(),
-            spec: spec.clone(),
-        };
-        let integrity = prepared.packed.integrity.clone();
-        // Whether the registry now has this version: with this tarball
-        // (`Some(true)`), another one (`Some(false)`), or not at all.
-        let published = || -> Option<bool> {
-            fetch()
-                .as_ref()
-                .and_then(|p| p.versions.as_ref()?.get(&prepared.version))
-                .map(|v| v.integrity() == Some(integrity.as_str()))
-        };
-        let check = || published() == Some(true);
-        let sent = match client.send_checked(&req, &observer, Some(&check)) {
-            // A 409: the version appeared since the check above (another
-            // publish won the race). Identical is success with
-            // --tolerate-republish, as it is before the upload.
-            Err(e) if e.status() == Some(409) => match published() {
-                Some(true) if opts.tolerate_republish => {
-                    printer.notice(&format!(
-                            "{spec} was published on {registry} by another upload while this one ran (409); the published tarball is identical to this one"
-                        ));
-                    return Ok(report(
-                        prepared,
-                        done,
-                        tag,
-                        access,
-                        Outcome::AlreadyPublished {
-                            same_integrity: true,
-                        },
-                    ));
-                }
-                Some(true) => {
-                    return Err(PublishError::AlreadyPublished {
-                        name: prepared.name.clone(),
-                        version: prepared.version.clone(),
-                        registry: registry.to_string(),
-                        same_integrity: true,
-                    })
-                }
-                Some(false) => {
-                    return Err(PublishError::Conflict {
-                        name: prepared.name.clone(),
-                        version: prepared.version.clone(),
-                        registry: registry.to_string(),
-                    })
-                }
-                None => return Err(e.into()),
-            },
-            other => other?,
-        };
-        match sent {
-            Sent::Answered(_) => Outcome::Published,
-            Sent::FoundAfterFailure => {
-                printer.notice(&format!(
-                    "the upload did not get a clear success answer (a timeout, a connection error, a 5xx, a redirect, or an error after one of these), but {spec} is on the registry with this tarball's integrity: the publish succeeded"
-                ));
-                Outcome::PublishedDespiteError
-            }
-        }
+        put(opts, p, a, &document::to_wire(&body), printer)?
     };
-
-    if let (Some(dir), Some(m)) = (&prepared.dir, &prepared.script_manifest) {
-        if !config.ignore_scripts() {
-            let shell = config.script_shell();
+    if matches!(outcome, Outcome::AlreadyPublished { .. }) {
+        return Ok(outcome);
+    }
+    if let (Some(dir), Some(m)) = (&package.dir, &package.script_manifest) {
+        if !p.config.ignore_scripts() {
+            let shell = p.config.script_shell();
             scripts::run(dir, m, "publish", &[], shell.as_deref(), printer)?;
             scripts::run(dir, m, "postpublish", &[], shell.as_deref(), printer)?;
         }
     }
-    let mut r = report(prepared, done, tag, access, outcome);
-    r.provenance = made.info;
-    r.provenance_statement = made.statement;
-    Ok(r)
+    Ok(outcome)
 }
 
-/// What [`make_provenance`] needs.
+/// The PUT, with npm's retries; after a failure, the registry is asked
+/// whether the version arrived anyway.
+fn put(
+    opts: &PublishOptions,
+    p: &Prepared,
+    a: &Authenticated,
+    wire: &[u8],
+    printer: &Printer,
+) -> Result<Outcome, UploadError> {
+    let (spec, registry) = (p.spec(), &p.target.registry);
+    let mut headers: Vec<(&'static str, String)> = vec![
+        ("content-type", "application/json".into()),
+        ("accept", "*/*".into()),
+        ("npm-command", "publish".into()),
+        ("npm-auth-type", p.config.auth_type()),
+    ];
+    if let Some(otp) = p.config.otp() {
+        headers.push(("npm-otp", otp.expose().clone()));
+    }
+    let req = Request {
+        method: "PUT",
+        url: p.target.package_url.clone(),
+        headers,
+        body: Some(wire),
+        auth: a.auth.as_ref(),
+        spec: spec.clone(),
+    };
+    // Whether the registry now has this version: with this tarball
+    // (`Some(true)`), another one (`Some(false)`), or not at all.
+    let published = || -> Option<bool> {
+        fetch_packument(p, a, printer)
+            .as_ref()
+            .and_then(|k| published_version(k, &p.package.version))
+            .map(|v| v.integrity() == Some(p.package.packed.integrity.as_str()))
+    };
+    let check = || published() == Some(true);
+    let sent = match p
+        .target
+        .client
+        .send_checked(&req, &Report(printer), Some(&check))
+    {
+        // A 409: the version appeared since the check above (another
+        // publish won the race). Identical is success with
+        // --tolerate-republish, as it is before the upload.
+        Err(e) if e.status() == Some(409) => {
+            let (name, version) = (p.package.name.clone(), p.package.version.clone());
+            return match published() {
+                Some(true) if opts.tolerate_republish => {
+                    printer.notice(&format!(
+                        "{spec} was published on {registry} by another upload while this one ran (409); the published tarball is identical to this one"
+                    ));
+                    Ok(Outcome::AlreadyPublished {
+                        same_integrity: true,
+                    })
+                }
+                Some(true) => Err(Published::AlreadyPublished {
+                    name,
+                    version,
+                    registry: registry.to_string(),
+                    same_integrity: true,
+                }
+                .into()),
+                Some(false) => Err(Published::Conflict {
+                    name,
+                    version,
+                    registry: registry.to_string(),
+                }
+                .into()),
+                None => Err(e.into()),
+            };
+        }
+        other => other?,
+    };
+    Ok(match sent {
+        Sent::Answered(_) => Outcome::Published,
+        Sent::FoundAfterFailure => {
+            printer.notice(&format!(
+                "the upload did not get a clear success answer (a timeout, a connection error, a 5xx, a redirect, or an error after one of these), but {spec} is on the registry with this tarball's integrity: the publish succeeded"
+            ));
+            Outcome::PublishedDespiteError
+        }
+    })
+}
+
+/// *report*: what the publish did. A version found already published
+/// attached no provenance.
+fn report(p: Prepared, a: Authenticated, made: Made, outcome: Outcome) -> PublishReport {
+    let made = match outcome {
+        Outcome::AlreadyPublished { .. } => Made::default(),
+        _ => made,
+    };
+    PublishReport {
+        packed: p.package.packed,
+        registry: p.target.registry.to_string(),
+        tag: p.tag,
+        access: p.access,
+        auth: a.kind.to_string(),
+        auth_line: a.line,
+        trust: a.trust,
+        provenance: made.info,
+        provenance_statement: made.statement,
+        outcome,
+    }
+}
+
+/// What [`plan_provenance`] needs.
 struct ProvenanceInputs<'a> {
     config: &'a Config,
     env: &'a Env,
@@ -843,12 +896,11 @@ struct ProvenanceInputs<'a> {
     registry: &'a str,
     escaped: &'a str,
     auth: Option<&'a Auth>,
-    urls: &'a SigstoreUrls,
     dry_run: bool,
     json: bool,
 }
 
-/// What [`make_provenance`] made.
+/// What the provenance attached to a publish is.
 #[derive(Default)]
 struct Made {
     bundle: Option<Value>,
@@ -856,18 +908,25 @@ struct Made {
     statement: Option<Value>,
 }
 
+/// Provenance after the preflight: made (or none, or a dry run's
+/// statement), or checked and ready to be signed in the upload stage.
+enum Plan {
+    Made(Made),
+    Sign {
+        statement: Value,
+        identity: Secret<String>,
+        purl: String,
+    },
+}
+
 fn sha256_hex(s: &str) -> String {
     use sha2::Digest as _;
     hex::encode(sha2::Sha256::digest(s.as_bytes()))
 }
 
-/// Provenance as npm makes it: `--provenance-file` is checked and attached;
-/// `--provenance` (or npm's automatic rule under trusted publishing) is
-/// checked before anything reaches the transparency log, then signed.
-/// Automatic provenance that cannot be made is skipped with one line;
-/// explicit provenance fails with the fix.
-fn make_provenance(i: &ProvenanceInputs<'_>) -> Result<Made, PublishError> {
-    let c = i.config;
+/// What npm would do about provenance, from the configuration and
+/// trusted publishing's decision.
+fn wanted_provenance(c: &Config, would_sign: bool) -> Want {
     let configured = if !c.is_default("provenance") {
         Some(c.provenance())
     } else if c.provenance() {
@@ -876,10 +935,15 @@ fn make_provenance(i: &ProvenanceInputs<'_>) -> Result<Made, PublishError> {
     } else {
         None
     };
-    let want = Want::decide(configured, c.provenance_file(), i.would_sign);
-    if want == Want::Off {
-        return Ok(Made::default());
-    }
+    Want::decide(configured, c.provenance_file(), would_sign)
+}
+
+/// Provenance as npm makes it: `--provenance-file` is checked and attached;
+/// `--provenance` (or npm's automatic rule under trusted publishing) is
+/// checked before anything reaches the transparency log, and signed later
+/// ([`sign_provenance`]). Automatic provenance that cannot be made is
+/// skipped with one line; explicit provenance fails with the fix.
+fn plan_provenance(i: &ProvenanceInputs<'_>) -> Result<Plan, PreflightError> {
     let sha512_hex = i
         .integrity
         .strip_prefix("sha512-")
@@ -887,38 +951,19 @@ fn make_provenance(i: &ProvenanceInputs<'_>) -> Result<Made, PublishError> {
         .map(hex::encode)
         .unwrap_or_default();
     let purl = statement::purl(i.name, i.version);
-    let explicit = match want {
-        Want::Off => return Ok(Made::default()),
-        Want::File(path) => {
-            let bundle = prov::check_provenance_file(&path, &purl, &sha512_hex)
-                .map_err(PublishError::ProvenanceFile)?;
-            let text = String::from_utf8(document::to_wire(&bundle)).unwrap_or_default();
-            i.printer.notice(&format!(
-                "provenance: attaching the bundle from {} (its subject is {purl} with this tarball's sha512)",
-                path.display()
-            ));
-            return Ok(Made {
-                info: Some(ProvenanceInfo {
-                    source: "file",
-                    log_index: bundle
-                        .pointer("/verificationMaterial/tlogEntries/0/logIndex")
-                        .and_then(|v| v.as_str().and_then(|s| s.parse().ok()).or(v.as_u64())),
-                    bundle_sha256: sha256_hex(&text),
-                }),
-                bundle: Some(bundle),
-                statement: None,
-            });
-        }
+    let explicit = match wanted_provenance(i.config, i.would_sign) {
+        Want::Off => return Ok(Plan::Made(Made::default())),
+        Want::File(path) => return attach_file(i, &path, &purl, &sha512_hex).map(Plan::Made),
         Want::Explicit => true,
         Want::Auto => false,
     };
-    let skip_or_fail = |b: Blocked| -> Result<Made, PublishError> {
+    let skip_or_fail = |b: Blocked| -> Result<Plan, PreflightError> {
         if explicit {
-            Err(PublishError::ProvenanceBlocked(b))
+            Err(PreflightError::ProvenanceBlocked(b))
         } else {
             i.printer
                 .notice(&format!("provenance: skipped: {} ({})", b.reason, b.fix));
-            Ok(Made::default())
+            Ok(Plan::Made(Made::default()))
         }
     };
     let provider = ci::detect(i.env);
@@ -929,7 +974,7 @@ fn make_provenance(i: &ProvenanceInputs<'_>) -> Result<Made, PublishError> {
     };
     let st = match built {
         Ok(st) => st,
-        Err(e) if explicit => return Err(PublishError::Statement(e)),
+        Err(e) if explicit => return Err(PreflightError::Statement(e)),
         Err(e) => {
             return skip_or_fail(Blocked {
                 reason: e.to_string(),
@@ -939,30 +984,10 @@ fn make_provenance(i: &ProvenanceInputs<'_>) -> Result<Made, PublishError> {
     };
     // The signing identity, whose claims the preflight reads (in a dry run,
     // the trusted-publishing claims stand in: nothing is fetched to sign).
-    let mut identity = None;
-    if !i.dry_run {
-        if let Err(b) = prov::preflight_identity(i.env, provider) {
-            return skip_or_fail(b);
-        }
-        match sigstore::identity_token(
-            i.env,
-            provider.unwrap_or(ci::Provider::GitHubActions),
-            i.client,
-            i.observer,
-        ) {
-            Ok(t) => {
-                i.printer.ci.mask(&t);
-                identity = Some(t);
-            }
-            Err(e) if explicit => return Err(PublishError::Sign(Box::new(e))),
-            Err(e) => {
-                return skip_or_fail(Blocked {
-                    reason: e.to_string(),
-                    fix: e.hint(),
-                })
-            }
-        }
-    }
+    let identity = match signing_identity(i, provider, explicit)? {
+        Ok(identity) => identity,
+        Err(b) => return skip_or_fail(b),
+    };
     let identity_claims = identity
         .as_ref()
         .and_then(|t| crate::oidc::decode_claims(t).ok())
@@ -996,26 +1021,108 @@ fn make_provenance(i: &ProvenanceInputs<'_>) -> Result<Made, PublishError> {
                 i.printer.notice(line);
             }
         }
-        return Ok(Made {
+        return Ok(Plan::Made(Made {
             statement: Some(st),
             ..Made::default()
-        });
+        }));
     };
-    let payload = statement::statement_bytes(&st);
+    Ok(Plan::Sign {
+        statement: st,
+        identity,
+        purl,
+    })
+}
+
+/// `--provenance-file`: the bundle checked against this tarball, attached.
+fn attach_file(
+    i: &ProvenanceInputs<'_>,
+    path: &Path,
+    purl: &str,
+    sha512_hex: &str,
+) -> Result<Made, PreflightError> {
+    let bundle = prov::check_provenance_file(path, purl, sha512_hex)
+        .map_err(PreflightError::ProvenanceFile)?;
+    let text = String::from_utf8(document::to_wire(&bundle)).unwrap_or_default();
+    i.printer.notice(&format!(
+        "provenance: attaching the bundle from {} (its subject is {purl} with this tarball's sha512)",
+        path.display()
+    ));
+    Ok(Made {
+        info: Some(ProvenanceInfo {
+            source: "file",
+            log_index: bundle
+                .pointer("/verificationMaterial/tlogEntries/0/logIndex")
+                .and_then(|v| v.as_str().and_then(|s| s.parse().ok()).or(v.as_u64())),
+            bundle_sha256: sha256_hex(&text),
+        }),
+        bundle: Some(bundle),
+        statement: None,
+    })
+}
+
+/// The id token provenance is signed with (none in a dry run), or why it
+/// cannot be had (`Ok(Err(_))`: skipped unless provenance was asked for).
+fn signing_identity(
+    i: &ProvenanceInputs<'_>,
+    provider: Option<ci::Provider>,
+    explicit: bool,
+) -> Result<Result<Option<Secret<String>>, Blocked>, PreflightError> {
+    if i.dry_run {
+        return Ok(Ok(None));
+    }
+    if let Err(b) = prov::preflight_identity(i.env, provider) {
+        return Ok(Err(b));
+    }
+    match sigstore::identity_token(
+        i.env,
+        provider.unwrap_or(ci::Provider::GitHubActions),
+        i.client,
+        i.observer,
+    ) {
+        Ok(t) => {
+            i.printer.ci.mask(&t);
+            Ok(Ok(Some(t)))
+        }
+        Err(e) if explicit => Err(SignFailed(Box::new(e)).into()),
+        Err(e) => Ok(Err(Blocked {
+            reason: e.to_string(),
+            fix: e.hint(),
+        })),
+    }
+}
+
+/// Signs a planned statement: Fulcio's certificate, the DSSE envelope,
+/// Rekor's entry, the bundle (the upload stage's first step).
+fn sign_provenance(
+    plan: Plan,
+    p: &Prepared,
+    opts: &PublishOptions,
+    printer: &Printer,
+) -> Result<Made, UploadError> {
+    let (statement, identity, purl) = match plan {
+        Plan::Made(made) => return Ok(made),
+        Plan::Sign {
+            statement,
+            identity,
+            purl,
+        } => (statement, identity, purl),
+    };
+    let urls = &opts.sigstore;
+    let payload = statement::statement_bytes(&statement);
     let signed = sigstore::sign(
         &payload,
         "application/vnd.in-toto+json",
         &identity,
-        i.urls,
-        i.client,
-        i.observer,
+        urls,
+        &p.target.client,
+        &Report(printer),
     )
-    .map_err(|e| PublishError::Sign(Box::new(e)))?;
+    .map_err(|e| SignFailed(Box::new(e)))?;
     let text = sigstore::bundle_string(&signed);
-    i.printer.notice(&format!(
+    printer.notice(&format!(
         "provenance: signed the statement for {purl} with a certificate from {} and recorded it in {}: {}",
-        i.urls.fulcio,
-        i.urls.rekor,
+        urls.fulcio,
+        urls.rekor,
         sigstore::transparency_log_url(&signed)
     ));
     Ok(Made {
@@ -1029,83 +1136,6 @@ fn make_provenance(i: &ProvenanceInputs<'_>) -> Result<Made, PublishError> {
     })
 }
 
-/// Where the publish went and how it authenticated.
-struct Done {
-    registry: String,
-    auth: &'static str,
-    auth_line: String,
-    trust: TrustReport,
-}
-
-fn report(
-    prepared: Prepared,
-    done: Done,
-    tag: String,
-    access: Option<Access>,
-    outcome: Outcome,
-) -> PublishReport {
-    PublishReport {
-        packed: prepared.packed,
-        registry: done.registry,
-        tag,
-        access,
-        auth: done.auth.to_string(),
-        auth_line: done.auth_line,
-        trust: done.trust,
-        provenance: None,
-        provenance_statement: None,
-        outcome,
-    }
-}
-
-/// The diagnosis block, at `level` (`warn` when falling back, `error` when
-/// not), in a collapsible section on GitLab, and as an annotation on GitHub.
-fn print_diagnosis(printer: &Printer, d: &Diagnosis, registry: &str, name: &str, level: &str) {
-    let _section = printer.ci.section(
-        "trustpub_trusted_publishing",
-        "trustpub: trusted publishing diagnostics",
-    );
-    printer.lines(level, "trusted-publishing", &d.summary);
-    for line in d.detail_lines(registry, name) {
-        printer.lines(level, "trusted-publishing", &line);
-    }
-    let mut annotation = d.summary.clone();
-    if d.unsupported_registry {
-        for line in &d.explanation {
-            annotation.push('\n');
-            annotation.push_str(line);
-        }
-    } else if let Some(v) = &d.values {
-        for line in trust::form_lines(v, registry, name) {
-            annotation.push('\n');
-            annotation.push_str(&line);
-        }
-    }
-    for w in &d.warnings {
-        annotation.push_str("\nwarning: ");
-        annotation.push_str(w);
-    }
-    if level == "error" {
-        printer
-            .ci
-            .error("trustpub: trusted publishing failed", &annotation);
-    } else {
-        printer.ci.warning(
-            "trustpub: trusted publishing failed, fell back to a token",
-            &annotation,
-        );
-    }
-}
-
-/// Why no CI was detected, in words.
-fn not_in_ci_reason(env: &Env) -> String {
-    if env.get("CI") == Some("false") {
-        "CI=false turns CI detection off".into()
-    } else {
-        "none of GITHUB_ACTIONS, GITLAB_CI and CIRCLECI is set".into()
-    }
-}
-
 /// The highest published version that is neither a prerelease nor deprecated.
 fn highest_stable(versions: &HashMap<String, PackumentVersion>) -> Option<Version> {
     versions
@@ -1116,44 +1146,71 @@ fn highest_stable(versions: &HashMap<String, PackumentVersion>) -> Option<Versio
         .max()
 }
 
-/// The packument, or `None` when there is none (404) or it cannot be read
-/// (npm treats any error as "no versions"; we say so).
-fn fetch_packument(
-    client: &Client,
-    url: &str,
-    auth: Option<&Auth>,
-    spec: &str,
-    printer: &Printer,
-    auth_type: &str,
-) -> Option<Packument> {
-    read_packument(client, url, auth, spec, auth_type).unwrap_or_else(|reason| {
-        printer.warn("publish", &format!("{reason}; skipping the version checks"));
-        None
-    })
+/// Why a packument could not be read.
+#[derive(Debug)]
+pub enum PackumentError {
+    /// The registry answered 200 with a body that is not a packument.
+    Invalid,
+    /// Neither 200 nor 404.
+    Status(u16),
+    /// No answer (a transport failure, retries exhausted).
+    Failed(String),
 }
 
-/// The packument (`None` for a 404), or why it could not be read.
-fn read_packument(
+impl PackumentError {
+    /// In words, for publish's warning and a dry run's error.
+    pub fn describe(&self, url: &str) -> String {
+        match self {
+            PackumentError::Invalid => format!("the packument at {url} is not valid JSON"),
+            PackumentError::Status(s) => format!("GET {url} answered {s}"),
+            PackumentError::Failed(e) => e.clone(),
+        }
+    }
+}
+
+/// The one packument read (publish's version checks, the upload's re-check
+/// and `doctor`): the packument, `None` for a 404, or why it could not be
+/// read. `auth_type` is the `npm-auth-type` header, when one is sent.
+pub fn read_packument(
     client: &Client,
     url: &str,
     auth: Option<&Auth>,
     spec: &str,
-    auth_type: &str,
-) -> Result<Option<Packument>, String> {
-    match client.send_once(&registry::packument_request(
-        url,
-        auth,
-        spec,
-        Some(auth_type),
-    )) {
-        Ok(r) if r.status == 200 => match Packument::parse(&r.body) {
-            Some(p) => Ok(Some(p)),
-            None => Err(format!("the packument at {url} is not valid JSON")),
-        },
+    auth_type: Option<&str>,
+) -> Result<Option<Packument>, PackumentError> {
+    match client.send_once(&registry::packument_request(url, auth, spec, auth_type)) {
+        Ok(r) if r.status == 200 => Packument::parse(&r.body)
+            .map(Some)
+            .ok_or(PackumentError::Invalid),
         Ok(r) if r.status == 404 => Ok(None),
-        Ok(r) => Err(format!("GET {url} answered {}", r.status)),
-        Err(e) => Err(e.to_string()),
+        Ok(r) => Err(PackumentError::Status(r.status)),
+        Err(e) => Err(PackumentError::Failed(e.to_string())),
     }
+}
+
+/// A version in a packument, if published.
+pub fn published_version<'p>(p: &'p Packument, version: &str) -> Option<&'p PackumentVersion> {
+    p.versions.as_ref()?.get(version)
+}
+
+/// The packument, or `None` when there is none (404) or it cannot be read
+/// (npm treats any error as "no versions"; we say so).
+fn fetch_packument(p: &Prepared, a: &Authenticated, printer: &Printer) -> Option<Packument> {
+    let url = &p.target.package_url;
+    read_packument(
+        &p.target.client,
+        url,
+        a.auth.as_ref(),
+        &p.spec(),
+        Some(&p.config.auth_type()),
+    )
+    .unwrap_or_else(|e| {
+        printer.warn(
+            "publish",
+            &format!("{}; skipping the version checks", e.describe(url)),
+        );
+        None
+    })
 }
 
 /// npm names the package by its prepared manifest, not by package.json as
@@ -1162,7 +1219,7 @@ fn read_packument(
 /// files the version under libnpmpublish's `semver.clean` of it, so the
 /// version checks and the packument look-ups after a failed upload must use
 /// that too.
-fn name_as_npm_does(p: &mut Prepared) {
+fn name_as_npm_does(p: &mut Package) {
     let version = p
         .manifest
         .get("version")
@@ -1189,7 +1246,7 @@ fn prepare_directory(
     dir: &Path,
     config: &Config,
     printer: &Printer,
-) -> Result<Prepared, PublishError> {
+) -> Result<Package, PrepareError> {
     let first = Manifest::read_dir(dir)?;
     if !config.ignore_scripts() {
         let shell = config.script_shell();
@@ -1216,7 +1273,7 @@ fn prepare_directory(
     let manifest = document::normalize_manifest(&m.raw, &DirSource::new(dir))?;
     let mut packed = packed;
     let tarball = packed.bytes.take().unwrap_or_default();
-    Ok(Prepared {
+    Ok(Package {
         manifest,
         name: m.name.clone(),
         version: m.version.clone(),
@@ -1232,7 +1289,7 @@ fn prepare_tarball(
     bytes: Vec<u8>,
     src: TarballSource,
     manifest: Map<String, Value>,
-) -> Result<Prepared, PublishError> {
+) -> Result<Package, PrepareError> {
     let raw = src.package_json()?;
     let checked = Manifest::parse(
         &serde_json::to_vec(&raw).unwrap_or_default(),
@@ -1256,7 +1313,7 @@ fn prepare_tarball(
         shasum,
         integrity,
     );
-    Ok(Prepared {
+    Ok(Package {
         manifest,
         name: checked.name,
         version: checked.version,

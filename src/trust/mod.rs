@@ -11,6 +11,9 @@
 //! enterprise issuers, a package that does not exist yet, a `repository`
 //! field naming another repository, a 403 that is about allowed actions).
 //!
+//! What a publish does with the outcome — use the exchanged token, fall
+//! back to a configured one, or fail — is decided in [`crate::auth`].
+//!
 //! This file holds the attempt itself ([`attempt`]); the words of a
 //! failure are in `diagnosis.rs`, npm's rule for automatic provenance after
 //! a successful exchange ([`provenance_decision`]) in `provenance_rule.rs`,
@@ -35,37 +38,8 @@ use self::diagnosis::{
 };
 pub use self::provenance_rule::{decide_provenance, provenance_decision, ProvenanceDecision};
 pub use self::utc::utc;
-
-/// `--trusted-publishing` / `TRUSTPUB_TRUSTED_PUBLISHING`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Mode {
-    /// Try OIDC in CI; fall back to a token, saying why.
-    #[default]
-    Auto,
-    /// OIDC or nothing.
-    Always,
-    /// Tokens only.
-    Never,
-}
-
-impl Mode {
-    pub fn parse(s: &str) -> Option<Mode> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "auto" => Some(Mode::Auto),
-            "always" => Some(Mode::Always),
-            "never" => Some(Mode::Never),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Auto => "auto",
-            Mode::Always => "always",
-            Mode::Never => "never",
-        }
-    }
-}
+/// The mode is the credential decision's, which `crate::auth` owns.
+pub use crate::auth::Mode;
 
 /// What an attempt needs.
 pub struct Inputs<'a> {
@@ -207,18 +181,5 @@ pub fn attempt(mode: Mode, i: &Inputs<'_>) -> Attempt {
         Err(e) => Attempt::Failed(Box::new(exchange_diagnosis(
             provider, id.source, &e, claims, suspects, i,
         ))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn modes_parse() {
-        assert_eq!(Mode::parse("Always"), Some(Mode::Always));
-        assert_eq!(Mode::parse("never"), Some(Mode::Never));
-        assert_eq!(Mode::parse(" auto "), Some(Mode::Auto));
-        assert_eq!(Mode::parse("sometimes"), None);
     }
 }

@@ -28,7 +28,7 @@ use crate::scripts::{self, ScriptError};
 use crate::secret::Secret;
 use crate::semver::Version;
 use crate::trust::{self, Attempt, Diagnosis, Mode, ProvenanceDecision};
-use crate::ui::Printer;
+use crate::ui::{Level, Printer};
 use base64::Engine as _;
 use std::collections::HashMap;
 
@@ -464,7 +464,13 @@ pub fn publish(
         Attempt::Failed(diagnosis) => {
             trust_report.failure = Some(diagnosis.summary.clone());
             if mode == Mode::Always {
-                print_diagnosis(printer, &diagnosis, &registry.url, &prepared.name, "error");
+                print_diagnosis(
+                    printer,
+                    &diagnosis,
+                    &registry.url,
+                    &prepared.name,
+                    Level::Error,
+                );
                 return Err(PublishError::TrustedPublishing {
                     diagnosis,
                     no_fallback: false,
@@ -516,7 +522,7 @@ pub fn publish(
                         printer.ci.mask(&Secret::new(raw.to_string()));
                     }
                     if let Some(d) = &failed {
-                        print_diagnosis(printer, d, &registry.url, &prepared.name, "warn");
+                        print_diagnosis(printer, d, &registry.url, &prepared.name, Level::Warn);
                         printer.warn(
                             "trusted-publishing",
                             &format!("falling back to the token from {}", c.source),
@@ -554,7 +560,7 @@ pub fn publish(
             },
             CredentialLookup::Unusable(diagnostic) => {
                 if let Some(d) = &failed {
-                    print_diagnosis(printer, d, &registry.url, &prepared.name, "warn");
+                    print_diagnosis(printer, d, &registry.url, &prepared.name, Level::Warn);
                 }
                 return Err(PublishError::UnusableCredential {
                     registry: registry.to_string(),
@@ -563,7 +569,7 @@ pub fn publish(
             }
             CredentialLookup::Missing => {
                 if let Some(d) = failed.take() {
-                    print_diagnosis(printer, &d, &registry.url, &prepared.name, "error");
+                    print_diagnosis(printer, &d, &registry.url, &prepared.name, Level::Error);
                     return Err(PublishError::TrustedPublishing {
                         diagnosis: d,
                         no_fallback: true,
@@ -1060,7 +1066,7 @@ fn report(
 
 /// The diagnosis block, at `level` (`warn` when falling back, `error` when
 /// not), in a collapsible section on GitLab, and as an annotation on GitHub.
-fn print_diagnosis(printer: &Printer, d: &Diagnosis, registry: &str, name: &str, level: &str) {
+fn print_diagnosis(printer: &Printer, d: &Diagnosis, registry: &str, name: &str, level: Level) {
     let _section = printer.ci.section(
         "trustpub_trusted_publishing",
         "trustpub: trusted publishing diagnostics",
@@ -1085,7 +1091,7 @@ fn print_diagnosis(printer: &Printer, d: &Diagnosis, registry: &str, name: &str,
         annotation.push_str("\nwarning: ");
         annotation.push_str(w);
     }
-    if level == "error" {
+    if level == Level::Error {
         printer
             .ci
             .error("trustpub: trusted publishing failed", &annotation);

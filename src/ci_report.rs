@@ -6,7 +6,8 @@
 //!   printed; failures also become `::error::` annotations and warnings
 //!   `::warning::` annotations; a short result table is appended to the file
 //!   named by `$GITHUB_STEP_SUMMARY`. Workflow commands go to standard error
-//!   (the runner reads both streams), so `--json` output stays clean.
+//!   (the runner reads both streams), so `--json` output stays clean; like
+//!   every line, they are written to the printer's [`Sink`].
 //! * GitLab CI: long diagnostics go in a collapsible log section
 //!   (`section_start`/`section_end`).
 //!
@@ -360,6 +361,37 @@ mod tests {
         );
         // Code spans are left alone (they render literally anyway).
         assert_eq!(cell("`a[b]<c>`|d"), "`a[b]<c>`\\|d");
+    }
+
+    #[test]
+    fn commands_and_sections_are_written_to_the_sink() {
+        let capture = Arc::new(crate::ui::Capture::default());
+        let gh = Env::from_pairs([("GITHUB_ACTIONS", "true")]);
+        let r = CiReport::from_env_to(&gh, capture.clone());
+        r.mask_value("abcdef\nghijkl");
+        r.error("t", "##[x]\ny");
+        drop(r.section("s", "header"));
+        assert_eq!(
+            capture.stderr(),
+            "::add-mask::abcdef%0Aghijkl\n::add-mask::abcdef\n::add-mask::ghijkl\n\
+             ::error title=t::#\\x23[x]%0Ay\n"
+        );
+        let capture = Arc::new(crate::ui::Capture::default());
+        let gl = Env::from_pairs([("GITLAB_CI", "true")]);
+        let r = CiReport::from_env_to(&gl, capture.clone());
+        r.mask_value("abcdef");
+        r.warning("t", "m");
+        drop(r.section("a b", "head\x1b[1m\nline"));
+        let err = capture.stderr();
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 2, "{err:?}");
+        assert!(lines[0].starts_with("\x1b[0Ksection_start:"), "{err:?}");
+        assert!(
+            lines[0].ends_with(":a_b[collapsed=false]\r\x1b[0Khead\\x1b[1m line"),
+            "{err:?}"
+        );
+        assert!(lines[1].starts_with("\x1b[0Ksection_end:") && lines[1].ends_with(":a_b\r\x1b[0K"));
+        assert_eq!(capture.stdout(), "");
     }
 
     #[test]

@@ -1067,7 +1067,7 @@ fn report(
 /// The diagnosis block, at `level` (`warn` when falling back, `error` when
 /// not), in a collapsible section on GitLab, and as an annotation on GitHub.
 fn print_diagnosis(printer: &Printer, d: &Diagnosis, registry: &str, name: &str, level: Level) {
-    let _section = printer.ci.section(
+    let _section = printer.section(
         "trustpub_trusted_publishing",
         "trustpub: trusted publishing diagnostics",
     );
@@ -1091,16 +1091,12 @@ fn print_diagnosis(printer: &Printer, d: &Diagnosis, registry: &str, name: &str,
         annotation.push_str("\nwarning: ");
         annotation.push_str(w);
     }
-    if level == Level::Error {
-        printer
-            .ci
-            .error("trustpub: trusted publishing failed", &annotation);
+    let title = if level == Level::Error {
+        "trustpub: trusted publishing failed"
     } else {
-        printer.ci.warning(
-            "trustpub: trusted publishing failed, fell back to a token",
-            &annotation,
-        );
-    }
+        "trustpub: trusted publishing failed, fell back to a token"
+    };
+    printer.annotate(level, title, &annotation);
 }
 
 /// Why no CI was detected, in words.

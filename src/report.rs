@@ -14,7 +14,9 @@ use crate::publish::{Outcome, PublishReport};
 use crate::trust::ProvenanceDecision;
 use crate::ui::{Level, Printer};
 
-/// npm's error object for `--json` (`{"error": {code, summary, detail}}`).
+/// npm's `--json` error document (lib/utils/output-error.js `jsonError`,
+/// keyed `error` by lib/utils/display.js): `code`, `summary` (the message)
+/// and `detail` (causes, then the hint).
 #[derive(Debug, Serialize)]
 pub struct ErrorDoc {
     pub error: ErrorBody,
@@ -380,5 +382,42 @@ pub fn usage(printer: &Printer, e: &clap::Error, json_requested: bool) -> u8 {
     } else {
         printer.out(text);
         0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_usage_error_becomes_npms_error_object() {
+        let doc = ErrorDoc::usage(
+            "error: unexpected argument '--nope'\n  found\n\nUsage: trustpub pack [DIR]\n\nFor more information, try '--help'.",
+        );
+        assert_eq!(
+            serde_json::to_value(&doc).unwrap(),
+            serde_json::json!({"error": {
+                "code": "EUSAGE",
+                "summary": "unexpected argument '--nope' found",
+                "detail": "Usage: trustpub pack [DIR]\n\nFor more information, try '--help'.",
+            }})
+        );
+    }
+
+    #[test]
+    fn the_publisher_form_keeps_its_order() {
+        let fields = [
+            ("repository", "o/r".to_string()),
+            ("workflow", "a.yml".to_string()),
+            ("repository", "o/s".to_string()),
+        ];
+        let form = PublisherJson {
+            provider: "github",
+            fields: &fields,
+        };
+        assert_eq!(
+            serde_json::to_string(&form).unwrap(),
+            r#"{"provider":"github","repository":"o/s","workflow":"a.yml"}"#
+        );
     }
 }

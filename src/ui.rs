@@ -1,9 +1,13 @@
-//! The only code that prints. Notices and warnings go to standard error in
-//! npm's shape (`trustpub notice …`, `trustpub warn <code> …`); results go to
-//! standard output.
+//! The only code that prints: the [`Printer`], over a [`Sink`] it is given
+//! ([`StdSink`] in the binary, [`Capture`] in tests). Notices, warnings and
+//! errors go to standard error in npm's shape (`trustpub notice …`,
+//! `trustpub warn <code> …`, at a [`Level`]); results and `--json`
+//! documents (the structs of [`crate::report`]) go to standard output; the
+//! CI's side channels ([`crate::ci_report::CiReport`]: masks, annotations,
+//! GitLab sections) write to the same sink.
 //!
 //! Every text goes through [`clean`] (or [`clean_json`] for a `--json`
-//! document) on its way out, whatever produced it:
+//! document) on its way to the sink, whatever produced it:
 //!
 //! 1. [`crate::secret::scrub`] removes every registered secret and the
 //!    userinfo of every URL;
@@ -246,6 +250,18 @@ impl Printer {
             Level::Warn => self.ci.warning(title, message),
             Level::Notice => {}
         }
+    }
+
+    /// Masks a secret in the CI's log (GitHub: `::add-mask::`), before it
+    /// can appear anywhere.
+    pub fn mask(&self, secret: &crate::secret::Secret<String>) {
+        self.ci.mask(secret);
+    }
+
+    /// A collapsible section of the CI's log (GitLab), closed when the
+    /// returned value is dropped.
+    pub fn section(&self, name: &str, header: &str) -> crate::ci_report::Section<'_> {
+        self.ci.section(name, header)
     }
 
     /// A row of the CI's step summary table.

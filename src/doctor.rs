@@ -281,7 +281,7 @@ pub fn doctor(
     }
     let client = Client::from_config(ci::user_agent(env), &config, env, &registry.url)?;
     for s in client.secrets() {
-        printer.ci.mask(&s);
+        printer.mask(&s);
     }
     for w in client.warnings() {
         printer.warn("network", &w);

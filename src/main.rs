@@ -16,7 +16,7 @@ fn main() -> ExitCode {
     trustpub::secret::register_env(&env);
     let mut printer = Printer::new(&env, false, Arc::new(StdSink));
     if let Some(t) = env.get_non_empty("ACTIONS_ID_TOKEN_REQUEST_TOKEN") {
-        printer.ci.mask_value(t);
+        printer.mask_value(t);
     }
     // A panic's message goes through the printer's scrubbing too.
     std::panic::set_hook(Box::new(|info| {

@@ -402,7 +402,7 @@ pub fn publish(
     }
     let client = Client::from_config(ci::user_agent(env), &config, env, &registry.url)?;
     for s in client.secrets() {
-        printer.ci.mask(&s);
+        printer.mask(&s);
     }
     for w in client.warnings() {
         printer.warn("network", &w);
@@ -447,7 +447,7 @@ pub fn publish(
             ));
             for w in &success.warnings {
                 printer.warn("trusted-publishing", w);
-                printer.ci.warning("trustpub: trusted publishing", w);
+                printer.annotate(Level::Warn, "trustpub: trusted publishing", w);
             }
             trust_report.used = true;
             Some(success)
@@ -519,7 +519,7 @@ pub fn publish(
                     };
                     let header = a.header_value();
                     if let Some((_, raw)) = header.expose().split_once(' ') {
-                        printer.ci.mask(&Secret::new(raw.to_string()));
+                        printer.mask(&Secret::new(raw.to_string()));
                     }
                     if let Some(d) = &failed {
                         print_diagnosis(printer, d, &registry.url, &prepared.name, Level::Warn);
@@ -957,7 +957,7 @@ fn make_provenance(i: &ProvenanceInputs<'_>) -> Result<Made, PublishError> {
             i.observer,
         ) {
             Ok(t) => {
-                i.printer.ci.mask(&t);
+                i.printer.mask(&t);
                 identity = Some(t);
             }
             Err(e) if explicit => return Err(PublishError::Sign(Box::new(e))),

@@ -264,6 +264,12 @@ impl Printer {
         self.ci.section(name, header)
     }
 
+    /// Masks a value trustpub did not wrap itself (an environment
+    /// variable) in the CI's log.
+    pub fn mask_value(&self, value: &str) {
+        self.ci.mask_value(value);
+    }
+
     /// A row of the CI's step summary table.
     pub fn row(&self, key: &str, value: &str) {
         self.ci.row(key, value);

@@ -18,7 +18,7 @@ use crate::publish::{Report, Target};
 use crate::registry::{self, Auth, AuthKind};
 use crate::secret::Secret;
 use crate::trust::{self, Attempt, Diagnosis, ProvenanceDecision, Success};
-use crate::ui::Printer;
+use crate::ui::{Level, Printer};
 
 /// `--trusted-publishing` / `TRUSTPUB_TRUSTED_PUBLISHING`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -181,7 +181,7 @@ pub fn authenticate(r: &AuthRequest<'_>) -> Result<Authenticated, AuthError> {
             ));
             for w in &success.warnings {
                 printer.warn("trusted-publishing", w);
-                printer.ci.warning("trustpub: trusted publishing", w);
+                printer.annotate(Level::Warn, "trustpub: trusted publishing", w);
             }
             trust.used = true;
             Some(success)
@@ -195,7 +195,7 @@ pub fn authenticate(r: &AuthRequest<'_>) -> Result<Authenticated, AuthError> {
         Attempt::Failed(diagnosis) => {
             trust.failure = Some(diagnosis.summary.clone());
             if r.mode == Mode::Always {
-                print_diagnosis(r, &diagnosis, "error");
+                print_diagnosis(r, &diagnosis, Level::Error);
                 return Err(AuthError::TrustedPublishing {
                     diagnosis,
                     no_fallback: false,
@@ -289,10 +289,10 @@ fn with_configured(
                 };
                 let header = a.header_value();
                 if let Some((_, raw)) = header.expose().split_once(' ') {
-                    printer.ci.mask(&Secret::new(raw.to_string()));
+                    printer.mask(&Secret::new(raw.to_string()));
                 }
                 if let Some(d) = &failed {
-                    print_diagnosis(r, d, "warn");
+                    print_diagnosis(r, d, Level::Warn);
                     printer.warn(
                         "trusted-publishing",
                         &format!("falling back to the token from {}", c.source),
@@ -326,7 +326,7 @@ fn with_configured(
         }),
         CredentialLookup::Unusable(diagnostic) => {
             if let Some(d) = &failed {
-                print_diagnosis(r, d, "warn");
+                print_diagnosis(r, d, Level::Warn);
             }
             Err(AuthError::UnusableCredential {
                 registry: t.registry.to_string(),
@@ -335,7 +335,7 @@ fn with_configured(
         }
         CredentialLookup::Missing => {
             if let Some(d) = failed.take() {
-                print_diagnosis(r, &d, "error");
+                print_diagnosis(r, &d, Level::Error);
                 return Err(AuthError::TrustedPublishing {
                     diagnosis: d,
                     no_fallback: true,
@@ -361,9 +361,9 @@ fn with_configured(
 
 /// The diagnosis block, at `level` (`warn` when falling back, `error` when
 /// not), in a collapsible section on GitLab, and as an annotation on GitHub.
-fn print_diagnosis(r: &AuthRequest<'_>, d: &Diagnosis, level: &str) {
+fn print_diagnosis(r: &AuthRequest<'_>, d: &Diagnosis, level: Level) {
     let (printer, registry, name) = (r.printer, r.target.registry.url.as_str(), r.name);
-    let _section = printer.ci.section(
+    let _section = printer.section(
         "trustpub_trusted_publishing",
         "trustpub: trusted publishing diagnostics",
     );
@@ -387,16 +387,12 @@ fn print_diagnosis(r: &AuthRequest<'_>, d: &Diagnosis, level: &str) {
         annotation.push_str("\nwarning: ");
         annotation.push_str(w);
     }
-    if level == "error" {
-        printer
-            .ci
-            .error("trustpub: trusted publishing failed", &annotation);
+    let title = if level == Level::Error {
+        "trustpub: trusted publishing failed"
     } else {
-        printer.ci.warning(
-            "trustpub: trusted publishing failed, fell back to a token",
-            &annotation,
-        );
-    }
+        "trustpub: trusted publishing failed, fell back to a token"
+    };
+    printer.annotate(level, title, &annotation);
 }
 
 /// Why no CI was detected, in words.

@@ -6,7 +6,8 @@
 //!   printed; failures also become `::error::` annotations and warnings
 //!   `::warning::` annotations; a short result table is appended to the file
 //!   named by `$GITHUB_STEP_SUMMARY`. Workflow commands go to standard error
-//!   (the runner reads both streams), so `--json` output stays clean.
+//!   (the runner reads both streams), so `--json` output stays clean; like
+//!   every line, they are written to the printer's [`Sink`].
 //! * GitLab CI: long diagnostics go in a collapsible log section
 //!   (`section_start`/`section_end`).
 //!
@@ -19,18 +20,31 @@
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::ci::{self, Provider};
 use crate::env::Env;
 use crate::secret::Secret;
+use crate::ui::{Sink, StdSink, Stream};
 
-/// The CI's side channels.
-#[derive(Debug, Default)]
+/// The CI's side channels, written to the printer's [`Sink`].
+#[derive(Debug)]
 pub struct CiReport {
     provider: Option<Provider>,
     summary_path: Option<PathBuf>,
     rows: Mutex<Vec<(String, String)>>,
+    sink: Arc<dyn Sink>,
+}
+
+impl Default for CiReport {
+    fn default() -> CiReport {
+        CiReport {
+            provider: None,
+            summary_path: None,
+            rows: Mutex::new(Vec::new()),
+            sink: Arc::new(StdSink),
+        }
+    }
 }
 
 impl CiReport {
@@ -39,7 +53,14 @@ impl CiReport {
         CiReport::default()
     }
 
+    /// The side channels of the CI detected in `env`, on the process's
+    /// standard error.
     pub fn from_env(env: &Env) -> CiReport {
+        CiReport::from_env_to(env, Arc::new(StdSink))
+    }
+
+    /// The side channels of the CI detected in `env`, written to `sink`.
+    pub fn from_env_to(env: &Env, sink: Arc<dyn Sink>) -> CiReport {
         let provider = ci::detect(env);
         let summary_path = match provider {
             Some(Provider::GitHubActions) => env
@@ -52,6 +73,7 @@ impl CiReport {
             provider,
             summary_path,
             rows: Mutex::new(Vec::new()),
+            sink,
         }
     }
 
@@ -70,9 +92,9 @@ impl CiReport {
         if self.provider != Some(Provider::GitHubActions) {
             return;
         }
-        let mut err = std::io::stderr().lock();
-        for line in mask_lines(value) {
-            let _ = writeln!(err, "{line}");
+        let lines = mask_lines(value);
+        if !lines.is_empty() {
+            self.sink.line(Stream::Err, &lines.join("\n"));
         }
     }
 
@@ -90,11 +112,13 @@ impl CiReport {
         if self.provider != Some(Provider::GitHubActions) {
             return;
         }
-        let _ = writeln!(
-            std::io::stderr().lock(),
-            "::{kind} title={}::{}",
-            escape_property(&safe(title)),
-            escape_data(&safe(message))
+        self.sink.line(
+            Stream::Err,
+            &format!(
+                "::{kind} title={}::{}",
+                escape_property(&safe(title)),
+                escape_data(&safe(message))
+            ),
         );
     }
 
@@ -102,12 +126,14 @@ impl CiReport {
     pub fn section(&self, name: &str, header: &str) -> Section<'_> {
         let open = self.provider == Some(Provider::GitLab);
         if open {
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "\x1b[0Ksection_start:{}:{}[collapsed=false]\r\x1b[0K{}",
-                unix_now(),
-                section_name(name),
-                crate::ui::clean(header).replace('\n', " ")
+            self.sink.line(
+                Stream::Err,
+                &format!(
+                    "\x1b[0Ksection_start:{}:{}[collapsed=false]\r\x1b[0K{}",
+                    unix_now(),
+                    section_name(name),
+                    safe(header).replace('\n', " ")
+                ),
             );
         }
         Section {
@@ -153,10 +179,13 @@ impl CiReport {
             .open(path)
             .and_then(|mut f| f.write_all(md.as_bytes()));
         if let Err(e) = written {
-            crate::ui::stderr_text(&format!(
-                "trustpub warn ci cannot append to GITHUB_STEP_SUMMARY ({}): {e}",
-                path.display()
-            ));
+            self.sink.line(
+                Stream::Err,
+                &safe(&format!(
+                    "trustpub warn ci cannot append to GITHUB_STEP_SUMMARY ({}): {e}",
+                    path.display()
+                )),
+            );
         }
     }
 }
@@ -171,11 +200,13 @@ pub struct Section<'a> {
 impl Drop for Section<'_> {
     fn drop(&mut self) {
         if self.open && self.report.provider == Some(Provider::GitLab) {
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "\x1b[0Ksection_end:{}:{}\r\x1b[0K",
-                unix_now(),
-                section_name(&self.name)
+            self.report.sink.line(
+                Stream::Err,
+                &format!(
+                    "\x1b[0Ksection_end:{}:{}\r\x1b[0K",
+                    unix_now(),
+                    section_name(&self.name)
+                ),
             );
         }
     }
@@ -330,6 +361,37 @@ mod tests {
         );
         // Code spans are left alone (they render literally anyway).
         assert_eq!(cell("`a[b]<c>`|d"), "`a[b]<c>`\\|d");
+    }
+
+    #[test]
+    fn commands_and_sections_are_written_to_the_sink() {
+        let capture = Arc::new(crate::ui::Capture::default());
+        let gh = Env::from_pairs([("GITHUB_ACTIONS", "true")]);
+        let r = CiReport::from_env_to(&gh, capture.clone());
+        r.mask_value("abcdef\nghijkl");
+        r.error("t", "##[x]\ny");
+        drop(r.section("s", "header"));
+        assert_eq!(
+            capture.stderr(),
+            "::add-mask::abcdef%0Aghijkl\n::add-mask::abcdef\n::add-mask::ghijkl\n\
+             ::error title=t::#\\x23[x]%0Ay\n"
+        );
+        let capture = Arc::new(crate::ui::Capture::default());
+        let gl = Env::from_pairs([("GITLAB_CI", "true")]);
+        let r = CiReport::from_env_to(&gl, capture.clone());
+        r.mask_value("abcdef");
+        r.warning("t", "m");
+        drop(r.section("a b", "head\x1b[1m\nline"));
+        let err = capture.stderr();
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 2, "{err:?}");
+        assert!(lines[0].starts_with("\x1b[0Ksection_start:"), "{err:?}");
+        assert!(
+            lines[0].ends_with(":a_b[collapsed=false]\r\x1b[0Khead\\x1b[1m line"),
+            "{err:?}"
+        );
+        assert!(lines[1].starts_with("\x1b[0Ksection_end:") && lines[1].ends_with(":a_b\r\x1b[0K"));
+        assert_eq!(capture.stdout(), "");
     }
 
     #[test]

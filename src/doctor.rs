@@ -17,7 +17,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::auth::{self, AuthRequest};
 use crate::ci::{self, Provider};
@@ -186,35 +186,6 @@ impl DoctorReport {
         } else {
             "ready"
         }
-    }
-
-    pub fn to_json(&self) -> Value {
-        json!({
-            "ready": self.ready(),
-            "verdict": self.verdict(),
-            "package": self.package,
-            "version": self.version,
-            "registry": self.registry,
-            "ci": self.provider.map(Provider::user_agent_name),
-            "checks": self.checks.iter().map(|c| json!({
-                "name": c.name,
-                "status": match c.status { Status::Fail => "fail", Status::Unknown => "unknown", s => s.as_str() },
-                "message": c.message,
-                "fix": c.fix,
-            })).collect::<Vec<_>>(),
-            "trustedPublisher": self.values.as_ref().map(|(provider, fields)| {
-                let mut m = serde_json::Map::new();
-                m.insert("provider".into(), (*provider).into());
-                for (k, val) in fields {
-                    m.insert((*k).into(), val.clone().into());
-                }
-                Value::Object(m)
-            }),
-            "provenance": self.provenance.as_ref().map(|p| json!({
-                "wouldSign": p.would_sign,
-                "reason": p.reason,
-            })),
-        })
     }
 
     /// The human report, line by line.

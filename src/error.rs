@@ -111,23 +111,6 @@ impl Error {
         })
     }
 
-    /// npm's `--json` error document (lib/utils/output-error.js
-    /// `jsonError`, keyed `error` by lib/utils/display.js): `code`,
-    /// `summary` (the message) and `detail` (causes, then the hint).
-    pub fn json(&self) -> serde_json::Value {
-        let mut detail = self.causes();
-        if let Some(h) = self.hint() {
-            detail.push(h);
-        }
-        serde_json::json!({
-            "error": {
-                "code": self.npm_code(),
-                "summary": self.to_string(),
-                "detail": detail.join("\n"),
-            }
-        })
-    }
-
     /// The chain of causes below the top message.
     pub fn causes(&self) -> Vec<String> {
         let mut out = Vec::new();

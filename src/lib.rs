@@ -17,6 +17,7 @@
 //! The file selection and the uncompressed tar stream are byte-identical to
 //! npm 11.19.1's, and so is the registry document (without `_npmVersion`).
 
+pub mod app;
 pub mod auth;
 pub mod ci;
 pub mod ci_report;
@@ -40,6 +41,7 @@ pub mod pack;
 pub mod provenance;
 pub mod publish;
 pub mod registry;
+pub mod report;
 pub mod scripts;
 pub mod secret;
 pub mod semver;

@@ -401,7 +401,7 @@ pub fn connect(
     }
     let client = Client::from_config(ci::user_agent(env), config, env, &registry.url)?;
     for s in client.secrets() {
-        printer.ci.mask(&s);
+        printer.mask(&s);
     }
     for w in client.warnings() {
         printer.warn("network", &w);
@@ -1080,7 +1080,7 @@ fn signing_identity(
         i.observer,
     ) {
         Ok(t) => {
-            i.printer.ci.mask(&t);
+            i.printer.mask(&t);
             Ok(Ok(Some(t)))
         }
         Err(e) if explicit => Err(SignFailed(Box::new(e)).into()),

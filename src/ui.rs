@@ -1,9 +1,13 @@
-//! The only code that prints. Notices and warnings go to standard error in
-//! npm's shape (`trustpub notice …`, `trustpub warn <code> …`); results go to
-//! standard output.
+//! The only code that prints: the [`Printer`], over a [`Sink`] it is given
+//! ([`StdSink`] in the binary, [`Capture`] in tests). Notices, warnings and
+//! errors go to standard error in npm's shape (`trustpub notice …`,
+//! `trustpub warn <code> …`, at a [`Level`]); results and `--json`
+//! documents (the structs of [`crate::report`]) go to standard output; the
+//! CI's side channels ([`crate::ci_report::CiReport`]: masks, annotations,
+//! GitLab sections) write to the same sink.
 //!
 //! Every text goes through [`clean`] (or [`clean_json`] for a `--json`
-//! document) on its way out, whatever produced it:
+//! document) on its way to the sink, whatever produced it:
 //!
 //! 1. [`crate::secret::scrub`] removes every registered secret and the
 //!    userinfo of every URL;
@@ -16,69 +20,198 @@
 //!    anywhere (the runner's older command syntax, matched anywhere in a
 //!    line). Only [`crate::ci_report::CiReport`] writes workflow commands.
 
+use std::fmt;
 use std::io::Write;
+use std::sync::{Arc, Mutex};
 
-/// Where human and machine output goes.
-#[derive(Debug, Clone)]
+use crate::ci_report::CiReport;
+
+/// The level of a prefixed message (`trustpub <level> <code> …`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Notice,
+    Warn,
+    Error,
+}
+
+impl Level {
+    /// npm's word for the level.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Notice => "notice",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        }
+    }
+}
+
+/// One of the two output streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// Results (with `--json`, only the JSON document).
+    Out,
+    /// Notices, warnings, errors, script banners and workflow commands.
+    Err,
+}
+
+/// Where the printer's lines go. The printer hands over text that is
+/// already cleaned (or, for [`CiReport`]'s workflow commands, built from
+/// cleaned pieces); a sink only writes it, followed by a newline.
+pub trait Sink: Send + Sync + fmt::Debug {
+    fn line(&self, stream: Stream, text: &str);
+}
+
+/// The process's standard output and standard error.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct StdSink;
+
+impl Sink for StdSink {
+    fn line(&self, stream: Stream, text: &str) {
+        let _ = match stream {
+            Stream::Out => writeln!(std::io::stdout().lock(), "{text}"),
+            Stream::Err => writeln!(std::io::stderr().lock(), "{text}"),
+        };
+    }
+}
+
+/// A sink that keeps what is written, for tests.
+#[derive(Debug, Default)]
+pub struct Capture {
+    out: Mutex<String>,
+    err: Mutex<String>,
+}
+
+impl Capture {
+    /// Everything written to standard output so far.
+    pub fn stdout(&self) -> String {
+        self.out.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Everything written to standard error so far.
+    pub fn stderr(&self) -> String {
+        self.err.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+impl Sink for Capture {
+    fn line(&self, stream: Stream, text: &str) {
+        let buf = match stream {
+            Stream::Out => &self.out,
+            Stream::Err => &self.err,
+        };
+        if let Ok(mut b) = buf.lock() {
+            b.push_str(text);
+            b.push('\n');
+        }
+    }
+}
+
+/// Where human and machine output goes: the one interface every renderer
+/// (human lines, the `--json` document, the CI's side channels) writes
+/// through, over the [`Sink`] it is given.
+#[derive(Clone)]
 pub struct Printer {
     /// Whether to use npm's unicode package marker (from the locale, as npm does).
     pub unicode: bool,
     /// `--json`: standard output carries only the JSON document.
     pub json: bool,
-    /// The CI's side channels (masks, annotations, step summary, sections).
-    pub ci: std::sync::Arc<crate::ci_report::CiReport>,
+    /// The CI's side channels (masks, annotations, step summary, sections),
+    /// writing to the same sink.
+    pub ci: Arc<CiReport>,
+    sink: Arc<dyn Sink>,
+}
+
+impl fmt::Debug for Printer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Printer")
+            .field("unicode", &self.unicode)
+            .field("json", &self.json)
+            .field("ci", &self.ci)
+            .finish_non_exhaustive()
+    }
+}
+
+/// npm's default for `unicode`: the locale says UTF-8.
+fn locale_is_utf8(lc_all: Option<&str>, lc_ctype: Option<&str>, lang: Option<&str>) -> bool {
+    let locale = [lc_all, lc_ctype, lang]
+        .into_iter()
+        .flatten()
+        .find(|v| !v.is_empty())
+        .unwrap_or("");
+    let upper = locale.to_ascii_uppercase();
+    upper.ends_with("UTF-8") || upper.ends_with("UTF8")
 }
 
 impl Printer {
-    /// npm's default for `unicode`: the locale says UTF-8.
+    /// A printer on the process's streams, outside CI, with npm's default
+    /// for `unicode` (the locale says UTF-8).
     pub fn from_locale(
         lc_all: Option<&str>,
         lc_ctype: Option<&str>,
         lang: Option<&str>,
         json: bool,
     ) -> Printer {
-        let locale = [lc_all, lc_ctype, lang]
-            .into_iter()
-            .flatten()
-            .find(|v| !v.is_empty())
-            .unwrap_or("");
-        let upper = locale.to_ascii_uppercase();
         Printer {
-            unicode: upper.ends_with("UTF-8") || upper.ends_with("UTF8"),
+            unicode: locale_is_utf8(lc_all, lc_ctype, lang),
             json,
-            ci: std::sync::Arc::new(crate::ci_report::CiReport::none()),
+            ci: Arc::new(CiReport::none()),
+            sink: Arc::new(StdSink),
         }
+    }
+
+    /// The printer for `env` over `sink`: the locale decides `unicode`, the
+    /// CI detected in `env` gets its side channels (on the same sink).
+    pub fn new(env: &crate::env::Env, json: bool, sink: Arc<dyn Sink>) -> Printer {
+        Printer {
+            unicode: locale_is_utf8(env.get("LC_ALL"), env.get("LC_CTYPE"), env.get("LANG")),
+            json,
+            ci: Arc::new(CiReport::from_env_to(env, sink.clone())),
+            sink,
+        }
+    }
+
+    /// `text`, cleaned, on `stream` (the only way text reaches the sink).
+    fn emit(&self, stream: Stream, text: &str) {
+        self.sink.line(stream, &clean(text));
     }
 
     /// One `notice` line per line of `text` (an empty text prints the bare prefix).
     pub fn notice(&self, text: &str) {
-        prefixed("trustpub notice", text);
+        self.prefixed("trustpub notice", text);
     }
 
     /// `trustpub <level> <code> <line>` for each line of `text` (an empty
     /// line prints the bare prefix).
-    pub fn lines(&self, level: &str, code: &str, text: &str) {
-        prefixed(&format!("trustpub {level} {code}"), text);
+    pub fn lines(&self, level: Level, code: &str, text: &str) {
+        self.prefixed(&format!("trustpub {} {code}", level.as_str()), text);
     }
 
     /// A warning with npm's code word (`gitignore-fallback`, …).
     pub fn warn(&self, code: &str, text: &str) {
-        stderr_text(&format!("trustpub warn {code} {text}"));
+        self.emit(
+            Stream::Err,
+            &format!("trustpub {} {code} {text}", Level::Warn.as_str()),
+        );
     }
 
     /// Text for standard error with no prefix (script banners).
     pub fn raw_stderr(&self, text: &str) {
-        stderr_text(text);
+        self.emit(Stream::Err, text);
     }
 
     /// A result line on standard output (with `--json`, the JSON document).
     pub fn out(&self, text: &str) {
-        let text = if self.json {
-            clean_json(text)
+        if self.json {
+            self.sink.line(Stream::Out, &clean_json(text));
         } else {
-            clean(text)
-        };
-        let _ = writeln!(std::io::stdout().lock(), "{text}");
+            self.emit(Stream::Out, text);
+        }
+    }
+
+    /// A `--json` document on standard output, pretty-printed as npm does.
+    pub fn json_doc<T: serde::Serialize + ?Sized>(&self, doc: &T) {
+        let text = serde_json::to_string_pretty(doc).unwrap_or_default();
+        self.sink.line(Stream::Out, &clean_json(&text));
     }
 
     /// An error with its causes and a hint, as the binary renders them.
@@ -90,14 +223,68 @@ impl Printer {
         if let Some(h) = hint {
             text.push_str(&format!("\n  hint: {h}"));
         }
-        stderr_text(&text);
+        self.emit(Stream::Err, &text);
+    }
+
+    /// `<prefix> <line>` on standard error for each line of `text`; an
+    /// empty line prints the bare prefix.
+    fn prefixed(&self, prefix: &str, text: &str) {
+        let text = clean(text);
+        let block: Vec<String> = text
+            .split('\n')
+            .map(|line| {
+                if line.is_empty() {
+                    prefix.to_string()
+                } else {
+                    format!("{prefix} {line}")
+                }
+            })
+            .collect();
+        self.sink.line(Stream::Err, &block.join("\n"));
+    }
+
+    /// An annotation in the CI (GitHub: `::error::`, `::warning::`).
+    pub fn annotate(&self, level: Level, title: &str, message: &str) {
+        match level {
+            Level::Error => self.ci.error(title, message),
+            Level::Warn => self.ci.warning(title, message),
+            Level::Notice => {}
+        }
+    }
+
+    /// Masks a secret in the CI's log (GitHub: `::add-mask::`), before it
+    /// can appear anywhere.
+    pub fn mask(&self, secret: &crate::secret::Secret<String>) {
+        self.ci.mask(secret);
+    }
+
+    /// A collapsible section of the CI's log (GitLab), closed when the
+    /// returned value is dropped.
+    pub fn section(&self, name: &str, header: &str) -> crate::ci_report::Section<'_> {
+        self.ci.section(name, header)
+    }
+
+    /// Masks a value trustpub did not wrap itself (an environment
+    /// variable) in the CI's log.
+    pub fn mask_value(&self, value: &str) {
+        self.ci.mask_value(value);
+    }
+
+    /// A row of the CI's step summary table.
+    pub fn row(&self, key: &str, value: &str) {
+        self.ci.row(key, value);
+    }
+
+    /// The step summary, under `title`, appended where the CI reads it.
+    pub fn write_summary(&self, title: &str) {
+        self.ci.write_summary(title);
     }
 }
 
 /// `text` (cleaned) and a newline on standard error. For what has no
-/// [`Printer`] at hand (argument errors, the panic hook).
+/// [`Printer`] at hand (the panic hook).
 pub fn stderr_text(text: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{}", clean(text));
+    StdSink.line(Stream::Err, &clean(text));
 }
 
 /// `text` made safe to print: secrets scrubbed, control characters
@@ -189,20 +376,6 @@ pub fn defuse_commands(text: &str, json: bool) -> String {
     out
 }
 
-/// `<prefix> <line>` on standard error for each line of `text`; an empty
-/// line prints the bare prefix.
-fn prefixed(prefix: &str, text: &str) {
-    let text = clean(text);
-    let mut err = std::io::stderr().lock();
-    for line in text.split('\n') {
-        let _ = if line.is_empty() {
-            writeln!(err, "{prefix}")
-        } else {
-            writeln!(err, "{prefix} {line}")
-        };
-    }
-}
-
 /// npm's `formatBytes`: `NB`, `x.ykB`, `x.yMB`, `x.yGB` (decimal units).
 pub fn format_bytes(bytes: u64, space: bool) -> String {
     let sp = if space { " " } else { "" };
@@ -268,6 +441,43 @@ mod tests {
         assert_eq!(format_bytes(999_950, true), "1.0 MB");
         assert_eq!(format_bytes(26_800_000, true), "26.8 MB");
         assert_eq!(format_bytes(1_000_000_000, true), "1.0 GB");
+    }
+
+    #[test]
+    fn every_renderer_writes_cleaned_text_to_the_sink() {
+        let secret = "printer-test-secret-4f9a1c";
+        crate::secret::register(secret);
+        let capture = Arc::new(Capture::default());
+        let env = crate::env::Env::from_pairs([("GITHUB_ACTIONS", "true"), ("LANG", "C.UTF-8")]);
+        let printer = Printer::new(&env, false, capture.clone());
+        assert!(printer.unicode);
+        printer.notice(&format!("one {secret}\n\ntwo\x1b[2J"));
+        printer.lines(Level::Error, "trusted-publishing", "a\n::error::b");
+        printer.warn("retry", "x\ny");
+        printer.out("result\r::warning::z");
+        printer.error("failed", &["cause".into()], Some("do this"));
+        printer.annotate(Level::Warn, "title: t", &format!("m {secret}\nn"));
+        printer.annotate(Level::Notice, "nothing", "for notices");
+        assert_eq!(
+            capture.stderr(),
+            "trustpub notice one ***\ntrustpub notice\ntrustpub notice two\\x1b[2J\n\
+             trustpub error trusted-publishing a\ntrustpub error trusted-publishing \\x3a:error::b\n\
+             trustpub warn retry x\ny\n\
+             error: failed\n  caused by: cause\n  hint: do this\n\
+             ::warning title=title%3A t::m ***%0An\n"
+        );
+        assert_eq!(capture.stdout(), "result\\r::warning::z\n");
+    }
+
+    #[test]
+    fn json_documents_go_to_standard_output_cleaned() {
+        let capture = Arc::new(Capture::default());
+        let env = crate::env::Env::from_pairs([("LANG", "C")]);
+        let printer = Printer::new(&env, true, capture.clone());
+        assert!(!printer.unicode);
+        printer.json_doc(&serde_json::json!({"a": "::x\u{202e}"}));
+        assert_eq!(capture.stdout(), "{\n  \"a\": \"::x\\u202e\"\n}\n");
+        assert_eq!(capture.stderr(), "");
     }
 
     #[test]

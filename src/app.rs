@@ -1,0 +1,179 @@
+//! The commands, from parsed arguments to a reported result: what the binary
+//! (`src/main.rs`) calls once it has parsed the arguments and made the
+//! [`Printer`]. Each command runs its stages and hands the result to
+//! [`crate::report`].
+
+use std::path::PathBuf;
+
+use crate::cli::{Cli, Command, DoctorArgs, PackArgs, PublishArgs};
+use crate::config::{CliConfig, Config};
+use crate::doctor::{self, DoctorOptions};
+use crate::env::Env;
+use crate::error::Error;
+use crate::pack::{self, Output, PackOptions};
+use crate::provenance::sign::SigstoreUrls;
+use crate::publish::{self, PublishOptions};
+use crate::secret::Secret;
+use crate::trust::Mode;
+use crate::ui::Printer;
+
+/// Whether the command asked for `--json`.
+pub fn wants_json(command: &Command) -> bool {
+    match command {
+        Command::Pack(a) => a.json,
+        Command::Publish(a) => a.json,
+        Command::Doctor(a) => a.json,
+        Command::Completions(_) | Command::Man => false,
+    }
+}
+
+/// `trustpub <command>`, the title of annotations and the step summary.
+pub fn title(command: &Command) -> &'static str {
+    match command {
+        Command::Pack(_) => "trustpub pack",
+        Command::Publish(_) => "trustpub publish",
+        Command::Doctor(_) => "trustpub doctor",
+        Command::Completions(_) => "trustpub completions",
+        Command::Man => "trustpub man",
+    }
+}
+
+/// Runs the command and reports its result or its failure; returns the
+/// exit code. The step summary is written last.
+pub fn run_and_report(cli: Cli, env: &Env, printer: &Printer) -> u8 {
+    let title = title(&cli.command);
+    let code = match run(cli, env, printer) {
+        Ok(code) => code,
+        Err(e) => {
+            // A failure caused by a signal (a killed script) is not reported:
+            // the process dies of the signal.
+            crate::signals::before_exit();
+            crate::report::error(printer, title, &e);
+            u8::try_from(e.exit_code()).unwrap_or(1)
+        }
+    };
+    printer.write_summary(title);
+    code
+}
+
+/// Runs the command; `Ok` holds the exit code.
+pub fn run(cli: Cli, env: &Env, printer: &Printer) -> Result<u8, Error> {
+    match cli.command {
+        Command::Pack(args) => pack(args, env, printer),
+        Command::Publish(args) => {
+            let cwd = current_dir()?;
+            let report = publish::publish(&publish_options(args), env, &cwd, printer)?;
+            crate::report::publish(printer, &report);
+            Ok(0)
+        }
+        Command::Doctor(args) => doctor(args, env, printer),
+        Command::Completions(args) => {
+            let script = crate::generate::completions(args.shell);
+            printer.out(script.strip_suffix('\n').unwrap_or(&script));
+            Ok(0)
+        }
+        Command::Man => {
+            let page = crate::generate::man_page();
+            printer.out(page.strip_suffix('\n').unwrap_or(&page));
+            Ok(0)
+        }
+    }
+}
+
+fn current_dir() -> Result<PathBuf, Error> {
+    std::env::current_dir().map_err(|e| Error::Usage {
+        message: format!("cannot read the current directory: {e}"),
+        hint: None,
+    })
+}
+
+fn pack(args: PackArgs, env: &Env, printer: &Printer) -> Result<u8, Error> {
+    let output = if args.dry_run {
+        Output::Discard
+    } else {
+        Output::Directory(args.pack_destination.unwrap_or(current_dir()?))
+    };
+    // npm reads `ignore-scripts` and `script-shell` from its configuration
+    // (.npmrc files, npm_config_*); they matter only when scripts may run.
+    let (ignore_scripts, script_shell) = if args.ignore_scripts {
+        (true, None)
+    } else {
+        match Config::load(env, &CliConfig::default(), &current_dir()?) {
+            Ok(config) => (config.ignore_scripts(), config.script_shell()),
+            // npm pack warns about a configuration it cannot use and packs
+            // on; nothing but these two settings matters here.
+            Err(e) => {
+                printer.warn(
+                    "config",
+                    &format!(
+                        "{e}; packing with npm's defaults for ignore-scripts and script-shell"
+                    ),
+                );
+                (false, None)
+            }
+        }
+    };
+    let opts = PackOptions {
+        output,
+        ignore_scripts,
+        script_shell,
+        threads: 0,
+    };
+    let packed = pack::pack(&args.dir, &opts, printer)?;
+    crate::report::pack(printer, &packed);
+    Ok(0)
+}
+
+fn doctor(args: DoctorArgs, env: &Env, printer: &Printer) -> Result<u8, Error> {
+    let cwd = current_dir()?;
+    let opts = DoctorOptions {
+        dir: args.dir,
+        cli: CliConfig {
+            registry: args.registry,
+            userconfig: args.userconfig,
+            ..CliConfig::default()
+        },
+    };
+    let report = doctor::doctor(&opts, env, &cwd, printer)?;
+    crate::report::doctor(printer, &report);
+    Ok(if report.ready() { 0 } else { 1 })
+}
+
+fn publish_options(a: PublishArgs) -> PublishOptions {
+    PublishOptions {
+        target: a.target,
+        cli: CliConfig {
+            registry: a.registry,
+            tag: a.tag,
+            access: a.access,
+            otp: a.otp.map(Secret::new),
+            userconfig: a.userconfig,
+            dry_run: a.dry_run,
+            force: a.force,
+            ignore_scripts: a.ignore_scripts,
+            provenance: if a.provenance {
+                Some(true)
+            } else if a.no_provenance {
+                Some(false)
+            } else {
+                None
+            },
+            provenance_file: a.provenance_file,
+            ..CliConfig::default()
+        },
+        json: a.json,
+        tolerate_republish: a.tolerate_republish,
+        offline: a.offline,
+        trusted_publishing: Mode::parse(&a.trusted_publishing).unwrap_or_default(),
+        sigstore: {
+            let mut urls = SigstoreUrls::default();
+            if let Some(f) = a.fulcio_url {
+                urls.fulcio = f;
+            }
+            if let Some(r) = a.rekor_url {
+                urls.rekor = r;
+            }
+            urls
+        },
+    }
+}

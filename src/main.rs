@@ -150,7 +150,7 @@ fn run(cli: Cli, env: &Env, printer: &Printer) -> Result<u8, Error> {
                 script_shell,
                 threads: 0,
             };
-            let packed = pack::pack(&args.dir, &opts, printer)?;
+            let packed = pack::pack(&args.dir, &opts, env, printer)?;
             if args.json {
                 let doc = serde_json::to_string_pretty(&[&packed]).unwrap_or_default();
                 printer.out(&doc);

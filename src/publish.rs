@@ -349,7 +349,7 @@ pub fn publish(
 
     let mut prepared = match prepared_early {
         Some((bytes, src, manifest)) => prepare_tarball(bytes, src, manifest)?,
-        None => prepare_directory(&target, &config, printer)?,
+        None => prepare_directory(&target, &config, env, printer)?,
     };
     name_as_npm_does(&mut prepared);
     let tag = config.dist_tag();
@@ -814,8 +814,8 @@ pub fn publish(
     if let (Some(dir), Some(m)) = (&prepared.dir, &prepared.script_manifest) {
         if !config.ignore_scripts() {
             let shell = config.script_shell();
-            scripts::run(dir, m, "publish", &[], shell.as_deref(), printer)?;
-            scripts::run(dir, m, "postpublish", &[], shell.as_deref(), printer)?;
+            scripts::run(dir, m, "publish", &[], shell.as_deref(), env, printer)?;
+            scripts::run(dir, m, "postpublish", &[], shell.as_deref(), env, printer)?;
         }
     }
     let mut r = report(prepared, done, tag, access, outcome);
@@ -1188,6 +1188,7 @@ fn name_as_npm_does(p: &mut Prepared) {
 fn prepare_directory(
     dir: &Path,
     config: &Config,
+    env: &Env,
     printer: &Printer,
 ) -> Result<Prepared, PublishError> {
     let first = Manifest::read_dir(dir)?;
@@ -1199,6 +1200,7 @@ fn prepare_directory(
             "prepublishOnly",
             &[],
             shell.as_deref(),
+            env,
             printer,
         )?;
     }
@@ -1210,6 +1212,7 @@ fn prepare_directory(
             script_shell: config.pack_script_shell(),
             threads: 0,
         },
+        env,
         printer,
     )?;
     let m = Manifest::read_dir(dir)?;

@@ -11,7 +11,6 @@ use trustpub::pack::{self, Output, PackOptions};
 use trustpub::provenance::sign::SigstoreUrls;
 use trustpub::publish::{self, Outcome, PublishOptions, PublishReport};
 use trustpub::secret::Secret;
-use trustpub::trust::Mode;
 use trustpub::ui::Printer;
 
 fn main() -> ExitCode {
@@ -232,7 +231,7 @@ fn publish_options(a: PublishArgs) -> PublishOptions {
         cli: CliConfig {
             registry: a.registry,
             tag: a.tag,
-            access: a.access,
+            access: a.access.map(|a| a.as_str().to_string()),
             otp: a.otp.map(Secret::new),
             userconfig: a.userconfig,
             dry_run: a.dry_run,
@@ -251,7 +250,7 @@ fn publish_options(a: PublishArgs) -> PublishOptions {
         json: a.json,
         tolerate_republish: a.tolerate_republish,
         offline: a.offline,
-        trusted_publishing: Mode::parse(&a.trusted_publishing).unwrap_or_default(),
+        trusted_publishing: a.trusted_publishing,
         sigstore: {
             let mut urls = SigstoreUrls::default();
             if let Some(f) = a.fulcio_url {

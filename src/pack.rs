@@ -411,10 +411,7 @@ impl Listing {
             unpacked_size: self.unpacked_size,
             shasum,
             integrity,
-            filename: format!(
-                "{}-{version}.tgz",
-                name.replacen('@', "", 1).replacen('/', "-", 1)
-            ),
+            filename: crate::manifest::tarball_file_name(name, version),
             files: self.files,
             entry_count: self.entry_count,
             bundled: self.bundled,

@@ -1175,10 +1175,7 @@ fn name_as_npm_does(p: &mut Prepared) {
         .and_then(Value::as_str)
         .map(str::to_string)
         .unwrap_or_else(|| format!("{}@{version}", p.name));
-    p.packed.filename = format!(
-        "{}-{version}.tgz",
-        p.name.replacen('@', "", 1).replacen('/', "-", 1)
-    );
+    p.packed.filename = crate::manifest::tarball_file_name(&p.name, &version);
     p.packed.version = version.clone();
     p.version = crate::semver::clean(&version, false).unwrap_or(version);
 }

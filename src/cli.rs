@@ -165,8 +165,9 @@ impl AccessArg {
     }
 }
 
-// Written out rather than derived: a derived `ValueEnum` takes the variants'
-// doc comments as help and would change how `--help` lists the values.
+// Written out rather than derived, so that `as_str` is the one spelling of
+// each value (and, for `Mode`, because a derived `ValueEnum` takes the
+// variants' doc comments as help, which changes how `--help` lists them).
 impl ValueEnum for AccessArg {
     fn value_variants<'a>() -> &'a [Self] {
         &[AccessArg::Public, AccessArg::Restricted, AccessArg::Private]

@@ -1,7 +1,7 @@
 //! Lifecycle scripts, run as @npmcli/run-script runs them: through a shell
 //! (see [`shell_command`]) in the package directory, `node_modules/.bin` of
 //! every ancestor on PATH, and the `npm_package_*` / `npm_lifecycle_*`
-//! variables.
+//! variables over the [`Env`] it is given.
 //!
 //! The shell is `script-shell` when the configuration sets it, else `sh` on
 //! Unix and `%ComSpec%` (`cmd.exe`) on Windows, as npm chooses it. A
@@ -142,8 +142,8 @@ fn command_for(shell: &ShellCommand) -> Command {
 }
 
 /// Runs `event` if the package defines it; `extra` adds variables;
-/// `script_shell` is the `script-shell` setting; `env` gives `ComSpec` and
-/// `PATH` (the child inherits the rest of the process environment).
+/// `script_shell` is the `script-shell` setting; `env` is the environment
+/// the script starts from (and gives `ComSpec` and `PATH`).
 pub fn run(
     dir: &Path,
     manifest: &Manifest,
@@ -164,6 +164,9 @@ pub fn run(
     let shell = shell_command(cmd, script_shell, cfg!(windows), env.get("ComSpec"));
     let mut command = command_for(&shell);
     command.current_dir(dir);
+    // The script's environment is `env` (as node's `process.env`, names and
+    // values already text), then the package's variables.
+    command.env_clear().envs(env.iter());
     for (k, v) in package_env(manifest) {
         command.env(k, v);
     }

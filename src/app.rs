@@ -14,7 +14,6 @@ use crate::pack::{self, Output, PackOptions};
 use crate::provenance::sign::SigstoreUrls;
 use crate::publish::{self, PublishOptions};
 use crate::secret::Secret;
-use crate::trust::Mode;
 use crate::ui::Printer;
 
 /// Whether the command asked for `--json`.
@@ -119,7 +118,7 @@ fn pack(args: PackArgs, env: &Env, printer: &Printer) -> Result<u8, Error> {
         script_shell,
         threads: 0,
     };
-    let packed = pack::pack(&args.dir, &opts, printer)?;
+    let packed = pack::pack(&args.dir, &opts, env, printer)?;
     crate::report::pack(printer, &packed);
     Ok(0)
 }
@@ -145,7 +144,7 @@ fn publish_options(a: PublishArgs) -> PublishOptions {
         cli: CliConfig {
             registry: a.registry,
             tag: a.tag,
-            access: a.access,
+            access: a.access.map(|a| a.as_str().to_string()),
             otp: a.otp.map(Secret::new),
             userconfig: a.userconfig,
             dry_run: a.dry_run,
@@ -164,7 +163,7 @@ fn publish_options(a: PublishArgs) -> PublishOptions {
         json: a.json,
         tolerate_republish: a.tolerate_republish,
         offline: a.offline,
-        trusted_publishing: Mode::parse(&a.trusted_publishing).unwrap_or_default(),
+        trusted_publishing: a.trusted_publishing,
         sigstore: {
             let mut urls = SigstoreUrls::default();
             if let Some(f) = a.fulcio_url {

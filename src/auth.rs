@@ -33,13 +33,10 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// The command line's parser (`clap::ValueEnum` in crate::cli), for a
+    /// value read elsewhere; surrounding blanks and case do not matter.
     pub fn parse(s: &str) -> Option<Mode> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "auto" => Some(Mode::Auto),
-            "always" => Some(Mode::Always),
-            "never" => Some(Mode::Never),
-            _ => None,
-        }
+        clap::ValueEnum::from_str(s.trim(), true).ok()
     }
 
     pub fn as_str(self) -> &'static str {

@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::builder::PossibleValue;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::trust::Mode;
 
 /// Publish npm packages from CI with OIDC trusted publishing.
 #[derive(Debug, Parser)]
@@ -86,8 +89,8 @@ pub struct PublishArgs {
     #[arg(long)]
     pub tag: Option<String>,
     /// public or restricted (default: the registry decides; new scoped packages are restricted).
-    #[arg(long, value_parser = ["public", "restricted", "private"])]
-    pub access: Option<String>,
+    #[arg(long)]
+    pub access: Option<AccessArg>,
     /// A one-time password for accounts with two-factor authentication.
     #[arg(long, value_name = "CODE")]
     pub otp: Option<String>,
@@ -138,8 +141,49 @@ pub struct PublishArgs {
         env = "TRUSTPUB_TRUSTED_PUBLISHING",
         default_value = "auto",
         value_name = "MODE",
-        value_parser = ["auto", "always", "never"],
         ignore_case = true
     )]
-    pub trusted_publishing: String,
+    pub trusted_publishing: Mode,
+}
+
+/// `--access` as typed: `private` is npm's alias of `restricted`, and the
+/// configuration keeps the word the user chose (`config::Access` resolves it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessArg {
+    Public,
+    Restricted,
+    Private,
+}
+
+impl AccessArg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessArg::Public => "public",
+            AccessArg::Restricted => "restricted",
+            AccessArg::Private => "private",
+        }
+    }
+}
+
+// Written out rather than derived, so that `as_str` is the one spelling of
+// each value (and, for `Mode`, because a derived `ValueEnum` takes the
+// variants' doc comments as help, which changes how `--help` lists them).
+impl ValueEnum for AccessArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[AccessArg::Public, AccessArg::Restricted, AccessArg::Private]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.as_str()))
+    }
+}
+
+impl ValueEnum for Mode {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Mode::Auto, Mode::Always, Mode::Never]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.as_str()))
+    }
 }

@@ -83,75 +83,6 @@ fn check(name: &str, status: Status, message: impl Into<String>) -> Check {
 /// A trusted-publisher form: the provider and its fields with values.
 pub type Form = (&'static str, Vec<(&'static str, String)>);
 
-/// The form for values read from the CI files (unknown ones say so).
-fn files_form(v: &workflows::PublisherValues) -> Form {
-    let known = |v: &Option<String>, what: &str| {
-        v.clone()
-            .unwrap_or_else(|| format!("(unknown offline: {what})"))
-    };
-    let env = |e: &Option<String>| {
-        e.clone()
-            .unwrap_or_else(|| "(leave empty: the job has no environment)".into())
-    };
-    match v {
-        workflows::PublisherValues::GitHub {
-            owner,
-            repository,
-            workflow_file,
-            environment,
-        } => (
-            "GitHub Actions",
-            vec![
-                (
-                    "Organization or user",
-                    known(owner, "the GitHub owner of the repository"),
-                ),
-                ("Repository", known(repository, "the repository's name")),
-                (
-                    "Workflow filename",
-                    known(workflow_file, "the workflow's file name"),
-                ),
-                ("Environment name", env(environment)),
-            ],
-        ),
-        workflows::PublisherValues::GitLab {
-            namespace,
-            project,
-            ci_file,
-            environment,
-        } => (
-            "GitLab CI/CD",
-            vec![
-                ("Namespace", known(namespace, "the project's group or user")),
-                ("Project name", known(project, "the project's name")),
-                ("Top-level CI file path", ci_file.clone()),
-                ("Environment name", env(environment)),
-            ],
-        ),
-        workflows::PublisherValues::CircleCi { vcs_origin } => (
-            "CircleCI",
-            vec![
-                (
-                    "Organization ID",
-                    "(shown in CircleCI's organization settings)".into(),
-                ),
-                (
-                    "Project ID",
-                    "(shown in CircleCI's project settings)".into(),
-                ),
-                (
-                    "Pipeline definition ID",
-                    "(shown in CircleCI's project settings, under pipelines)".into(),
-                ),
-                (
-                    "VCS origin",
-                    known(vcs_origin, "host/owner/repo of the repository"),
-                ),
-            ],
-        ),
-    }
-}
-
 /// The whole report.
 #[derive(Debug, Clone)]
 pub struct DoctorReport {
@@ -481,7 +412,7 @@ fn from_files(report: &mut DoctorReport, dir: &Path, registry: &str) {
             .iter()
             .any(|f| f.code == "publish-target-unknown");
         if report.values.is_none() && !maybe {
-            report.values = Some(files_form(&job.publisher_values));
+            report.values = Some(job.publisher_values.form());
         }
     }
     if analysis.jobs.is_empty()

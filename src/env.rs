@@ -30,6 +30,8 @@ impl Env {
     /// The current process environment. Variables whose name or value is not
     /// UTF-8 are converted lossily, as node does when it builds `process.env`.
     pub fn from_process() -> Env {
+        // The one read of the process environment (clippy.toml).
+        #[allow(clippy::disallowed_methods)]
         let mut env = Env::from_pairs(std::env::vars_os().map(|(k, v)| {
             (
                 k.to_string_lossy().into_owned(),
@@ -39,7 +41,7 @@ impl Env {
         // `home_dir` is node's `os.homedir()`: `$HOME` or the user
         // database on Unix; `%USERPROFILE%` or the profile directory on
         // Windows (since Rust 1.85, as libuv's `uv_os_homedir`).
-        #[allow(deprecated)]
+        #[allow(deprecated, clippy::disallowed_methods)]
         let home = std::env::home_dir();
         env.os_home = home;
         env

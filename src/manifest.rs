@@ -12,6 +12,19 @@ use serde_json::{Map, Value};
 use crate::js::{to_js_string, truthy};
 use crate::semver;
 
+/// npm pack's tarball file name for `name` at `version`:
+/// `@scope/name` → `scope-name-<version>.tgz`. The one place that forms it
+/// (the file written, the pack record's `filename`, the publish record's).
+///
+/// libnpmpack: `.replace(/^@/, '').replace(/[/\\]/g, '-')`; npm's pack
+/// record (`lib/utils/tar.js`) replaces only the first `@` and `/`, which is
+/// the same for every name [`Manifest::parse`] accepts. The backslash matters
+/// on Windows, where it would name a directory.
+pub fn tarball_file_name(name: &str, version: &str) -> String {
+    let name = name.strip_prefix('@').unwrap_or(name);
+    format!("{}-{version}.tgz", name.replace(['/', '\\'], "-"))
+}
+
 /// What can be wrong with `package.json`. Every variant names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum ManifestError {
@@ -274,10 +287,7 @@ impl Manifest {
 
     /// npm pack's file name: `@scope/name` → `scope-name-<version>.tgz`.
     pub fn tarball_name(&self) -> String {
-        // libnpmpack: `.replace(/^@/, '').replace(/[/\\]/g, '-')`. The
-        // backslash matters on Windows, where it would name a directory.
-        let name = self.name.strip_prefix('@').unwrap_or(&self.name);
-        format!("{}-{}.tgz", name.replace(['/', '\\'], "-"), self.version)
+        tarball_file_name(&self.name, &self.version)
     }
 
     /// A string-valued top-level field.

@@ -198,6 +198,8 @@ impl PublisherValues {
             Some(e) => e.clone(),
             None => "(leave empty: this job runs without an environment)".to_string(),
         };
+        let from_token =
+            |v: &Option<String>| v.clone().unwrap_or_else(|| "(not in the token)".into());
         match self {
             PublisherValues::GitHub {
                 owner,
@@ -205,16 +207,86 @@ impl PublisherValues {
                 workflow_file,
                 environment,
                 ..
+            } => PublisherForm::GitHub {
+                owner: owner.clone(),
+                repository: repository.clone(),
+                workflow_file: workflow_file.clone(),
+                environment: env(environment),
+            },
+            PublisherValues::GitLab {
+                namespace,
+                project,
+                ci_file,
+                environment,
+            } => PublisherForm::GitLab {
+                namespace: namespace.clone(),
+                project: project.clone(),
+                ci_file: ci_file.clone(),
+                environment: env(environment),
+            },
+            PublisherValues::CircleCi {
+                org_id,
+                project_id,
+                pipeline_definition_id,
+                vcs_origin,
+            } => PublisherForm::CircleCi {
+                org_id: org_id.clone(),
+                project_id: project_id.clone(),
+                pipeline_definition_id: from_token(pipeline_definition_id),
+                vcs_origin: from_token(vcs_origin),
+            },
+        }
+        .fields()
+    }
+}
+
+/// npmjs.com's trusted-publisher form (package settings → Trusted
+/// publisher), filled in: each field holds the text to enter, or a note on
+/// what to enter. The one place that knows the form's providers, labels and
+/// order; the values come from a run's claims ([`PublisherValues::form`]) or
+/// from the CI files (`workflows::PublisherValues::form`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublisherForm {
+    GitHub {
+        owner: String,
+        repository: String,
+        workflow_file: String,
+        environment: String,
+    },
+    GitLab {
+        namespace: String,
+        project: String,
+        ci_file: String,
+        environment: String,
+    },
+    CircleCi {
+        org_id: String,
+        project_id: String,
+        pipeline_definition_id: String,
+        vcs_origin: String,
+    },
+}
+
+impl PublisherForm {
+    /// The provider's name on the form, and its fields with the values, in
+    /// the form's order.
+    pub fn fields(self) -> (&'static str, Vec<(&'static str, String)>) {
+        match self {
+            PublisherForm::GitHub {
+                owner,
+                repository,
+                workflow_file,
+                environment,
             } => (
                 "GitHub Actions",
                 vec![
-                    ("Organization or user", owner.clone()),
-                    ("Repository", repository.clone()),
-                    ("Workflow filename", workflow_file.clone()),
-                    ("Environment name", env(environment)),
+                    ("Organization or user", owner),
+                    ("Repository", repository),
+                    ("Workflow filename", workflow_file),
+                    ("Environment name", environment),
                 ],
             ),
-            PublisherValues::GitLab {
+            PublisherForm::GitLab {
                 namespace,
                 project,
                 ci_file,
@@ -222,13 +294,13 @@ impl PublisherValues {
             } => (
                 "GitLab CI/CD",
                 vec![
-                    ("Namespace", namespace.clone()),
-                    ("Project name", project.clone()),
-                    ("Top-level CI file path", ci_file.clone()),
-                    ("Environment name", env(environment)),
+                    ("Namespace", namespace),
+                    ("Project name", project),
+                    ("Top-level CI file path", ci_file),
+                    ("Environment name", environment),
                 ],
             ),
-            PublisherValues::CircleCi {
+            PublisherForm::CircleCi {
                 org_id,
                 project_id,
                 pipeline_definition_id,
@@ -236,20 +308,10 @@ impl PublisherValues {
             } => (
                 "CircleCI",
                 vec![
-                    ("Organization ID", org_id.clone()),
-                    ("Project ID", project_id.clone()),
-                    (
-                        "Pipeline definition ID",
-                        pipeline_definition_id
-                            .clone()
-                            .unwrap_or_else(|| "(not in the token)".into()),
-                    ),
-                    (
-                        "VCS origin",
-                        vcs_origin
-                            .clone()
-                            .unwrap_or_else(|| "(not in the token)".into()),
-                    ),
+                    ("Organization ID", org_id),
+                    ("Project ID", project_id),
+                    ("Pipeline definition ID", pipeline_definition_id),
+                    ("VCS origin", vcs_origin),
                 ],
             ),
         }

@@ -17,6 +17,7 @@ use sha1::{Digest as _, Sha1};
 use sha2::Sha512;
 
 use crate::collate;
+use crate::env::Env;
 use crate::files::{self, FilesError};
 use crate::gzip::ParallelGzip;
 use crate::manifest::{Manifest, ManifestError};
@@ -182,7 +183,12 @@ pub struct Packed {
 }
 
 /// Packs the package in `dir`.
-pub fn pack(dir: &Path, opts: &PackOptions, printer: &Printer) -> Result<Packed, PackError> {
+pub fn pack(
+    dir: &Path,
+    opts: &PackOptions,
+    env: &Env,
+    printer: &Printer,
+) -> Result<Packed, PackError> {
     // npm resolves the directory: scripts see absolute paths.
     let dir_buf = crate::manifest::clean_path(
         &std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()),
@@ -211,7 +217,7 @@ pub fn pack(dir: &Path, opts: &PackOptions, printer: &Printer) -> Result<Packed,
     }
     if !opts.ignore_scripts {
         let shell = opts.script_shell.as_deref();
-        scripts::run(dir, &manifest, "prepack", &[], shell, printer)?;
+        scripts::run(dir, &manifest, "prepack", &[], shell, env, printer)?;
         let resolved = dir.to_string_lossy().into_owned();
         scripts::run(
             dir,
@@ -219,6 +225,7 @@ pub fn pack(dir: &Path, opts: &PackOptions, printer: &Printer) -> Result<Packed,
             "prepare",
             &[("npm_package_resolved", resolved)],
             shell,
+            env,
             printer,
         )?;
     }
@@ -306,7 +313,7 @@ pub fn pack(dir: &Path, opts: &PackOptions, printer: &Printer) -> Result<Packed,
     packed.warnings = selection.warnings;
 
     if !opts.ignore_scripts {
-        let env = [
+        let extra = [
             ("npm_package_from", format!("file:{}", dir.display())),
             ("npm_package_resolved", dir.to_string_lossy().into_owned()),
             ("npm_package_integrity", packed.integrity.clone()),
@@ -315,8 +322,9 @@ pub fn pack(dir: &Path, opts: &PackOptions, printer: &Printer) -> Result<Packed,
             dir,
             &manifest,
             "postpack",
-            &env,
+            &extra,
             opts.script_shell.as_deref(),
+            env,
             printer,
         ) {
             // A failed run leaves nothing behind.
@@ -403,10 +411,7 @@ impl Listing {
             unpacked_size: self.unpacked_size,
             shasum,
             integrity,
-            filename: format!(
-                "{}-{version}.tgz",
-                name.replacen('@', "", 1).replacen('/', "-", 1)
-            ),
+            filename: crate::manifest::tarball_file_name(name, version),
             files: self.files,
             entry_count: self.entry_count,
             bundled: self.bundled,

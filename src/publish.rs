@@ -493,7 +493,7 @@ pub fn publish(
         ),
         Checked::Go(plan) => {
             let made = sign_provenance(plan, &prepared, opts, printer)?;
-            let outcome = upload(opts, &prepared, &authenticated, &made, printer)?;
+            let outcome = upload(opts, &prepared, &authenticated, &made, env, printer)?;
             (made, outcome)
         }
     };
@@ -513,7 +513,7 @@ fn prepare(
         printer.warn("config", &d.to_string());
     }
     let target = crate::manifest::clean_path(&cwd.join(&opts.target));
-    let (package, config) = pack_target(&target, &base, printer)?;
+    let (package, config) = pack_target(&target, &base, env, printer)?;
     let (tag, access, dry_run) = (config.dist_tag(), config.access(), config.dry_run());
     let offline = dry_run && opts.offline;
     if offline {
@@ -546,6 +546,7 @@ fn prepare(
 fn pack_target(
     target: &Path,
     base: &Config,
+    env: &Env,
     printer: &Printer,
 ) -> Result<(Package, Config), PrepareError> {
     let is_tarball = match std::fs::metadata(target) {
@@ -581,7 +582,7 @@ fn pack_target(
     } else {
         let (m, _, config) = read_package(target, base)?;
         config.check_tag(&m.name)?;
-        (prepare_directory(target, &config, printer)?, config)
+        (prepare_directory(target, &config, env, printer)?, config)
     };
     name_as_npm_does(&mut package.0);
     Ok(package)
@@ -737,6 +738,7 @@ fn upload(
     p: &Prepared,
     a: &Authenticated,
     made: &Made,
+    env: &Env,
     printer: &Printer,
 ) -> Result<Outcome, UploadError> {
     let package = &p.package;
@@ -765,8 +767,8 @@ fn upload(
     if let (Some(dir), Some(m)) = (&package.dir, &package.script_manifest) {
         if !p.config.ignore_scripts() {
             let shell = p.config.script_shell();
-            scripts::run(dir, m, "publish", &[], shell.as_deref(), printer)?;
-            scripts::run(dir, m, "postpublish", &[], shell.as_deref(), printer)?;
+            scripts::run(dir, m, "publish", &[], shell.as_deref(), env, printer)?;
+            scripts::run(dir, m, "postpublish", &[], shell.as_deref(), env, printer)?;
         }
     }
     Ok(outcome)
@@ -1232,10 +1234,7 @@ fn name_as_npm_does(p: &mut Package) {
         .and_then(Value::as_str)
         .map(str::to_string)
         .unwrap_or_else(|| format!("{}@{version}", p.name));
-    p.packed.filename = format!(
-        "{}-{version}.tgz",
-        p.name.replacen('@', "", 1).replacen('/', "-", 1)
-    );
+    p.packed.filename = crate::manifest::tarball_file_name(&p.name, &version);
     p.packed.version = version.clone();
     p.version = crate::semver::clean(&version, false).unwrap_or(version);
 }
@@ -1245,6 +1244,7 @@ fn name_as_npm_does(p: &mut Package) {
 fn prepare_directory(
     dir: &Path,
     config: &Config,
+    env: &Env,
     printer: &Printer,
 ) -> Result<Package, PrepareError> {
     let first = Manifest::read_dir(dir)?;
@@ -1256,6 +1256,7 @@ fn prepare_directory(
             "prepublishOnly",
             &[],
             shell.as_deref(),
+            env,
             printer,
         )?;
     }
@@ -1267,6 +1268,7 @@ fn prepare_directory(
             script_shell: config.pack_script_shell(),
             threads: 0,
         },
+        env,
         printer,
     )?;
     let m = Manifest::read_dir(dir)?;

@@ -1,7 +1,7 @@
 //! Lifecycle scripts, run as @npmcli/run-script runs them: through a shell
 //! (see [`shell_command`]) in the package directory, `node_modules/.bin` of
 //! every ancestor on PATH, and the `npm_package_*` / `npm_lifecycle_*`
-//! variables.
+//! variables over the [`Env`] it is given.
 //!
 //! The shell is `script-shell` when the configuration sets it, else `sh` on
 //! Unix and `%ComSpec%` (`cmd.exe`) on Windows, as npm chooses it. A
@@ -20,6 +20,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
+use crate::env::Env;
 use crate::manifest::Manifest;
 use crate::ui::Printer;
 
@@ -141,13 +142,15 @@ fn command_for(shell: &ShellCommand) -> Command {
 }
 
 /// Runs `event` if the package defines it; `extra` adds variables;
-/// `script_shell` is the `script-shell` setting.
+/// `script_shell` is the `script-shell` setting; `env` is the environment
+/// the script starts from (and gives `ComSpec` and `PATH`).
 pub fn run(
     dir: &Path,
     manifest: &Manifest,
     event: &str,
     extra: &[(&str, String)],
     script_shell: Option<&str>,
+    env: &Env,
     printer: &Printer,
 ) -> Result<(), ScriptError> {
     let Some(cmd) = manifest.script(event) else {
@@ -158,10 +161,12 @@ pub fn run(
     banner.push('\n');
     printer.raw_stderr(&banner[..banner.len() - 1]);
 
-    let comspec = std::env::var("ComSpec").ok();
-    let shell = shell_command(cmd, script_shell, cfg!(windows), comspec.as_deref());
+    let shell = shell_command(cmd, script_shell, cfg!(windows), env.get("ComSpec"));
     let mut command = command_for(&shell);
     command.current_dir(dir);
+    // The script's environment is `env` (as node's `process.env`, names and
+    // values already text), then the package's variables.
+    command.env_clear().envs(env.iter());
     for (k, v) in package_env(manifest) {
         command.env(k, v);
     }
@@ -169,7 +174,7 @@ pub fn run(
         .env("npm_package_json", dir.join("package.json"))
         .env("npm_lifecycle_event", event)
         .env("npm_lifecycle_script", cmd)
-        .env("PATH", search_path(dir));
+        .env("PATH", search_path(dir, env));
     for (k, v) in extra {
         command.env(k, v);
     }
@@ -236,13 +241,13 @@ impl AsFdStdio for std::io::Stderr {
 }
 
 /// `node_modules/.bin` of the package and every ancestor, then PATH.
-fn search_path(dir: &Path) -> std::ffi::OsString {
+fn search_path(dir: &Path, env: &Env) -> std::ffi::OsString {
     let mut parts: Vec<PathBuf> = dir
         .ancestors()
         .map(|p| p.join("node_modules").join(".bin"))
         .collect();
-    if let Some(path) = std::env::var_os("PATH") {
-        parts.extend(std::env::split_paths(&path));
+    if let Some(path) = env.get("PATH") {
+        parts.extend(std::env::split_paths(path));
     }
     let mut seen = std::collections::HashSet::new();
     parts.retain(|p| seen.insert(p.clone()));

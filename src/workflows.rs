@@ -45,6 +45,7 @@ use std::path::{Path, PathBuf};
 
 pub use crate::ci::Provider;
 
+use crate::oidc::PublisherForm;
 use repo::Repo;
 use shell::PublishCmd;
 
@@ -181,6 +182,54 @@ pub enum PublisherValues {
         /// which only CircleCI's project settings show.
         vcs_origin: Option<String>,
     },
+}
+
+impl PublisherValues {
+    /// npmjs.com's trusted-publisher form for these values, as
+    /// [`crate::oidc::PublisherValues::form`] gives it for a run's claims;
+    /// what cannot be known offline says where to find it.
+    pub fn form(&self) -> (&'static str, Vec<(&'static str, String)>) {
+        let known = |v: &Option<String>, what: &str| {
+            v.clone()
+                .unwrap_or_else(|| format!("(unknown offline: {what})"))
+        };
+        let env = |e: &Option<String>| {
+            e.clone()
+                .unwrap_or_else(|| "(leave empty: the job has no environment)".into())
+        };
+        match self {
+            PublisherValues::GitHub {
+                owner,
+                repository,
+                workflow_file,
+                environment,
+            } => PublisherForm::GitHub {
+                owner: known(owner, "the GitHub owner of the repository"),
+                repository: known(repository, "the repository's name"),
+                workflow_file: known(workflow_file, "the workflow's file name"),
+                environment: env(environment),
+            },
+            PublisherValues::GitLab {
+                namespace,
+                project,
+                ci_file,
+                environment,
+            } => PublisherForm::GitLab {
+                namespace: known(namespace, "the project's group or user"),
+                project: known(project, "the project's name"),
+                ci_file: ci_file.clone(),
+                environment: env(environment),
+            },
+            PublisherValues::CircleCi { vcs_origin } => PublisherForm::CircleCi {
+                org_id: "(shown in CircleCI's organization settings)".into(),
+                project_id: "(shown in CircleCI's project settings)".into(),
+                pipeline_definition_id: "(shown in CircleCI's project settings, under pipelines)"
+                    .into(),
+                vcs_origin: known(vcs_origin, "host/owner/repo of the repository"),
+            },
+        }
+        .fields()
+    }
 }
 
 /// A job that is reached through reusable-workflow calls (`jobs.<id>.uses`).

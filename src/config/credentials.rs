@@ -17,8 +17,10 @@ use base64::Engine as _;
 use url::Url;
 
 use super::error::{ConfigDiagnostic, SETUP_NODE_PLACEHOLDER};
+use super::value::ALL_LAYERS;
+use super::Config;
 use super::{ConfigValue, Origin};
-use crate::js::{to_js_string, truthy};
+use crate::js::{js_trim, to_js_string, truthy};
 use crate::secret::Secret;
 
 /// The `authorization` header npm would send.
@@ -324,6 +326,154 @@ pub fn credentials_by_uri(get: &Lookup, uri: &str) -> Result<bool, ConfigDiagnos
         return Ok(!username.is_empty() || has_cert);
     }
     Ok(has_cert)
+}
+
+impl Config {
+    /// The credential npm-registry-fetch would send to `url` (options view),
+    /// with `registry` as the registry for its same-host fallback.
+    pub fn credential_for(&self, url: &str) -> Option<Credential> {
+        self.lookup_credential(url, None).found()
+    }
+
+    /// Like [`Config::credential_for`], with the reason when there is none.
+    /// With `package`, the fallback registry is the package's (as for the
+    /// publish request, where npm-registry-fetch sets `opts.registry` to
+    /// `pickRegistry(spec)`); without, it is the `registry` option (as for
+    /// the OIDC exchange).
+    ///
+    /// When npm would find nothing and `NODE_AUTH_TOKEN` is set, that token
+    /// is used for URLs on the registry's host (trustpub's addition).
+    pub fn lookup_credential(&self, url: &str, package: Option<&str>) -> CredentialLookup {
+        let registry = match package {
+            Some(name) => self.registry_for(name).ok().map(|r| r.url),
+            None => Some(self.registry().url),
+        };
+        let get = |k: &str| self.get(k);
+        let found = match find_auth(&get, url, registry.as_deref()) {
+            CredentialLookup::Missing => self.node_auth_token_for(url, registry.as_deref()),
+            other => other,
+        };
+        match found {
+            CredentialLookup::Found(c) => self.check_destination(c, url, package),
+            other => other,
+        }
+    }
+
+    /// A credential goes only to the host it was bound to outside the
+    /// repository. One bound by the user (a `//host/:_authToken` line in
+    /// the user or global npmrc, the environment or the command line) goes
+    /// to that host, as in npm. One that is not (the raw `NODE_AUTH_TOKEN`,
+    /// or a line in the project npmrc or `publishConfig`, which a pull
+    /// request can change) goes only to the registry chosen outside the
+    /// repository ([`Config::outside_registry_for`]).
+    fn check_destination(
+        &self,
+        c: Credential,
+        url: &str,
+        package: Option<&str>,
+    ) -> CredentialLookup {
+        // A literal in a repository file is the repository's own value (an
+        // attacker who can move the registry can read it too); a value
+        // substituted from the environment is the CI's secret.
+        let bound_by_user = match &c.source {
+            CredentialSource::NodeAuthToken => false,
+            CredentialSource::Config { key, origin } => {
+                let reg_key = key.rsplit_once(':').map_or(key.as_str(), |(k, _)| k);
+                !self.chosen_in_repository(origin)
+                    || ![
+                        "_authToken",
+                        "_auth",
+                        "username",
+                        "_password",
+                        "certfile",
+                        "keyfile",
+                    ]
+                    .iter()
+                    .any(|f| {
+                        self.get(&format!("{reg_key}:{f}"))
+                            .is_some_and(|v| v.from_env)
+                    })
+            }
+        };
+        let outside = match package {
+            Some(name) => self.outside_registry_for(name),
+            None => Self::registry_of(self.outside_get("registry")),
+        };
+        let dest = crate::registry::origin(js_trim(url));
+        if bound_by_user || dest == crate::registry::origin(js_trim(&outside.url)) {
+            return CredentialLookup::Found(c);
+        }
+        let effective = match package {
+            Some(name) => self.registry_for(name).ok(),
+            None => Some(self.registry()),
+        };
+        let (registry, chosen_by) = match effective {
+            Some(r) if self.chosen_in_repository(&r.origin) => (r.url, r.origin),
+            // The URL itself was not chosen through a registry setting.
+            _ => (
+                url.to_string(),
+                match &c.source {
+                    CredentialSource::Config { origin, .. } => origin.clone(),
+                    CredentialSource::NodeAuthToken => Origin::Default,
+                },
+            ),
+        };
+        CredentialLookup::Unusable(ConfigDiagnostic::CredentialHostChosenByRepository {
+            credential: c.source.to_string(),
+            registry: crate::secret::redact_url(js_trim(&registry)),
+            chosen_by,
+            outside: crate::secret::redact_url(js_trim(&outside.url)),
+        })
+    }
+
+    /// The value of `key` chosen outside the repository (see
+    /// [`Config::outside_registry_for`]).
+    pub(super) fn outside_get(&self, key: &str) -> Option<&ConfigValue> {
+        ALL_LAYERS
+            .iter()
+            .filter(|l| !self.repository_layers.contains(l))
+            .find_map(|l| self.layers[*l as usize].values.get(key))
+    }
+
+    fn node_auth_token_for(&self, url: &str, registry: Option<&str>) -> CredentialLookup {
+        let (Some(token), Some(registry)) = (&self.node_auth_token, registry) else {
+            return CredentialLookup::Missing;
+        };
+        let same_host = match (Url::parse(js_trim(url)), Url::parse(js_trim(registry))) {
+            (Ok(a), Ok(b)) => host_port(&a) == host_port(&b),
+            _ => false,
+        };
+        if !same_host {
+            return CredentialLookup::Missing;
+        }
+        if let Some(problem) = self.node_auth_token_problem() {
+            return CredentialLookup::Unusable(ConfigDiagnostic::NodeAuthToken(problem));
+        }
+        CredentialLookup::Found(Credential {
+            authorization: Some(Authorization::Bearer(Secret::new(
+                token.expose().trim().to_string(),
+            ))),
+            client_cert: None,
+            source: CredentialSource::NodeAuthToken,
+        })
+    }
+
+    /// The `ENEEDAUTH` pre-check of `npm publish`: a token, a username (with
+    /// password, or from `_auth`), or a certificate and key stored under the
+    /// registry's exact nerf dart (config view, no walk). trustpub does not
+    /// count unusable values (see [`Config::lookup_credential`] for why) and
+    /// does count `NODE_AUTH_TOKEN`.
+    pub fn has_credentials_for_publish(&self, registry: &str) -> bool {
+        let get = |k: &str| self.session.get(k).or_else(|| self.get_config(k));
+        match credentials_by_uri(&get, registry) {
+            Ok(true) => true,
+            Ok(false) => matches!(
+                self.node_auth_token_for(registry, Some(registry)),
+                CredentialLookup::Found(_)
+            ),
+            Err(_) => false,
+        }
+    }
 }
 
 #[cfg(test)]

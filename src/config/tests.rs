@@ -4,10 +4,12 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{json, Map, Value as Json};
 
 use super::*;
+use crate::env::Env;
 
 struct Fixture {
     _dir: tempfile::TempDir,

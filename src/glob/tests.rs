@@ -967,6 +967,8 @@ fn differential_against_node_minimatch_with_default_options() {
 /// Runs every case of [`differential_cases`] through npm's minimatch with
 /// `js_options` and through the port with `options`, and fails on any
 /// difference.
+// Test output: the counts go to the test log (`--nocapture`), not to users.
+#[allow(clippy::disallowed_macros)]
 fn compare_with_node_minimatch(options: Options, js_options: serde_json::Value) {
     let dir = npm_minimatch_dir();
     let cases = differential_cases();

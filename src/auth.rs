@@ -143,7 +143,7 @@ pub fn attempt_trusted(mode: Mode, r: &AuthRequest<'_>) -> Attempt {
         auth_type: r.config.auth_type(),
         client: &r.target.client,
         observer: &observer,
-        ci: &r.printer.ci,
+        printer: r.printer,
         moved_by_repository: r
             .config
             .registry_moved_by_repository(r.name)
@@ -208,15 +208,7 @@ pub fn authenticate(r: &AuthRequest<'_>) -> Result<Authenticated, AuthError> {
     };
     // npm's automatic provenance, decided as npm decides it.
     if !r.offline && (trusted.is_some() || !r.config.is_default("provenance")) {
-        let decision = trust::decide_provenance(
-            r.config,
-            trusted.as_deref(),
-            r.env,
-            &r.target.client,
-            &r.target.registry.url,
-            &r.target.escaped,
-            auth.as_ref(),
-        );
+        let decision = decide_provenance(r, trusted.as_deref(), auth.as_ref());
         printer.notice(&format!(
             "provenance: npm would {}sign provenance for this publish: {}",
             if decision.would_sign { "" } else { "not " },
@@ -234,6 +226,24 @@ pub fn authenticate(r: &AuthRequest<'_>) -> Result<Authenticated, AuthError> {
 }
 
 type Credential = (Option<Auth>, &'static str, String);
+
+/// npm's automatic-provenance decision for one package (`publish` and
+/// `doctor` alike).
+pub fn decide_provenance(
+    r: &AuthRequest<'_>,
+    trusted: Option<&Success>,
+    auth: Option<&Auth>,
+) -> ProvenanceDecision {
+    trust::decide_provenance(
+        r.config,
+        trusted,
+        r.env,
+        &r.target.client,
+        &r.target.registry.url,
+        &r.target.escaped,
+        auth,
+    )
+}
 
 /// The `Authorization` an exchanged publish token makes.
 pub fn bearer(target: &Target, success: &Success) -> Auth {

@@ -303,15 +303,7 @@ fn in_ci(
             }
             report.values = success.claims.as_ref().map(|c| c.publisher_values().form());
             auth = Some(auth::bearer(r.target, &success));
-            let decision = trust::decide_provenance(
-                r.config,
-                Some(&success),
-                r.env,
-                &r.target.client,
-                &r.target.registry.url,
-                &r.target.escaped,
-                auth.as_ref(),
-            );
+            let decision = auth::decide_provenance(r, Some(&success), auth.as_ref());
             report.checks.push(check(
                 "provenance",
                 Status::Info,

@@ -212,13 +212,7 @@ pub fn select(dir: &Path, manifest: &Manifest) -> Result<Selection, FilesError> 
         &root,
         &root.path,
         lock.as_ref(),
-        &[
-            Source::Default,
-            Source::PackageJson,
-            Source::Npmignore,
-            Source::Gitignore,
-            Source::Strict,
-        ],
+        Source::ALL,
         &mut seen,
         &mut out,
     )?;
@@ -280,6 +274,16 @@ enum Source {
 }
 
 impl Source {
+    /// ignore-walk's full `ignoreFiles` list, package.json read as an ignore
+    /// file too (npm-packlist's root and bundled links, and its fallback).
+    const ALL: &'static [Source] = &[
+        Source::Default,
+        Source::PackageJson,
+        Source::Npmignore,
+        Source::Gitignore,
+        Source::Strict,
+    ];
+
     fn file_name(self) -> Option<&'static str> {
         match self {
             Source::PackageJson => Some("package.json"),
@@ -731,13 +735,7 @@ fn gather_bundles(
             defaults: default_rules(),
         };
         let sources: &[Source] = if child.is_link {
-            &[
-                Source::Default,
-                Source::PackageJson,
-                Source::Npmignore,
-                Source::Gitignore,
-                Source::Strict,
-            ]
+            Source::ALL
         } else {
             &[Source::PackageJson, Source::Strict]
         };
@@ -1261,13 +1259,7 @@ fn child_walker<'a>(parent: &'a Walker<'a>, entry: &str, exact: bool) -> Walker<
     let ignore_files = if parent.workspaces {
         // With workspaces, Arborist's tree makes npm-packlist fall back to its
         // full list, so package.json is read as a plain ignore file here.
-        vec![
-            Source::Default,
-            Source::PackageJson,
-            Source::Npmignore,
-            Source::Gitignore,
-            Source::Strict,
-        ]
+        Source::ALL.to_vec()
     } else {
         vec![
             Source::Default,

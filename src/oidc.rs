@@ -192,7 +192,9 @@ pub enum PublisherValues {
 
 impl PublisherValues {
     /// Where the form is on npmjs.com, and its fields with the values to
-    /// enter, in the form's order.
+    /// enter, in the form's order. [`crate::workflows::PublisherValues::form`]
+    /// fills the same form from the repository's files instead: the two
+    /// differ in what each knows, so they stay apart.
     pub fn form(&self) -> (&'static str, Vec<(&'static str, String)>) {
         let env = |e: &Option<String>| match e {
             Some(e) => e.clone(),

@@ -179,6 +179,10 @@ pub fn run(
         command.env(k, v);
     }
     // The script's stdout goes to our stderr (see the module doc).
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the child writes to our stderr itself; nothing is printed here"
+    )]
     let stdout: Stdio = match std::io::stderr().as_fd_stdio() {
         Some(s) => s,
         None => Stdio::inherit(),

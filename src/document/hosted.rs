@@ -345,9 +345,28 @@ struct Segments {
     committish: Option<String>,
 }
 
+impl Segments {
+    /// `user/project` with the project's `.git` cut off; `None` when either
+    /// is empty (the hosts' `if (!user || !project) return`).
+    fn named(user: &str, project: &str, committish: Option<String>) -> Option<Segments> {
+        let project = strip_git(project);
+        if user.is_empty() || project.is_empty() {
+            return None;
+        }
+        Some(Segments {
+            user: Some(user.into()),
+            project: project.into(),
+            committish,
+        })
+    }
+}
+
+fn strip_git(s: &str) -> &str {
+    s.strip_suffix(".git").unwrap_or(s)
+}
+
 /// The per-host `extract(url)`.
 fn extract(host: Host, p: &Parsed) -> Option<Segments> {
-    let strip_git = |s: &str| s.strip_suffix(".git").unwrap_or(s).to_string();
     let hash = p.hash.get(1..).unwrap_or("").to_string();
     match host {
         Host::GitHub => {
@@ -364,15 +383,7 @@ fn extract(host: Host, p: &Parsed) -> Option<Segments> {
             } else {
                 Some(parts.get(4).copied().unwrap_or("undefined").to_string())
             };
-            let project = strip_git(project);
-            if user.is_empty() || project.is_empty() {
-                return None;
-            }
-            Some(Segments {
-                user: Some(user.into()),
-                project,
-                committish,
-            })
+            Segments::named(user, project, committish)
         }
         Host::Bitbucket | Host::Sourcehut => {
             let parts = split_limit(&p.pathname, 4);
@@ -387,15 +398,7 @@ fn extract(host: Host, p: &Parsed) -> Option<Segments> {
             if aux == Some(blocked) {
                 return None;
             }
-            let project = strip_git(project);
-            if user.is_empty() || project.is_empty() {
-                return None;
-            }
-            Some(Segments {
-                user: Some(user.into()),
-                project,
-                committish: Some(hash),
-            })
+            Segments::named(user, project, Some(hash))
         }
         Host::GitLab => {
             let path = p.pathname.get(1..).unwrap_or("");
@@ -403,16 +406,8 @@ fn extract(host: Host, p: &Parsed) -> Option<Segments> {
                 return None;
             }
             let mut segments: Vec<&str> = path.split('/').collect();
-            let project = strip_git(segments.pop().unwrap_or(""));
-            let user = segments.join("/");
-            if user.is_empty() || project.is_empty() {
-                return None;
-            }
-            Some(Segments {
-                user: Some(user),
-                project,
-                committish: Some(hash),
-            })
+            let project = segments.pop().unwrap_or("");
+            Segments::named(&segments.join("/"), project, Some(hash))
         }
         Host::Gist => {
             let parts = split_limit(&p.pathname, 4);
@@ -430,7 +425,7 @@ fn extract(host: Host, p: &Parsed) -> Option<Segments> {
             };
             Some(Segments {
                 user,
-                project: strip_git(&project),
+                project: strip_git(&project).to_string(),
                 committish: Some(hash),
             })
         }

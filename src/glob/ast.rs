@@ -101,6 +101,44 @@ fn usurp_map(parent: u16, child: u16) -> Option<u16> {
     }
 }
 
+/// What both loops of `#parseAST` keep literally: a backslash escape and
+/// the characters of a `[...]` class (`escaping`, `inBrace`, `braceStart`,
+/// `braceNeg` in minimatch).
+#[derive(Default)]
+struct Literal {
+    escaping: bool,
+    in_brace: bool,
+    brace_start: usize,
+    brace_neg: bool,
+}
+
+impl Literal {
+    /// Whether `c`, read just before index `i`, is kept literally.
+    fn takes(&mut self, c: u16, i: usize) -> bool {
+        if self.escaping || c == BACKSLASH {
+            self.escaping = !self.escaping;
+            return true;
+        }
+        if self.in_brace {
+            if i == self.brace_start + 1 {
+                if c == CARET || c == BANG {
+                    self.brace_neg = true;
+                }
+            } else if c == CLOSE_BRACKET && !(i == self.brace_start + 2 && self.brace_neg) {
+                self.in_brace = false;
+            }
+            return true;
+        }
+        if c == OPEN_BRACKET {
+            self.in_brace = true;
+            self.brace_start = i;
+            self.brace_neg = false;
+            return true;
+        }
+        false
+    }
+}
+
 pub(super) fn starts_with_at(hay: &[u16], at: usize, needle: &str) -> bool {
     let mut rest = hay.get(at..).unwrap_or_default().iter();
     needle.encode_utf16().all(|n| rest.next() == Some(&n))
@@ -289,35 +327,14 @@ impl Ast {
             return Err("Maximum call stack size exceeded".to_string());
         }
         const MAX_DEPTH: usize = 2;
-        let mut escaping = false;
-        let mut in_brace = false;
-        let mut brace_start = 0usize;
-        let mut brace_neg = false;
+        let mut literal = Literal::default();
         if self.nodes[ast].ty.is_none() {
             let mut i = pos;
             let mut acc = JsStr::new();
             while i < s.len() {
                 let c = s[i];
                 i += 1;
-                if escaping || c == BACKSLASH {
-                    escaping = !escaping;
-                    acc.push(c);
-                    continue;
-                }
-                if in_brace {
-                    if i == brace_start + 1 {
-                        if c == CARET || c == BANG {
-                            brace_neg = true;
-                        }
-                    } else if c == CLOSE_BRACKET && !(i == brace_start + 2 && brace_neg) {
-                        in_brace = false;
-                    }
-                    acc.push(c);
-                    continue;
-                } else if c == OPEN_BRACKET {
-                    in_brace = true;
-                    brace_start = i;
-                    brace_neg = false;
+                if literal.takes(c, i) {
                     acc.push(c);
                     continue;
                 }
@@ -343,25 +360,7 @@ impl Ast {
         while i < s.len() {
             let c = s[i];
             i += 1;
-            if escaping || c == BACKSLASH {
-                escaping = !escaping;
-                acc.push(c);
-                continue;
-            }
-            if in_brace {
-                if i == brace_start + 1 {
-                    if c == CARET || c == BANG {
-                        brace_neg = true;
-                    }
-                } else if c == CLOSE_BRACKET && !(i == brace_start + 2 && brace_neg) {
-                    in_brace = false;
-                }
-                acc.push(c);
-                continue;
-            } else if c == OPEN_BRACKET {
-                in_brace = true;
-                brace_start = i;
-                brace_neg = false;
+            if literal.takes(c, i) {
                 acc.push(c);
                 continue;
             }

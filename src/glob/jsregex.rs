@@ -260,6 +260,16 @@ struct ReParser {
 
 type PResult<T> = Result<T, String>;
 
+/// V8's message for an escape the `u` flag forbids.
+fn invalid_escape(in_class: bool) -> String {
+    if in_class {
+        "Invalid class escape"
+    } else {
+        "Invalid escape"
+    }
+    .to_string()
+}
+
 fn is_syntax_char(c: u32) -> bool {
     c < 128 && b"^$\\.*+?()[]{}|".contains(&(c as u8))
 }
@@ -650,12 +660,7 @@ impl ReParser {
             '0' if !self.peek().is_some_and(|d| (0x30..=0x39).contains(&d)) => ClassItem::Char(0),
             '0'..='9' => {
                 if self.unicode {
-                    return Err(if in_class {
-                        "Invalid class escape"
-                    } else {
-                        "Invalid escape"
-                    }
-                    .to_string());
+                    return Err(invalid_escape(in_class));
                 }
                 self.i -= 1;
                 let mut digits = 0;
@@ -694,12 +699,7 @@ impl ReParser {
             'k' if self.unicode => return Err("Invalid named reference".to_string()),
             _ => {
                 if self.unicode && !is_syntax_char(e) && e != u32::from(b'/') {
-                    return Err(if in_class {
-                        "Invalid class escape"
-                    } else {
-                        "Invalid escape"
-                    }
-                    .to_string());
+                    return Err(invalid_escape(in_class));
                 }
                 ClassItem::Char(e)
             }

@@ -364,21 +364,7 @@ impl Shapes {
 impl<'a> Candidate<'a> {
     pub fn new(path: &'a str) -> Candidate<'a> {
         // `slash_split` without a heap allocation for ordinary depths.
-        let mut parts: smallvec::SmallVec<[&str; 8]> = smallvec::SmallVec::new();
-        let b = path.as_bytes();
-        let (mut start, mut i) = (0, 0);
-        while i < b.len() {
-            if b[i] == b'/' {
-                parts.push(&path[start..i]);
-                while i < b.len() && b[i] == b'/' {
-                    i += 1;
-                }
-                start = i;
-            } else {
-                i += 1;
-            }
-        }
-        parts.push(&path[start..]);
+        let parts: smallvec::SmallVec<[&str; 8]> = slash_parts(path).collect();
         let mut filename = parts[parts.len() - 1];
         if filename.is_empty() {
             for part in parts[..parts.len() - 1].iter().rev() {
@@ -582,23 +568,25 @@ fn is_line_terminator(c: u32) -> bool {
 
 /// `p.split(/\/+/)`.
 fn slash_split(p: &str) -> Vec<&str> {
-    let b = p.as_bytes();
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'/' {
-            out.push(&p[start..i]);
-            while i < b.len() && b[i] == b'/' {
-                i += 1;
+    slash_parts(p).collect()
+}
+
+/// The pieces of `p.split(/\/+/)`, one by one.
+fn slash_parts(p: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(p);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match r.find('/') {
+            Some(at) => {
+                rest = Some(r[at..].trim_start_matches('/'));
+                Some(&r[..at])
             }
-            start = i;
-        } else {
-            i += 1;
+            None => {
+                rest = None;
+                Some(r)
+            }
         }
-    }
-    out.push(&p[start..]);
-    out
+    })
 }
 
 /// minimatch's `levelOneOptimize`: drop repeated `**` and resolve `<p>/..`.

@@ -26,11 +26,11 @@ mod utc;
 use serde_json::Value;
 
 use crate::ci::{self, Provider};
-use crate::ci_report::CiReport;
 use crate::env::Env;
 use crate::oidc::{self, decode_claims, Claims, IdTokenSource};
 use crate::registry::{Client, Observer};
 use crate::secret::Secret;
+use crate::ui::Printer;
 
 pub use self::diagnosis::{claim_lines, form_lines, render_form, Diagnosis};
 use self::diagnosis::{
@@ -55,7 +55,8 @@ pub struct Inputs<'a> {
     pub auth_type: String,
     pub client: &'a Client,
     pub observer: &'a dyn Observer,
-    pub ci: &'a CiReport,
+    /// Where the tokens are masked before they can appear anywhere.
+    pub printer: &'a Printer,
     /// When a repository file moved the publish to another registry than
     /// the one chosen outside the repository: (the registry it chose, where
     /// it was chosen, the registry chosen outside). No id token is asked
@@ -144,7 +145,7 @@ pub fn attempt(mode: Mode, i: &Inputs<'_>) -> Attempt {
         Ok(id) => id,
         Err(e) => return Attempt::Failed(Box::new(id_token_diagnosis(provider, &e, i))),
     };
-    i.ci.mask(&id.token);
+    i.printer.mask(&id.token);
     let claims = decode_claims(&id.token);
     let mut suspects = Vec::new();
     match &claims {
@@ -164,7 +165,7 @@ pub fn attempt(mode: Mode, i: &Inputs<'_>) -> Attempt {
         i.observer,
     ) {
         Ok(token) => {
-            i.ci.mask(&token);
+            i.printer.mask(&token);
             let warnings = claims
                 .as_ref()
                 .and_then(|c| repository_mismatch(c, provider, i.repository))

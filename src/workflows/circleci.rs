@@ -33,13 +33,8 @@ struct Run {
 
 pub(super) fn analyze(repo: &Repo, found: &mut Found, problems: &mut Vec<Finding>) {
     let file = Path::new(CONFIG);
-    let doc = match repo.load_ci_file(file) {
-        Ok(Some(d)) if d.as_hash().is_some() => d,
-        Ok(_) => return,
-        Err(f) => {
-            problems.push(f);
-            return;
-        }
+    let Some(doc) = repo.load_ci_mapping(file, problems) else {
+        return;
     };
     let Some(jobs) = get(&doc, "jobs") else {
         return;
@@ -261,38 +256,16 @@ fn publish_job(
         );
     }
 
-    let upgrade = before.iter().rev().find_map(|e| match e {
-        Event::NpmUpgrade { spec, command } => Some((spec.as_str(), command.as_str())),
-        _ => None,
-    });
-    let pnpm_version = repo
-        .package_manager()
-        .filter(|(n, _)| n == "pnpm")
-        .map(|(_, v)| v);
     let fixes = node::Fixes {
         node: format!("{name}:\n  docker:\n    - image: cimg/node:24.11"),
         upgrade: "- run: sudo npm install -g npm@latest".into(),
     };
-    findings.extend(node::npm_findings(
-        &where_,
-        &cmd,
-        node,
-        upgrade,
-        pnpm_version.as_deref(),
-        &fixes,
-        before
-            .iter()
-            .any(|e| matches!(e, Event::WritesToken { .. })),
+    findings.extend(node::script_npm_findings(
+        &where_, &cmd, node, before, repo, &fixes,
     ));
     findings.extend(super::publisher_findings(&where_, &cmd));
     findings.extend(super::target_findings(repo, &where_, &cmd));
-    let writes: Vec<&String> = before
-        .iter()
-        .filter_map(|e| match e {
-            Event::WritesToken { command } => Some(command),
-            _ => None,
-        })
-        .collect();
+    let writes = shell::token_writes(before);
     findings.extend(super::token_findings(&where_, &cmd, &[], &writes));
 
     findings.push(Finding::info(

@@ -143,10 +143,8 @@ pub(super) fn analyze(repo: &Repo, found: &mut Found, problems: &mut Vec<Finding
         if !is_yaml {
             continue;
         }
-        match repo.load_ci_file(&path) {
-            Ok(Some(doc)) if doc.as_hash().is_some() => workflows.push(Workflow { path, doc }),
-            Ok(_) => {}
-            Err(f) => problems.push(f),
+        if let Some(doc) = repo.load_ci_mapping(&path, problems) {
+            workflows.push(Workflow { path, doc });
         }
     }
 

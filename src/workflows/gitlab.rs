@@ -59,13 +59,8 @@ const GLOBAL_DEFAULTS: &[&str] = &[
 
 pub(super) fn analyze(repo: &Repo, found: &mut Found, problems: &mut Vec<Finding>) {
     let main = Path::new(CI_FILE);
-    let doc = match repo.load_ci_file(main) {
-        Ok(Some(d)) if d.as_hash().is_some() => d,
-        Ok(_) => return,
-        Err(f) => {
-            problems.push(f);
-            return;
-        }
+    let Some(doc) = repo.load_ci_mapping(main, problems) else {
+        return;
     };
     // Which file defines each top-level key (for messages).
     let mut origin: Vec<(String, PathBuf)> = Vec::new();
@@ -418,28 +413,12 @@ fn publish_job(
         },
         None => NodeSource::Unknown("the runner's default image".into()),
     };
-    let upgrade = before.iter().rev().find_map(|e| match e {
-        Event::NpmUpgrade { spec, command } => Some((spec.as_str(), command.as_str())),
-        _ => None,
-    });
-    let pnpm_version = repo
-        .package_manager()
-        .filter(|(n, _)| n == "pnpm")
-        .map(|(_, v)| v);
     let fixes = node::Fixes {
         node: format!("{name}:\n  image: node:24"),
         upgrade: format!("{name}:\n  before_script:\n    - npm install -g npm@latest"),
     };
-    findings.extend(node::npm_findings(
-        &where_,
-        &cmd,
-        &node,
-        upgrade,
-        pnpm_version.as_deref(),
-        &fixes,
-        before
-            .iter()
-            .any(|e| matches!(e, Event::WritesToken { .. })),
+    findings.extend(node::script_npm_findings(
+        &where_, &cmd, &node, before, repo, &fixes,
     ));
     findings.extend(super::publisher_findings(&where_, &cmd));
     findings.extend(super::target_findings(repo, &where_, &cmd));
@@ -469,13 +448,7 @@ fn publish_job(
         }
     }
 
-    let writes: Vec<&String> = before
-        .iter()
-        .filter_map(|e| match e {
-            Event::WritesToken { command } => Some(command),
-            _ => None,
-        })
-        .collect();
+    let writes = shell::token_writes(before);
     findings.extend(super::token_findings(&where_, &cmd, &[], &writes));
 
     let environment = get(job, "environment").and_then(|e| match e {

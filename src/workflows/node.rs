@@ -6,7 +6,10 @@
 //! bundle npm 11.3/11.4; Node 24.5.0 (2025-07-31) was the first to bundle
 //! npm 11.5.1. npm 11 itself does not run on Node older than 20.17.
 
-use super::shell::PublishCmd;
+use std::borrow::Borrow;
+
+use super::repo::Repo;
+use super::shell::{self, Event, PublishCmd};
 use super::{Finding, Publisher, Severity};
 
 /// A Node version as a setup step or image asks for it. A partial version
@@ -262,6 +265,36 @@ pub(crate) struct Fixes {
     pub node: String,
     /// How to add `npm install -g npm@latest` before the publish.
     pub upgrade: String,
+}
+
+/// [`npm_findings`] for a job that is a script (CircleCI, GitLab): the
+/// events `before` the publish give the last `npm install -g npm@…` and
+/// whether a line writes a token; pnpm's version comes from `packageManager`.
+pub(crate) fn script_npm_findings<E: Borrow<Event>>(
+    where_: &str,
+    cmd: &PublishCmd,
+    node: &NodeSource,
+    before: &[E],
+    repo: &Repo,
+    fixes: &Fixes,
+) -> Vec<Finding> {
+    let upgrade = before.iter().rev().find_map(|e| match e.borrow() {
+        Event::NpmUpgrade { spec, command } => Some((spec.as_str(), command.as_str())),
+        _ => None,
+    });
+    let pnpm_version = repo
+        .package_manager()
+        .filter(|(n, _)| n == "pnpm")
+        .map(|(_, v)| v);
+    npm_findings(
+        where_,
+        cmd,
+        node,
+        upgrade,
+        pnpm_version.as_deref(),
+        fixes,
+        !shell::token_writes(before).is_empty(),
+    )
 }
 
 /// Checks that the npm which will publish tries trusted publishing.

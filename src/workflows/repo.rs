@@ -142,6 +142,20 @@ impl Repo {
         Some(text)
     }
 
+    /// [`Self::load_ci_file`] for a file that must be a mapping: `None` when
+    /// it is absent, empty or not a mapping; an unreadable or invalid file
+    /// is added to `problems`.
+    pub fn load_ci_mapping(&self, rel: &Path, problems: &mut Vec<Finding>) -> Option<Yaml> {
+        match self.load_ci_file(rel) {
+            Ok(Some(d)) if d.as_hash().is_some() => Some(d),
+            Ok(_) => None,
+            Err(f) => {
+                problems.push(f);
+                None
+            }
+        }
+    }
+
     /// Reads and parses a CI file. `Ok(None)`: absent or empty. An
     /// unreadable or invalid file is a finding naming the file and the line.
     pub fn load_ci_file(&self, rel: &Path) -> Result<Option<Yaml>, Finding> {
@@ -417,25 +431,21 @@ impl Repo {
     /// (owner, repository) for GitHub: the `origin` remote on github.com,
     /// else package.json `repository` when it points at GitHub.
     pub fn github_repo(&self) -> (Option<String>, Option<String>) {
-        let r = self
-            .remote_on("github.com")
-            .cloned()
-            .or_else(|| self.package_repository().filter(|r| r.host == "github.com"));
-        match r {
-            Some(r) => {
-                let (o, p) = r.split();
-                (Some(o), Some(p))
-            }
-            None => (None, None),
-        }
+        self.repo_on("github.com")
     }
 
     /// (namespace, project) for GitLab, the same way.
     pub fn gitlab_repo(&self) -> (Option<String>, Option<String>) {
+        self.repo_on("gitlab.com")
+    }
+
+    /// (owner, repository) on `host`: the `origin` remote there, else
+    /// package.json `repository` when it points there.
+    fn repo_on(&self, host: &str) -> (Option<String>, Option<String>) {
         let r = self
-            .remote_on("gitlab.com")
+            .remote_on(host)
             .cloned()
-            .or_else(|| self.package_repository().filter(|r| r.host == "gitlab.com"));
+            .or_else(|| self.package_repository().filter(|r| r.host == host));
         match r {
             Some(r) => {
                 let (o, p) = r.split();

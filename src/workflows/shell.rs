@@ -13,6 +13,7 @@
 //!
 //! `--dry-run` publishes are not publishes.
 
+use std::borrow::Borrow;
 use std::path::{Path, PathBuf};
 
 use super::repo::{normalize, Repo};
@@ -129,6 +130,17 @@ fn is_release_program(arg: &str) -> bool {
 }
 
 /// Scans `script`, run in `cwd` (relative to the root; `None` if unknown).
+/// The commands among `events` that write a registry token into an .npmrc.
+pub(crate) fn token_writes<E: Borrow<Event>>(events: &[E]) -> Vec<&String> {
+    events
+        .iter()
+        .filter_map(|e| match e.borrow() {
+            Event::WritesToken { command } => Some(command),
+            _ => None,
+        })
+        .collect()
+}
+
 pub(crate) fn scan(repo: &Repo, script: &str, cwd: Option<PathBuf>) -> Vec<Event> {
     let mut s = Scanner {
         repo,
@@ -483,14 +495,7 @@ impl Scanner<'_> {
                     || p.flag_on("--global")
                     || p.value("--location") == Some("global");
                 if global {
-                    for a in &p.positionals[1..] {
-                        if let Some(spec) = npm_package_spec(a) {
-                            self.events.push(Event::NpmUpgrade {
-                                spec,
-                                command: full.to_string(),
-                            });
-                        }
-                    }
+                    self.global_installs(&p.positionals[1..], full);
                 }
             }
             "run" | "run-script" | "rum" | "urn" => {
@@ -558,33 +563,17 @@ impl Scanner<'_> {
                 }
             }
             "exec" | "dlx" => {
-                let i = args.iter().position(|a| a == sub).unwrap_or(0);
-                let rest = &args[i + 1..];
-                if sub == "dlx" {
-                    self.npx(rest, &ctx, over);
-                } else if !rest.is_empty() {
-                    self.command(rest, &ctx, over);
-                }
+                self.dlx_or_exec(args, sub, &ctx, over);
             }
             "add" | "install" | "i" | "update" | "up" => {
                 if p.flag_on("-g") || p.flag_on("--global") {
-                    for a in &positionals[1..] {
-                        if let Some(spec) = npm_package_spec(a) {
-                            self.events.push(Event::NpmUpgrade {
-                                spec,
-                                command: full.to_string(),
-                            });
-                        }
-                    }
+                    self.global_installs(&positionals[1..], full);
                 }
             }
             _ if PNPM_BUILTINS.contains(&sub) => {}
             name => {
                 // `pnpm release` runs a script; `pnpm changeset publish` a binary.
-                if !self.run_script(name, full, &ctx, false) {
-                    let i = args.iter().position(|a| a == name).unwrap_or(0);
-                    self.command(&args[i..], &ctx, over);
-                }
+                self.script_or_command(name, args, full, &ctx, over);
             }
         }
     }
@@ -647,27 +636,15 @@ impl Scanner<'_> {
             }
             "run" => {
                 if let Some(name) = pos.get(1) {
-                    if !self.run_script(name, full, &ctx, false) {
-                        let i = args.iter().position(|a| a == name).unwrap_or(0);
-                        self.command(&args[i..], &ctx, over);
-                    }
+                    self.script_or_command(name, args, full, &ctx, over);
                 }
             }
             "dlx" | "exec" => {
-                let i = args.iter().position(|a| a == sub).unwrap_or(0);
-                let rest = &args[i + 1..];
-                if sub == "dlx" {
-                    self.npx(rest, &ctx, over);
-                } else if !rest.is_empty() {
-                    self.command(rest, &ctx, over);
-                }
+                self.dlx_or_exec(args, sub, &ctx, over);
             }
             _ if YARN_BUILTINS.contains(&sub) => {}
             name => {
-                if !self.run_script(name, full, &ctx, false) {
-                    let i = args.iter().position(|a| a == name).unwrap_or(0);
-                    self.command(&args[i..], &ctx, over);
-                }
+                self.script_or_command(name, args, full, &ctx, over);
             }
         }
     }
@@ -697,6 +674,47 @@ impl Scanner<'_> {
     }
 
     /// `npx [options] <package>[@version] [args]`: the package's binary.
+    /// `npm install -g <spec>…` and the like: every package spec installed
+    /// globally, as an npm upgrade when it names npm.
+    fn global_installs(&mut self, positionals: &[String], full: &str) {
+        for a in positionals {
+            if let Some(spec) = npm_package_spec(a) {
+                self.events.push(Event::NpmUpgrade {
+                    spec,
+                    command: full.to_string(),
+                });
+            }
+        }
+    }
+
+    /// `pnpm dlx …` / `yarn dlx …` run a package like npx; `… exec <cmd>`
+    /// runs the command.
+    fn dlx_or_exec(&mut self, args: &[String], sub: &str, ctx: &Ctx, over: Option<&Target>) {
+        let i = args.iter().position(|a| a == sub).unwrap_or(0);
+        let rest = &args[i + 1..];
+        if sub == "dlx" {
+            self.npx(rest, ctx, over);
+        } else if !rest.is_empty() {
+            self.command(rest, ctx, over);
+        }
+    }
+
+    /// `pnpm <name>` / `yarn [run] <name>`: the package's script `name` if
+    /// it has one, else the binary `name` with the arguments after it.
+    fn script_or_command(
+        &mut self,
+        name: &str,
+        args: &[String],
+        full: &str,
+        ctx: &Ctx,
+        over: Option<&Target>,
+    ) {
+        if !self.run_script(name, full, ctx, false) {
+            let i = args.iter().position(|a| a == name).unwrap_or(0);
+            self.command(&args[i..], ctx, over);
+        }
+    }
+
     fn npx(&mut self, args: &[String], ctx: &Ctx, over: Option<&Target>) {
         let mut i = 0;
         let mut package: Option<String> = None;

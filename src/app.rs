@@ -97,20 +97,15 @@ fn pack(args: PackArgs, env: &Env, printer: &Printer) -> Result<u8, Error> {
     let (ignore_scripts, script_shell) = if args.ignore_scripts {
         (true, None)
     } else {
-        match Config::load(env, &CliConfig::default(), &current_dir()?) {
-            Ok(config) => (config.ignore_scripts(), config.script_shell()),
-            // npm pack warns about a configuration it cannot use and packs
-            // on; nothing but these two settings matters here.
-            Err(e) => {
-                printer.warn(
-                    "config",
-                    &format!(
-                        "{e}; packing with npm's defaults for ignore-scripts and script-shell"
-                    ),
-                );
-                (false, None)
-            }
+        // npm pack warns about a value or a file it cannot use, skips it
+        // and packs on (a valid `ignore-scripts=true` next to it still
+        // counts); what npm refuses stops here too.
+        let (config, warnings) = Config::load_lenient(env, &CliConfig::default(), &current_dir()?)
+            .map_err(|e| pack::PackError::from(Box::new(e)))?;
+        for w in warnings {
+            printer.warn("config", &format!("{w}; ignored, as npm does"));
         }
+        (config.ignore_scripts(), config.script_shell())
     };
     let opts = PackOptions {
         output,

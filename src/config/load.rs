@@ -88,6 +88,9 @@ struct Loader<'a> {
     cwd: PathBuf,
     home: Option<PathBuf>,
     config: Config,
+    /// npm's own leniency ([`Config::load_lenient`]): what npm warns about
+    /// and skips is collected here instead of stopping the load.
+    lenient: Option<Vec<ConfigError>>,
 }
 
 fn exclusive_with(key: &str) -> Option<&'static str> {
@@ -214,7 +217,19 @@ impl Loader<'_> {
 
     /// `#loadFile(file, type)`: a missing file is nothing; an unreadable one
     /// is a diagnostic (npm logs it at verbose level and goes on).
+    /// [`Self::read_file`], or in lenient mode a warning for a file that
+    /// cannot be used (npm skips it).
     fn load_file(&mut self, path: &Path, layer: Layer) -> Result<(), ConfigError> {
+        match self.read_file(path, layer) {
+            Err(e @ ConfigError::RefusedFile { .. }) if self.lenient.is_some() => {
+                self.lenient.as_mut().expect("lenient").push(e);
+                Ok(())
+            }
+            r => r,
+        }
+    }
+
+    fn read_file(&mut self, path: &Path, layer: Layer) -> Result<(), ConfigError> {
         let bytes = match crate::limits::read_config_file(path, crate::limits::NPMRC_MAX) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -330,6 +345,29 @@ impl Config {
     /// (`npm publish ./pkg` from a repository root reads the root's
     /// `.npmrc`). Relative paths in the configuration resolve against it.
     pub fn load(env: &Env, cli: &CliConfig, cwd: &Path) -> Result<Config, ConfigError> {
+        Self::load_with(env, cli, cwd, None).map(|(c, _)| c)
+    }
+
+    /// [`Config::load`] as lenient as npm itself: a value of the wrong type
+    /// is dropped (its default applies) and a file that cannot be used is
+    /// skipped, each returned as a warning, where `load` stops. For `pack`,
+    /// which only needs `ignore-scripts` and `script-shell`, and must not
+    /// fail (or drop a valid `ignore-scripts=true`) where `npm pack` packs.
+    /// What npm itself refuses (unscoped credentials) is still an error.
+    pub fn load_lenient(
+        env: &Env,
+        cli: &CliConfig,
+        cwd: &Path,
+    ) -> Result<(Config, Vec<ConfigError>), ConfigError> {
+        Self::load_with(env, cli, cwd, Some(Vec::new()))
+    }
+
+    fn load_with(
+        env: &Env,
+        cli: &CliConfig,
+        cwd: &Path,
+        lenient: Option<Vec<ConfigError>>,
+    ) -> Result<(Config, Vec<ConfigError>), ConfigError> {
         let cwd = std::path::absolute(cwd).unwrap_or_else(|_| cwd.to_path_buf());
         let home = env.home_dir();
         let mut loader = Loader {
@@ -349,6 +387,7 @@ impl Config {
                     .map(|v| Secret::new(v.to_string())),
                 repository_layers: Vec::new(),
             },
+            lenient,
         };
 
         let defaults = defaults(home.as_deref(), &cwd, env);
@@ -460,15 +499,27 @@ impl Config {
         }
 
         let mut config = loader.config;
+        let mut warnings = loader.lenient;
         config.check_legacy_auth()?;
         for layer in ALL_LAYERS {
-            for v in config.layers[layer as usize].values.values() {
-                validate_value(v)?;
+            let mut invalid = Vec::new();
+            for (k, v) in &config.layers[layer as usize].values {
+                match (validate_value(v), warnings.as_mut()) {
+                    (Ok(()), _) => {}
+                    (Err(e), Some(w)) => {
+                        w.push(e);
+                        invalid.push(k.clone());
+                    }
+                    (Err(e), None) => return Err(e),
+                }
+            }
+            for k in invalid {
+                config.layers[layer as usize].values.remove(&k);
             }
         }
         config.apply_scope_quirk();
         config.collect_value_diagnostics();
-        Ok(config)
+        Ok((config, warnings.unwrap_or_default()))
     }
 
     /// `validate()`'s check for unscoped credentials (`ERR_INVALID_AUTH`),

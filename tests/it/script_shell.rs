@@ -50,6 +50,8 @@ enum From {
     BadValues,
     /// A project `.npmrc` that is a directory.
     NpmrcDirectory,
+    /// `ignore-scripts=true` next to a value npm cannot use.
+    IgnoredNextToABadValue,
 }
 
 /// Packs a fresh copy with `program` ("npm" or "trustpub"); returns the
@@ -99,6 +101,14 @@ fn pack(scratch: &Path, program: &str, from: From) -> (String, String) {
             fs::write(pkg.join(".npmrc"), "fetch-timeout=abc\naccess=foo\n").unwrap();
         }
         From::NpmrcDirectory => fs::create_dir(pkg.join(".npmrc")).unwrap(),
+        From::IgnoredNextToABadValue => fs::write(
+            pkg.join(".npmrc"),
+            format!(
+                "script-shell={}\nignore-scripts=true\nfetch-retries=abc\n",
+                shell.display()
+            ),
+        )
+        .unwrap(),
     }
     let out = support::run(cmd, &root, program);
     assert!(out.status.success(), "{}", out.describe());
@@ -120,11 +130,15 @@ fn check(from: From) {
     assert_eq!(our_log, npm_log, "the shell's arguments differ from npm's");
     assert_eq!(our_gen, npm_gen);
     match from {
-        From::IgnoredByNpmrc => assert_eq!(npm_gen, "", "npm ran prepack despite ignore-scripts"),
+        From::IgnoredByNpmrc | From::IgnoredNextToABadValue => {
+            assert_eq!(npm_gen, "", "npm ran prepack despite ignore-scripts")
+        }
         _ => assert_eq!(npm_gen, "built by prepack\n"),
     }
     match from {
-        From::IgnoredByNpmrc => assert_eq!(npm_log, "", "npm started a shell despite ignore-scripts"),
+        From::IgnoredByNpmrc | From::IgnoredNextToABadValue => {
+            assert_eq!(npm_log, "", "npm started a shell despite ignore-scripts")
+        }
         From::Nothing | From::BadValues | From::NpmrcDirectory => {
             assert_eq!(npm_log, "", "npm used script-shell without one set")
         }
@@ -162,4 +176,6 @@ fn ignore_scripts_in_the_project_npmrc_runs_no_pack_script() {
 fn a_project_npmrc_npm_cannot_use_does_not_stop_pack() {
     check(From::BadValues);
     check(From::NpmrcDirectory);
+    // npm drops only the bad value: ignore-scripts=true still holds.
+    check(From::IgnoredNextToABadValue);
 }

@@ -131,7 +131,11 @@ fn is_workspace_of(root: &Path, dir: &Path, patterns: &[String]) -> bool {
             positive.push(pattern);
         }
     }
-    positive.iter().any(|p| glob_match(p, &rel)) && !negated.iter().any(|n| glob_match(n, &rel))
+    // map-workspaces globs `${pattern}/` (folders only), so `packages/a/**`
+    // finds `packages/a/` itself (a globstar matches no segment at all).
+    let dir = format!("{rel}/");
+    positive.iter().any(|p| glob_match(&format!("{p}/"), &dir))
+        && !negated.iter().any(|n| glob_match(n, &rel))
 }
 
 /// `minimatch(path, pattern)`: `pattern` against a `/`-separated relative
@@ -261,6 +265,23 @@ mod tests {
             &p(&["**"])
         ));
         assert!(!is_workspace_of(root, Path::new("/r"), &p(&["**"])));
+        // map-workspaces globs `packages/a/**/`, which finds packages/a
+        // itself (found by review: minimatch alone says no).
+        assert!(is_workspace_of(
+            root,
+            Path::new("/r/packages/a"),
+            &p(&["packages/a/**"])
+        ));
+        assert!(is_workspace_of(
+            root,
+            Path::new("/r/packages/a/b"),
+            &p(&["packages/**"])
+        ));
+        assert!(!is_workspace_of(
+            root,
+            Path::new("/r/packages/a"),
+            &p(&["packages/b/**"])
+        ));
     }
 
     #[test]

@@ -1220,3 +1220,175 @@ doctor_fixtures! {
     doctor_gitlab_wrong_aud => ("gitlab-wrong-aud", 1);
     doctor_circleci_ok => ("circleci-ok", 1);
 }
+
+// ---------------------------------------------------------------------------
+// Configuration and network errors (the list in the #12 coverage work)
+
+/// A port nothing listens on (bound, then released).
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// Configuration that stops `publish` before anything is sent (exit code
+/// 2): a value of the wrong type, a network setting from a file of the
+/// repository, an npmrc that is not a file, credentials not scoped to a
+/// registry, settings npm refuses together, a tag npm refuses, a setting
+/// trustpub cannot honour, a certificate file that cannot be read.
+#[test]
+fn config_errors() {
+    let sb = Sandbox::new();
+    let reg = fake(&sb);
+    let r = Redact::new(&sb);
+    let mut shots = Shots::default();
+    let mut refused = |heading: &str, run: Run| {
+        run.expect_code(2);
+        shots.add(heading, render(&r, &run, None));
+    };
+    let url = reg.url();
+    let pkg = simple(&sb, "pkg", "trustpub-snap-config", "1.0.0");
+
+    let run = publish_cmd(&sb, &url, &pkg, &[]).env("npm_config_fetch_timeout", "abc");
+    refused("fetch-timeout=abc in the environment", run.run());
+
+    let bad = simple(&sb, "bad-access", "trustpub-snap-config-access", "1.0.0");
+    sb.write(&bad.join(".npmrc"), "access=everyone\n");
+    refused(
+        "access=everyone in the project npmrc",
+        publish_cmd(&sb, &url, &bad, &[]).cwd(&bad).run(),
+    );
+
+    let proxied = simple(&sb, "proxied", "trustpub-snap-config-proxy", "1.0.0");
+    sb.write(&proxied.join(".npmrc"), "https-proxy=http://127.0.0.1:9/\n");
+    refused(
+        "https-proxy in the project npmrc",
+        publish_cmd(&sb, &url, &proxied, &[]).cwd(&proxied).run(),
+    );
+
+    let pc = sb.package(
+        "publish-config-proxy",
+        &json!({
+            "name": "trustpub-snap-config-pc",
+            "version": "1.0.0",
+            "publishConfig": { "proxy": "http://127.0.0.1:9/" }
+        }),
+        &[("index.js", "")],
+    );
+    refused(
+        "proxy in publishConfig",
+        publish_cmd(&sb, &url, &pc, &[]).run(),
+    );
+
+    refused(
+        "--provenance with --provenance-file",
+        publish_cmd(
+            &sb,
+            &url,
+            &pkg,
+            &["--provenance", "--provenance-file", "bundle.json"],
+        )
+        .run(),
+    );
+    refused(
+        "--tag \"a b\"",
+        publish_cmd(&sb, &url, &pkg, &["--tag", "a b"]).run(),
+    );
+
+    // The user npmrc, replaced case by case: each keeps the credential.
+    let login = Sandbox::token_line(&url, &sb.token);
+    let mut user_npmrc = |extra: &str| sb.write(&sb.user_npmrc(), &format!("{login}{extra}"));
+    user_npmrc("local-address=127.0.0.1\n");
+    refused(
+        "local-address in the user npmrc",
+        publish_cmd(&sb, &url, &pkg, &[]).run(),
+    );
+    user_npmrc("cafile=/nonexistent/trustpub-snap-ca.pem\n");
+    refused(
+        "cafile that does not exist",
+        publish_cmd(&sb, &url, &pkg, &[]).run(),
+    );
+    user_npmrc("provenance=true\n");
+    refused(
+        "provenance=true in the user npmrc with --provenance-file",
+        publish_cmd(&sb, &url, &pkg, &["--provenance-file", "bundle.json"]).run(),
+    );
+    user_npmrc("_authToken=legacy-unscoped-token-value\n");
+    sb.add_secret("legacy-unscoped-token-value");
+    refused(
+        "_authToken not scoped to a registry",
+        publish_cmd(&sb, &url, &pkg, &[]).run(),
+    );
+
+    let dir = sb.root.join("npmrc-dir");
+    fs::create_dir_all(&dir).unwrap();
+    refused(
+        "NPM_CONFIG_USERCONFIG names a directory",
+        publish_cmd(&sb, &url, &pkg, &[])
+            .env("NPM_CONFIG_USERCONFIG", &dir)
+            .run(),
+    );
+
+    assert!(reg.puts().is_empty(), "{:?}", reg.summary());
+    snap!("config_errors", shots.0);
+}
+
+/// The registry cannot be reached: nothing listens, no answer within
+/// fetch-timeout (to the packument GET: a warning; to the upload: an
+/// error).
+#[test]
+fn network_errors() {
+    let sb = Sandbox::new();
+    let r = Redact::new(&sb);
+    let mut shots = Shots::default();
+    let pkg = simple(&sb, "pkg", "trustpub-snap-network", "1.0.0");
+
+    let closed = format!("http://127.0.0.1:{}/", closed_port());
+    sb.login(&closed);
+    let run = publish_cmd(&sb, &closed, &pkg, &[])
+        .env("npm_config_fetch_retries", "0")
+        .run();
+    run.expect_code(1);
+    shots.add("connection refused", render(&r, &run, None));
+
+    let slow = fake(&sb);
+    slow.script_gets([Some(
+        Reply::status(404, "").after(std::time::Duration::from_secs(3)),
+    )]);
+    let run = publish_cmd(&sb, &slow.url(), &pkg, &[])
+        .env("npm_config_fetch_timeout", "1000")
+        .env("npm_config_fetch_retries", "0")
+        .run();
+    run.success();
+    shots.add(
+        "no answer to the packument GET within fetch-timeout",
+        render(&r, &run, None),
+    );
+
+    let slow = fake(&sb);
+    slow.script_puts([Reply::status(500, "").after(std::time::Duration::from_secs(3))]);
+    let run = publish_cmd(&sb, &slow.url(), &pkg, &[])
+        .env("npm_config_fetch_timeout", "1000")
+        .env("npm_config_fetch_retries", "0")
+        .run();
+    run.expect_code(1);
+    shots.add(
+        "no answer to the upload within fetch-timeout",
+        render(&r, &run, None),
+    );
+    assert!(slow.versions("trustpub-snap-network").is_empty());
+    snap!("network_errors", shots.0);
+}
+
+/// [`publish`], not yet run.
+fn publish_cmd<'a>(
+    sb: &'a Sandbox,
+    registry: &str,
+    target: &Path,
+    extra: &[&str],
+) -> crate::support::sandbox::Tp<'a> {
+    sb.trustpub(["publish"])
+        .arg(target)
+        .arg("--registry")
+        .arg(registry)
+        .args(extra)
+}

@@ -1176,15 +1176,18 @@ fn doctor_in_ci() {
 
 /// Outside CI, reading the CI files of `fixtures/doctor/<case>` (as the
 /// repository root, with the package on a fake registry).
+/// `case` may name a package inside the fixture (`monorepo/packages/a`).
 fn doctor_fixture(case: &str, code: i32) -> String {
     let sb = Sandbox::new();
     let registry = FakeRegistry::start();
+    let (case, package) = case.split_once('/').unwrap_or((case, ""));
     let src = crate::support::manifest_dir()
         .join("fixtures/doctor")
         .join(case);
     let repo = sb.root.join(case);
     crate::support::copy_fixture(&src, &repo).unwrap();
     fs::create_dir_all(repo.join(".git")).unwrap();
+    let repo = repo.join(package);
     let manifest: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(repo.join("package.json")).unwrap()).unwrap();
     if let Some(name) = manifest["name"].as_str() {
@@ -1219,6 +1222,40 @@ doctor_fixtures! {
     doctor_github_reusable => ("github-reusable", 0);
     doctor_gitlab_wrong_aud => ("gitlab-wrong-aud", 1);
     doctor_circleci_ok => ("circleci-ok", 1);
+    doctor_circleci_missing => ("circleci-missing", 1);
+    doctor_github_composite_node => ("github-composite-node", 0);
+    doctor_github_environment => ("github-environment", 0);
+    doctor_github_local_js_action => ("github-local-js-action", 1);
+    doctor_github_matrix_node => ("github-matrix-node", 0);
+    doctor_github_npm_run_release => ("github-npm-run-release", 1);
+    doctor_github_nvmrc => ("github-nvmrc", 1);
+    doctor_github_nx_release => ("github-nx-release", 0);
+    doctor_github_old_node_token => ("github-old-node-token", 1);
+    doctor_github_old_node_upgraded => ("github-old-node-upgraded", 0);
+    doctor_github_permission_overridden_by_job => ("github-permission-overridden-by-job", 1);
+    doctor_github_pnpm_stage => ("github-pnpm-stage", 0);
+    doctor_github_pr_token => ("github-pr-token", 0);
+    doctor_github_private_dist => ("github-private-dist", 0);
+    doctor_github_release_it_no_npm => ("github-release-it-no-npm", 0);
+    doctor_github_remote_action => ("github-remote-action", 1);
+    doctor_github_reusable_caller_missing => ("github-reusable-caller-missing", 1);
+    doctor_github_self_hosted => ("github-self-hosted", 1);
+    doctor_github_semantic_release_old => ("github-semantic-release-old", 1);
+    doctor_github_semantic_release => ("github-semantic-release", 0);
+    doctor_github_trustpub => ("github-trustpub", 0);
+    doctor_github_workflow_level_permissions_ok => ("github-workflow-level-permissions-ok", 0);
+    doctor_github_write_all => ("github-write-all", 0);
+    doctor_github_yarn_classic => ("github-yarn-classic", 1);
+    doctor_gitlab_default_id_tokens => ("gitlab-default-id-tokens", 1);
+    doctor_gitlab_missing_id_tokens => ("gitlab-missing-id-tokens", 1);
+    doctor_gitlab_ok => ("gitlab-ok", 1);
+    doctor_gitlab_old_node => ("gitlab-old-node", 1);
+    doctor_invalid_yaml => ("invalid-yaml", 1);
+    doctor_monorepo_script_skip => ("monorepo-script-skip/packages/a", 1);
+    doctor_monorepo_root => ("monorepo", 2);
+    doctor_monorepo_a => ("monorepo/packages/a", 0);
+    doctor_monorepo_b => ("monorepo/packages/b", 1);
+    doctor_no_publish_job => ("no-publish-job", 1);
 }
 
 // ---------------------------------------------------------------------------
@@ -1296,7 +1333,7 @@ fn config_errors() {
 
     // The user npmrc, replaced case by case: each keeps the credential.
     let login = Sandbox::token_line(&url, &sb.token);
-    let mut user_npmrc = |extra: &str| sb.write(&sb.user_npmrc(), &format!("{login}{extra}"));
+    let user_npmrc = |extra: &str| sb.write(&sb.user_npmrc(), &format!("{login}{extra}"));
     user_npmrc("local-address=127.0.0.1\n");
     refused(
         "local-address in the user npmrc",

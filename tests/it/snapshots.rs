@@ -1429,3 +1429,92 @@ fn publish_cmd<'a>(
         .arg(registry)
         .args(extra)
 }
+
+/// More refusals of `publish`: credentials over plain HTTP to another
+/// machine, `--provenance-file` that cannot be used, a `.tgz` that is not a
+/// package, a script shell that cannot start, a registry answer that is not
+/// JSON, redirects without end.
+#[test]
+fn publish_input_errors() {
+    let sb = Sandbox::new();
+    let reg = fake(&sb);
+    let url = reg.url();
+    let r = Redact::new(&sb);
+    let mut shots = Shots::default();
+    let mut shot = |heading: &str, run: Run, code: i32| {
+        run.expect_code(code);
+        shots.add(heading, render(&r, &run, None));
+    };
+    let pkg = simple(&sb, "pkg", "trustpub-snap-input", "1.0.0");
+
+    let bundles = sb.root.join("bundles");
+    fs::create_dir_all(&bundles).unwrap();
+    let cases: &[(&str, Option<&str>)] = &[
+        ("a provenance file that does not exist", None),
+        ("a provenance file that is not JSON", Some("not json")),
+        (
+            "a provenance bundle without a dsseEnvelope",
+            Some(r#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}"#),
+        ),
+        (
+            "a provenance payload that is not JSON",
+            Some(
+                r#"{"dsseEnvelope":{"payload":"bm90IGpzb24=","payloadType":"application/vnd.in-toto+json","signatures":[]}}"#,
+            ),
+        ),
+        (
+            "a provenance payload without a subject",
+            Some(
+                r#"{"dsseEnvelope":{"payload":"eyJzdWJqZWN0IjpbXX0=","payloadType":"application/vnd.in-toto+json","signatures":[]}}"#,
+            ),
+        ),
+    ];
+    for (i, (heading, body)) in cases.iter().enumerate() {
+        let file = bundles.join(format!("bundle{i}.json"));
+        if let Some(b) = body {
+            sb.write(&file, b);
+        }
+        let run = publish_cmd(&sb, &url, &pkg, &["--provenance-file"])
+            .arg(&file)
+            .run();
+        let code = run.code().unwrap_or(-1);
+        assert!(code == 1 || code == 2, "{heading}:\n{}", run.describe);
+        shot(heading, run, code);
+    }
+
+    let corrupt = sb.root.join("corrupt.tgz");
+    sb.write(&corrupt, "this is not gzip");
+    let run = publish_cmd(&sb, &url, &corrupt, &[]).run();
+    let code = run.code().unwrap_or(-1);
+    assert!(code == 1 || code == 2, "corrupt tgz:\n{}", run.describe);
+    shot("a .tgz that is not gzip", run, code);
+
+    let scripted = sb.package(
+        "scripted",
+        &json!({
+            "name": "trustpub-snap-shell",
+            "version": "1.0.0",
+            "scripts": { "prepublishOnly": "echo checking" }
+        }),
+        &[("index.js", "")],
+    );
+    let run = publish_cmd(&sb, &url, &scripted, &[])
+        .env(
+            "npm_config_script_shell",
+            "/nonexistent/trustpub-snap-shell",
+        )
+        .run();
+    let code = run.code().unwrap_or(-1);
+    assert_ne!(code, 0, "script shell:\n{}", run.describe);
+    shot("a script shell that does not exist", run, code);
+
+    let insecure = "http://registry.invalid/";
+    sb.write(&sb.user_npmrc(), &Sandbox::token_line(insecure, &sb.token));
+    let run = publish_cmd(&sb, insecure, &pkg, &[]).run();
+    let code = run.code().unwrap_or(-1);
+    assert_ne!(code, 0, "plain http:\n{}", run.describe);
+    shot("credentials over plain HTTP to another machine", run, code);
+
+    assert!(reg.puts().is_empty(), "{:?}", reg.summary());
+    snap!("publish_input_errors", shots.0);
+}

@@ -1518,3 +1518,46 @@ fn publish_input_errors() {
     assert!(reg.puts().is_empty(), "{:?}", reg.summary());
     snap!("publish_input_errors", shots.0);
 }
+
+/// Registry answers trustpub cannot use: a packument that is not JSON,
+/// an upload redirected without end (same origin), a connection closed
+/// without an answer.
+#[test]
+fn publish_registry_answers() {
+    let sb = Sandbox::new();
+    let r = Redact::new(&sb);
+    let mut shots = Shots::default();
+    let pkg = simple(&sb, "pkg", "trustpub-snap-answers", "1.0.0");
+
+    let reg = fake(&sb);
+    reg.script_gets([Some(Reply::status(200, "").body("not json"))]);
+    let run = publish_cmd(&sb, &reg.url(), &pkg, &[])
+        .env("npm_config_fetch_retries", "0")
+        .run();
+    let code = run.code().unwrap_or(-1);
+    shots.add("a packument that is not JSON", render(&r, &run, None));
+    assert!(code == 0 || code == 1, "{}", run.describe);
+
+    let reg = fake(&sb);
+    let again = format!("{}trustpub-snap-answers", reg.url());
+    reg.script_puts((0..8).map(|_| Reply::redirect(&again)));
+    let run = publish_cmd(&sb, &reg.url(), &pkg, &[])
+        .env("npm_config_fetch_retries", "0")
+        .run();
+    run.expect_code(1);
+    shots.add("redirects without end", render(&r, &run, None));
+    assert!(reg.versions("trustpub-snap-answers").is_empty());
+
+    let reg = fake(&sb);
+    reg.script_puts([Reply::reset()]);
+    let run = publish_cmd(&sb, &reg.url(), &pkg, &[])
+        .env("npm_config_fetch_retries", "0")
+        .run();
+    run.expect_code(1);
+    shots.add(
+        "the connection closed without an answer",
+        render(&r, &run, None),
+    );
+    assert!(reg.versions("trustpub-snap-answers").is_empty());
+    snap!("publish_registry_answers", shots.0);
+}

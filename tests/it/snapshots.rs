@@ -1477,17 +1477,13 @@ fn publish_input_errors() {
         let run = publish_cmd(&sb, &url, &pkg, &["--provenance-file"])
             .arg(&file)
             .run();
-        let code = run.code().unwrap_or(-1);
-        assert!(code == 1 || code == 2, "{heading}:\n{}", run.describe);
-        shot(heading, run, code);
+        shot(heading, run, 2);
     }
 
     let corrupt = sb.root.join("corrupt.tgz");
     sb.write(&corrupt, "this is not gzip");
     let run = publish_cmd(&sb, &url, &corrupt, &[]).run();
-    let code = run.code().unwrap_or(-1);
-    assert!(code == 1 || code == 2, "corrupt tgz:\n{}", run.describe);
-    shot("a .tgz that is not gzip", run, code);
+    shot("a .tgz that is not gzip", run, 2);
 
     let scripted = sb.package(
         "scripted",
@@ -1504,16 +1500,12 @@ fn publish_input_errors() {
             "/nonexistent/trustpub-snap-shell",
         )
         .run();
-    let code = run.code().unwrap_or(-1);
-    assert_ne!(code, 0, "script shell:\n{}", run.describe);
-    shot("a script shell that does not exist", run, code);
+    shot("a script shell that does not exist", run, 1);
 
     let insecure = "http://registry.invalid/";
     sb.write(&sb.user_npmrc(), &Sandbox::token_line(insecure, &sb.token));
     let run = publish_cmd(&sb, insecure, &pkg, &[]).run();
-    let code = run.code().unwrap_or(-1);
-    assert_ne!(code, 0, "plain http:\n{}", run.describe);
-    shot("credentials over plain HTTP to another machine", run, code);
+    shot("credentials over plain HTTP to another machine", run, 2);
 
     assert!(reg.puts().is_empty(), "{:?}", reg.summary());
     snap!("publish_input_errors", shots.0);
@@ -1534,9 +1526,11 @@ fn publish_registry_answers() {
     let run = publish_cmd(&sb, &reg.url(), &pkg, &[])
         .env("npm_config_fetch_retries", "0")
         .run();
-    let code = run.code().unwrap_or(-1);
-    shots.add("a packument that is not JSON", render(&r, &run, None));
-    assert!(code == 0 || code == 1, "{}", run.describe);
+    run.success();
+    shots.add(
+        "a packument that is not JSON: a warning",
+        render(&r, &run, None),
+    );
 
     let reg = fake(&sb);
     let again = format!("{}trustpub-snap-answers", reg.url());

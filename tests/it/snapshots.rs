@@ -1432,8 +1432,7 @@ fn publish_cmd<'a>(
 
 /// More refusals of `publish`: credentials over plain HTTP to another
 /// machine, `--provenance-file` that cannot be used, a `.tgz` that is not a
-/// package, a script shell that cannot start, a registry answer that is not
-/// JSON, redirects without end.
+/// package, a script shell that cannot start, a script killed by a signal.
 #[test]
 fn publish_input_errors() {
     let sb = Sandbox::new();
@@ -1466,6 +1465,24 @@ fn publish_input_errors() {
             "a provenance payload without a subject",
             Some(
                 r#"{"dsseEnvelope":{"payload":"eyJzdWJqZWN0IjpbXX0=","payloadType":"application/vnd.in-toto+json","signatures":[]}}"#,
+            ),
+        ),
+        (
+            "a provenance subject naming another package",
+            Some(
+                r#"{"dsseEnvelope":{"payload":"eyJzdWJqZWN0IjogW3sibmFtZSI6ICJwa2c6bnBtL290aGVyQDEuMC4wIiwgImRpZ2VzdCI6IHsic2hhNTEyIjogIjAwIn19XX0=","payloadType":"application/vnd.in-toto+json","signatures":[]}}"#,
+            ),
+        ),
+        (
+            "two provenance subjects",
+            Some(
+                r#"{"dsseEnvelope":{"payload":"eyJzdWJqZWN0IjogW3sibmFtZSI6ICJwa2c6bnBtL2FAMSIsICJkaWdlc3QiOiB7InNoYTUxMiI6ICIwMCJ9fSwgeyJuYW1lIjogInBrZzpucG0vYkAxIiwgImRpZ2VzdCI6IHsic2hhNTEyIjogIjAwIn19XX0=","payloadType":"application/vnd.in-toto+json","signatures":[]}}"#,
+            ),
+        ),
+        (
+            "a provenance subject with another digest",
+            Some(
+                r#"{"dsseEnvelope":{"payload":"eyJzdWJqZWN0IjogW3sibmFtZSI6ICJwa2c6bnBtL3RydXN0cHViLXNuYXAtaW5wdXRAMS4wLjAiLCAiZGlnZXN0IjogeyJzaGE1MTIiOiAiMDAifX1dfQ==","payloadType":"application/vnd.in-toto+json","signatures":[]}}"#,
             ),
         ),
     ];
@@ -1501,6 +1518,18 @@ fn publish_input_errors() {
         )
         .run();
     shot("a script shell that does not exist", run, 1);
+
+    let killed = sb.package(
+        "killed",
+        &json!({
+            "name": "trustpub-snap-killed",
+            "version": "1.0.0",
+            "scripts": { "prepublishOnly": "kill -9 $$" }
+        }),
+        &[("index.js", "")],
+    );
+    let run = publish_cmd(&sb, &url, &killed, &[]).run();
+    shot("a script killed by a signal", run, 1);
 
     let insecure = "http://registry.invalid/";
     sb.write(&sb.user_npmrc(), &Sandbox::token_line(insecure, &sb.token));

@@ -8,7 +8,11 @@
 //! `provenance` and `truth`, built from the same support code (the
 //! [`Sandbox`], the [`FakeRegistry`], the OIDC and Sigstore fakes and
 //! Verdaccio through [`crate::trusted::World`]); those modules assert the behaviour (exit
-//! codes, requests, what was stored), this one the text. Each snapshot holds
+//! codes, requests, what was stored), this one the text. Beyond those, it
+//! provokes the configuration and network errors, unusable inputs and
+//! registry answers, and runs `doctor` on every fixture of
+//! `fixtures/doctor`; some messages are still shown by no scenario
+//! (TLS, Sigstore and id-token faults among them). Each snapshot holds
 //! the exit code, standard output, standard error and, in CI scenarios, the
 //! step summary, with what changes from run to run or machine to machine
 //! replaced by a placeholder (see [`Redact`]): the sandbox directory,
@@ -1176,15 +1180,18 @@ fn doctor_in_ci() {
 
 /// Outside CI, reading the CI files of `fixtures/doctor/<case>` (as the
 /// repository root, with the package on a fake registry).
+/// `case` may name a package inside the fixture (`monorepo/packages/a`).
 fn doctor_fixture(case: &str, code: i32) -> String {
     let sb = Sandbox::new();
     let registry = FakeRegistry::start();
+    let (case, package) = case.split_once('/').unwrap_or((case, ""));
     let src = crate::support::manifest_dir()
         .join("fixtures/doctor")
         .join(case);
     let repo = sb.root.join(case);
     crate::support::copy_fixture(&src, &repo).unwrap();
     fs::create_dir_all(repo.join(".git")).unwrap();
+    let repo = repo.join(package);
     let manifest: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(repo.join("package.json")).unwrap()).unwrap();
     if let Some(name) = manifest["name"].as_str() {
@@ -1219,4 +1226,365 @@ doctor_fixtures! {
     doctor_github_reusable => ("github-reusable", 0);
     doctor_gitlab_wrong_aud => ("gitlab-wrong-aud", 1);
     doctor_circleci_ok => ("circleci-ok", 1);
+    doctor_circleci_missing => ("circleci-missing", 1);
+    doctor_github_composite_node => ("github-composite-node", 0);
+    doctor_github_environment => ("github-environment", 0);
+    doctor_github_local_js_action => ("github-local-js-action", 1);
+    doctor_github_matrix_node => ("github-matrix-node", 0);
+    doctor_github_npm_run_release => ("github-npm-run-release", 1);
+    doctor_github_nvmrc => ("github-nvmrc", 1);
+    doctor_github_nx_release => ("github-nx-release", 0);
+    doctor_github_old_node_token => ("github-old-node-token", 1);
+    doctor_github_old_node_upgraded => ("github-old-node-upgraded", 0);
+    doctor_github_permission_overridden_by_job => ("github-permission-overridden-by-job", 1);
+    doctor_github_pnpm_stage => ("github-pnpm-stage", 0);
+    doctor_github_pr_token => ("github-pr-token", 0);
+    doctor_github_private_dist => ("github-private-dist", 0);
+    doctor_github_release_it_no_npm => ("github-release-it-no-npm", 0);
+    doctor_github_remote_action => ("github-remote-action", 1);
+    doctor_github_reusable_caller_missing => ("github-reusable-caller-missing", 1);
+    doctor_github_self_hosted => ("github-self-hosted", 1);
+    doctor_github_semantic_release_old => ("github-semantic-release-old", 1);
+    doctor_github_semantic_release => ("github-semantic-release", 0);
+    doctor_github_trustpub => ("github-trustpub", 0);
+    doctor_github_workflow_level_permissions_ok => ("github-workflow-level-permissions-ok", 0);
+    doctor_github_write_all => ("github-write-all", 0);
+    doctor_github_yarn_classic => ("github-yarn-classic", 1);
+    doctor_gitlab_default_id_tokens => ("gitlab-default-id-tokens", 1);
+    doctor_gitlab_missing_id_tokens => ("gitlab-missing-id-tokens", 1);
+    doctor_gitlab_ok => ("gitlab-ok", 1);
+    doctor_gitlab_old_node => ("gitlab-old-node", 1);
+    doctor_invalid_yaml => ("invalid-yaml", 1);
+    doctor_monorepo_script_skip => ("monorepo-script-skip/packages/a", 1);
+    doctor_monorepo_root => ("monorepo", 2);
+    doctor_monorepo_a => ("monorepo/packages/a", 0);
+    doctor_monorepo_b => ("monorepo/packages/b", 1);
+    doctor_no_publish_job => ("no-publish-job", 1);
+}
+
+// ---------------------------------------------------------------------------
+// Configuration and network errors (the list in the #12 coverage work)
+
+/// A port nothing listens on (bound, then released).
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// Configuration that stops `publish` before anything is sent (exit code
+/// 2): a value of the wrong type, a network setting from a file of the
+/// repository, an npmrc that is not a file, credentials not scoped to a
+/// registry, settings npm refuses together, a tag npm refuses, a setting
+/// trustpub cannot honour, a certificate file that cannot be read.
+#[test]
+fn config_errors() {
+    let sb = Sandbox::new();
+    let reg = fake(&sb);
+    let r = Redact::new(&sb);
+    let mut shots = Shots::default();
+    let mut refused = |heading: &str, run: Run| {
+        run.expect_code(2);
+        shots.add(heading, render(&r, &run, None));
+    };
+    let url = reg.url();
+    let pkg = simple(&sb, "pkg", "trustpub-snap-config", "1.0.0");
+
+    let run = publish_cmd(&sb, &url, &pkg, &[]).env("npm_config_fetch_timeout", "abc");
+    refused("fetch-timeout=abc in the environment", run.run());
+
+    let bad = simple(&sb, "bad-access", "trustpub-snap-config-access", "1.0.0");
+    sb.write(&bad.join(".npmrc"), "access=everyone\n");
+    refused(
+        "access=everyone in the project npmrc",
+        publish_cmd(&sb, &url, &bad, &[]).cwd(&bad).run(),
+    );
+
+    let proxied = simple(&sb, "proxied", "trustpub-snap-config-proxy", "1.0.0");
+    sb.write(&proxied.join(".npmrc"), "https-proxy=http://127.0.0.1:9/\n");
+    refused(
+        "https-proxy in the project npmrc",
+        publish_cmd(&sb, &url, &proxied, &[]).cwd(&proxied).run(),
+    );
+
+    let pc = sb.package(
+        "publish-config-proxy",
+        &json!({
+            "name": "trustpub-snap-config-pc",
+            "version": "1.0.0",
+            "publishConfig": { "proxy": "http://127.0.0.1:9/" }
+        }),
+        &[("index.js", "")],
+    );
+    refused(
+        "proxy in publishConfig",
+        publish_cmd(&sb, &url, &pc, &[]).run(),
+    );
+
+    refused(
+        "--provenance with --provenance-file",
+        publish_cmd(
+            &sb,
+            &url,
+            &pkg,
+            &["--provenance", "--provenance-file", "bundle.json"],
+        )
+        .run(),
+    );
+    refused(
+        "--tag \"a b\"",
+        publish_cmd(&sb, &url, &pkg, &["--tag", "a b"]).run(),
+    );
+
+    // The user npmrc, replaced case by case: each keeps the credential.
+    let login = Sandbox::token_line(&url, &sb.token);
+    let user_npmrc = |extra: &str| sb.write(&sb.user_npmrc(), &format!("{login}{extra}"));
+    user_npmrc("local-address=127.0.0.1\n");
+    refused(
+        "local-address in the user npmrc",
+        publish_cmd(&sb, &url, &pkg, &[]).run(),
+    );
+    user_npmrc("cafile=/nonexistent/trustpub-snap-ca.pem\n");
+    refused(
+        "cafile that does not exist",
+        publish_cmd(&sb, &url, &pkg, &[]).run(),
+    );
+    user_npmrc("provenance=true\n");
+    refused(
+        "provenance=true in the user npmrc with --provenance-file",
+        publish_cmd(&sb, &url, &pkg, &["--provenance-file", "bundle.json"]).run(),
+    );
+    user_npmrc("_authToken=legacy-unscoped-token-value\n");
+    sb.add_secret("legacy-unscoped-token-value");
+    refused(
+        "_authToken not scoped to a registry",
+        publish_cmd(&sb, &url, &pkg, &[]).run(),
+    );
+
+    let dir = sb.root.join("npmrc-dir");
+    fs::create_dir_all(&dir).unwrap();
+    refused(
+        "NPM_CONFIG_USERCONFIG names a directory",
+        publish_cmd(&sb, &url, &pkg, &[])
+            .env("NPM_CONFIG_USERCONFIG", &dir)
+            .run(),
+    );
+
+    assert!(reg.puts().is_empty(), "{:?}", reg.summary());
+    snap!("config_errors", shots.0);
+}
+
+/// The registry cannot be reached: nothing listens, no answer within
+/// fetch-timeout (to the packument GET: a warning; to the upload: an
+/// error).
+#[test]
+fn network_errors() {
+    let sb = Sandbox::new();
+    let r = Redact::new(&sb);
+    let mut shots = Shots::default();
+    let pkg = simple(&sb, "pkg", "trustpub-snap-network", "1.0.0");
+
+    let closed = format!("http://127.0.0.1:{}/", closed_port());
+    sb.login(&closed);
+    let run = publish_cmd(&sb, &closed, &pkg, &[])
+        .env("npm_config_fetch_retries", "0")
+        .run();
+    run.expect_code(1);
+    shots.add("connection refused", render(&r, &run, None));
+
+    let slow = fake(&sb);
+    slow.script_gets([Some(
+        Reply::status(404, "").after(std::time::Duration::from_secs(3)),
+    )]);
+    let run = publish_cmd(&sb, &slow.url(), &pkg, &[])
+        .env("npm_config_fetch_timeout", "1000")
+        .env("npm_config_fetch_retries", "0")
+        .run();
+    run.success();
+    shots.add(
+        "no answer to the packument GET within fetch-timeout",
+        render(&r, &run, None),
+    );
+
+    let slow = fake(&sb);
+    slow.script_puts([Reply::status(500, "").after(std::time::Duration::from_secs(3))]);
+    let run = publish_cmd(&sb, &slow.url(), &pkg, &[])
+        .env("npm_config_fetch_timeout", "1000")
+        .env("npm_config_fetch_retries", "0")
+        .run();
+    run.expect_code(1);
+    shots.add(
+        "no answer to the upload within fetch-timeout",
+        render(&r, &run, None),
+    );
+    assert!(slow.versions("trustpub-snap-network").is_empty());
+    snap!("network_errors", shots.0);
+}
+
+/// [`publish`], not yet run.
+fn publish_cmd<'a>(
+    sb: &'a Sandbox,
+    registry: &str,
+    target: &Path,
+    extra: &[&str],
+) -> crate::support::sandbox::Tp<'a> {
+    sb.trustpub(["publish"])
+        .arg(target)
+        .arg("--registry")
+        .arg(registry)
+        .args(extra)
+}
+
+/// More refusals of `publish`: credentials over plain HTTP to another
+/// machine, `--provenance-file` that cannot be used, a `.tgz` that is not a
+/// package, a script shell that cannot start, a script killed by a signal.
+#[test]
+fn publish_input_errors() {
+    let sb = Sandbox::new();
+    let reg = fake(&sb);
+    let url = reg.url();
+    let r = Redact::new(&sb);
+    let mut shots = Shots::default();
+    let mut shot = |heading: &str, run: Run, code: i32| {
+        run.expect_code(code);
+        shots.add(heading, render(&r, &run, None));
+    };
+    let pkg = simple(&sb, "pkg", "trustpub-snap-input", "1.0.0");
+
+    let bundles = sb.root.join("bundles");
+    fs::create_dir_all(&bundles).unwrap();
+    let cases: &[(&str, Option<&str>)] = &[
+        ("a provenance file that does not exist", None),
+        ("a provenance file that is not JSON", Some("not json")),
+        (
+            "a provenance bundle without a dsseEnvelope",
+            Some(r#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json"}"#),
+        ),
+        (
+            "a provenance payload that is not JSON",
+            Some(
+                r#"{"dsseEnvelope":{"payload":"bm90IGpzb24=","payloadType":"application/vnd.in-toto+json","signatures":[]}}"#,
+            ),
+        ),
+        (
+            "a provenance payload without a subject",
+            Some(
+                r#"{"dsseEnvelope":{"payload":"eyJzdWJqZWN0IjpbXX0=","payloadType":"application/vnd.in-toto+json","signatures":[]}}"#,
+            ),
+        ),
+        (
+            "a provenance subject naming another package",
+            Some(
+                r#"{"dsseEnvelope":{"payload":"eyJzdWJqZWN0IjogW3sibmFtZSI6ICJwa2c6bnBtL290aGVyQDEuMC4wIiwgImRpZ2VzdCI6IHsic2hhNTEyIjogIjAwIn19XX0=","payloadType":"application/vnd.in-toto+json","signatures":[]}}"#,
+            ),
+        ),
+        (
+            "two provenance subjects",
+            Some(
+                r#"{"dsseEnvelope":{"payload":"eyJzdWJqZWN0IjogW3sibmFtZSI6ICJwa2c6bnBtL2FAMSIsICJkaWdlc3QiOiB7InNoYTUxMiI6ICIwMCJ9fSwgeyJuYW1lIjogInBrZzpucG0vYkAxIiwgImRpZ2VzdCI6IHsic2hhNTEyIjogIjAwIn19XX0=","payloadType":"application/vnd.in-toto+json","signatures":[]}}"#,
+            ),
+        ),
+        (
+            "a provenance subject with another digest",
+            Some(
+                r#"{"dsseEnvelope":{"payload":"eyJzdWJqZWN0IjogW3sibmFtZSI6ICJwa2c6bnBtL3RydXN0cHViLXNuYXAtaW5wdXRAMS4wLjAiLCAiZGlnZXN0IjogeyJzaGE1MTIiOiAiMDAifX1dfQ==","payloadType":"application/vnd.in-toto+json","signatures":[]}}"#,
+            ),
+        ),
+    ];
+    for (i, (heading, body)) in cases.iter().enumerate() {
+        let file = bundles.join(format!("bundle{i}.json"));
+        if let Some(b) = body {
+            sb.write(&file, b);
+        }
+        let run = publish_cmd(&sb, &url, &pkg, &["--provenance-file"])
+            .arg(&file)
+            .run();
+        shot(heading, run, 2);
+    }
+
+    let corrupt = sb.root.join("corrupt.tgz");
+    sb.write(&corrupt, "this is not gzip");
+    let run = publish_cmd(&sb, &url, &corrupt, &[]).run();
+    shot("a .tgz that is not gzip", run, 2);
+
+    let scripted = sb.package(
+        "scripted",
+        &json!({
+            "name": "trustpub-snap-shell",
+            "version": "1.0.0",
+            "scripts": { "prepublishOnly": "echo checking" }
+        }),
+        &[("index.js", "")],
+    );
+    let run = publish_cmd(&sb, &url, &scripted, &[])
+        .env(
+            "npm_config_script_shell",
+            "/nonexistent/trustpub-snap-shell",
+        )
+        .run();
+    shot("a script shell that does not exist", run, 1);
+
+    let killed = sb.package(
+        "killed",
+        &json!({
+            "name": "trustpub-snap-killed",
+            "version": "1.0.0",
+            "scripts": { "prepublishOnly": "kill -9 $$" }
+        }),
+        &[("index.js", "")],
+    );
+    let run = publish_cmd(&sb, &url, &killed, &[]).run();
+    shot("a script killed by a signal", run, 1);
+
+    let insecure = "http://registry.invalid/";
+    sb.write(&sb.user_npmrc(), &Sandbox::token_line(insecure, &sb.token));
+    let run = publish_cmd(&sb, insecure, &pkg, &[]).run();
+    shot("credentials over plain HTTP to another machine", run, 2);
+
+    assert!(reg.puts().is_empty(), "{:?}", reg.summary());
+    snap!("publish_input_errors", shots.0);
+}
+
+/// Registry answers trustpub cannot use: a packument that is not JSON,
+/// an upload redirected without end (same origin), a connection closed
+/// without an answer.
+#[test]
+fn publish_registry_answers() {
+    let sb = Sandbox::new();
+    let r = Redact::new(&sb);
+    let mut shots = Shots::default();
+    let pkg = simple(&sb, "pkg", "trustpub-snap-answers", "1.0.0");
+
+    let reg = fake(&sb);
+    reg.script_gets([Some(Reply::status(200, "").body("not json"))]);
+    let run = publish_cmd(&sb, &reg.url(), &pkg, &[])
+        .env("npm_config_fetch_retries", "0")
+        .run();
+    run.success();
+    shots.add(
+        "a packument that is not JSON: a warning",
+        render(&r, &run, None),
+    );
+
+    let reg = fake(&sb);
+    let again = format!("{}trustpub-snap-answers", reg.url());
+    reg.script_puts((0..8).map(|_| Reply::redirect(&again)));
+    let run = publish_cmd(&sb, &reg.url(), &pkg, &[])
+        .env("npm_config_fetch_retries", "0")
+        .run();
+    run.expect_code(1);
+    shots.add("redirects without end", render(&r, &run, None));
+    assert!(reg.versions("trustpub-snap-answers").is_empty());
+
+    let reg = fake(&sb);
+    reg.script_puts([Reply::reset()]);
+    let run = publish_cmd(&sb, &reg.url(), &pkg, &[])
+        .env("npm_config_fetch_retries", "0")
+        .run();
+    run.expect_code(1);
+    shots.add(
+        "the connection closed without an answer",
+        render(&r, &run, None),
+    );
+    assert!(reg.versions("trustpub-snap-answers").is_empty());
+    snap!("publish_registry_answers", shots.0);
 }

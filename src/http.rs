@@ -693,13 +693,7 @@ impl Client {
             .find(|(o, _, _)| *o == this_origin)
             .map(|(_, p, f)| (p.clone(), f.clone()));
         if let Some((problem, fix)) = known {
-            return Err(HttpError::Tls {
-                method: req.method.to_string(),
-                url: url.to_string(),
-                host: parsed.host_str().unwrap_or("").to_string(),
-                problem,
-                fix,
-            });
+            return Err(tls_error(req, url, &parsed, problem, fix));
         }
         let via = self
             .net
@@ -738,13 +732,7 @@ impl Client {
             attempts: 1,
         };
         let fail = |e: ureq::Error| match tls_problem(&e, parsed.host_str().unwrap_or("")) {
-            Some((problem, fix)) => HttpError::Tls {
-                method: req.method.to_string(),
-                url: url.to_string(),
-                host: parsed.host_str().unwrap_or("").to_string(),
-                problem,
-                fix,
-            },
+            Some((problem, fix)) => tls_error(req, url, parsed, problem, fix),
             None => match e {
                 ureq::Error::Timeout(_) => transport(format!(
                     "no answer within fetch-timeout ({} ms)",
@@ -948,6 +936,24 @@ fn redirect_detail(r: &Response) -> String {
 /// A CR, LF or NUL, which would split or end an HTTP header.
 fn has_line_break(v: &str) -> bool {
     v.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0))
+}
+
+/// The TLS failure of `req` to `url` (the first, or one remembered for its
+/// origin, so later requests fail the same way without another handshake).
+fn tls_error(
+    req: &Request<'_>,
+    url: &str,
+    parsed: &url::Url,
+    problem: String,
+    fix: String,
+) -> HttpError {
+    HttpError::Tls {
+        method: req.method.to_string(),
+        url: url.to_string(),
+        host: parsed.host_str().unwrap_or("").to_string(),
+        problem,
+        fix,
+    }
 }
 
 /// The certificate problem of a failed TLS handshake, in words, and the fix.

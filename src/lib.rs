@@ -50,3 +50,4 @@ pub mod tar;
 pub mod trust;
 pub mod ui;
 pub mod workflows;
+pub mod workspace;

@@ -56,6 +56,23 @@ pub struct DoctorArgs {
     /// The user npmrc (default: NPM_CONFIG_USERCONFIG or ~/.npmrc).
     #[arg(long, value_name = "FILE")]
     pub userconfig: Option<PathBuf>,
+    #[command(flatten)]
+    pub workspaces: WorkspaceArgs,
+}
+
+/// Which packages of a workspace, as npm spells it (`publish`, `doctor`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct WorkspaceArgs {
+    /// Every package of the workspace around the directory.
+    #[arg(long)]
+    pub workspaces: bool,
+    /// A package of the workspace, by name or by directory (a directory
+    /// selects every package under it); repeatable.
+    #[arg(long = "workspace", short = 'w', value_name = "NAME | DIR")]
+    pub workspace: Vec<String>,
+    /// With --workspaces or --workspace: the root package too.
+    #[arg(long)]
+    pub include_workspace_root: bool,
 }
 
 #[derive(Debug, Args)]
@@ -144,6 +161,8 @@ pub struct PublishArgs {
         ignore_case = true
     )]
     pub trusted_publishing: Mode,
+    #[command(flatten)]
+    pub workspaces: WorkspaceArgs,
 }
 
 /// `--access` as typed: `private` is npm's alias of `restricted`, and the

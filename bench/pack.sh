@@ -14,7 +14,6 @@ set -euo pipefail
 
 PNPM_VERSION=${PNPM_VERSION:-12.21.0}
 BUN_VERSION=${BUN_VERSION:-1.4.5}
-NPM_EXPECTED=11.19.1
 RUNS=${RUNS:-10}
 WARMUP=${WARMUP:-3}
 RSS_RUNS=${RSS_RUNS:-5}
@@ -30,33 +29,13 @@ export XDG_CACHE_HOME="$WORK/xdg/cache" XDG_STATE_HOME="$WORK/xdg/state"
 setup_work
 apt_need hyperfine hyperfine
 apt_need /usr/bin/time time
-command -v cargo >/dev/null 2>&1 || die "cargo is required to build trustpub"
 command -v node >/dev/null 2>&1 || die "node is required"
 
 # --- tools -------------------------------------------------------------------
 
-# resolve_version NAME WANTED: print WANTED if the registry has it, else warn
-# loudly and print the registry's latest version.
-resolve_version() {
-    local name=$1 wanted=$2 found
-    found=$(npm_isolated view "$name@$wanted" version 2>/dev/null | tail -n 1 || true)
-    if [ "$found" = "$wanted" ]; then
-        echo "$wanted"
-        return
-    fi
-    found=$(npm_isolated view "$name" version 2>/dev/null | tail -n 1 || true)
-    [ -n "$found" ] || die "$name is not on the npm registry"
-    warn_loud "$name@$wanted is not on the npm registry; using $name@$found instead"
-    echo "$found"
-}
-
-installed_version() {
-    node -p "require('$TOOLS/node_modules/$1/package.json').version" 2>/dev/null || true
-}
-
 pnpm_v=$(resolve_version pnpm "$PNPM_VERSION")
 bun_v=$(resolve_version bun "$BUN_VERSION")
-if [ "$(installed_version pnpm)" != "$pnpm_v" ] || [ "$(installed_version bun)" != "$bun_v" ]; then
+if [ "$(installed_version "$TOOLS" pnpm)" != "$pnpm_v" ] || [ "$(installed_version "$TOOLS" bun)" != "$bun_v" ]; then
     log "installing pnpm@$pnpm_v and bun@$bun_v into bench/.work/tools"
     mkdir -p "$TOOLS"
     if ! npm_isolated install --prefix "$TOOLS" "pnpm@$pnpm_v" "bun@$bun_v" >&2; then
@@ -80,11 +59,7 @@ npm_v=$(npm --version)
 
 fetch_package
 
-log "building trustpub (release)"
-cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" --bin trustpub
-TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-TRUSTPUB="$TARGET_DIR/release/trustpub"
-[ -x "$TRUSTPUB" ] || die "trustpub binary not found at $TRUSTPUB"
+build_trustpub
 
 # --- commands ------------------------------------------------------------------
 
@@ -109,18 +84,7 @@ done
 
 # MAX_LOAD=1 waits (up to LOAD_WAIT seconds) for a quieter machine: the
 # 1-minute load average below MAX_LOAD before anything is timed.
-if [ -n "${MAX_LOAD:-}" ]; then
-    waited=0
-    while awk -v m="$MAX_LOAD" '{ exit !($1 >= m) }' /proc/loadavg; do
-        if [ "$waited" -ge "${LOAD_WAIT:-600}" ]; then
-            warn_loud "load average still $(cut -d' ' -f1 /proc/loadavg) after ${waited}s (MAX_LOAD=$MAX_LOAD): timing anyway"
-            break
-        fi
-        [ "$waited" = 0 ] && log "waiting for the load average to drop below $MAX_LOAD"
-        sleep 10
-        waited=$((waited + 10))
-    done
-fi
+wait_for_load "${MAX_LOAD:-}" "${LOAD_WAIT:-600}"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 log "timing with hyperfine: $WARMUP warmups, $RUNS runs each"
 hf_args=()

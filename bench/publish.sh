@@ -20,52 +20,28 @@ set -euo pipefail
 # shellcheck source=common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-NPM_EXPECTED=11.19.1
-VERDACCIO_EXPECTED=5.33.0
 RUNS=${RUNS:-10}
 WARMUP=${WARMUP:-3}
 RSS_RUNS=${RSS_RUNS:-5}
 WAIT_LOAD=${WAIT_LOAD:-}
 WAIT_MAX=${WAIT_MAX:-600}
-TEST_TOOLS="$ROOT/tests/tools"
-NPM="$TEST_TOOLS/node_modules/.bin/npm"
 PUB="$WORK/publish"
 
 setup_work
 apt_need hyperfine hyperfine
 apt_need /usr/bin/time time
-command -v cargo >/dev/null 2>&1 || die "cargo is required to build trustpub"
 command -v node >/dev/null 2>&1 || die "node is required"
 load_start=$(uptime)
 
 # --- tools: the pinned npm and Verdaccio from tests/tools ---------------------
 
-tools_version() {
-    node -p "require('$TEST_TOOLS/node_modules/$1/package.json').version" 2>/dev/null || true
-}
-if [ "$(tools_version npm)" != "$NPM_EXPECTED" ] || [ "$(tools_version verdaccio)" != "$VERDACCIO_EXPECTED" ] ||
-    [ ! -x "$NPM" ]; then
-    log "installing tests/tools (npm $NPM_EXPECTED, Verdaccio $VERDACCIO_EXPECTED) with npm ci"
-    # The same lock file the test suite takes before installing.
-    (
-        flock 9
-        npm_isolated ci --prefix "$TEST_TOOLS" >&2
-    ) 9>"$TEST_TOOLS/.install.lock"
-fi
-npm_v=$("$NPM" --version)
-[ "$npm_v" = "$NPM_EXPECTED" ] || die "tests/tools has npm $npm_v, expected $NPM_EXPECTED"
-verdaccio_v=$(tools_version verdaccio)
-[ "$verdaccio_v" = "$VERDACCIO_EXPECTED" ] || die "tests/tools has Verdaccio $verdaccio_v, expected $VERDACCIO_EXPECTED"
+ensure_test_tools
 
 # --- package and trustpub ------------------------------------------------------
 
 fetch_package
 
-log "building trustpub (release)"
-cargo build --release --quiet --manifest-path "$ROOT/Cargo.toml" --bin trustpub
-TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-TRUSTPUB="$TARGET_DIR/release/trustpub"
-[ -x "$TRUSTPUB" ] || die "trustpub binary not found at $TRUSTPUB"
+build_trustpub
 
 # --- one copy of the package per tool -----------------------------------------
 
@@ -102,58 +78,10 @@ bump dry
 
 # --- Verdaccio -----------------------------------------------------------------
 
-# Our own copies of the coproc's pid and pipe: bash unsets VERD and VERD_PID
-# as soon as it notices the coprocess has exited.
-verd_pid=
-verd_in=
-stop_verdaccio() {
-    [ -n "$verd_pid" ] || return 0
-    # Closing its standard input stops the harness (and deletes its storage);
-    # SIGTERM to the process we started is the fallback.
-    if [ -n "$verd_in" ] && kill -0 "$verd_pid" 2>/dev/null; then eval "exec $verd_in>&-" 2>/dev/null || true; fi
-    verd_in=
-    for _ in $(seq 50); do
-        kill -0 "$verd_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    if kill -0 "$verd_pid" 2>/dev/null; then kill "$verd_pid" 2>/dev/null || true; fi
-    wait "$verd_pid" 2>/dev/null || true
-    verd_pid=
-}
-trap stop_verdaccio EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-log "starting Verdaccio $verdaccio_v"
-coproc VERD {
-    cd "$TEST_TOOLS" && TRUSTPUB_VERDACCIO_MAX_SECONDS=1800 exec node verdaccio-harness.js 2>"$PUB/verdaccio.log"
-}
-verd_pid=$VERD_PID
-verd_in=${VERD[1]}
-verd_out=${VERD[0]}
-line=
-read -r -t 60 line <&"$verd_out" || true
-URL=$(node -e 'try { const u = JSON.parse(process.argv[1]).url; if (u) console.log(u) } catch (_) {}' "$line")
-[ -n "$URL" ] || { cat "$PUB/verdaccio.log" >&2; die "Verdaccio did not start (got: '$line')"; }
-case "$URL" in http://127.0.0.1:*/) ;; *) die "unexpected Verdaccio URL $URL" ;; esac
-log "Verdaccio at $URL"
-
+start_verdaccio "$PUB/verdaccio.log"
 # A user, and its token in a private userconfig (used by both tools).
-TOKEN=$(node -e '
-    const [url, name] = process.argv.slice(1)
-    fetch(new URL(`-/user/org.couchdb.user:${name}`, url), {
-      method: "PUT",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ _id: `org.couchdb.user:${name}`, name, password: "bench-password", email: "bench@example.invalid", type: "user", roles: [], date: new Date().toISOString() }),
-    }).then(async (r) => {
-      const j = await r.json().catch(() => ({}))
-      if (!r.ok || !j.token) { console.error(`PUT user: HTTP ${r.status} ${JSON.stringify(j)}`); process.exit(1) }
-      console.log(j.token)
-    }, (e) => { console.error(String(e)); process.exit(1) })
-' "$URL" "bench$$") || die "cannot create a user on Verdaccio"
-NERF=${URL#http:}
 USERCONFIG="$PUB/npmrc"
-printf '%s:_authToken=%s\nupdate-notifier=false\nfund=false\naudit=false\n' "$NERF" "$TOKEN" >"$USERCONFIG"
+verdaccio_userconfig "$USERCONFIG" "bench$$"
 NPM_CACHE_PUB="$PUB/npm-cache"
 mkdir -p "$NPM_CACHE_PUB"
 
@@ -176,18 +104,7 @@ for n in "${names[@]}"; do
 done
 
 # Optionally wait for a quiet machine (the build above raised the load too).
-if [ -n "$WAIT_LOAD" ]; then
-    waited=0
-    while awk -v l="$(cut -d' ' -f1 /proc/loadavg)" -v w="$WAIT_LOAD" 'BEGIN { exit !(l >= w) }'; do
-        if [ "$waited" -ge "$WAIT_MAX" ]; then
-            warn_loud "load average still $(cut -d' ' -f1 /proc/loadavg) after ${WAIT_MAX} s (wanted < $WAIT_LOAD); timing anyway"
-            break
-        fi
-        [ "$waited" = 0 ] && log "waiting for the 1-minute load average to drop below $WAIT_LOAD (at most $WAIT_MAX s)"
-        sleep 15
-        waited=$((waited + 15))
-    done
-fi
+wait_for_load "$WAIT_LOAD" "$WAIT_MAX"
 
 load_before=$(uptime)
 log "load before timing: $load_before"

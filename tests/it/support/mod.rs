@@ -12,6 +12,7 @@ pub mod sandbox;
 pub mod sigstore_fakes;
 pub mod tar;
 pub mod verdaccio;
+pub mod workspace_gen;
 
 use std::ffi::OsString;
 use std::fs;

@@ -5,11 +5,10 @@
 
 use std::path::PathBuf;
 
+use crate::batch::BatchOptions;
 use crate::cli::{Cli, Command, DoctorArgs, PackArgs, PublishArgs};
 use crate::config::{CliConfig, Config};
-use crate::batch::BatchOptions;
 use crate::doctor::{self, DoctorOptions};
-use crate::workspace::discover::Selection;
 use crate::env::Env;
 use crate::error::Error;
 use crate::pack::{self, Output, PackOptions};
@@ -17,6 +16,7 @@ use crate::provenance::sign::SigstoreUrls;
 use crate::publish::{self, PublishOptions};
 use crate::secret::Secret;
 use crate::ui::Printer;
+use crate::workspace::discover::Selection;
 
 /// Whether the command asked for `--json`.
 pub fn wants_json(command: &Command) -> bool {
@@ -138,22 +138,33 @@ fn publish(args: PublishArgs, env: &Env, printer: &Printer) -> Result<u8, Error>
         if ws.include_workspace_root {
             return Err(Error::Usage {
                 message: "--include-workspace-root needs --workspaces or --workspace".into(),
-                hint: Some("add --workspaces to publish every package of the workspace and its root".into()),
+                hint: Some(
+                    "add --workspaces to publish every package of the workspace and its root"
+                        .into(),
+                ),
             });
         }
         let opts = publish_options(args);
         let report = publish::publish(&opts, env, &cwd, printer)?;
         crate::report::publish(printer, &report);
-        if changesets && matches!(report.outcome, publish::Outcome::Published | publish::Outcome::PublishedDespiteError) {
+        if changesets
+            && matches!(
+                report.outcome,
+                publish::Outcome::Published | publish::Outcome::PublishedDespiteError
+            )
+        {
             let dir = crate::manifest::clean_path(&cwd.join(&opts.target));
             let dir = if dir.is_dir() { dir } else { cwd.clone() };
             let in_workspace = crate::workspace::discover::find(&dir).ok().flatten();
-            let root = in_workspace.as_ref().map_or(dir.clone(), |w| w.root.clone());
+            let root = in_workspace
+                .as_ref()
+                .map_or(dir.clone(), |w| w.root.clone());
             let release = crate::changesets::Release {
                 name: report.packed.name.clone(),
                 version: report.packed.version.clone(),
             };
-            let tagged = crate::changesets::tag(&[release], in_workspace.is_some(), &root, env, printer);
+            let tagged =
+                crate::changesets::tag(&[release], in_workspace.is_some(), &root, env, printer);
             if !tagged.failures.is_empty() {
                 return Ok(1);
             }

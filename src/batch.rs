@@ -29,7 +29,7 @@ use crate::env::Env;
 use crate::error::Error;
 use crate::oidc::PublisherValues;
 use crate::publish::{self, Checked, Outcome, Plan, Prepared, PublishError, PublishOptions};
-use crate::publish::{ProvenanceInfo, Published, PreflightError};
+use crate::publish::{PreflightError, ProvenanceInfo, Published};
 use crate::trust::Stage;
 use crate::ui::{Level, Printer};
 use crate::workspace::discover::{self, Selection};
@@ -473,9 +473,7 @@ fn classify(e: &AuthError) -> NotReady {
             }
         }
         AuthError::NotInCi { .. } => NotReady::NotInCi,
-        AuthError::UnusableCredential { .. } | AuthError::NeedAuth { .. } => {
-            NotReady::NoCredential
-        }
+        AuthError::UnusableCredential { .. } | AuthError::NeedAuth { .. } => NotReady::NoCredential,
     }
 }
 

@@ -67,9 +67,8 @@ pub fn tag(
                 "packageName": r.name,
             });
             if let Err(e) = append_line(Path::new(path), &event.to_string()) {
-                out.failures.push(format!(
-                    "cannot append to CHANGESETS_OUTPUT ({path}): {e}"
-                ));
+                out.failures
+                    .push(format!("cannot append to CHANGESETS_OUTPUT ({path}): {e}"));
             }
         }
         match git_tag(&tag, root, env) {
@@ -78,7 +77,9 @@ pub fn tag(
                 "changesets",
                 &format!("the git tag {tag} already exists; left as it is"),
             ),
-            Err(e) => out.failures.push(format!("cannot create the git tag {tag}: {e}")),
+            Err(e) => out
+                .failures
+                .push(format!("cannot create the git tag {tag}: {e}")),
         }
     }
     for f in &out.failures {

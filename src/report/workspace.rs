@@ -163,7 +163,13 @@ fn table(header: &[&str], rows: &[Vec<String>]) -> Vec<String> {
     out
 }
 
-const HEADER: [&str; 5] = ["package", "version", "result", "authentication", "provenance"];
+const HEADER: [&str; 5] = [
+    "package",
+    "version",
+    "result",
+    "authentication",
+    "provenance",
+];
 
 fn cells(r: &Row) -> Vec<String> {
     vec![
@@ -189,15 +195,22 @@ pub fn render(printer: &Printer, r: &BatchReport) {
     problems(printer, r);
     new_packages(printer, r);
     printer.notice(&summary_line(r));
-    printer.ci.table("trustpub publish --workspaces", &HEADER, &rows);
+    printer
+        .ci
+        .table("trustpub publish --workspaces", &HEADER, &rows);
     if !r.dry_run {
         let published: Vec<serde_json::Value> = r
             .published()
             .map(|row| serde_json::json!({"name": row.name, "version": row.version}))
             .collect();
-        printer
-            .ci
-            .output("published", if published.is_empty() { "false" } else { "true" });
+        printer.ci.output(
+            "published",
+            if published.is_empty() {
+                "false"
+            } else {
+                "true"
+            },
+        );
         printer.ci.output(
             "published-packages",
             &serde_json::Value::Array(published).to_string(),
@@ -220,7 +233,14 @@ fn problems(printer: &Printer, r: &BatchReport) {
         printer.annotate(
             Level::Error,
             &format!("trustpub: {}", spec(row)),
-            &format!("{}{}", p.message, p.hint.as_ref().map(|h| format!("\nhint: {h}")).unwrap_or_default()),
+            &format!(
+                "{}{}",
+                p.message,
+                p.hint
+                    .as_ref()
+                    .map(|h| format!("\nhint: {h}"))
+                    .unwrap_or_default()
+            ),
         );
     }
 }
@@ -241,7 +261,11 @@ fn new_packages(printer: &Printer, r: &BatchReport) {
         if ready {
             text.push_str(&format!(
                 "\n  this run {} it with {}; afterwards:",
-                if r.dry_run { "would publish" } else { "publishes" },
+                if r.dry_run {
+                    "would publish"
+                } else {
+                    "publishes"
+                },
                 row.auth_line.as_deref().unwrap_or("its credential")
             ));
         } else {
@@ -314,5 +338,7 @@ fn summary_line(r: &BatchReport) -> String {
             names(&missing)
         );
     }
-    format!("published {published} package(s), {already} already published, {private} private skipped")
+    format!(
+        "published {published} package(s), {already} already published, {private} private skipped"
+    )
 }

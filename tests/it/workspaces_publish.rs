@@ -131,7 +131,10 @@ impl Ws {
             .env("GITHUB_ACTIONS", "true")
             .env("CI", "true")
             .env("ACTIONS_ID_TOKEN_REQUEST_URL", self.issuer.request_url())
-            .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", self.issuer.request_token())
+            .env(
+                "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+                self.issuer.request_token(),
+            )
             .env("GITHUB_STEP_SUMMARY", &self.summary)
             .env("GITHUB_OUTPUT", &self.output)
             .env(
@@ -199,7 +202,12 @@ impl Ws {
     }
 
     fn expect_code(&self, run: &Run, code: i32) {
-        assert_eq!(run.code(), Some(code), "expected exit {code}:\n{}", self.describe(run));
+        assert_eq!(
+            run.code(),
+            Some(code),
+            "expected exit {code}:\n{}",
+            self.describe(run)
+        );
     }
 
     fn record<'a>(&self, doc: &'a Value, short: &str) -> &'a Value {
@@ -245,27 +253,43 @@ fn a_dozen_packages_all_checked_first_then_a_failure_then_a_rerun() {
     }
 
     // 1. k has no trusted publisher: the readiness table, nothing uploaded.
-    let run = w
-        .publish()
-        .args(["--trusted-publishing", "always"])
-        .run();
+    let run = w.publish().args(["--trusted-publishing", "always"]).run();
     w.expect_code(&run, 1);
-    assert!(w.puts().is_empty(), "something was uploaded:\n{}", w.describe(&run));
+    assert!(
+        w.puts().is_empty(),
+        "something was uploaded:\n{}",
+        w.describe(&run)
+    );
     assert!(w.published(&PUBLIC).is_empty());
     let out = run.stdout();
     assert!(
-        out.lines().any(|l| l.starts_with(&w.name("k")) && l.contains("NOT READY: no or mismatched trusted publisher")),
+        out.lines().any(|l| l.starts_with(&w.name("k"))
+            && l.contains("NOT READY: no or mismatched trusted publisher")),
         "{}",
         w.describe(&run)
     );
     assert!(
-        out.lines().any(|l| l.starts_with(&w.name("a")) && l.contains("ready (not uploaded: another package is not ready)")),
+        out.lines().any(|l| l.starts_with(&w.name("a"))
+            && l.contains("ready (not uploaded: another package is not ready)")),
         "{}",
         w.describe(&run)
     );
-    assert!(run.stderr().contains(&format!("Skipping workspace {}, marked as private", w.name("tools"))));
-    assert!(run.stderr().contains("Workflow filename: release.yml"), "{}", w.describe(&run));
-    assert!(run.stderr().contains("not ready: nothing was uploaded"), "{}", w.describe(&run));
+    assert!(run.stderr().contains(&format!(
+        "Skipping workspace {}, marked as private",
+        w.name("tools")
+    )));
+    assert!(
+        run.stderr()
+            .lines()
+            .any(|l| l.contains("Workflow filename:") && l.trim_end().ends_with("release.yml")),
+        "{}",
+        w.describe(&run)
+    );
+    assert!(
+        run.stderr().contains("not ready: nothing was uploaded"),
+        "{}",
+        w.describe(&run)
+    );
     // One exchange per package, each with its own id token.
     let exchanges = w.proxy.exchanges();
     assert_eq!(exchanges.len(), PUBLIC.len(), "{}", w.describe(&run));
@@ -308,7 +332,10 @@ fn a_dozen_packages_all_checked_first_then_a_failure_then_a_rerun() {
     assert_eq!(w.record(&doc, "j")["outcome"], "not-uploaded");
     assert_eq!(w.record(&doc, "tools")["outcome"], "skipped-private");
     assert!(
-        run.stderr().contains("On the registry now:") && run.stderr().contains(&format!("Not on the registry: {}@1.0.0", w.name("e"))),
+        run.stderr().contains("On the registry now:")
+            && run
+                .stderr()
+                .contains(&format!("Not on the registry: {}@1.0.0", w.name("e"))),
         "{}",
         w.describe(&run)
     );
@@ -324,7 +351,12 @@ fn a_dozen_packages_all_checked_first_then_a_failure_then_a_rerun() {
     w.expect_code(&run, 0);
     let mut again: Vec<String> = w.puts()[before..].to_vec();
     again.sort();
-    assert_eq!(again, ["c", "d", "e", "f", "g", "j"], "{}", w.describe(&run));
+    assert_eq!(
+        again,
+        ["c", "d", "e", "f", "g", "j"],
+        "{}",
+        w.describe(&run)
+    );
     let mut all = w.published(&PUBLIC);
     all.sort();
     assert_eq!(all, PUBLIC);
@@ -345,7 +377,17 @@ fn a_dozen_packages_all_checked_first_then_a_failure_then_a_rerun() {
         .map(|r| r["name"].as_str().unwrap().to_string())
         .collect();
     let pos = |s: &str| order.iter().position(|n| *n == w.name(s)).unwrap();
-    for (a, b) in [("a", "b"), ("b", "c"), ("c", "d"), ("e", "f"), ("f", "g"), ("b", "g"), ("g", "j"), ("i", "j"), ("h", "i")] {
+    for (a, b) in [
+        ("a", "b"),
+        ("b", "c"),
+        ("c", "d"),
+        ("e", "f"),
+        ("f", "g"),
+        ("b", "g"),
+        ("g", "j"),
+        ("i", "j"),
+        ("h", "i"),
+    ] {
         assert!(pos(a) < pos(b), "{a} after {b}: {order:?}");
     }
     let output = fs::read_to_string(&w.output).unwrap();
@@ -356,26 +398,39 @@ fn a_dozen_packages_all_checked_first_then_a_failure_then_a_rerun() {
         .expect("published-packages");
     let listed: Value = serde_json::from_str(line).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 6, "{listed}");
-    assert!(listed.as_array().unwrap().contains(&json!({"name": w.name("j"), "version": "1.0.0"})));
+    assert!(listed
+        .as_array()
+        .unwrap()
+        .contains(&json!({"name": w.name("j"), "version": "1.0.0"})));
     let summary = fs::read_to_string(&w.summary).unwrap();
-    assert!(summary.contains("| package | version | result | authentication | provenance |"), "{summary}");
-    assert!(summary.contains(&format!("| {} | 1.0.0 | already published |", w.name("a"))), "{summary}");
+    assert!(
+        summary.contains("| package | version | result | authentication | provenance |"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(&format!("| {} | 1.0.0 | already published |", w.name("a"))),
+        "{summary}"
+    );
     w.check_leaks(&run);
 }
 
 #[test]
 fn new_packages_are_named_with_the_bootstrap_steps_and_nothing_goes_up() {
-    let w = Ws::new("ws-new", &[member("old", &[]), member("fresh", &[("dependencies", "old")])]);
+    let w = Ws::new(
+        "ws-new",
+        &[
+            member("old", &[]),
+            member("fresh", &[("dependencies", "old")]),
+        ],
+    );
     w.exists_and_trusts("old");
-    let run = w
-        .publish()
-        .args(["--trusted-publishing", "always"])
-        .run();
+    let run = w.publish().args(["--trusted-publishing", "always"]).run();
     w.expect_code(&run, 1);
     assert!(w.puts().is_empty());
     let fresh = w.name("fresh");
     assert!(
-        run.stdout().lines().any(|l| l.starts_with(&fresh) && l.contains("NOT READY: new package: a first publish cannot use trusted publishing")),
+        run.stdout().lines().any(|l| l.starts_with(&fresh)
+            && l.contains("NOT READY: new package: a first publish cannot use trusted publishing")),
         "{}",
         w.describe(&run)
     );
@@ -389,14 +444,21 @@ fn new_packages_are_named_with_the_bootstrap_steps_and_nothing_goes_up() {
         "Workflow filename: release.yml",
         "re-run this publish",
     ] {
-        assert!(err.contains(text), "stderr lacks {text:?}:\n{}", w.describe(&run));
+        assert!(
+            err.contains(text),
+            "stderr lacks {text:?}:\n{}",
+            w.describe(&run)
+        );
     }
     w.check_leaks(&run);
 }
 
 #[test]
 fn a_version_already_published_with_another_tarball_stops_the_run_unless_tolerated() {
-    let w = Ws::new("ws-conflict", &[member("a", &[]), member("b", &[("dependencies", "a")])]);
+    let w = Ws::new(
+        "ws-conflict",
+        &[member("a", &[]), member("b", &[("dependencies", "a")])],
+    );
     w.exists_and_trusts("b");
     // a@1.0.0 is on the registry already, but not this tarball.
     w.proxy.seed(&w.name("a"), "1.0.0");
@@ -405,7 +467,10 @@ fn a_version_already_published_with_another_tarball_stops_the_run_unless_tolerat
     w.expect_code(&run, 1);
     assert!(w.puts().is_empty());
     assert!(
-        run.stdout().lines().any(|l| l.starts_with(&w.name("a")) && l.contains("version published with another tarball")),
+        run.stdout()
+            .lines()
+            .any(|l| l.starts_with(&w.name("a"))
+                && l.contains("version published with another tarball")),
         "{}",
         w.describe(&run)
     );
@@ -431,16 +496,26 @@ fn a_dependency_cycle_is_named_before_any_request() {
     let run = w.publish().run();
     assert!(matches!(run.code(), Some(1 | 2)), "{}", w.describe(&run));
     let err = run.stderr();
-    assert!(err.contains(&w.name("a")) && err.contains(&w.name("b")), "{}", w.describe(&run));
+    assert!(
+        err.contains(&w.name("a")) && err.contains(&w.name("b")),
+        "{}",
+        w.describe(&run)
+    );
     assert!(err.to_lowercase().contains("cycle"), "{}", w.describe(&run));
-    assert!(!err.contains(&w.name("c")), "the cycle names a package outside it:\n{err}");
+    assert!(
+        !err.contains(&w.name("c")),
+        "the cycle names a package outside it:\n{err}"
+    );
     assert!(w.proxy.requests().is_empty(), "{}", w.describe(&run));
     w.check_leaks(&run);
 }
 
 #[test]
 fn changesets_mode_prints_new_tags_and_creates_them() {
-    let w = Ws::new("ws-changesets", &[member("a", &[]), member("b", &[("dependencies", "a")])]);
+    let w = Ws::new(
+        "ws-changesets",
+        &[member("a", &[]), member("b", &[("dependencies", "a")])],
+    );
     w.exists_and_trusts("a");
     w.exists_and_trusts("b");
     let git = |args: &[&str]| {
@@ -455,7 +530,11 @@ fn changesets_mode_prints_new_tags_and_creates_them() {
             .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
             .output()
             .expect("git is needed for the --changesets test");
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     git(&["init", "-q"]);
@@ -464,7 +543,12 @@ fn changesets_mode_prints_new_tags_and_creates_them() {
     // a@1.0.0 was published earlier (the same tarball): no tag for it.
     let run = w
         .publish()
-        .args(["--trusted-publishing", "always", "--workspace", &w.name("a")])
+        .args([
+            "--trusted-publishing",
+            "always",
+            "--workspace",
+            &w.name("a"),
+        ])
         .run();
     w.expect_code(&run, 0);
     let events = w.sb.root.join("changesets-output.ndjson");
@@ -479,34 +563,71 @@ fn changesets_mode_prints_new_tags_and_creates_them() {
         .run();
     w.expect_code(&run, 0);
     let b_tag = format!("{}@1.0.0", w.name("b"));
-    let new_tags: Vec<&str> = run.stdout().lines().filter(|l| l.starts_with("New tag:")).collect();
-    assert_eq!(new_tags, [format!("New tag: {b_tag}")], "{}", w.describe(&run));
+    let new_tags: Vec<&str> = run
+        .stdout()
+        .lines()
+        .filter(|l| l.starts_with("New tag:"))
+        .collect();
+    assert_eq!(
+        new_tags,
+        [format!("New tag: {b_tag}")],
+        "{}",
+        w.describe(&run)
+    );
     // The line changesets/action v1 parses.
     let re = regex::Regex::new(r"New tag:\s+(@[^/]+/[^@]+|[^/]+)@([^\s]+)").unwrap();
     let caps = re.captures(new_tags[0]).unwrap();
     assert_eq!((&caps[1], &caps[2]), (w.name("b").as_str(), "1.0.0"));
     assert_eq!(git(&["tag", "--list"]).trim(), b_tag);
-    assert_eq!(git(&["cat-file", "-t", &b_tag]).trim(), "tag", "not an annotated tag");
+    assert_eq!(
+        git(&["cat-file", "-t", &b_tag]).trim(),
+        "tag",
+        "not an annotated tag"
+    );
     let lines: Vec<Value> = fs::read_to_string(&events)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines, [json!({"type": "git-tag", "tag": b_tag, "packageName": w.name("b")})]);
+    assert_eq!(
+        lines,
+        [json!({"type": "git-tag", "tag": b_tag, "packageName": w.name("b")})]
+    );
     w.check_leaks(&run);
 }
 
 #[test]
 fn workspace_flags_outside_a_workspace_are_a_usage_error() {
     let sb = Sandbox::new();
-    let pkg = sb.package("lonely", &json!({"name": "lonely", "version": "1.0.0"}), &[]);
-    let run = sb.trustpub(["publish", "--workspaces", "--dry-run", "--offline"]).cwd(&pkg).run();
-    run.expect_code(2);
-    assert!(run.stderr().contains("is not inside a workspace"), "{}", run.describe);
+    let pkg = sb.package(
+        "lonely",
+        &json!({"name": "lonely", "version": "1.0.0"}),
+        &[],
+    );
     let run = sb
-        .trustpub(["publish", "--include-workspace-root", "--dry-run", "--offline"])
+        .trustpub(["publish", "--workspaces", "--dry-run", "--offline"])
         .cwd(&pkg)
         .run();
     run.expect_code(2);
-    assert!(run.stderr().contains("--include-workspace-root needs --workspaces"), "{}", run.describe);
+    assert!(
+        run.stderr().contains("is not inside a workspace"),
+        "{}",
+        run.describe
+    );
+    let run = sb
+        .trustpub([
+            "publish",
+            "--include-workspace-root",
+            "--dry-run",
+            "--offline",
+        ])
+        .cwd(&pkg)
+        .run();
+    run.expect_code(2);
+    assert!(
+        run.stderr()
+            .contains("--include-workspace-root needs --workspaces"),
+        "{}",
+        run.describe
+    );
 }

@@ -20,7 +20,10 @@
 //!    `$GITHUB_OUTPUT`, and with `--changesets` what `changeset publish`
 //!    prints and the git tags it creates.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use crate::auth::{AuthError, Authenticated};
 use crate::changesets::{self, Release};
@@ -255,6 +258,8 @@ struct Slot<'w> {
     prepared: Option<Prepared>,
     authenticated: Option<Authenticated>,
     plan: Option<Plan>,
+    /// When its preflight ended (see [`RECHECK_AFTER`]).
+    checked_at: Option<Instant>,
     row: Row,
 }
 
@@ -334,6 +339,7 @@ pub fn publish_workspaces(
                 prepared: None,
                 authenticated: None,
                 plan: None,
+                checked_at: None,
                 row: blank_row(m, State::Held),
             });
         }
@@ -477,22 +483,31 @@ fn classify(e: &AuthError) -> NotReady {
     }
 }
 
+/// The options of the preflight: same-integrity versions are always
+/// skipped here (that is what makes a re-run after a partial failure
+/// publish exactly what is missing); another tarball is sorted out by the
+/// caller.
+fn lenient(opts: &BatchOptions) -> PublishOptions {
+    PublishOptions {
+        tolerate_republish: true,
+        ..opts.publish.clone()
+    }
+}
+
 /// *preflight* for every authenticated package. A version already on the
 /// registry with this tarball is skipped; with another tarball it stops
 /// the run unless `--tolerate-republish`.
 fn preflight_all(slots: &mut [Slot<'_>], opts: &BatchOptions, env: &Env, printer: &Printer) {
-    // Same-integrity versions are always skipped here: that is what makes a
-    // re-run after a partial failure publish exactly what is missing.
-    let lenient = PublishOptions {
-        tolerate_republish: true,
-        ..opts.publish.clone()
-    };
+    let lenient = lenient(opts);
     for slot in slots.iter_mut() {
         let (Some(p), Some(a)) = (&slot.prepared, &slot.authenticated) else {
             continue;
         };
         match publish::preflight(&lenient, env, p, a, printer) {
-            Ok(Checked::Go(plan)) => slot.plan = Some(plan),
+            Ok(Checked::Go(plan)) => {
+                slot.plan = Some(plan);
+                slot.checked_at = Some(Instant::now());
+            }
             Ok(Checked::Already {
                 same_integrity: true,
             }) => slot.row.state = State::AlreadyPublished,
@@ -516,10 +531,25 @@ fn preflight_all(slots: &mut [Slot<'_>], opts: &BatchOptions, env: &Env, printer
     // Nothing ready goes up while another package is not ready.
 }
 
+/// How long a package's exchange and preflight stay fresh before its
+/// upload: id tokens and exchanged tokens are short-lived (GitHub's id
+/// tokens expire minutes after they are issued, and Fulcio refuses an
+/// expired one), so a package whose checks are older is authenticated and
+/// checked again, one package at a time, right before its wave. Set by
+/// `TRUSTPUB_RECHECK_AFTER` (seconds).
+pub const RECHECK_AFTER: Duration = Duration::from_secs(240);
+
+fn recheck_after(env: &Env) -> Duration {
+    env.get("TRUSTPUB_RECHECK_AFTER")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(RECHECK_AFTER, Duration::from_secs)
+}
+
 /// *upload*, wave by wave, up to [`UPLOAD_JOBS`] at a time; after a
 /// failure no later wave starts.
 fn upload_all(slots: &mut [Slot<'_>], opts: &BatchOptions, env: &Env, printer: &Printer) {
     let waves = slots.iter().map(|s| s.wave).max().map_or(0, |w| w + 1);
+    let recheck = recheck_after(env);
     let mut failed = false;
     for wave in 0..waves {
         let mut todo: Vec<&mut Slot<'_>> = slots
@@ -532,16 +562,66 @@ fn upload_all(slots: &mut [Slot<'_>], opts: &BatchOptions, env: &Env, printer: &
             }
             continue;
         }
-        for chunk in todo.chunks_mut(UPLOAD_JOBS) {
-            std::thread::scope(|scope| {
-                for slot in chunk.iter_mut() {
-                    scope.spawn(move || upload_one(slot, opts, env, printer));
-                }
-            });
+        for slot in todo.iter_mut() {
+            if slot.checked_at.is_some_and(|t| t.elapsed() >= recheck) {
+                recheck_one(slot, opts, env, printer);
+            }
         }
+        let queue = Mutex::new(
+            todo.into_iter()
+                .filter(|s| s.plan.is_some())
+                .collect::<VecDeque<_>>(),
+        );
+        let jobs = UPLOAD_JOBS.min(queue.lock().map_or(1, |q| q.len())).max(1);
+        std::thread::scope(|scope| {
+            for _ in 0..jobs {
+                scope.spawn(|| loop {
+                    let next = queue.lock().ok().and_then(|mut q| q.pop_front());
+                    match next {
+                        Some(slot) => upload_one(slot, opts, env, printer),
+                        None => break,
+                    }
+                });
+            }
+        });
         failed = slots
             .iter()
             .any(|s| s.wave == wave && s.row.state == State::Failed);
+    }
+}
+
+/// Authenticates (trusted publishing only: a configured token does not
+/// expire here) and runs the preflight again for a package whose checks
+/// are stale.
+fn recheck_one(slot: &mut Slot<'_>, opts: &BatchOptions, env: &Env, printer: &Printer) {
+    let Some(p) = &slot.prepared else { return };
+    let trusted = slot
+        .authenticated
+        .as_ref()
+        .is_some_and(|a| a.trusted.is_some());
+    if trusted {
+        match publish::authenticate(&opts.publish, p, env, printer) {
+            Ok(a) => slot.authenticated = Some(a),
+            Err(e) => {
+                slot.plan = None;
+                slot.row.state = State::Failed;
+                slot.row.problem = Some(Problem::from_error(&publish_error(e)));
+                return;
+            }
+        }
+    }
+    let Some(a) = &slot.authenticated else { return };
+    slot.plan = None;
+    match publish::preflight(&lenient(opts), env, p, a, printer) {
+        Ok(Checked::Go(plan)) => {
+            slot.plan = Some(plan);
+            slot.checked_at = Some(Instant::now());
+        }
+        Ok(Checked::Already { .. }) => slot.row.state = State::AlreadyPublished,
+        Err(e) => {
+            slot.row.state = State::Failed;
+            slot.row.problem = Some(Problem::from_error(&publish_error(e)));
+        }
     }
 }
 

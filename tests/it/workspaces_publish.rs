@@ -293,12 +293,13 @@ fn a_dozen_packages_all_checked_first_then_a_failure_then_a_rerun() {
     // One exchange per package, each with its own id token.
     let exchanges = w.proxy.exchanges();
     assert_eq!(exchanges.len(), PUBLIC.len(), "{}", w.describe(&run));
-    assert!(
-        w.issuer.requests().len() >= PUBLIC.len(),
-        "{} id-token requests for {} exchanges",
-        w.issuer.requests().len(),
-        PUBLIC.len()
-    );
+    let id_tokens = w
+        .issuer
+        .requests()
+        .iter()
+        .filter(|r| r.url.starts_with("/token"))
+        .count();
+    assert_eq!(id_tokens, PUBLIC.len(), "one id token per exchange");
     w.check_leaks(&run);
 
     // 2. k trusted; e's upload fails: the waves before it are on the
@@ -630,4 +631,51 @@ fn workspace_flags_outside_a_workspace_are_a_usage_error() {
         "{}",
         run.describe
     );
+}
+
+#[test]
+fn stale_exchanges_are_redone_one_by_one_before_the_upload() {
+    let w = Ws::new(
+        "ws-stale",
+        &[member("a", &[]), member("b", &[("dependencies", "a")])],
+    );
+    w.exists_and_trusts("a");
+    w.exists_and_trusts("b");
+    // Every check counts as stale: each package is exchanged (and checked)
+    // again right before its upload, with a fresh id token.
+    let run = w
+        .publish()
+        .args(["--trusted-publishing", "always"])
+        .env("TRUSTPUB_RECHECK_AFTER", "0")
+        .run();
+    w.expect_code(&run, 0);
+    let exchanged: Vec<String> = w
+        .proxy
+        .exchanges()
+        .iter()
+        .map(|e| e.package.clone())
+        .collect();
+    assert_eq!(
+        exchanged,
+        [w.name("a"), w.name("b"), w.name("a"), w.name("b")],
+        "{}",
+        w.describe(&run)
+    );
+    let id_tokens = |w: &Ws| {
+        w.issuer
+            .requests()
+            .iter()
+            .filter(|r| r.url.starts_with("/token"))
+            .count()
+    };
+    assert_eq!(id_tokens(&w), 4, "{}", w.describe(&run));
+    assert_eq!(w.puts(), ["a", "b"]);
+    // Without the override the checks are fresh: one exchange each.
+    let w2 = Ws::new("ws-fresh", &[member("a", &[])]);
+    w2.exists_and_trusts("a");
+    let run2 = w2.publish().args(["--trusted-publishing", "always"]).run();
+    w2.expect_code(&run2, 0);
+    assert_eq!(w2.proxy.exchanges().len(), 1, "{}", w2.describe(&run2));
+    w.check_leaks(&run);
+    w2.check_leaks(&run2);
 }

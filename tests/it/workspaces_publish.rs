@@ -679,3 +679,61 @@ fn stale_exchanges_are_redone_one_by_one_before_the_upload() {
     w.check_leaks(&run);
     w2.check_leaks(&run2);
 }
+
+#[test]
+fn every_package_of_a_public_repository_gets_provenance_that_verifies() {
+    use crate::support::sigstore_fakes::{verify_bundle, Sigstore};
+    let w = Ws::new(
+        "ws-prov",
+        &[
+            member("a", &[]),
+            member("b", &[("dependencies", "a")]),
+            member("c", &[("dependencies", "a")]),
+        ],
+    );
+    for s in ["a", "b", "c"] {
+        w.exists_and_trusts(s);
+    }
+    // A public repository: npm signs provenance automatically.
+    w.issuer.set_job(
+        w.issuer
+            .github_claims("acme", "widgets", "release.yml")
+            .build(),
+    );
+    let sig = Sigstore::start(&[&w.issuer]);
+    let run = w
+        .publish()
+        .args(["--trusted-publishing", "always", "--json"])
+        .args(["--fulcio-url", &sig.fulcio.url()])
+        .args(["--rekor-url", &sig.rekor.url()])
+        .env("GITHUB_REPOSITORY", "acme/widgets")
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        .env("GITHUB_REF", "refs/heads/main")
+        .env("GITHUB_SHA", "d782c874402305a00adcd10a58001c708039c0d0")
+        .env("GITHUB_EVENT_NAME", "push")
+        .env("GITHUB_REPOSITORY_ID", "25672436")
+        .env("GITHUB_REPOSITORY_OWNER_ID", "393869357")
+        .env("GITHUB_RUN_ID", "420342961")
+        .env("GITHUB_RUN_ATTEMPT", "1")
+        .env("RUNNER_ENVIRONMENT", "github-hosted")
+        .run();
+    w.expect_code(&run, 0);
+    assert_eq!(sig.rekor.entries().len(), 3, "{}", w.describe(&run));
+    let doc = run.json();
+    let san = "https://github.com/acme/widgets/.github/workflows/release.yml@refs/heads/main";
+    for s in ["a", "b", "c"] {
+        let rec = w.record(&doc, s);
+        assert_eq!(rec["provenance"]["source"], "signed", "{s}");
+        let url = format!("{}-/npm/v1/attestations/{}@1.0.0", w.proxy.url(), w.name(s));
+        let r = crate::support::oidc_fakes::http("GET", &url, &[], b"").expect("attestations");
+        assert_eq!(r.status, 200, "no attestation for {s}");
+        let bundle = r.json()["attestations"][0]["bundle"].clone();
+        let statement = verify_bundle(&bundle, &sig.trusted_root(), san, &w.issuer.url())
+            .unwrap_or_else(|e| panic!("{s}: the bundle does not verify: {e}"));
+        assert_eq!(
+            statement["subject"][0]["name"],
+            json!(format!("pkg:npm/{}@1.0.0", w.name(s)))
+        );
+    }
+    w.check_leaks(&run);
+}

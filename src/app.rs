@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use crate::batch::BatchOptions;
 use crate::cli::{Cli, Command, DoctorArgs, PackArgs, PublishArgs};
 use crate::config::{CliConfig, Config};
 use crate::doctor::{self, DoctorOptions};
@@ -15,6 +16,7 @@ use crate::provenance::sign::SigstoreUrls;
 use crate::publish::{self, PublishOptions};
 use crate::secret::Secret;
 use crate::ui::Printer;
+use crate::workspace::discover::Selection;
 
 /// Whether the command asked for `--json`.
 pub fn wants_json(command: &Command) -> bool {
@@ -59,12 +61,7 @@ pub fn run_and_report(cli: Cli, env: &Env, printer: &Printer) -> u8 {
 pub fn run(cli: Cli, env: &Env, printer: &Printer) -> Result<u8, Error> {
     match cli.command {
         Command::Pack(args) => pack(args, env, printer),
-        Command::Publish(args) => {
-            let cwd = current_dir()?;
-            let report = publish::publish(&publish_options(args), env, &cwd, printer)?;
-            crate::report::publish(printer, &report);
-            Ok(0)
-        }
+        Command::Publish(args) => publish(args, env, printer),
         Command::Doctor(args) => doctor(args, env, printer),
         Command::Completions(args) => {
             let script = crate::generate::completions(args.shell);
@@ -131,6 +128,61 @@ fn doctor(args: DoctorArgs, env: &Env, printer: &Printer) -> Result<u8, Error> {
     let report = doctor::doctor(&opts, env, &cwd, printer)?;
     crate::report::doctor(printer, &report);
     Ok(if report.ready() { 0 } else { 1 })
+}
+
+fn publish(args: PublishArgs, env: &Env, printer: &Printer) -> Result<u8, Error> {
+    let cwd = current_dir()?;
+    let ws = args.workspaces.clone();
+    let changesets = args.changesets;
+    if !ws.workspaces && ws.workspace.is_empty() {
+        if ws.include_workspace_root {
+            return Err(Error::Usage {
+                message: "--include-workspace-root needs --workspaces or --workspace".into(),
+                hint: Some(
+                    "add --workspaces to publish every package of the workspace and its root"
+                        .into(),
+                ),
+            });
+        }
+        let opts = publish_options(args);
+        let report = publish::publish(&opts, env, &cwd, printer)?;
+        crate::report::publish(printer, &report);
+        if changesets
+            && matches!(
+                report.outcome,
+                publish::Outcome::Published | publish::Outcome::PublishedDespiteError
+            )
+        {
+            let dir = crate::manifest::clean_path(&cwd.join(&opts.target));
+            let dir = if dir.is_dir() { dir } else { cwd.clone() };
+            let in_workspace = crate::workspace::discover::find(&dir).ok().flatten();
+            let root = in_workspace
+                .as_ref()
+                .map_or(dir.clone(), |w| w.root.clone());
+            let release = crate::changesets::Release {
+                name: report.packed.name.clone(),
+                version: report.packed.version.clone(),
+            };
+            let tagged =
+                crate::changesets::tag(&[release], in_workspace.is_some(), &root, env, printer);
+            if !tagged.failures.is_empty() {
+                return Ok(1);
+            }
+        }
+        return Ok(0);
+    }
+    let opts = BatchOptions {
+        publish: publish_options(args),
+        selection: Selection {
+            all: ws.workspaces,
+            filters: ws.workspace,
+            include_root: ws.include_workspace_root,
+        },
+        changesets,
+    };
+    let report = crate::batch::publish_workspaces(&opts, env, &cwd, printer)?;
+    crate::report::workspace::render(printer, &report);
+    Ok(u8::try_from(report.exit_code()).unwrap_or(1))
 }
 
 fn publish_options(a: PublishArgs) -> PublishOptions {

@@ -59,6 +59,12 @@ pub struct TrustReport {
     pub failure: Option<String>,
     /// npm's automatic-provenance decision.
     pub provenance: Option<ProvenanceDecision>,
+    /// Trusted publishing failed because the package is not on the
+    /// registry yet (a first publish).
+    pub new_package: bool,
+    /// The trusted-publisher values the failed attempt's id token names
+    /// (what to enter on the registry).
+    pub publisher: Option<crate::oidc::PublisherValues>,
 }
 
 /// What the stage needs to know about one package.
@@ -191,6 +197,8 @@ pub fn authenticate(r: &AuthRequest<'_>) -> Result<Authenticated, AuthError> {
         Attempt::NotInCi | Attempt::Disabled => None,
         Attempt::Failed(diagnosis) => {
             trust.failure = Some(diagnosis.summary.clone());
+            trust.new_package = diagnosis.package_missing;
+            trust.publisher = diagnosis.values.clone();
             if r.mode == Mode::Always {
                 print_diagnosis(r, &diagnosis, Level::Error);
                 return Err(AuthError::TrustedPublishing {

@@ -32,6 +32,8 @@ use crate::ui::{Sink, StdSink, Stream};
 pub struct CiReport {
     provider: Option<Provider>,
     summary_path: Option<PathBuf>,
+    /// `$GITHUB_OUTPUT`: the step's outputs.
+    output_path: Option<PathBuf>,
     rows: Mutex<Vec<(String, String)>>,
     sink: Arc<dyn Sink>,
 }
@@ -41,6 +43,7 @@ impl Default for CiReport {
         CiReport {
             provider: None,
             summary_path: None,
+            output_path: None,
             rows: Mutex::new(Vec::new()),
             sink: Arc::new(StdSink),
         }
@@ -62,16 +65,16 @@ impl CiReport {
     /// The side channels of the CI detected in `env`, written to `sink`.
     pub fn from_env_to(env: &Env, sink: Arc<dyn Sink>) -> CiReport {
         let provider = ci::detect(env);
-        let summary_path = match provider {
-            Some(Provider::GitHubActions) => env
-                .get("GITHUB_STEP_SUMMARY")
-                .filter(|p| !p.is_empty())
-                .map(PathBuf::from),
+        let github_file = |name: &str| match provider {
+            Some(Provider::GitHubActions) => {
+                env.get(name).filter(|p| !p.is_empty()).map(PathBuf::from)
+            }
             _ => None,
         };
         CiReport {
             provider,
-            summary_path,
+            summary_path: github_file("GITHUB_STEP_SUMMARY"),
+            output_path: github_file("GITHUB_OUTPUT"),
             rows: Mutex::new(Vec::new()),
             sink,
         }
@@ -156,6 +159,59 @@ impl CiReport {
         }
     }
 
+    /// Appends a table with `header` and `rows` (under `title`) to
+    /// `$GITHUB_STEP_SUMMARY` now (GitHub only).
+    pub fn table(&self, title: &str, header: &[&str], rows: &[Vec<String>]) {
+        let mut md = format!("### {}\n\n|", cell(&safe(title)));
+        for h in header {
+            md.push_str(&format!(" {} |", cell(h)));
+        }
+        md.push_str("\n|");
+        md.push_str(&"---|".repeat(header.len()));
+        md.push('\n');
+        for row in rows {
+            md.push('|');
+            for c in row {
+                md.push_str(&format!(" {} |", cell(&safe(c))));
+            }
+            md.push('\n');
+        }
+        md.push('\n');
+        self.append("GITHUB_STEP_SUMMARY", self.summary_path.as_ref(), &md);
+    }
+
+    /// Sets a step output in `$GITHUB_OUTPUT` (GitHub only). The value is
+    /// written on one line (line breaks become spaces), so it cannot start
+    /// another output.
+    pub fn output(&self, name: &str, value: &str) {
+        let value: String = value
+            .chars()
+            .map(|c| if matches!(c, '\r' | '\n') { ' ' } else { c })
+            .collect();
+        let line = format!("{name}={value}\n");
+        self.append("GITHUB_OUTPUT", self.output_path.as_ref(), &line);
+    }
+
+    fn append(&self, what: &str, path: Option<&PathBuf>, text: &str) {
+        let Some(path) = path else {
+            return;
+        };
+        let written = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(text.as_bytes()));
+        if let Err(e) = written {
+            self.sink.line(
+                Stream::Err,
+                &safe(&format!(
+                    "trustpub warn ci cannot append to {what} ({}): {e}",
+                    path.display()
+                )),
+            );
+        }
+    }
+
     /// Appends the table (under `title`) to `$GITHUB_STEP_SUMMARY`.
     pub fn write_summary(&self, title: &str) {
         let Some(path) = &self.summary_path else {
@@ -173,20 +229,7 @@ impl CiReport {
             md.push_str(&format!("| {} | {} |\n", cell(&safe(&k)), cell(&safe(&v))));
         }
         md.push('\n');
-        let written = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(path)
-            .and_then(|mut f| f.write_all(md.as_bytes()));
-        if let Err(e) = written {
-            self.sink.line(
-                Stream::Err,
-                &safe(&format!(
-                    "trustpub warn ci cannot append to GITHUB_STEP_SUMMARY ({}): {e}",
-                    path.display()
-                )),
-            );
-        }
+        self.append("GITHUB_STEP_SUMMARY", Some(path), &md);
     }
 }
 

@@ -163,6 +163,12 @@ pub struct PublishArgs {
     pub trusted_publishing: Mode,
     #[command(flatten)]
     pub workspaces: WorkspaceArgs,
+    /// Do what `changeset publish` does after publishing: print
+    /// `New tag: <name>@<version>` for each published package (and append
+    /// its event to $CHANGESETS_OUTPUT when set) and create that git tag
+    /// (`v<version>` outside a workspace).
+    #[arg(long, conflicts_with = "json")]
+    pub changesets: bool,
 }
 
 /// `--access` as typed: `private` is npm's alias of `restricted`, and the

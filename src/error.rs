@@ -10,6 +10,7 @@ use crate::pack::PackError;
 use crate::publish::{PreflightError, PrepareError, PublishError, UploadError};
 use crate::registry::RegistryError;
 use crate::scripts::ScriptError;
+use crate::workspace::WorkspaceError;
 
 /// Any failure of a trustpub command.
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +21,9 @@ pub enum Error {
     Publish(#[from] PublishError),
     #[error(transparent)]
     Doctor(#[from] DoctorError),
+    /// Finding, selecting or ordering a workspace's packages.
+    #[error(transparent)]
+    Workspace(#[from] WorkspaceError),
     #[error("{message}")]
     Usage {
         message: String,
@@ -33,6 +37,7 @@ impl Error {
             Error::Pack(e) => e.exit_code(),
             Error::Publish(e) => e.exit_code(),
             Error::Doctor(e) => e.exit_code(),
+            Error::Workspace(e) => e.exit_code(),
             Error::Usage { .. } => 2,
         }
     }
@@ -42,6 +47,7 @@ impl Error {
             Error::Pack(e) => e.hint(),
             Error::Publish(e) => e.hint(),
             Error::Doctor(e) => e.hint(),
+            Error::Workspace(e) => Some(e.hint()),
             Error::Usage { hint, .. } => hint.clone(),
         }
     }
@@ -98,13 +104,13 @@ impl Error {
                 _ => None,
             },
             Error::Doctor(DoctorError::Prepare(e)) => prepare(e),
-            Error::Pack(_) | Error::Usage { .. } => None,
+            Error::Pack(_) | Error::Workspace(_) | Error::Usage { .. } => None,
         };
         known.unwrap_or_else(|| {
             match (self, self.exit_code()) {
                 (_, 2) => "EUSAGE",
                 // doctor's errors are publish's first half.
-                (Error::Publish(_) | Error::Doctor(_), _) => "EPUBLISH",
+                (Error::Publish(_) | Error::Doctor(_) | Error::Workspace(_), _) => "EPUBLISH",
                 _ => "EPACK",
             }
             .to_string()

@@ -19,6 +19,8 @@
 
 pub mod app;
 pub mod auth;
+pub mod batch;
+pub mod changesets;
 pub mod ci;
 pub mod ci_report;
 pub mod cli;

@@ -427,11 +427,11 @@ pub fn read_package(
 }
 
 /// What is being published, after packing.
-struct Package {
+pub(crate) struct Package {
     manifest: Map<String, Value>,
-    name: String,
-    version: String,
-    packed: Packed,
+    pub(crate) name: String,
+    pub(crate) version: String,
+    pub(crate) packed: Packed,
     tarball: Vec<u8>,
     dir: Option<PathBuf>,
     script_manifest: Option<Manifest>,
@@ -439,26 +439,26 @@ struct Package {
 
 /// The *prepare* stage's result: a package packed and checked, its
 /// configuration, and where it goes.
-struct Prepared {
-    package: Package,
+pub(crate) struct Prepared {
+    pub(crate) package: Package,
     config: Config,
-    tag: String,
+    pub(crate) tag: String,
     access: Option<Access>,
-    dry_run: bool,
+    pub(crate) dry_run: bool,
     /// `--offline` with `--dry-run`.
     offline: bool,
-    target: Target,
+    pub(crate) target: Target,
 }
 
 impl Prepared {
     /// `name@version`, as the registry files it.
-    fn spec(&self) -> String {
+    pub(crate) fn spec(&self) -> String {
         format!("{}@{}", self.package.name, self.package.version)
     }
 }
 
 /// The *preflight* stage's result.
-enum Checked {
+pub(crate) enum Checked {
     /// The upload may go ahead, with this provenance.
     Go(Plan),
     /// `--tolerate-republish`: the version is already there.
@@ -475,16 +475,7 @@ pub fn publish(
     printer: &Printer,
 ) -> Result<PublishReport, PublishError> {
     let prepared = prepare(opts, env, cwd, printer)?;
-    let authenticated = auth::authenticate(&AuthRequest {
-        env,
-        config: &prepared.config,
-        target: &prepared.target,
-        name: &prepared.package.name,
-        repository: prepared.package.manifest.get("repository"),
-        mode: opts.trusted_publishing,
-        offline: prepared.offline,
-        printer,
-    })?;
+    let authenticated = authenticate(opts, &prepared, env, printer)?;
     let checked = preflight(opts, env, &prepared, &authenticated, printer)?;
     let (made, outcome) = match checked {
         Checked::Already { same_integrity } => (
@@ -500,20 +491,61 @@ pub fn publish(
     Ok(report(prepared, authenticated, made, outcome))
 }
 
+/// *authenticate* ([`auth::authenticate`]) for a prepared package.
+pub(crate) fn authenticate(
+    opts: &PublishOptions,
+    prepared: &Prepared,
+    env: &Env,
+    printer: &Printer,
+) -> Result<Authenticated, AuthError> {
+    auth::authenticate(&AuthRequest {
+        env,
+        config: &prepared.config,
+        target: &prepared.target,
+        name: &prepared.package.name,
+        repository: prepared.package.manifest.get("repository"),
+        mode: opts.trusted_publishing,
+        offline: prepared.offline,
+        printer,
+    })
+}
+
 /// *prepare*: the configuration, the manifest, prepublishOnly and the pack,
 /// the checks npm makes before any request, and the registry's client.
-fn prepare(
+pub(crate) fn prepare(
     opts: &PublishOptions,
     env: &Env,
     cwd: &Path,
     printer: &Printer,
 ) -> Result<Prepared, PrepareError> {
+    let base = load_config(opts, env, cwd, printer)?;
+    prepare_package(&base, opts, env, cwd, printer)
+}
+
+/// npm's configuration for this run, its diagnostics said once.
+pub(crate) fn load_config(
+    opts: &PublishOptions,
+    env: &Env,
+    cwd: &Path,
+    printer: &Printer,
+) -> Result<Config, PrepareError> {
     let base = Config::load(env, &opts.cli, cwd)?;
     for d in base.diagnostics() {
         printer.warn("config", &d.to_string());
     }
+    Ok(base)
+}
+
+/// *prepare* for the package at `opts.target`, with the run's configuration.
+pub(crate) fn prepare_package(
+    base: &Config,
+    opts: &PublishOptions,
+    env: &Env,
+    cwd: &Path,
+    printer: &Printer,
+) -> Result<Prepared, PrepareError> {
     let target = crate::manifest::clean_path(&cwd.join(&opts.target));
-    let (package, config) = pack_target(&target, &base, env, printer)?;
+    let (package, config) = pack_target(&target, base, env, printer)?;
     let (tag, access, dry_run) = (config.dist_tag(), config.access(), config.dry_run());
     let offline = dry_run && opts.offline;
     if offline {
@@ -611,7 +643,7 @@ fn check_publishable(p: &Package, config: &Config) -> Result<(), PrepareError> {
 
 /// *preflight*: the registry's version checks, then provenance checked up
 /// to (not including) signing.
-fn preflight(
+pub(crate) fn preflight(
     opts: &PublishOptions,
     env: &Env,
     p: &Prepared,
@@ -733,7 +765,7 @@ fn version_checks(
 
 /// *upload*: the document, the PUT (never in a dry run), then the publish
 /// and postpublish scripts.
-fn upload(
+pub(crate) fn upload(
     opts: &PublishOptions,
     p: &Prepared,
     a: &Authenticated,
@@ -860,7 +892,7 @@ fn put(
 
 /// *report*: what the publish did. A version found already published
 /// attached no provenance.
-fn report(p: Prepared, a: Authenticated, made: Made, outcome: Outcome) -> PublishReport {
+pub(crate) fn report(p: Prepared, a: Authenticated, made: Made, outcome: Outcome) -> PublishReport {
     let made = match outcome {
         Outcome::AlreadyPublished { .. } => Made::default(),
         _ => made,
@@ -904,15 +936,15 @@ struct ProvenanceInputs<'a> {
 
 /// What the provenance attached to a publish is.
 #[derive(Default)]
-struct Made {
+pub(crate) struct Made {
     bundle: Option<Value>,
-    info: Option<ProvenanceInfo>,
+    pub(crate) info: Option<ProvenanceInfo>,
     statement: Option<Value>,
 }
 
 /// Provenance after the preflight: made (or none, or a dry run's
 /// statement), or checked and ready to be signed in the upload stage.
-enum Plan {
+pub(crate) enum Plan {
     Made(Made),
     Sign {
         statement: Value,
@@ -1095,7 +1127,7 @@ fn signing_identity(
 
 /// Signs a planned statement: Fulcio's certificate, the DSSE envelope,
 /// Rekor's entry, the bundle (the upload stage's first step).
-fn sign_provenance(
+pub(crate) fn sign_provenance(
     plan: Plan,
     p: &Prepared,
     opts: &PublishOptions,

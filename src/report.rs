@@ -4,6 +4,8 @@
 //! `Serialize` structs below (field order is the order npm and the JSON
 //! shapes tests expect; `serde_json` keeps it).
 
+pub mod workspace;
+
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 

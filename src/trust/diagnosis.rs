@@ -34,6 +34,10 @@ pub struct Diagnosis {
     /// (not npmjs.com, a 404/405/501 that says nothing about OIDC): the
     /// claims and the form would be beside the point.
     pub unsupported_registry: bool,
+    /// The exchange's 404 came with a 404 for the package itself: it is
+    /// not on the registry yet (a first publish cannot use trusted
+    /// publishing).
+    pub package_missing: bool,
 }
 
 impl Diagnosis {
@@ -224,6 +228,7 @@ pub(super) fn id_token_diagnosis(
         warnings,
         hint,
         unsupported_registry: false,
+        package_missing: false,
     }
 }
 
@@ -280,6 +285,7 @@ pub(super) fn exchange_diagnosis(
     let mut warnings = Vec::new();
     let mut hint = "enter the values above in the package's trusted-publisher settings".to_string();
     let mut config_error = false;
+    let mut missing = false;
     match status {
         Some(401) => {
             explanation.push(
@@ -298,6 +304,7 @@ pub(super) fn exchange_diagnosis(
                 "404: the registry found no trusted publisher for this package that matches the claims below (or the package does not exist). Every value must match exactly, including upper and lower case.".into(),
             );
             if let Some(w) = package_missing(i) {
+                missing = true;
                 warnings.push(w);
                 hint =
                     "publish the first version with a token, then configure the trusted publisher"
@@ -362,6 +369,7 @@ pub(super) fn exchange_diagnosis(
         warnings,
         hint,
         unsupported_registry,
+        package_missing: missing && !unsupported_registry,
     }
 }
 

@@ -139,6 +139,7 @@ pub fn attempt(mode: Mode, i: &Inputs<'_>) -> Attempt {
             warnings: Vec::new(),
             hint: format!("pass --registry {registry} if that registry is right, or remove the setting from {place}"),
             unsupported_registry: true,
+            package_missing: false,
         }));
     }
     let id = match oidc::id_token(i.env, provider, i.registry, i.client, i.observer) {

@@ -216,6 +216,9 @@ struct State {
     attestations: BTreeMap<String, Value>,
     secrets: Vec<String>,
     action_check: Option<ActionCheck>,
+    /// Packages whose next publishes fail (how many), without reaching
+    /// Verdaccio: an injected upload failure.
+    failing_puts: BTreeMap<String, u32>,
 }
 
 struct Inner {
@@ -306,6 +309,14 @@ impl ExchangeProxy {
     pub fn set_visibility(&self, package: &str, public: bool) {
         let mut st = self.inner.state.lock().unwrap();
         st.visibility.insert(package.to_string(), public);
+    }
+
+    /// The next `count` publishes (PUTs) of `package` are answered 400
+    /// and never reach Verdaccio: an upload that fails after every check
+    /// passed.
+    pub fn fail_puts(&self, package: &str, count: u32) {
+        let mut st = self.inner.state.lock().unwrap();
+        st.failing_puts.insert(package.to_string(), count);
     }
 
     pub fn set_action_check(&self, check: ActionCheck) {
@@ -412,7 +423,9 @@ fn serve(stream: TcpStream, inner: &Inner, stop: &AtomicBool) -> io::Result<()> 
         } else if let Some(spec) = path.strip_prefix("/-/npm/v1/attestations/") {
             Some((Route::Forwarded, attestations(inner, &package_of(spec))))
         } else {
-            scope_refusal(inner, &req, &path).map(|r| (Route::Refused, r))
+            scope_refusal(inner, &req, &path)
+                .or_else(|| injected_put_failure(inner, &req, &path))
+                .map(|r| (Route::Refused, r))
         };
         let record = |status: u16, route: Route| ProxyRequest {
             method: req.method.clone(),
@@ -870,6 +883,25 @@ fn scope_refusal(inner: &Inner, req: &Request, path: &str) -> Option<(u16, Vec<u
         return Some(denied());
     }
     None
+}
+
+/// A PUT of a package [`ExchangeProxy::fail_puts`] named, while its count
+/// lasts.
+fn injected_put_failure(inner: &Inner, req: &Request, path: &str) -> Option<(u16, Vec<u8>)> {
+    if req.method != "PUT" {
+        return None;
+    }
+    let name = package_of(path.strip_prefix('/').unwrap_or(path));
+    let mut st = inner.state.lock().unwrap();
+    let left = st.failing_puts.get_mut(&name)?;
+    if *left == 0 {
+        return None;
+    }
+    *left -= 1;
+    Some((
+        400,
+        json_body(json!({ "error": "injected upload failure (test)" })),
+    ))
 }
 
 /// Sends `req` to the upstream and streams its answer to `client`.

@@ -1,0 +1,739 @@
+//! `trustpub publish --workspaces` end to end (issue #13): a workspace of a
+//! dozen packages published through the OIDC fakes into the real Verdaccio
+//! (`support::oidc_fakes`): every check before the first upload, the
+//! readiness table, dependency order, an injected upload failure and the
+//! re-run that publishes exactly what is missing, new packages, a
+//! dependency cycle, `--changesets`, `$GITHUB_OUTPUT` and the step summary.
+//! Every run is checked for leaked secrets.
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::{json, Value};
+
+use crate::support::oidc_fakes::{unique_name, ExchangeProxy, OidcIssuer, TrustPolicy};
+use crate::support::sandbox::{assert_no_leak, Run, Sandbox, Tp};
+use crate::support::verdaccio;
+
+/// One member: its short name, its workspace dependencies
+/// (`(field, short name)`), private or not.
+struct Spec {
+    short: &'static str,
+    deps: &'static [(&'static str, &'static str)],
+    private: bool,
+}
+
+const fn member(short: &'static str, deps: &'static [(&'static str, &'static str)]) -> Spec {
+    Spec {
+        short,
+        deps,
+        private: false,
+    }
+}
+
+/// A workspace in a sandbox, its packages named `<prefix>-<short>`, with
+/// the OIDC issuer and the exchange proxy in front of Verdaccio.
+struct Ws {
+    sb: Sandbox,
+    issuer: OidcIssuer,
+    proxy: ExchangeProxy,
+    prefix: String,
+    root: PathBuf,
+    summary: PathBuf,
+    output: PathBuf,
+}
+
+impl Ws {
+    fn new(label: &str, specs: &[Spec]) -> Ws {
+        let issuer = OidcIssuer::github();
+        let proxy = ExchangeProxy::start(&[&issuer]);
+        let sb = Sandbox::new();
+        sb.add_secret(&issuer.request_token());
+        let prefix = unique_name(label);
+        let root = sb.root.join("repo");
+        let w = Ws {
+            summary: sb.root.join("step-summary.md"),
+            output: sb.root.join("github-output.txt"),
+            sb,
+            issuer,
+            proxy,
+            prefix,
+            root,
+        };
+        w.write(
+            "package.json",
+            &json!({
+                "name": format!("{}-root", w.prefix),
+                "private": true,
+                "workspaces": ["packages/*"],
+            }),
+        );
+        for s in specs {
+            let mut manifest = json!({
+                "name": w.name(s.short),
+                "version": "1.0.0",
+                "license": "MIT",
+                "repository": {"type": "git", "url": "git+https://github.com/acme/widgets.git"},
+            });
+            for (field, dep) in s.deps {
+                manifest[*field][w.name(dep)] = json!("^1.0.0");
+            }
+            if s.private {
+                manifest["private"] = json!(true);
+            }
+            w.write(&format!("packages/{}/package.json", s.short), &manifest);
+            fs::write(
+                w.root.join(format!("packages/{}/index.js", s.short)),
+                format!("module.exports = {:?}\n", s.short),
+            )
+            .unwrap();
+        }
+        w.issuer.set_job(
+            w.issuer
+                .github_claims("acme", "widgets", "release.yml")
+                .visibility("private")
+                .build(),
+        );
+        w
+    }
+
+    fn write(&self, rel: &str, v: &Value) {
+        let p = self.root.join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, serde_json::to_string_pretty(v).unwrap() + "\n").unwrap();
+    }
+
+    fn name(&self, short: &str) -> String {
+        format!("{}-{short}", self.prefix)
+    }
+
+    /// The package exists on the registry (an earlier version) and trusts
+    /// `acme/widgets`' `release.yml`.
+    fn exists_and_trusts(&self, short: &str) {
+        self.proxy.seed(&self.name(short), "0.1.0");
+        self.trust(short);
+    }
+
+    fn trust(&self, short: &str) {
+        self.proxy.trust(
+            &self.name(short),
+            TrustPolicy::github("acme", "widgets", "release.yml"),
+        );
+    }
+
+    /// `trustpub publish --workspaces` from the root, on GitHub Actions.
+    fn publish(&self) -> Tp<'_> {
+        self.sb
+            .trustpub(["publish", "--workspaces"])
+            .args(["--registry", &self.proxy.url()])
+            .cwd(&self.root)
+            .env("GITHUB_ACTIONS", "true")
+            .env("CI", "true")
+            .env("ACTIONS_ID_TOKEN_REQUEST_URL", self.issuer.request_url())
+            .env(
+                "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+                self.issuer.request_token(),
+            )
+            .env("GITHUB_STEP_SUMMARY", &self.summary)
+            .env("GITHUB_OUTPUT", &self.output)
+            .env(
+                "GITHUB_WORKFLOW_REF",
+                "acme/widgets/.github/workflows/release.yml@refs/heads/main",
+            )
+            .env("GITHUB_JOB", "publish")
+    }
+
+    fn versions(&self, short: &str) -> Vec<String> {
+        verdaccio::shared()
+            .packument(&self.name(short))
+            .and_then(|p| {
+                p["versions"]
+                    .as_object()
+                    .map(|v| v.keys().cloned().collect())
+            })
+            .unwrap_or_default()
+    }
+
+    /// Short names with `1.0.0` on the registry.
+    fn published(&self, shorts: &[&str]) -> Vec<String> {
+        shorts
+            .iter()
+            .filter(|s| self.versions(s).iter().any(|v| v == "1.0.0"))
+            .map(|s| s.to_string())
+            .collect()
+    }
+
+    /// The packages PUT through the proxy so far, in order (short names).
+    fn puts(&self) -> Vec<String> {
+        self.proxy
+            .requests()
+            .iter()
+            .filter(|r| r.method == "PUT")
+            .map(|r| {
+                let name = crate::support::http::percent_decode(r.target.trim_start_matches('/'));
+                name.strip_prefix(&format!("{}-", self.prefix))
+                    .unwrap_or(&name)
+                    .to_string()
+            })
+            .collect()
+    }
+
+    fn describe(&self, run: &Run) -> String {
+        format!(
+            "{}\nproxy:\n{}",
+            self.proxy.redact(&run.describe),
+            self.proxy.redact(&self.proxy.summary().join("\n"))
+        )
+    }
+
+    /// No secret in any output stream, the step summary or the outputs.
+    fn check_leaks(&self, run: &Run) {
+        let mut secrets = self.proxy.secrets();
+        secrets.extend(self.issuer.secrets());
+        secrets.push(self.sb.token.clone());
+        assert_no_leak(run, &secrets);
+        for f in [&self.summary, &self.output] {
+            let text = fs::read_to_string(f).unwrap_or_default();
+            for s in &secrets {
+                assert!(!text.contains(s.as_str()), "a secret is in {}", f.display());
+            }
+        }
+    }
+
+    fn expect_code(&self, run: &Run, code: i32) {
+        assert_eq!(
+            run.code(),
+            Some(code),
+            "expected exit {code}:\n{}",
+            self.describe(run)
+        );
+    }
+
+    fn record<'a>(&self, doc: &'a Value, short: &str) -> &'a Value {
+        doc.as_array()
+            .and_then(|a| a.iter().find(|r| r["name"] == json!(self.name(short))))
+            .unwrap_or_else(|| panic!("no record for {short} in {doc:#}"))
+    }
+}
+
+/// The dozen: dependency chains, a peer and an optional dependency, a
+/// private package, and one package (`k`) that has no trusted publisher at
+/// first.
+const DOZEN: &[Spec] = &[
+    member("a", &[]),
+    member("b", &[("dependencies", "a")]),
+    member("c", &[("dependencies", "b"), ("peerDependencies", "a")]),
+    member("d", &[("optionalDependencies", "c")]),
+    member("e", &[("dependencies", "a")]),
+    member("f", &[("dependencies", "e")]),
+    member("g", &[("dependencies", "f"), ("dependencies", "b")]),
+    member("h", &[]),
+    member("i", &[("dependencies", "h"), ("devDependencies", "j")]),
+    member("j", &[("dependencies", "i"), ("dependencies", "g")]),
+    member("k", &[]),
+    Spec {
+        short: "tools",
+        deps: &[("dependencies", "a")],
+        private: true,
+    },
+];
+
+const PUBLIC: [&str; 11] = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"];
+
+#[test]
+fn a_dozen_packages_all_checked_first_then_a_failure_then_a_rerun() {
+    let w = Ws::new("ws-dozen", DOZEN);
+    for s in PUBLIC {
+        if s == "k" {
+            w.proxy.seed(&w.name(s), "0.1.0");
+        } else {
+            w.exists_and_trusts(s);
+        }
+    }
+
+    // 1. k has no trusted publisher: the readiness table, nothing uploaded.
+    let run = w.publish().args(["--trusted-publishing", "always"]).run();
+    w.expect_code(&run, 1);
+    assert!(
+        w.puts().is_empty(),
+        "something was uploaded:\n{}",
+        w.describe(&run)
+    );
+    assert!(w.published(&PUBLIC).is_empty());
+    let out = run.stdout();
+    assert!(
+        out.lines().any(|l| l.starts_with(&w.name("k"))
+            && l.contains("NOT READY: no or mismatched trusted publisher")),
+        "{}",
+        w.describe(&run)
+    );
+    assert!(
+        out.lines().any(|l| l.starts_with(&w.name("a"))
+            && l.contains("ready (not uploaded: another package is not ready)")),
+        "{}",
+        w.describe(&run)
+    );
+    assert!(run.stderr().contains(&format!(
+        "Skipping workspace {}, marked as private",
+        w.name("tools")
+    )));
+    assert!(
+        run.stderr()
+            .lines()
+            .any(|l| l.contains("Workflow filename:") && l.trim_end().ends_with("release.yml")),
+        "{}",
+        w.describe(&run)
+    );
+    assert!(
+        run.stderr().contains("not ready: nothing was uploaded"),
+        "{}",
+        w.describe(&run)
+    );
+    // One exchange per package, each with its own id token.
+    let exchanges = w.proxy.exchanges();
+    assert_eq!(exchanges.len(), PUBLIC.len(), "{}", w.describe(&run));
+    let id_tokens = w
+        .issuer
+        .requests()
+        .iter()
+        .filter(|r| r.url.starts_with("/token"))
+        .count();
+    assert_eq!(id_tokens, PUBLIC.len(), "one id token per exchange");
+    w.check_leaks(&run);
+
+    // 2. k trusted; e's upload fails: the waves before it are on the
+    // registry, its own wave finishes, nothing after it starts.
+    w.trust("k");
+    w.proxy.fail_puts(&w.name("e"), 1);
+    let _ = fs::remove_file(&w.output);
+    let run = w
+        .publish()
+        .args(["--trusted-publishing", "always", "--json"])
+        .run();
+    w.expect_code(&run, 1);
+    let first_wave = ["a", "h", "k"];
+    let second_wave = ["b", "e", "i"];
+    let puts = w.puts();
+    assert_eq!(puts.len(), 6, "{puts:?}\n{}", w.describe(&run));
+    for s in first_wave {
+        assert!(puts[..3].contains(&s.to_string()), "{puts:?}");
+    }
+    for s in second_wave {
+        assert!(puts[3..].contains(&s.to_string()), "{puts:?}");
+    }
+    let mut on_registry = w.published(&PUBLIC);
+    on_registry.sort();
+    assert_eq!(on_registry, ["a", "b", "h", "i", "k"]);
+    let doc = run.json();
+    assert_eq!(w.record(&doc, "e")["outcome"], "failed");
+    assert_eq!(w.record(&doc, "e")["onRegistry"], false);
+    assert_eq!(w.record(&doc, "a")["outcome"], "published");
+    assert_eq!(w.record(&doc, "a")["auth"], "trusted-publishing");
+    assert_eq!(w.record(&doc, "j")["outcome"], "not-uploaded");
+    assert_eq!(w.record(&doc, "tools")["outcome"], "skipped-private");
+    assert!(
+        run.stderr().contains("On the registry now:")
+            && run
+                .stderr()
+                .contains(&format!("Not on the registry: {}@1.0.0", w.name("e"))),
+        "{}",
+        w.describe(&run)
+    );
+    w.check_leaks(&run);
+
+    // 3. The re-run publishes exactly what is missing.
+    let _ = fs::remove_file(&w.output);
+    let before = w.puts().len();
+    let run = w
+        .publish()
+        .args(["--trusted-publishing", "always", "--json"])
+        .run();
+    w.expect_code(&run, 0);
+    let mut again: Vec<String> = w.puts()[before..].to_vec();
+    again.sort();
+    assert_eq!(
+        again,
+        ["c", "d", "e", "f", "g", "j"],
+        "{}",
+        w.describe(&run)
+    );
+    let mut all = w.published(&PUBLIC);
+    all.sort();
+    assert_eq!(all, PUBLIC);
+    let doc = run.json();
+    for s in ["a", "b", "h", "i", "k"] {
+        assert_eq!(w.record(&doc, s)["outcome"], "already-published", "{s}");
+    }
+    for s in ["c", "d", "e", "f", "g", "j"] {
+        let r = w.record(&doc, s);
+        assert_eq!(r["outcome"], "published", "{s}");
+        assert!(r["integrity"].as_str().unwrap().starts_with("sha512-"));
+    }
+    // Dependencies before dependents, in the document's order too.
+    let order: Vec<String> = doc
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect();
+    let pos = |s: &str| order.iter().position(|n| *n == w.name(s)).unwrap();
+    for (a, b) in [
+        ("a", "b"),
+        ("b", "c"),
+        ("c", "d"),
+        ("e", "f"),
+        ("f", "g"),
+        ("b", "g"),
+        ("g", "j"),
+        ("i", "j"),
+        ("h", "i"),
+    ] {
+        assert!(pos(a) < pos(b), "{a} after {b}: {order:?}");
+    }
+    let output = fs::read_to_string(&w.output).unwrap();
+    assert!(output.contains("published=true\n"), "{output}");
+    let line = output
+        .lines()
+        .find_map(|l| l.strip_prefix("published-packages="))
+        .expect("published-packages");
+    let listed: Value = serde_json::from_str(line).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 6, "{listed}");
+    assert!(listed
+        .as_array()
+        .unwrap()
+        .contains(&json!({"name": w.name("j"), "version": "1.0.0"})));
+    let summary = fs::read_to_string(&w.summary).unwrap();
+    assert!(
+        summary.contains("| package | version | result | authentication | provenance |"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains(&format!("| {} | 1.0.0 | already published |", w.name("a"))),
+        "{summary}"
+    );
+    w.check_leaks(&run);
+}
+
+#[test]
+fn new_packages_are_named_with_the_bootstrap_steps_and_nothing_goes_up() {
+    let w = Ws::new(
+        "ws-new",
+        &[
+            member("old", &[]),
+            member("fresh", &[("dependencies", "old")]),
+        ],
+    );
+    w.exists_and_trusts("old");
+    let run = w.publish().args(["--trusted-publishing", "always"]).run();
+    w.expect_code(&run, 1);
+    assert!(w.puts().is_empty());
+    let fresh = w.name("fresh");
+    assert!(
+        run.stdout().lines().any(|l| l.starts_with(&fresh)
+            && l.contains("NOT READY: new package: a first publish cannot use trusted publishing")),
+        "{}",
+        w.describe(&run)
+    );
+    let err = run.stderr();
+    for text in [
+        "1 package(s) not on the registry yet",
+        &format!("`trustpub publish --workspace {fresh} --trusted-publishing never`"),
+        "npm stage publish",
+        "Organization or user: acme",
+        "Repository: widgets",
+        "Workflow filename: release.yml",
+        "re-run this publish",
+    ] {
+        assert!(
+            err.contains(text),
+            "stderr lacks {text:?}:\n{}",
+            w.describe(&run)
+        );
+    }
+    w.check_leaks(&run);
+}
+
+#[test]
+fn a_version_already_published_with_another_tarball_stops_the_run_unless_tolerated() {
+    let w = Ws::new(
+        "ws-conflict",
+        &[member("a", &[]), member("b", &[("dependencies", "a")])],
+    );
+    w.exists_and_trusts("b");
+    // a@1.0.0 is on the registry already, but not this tarball.
+    w.proxy.seed(&w.name("a"), "1.0.0");
+    w.trust("a");
+    let run = w.publish().args(["--trusted-publishing", "always"]).run();
+    w.expect_code(&run, 1);
+    assert!(w.puts().is_empty());
+    assert!(
+        run.stdout()
+            .lines()
+            .any(|l| l.starts_with(&w.name("a"))
+                && l.contains("version published with another tarball")),
+        "{}",
+        w.describe(&run)
+    );
+    let run = w
+        .publish()
+        .args(["--trusted-publishing", "always", "--tolerate-republish"])
+        .run();
+    w.expect_code(&run, 0);
+    assert_eq!(w.puts(), ["b"]);
+    w.check_leaks(&run);
+}
+
+#[test]
+fn a_dependency_cycle_is_named_before_any_request() {
+    let w = Ws::new(
+        "ws-cycle",
+        &[
+            member("a", &[("dependencies", "b")]),
+            member("b", &[("peerDependencies", "a")]),
+            member("c", &[]),
+        ],
+    );
+    let run = w.publish().run();
+    assert!(matches!(run.code(), Some(1 | 2)), "{}", w.describe(&run));
+    let err = run.stderr();
+    assert!(
+        err.contains(&w.name("a")) && err.contains(&w.name("b")),
+        "{}",
+        w.describe(&run)
+    );
+    assert!(err.to_lowercase().contains("cycle"), "{}", w.describe(&run));
+    assert!(
+        !err.contains(&w.name("c")),
+        "the cycle names a package outside it:\n{err}"
+    );
+    assert!(w.proxy.requests().is_empty(), "{}", w.describe(&run));
+    w.check_leaks(&run);
+}
+
+#[test]
+fn changesets_mode_prints_new_tags_and_creates_them() {
+    let w = Ws::new(
+        "ws-changesets",
+        &[member("a", &[]), member("b", &[("dependencies", "a")])],
+    );
+    w.exists_and_trusts("a");
+    w.exists_and_trusts("b");
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(&w.root)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", &w.sb.root)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+            .output()
+            .expect("git is needed for the --changesets test");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "init"]);
+    // a@1.0.0 was published earlier (the same tarball): no tag for it.
+    let run = w
+        .publish()
+        .args([
+            "--trusted-publishing",
+            "always",
+            "--workspace",
+            &w.name("a"),
+        ])
+        .run();
+    w.expect_code(&run, 0);
+    let events = w.sb.root.join("changesets-output.ndjson");
+    let run = w
+        .publish()
+        .args(["--trusted-publishing", "always", "--changesets"])
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+        .env("CHANGESETS_OUTPUT", &events)
+        .run();
+    w.expect_code(&run, 0);
+    let b_tag = format!("{}@1.0.0", w.name("b"));
+    let new_tags: Vec<&str> = run
+        .stdout()
+        .lines()
+        .filter(|l| l.starts_with("New tag:"))
+        .collect();
+    assert_eq!(
+        new_tags,
+        [format!("New tag: {b_tag}")],
+        "{}",
+        w.describe(&run)
+    );
+    // The line changesets/action v1 parses.
+    let re = regex::Regex::new(r"New tag:\s+(@[^/]+/[^@]+|[^/]+)@([^\s]+)").unwrap();
+    let caps = re.captures(new_tags[0]).unwrap();
+    assert_eq!((&caps[1], &caps[2]), (w.name("b").as_str(), "1.0.0"));
+    assert_eq!(git(&["tag", "--list"]).trim(), b_tag);
+    assert_eq!(
+        git(&["cat-file", "-t", &b_tag]).trim(),
+        "tag",
+        "not an annotated tag"
+    );
+    let lines: Vec<Value> = fs::read_to_string(&events)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines,
+        [json!({"type": "git-tag", "tag": b_tag, "packageName": w.name("b")})]
+    );
+    w.check_leaks(&run);
+}
+
+#[test]
+fn workspace_flags_outside_a_workspace_are_a_usage_error() {
+    let sb = Sandbox::new();
+    let pkg = sb.package(
+        "lonely",
+        &json!({"name": "lonely", "version": "1.0.0"}),
+        &[],
+    );
+    let run = sb
+        .trustpub(["publish", "--workspaces", "--dry-run", "--offline"])
+        .cwd(&pkg)
+        .run();
+    run.expect_code(2);
+    assert!(
+        run.stderr().contains("is not inside a workspace"),
+        "{}",
+        run.describe
+    );
+    let run = sb
+        .trustpub([
+            "publish",
+            "--include-workspace-root",
+            "--dry-run",
+            "--offline",
+        ])
+        .cwd(&pkg)
+        .run();
+    run.expect_code(2);
+    assert!(
+        run.stderr()
+            .contains("--include-workspace-root needs --workspaces"),
+        "{}",
+        run.describe
+    );
+}
+
+#[test]
+fn stale_exchanges_are_redone_one_by_one_before_the_upload() {
+    let w = Ws::new(
+        "ws-stale",
+        &[member("a", &[]), member("b", &[("dependencies", "a")])],
+    );
+    w.exists_and_trusts("a");
+    w.exists_and_trusts("b");
+    // Every check counts as stale: each package is exchanged (and checked)
+    // again right before its upload, with a fresh id token.
+    let run = w
+        .publish()
+        .args(["--trusted-publishing", "always"])
+        .env("TRUSTPUB_RECHECK_AFTER", "0")
+        .run();
+    w.expect_code(&run, 0);
+    let exchanged: Vec<String> = w
+        .proxy
+        .exchanges()
+        .iter()
+        .map(|e| e.package.clone())
+        .collect();
+    assert_eq!(
+        exchanged,
+        [w.name("a"), w.name("b"), w.name("a"), w.name("b")],
+        "{}",
+        w.describe(&run)
+    );
+    let id_tokens = |w: &Ws| {
+        w.issuer
+            .requests()
+            .iter()
+            .filter(|r| r.url.starts_with("/token"))
+            .count()
+    };
+    assert_eq!(id_tokens(&w), 4, "{}", w.describe(&run));
+    assert_eq!(w.puts(), ["a", "b"]);
+    // Without the override the checks are fresh: one exchange each.
+    let w2 = Ws::new("ws-fresh", &[member("a", &[])]);
+    w2.exists_and_trusts("a");
+    let run2 = w2.publish().args(["--trusted-publishing", "always"]).run();
+    w2.expect_code(&run2, 0);
+    assert_eq!(w2.proxy.exchanges().len(), 1, "{}", w2.describe(&run2));
+    w.check_leaks(&run);
+    w2.check_leaks(&run2);
+}
+
+#[test]
+fn every_package_of_a_public_repository_gets_provenance_that_verifies() {
+    use crate::support::sigstore_fakes::{verify_bundle, Sigstore};
+    let w = Ws::new(
+        "ws-prov",
+        &[
+            member("a", &[]),
+            member("b", &[("dependencies", "a")]),
+            member("c", &[("dependencies", "a")]),
+        ],
+    );
+    for s in ["a", "b", "c"] {
+        w.exists_and_trusts(s);
+    }
+    // A public repository: npm signs provenance automatically.
+    w.issuer.set_job(
+        w.issuer
+            .github_claims("acme", "widgets", "release.yml")
+            .build(),
+    );
+    let sig = Sigstore::start(&[&w.issuer]);
+    let run = w
+        .publish()
+        .args(["--trusted-publishing", "always", "--json"])
+        .args(["--fulcio-url", &sig.fulcio.url()])
+        .args(["--rekor-url", &sig.rekor.url()])
+        .env("GITHUB_REPOSITORY", "acme/widgets")
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        .env("GITHUB_REF", "refs/heads/main")
+        .env("GITHUB_SHA", "d782c874402305a00adcd10a58001c708039c0d0")
+        .env("GITHUB_EVENT_NAME", "push")
+        .env("GITHUB_REPOSITORY_ID", "25672436")
+        .env("GITHUB_REPOSITORY_OWNER_ID", "393869357")
+        .env("GITHUB_RUN_ID", "420342961")
+        .env("GITHUB_RUN_ATTEMPT", "1")
+        .env("RUNNER_ENVIRONMENT", "github-hosted")
+        .run();
+    w.expect_code(&run, 0);
+    assert_eq!(sig.rekor.entries().len(), 3, "{}", w.describe(&run));
+    let doc = run.json();
+    let san = "https://github.com/acme/widgets/.github/workflows/release.yml@refs/heads/main";
+    for s in ["a", "b", "c"] {
+        let rec = w.record(&doc, s);
+        assert_eq!(rec["provenance"]["source"], "signed", "{s}");
+        let url = format!("{}-/npm/v1/attestations/{}@1.0.0", w.proxy.url(), w.name(s));
+        let r = crate::support::oidc_fakes::http("GET", &url, &[], b"").expect("attestations");
+        assert_eq!(r.status, 200, "no attestation for {s}");
+        let bundle = r.json()["attestations"][0]["bundle"].clone();
+        let statement = verify_bundle(&bundle, &sig.trusted_root(), san, &w.issuer.url())
+            .unwrap_or_else(|e| panic!("{s}: the bundle does not verify: {e}"));
+        assert_eq!(
+            statement["subject"][0]["name"],
+            json!(format!("pkg:npm/{}@1.0.0", w.name(s)))
+        );
+    }
+    w.check_leaks(&run);
+}

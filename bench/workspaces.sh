@@ -6,6 +6,7 @@
 #   bench/workspaces.sh                    # everything from scratch into bench/.work/
 #   RUNS=5 bench/workspaces.sh             # more timed runs
 #   TOOLS="npm trustpub" bench/workspaces.sh   # only some of the tools
+#   TOOLS="npm trustpub trustpub-pnpm" bench/workspaces.sh   # trustpub on the pnpm tree too
 #   WAIT_LOAD=1.5 bench/workspaces.sh      # wait (up to WAIT_MAX s) for a quiet machine
 #
 # The workspace (bench/workspaces.js): @bench/p001 … @bench/p100, a few files
@@ -30,7 +31,7 @@ set -euo pipefail
 
 RUNS=${RUNS:-3}
 COUNT=${COUNT:-100}
-TOOLS=${TOOLS:-npm pnpm pnpm10 trustpub trustpub-pnpm}
+TOOLS=${TOOLS:-npm pnpm pnpm10 trustpub}
 PNPM_VERSION=${PNPM_VERSION:-12.21.0}
 # pnpm 10: the registry's newest 10.x unless set.
 PNPM10_VERSION=${PNPM10_VERSION:-}
@@ -125,7 +126,13 @@ declare -A label=(
 # --- each tool: its own Verdaccio, one untimed publish, RUNS timed ones ------------
 
 wait_for_load "$WAIT_LOAD" "$WAIT_MAX"
-declare -A cmd load_tool url_of
+declare -A cmd load_tool url_of verd_cpu
+# proc_cpu_ticks PID: user + system CPU time of a process, in clock ticks.
+proc_cpu_ticks() {
+    # Fields 14 and 15 of /proc/PID/stat, counted after the ")" that ends
+    # the command name.
+    sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
+}
 for t in "${tools[@]}"; do
     dir="$WS/ws-$t"
     list="$WS/versions-$t.txt"
@@ -152,11 +159,15 @@ for t in "${tools[@]}"; do
         { tail -n 30 "$WS/$t.err" >&2; die "$t failed (full output: $WS/$t.err)"; }
 
     load_tool[$t]=$(cut -d' ' -f1-3 /proc/loadavg)
+    verd_cpu_before=$(proc_cpu_ticks "$verd_pid")
     log "$t: $RUNS timed runs (each publishes $COUNT new versions; load $(cut -d' ' -f1-3 /proc/loadavg))"
     (cd "$dir" && hyperfine -N --style basic --runs "$RUNS" --prepare "$prep" \
         --export-json "$WS/hyperfine-$t.json" -n "$t" \
         "/usr/bin/time -v -a -o $WS/time-$t.txt ${cmd[$t]}" >&2)
     load_tool[$t]="${load_tool[$t]} / $(cut -d' ' -f1-3 /proc/loadavg)"
+    # Verdaccio's own CPU time over the timed runs (nothing else talks to it then).
+    verd_cpu[$t]=$(awk -v a="$verd_cpu_before" -v b="$(proc_cpu_ticks "$verd_pid")" -v hz="$(getconf CLK_TCK)" -v n="$RUNS" \
+        'BEGIN { printf "%.3f", (b - a) / hz / n }')
 
     log "$t: checking that Verdaccio holds every version published"
     # shellcheck disable=SC2046 # one argument per version
@@ -171,7 +182,7 @@ load_after=$(uptime)
 for t in "${tools[@]}"; do
     rss=$(sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p' "$WS/time-$t.txt" | median) ||
         die "no peak RSS for $t"
-    printf '%s\t%s\t%s\t%s\t%s\n' "$t" "$rss" "${flavour[$t]}" "${label[$t]}" "${load_tool[$t]}"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$rss" "${flavour[$t]}" "${label[$t]}" "${load_tool[$t]}" "${verd_cpu[$t]}"
 done >"$WS/rows.tsv"
 table=$(node -e '
     const fs = require("node:fs")
@@ -183,16 +194,19 @@ table=$(node -e '
     const f = (x, d) => x.toFixed(d)
     const r = {}
     for (const l of fs.readFileSync(rows, "utf8").trim().split("\n")) {
-      const [tool, rss, tree, label, load] = l.split("\t")
-      const times = JSON.parse(fs.readFileSync(`${ws}/hyperfine-${tool}.json`, "utf8")).results[0].times
+      const [tool, rss, tree, label, load, verdCpu] = l.split("\t")
+      const h = JSON.parse(fs.readFileSync(`${ws}/hyperfine-${tool}.json`, "utf8")).results[0]
+      const times = h.times
       const v = JSON.parse(fs.readFileSync(`${ws}/verify-${tool}.json`, "utf8"))
-      r[tool] = { rss: +rss, tree, label, load, med: median(times), min: Math.min(...times), max: Math.max(...times), v }
+      r[tool] = { rss: +rss, tree, label, load, med: median(times), min: Math.min(...times), max: Math.max(...times), v,
+                  cpu: h.user + h.system, verdCpu: +verdCpu }
     }
     const npm = r.npm && r.npm.med
-    const out = ["| tool | tree | median wall (s) | min-max (s) | vs npm | per package (ms) | peak RSS (MiB) | load (1/5/15 min) before / after |", "|---|---|---|---|---|---|---|---|"]
+    const out = ["| tool | tree | median wall (s) | min-max (s) | vs npm | per package (ms) | client CPU (s) | Verdaccio CPU (s) | peak RSS (MiB) | load (1/5/15 min) before / after |",
+                 "|---|---|---|---|---|---|---|---|---|---|"]
     for (const [tool, x] of Object.entries(r)) {
       out.push(`| ${x.label} | ${x.tree} | ${f(x.med, 2)} | ${f(x.min, 2)}-${f(x.max, 2)} | ${npm ? f(x.med / npm, 3) + "x" : "-"} | ` +
-               `${f((x.med * 1000) / x.v.packages, 1)} | ${f(x.rss / 1024, 1)} | ${x.load} |`)
+               `${f((x.med * 1000) / x.v.packages, 1)} | ${f(x.cpu, 2)} | ${f(x.verdCpu, 2)} | ${f(x.rss / 1024, 1)} | ${x.load} |`)
     }
     out.push("")
     for (const tool of ["trustpub", "trustpub-pnpm"]) {
@@ -224,7 +238,7 @@ rel() { local s=$1; s=${s//$ROOT\//}; s=${s//$WS\//}; echo "$s"; }
     echo "- uptime after the last run: \`$(echo "$load_after" | sed 's/^ *//')\`"
     echo
     echo "Workspace (\`bench/workspaces.js\`): $(node -e 'const l = JSON.parse(process.argv[1]); console.log(`${l.count} packages @bench/p001…, ${l.waves} dependency waves (${l.perWave.join(" + ")} packages), ${l.edges} dependency edges between members, largest fan-in ${l.maxFanIn}`)' "$layout"); $files files, $bytes bytes. Trees: \`npm\` (plain \`^1.0.0\` ranges between members, \`package.json\` workspaces) and \`pnpm\` (\`workspace:^\`, \`pnpm-workspace.yaml\`)."
-    echo "Each tool: one untimed publish (1.0.0: creates every package), then $RUNS timed runs with hyperfine, each publishing 1.0.<n> of all $COUNT packages (set by \`--prepare\`, untimed); median wall time. Peak RSS: \`/usr/bin/time -v\` around each timed run (largest single process), median."
+    echo "Each tool: one untimed publish (1.0.0: creates every package), then $RUNS timed runs with hyperfine, each publishing 1.0.<n> of all $COUNT packages (set by \`--prepare\`, untimed); median wall time. Client CPU: user + system time of the command and its children (hyperfine's mean per run); Verdaccio CPU: the registry process's user + system time over the timed runs, per run. Peak RSS: \`/usr/bin/time -v\` around each timed run (largest single process), median."
     echo "Versions: trustpub $rev$dirty, npm $npm_v (node $(node --version))${pnpm_v:+, pnpm $pnpm_v}${pnpm10_v:+, pnpm $pnpm10_v}, Verdaccio $verdaccio_v."
     echo
     for w in "${WARNINGS[@]}"; do

@@ -684,6 +684,56 @@ mod tests {
         );
     }
 
+    /// trustpub's own discovery reads what the generator writes as meant:
+    /// the manager from the marker files, the members, and the catalogs
+    /// (pnpm's from pnpm-workspace.yaml, bun's from `workspaces`).
+    #[test]
+    fn trustpub_discovery_reads_the_generated_workspaces() {
+        use trustpub::workspace::{discover, Manager};
+        let names = |ws: &trustpub::workspace::Workspace| -> Vec<String> {
+            let mut v: Vec<String> = ws.members.iter().map(|m| m.name.clone()).collect();
+            v.sort();
+            v
+        };
+        let cases = [
+            // npm is what is left when nothing names another manager.
+            (Pm::Npm, Manager::Npm, "no packageManager field"),
+            (Pm::Pnpm, Manager::Pnpm, "pnpm-workspace.yaml"),
+            (Pm::Yarn, Manager::Yarn, "yarn.lock"),
+            (Pm::Bun, Manager::Bun, "bun.lock"),
+        ];
+        for (pm, manager, marker) in cases {
+            let mut spec = Spec::chain(pm, "@d", 3, "^1.0.0")
+                .package(Pkg::new("@d/private", "1.0.0").private().in_dir("apps/x"))
+                .patterns(&["packages/*", "apps/*"]);
+            if pm != Pm::Npm {
+                spec = spec
+                    .catalog("react", "^18.3.1")
+                    .named_catalog("legacy", "react", "^17.0.2");
+            }
+            let (_tmp, written) = spec.write_temp();
+            let ws = discover::find(&written.dir("@d/p02").join("."))
+                .unwrap_or_else(|e| panic!("{pm:?}: {e:?}"))
+                .unwrap_or_else(|| panic!("{pm:?}: no workspace found"));
+            assert_eq!(ws.manager, manager, "{pm:?}: {}", ws.manager_reason);
+            assert!(
+                ws.manager_reason.contains(marker),
+                "{pm:?}: {}",
+                ws.manager_reason
+            );
+            assert_eq!(
+                names(&ws),
+                ["@d/p01", "@d/p02", "@d/p03", "@d/private"],
+                "{pm:?}"
+            );
+            assert!(ws.members.iter().any(|m| m.private && m.rel == "apps/x"));
+            if matches!(pm, Pm::Pnpm | Pm::Bun) {
+                assert_eq!(ws.catalogs["default"]["react"], "^18.3.1", "{pm:?}");
+                assert_eq!(ws.catalogs["legacy"]["react"], "^17.0.2", "{pm:?}");
+            }
+        }
+    }
+
     #[test]
     #[should_panic(expected = "npm has no catalogs")]
     fn catalogs_under_npm_panic() {

@@ -19,7 +19,7 @@ pub struct RecordJson<'a> {
     pub version: Option<&'a str>,
     /// Relative to the workspace root.
     pub directory: &'a str,
-    /// `published`, `published-despite-error`, `dry-run`,
+    /// `published`, `dry-run`,
     /// `already-published`, `skipped-private`, `not-ready`, `failed`,
     /// `not-uploaded`.
     pub outcome: &'static str,

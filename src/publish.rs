@@ -533,6 +533,11 @@ pub(crate) fn load_config(
     for d in base.diagnostics() {
         printer.warn("config", &d.to_string());
     }
+    if base.dry_run() && opts.offline {
+        printer.notice(
+            "offline dry run: no network; trusted publishing, the credential, the registry's version checks and provenance signing are not checked",
+        );
+    }
     Ok(base)
 }
 
@@ -548,11 +553,6 @@ pub(crate) fn prepare_package(
     let (package, config) = pack_target(&target, base, env, printer)?;
     let (tag, access, dry_run) = (config.dist_tag(), config.access(), config.dry_run());
     let offline = dry_run && opts.offline;
-    if offline {
-        printer.notice(
-            "offline dry run: no network; trusted publishing, the credential, the registry's version checks and provenance signing are not checked",
-        );
-    }
     check_publishable(&package, &config)?;
     if !opts.json {
         for line in pack::notice_lines(&package.packed, printer.unicode) {

@@ -595,6 +595,18 @@ fn changesets_mode_prints_new_tags_and_creates_them() {
         [json!({"type": "git-tag", "tag": b_tag, "packageName": w.name("b")})]
     );
     w.check_leaks(&run);
+    // Nothing left to publish: no line, no tag, and the events file still
+    // exists (changesets/action warns when it does not).
+    let fresh = w.sb.root.join("changesets-output-2.ndjson");
+    let run = w
+        .publish()
+        .args(["--trusted-publishing", "always", "--changesets"])
+        .env("CHANGESETS_OUTPUT", &fresh)
+        .run();
+    w.expect_code(&run, 0);
+    assert!(!run.stdout().contains("New tag:"), "{}", w.describe(&run));
+    assert_eq!(fs::read_to_string(&fresh).unwrap(), "");
+    assert_eq!(git(&["tag", "--list"]).trim(), b_tag);
 }
 
 #[test]
@@ -735,5 +747,103 @@ fn every_package_of_a_public_repository_gets_provenance_that_verifies() {
             json!(format!("pkg:npm/{}@1.0.0", w.name(s)))
         );
     }
+    w.check_leaks(&run);
+}
+
+/// `git <args>` in `dir` with a throwaway identity; panics on failure.
+fn git_in(dir: &std::path::Path, home: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", home)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+        .output()
+        .expect("git is needed for the --changesets tests");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn changesets_mode_outside_a_workspace_tags_v_version_and_a_failed_tag_fails_the_run() {
+    let w = Ws::new("cs-single", &[]);
+    // The repository is one package, not a workspace.
+    let name = w.name("solo");
+    w.write(
+        "package.json",
+        &json!({
+            "name": name,
+            "version": "1.0.0",
+            "license": "MIT",
+            "repository": {"type": "git", "url": "git+https://github.com/acme/widgets.git"},
+        }),
+    );
+    w.exists_and_trusts("solo");
+    let home = w.sb.root.join("git-home");
+    fs::create_dir_all(&home).unwrap();
+    git_in(&w.root, &home, &["init", "-q"]);
+    git_in(&w.root, &home, &["add", "."]);
+    git_in(&w.root, &home, &["commit", "-q", "-m", "init"]);
+    let single = |extra: &[(&str, &str)]| {
+        let mut tp =
+            w.sb.trustpub(["publish", "--changesets", "--trusted-publishing", "always"])
+                .args(["--registry", &w.proxy.url()])
+                .cwd(&w.root)
+                .env("GITHUB_ACTIONS", "true")
+                .env("CI", "true")
+                .env("ACTIONS_ID_TOKEN_REQUEST_URL", w.issuer.request_url())
+                .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", w.issuer.request_token())
+                .env(
+                    "GITHUB_WORKFLOW_REF",
+                    "acme/widgets/.github/workflows/release.yml@refs/heads/main",
+                )
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("HOME", &home);
+        for (k, v) in extra {
+            tp = tp.env(k, v);
+        }
+        tp.run()
+    };
+    // No git identity: published, but the tag fails, and says so.
+    let run = single(&[]);
+    w.expect_code(&run, 1);
+    assert_eq!(w.puts(), ["solo"]);
+    assert!(!run.stdout().contains("New tag:"), "{}", w.describe(&run));
+    assert!(
+        run.stderr()
+            .contains("was published, but the git tag v1.0.0 could not be created"),
+        "{}",
+        w.describe(&run)
+    );
+    assert_eq!(git_in(&w.root, &home, &["tag", "--list"]).trim(), "");
+    w.check_leaks(&run);
+
+    // With an identity (as changesets/action sets one), the next version
+    // gets `v<version>`.
+    let mut manifest: Value =
+        serde_json::from_str(&fs::read_to_string(w.root.join("package.json")).unwrap()).unwrap();
+    manifest["version"] = json!("1.0.1");
+    w.write("package.json", &manifest);
+    let run = single(&[
+        ("GIT_AUTHOR_NAME", "t"),
+        ("GIT_AUTHOR_EMAIL", "t@example.invalid"),
+        ("GIT_COMMITTER_NAME", "t"),
+        ("GIT_COMMITTER_EMAIL", "t@example.invalid"),
+    ]);
+    w.expect_code(&run, 0);
+    let tags: Vec<&str> = run
+        .stdout()
+        .lines()
+        .filter(|l| l.starts_with("New tag:"))
+        .collect();
+    assert_eq!(tags, ["New tag: v1.0.1"], "{}", w.describe(&run));
+    assert_eq!(git_in(&w.root, &home, &["tag", "--list"]).trim(), "v1.0.1");
     w.check_leaks(&run);
 }

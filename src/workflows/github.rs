@@ -406,17 +406,24 @@ fn scan_step(
                     publish(scan, cmd, &step_tokens);
                 }
             }
-            "changesets/action" => {
-                if let Some(script) = with_str("publish") {
+            // v1 names the command `publish`, v2 `publish-script`, and
+            // v2's publish sub-action `script`; without one, it runs
+            // `changeset publish`.
+            "changesets/action" | "changesets/action/publish" => {
+                let script = ["publish", "publish-script", "script"]
+                    .into_iter()
+                    .find_map(|k| with_str(k).map(|s| (k, s)));
+                if let Some((key, script)) = script {
                     let cwd = match with_str("cwd") {
                         Some(d) => normalize(Path::new(&d)),
                         None => Some(PathBuf::new()),
                     };
+                    let via = format!("{uses} with {key}: {script}");
                     let events = shell::scan(repo, &script, cwd);
                     let mut any = false;
                     for e in events {
                         if let Event::Publish(mut p) = e {
-                            p.via.insert(0, format!("{uses} with publish: {script}"));
+                            p.via.insert(0, via.clone());
                             any = true;
                             publish(scan, p, &step_tokens);
                         }
@@ -425,19 +432,18 @@ fn scan_step(
                         let cmd = PublishCmd::new(
                             Publisher::Other("changesets/action".into()),
                             Target::All,
-                            format!("{uses} with publish: {script}"),
+                            via,
                         );
                         publish(scan, cmd, &step_tokens);
                     }
+                } else if action == "changesets/action/publish" {
+                    let cmd = PublishCmd::new(
+                        Publisher::Other("changesets/action".into()),
+                        Target::All,
+                        uses.clone(),
+                    );
+                    publish(scan, cmd, &step_tokens);
                 }
-            }
-            "changesets/action/publish" => {
-                let cmd = PublishCmd::new(
-                    Publisher::Other("changesets/action".into()),
-                    Target::All,
-                    uses.clone(),
-                );
-                publish(scan, cmd, &step_tokens);
             }
             "cycjimmy/semantic-release-action"
                 if with_str("dry_run").as_deref() != Some("true") =>

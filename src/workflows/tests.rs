@@ -1157,6 +1157,31 @@ fn github_publishing_actions() {
 }
 
 #[test]
+fn changesets_action_v2_inputs_name_the_publish_command() {
+    for (uses, key) in [
+        ("changesets/action@v2", "publish-script"),
+        ("changesets/action/publish@v2", "script"),
+        ("changesets/action@v1", "publish"),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        write(root, "package.json", r#"{"name":"widget"}"#);
+        write(
+            root,
+            ".github/workflows/release.yml",
+            &format!(
+                "on: {{push: {{branches: [main]}}}}\npermissions: {{id-token: write, contents: write}}\njobs:\n  \
+                 release:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: {uses}\n        with:\n          \
+                 {key}: npx --yes trustpub@0.1.0 publish --workspaces --changesets\n"
+            ),
+        );
+        let a = analyze(root, root, HOST);
+        assert_eq!(a.jobs.len(), 1, "{uses}: {:#?}", a.jobs);
+        assert_eq!(a.jobs[0].publishes_with, Publisher::Trustpub, "{uses}");
+    }
+}
+
+#[test]
 fn yarn_token_shadows_trusted_publishing() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();

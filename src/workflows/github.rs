@@ -509,6 +509,22 @@ fn declared_permissions<'a>(w: &'a Workflow, job: &'a Yaml) -> Option<(&'a Yaml,
     None
 }
 
+/// Whether job `job` of the workflow file `workflow` (relative to `root`)
+/// grants `id-token: write`, by its own `permissions` or its workflow's:
+/// `None` when the file or the job cannot be read (a job of a reusable
+/// workflow is not in the file that started the run).
+pub(super) fn job_grants_id_token(root: &Path, workflow: &str, job: &str) -> Option<bool> {
+    let rel = normalize(Path::new(workflow))?;
+    let text = crate::limits::read_text(&root.join(rel), crate::limits::WORKFLOW_FILE_MAX).ok()?;
+    let doc = super::yaml::parse(&text).ok()??;
+    let w = Workflow {
+        path: PathBuf::from(workflow),
+        doc,
+    };
+    let job = w.job(job)?;
+    Some(declared_permissions(&w, job).is_some_and(|(p, _)| grants_id_token(p)))
+}
+
 fn job_perm(y: &Yaml) -> &Yaml {
     static EMPTY: Yaml = Yaml::Null;
     get(y, "permissions").unwrap_or(&EMPTY)

@@ -1,0 +1,206 @@
+//! More snapshots of the words users read (issue #12 item 4), for the
+//! messages `snapshots` does not provoke: TLS and slow or oversized
+//! answers, registry statuses, id-token and Sigstore faults, doctor
+//! findings without a fixture of their own, documents and file names
+//! trustpub cannot use. The helpers (redaction, rendering) are those of
+//! [`crate::snapshots`]; `scripts/snapshot-coverage` lists what is still
+//! shown by no snapshot.
+
+use std::fs;
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::snapshots::{render, world_shot, Redact, Shots};
+use crate::support::sandbox::Run;
+use crate::trusted::World;
+
+macro_rules! snap {
+    ($name:expr, $text:expr) => {
+        insta::with_settings!({ prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!($name, $text);
+        })
+    };
+}
+
+// ---------------------------------------------------------------------------
+// No id token although the workflow grants `id-token: write`
+
+/// A checkout of `acme/widgets` whose release.yml has job `publish` with
+/// `permissions` `perms` (none when empty).
+fn checkout(w: &World, dir: &str, perms: &str) -> std::path::PathBuf {
+    let root = w.sb.root.join(dir);
+    w.sb.write(
+        &root.join(".github/workflows/release.yml"),
+        &format!(
+            "name: release\non: [push, pull_request]\njobs:\n  publish:\n    runs-on: ubuntu-latest\n{perms}    steps:\n      - uses: actions/checkout@v4\n      - run: npx trustpub publish\n"
+        ),
+    );
+    root
+}
+
+/// A pull-request event payload: from `head` into acme/widgets.
+fn pr_event(w: &World, dir: &str, head: &str) -> std::path::PathBuf {
+    let path = w.sb.root.join(dir).join("event.json");
+    w.sb.write(
+        &path,
+        &json!({"pull_request": {
+            "head": {"repo": {"full_name": head}},
+            "base": {"repo": {"full_name": "acme/widgets"}},
+        }})
+        .to_string(),
+    );
+    path
+}
+
+const GRANTS: &str = "    permissions:\n      contents: read\n      id-token: write\n";
+
+/// The advice when GitHub gives no id token: "add the permission" only
+/// when the workflow lacks it; when it grants it, why this run got none
+/// (a fork's pull request, Dependabot, or the known cases). Found on
+/// nanoid's release.yml, which grants the permission.
+#[test]
+fn no_id_token_although_granted() {
+    let mut shots = Shots::default();
+    let case =
+        |label: &str, perms: &str, event: &str, actor: &str, head: Option<&str>| -> (World, Run) {
+            let w = World::github(label);
+            let root = checkout(&w, "checkout", perms);
+            let mut tp = w
+                .publish_on_github()
+                .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL")
+                .env_remove("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+                .env("GITHUB_WORKSPACE", &root)
+                .env("GITHUB_EVENT_NAME", event)
+                .env("GITHUB_ACTOR", actor)
+                .args(["--trusted-publishing", "always"]);
+            if let Some(h) = head {
+                tp = tp.env("GITHUB_EVENT_PATH", pr_event(&w, "checkout", h));
+            }
+            let run = tp.run();
+            (w, run)
+        };
+    let granted_advice = "Adding the permission again will not help";
+    let old_advice = "Add the id-token permission";
+
+    let (w, run) = case(
+        "snap-noid-fork",
+        GRANTS,
+        "pull_request",
+        "someone",
+        Some("someone/widgets"),
+    );
+    assert!(
+        run.stderr().contains(granted_advice) && !run.stderr().contains(old_advice),
+        "{}",
+        run.describe
+    );
+    assert!(
+        run.stderr()
+            .contains("pull request from the fork someone/widgets"),
+        "{}",
+        run.describe
+    );
+    shots.add(
+        "granted; a pull request from a fork",
+        world_shot(&w, &run, 2, true),
+    );
+
+    let (w, run) = case(
+        "snap-noid-bot",
+        GRANTS,
+        "pull_request",
+        "dependabot[bot]",
+        Some("acme/widgets"),
+    );
+    assert!(
+        run.stderr().contains("started by Dependabot"),
+        "{}",
+        run.describe
+    );
+    assert!(!run.stderr().contains(old_advice), "{}", run.describe);
+    shots.add("granted; a Dependabot run", world_shot(&w, &run, 2, false));
+
+    let (w, run) = case("snap-noid-push", GRANTS, "push", "octocat", None);
+    assert!(
+        run.stderr().contains("Why, most likely"),
+        "{}",
+        run.describe
+    );
+    assert!(!run.stderr().contains(old_advice), "{}", run.describe);
+    shots.add("granted; a push run", world_shot(&w, &run, 2, false));
+
+    // The permission at the workflow level counts as granted too.
+    let w = World::github("snap-noid-wf-level");
+    let root = checkout(&w, "checkout", "");
+    let file = root.join(".github/workflows/release.yml");
+    let text = fs::read_to_string(&file).unwrap();
+    w.sb.write(
+        &file,
+        &text.replace("jobs:\n", "permissions:\n  id-token: write\njobs:\n"),
+    );
+    let run = w
+        .publish_on_github()
+        .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL")
+        .env_remove("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+        .env("GITHUB_WORKSPACE", &root)
+        .env("GITHUB_EVENT_NAME", "push")
+        .args(["--trusted-publishing", "always"])
+        .run();
+    assert!(run.stderr().contains(granted_advice), "{}", run.describe);
+    crate::trusted::expect_code(&w, &run, 2);
+
+    // The differential half: the same run without the permission (or with
+    // `id-token: read`) still gets the advice to add it.
+    for (label, perms) in [
+        ("snap-noid-none", ""),
+        ("snap-noid-read", "    permissions:\n      id-token: read\n"),
+    ] {
+        let (w, run) = case(label, perms, "push", "octocat", None);
+        assert!(
+            run.stderr().contains(old_advice),
+            "{label}: {}",
+            run.describe
+        );
+        assert!(
+            !run.stderr().contains(granted_advice),
+            "{label}: {}",
+            run.describe
+        );
+        if perms.is_empty() {
+            shots.add(
+                "not granted: add the permission",
+                world_shot(&w, &run, 2, false),
+            );
+        } else {
+            crate::trusted::expect_code(&w, &run, 2);
+        }
+    }
+
+    // doctor in the same job says the same.
+    let w = World::github("snap-noid-doctor");
+    let root = checkout(&w, "checkout", GRANTS);
+    let run = w
+        .github_env(w.sb.trustpub(["doctor"]))
+        .arg(&w.pkg)
+        .args(["--registry", &w.proxy.url()])
+        .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL")
+        .env_remove("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+        .env("GITHUB_WORKSPACE", &root)
+        .env("GITHUB_EVENT_NAME", "pull_request")
+        .env(
+            "GITHUB_EVENT_PATH",
+            pr_event(&w, "checkout", "someone/widgets"),
+        )
+        .run();
+    assert!(
+        !run.stderr().contains(old_advice) && !run.stdout().contains(old_advice),
+        "{}",
+        run.describe
+    );
+    shots.add(
+        "doctor, granted; a pull request from a fork",
+        world_shot(&w, &run, 1, false),
+    );
+    snap!("no_id_token_although_granted", shots.0);
+}

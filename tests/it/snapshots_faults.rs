@@ -204,3 +204,71 @@ fn no_id_token_although_granted() {
     );
     snap!("no_id_token_although_granted", shots.0);
 }
+
+// ---------------------------------------------------------------------------
+// TLS, slow and oversized answers (the servers of `attacks::network`)
+
+/// No secure connection (an unknown CA, a certificate for another host, an
+/// expired one), a body that stalls after the headers, an answer larger
+/// than trustpub reads, and a registry that trickles every answer until
+/// npm's worst-case time is spent.
+#[test]
+fn network_faults() {
+    use crate::attacks::network::{package, pki, publish, Mode, Server};
+    let sb = crate::support::sandbox::Sandbox::new();
+    let r = Redact::new(&sb);
+    let mut shots = Shots::default();
+    let pki = pki(&sb.root);
+    let pkg = package(&sb, "tp-snap-net");
+    let cafile = format!("cafile={}\n", pki.ca.display());
+
+    let reg = Server::start(Some(pki.server.clone()), Mode::Registry);
+    let run = publish(&sb, &pkg, &reg.url("127.0.0.1", true), "");
+    run.expect_code(1);
+    shots.add(
+        "a certificate from a CA nobody trusts",
+        render(&r, &run, None),
+    );
+
+    for (heading, config) in [
+        (
+            "a certificate for another host",
+            pki.server_wrong_name.clone(),
+        ),
+        ("an expired certificate", pki.server_expired.clone()),
+    ] {
+        let reg = Server::start(Some(config), Mode::Registry);
+        let run = publish(&sb, &pkg, &reg.url("127.0.0.1", true), &cafile);
+        run.expect_code(1);
+        shots.add(heading, render(&r, &run, None));
+    }
+
+    let reg = Server::start(None, Mode::TrickleBody);
+    let run = publish(
+        &sb,
+        &pkg,
+        &reg.url("127.0.0.1", false),
+        "fetch-timeout=1500\n",
+    );
+    run.expect_code(1);
+    shots.add("the body stalls after the headers", render(&r, &run, None));
+
+    let reg = Server::start(None, Mode::Endless);
+    let run = publish(&sb, &pkg, &reg.url("127.0.0.1", false), "fetch-retries=0\n");
+    run.expect_code(1);
+    shots.add("an answer without end", render(&r, &run, None));
+
+    let reg = Server::start(None, Mode::TrickleAll);
+    let run = publish(
+        &sb,
+        &pkg,
+        &reg.url("127.0.0.1", false),
+        "fetch-timeout=1000\nfetch-retries=0\n",
+    );
+    run.expect_code(1);
+    shots.add(
+        "every answer trickles: npm's worst-case time spent",
+        render(&r, &run, None),
+    );
+    snap!("network_faults", shots.0);
+}

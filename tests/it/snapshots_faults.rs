@@ -7,7 +7,6 @@
 //! shown by no snapshot.
 
 use std::fs;
-use std::path::Path;
 
 use serde_json::json;
 
@@ -271,4 +270,63 @@ fn network_faults() {
         render(&r, &run, None),
     );
     snap!("network_faults", shots.0);
+}
+
+// ---------------------------------------------------------------------------
+// Registry answers: statuses with their own hints, a redirected upload,
+// another tarball appearing under the version while publishing
+
+#[test]
+fn registry_statuses() {
+    use crate::snapshots::{fake, publish_cmd, simple};
+    use crate::support::fake_registry::Reply;
+    let sb = crate::support::sandbox::Sandbox::new();
+    let r = Redact::new(&sb);
+    let mut shots = Shots::default();
+    let name = "trustpub-snap-statuses";
+    let pkg = simple(&sb, "pkg", name, "1.0.0");
+    fn no_retry(tp: crate::support::sandbox::Tp<'_>) -> crate::support::sandbox::Tp<'_> {
+        tp.env("npm_config_fetch_retries", "0")
+    }
+
+    for (heading, reply) in [
+        ("429: rate-limited", Reply::status(429, "too many requests")),
+        (
+            "503: the registry failed",
+            Reply::status(503, "service unavailable"),
+        ),
+        (
+            "304 to the upload: not published",
+            Reply::status(304, "").body(""),
+        ),
+    ] {
+        let reg = fake(&sb);
+        reg.script_puts([reply]);
+        let run = no_retry(publish_cmd(&sb, &reg.url(), &pkg, &[])).run();
+        run.expect_code(1);
+        assert!(reg.versions(name).is_empty(), "{}", run.describe);
+        shots.add(heading, render(&r, &run, None));
+    }
+
+    // The upload is refused with 409; the check afterwards finds the
+    // version published with another tarball (another publish won a race).
+    let reg = fake(&sb);
+    reg.script_puts([Reply::status(409, "conflict")]);
+    let other = json!({
+        "name": name,
+        "dist-tags": {"latest": "1.0.0"},
+        "versions": {"1.0.0": {"name": name, "version": "1.0.0", "dist": {
+            "integrity": "sha512-c29tZXRoaW5nIGVsc2U=",
+            "shasum": "0000000000000000000000000000000000000000",
+            "tarball": "http://127.0.0.1/x.tgz"}}}
+    })
+    .to_string();
+    reg.script_gets([None, Some(Reply::status(200, "").body(&other))]);
+    let run = no_retry(publish_cmd(&sb, &reg.url(), &pkg, &[])).run();
+    run.expect_code(1);
+    shots.add(
+        "409, and another tarball under the version",
+        render(&r, &run, None),
+    );
+    snap!("registry_statuses", shots.0);
 }

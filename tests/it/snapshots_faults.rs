@@ -330,3 +330,171 @@ fn registry_statuses() {
     );
     snap!("registry_statuses", shots.0);
 }
+
+// ---------------------------------------------------------------------------
+// Sigstore and id-token faults
+
+/// A public acme/widgets on GitHub with Sigstore fakes trusting its issuer.
+fn public_github(label: &str) -> (World, crate::support::sigstore_fakes::Sigstore) {
+    let w = World::github(label);
+    w.issuer.set_job(
+        w.issuer
+            .github_claims("acme", "widgets", "release.yml")
+            .build(),
+    );
+    let sig = crate::support::sigstore_fakes::Sigstore::start(&[&w.issuer]);
+    (w, sig)
+}
+
+/// `--provenance` signing that cannot be done: no identity token (GitHub,
+/// GitLab), a token-service URL that cannot be used, an identity token that
+/// is not a JWT, a Fulcio URL over plain http to another machine, Fulcio
+/// unreachable, Fulcio answering something else than its API, Rekor
+/// overloaded.
+#[test]
+fn sigstore_faults() {
+    use crate::support::sigstore_fakes::Fault as SigFault;
+    let mut shots = Shots::default();
+    // Publishing with a token, so that only the signing needs an id token.
+    fn with_token<'a>(
+        w: &'a World,
+        sig: &crate::support::sigstore_fakes::Sigstore,
+    ) -> crate::support::sandbox::Tp<'a> {
+        with_fulcio(w, sig, &sig.fulcio.url())
+    }
+    fn with_fulcio<'a>(
+        w: &'a World,
+        sig: &crate::support::sigstore_fakes::Sigstore,
+        fulcio: &str,
+    ) -> crate::support::sandbox::Tp<'a> {
+        let token = w.fallback_token();
+        w.publish_on_github()
+            .env("GITHUB_REPOSITORY", "acme/widgets")
+            .env("GITHUB_SERVER_URL", "https://github.com")
+            .env("GITHUB_REF", "refs/heads/main")
+            .env("GITHUB_SHA", "d782c874402305a00adcd10a58001c708039c0d0")
+            .env("GITHUB_EVENT_NAME", "push")
+            .env("GITHUB_RUN_ID", "420342961")
+            .env("GITHUB_RUN_ATTEMPT", "1")
+            .env("RUNNER_ENVIRONMENT", "github-hosted")
+            .args(["--fulcio-url", fulcio])
+            .args(["--rekor-url", &sig.rekor.url()])
+            .env("NODE_AUTH_TOKEN", token)
+            .args(["--trusted-publishing", "never", "--provenance"])
+    }
+
+    let (w, sig) = public_github("snap-sig-badurl");
+    let run = with_token(&w, &sig)
+        .env("ACTIONS_ID_TOKEN_REQUEST_URL", "http://token.example/x")
+        .run();
+    shots.add(
+        "GitHub: ACTIONS_ID_TOKEN_REQUEST_URL over plain http",
+        world_shot(&w, &run, 2, false),
+    );
+
+    let (w, sig) = public_github("snap-sig-notjwt");
+    w.sb.add_secret("not-a-jwt-but-a-secret");
+    let run = with_token(&w, &sig)
+        .env("SIGSTORE_ID_TOKEN", "not-a-jwt-but-a-secret")
+        .run();
+    shots.add(
+        "SIGSTORE_ID_TOKEN is not a JWT",
+        world_shot(&w, &run, 1, false),
+    );
+
+    let (w, sig) = public_github("snap-sig-insecure");
+    let run = with_fulcio(&w, &sig, "http://fulcio.example/").run();
+    shots.add("Fulcio over plain http", world_shot(&w, &run, 2, false));
+
+    let (w, sig) = public_github("snap-sig-closed");
+    let closed = format!("http://127.0.0.1:{}/", crate::snapshots::closed_port());
+    let run = with_fulcio(&w, &sig, &closed)
+        .env("npm_config_fetch_retries", "0")
+        .run();
+    shots.add("Fulcio unreachable", world_shot(&w, &run, 1, false));
+
+    let (w, sig) = public_github("snap-sig-shape");
+    sig.fulcio
+        .push_faults([SigFault::Body(200, r#"{"hello":"world"}"#.into())]);
+    let run = with_token(&w, &sig).run();
+    shots.add(
+        "Fulcio answers 200 without a certificate",
+        world_shot(&w, &run, 1, false),
+    );
+
+    let (w, sig) = public_github("snap-sig-rekor");
+    sig.rekor.push_faults((0..4).map(|_| SigFault::Status(503)));
+    let run = with_token(&w, &sig)
+        .env("npm_config_fetch_retries", "0")
+        .run();
+    shots.add("Rekor overloaded", world_shot(&w, &run, 1, false));
+    snap!("sigstore_faults", shots.0);
+}
+
+/// An NPM_ID_TOKEN trustpub cannot read (not a JWT, a payload that is not
+/// base64url, a payload that is not a JSON object), and `--provenance`
+/// where it cannot be made (GitLab without SIGSTORE_ID_TOKEN, CircleCI).
+#[test]
+fn id_token_faults() {
+    use base64::Engine;
+    let mut shots = Shots::default();
+    let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    for (label, heading, token) in [
+        (
+            "snap-idt-jwt",
+            "not a JWT",
+            "only-one-part-of-a-token".to_string(),
+        ),
+        (
+            "snap-idt-b64",
+            "a payload that is not base64url",
+            "aGVhZGVy.!!!not~base64!!!.c2ln".to_string(),
+        ),
+        (
+            "snap-idt-json",
+            "a payload that is not a JSON object",
+            format!("aGVhZGVy.{}.c2ln", b64("[1, 2]")),
+        ),
+    ] {
+        let w = World::gitlab(label);
+        w.sb.add_secret(&token);
+        let run = w.publish_with_id_token("GITLAB_CI", &token).run();
+        shots.add(
+            &format!("NPM_ID_TOKEN: {heading}"),
+            world_shot(&w, &run, 1, false),
+        );
+    }
+
+    let w = World::gitlab("snap-idt-gl-prov");
+    let id = w.gitlab_id_token(&format!("npm:{}", "127.0.0.1"), false);
+    let run = w
+        .publish_with_id_token("GITLAB_CI", &id)
+        .env("CI_PROJECT_URL", "https://gitlab.com/acme/widgets")
+        .env("CI_PROJECT_PATH", "acme/widgets")
+        .env("CI_SERVER_URL", "https://gitlab.com")
+        .arg("--provenance")
+        .run();
+    // npm's rule stops it before any signing (exit 2).
+    shots.add(
+        "GitLab: --provenance without SIGSTORE_ID_TOKEN",
+        world_shot(&w, &run, 2, false),
+    );
+
+    let w = World::new(
+        crate::support::oidc_fakes::OidcIssuer::github(),
+        "snap-idt-circle",
+        true,
+    );
+    let token = w.fallback_token();
+    let run =
+        w.sb.trustpub(["publish"])
+            .arg(&w.pkg)
+            .args(["--registry", &w.proxy.url()])
+            .env("CIRCLECI", "true")
+            .env("CI", "true")
+            .env("NODE_AUTH_TOKEN", token)
+            .args(["--trusted-publishing", "never", "--provenance"])
+            .run();
+    shots.add("CircleCI: --provenance", world_shot(&w, &run, 2, false));
+    snap!("id_token_faults", shots.0);
+}

@@ -498,3 +498,76 @@ fn id_token_faults() {
     shots.add("CircleCI: --provenance", world_shot(&w, &run, 2, false));
     snap!("id_token_faults", shots.0);
 }
+
+// ---------------------------------------------------------------------------
+// `trustpub doctor` on the fixtures of findings no other fixture shows
+
+/// [`crate::snapshots::doctor_fixture`] with a git remote "origin" (a
+/// fixture cannot hold a `.git` directory, so it is written here).
+fn doctor_with_origin(case: &str, origin: &str, code: i32) -> String {
+    let sb = crate::support::sandbox::Sandbox::new();
+    let registry = crate::support::fake_registry::FakeRegistry::start();
+    let src = crate::support::manifest_dir()
+        .join("fixtures/doctor")
+        .join(case);
+    let repo = sb.root.join(case);
+    crate::support::copy_fixture(&src, &repo).unwrap();
+    sb.write(
+        &repo.join(".git/config"),
+        &format!("[remote \"origin\"]\n\turl = {origin}\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n"),
+    );
+    registry.seed("widget", "0.0.1", "sha512-x", Some("latest"));
+    let run = sb
+        .trustpub(["doctor"])
+        .arg(&repo)
+        .args(["--registry", &registry.url()])
+        .run();
+    assert_eq!(run.code(), Some(code), "{case}:\n{}", run.describe);
+    render(&Redact::new(&sb), &run, None)
+}
+
+macro_rules! doctor_fixtures {
+    ($($name:ident => ($case:literal, $code:literal);)*) => {
+        $(
+            #[test]
+            fn $name() {
+                snap!(stringify!($name), crate::snapshots::doctor_fixture($case, $code));
+            }
+        )*
+    };
+}
+
+doctor_fixtures! {
+    doctor_circleci_provenance => ("circleci-provenance", 1);
+    doctor_github_remote_reusable => ("github-remote-reusable", 1);
+    doctor_github_reusable_uncalled => ("github-reusable-uncalled", 0);
+    doctor_github_environment_expression => ("github-environment-expression", 0);
+    doctor_github_runners => ("github-runners", 1);
+    doctor_github_npm_versions => ("github-npm-versions", 1);
+    doctor_github_node_unknown => ("github-node-unknown", 0);
+    doctor_gitlab_includes => ("gitlab-includes", 1);
+}
+
+#[test]
+fn doctor_gitlab_self_managed() {
+    snap!(
+        "doctor_gitlab_self_managed",
+        doctor_with_origin(
+            "gitlab-self-managed",
+            "git@gitlab.acme.example:acme/widget.git",
+            1
+        )
+    );
+}
+
+#[test]
+fn doctor_github_no_repository_field() {
+    snap!(
+        "doctor_github_no_repository_field",
+        doctor_with_origin(
+            "github-no-repository-field",
+            "https://github.com/acme/widget.git",
+            0
+        )
+    );
+}

@@ -571,3 +571,97 @@ fn doctor_github_no_repository_field() {
         )
     );
 }
+
+// ---------------------------------------------------------------------------
+// Credentials trustpub will not use (the configuration diagnostics)
+
+/// A credential from an unset or empty variable, NODE_AUTH_TOKEN holding a
+/// `${…}` template, a token bound to a registry that a file of the repository chose. Nothing is
+/// uploaded; the exit code is in the snapshot.
+#[test]
+fn credential_problems() {
+    use crate::snapshots::{fake, publish_cmd, simple};
+    use crate::support::sandbox::Sandbox;
+    let sb = Sandbox::new();
+    let reg = fake(&sb);
+    let url = reg.url();
+    let r = Redact::new(&sb);
+    let mut shots = Shots::default();
+    let pkg = simple(&sb, "pkg", "trustpub-snap-cred", "1.0.0");
+    // "…: a warning": the publish goes on (to a registry of its own).
+    let mut shot = |heading: &str, run: Run| {
+        if heading.ends_with(": a warning") {
+            run.success();
+            assert!(
+                run.stderr().contains("warn"),
+                "{heading}:\n{}",
+                run.describe
+            );
+        } else {
+            assert_ne!(run.code(), Some(0), "{heading}:\n{}", run.describe);
+        }
+        shots.add(heading, render(&r, &run, None));
+    };
+    let user_npmrc = |text: &str| sb.write(&sb.user_npmrc(), text);
+
+    user_npmrc(&Sandbox::token_line(&url, "${MY_NPM_TOKEN}"));
+    shot(
+        "_authToken=${MY_NPM_TOKEN}, the variable unset",
+        publish_cmd(&sb, &url, &pkg, &["--trusted-publishing", "never"]).run(),
+    );
+    shot(
+        "_authToken=${MY_NPM_TOKEN}, the variable empty",
+        publish_cmd(&sb, &url, &pkg, &["--trusted-publishing", "never"])
+            .env("MY_NPM_TOKEN", "")
+            .run(),
+    );
+
+    user_npmrc(&Sandbox::token_line(&url, "${NODE_AUTH_TOKEN}"));
+    shot(
+        "NODE_AUTH_TOKEN empty",
+        publish_cmd(&sb, &url, &pkg, &["--trusted-publishing", "never"])
+            .env("NODE_AUTH_TOKEN", "")
+            .run(),
+    );
+    let warned = fake(&sb);
+    sb.write(
+        &sb.user_npmrc(),
+        &Sandbox::token_line(&warned.url(), "${NODE_AUTH_TOKEN}"),
+    );
+    shot(
+        "NODE_AUTH_TOKEN holds a ${…} template: a warning",
+        publish_cmd(&sb, &warned.url(), &pkg, &["--trusted-publishing", "never"])
+            .env("NODE_AUTH_TOKEN", "${{ secrets.NPM_TOKEN }}")
+            .run(),
+    );
+
+    // The repository's npmrc picks the registry and binds the token to it.
+    let other = fake(&sb);
+    let chosen = simple(&sb, "chosen", "trustpub-snap-cred-chosen", "1.0.0");
+    sb.write(
+        &chosen.join(".npmrc"),
+        &format!(
+            "registry={}\n{}",
+            other.url(),
+            Sandbox::token_line(&other.url(), "${NODE_AUTH_TOKEN}")
+        ),
+    );
+    user_npmrc("");
+    let token = "npm_repositoryChosenHostSecret5678";
+    sb.add_secret(token);
+    let run = sb
+        .trustpub(["publish"])
+        .arg(&chosen)
+        .cwd(&chosen)
+        .env("NODE_AUTH_TOKEN", token)
+        .args(["--trusted-publishing", "never"])
+        .run();
+    shot("a token for a registry the repository chose", run);
+
+    assert!(
+        reg.puts().is_empty() && other.puts().is_empty(),
+        "{:?}",
+        reg.summary()
+    );
+    snap!("credential_problems", shots.0);
+}

@@ -402,6 +402,33 @@ fn sigstore_faults() {
         world_shot(&w, &run, 1, false),
     );
 
+    // An identity token for an email address its issuer did not verify.
+    let (w, sig) = public_github("snap-sig-email");
+    let b64 = |v: &serde_json::Value| {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
+    };
+    let email_token = format!(
+        "{}.{}.c2lnbmF0dXJl",
+        b64(&json!({"alg": "RS256", "typ": "JWT"})),
+        b64(&json!({
+            "iss": "https://accounts.example.com",
+            "sub": "1234567890",
+            "aud": "sigstore",
+            "email": "someone@example.com",
+            "email_verified": false
+        }))
+    );
+    w.sb.add_secret(&email_token);
+    let run = with_token(&w, &sig)
+        .env("SIGSTORE_ID_TOKEN", &email_token)
+        .run();
+    assert!(sig.fulcio.signing_requests().is_empty());
+    shots.add(
+        "SIGSTORE_ID_TOKEN for an email address that is not verified",
+        world_shot(&w, &run, 1, false),
+    );
+
     let (w, sig) = public_github("snap-sig-insecure");
     let run = with_fulcio(&w, &sig, "http://fulcio.example/").run();
     shots.add("Fulcio over plain http", world_shot(&w, &run, 2, false));
@@ -664,4 +691,215 @@ fn credential_problems() {
         reg.summary()
     );
     snap!("credential_problems", shots.0);
+}
+
+// ---------------------------------------------------------------------------
+// Documents and files trustpub cannot use
+
+/// A gzip'd tar of `files` (paths as given, no `package/` added).
+fn tgz(files: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut tar = Vec::new();
+    for (path, data) in files {
+        trustpub::tar::write_header(
+            &mut tar,
+            &trustpub::tar::Entry {
+                path,
+                linkpath: None,
+                mode: 0o644,
+                size: data.len() as u64,
+                kind: trustpub::tar::Kind::File,
+            },
+        );
+        tar.extend_from_slice(data);
+        tar.resize(tar.len() + trustpub::tar::padding(data.len() as u64), 0);
+    }
+    tar.resize(tar.len() + 1024, 0);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&tar).unwrap();
+    gz.finish().unwrap()
+}
+
+/// A .tgz without package/package.json, one whose package.json has a field
+/// npm stops on or an invalid name, a README larger than trustpub reads, a
+/// file name that is not UTF-8, a bundled dependency linked to the package
+/// itself, an .npmignore and a package.json that are not regular files.
+#[test]
+fn document_and_file_errors() {
+    use crate::snapshots::{fake, publish_cmd};
+    use std::os::unix::ffi::OsStrExt;
+    let sb = crate::support::sandbox::Sandbox::new();
+    let reg = fake(&sb);
+    let url = reg.url();
+    let r = Redact::new(&sb);
+    let mut shots = Shots::default();
+    let mut shot = |heading: &str, run: Run, code: i32| {
+        run.expect_code(code);
+        shots.add(heading, render(&r, &run, None));
+    };
+    let write_tgz = |name: &str, files: &[(&str, &[u8])]| {
+        let p = sb.root.join(name);
+        fs::write(&p, tgz(files)).unwrap();
+        p
+    };
+
+    let t = write_tgz("no-manifest.tgz", &[("package/index.js", b"x\n")]);
+    shot(
+        "a .tgz without package/package.json",
+        publish_cmd(&sb, &url, &t, &[]).run(),
+        2,
+    );
+
+    let t = write_tgz(
+        "bad-field.tgz",
+        &[(
+            "package/package.json",
+            br#"{"name":"trustpub-snap-doc","version":"1.0.0","main":["a.js","b.js"]}"#,
+        )],
+    );
+    shot(
+        "a .tgz whose package.json has \"main\" as a list",
+        publish_cmd(&sb, &url, &t, &[]).run(),
+        2,
+    );
+
+    let t = write_tgz(
+        "bad-name.tgz",
+        &[(
+            "package/package.json",
+            br#"{"name":"Not A Name","version":"1.0.0"}"#,
+        )],
+    );
+    shot(
+        "a .tgz whose package.json has an invalid name",
+        publish_cmd(&sb, &url, &t, &[]).run(),
+        2,
+    );
+
+    let big = sb.package(
+        "big-readme",
+        &json!({"name": "trustpub-snap-doc-readme", "version": "1.0.0"}),
+        &[("index.js", "")],
+    );
+    fs::File::create(big.join("README.md"))
+        .unwrap()
+        .set_len(trustpub::limits::README_MAX + 1)
+        .unwrap();
+    shot(
+        "a README larger than trustpub reads",
+        publish_cmd(&sb, &url, &big, &["--dry-run"]).run(),
+        2,
+    );
+
+    let odd = sb.package(
+        "odd-name",
+        &json!({"name": "trustpub-snap-doc-odd", "version": "1.0.0"}),
+        &[("index.js", "")],
+    );
+    fs::write(odd.join(std::ffi::OsStr::from_bytes(b"caf\xe9.js")), "x").unwrap();
+    shot(
+        "a file name that is not UTF-8",
+        publish_cmd(&sb, &url, &odd, &[]).run(),
+        1,
+    );
+
+    let bundled = sb.package(
+        "bundled",
+        &json!({
+            "name": "trustpub-snap-doc-bundled",
+            "version": "1.0.0",
+            "dependencies": {"dep": "1.0.0"},
+            "bundleDependencies": ["dep"]
+        }),
+        &[("index.js", "")],
+    );
+    fs::create_dir_all(bundled.join("node_modules")).unwrap();
+    std::os::unix::fs::symlink("../..", bundled.join("node_modules/dep")).unwrap();
+    shot(
+        "a bundled dependency linked to a directory holding the package",
+        publish_cmd(&sb, &url, &bundled, &[]).run(),
+        2,
+    );
+
+    let ignore_dir = sb.package(
+        "ignore-dir",
+        &json!({"name": "trustpub-snap-doc-ignore", "version": "1.0.0"}),
+        &[("index.js", "")],
+    );
+    fs::create_dir_all(ignore_dir.join(".npmignore")).unwrap();
+    shot(
+        "an .npmignore that is a directory",
+        publish_cmd(&sb, &url, &ignore_dir, &[]).run(),
+        1,
+    );
+
+    // package.json over the limit inside a .tgz (spaces compress to little).
+    let mut huge = br#"{"name":"trustpub-snap-doc-huge","version":"1.0.0"}"#.to_vec();
+    huge.resize(trustpub::limits::MANIFEST_MAX as usize + 1, b' ');
+    let t = write_tgz("huge.tgz", &[("package/package.json", &huge)]);
+    shot(
+        "a .tgz whose package.json is larger than trustpub reads",
+        publish_cmd(&sb, &url, &t, &[]).run(),
+        2,
+    );
+
+    let manifest_dir = sb.root.join("manifest-dir");
+    fs::create_dir_all(manifest_dir.join("package.json")).unwrap();
+    shot(
+        "a package.json that is a directory",
+        publish_cmd(&sb, &url, &manifest_dir, &[]).run(),
+        2,
+    );
+
+    assert!(reg.puts().is_empty(), "{:?}", reg.summary());
+    snap!("document_and_file_errors", shots.0);
+}
+
+/// `doctor` outside CI on a ready repository, as the registry and the
+/// npmrc change: the package absent, this version already published, a
+/// credential to fall back on, a registry that cannot be reached.
+#[test]
+fn doctor_registry_states() {
+    use crate::support::fake_registry::FakeRegistry;
+    let sb = crate::support::sandbox::Sandbox::new();
+    let r = Redact::new(&sb);
+    let mut shots = Shots::default();
+    let repo = sb.root.join("repo");
+    crate::support::copy_fixture(
+        &crate::support::manifest_dir().join("fixtures/doctor/github-ok"),
+        &repo,
+    )
+    .unwrap();
+    fs::create_dir_all(repo.join(".git")).unwrap();
+    let doctor = |registry: &str| {
+        sb.trustpub(["doctor"])
+            .arg(&repo)
+            .args(["--registry", registry])
+            .env("npm_config_fetch_retries", "0")
+            .run()
+    };
+
+    let reg = FakeRegistry::start();
+    let run = doctor(&reg.url());
+    run.expect_code(1);
+    shots.add("the package is not on the registry", render(&r, &run, None));
+
+    let reg = FakeRegistry::start();
+    reg.seed("widget", "1.0.0", "sha512-x", Some("latest"));
+    let run = doctor(&reg.url());
+    run.expect_code(1);
+    shots.add("this version is already published", render(&r, &run, None));
+
+    let reg = FakeRegistry::start();
+    reg.seed("widget", "0.0.1", "sha512-x", Some("latest"));
+    sb.login(&reg.url());
+    let run = doctor(&reg.url());
+    run.expect_code(0);
+    shots.add("a token to fall back on", render(&r, &run, None));
+
+    let closed = format!("http://127.0.0.1:{}/", crate::snapshots::closed_port());
+    let run = doctor(&closed);
+    run.expect_code(0);
+    shots.add("the registry cannot be reached", render(&r, &run, None));
+    snap!("doctor_registry_states", shots.0);
 }

@@ -903,3 +903,185 @@ fn doctor_registry_states() {
     shots.add("the registry cannot be reached", render(&r, &run, None));
     snap!("doctor_registry_states", shots.0);
 }
+
+// ---------------------------------------------------------------------------
+// Trusted-publishing diagnoses no `snapshots` scenario reaches
+
+/// A failed trusted-publishing run, its leaks checked; the exit code is in
+/// the snapshot.
+fn failed_shot(w: &World, run: &Run) -> String {
+    assert_ne!(run.code(), Some(0), "{}", w.describe(run));
+    w.check_leaks(run);
+    let mut r = Redact::world(w);
+    // The fake CircleCI claims carry random UUIDs.
+    r.patterns.push((
+        r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        "[UUID]",
+    ));
+    render(&r, run, None)
+}
+
+#[test]
+fn trusted_diagnoses() {
+    use crate::support::oidc_fakes::{Fault, OidcIssuer};
+    let mut shots = Shots::default();
+    let always = ["--trusted-publishing", "always"];
+
+    let w = World::github("snap-diag-noref");
+    let run = w
+        .publish_on_github()
+        .env_remove("ACTIONS_ID_TOKEN_REQUEST_URL")
+        .env_remove("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+        .env_remove("GITHUB_WORKFLOW_REF")
+        .env_remove("GITHUB_JOB")
+        .args(always)
+        .run();
+    shots.add(
+        "GitHub: no id token, no workflow named",
+        failed_shot(&w, &run),
+    );
+
+    let w = World::github("snap-diag-badurl");
+    let run = w
+        .publish_on_github()
+        .env("ACTIONS_ID_TOKEN_REQUEST_URL", "http://token.example/x")
+        .args(always)
+        .run();
+    shots.add(
+        "GitHub: ACTIONS_ID_TOKEN_REQUEST_URL over plain http",
+        failed_shot(&w, &run),
+    );
+
+    let w = World::github("snap-diag-outage");
+    w.issuer.push_faults((0..6).map(|_| Fault::Status(503)));
+    let run = w.publish_on_github().args(always).run();
+    shots.add(
+        "GitHub: the token service keeps failing",
+        failed_shot(&w, &run),
+    );
+
+    let w = World::github("snap-diag-override");
+    let id = w.issuer.mint(
+        &w.issuer
+            .github_claims("acme", "widgets", "release.yml")
+            .audience("npm:registry.example.com")
+            .build(),
+    );
+    w.sb.add_secret(&id);
+    let run = w.publish_on_github().env("NPM_ID_TOKEN", &id).run();
+    shots.add(
+        "GitHub: NPM_ID_TOKEN with another audience overrides the token request",
+        failed_shot(&w, &run),
+    );
+
+    for (label, iss, heading) in [
+        (
+            "snap-diag-slug",
+            "https://token.actions.githubusercontent.com/acme-corp",
+            "GitHub: an enterprise's own issuer URL",
+        ),
+        (
+            "snap-diag-ghes",
+            "https://ghe.acme.example/_services/token",
+            "GitHub Enterprise Server's issuer",
+        ),
+    ] {
+        let w = World::github(label);
+        w.issuer.set_job(
+            w.issuer
+                .github_claims("acme", "widgets", "release.yml")
+                .visibility("private")
+                .set("iss", serde_json::Value::String(iss.into()))
+                .build(),
+        );
+        let run = w.publish_on_github().run();
+        shots.add(heading, failed_shot(&w, &run));
+    }
+
+    let w = World::gitlab("snap-diag-gl-iss");
+    let id = w.issuer.mint(
+        &w.issuer
+            .gitlab_claims("acme", "widgets", ".gitlab-ci.yml")
+            .audience("npm:127.0.0.1")
+            .set(
+                "iss",
+                serde_json::Value::String("https://gitlab.acme.example".into()),
+            )
+            .build(),
+    );
+    w.sb.add_secret(&id);
+    let run = w.publish_with_id_token("GITLAB_CI", &id).run();
+    shots.add(
+        "GitLab: a self-managed GitLab's issuer",
+        failed_shot(&w, &run),
+    );
+
+    let w = World::gitlab("snap-diag-gl-newline");
+    let id = format!("{}\nsecond-line", w.gitlab_id_token("npm:127.0.0.1", false));
+    w.sb.add_secret(&id);
+    let run = w.publish_with_id_token("GITLAB_CI", &id).run();
+    shots.add(
+        "GitLab: NPM_ID_TOKEN with a line break",
+        failed_shot(&w, &run),
+    );
+
+    let w = World::new(OidcIssuer::circleci(), "snap-diag-circle", true);
+    let run =
+        w.sb.trustpub(["publish"])
+            .arg(&w.pkg)
+            .args(["--registry", &w.proxy.url()])
+            .env("CIRCLECI", "true")
+            .env("CI", "true")
+            .args(always)
+            .run();
+    shots.add("CircleCI: no NPM_ID_TOKEN", failed_shot(&w, &run));
+
+    let w = World::new(OidcIssuer::circleci(), "snap-diag-circle-aud", true);
+    let id = w.issuer.mint(
+        &w.issuer
+            .circleci_claims("org-1", "project-1", "github.com/acme/widgets")
+            .audience("npm:registry.npmjs.org")
+            .build(),
+    );
+    w.sb.add_secret(&id);
+    let run = w.publish_with_id_token("CIRCLECI", &id).run();
+    shots.add(
+        "CircleCI: NPM_ID_TOKEN with another audience",
+        failed_shot(&w, &run),
+    );
+
+    // A registry without trusted publishing: the fake registry has no
+    // exchange endpoint.
+    let w = World::github("snap-diag-noexchange");
+    let reg = crate::support::fake_registry::FakeRegistry::start();
+    let run = w
+        .github_env(w.sb.trustpub(["publish"]))
+        .arg(&w.pkg)
+        .args(["--registry", &reg.url()])
+        .args(always)
+        .run();
+    assert!(reg.puts().is_empty());
+    shots.add(
+        "a registry without trusted publishing",
+        failed_shot(&w, &run),
+    );
+
+    // The repository's npmrc chooses the registry: no id token is asked for.
+    let w = World::github("snap-diag-moved");
+    w.sb.write(
+        &w.pkg.join(".npmrc"),
+        &format!("registry={}\n", w.proxy.url()),
+    );
+    let run = w
+        .github_env(w.sb.trustpub(["publish"]))
+        .arg(&w.pkg)
+        .cwd(&w.pkg)
+        .args(always)
+        .run();
+    assert!(w.issuer.token_requests().is_empty(), "{}", w.describe(&run));
+    shots.add(
+        "a registry chosen by the repository's npmrc",
+        failed_shot(&w, &run),
+    );
+    snap!("trusted_diagnoses", shots.0);
+}

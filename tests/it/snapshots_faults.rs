@@ -1085,3 +1085,61 @@ fn trusted_diagnoses() {
     );
     snap!("trusted_diagnoses", shots.0);
 }
+
+/// The job runs in `Acme/widgets` while package.json names `acme/widgets`
+/// (and the trusted publisher does not match); `doctor` in a public
+/// repository's job whose package.json has no "repository".
+#[test]
+fn repository_field_diagnoses() {
+    let mut shots = Shots::default();
+    let w = World::github("snap-repo-case");
+    w.issuer.set_job(
+        w.issuer
+            .github_claims("Acme", "widgets", "release.yml")
+            .visibility("private")
+            .build(),
+    );
+    w.proxy.untrust(&w.name);
+    let run = w
+        .publish_on_github()
+        .args(["--trusted-publishing", "always"])
+        .run();
+    assert!(
+        run.stderr().contains("differ only in upper/lower case"),
+        "{}",
+        w.describe(&run)
+    );
+    shots.add(
+        "the repository differs from package.json's in case only",
+        failed_shot(&w, &run),
+    );
+
+    let w = World::github("snap-repo-none");
+    w.issuer.set_job(
+        w.issuer
+            .github_claims("acme", "widgets", "release.yml")
+            .build(),
+    );
+    w.sb.write(
+        &w.pkg.join("package.json"),
+        &json!({"name": w.name, "version": "1.0.1", "license": "MIT"}).to_string(),
+    );
+    let run = w
+        .github_env(w.sb.trustpub(["doctor"]))
+        .arg(&w.pkg)
+        .args(["--registry", &w.proxy.url()])
+        .env("GITHUB_REPOSITORY", "acme/widgets")
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        .env("RUNNER_ENVIRONMENT", "github-hosted")
+        .run();
+    assert!(
+        run.stdout().contains("has no \"repository\" field"),
+        "{}",
+        w.describe(&run)
+    );
+    shots.add(
+        "doctor in CI, package.json without \"repository\": a warning",
+        world_shot(&w, &run, 0, false),
+    );
+    snap!("repository_field_diagnoses", shots.0);
+}

@@ -1143,3 +1143,8 @@ fn repository_field_diagnoses() {
     );
     snap!("repository_field_diagnoses", shots.0);
 }
+
+doctor_fixtures! {
+    doctor_github_yaml_alias_bomb => ("github-yaml-alias-bomb", 1);
+    doctor_gitlab_extends_bomb => ("gitlab-extends-bomb", 1);
+}

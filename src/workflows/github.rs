@@ -1127,4 +1127,30 @@ mod tests {
             "permissions:\n  contents: read\n  id-token: write"
         );
     }
+
+    #[test]
+    fn a_job_granting_id_token_is_read_from_its_workflow_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let wf = dir.path().join(".github/workflows");
+        std::fs::create_dir_all(&wf).unwrap();
+        std::fs::write(
+            wf.join("job.yml"),
+            "on: push\njobs:\n  a:\n    permissions: {id-token: write}\n  b:\n    permissions: {contents: read}\n  c:\n    runs-on: x\n",
+        )
+        .unwrap();
+        std::fs::write(
+            wf.join("top.yml"),
+            "on: push\npermissions: write-all\njobs:\n  a:\n    runs-on: x\n",
+        )
+        .unwrap();
+        let grants = |file: &str, job: &str| job_grants_id_token(dir.path(), file, job);
+        assert_eq!(grants(".github/workflows/job.yml", "a"), Some(true));
+        assert_eq!(grants(".github/workflows/job.yml", "b"), Some(false));
+        assert_eq!(grants(".github/workflows/job.yml", "c"), Some(false));
+        assert_eq!(grants(".github/workflows/top.yml", "a"), Some(true));
+        // Not in the file (a reusable workflow's job), no file, outside the root.
+        assert_eq!(grants(".github/workflows/job.yml", "callee"), None);
+        assert_eq!(grants(".github/workflows/none.yml", "a"), None);
+        assert_eq!(grants("../job.yml", "a"), None);
+    }
 }

@@ -1148,3 +1148,56 @@ doctor_fixtures! {
     doctor_github_yaml_alias_bomb => ("github-yaml-alias-bomb", 1);
     doctor_gitlab_extends_bomb => ("gitlab-extends-bomb", 1);
 }
+
+/// A loopback server that answers every request with `status` and a JSON
+/// error body; it stops by itself after 20 s or 20 connections.
+fn status_server(status: u16) -> String {
+    use std::io::{BufReader, Write};
+    use std::time::{Duration, Instant};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let start = Instant::now();
+        let mut served = 0;
+        while served < 20 && start.elapsed() < Duration::from_secs(20) {
+            let Ok((mut s, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            };
+            served += 1;
+            s.set_nonblocking(false).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            if crate::support::http::read_simple_request(&mut BufReader::new(&mut s)).is_some() {
+                let body = r#"{"error":"internal error"}"#;
+                let _ = write!(
+                    s,
+                    "HTTP/1.1 {status} Error\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        }
+    });
+    url
+}
+
+/// The registry's token exchange fails with 503 (after npm's retries).
+#[test]
+fn trusted_exchange_server_error() {
+    let w = World::github("snap-diag-5xx");
+    let url = status_server(503);
+    let run = w
+        .github_env(w.sb.trustpub(["publish"]))
+        .arg(&w.pkg)
+        .args(["--registry", &url])
+        .args(["--trusted-publishing", "always"])
+        .env("npm_config_fetch_retries", "0")
+        .run();
+    assert!(
+        run.stderr()
+            .contains("this is not about your configuration"),
+        "{}",
+        w.describe(&run)
+    );
+    snap!("trusted_exchange_server_error", failed_shot(&w, &run));
+}

@@ -11,8 +11,9 @@
 //! codes, requests, what was stored), this one the text. Beyond those, it
 //! provokes the configuration and network errors, unusable inputs and
 //! registry answers, and runs `doctor` on every fixture of
-//! `fixtures/doctor`; some messages are still shown by no scenario
-//! (TLS, Sigstore and id-token faults among them). Each snapshot holds
+//! `fixtures/doctor` that existed before [`crate::snapshots_faults`], which
+//! shows the rest (TLS, Sigstore and id-token faults among them;
+//! `scripts/snapshot-coverage` lists what no snapshot shows). Each snapshot holds
 //! the exit code, standard output, standard error and, in CI scenarios, the
 //! step summary, with what changes from run to run or machine to machine
 //! replaced by a placeholder (see [`Redact`]): the sandbox directory,

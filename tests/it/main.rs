@@ -31,6 +31,7 @@ mod readme_examples;
 mod release_archives;
 mod script_shell;
 mod snapshots;
+mod snapshots_faults;
 mod supply_chain;
 mod support;
 mod trusted;

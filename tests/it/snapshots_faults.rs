@@ -662,6 +662,23 @@ fn credential_problems() {
             .run(),
     );
 
+    // A credential in package.json's publishConfig (public): said, as npm
+    // would still use it.
+    let pc = sb.package(
+        "pc",
+        &serde_json::json!({
+            "name": "trustpub-snap-cred-pc",
+            "version": "1.0.0",
+            "publishConfig": {"//registry.npmjs.org/:_authToken": "${PC_TOKEN}"},
+        }),
+        &[("index.js", "module.exports = 1\n")],
+    );
+    user_npmrc("");
+    shot(
+        "a credential in publishConfig: a warning",
+        sb.trustpub(["publish", "--dry-run", "--offline"]).arg(&pc).run(),
+    );
+
     // The repository's npmrc picks the registry and binds the token to it.
     let other = fake(&sb);
     let chosen = simple(&sb, "chosen", "trustpub-snap-cred-chosen", "1.0.0");

@@ -36,7 +36,7 @@ use crate::publish::{PreflightError, ProvenanceInfo, Published};
 use crate::trust::Stage;
 use crate::ui::{Level, Printer};
 use crate::workspace::discover::{self, Selection};
-use crate::workspace::{order, Member};
+use crate::workspace::{order, Member, WorkspaceError};
 
 /// How many uploads run at once within a wave.
 pub const UPLOAD_JOBS: usize = 4;
@@ -154,7 +154,7 @@ impl State {
             State::AlreadyPublished => "already-published",
             State::Private => "skipped-private",
             State::NotReady(_) => "not-ready",
-            State::Held => "not-uploaded",
+            State::Held => "held",
             State::Failed => "failed",
             State::NotUploaded => "not-uploaded",
         }
@@ -300,15 +300,10 @@ pub fn publish_workspaces(
             "run from the workspace (or name a directory inside it); a .tgz is published on its own, without --workspaces",
         ));
     }
-    let ws = discover::find(&start)
-        .map_err(workspace_error)?
-        .ok_or_else(|| {
-            usage(
-                format!("{} is not inside a workspace", start.display()),
-                "run from a directory with a package.json \"workspaces\" field or a pnpm-workspace.yaml (or inside one of its packages), or publish this package without --workspaces",
-            )
-        })?;
-    let selected = discover::select(&ws, &start, &opts.selection).map_err(workspace_error)?;
+    let ws = discover::find(&start)?.ok_or(WorkspaceError::NotAWorkspace {
+        dir: start.clone(),
+    })?;
+    let selected = discover::select(&ws, &start, &opts.selection)?;
     printer.notice(&format!(
         "workspace {} ({}, {}): {} package(s) selected",
         ws.root.display(),
@@ -329,7 +324,7 @@ pub fn publish_workspaces(
             publishable.push(m);
         }
     }
-    let waves = order::order(&publishable).map_err(workspace_error)?;
+    let waves = order::order(&publishable)?;
     let mut slots: Vec<Slot<'_>> = Vec::new();
     for (w, wave) in waves.iter().enumerate() {
         for &i in wave {
@@ -386,10 +381,6 @@ pub fn publish_workspaces(
         report.tag_failures = tagged.failures;
     }
     Ok(report)
-}
-
-fn workspace_error(e: crate::workspace::WorkspaceError) -> Error {
-    Error::Workspace(e)
 }
 
 fn publish_error(e: impl Into<PublishError>) -> Error {

@@ -553,7 +553,11 @@ pub(crate) fn prepare_package(
     let (package, config) = pack_target(&target, base, env, printer)?;
     // The run's own configuration was said by `load_config`; what this
     // package's publishConfig adds is said here.
-    for d in config.diagnostics().iter().filter(|d| d.from_publish_config()) {
+    for d in config
+        .diagnostics()
+        .iter()
+        .filter(|d| d.from_publish_config())
+    {
         printer.warn("config", &d.to_string());
     }
     let (tag, access, dry_run) = (config.dist_tag(), config.access(), config.dry_run());

@@ -19,9 +19,10 @@ pub struct RecordJson<'a> {
     pub version: Option<&'a str>,
     /// Relative to the workspace root.
     pub directory: &'a str,
-    /// `published`, `dry-run`,
-    /// `already-published`, `skipped-private`, `not-ready`, `failed`,
-    /// `not-uploaded`.
+    /// `published`, `dry-run`, `already-published`, `skipped-private`,
+    /// `not-ready`, `held` (ready, but nothing was uploaded because another
+    /// package is not ready), `failed`, `not-uploaded` (ready, but no upload
+    /// started after another one failed).
     pub outcome: &'static str,
     /// Why a package is not ready (`new-package`, `no-trusted-publisher`, …).
     pub reason: Option<&'static str>,

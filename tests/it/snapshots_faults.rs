@@ -676,7 +676,9 @@ fn credential_problems() {
     user_npmrc("");
     shot(
         "a credential in publishConfig: a warning",
-        sb.trustpub(["publish", "--dry-run", "--offline"]).arg(&pc).run(),
+        sb.trustpub(["publish", "--dry-run", "--offline"])
+            .arg(&pc)
+            .run(),
     );
 
     // The repository's npmrc picks the registry and binds the token to it.

@@ -16,6 +16,14 @@ use crate::support::oidc_fakes::{unique_name, ExchangeProxy, OidcIssuer, TrustPo
 use crate::support::sandbox::{assert_no_leak, Run, Sandbox, Tp};
 use crate::support::verdaccio;
 
+macro_rules! snap {
+    ($name:expr, $text:expr) => {
+        insta::with_settings!({ prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!($name, $text);
+        })
+    };
+}
+
 /// One member: its short name, its workspace dependencies
 /// (`(field, short name)`), private or not.
 struct Spec {
@@ -50,7 +58,13 @@ impl Ws {
         let proxy = ExchangeProxy::start(&[&issuer]);
         let sb = Sandbox::new();
         sb.add_secret(&issuer.request_token());
-        let prefix = unique_name(label);
+        // A unique prefix of fixed length, so that the tables of the
+        // snapshots keep their widths from run to run.
+        let prefix = {
+            use sha2::Digest as _;
+            let h = hex::encode(sha2::Sha256::digest(unique_name(label).as_bytes()));
+            format!("tp-{label}-{}", &h[..10])
+        };
         let root = sb.root.join("repo");
         let w = Ws {
             summary: sb.root.join("step-summary.md"),
@@ -623,7 +637,7 @@ fn workspace_flags_outside_a_workspace_are_a_usage_error() {
         .run();
     run.expect_code(2);
     assert!(
-        run.stderr().contains("is not inside a workspace"),
+        run.stderr().contains("is not in a workspace"),
         "{}",
         run.describe
     );
@@ -814,6 +828,8 @@ fn changesets_mode_outside_a_workspace_tags_v_version_and_a_failed_tag_fails_the
     // No git identity: published, but the tag fails, and says so.
     let run = single(&[]);
     w.expect_code(&run, 1);
+    let mut shots = crate::snapshots::Shots::default();
+    shots.add("no git identity", shot(&w, &run, 1, false));
     assert_eq!(w.puts(), ["solo"]);
     assert!(!run.stdout().contains("New tag:"), "{}", w.describe(&run));
     assert!(
@@ -846,4 +862,143 @@ fn changesets_mode_outside_a_workspace_tags_v_version_and_a_failed_tag_fails_the
     assert_eq!(tags, ["New tag: v1.0.1"], "{}", w.describe(&run));
     assert_eq!(git_in(&w.root, &home, &["tag", "--list"]).trim(), "v1.0.1");
     w.check_leaks(&run);
+    shots.add("tagged", shot(&w, &run, 0, false));
+    // The tag exists already (made by hand before a re-run of a publish
+    // that failed later): left alone, and said.
+    git_in(&w.root, &home, &["tag", "v1.0.2", "-m", "by hand"]);
+    manifest["version"] = json!("1.0.2");
+    w.write("package.json", &manifest);
+    let run = single(&[]);
+    shots.add("the tag exists", shot(&w, &run, 0, false));
+    snap!("changesets_messages", shots.0);
+}
+
+// ---------------------------------------------------------------------------
+// The words of a workspace run, snapshotted (issue #12 item 4): the
+// readiness table, the new-package steps, the failure summary, the
+// --json records, the step summary, the workspace errors. Chains only (one
+// package per wave), so that no two uploads run at once and the output
+// order is fixed.
+
+
+fn shot(w: &Ws, run: &Run, code: i32, summary: bool) -> String {
+    use crate::snapshots::{render, Redact};
+    w.expect_code(run, code);
+    w.check_leaks(run);
+    let mut r = Redact::new(&w.sb).literal(&w.prefix, "[WS]");
+    for s in w.proxy.secrets().iter().chain(w.issuer.secrets().iter()) {
+        r = r.secret(s);
+    }
+    let summary = summary.then_some(w.summary.as_path());
+    render(&r, run, summary)
+}
+
+#[test]
+fn workspace_messages() {
+    use crate::snapshots::Shots;
+    let mut shots = Shots::default();
+
+    // Not ready: one without a trusted publisher, one new; a private one.
+    let w = Ws::new(
+        "snap-ready",
+        &[
+            member("core", &[]),
+            member("cli", &[("dependencies", "core")]),
+            member("plugin", &[("peerDependencies", "cli")]),
+            Spec {
+                short: "docs",
+                deps: &[],
+                private: true,
+            },
+        ],
+    );
+    w.exists_and_trusts("core");
+    w.proxy.seed(&w.name("cli"), "0.1.0");
+    let run = w.publish().args(["--trusted-publishing", "always"]).run();
+    shots.add(
+        "not ready: no trusted publisher, a new package",
+        shot(&w, &run, 1, true),
+    );
+    let run = w
+        .publish()
+        .args(["--trusted-publishing", "always", "--json"])
+        .run();
+    shots.add("the same, --json", shot(&w, &run, 1, false));
+
+    // An upload fails in the middle of a chain; then the re-run.
+    let w = Ws::new(
+        "snap-fail",
+        &[
+            member("a", &[]),
+            member("b", &[("dependencies", "a")]),
+            member("c", &[("dependencies", "b")]),
+        ],
+    );
+    for s in ["a", "b", "c"] {
+        w.exists_and_trusts(s);
+    }
+    w.proxy.fail_puts(&w.name("b"), 1);
+    let run = w.publish().args(["--trusted-publishing", "always"]).run();
+    shots.add("an upload fails", shot(&w, &run, 1, true));
+    let _ = fs::remove_file(&w.summary);
+    let run = w.publish().args(["--trusted-publishing", "always"]).run();
+    shots.add("the re-run", shot(&w, &run, 0, true));
+    let run = w
+        .publish()
+        .args(["--trusted-publishing", "always", "--dry-run"])
+        .run();
+    shots.add(
+        "a dry run when everything is published",
+        shot(&w, &run, 0, false),
+    );
+
+    // Workspace errors.
+    let w = Ws::new(
+        "snap-errors",
+        &[
+            member("a", &[("dependencies", "b")]),
+            member("b", &[("optionalDependencies", "a")]),
+        ],
+    );
+    fn offline(tp: Tp<'_>) -> Tp<'_> {
+        tp.args(["--dry-run", "--offline"])
+    }
+    shots.add("a cycle", shot(&w, &offline(w.publish()).run(), 1, false));
+    shots.add(
+        "--workspace names nothing",
+        shot(
+            &w,
+            &offline(w.publish()).args(["--workspace", "nope"]).run(),
+            2,
+            false,
+        ),
+    );
+    fs::create_dir_all(w.root.join("packages/dup")).unwrap();
+    fs::write(
+        w.root.join("packages/dup/package.json"),
+        format!(
+            "{{\"name\": \"{}\", \"version\": \"1.0.0\"}}\n",
+            w.name("a")
+        ),
+    )
+    .unwrap();
+    shots.add(
+        "two packages with one name",
+        shot(&w, &offline(w.publish()).run(), 2, false),
+    );
+    let lonely = w.sb.package(
+        "lonely",
+        &json!({"name": "lonely", "version": "1.0.0"}),
+        &[],
+    );
+    shots.add(
+        "not in a workspace",
+        shot(
+            &w,
+            &offline(w.sb.trustpub(["publish", "--workspaces"]).cwd(&lonely)).run(),
+            2,
+            false,
+        ),
+    );
+    snap!("workspace_messages", shots.0);
 }

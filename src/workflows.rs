@@ -35,7 +35,7 @@ mod gitlab;
 mod node;
 mod repo;
 mod shell;
-mod yaml;
+pub(crate) mod yaml;
 
 #[cfg(test)]
 mod tests;

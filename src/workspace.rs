@@ -10,6 +10,12 @@
 //! * `rewrite.rs`: the `package.json` pnpm, yarn or bun put in the tarball
 //!   (`workspace:` and `catalog:` ranges, `publishConfig` overrides).
 
+pub mod discover;
+pub mod error;
+pub mod order;
+
+pub use error::WorkspaceError;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 

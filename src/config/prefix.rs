@@ -94,22 +94,13 @@ fn read_workspaces(path: &Path) -> Option<Vec<String>> {
     )
 }
 
-/// Whether `dir` is among the workspaces `patterns` of `root`, following
-/// `@npmcli/map-workspaces`: negations (an odd number of leading `!`) drop
-/// matches, a later positive pattern re-admits what an earlier negation
-/// dropped, and nothing under `node_modules` is a workspace.
-fn is_workspace_of(root: &Path, dir: &Path, patterns: &[String]) -> bool {
-    let Ok(rel) = dir.strip_prefix(root) else {
-        return false;
-    };
-    let rel: Vec<String> = rel
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().into_owned())
-        .collect();
-    if rel.is_empty() || rel.iter().any(|s| s == "node_modules") {
-        return false;
-    }
-    let rel = rel.join("/");
+/// The workspace patterns as `@npmcli/map-workspaces` splits them
+/// (`appendNegatedPatterns`): positive patterns in order and negations,
+/// each with a leading `/` or `./` and trailing `/`s stripped. An odd
+/// number of leading `!` negates; a later positive pattern re-admits what
+/// an earlier negation dropped (the negation is removed), and a positive
+/// pattern a remaining negation matches is dropped.
+pub(crate) fn split_patterns(patterns: &[String]) -> (Vec<String>, Vec<String>) {
     let mut positive: Vec<String> = Vec::new();
     let mut negated: Vec<String> = Vec::new();
     for raw in patterns {
@@ -131,16 +122,39 @@ fn is_workspace_of(root: &Path, dir: &Path, patterns: &[String]) -> bool {
             positive.push(pattern);
         }
     }
+    positive.retain(|p| !negated.iter().any(|n| glob_match(n, p)));
+    (positive, negated)
+}
+
+/// Whether `dir` is among the workspaces `patterns` of `root`, following
+/// `@npmcli/map-workspaces` ([`split_patterns`]): a negation drops a
+/// directory it matches as `dir` or `dir/` (glob's `ignore`), and nothing
+/// under `node_modules` is a workspace.
+pub(crate) fn is_workspace_of(root: &Path, dir: &Path, patterns: &[String]) -> bool {
+    let Ok(rel) = dir.strip_prefix(root) else {
+        return false;
+    };
+    let rel: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if rel.is_empty() || rel.iter().any(|s| s == "node_modules") {
+        return false;
+    }
+    let rel = rel.join("/");
+    let (positive, negated) = split_patterns(patterns);
     // map-workspaces globs `${pattern}/` (folders only), so `packages/a/**`
     // finds `packages/a/` itself (a globstar matches no segment at all).
     let dir = format!("{rel}/");
     positive.iter().any(|p| glob_match(&format!("{p}/"), &dir))
-        && !negated.iter().any(|n| glob_match(n, &rel))
+        && !negated
+            .iter()
+            .any(|n| glob_match(n, &rel) || glob_match(n, &dir))
 }
 
 /// `minimatch(path, pattern)`: `pattern` against a `/`-separated relative
 /// path, with minimatch's default options.
-fn glob_match(pattern: &str, path: &str) -> bool {
+pub(crate) fn glob_match(pattern: &str, path: &str) -> bool {
     Rule::with_options(pattern, Options::MINIMATCH_DEFAULT).matches(path, false)
 }
 

@@ -855,8 +855,18 @@ impl Cx<'_> {
                     name,
                     spec: &s,
                 };
-                let out = if s.starts_with("workspace:") {
-                    self.workspace_regular(&d, &s)?.0
+                let out = if let Some(rest) = s.strip_prefix("workspace:") {
+                    let (out, read) = self.workspace_regular(&d, &s)?;
+                    // bun resolves every `workspace:` dependency to a member
+                    // (by name, else by directory) and fails without one.
+                    if !read
+                        && !rest.contains('@')
+                        && !self.members().any(|m| m.name == *name)
+                        && !self.ws.root.join(rest).join("package.json").is_file()
+                    {
+                        self.by_name(&d, name)?;
+                    }
+                    out
                 } else if s.starts_with("catalog:") {
                     match self.catalog(&d, &s)? {
                         Some(v) => v,

@@ -39,7 +39,8 @@ pub enum PackError {
     Config(#[from] Box<crate::config::ConfigError>),
     /// The workspace's package manager would not publish this package.json.
     #[error(transparent)]
-    Rewrite(#[from] crate::workspace::rewrite::RewriteError),
+    /// Boxed: it names a file, a field, a dependency and a member.
+    Rewrite(Box<crate::workspace::rewrite::RewriteError>),
     #[error("cannot read {path}")]
     ReadFile {
         path: PathBuf,
@@ -64,6 +65,12 @@ pub enum PackError {
         #[source]
         source: io::Error,
     },
+}
+
+impl From<crate::workspace::rewrite::RewriteError> for PackError {
+    fn from(e: crate::workspace::rewrite::RewriteError) -> Self {
+        PackError::Rewrite(Box::new(e))
+    }
 }
 
 impl PackError {
@@ -930,7 +937,7 @@ mod tests {
             .expect("manifest");
         let files: Vec<String> = files.iter().map(|f| f.to_string()).collect();
         let mut gz = ParallelGzip::with_chunk_size(Vec::new(), 2, chunk);
-        write_tar(dir, &manifest, &files, &mut gz)?;
+        write_tar(dir, &manifest, &files, None, &mut gz)?;
         let gz = gz.finish().unwrap();
         let mut tar = Vec::new();
         flate2::read::GzDecoder::new(&gz[..])

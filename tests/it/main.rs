@@ -36,4 +36,5 @@ mod supply_chain;
 mod support;
 mod trusted;
 mod truth;
+mod workspace_rewrite;
 mod workspaces_publish;

@@ -216,6 +216,7 @@ fn publish_options(a: PublishArgs) -> PublishOptions {
         json: a.json,
         tolerate_republish: a.tolerate_republish,
         offline: a.offline,
+        workspace: None,
         trusted_publishing: a.trusted_publishing,
         sigstore: {
             let mut urls = SigstoreUrls::default();

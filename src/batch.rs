@@ -300,9 +300,7 @@ pub fn publish_workspaces(
             "run from the workspace (or name a directory inside it); a .tgz is published on its own, without --workspaces",
         ));
     }
-    let ws = discover::find(&start)?.ok_or(WorkspaceError::NotAWorkspace {
-        dir: start.clone(),
-    })?;
+    let ws = discover::find(&start)?.ok_or(WorkspaceError::NotAWorkspace { dir: start.clone() })?;
     let selected = discover::select(&ws, &start, &opts.selection)?;
     printer.notice(&format!(
         "workspace {} ({}, {}): {} package(s) selected",
@@ -341,7 +339,14 @@ pub fn publish_workspaces(
         }
     }
     let base = publish::load_config(&opts.publish, env, cwd, printer).map_err(publish_error)?;
-    prepare_all(&mut slots, &base, opts, env, cwd, printer);
+    let in_ws = BatchOptions {
+        publish: PublishOptions {
+            workspace: Some(std::sync::Arc::new(ws.clone())),
+            ..opts.publish.clone()
+        },
+        ..opts.clone()
+    };
+    prepare_all(&mut slots, &base, &in_ws, env, cwd, printer);
     authenticate_all(&mut slots, opts, env, printer);
     preflight_all(&mut slots, opts, env, printer);
     let dry_run = base.dry_run();

@@ -55,6 +55,9 @@ pub struct PublishOptions {
     /// `--offline` (with `--dry-run`): no trusted publishing, no credential
     /// requirement, no packument read, no provenance; said in one line.
     pub offline: bool,
+    /// The workspace the package belongs to, when the caller found it
+    /// already (a workspace run); else it is looked for around the package.
+    pub workspace: Option<std::sync::Arc<crate::workspace::Workspace>>,
 }
 
 /// The provenance attached to a publish.
@@ -550,7 +553,7 @@ pub(crate) fn prepare_package(
     printer: &Printer,
 ) -> Result<Prepared, PrepareError> {
     let target = crate::manifest::clean_path(&cwd.join(&opts.target));
-    let (package, config) = pack_target(&target, base, env, printer)?;
+    let (package, config) = pack_target(&target, base, opts.workspace.as_deref(), env, printer)?;
     // The run's own configuration was said by `load_config`; what this
     // package's publishConfig adds is said here.
     for d in config
@@ -587,6 +590,7 @@ pub(crate) fn prepare_package(
 fn pack_target(
     target: &Path,
     base: &Config,
+    workspace: Option<&crate::workspace::Workspace>,
     env: &Env,
     printer: &Printer,
 ) -> Result<(Package, Config), PrepareError> {
@@ -623,7 +627,10 @@ fn pack_target(
     } else {
         let (m, _, config) = read_package(target, base)?;
         config.check_tag(&m.name)?;
-        (prepare_directory(target, &config, env, printer)?, config)
+        (
+            prepare_directory(target, &config, workspace, env, printer)?,
+            config,
+        )
     };
     name_as_npm_does(&mut package.0);
     Ok(package)
@@ -1285,6 +1292,7 @@ fn name_as_npm_does(p: &mut Package) {
 fn prepare_directory(
     dir: &Path,
     config: &Config,
+    workspace: Option<&crate::workspace::Workspace>,
     env: &Env,
     printer: &Printer,
 ) -> Result<Package, PrepareError> {
@@ -1292,7 +1300,8 @@ fn prepare_directory(
     // The package.json of a pnpm/yarn/bun workspace member as its manager
     // publishes it (workspace::rewrite), the registry's manifest too; an npm
     // workspace's `workspace:` ranges are refused before any script runs.
-    let rewritten = crate::workspace::rewrite::for_package(dir).map_err(PackError::from)?;
+    let rewritten =
+        crate::workspace::rewrite::for_package_in(dir, workspace).map_err(PackError::from)?;
     if !config.ignore_scripts() {
         let shell = config.script_shell();
         scripts::run(

@@ -201,6 +201,15 @@ impl RewriteError {
 /// The workspace around `dir` and the manifest its manager would publish
 /// for the package in `dir` (`None`: publish package.json as it is).
 pub fn for_package(dir: &Path) -> Result<Option<Rewritten>, RewriteError> {
+    for_package_in(dir, None)
+}
+
+/// [`for_package`], in `workspace` when the caller has found it already
+/// (a workspace run finds it once, not once per package).
+pub fn for_package_in(
+    dir: &Path,
+    workspace: Option<&Workspace>,
+) -> Result<Option<Rewritten>, RewriteError> {
     let path = dir.join("package.json");
     let raw_bytes = match crate::limits::read_file(&path, crate::limits::MANIFEST_MAX) {
         Ok(b) => b,
@@ -214,6 +223,9 @@ pub fn for_package(dir: &Path) -> Result<Option<Rewritten>, RewriteError> {
     ) else {
         return Ok(None);
     };
+    if let Some(ws) = workspace {
+        return publish_manifest(ws, dir, &raw, &raw_bytes);
+    }
     let ws = match super::discover::find(dir) {
         Ok(Some(ws)) => ws,
         Ok(None) => return Ok(None),

@@ -328,7 +328,7 @@ fn pnpm_case(version: &str, program: &Path, tag: &str) {
 
 #[test]
 fn pnpm_12_pack_manifest_is_reproduced() {
-    pnpm_case("12.25.1", &tool("pnpm/pnpm"), "pnpm12");
+    pnpm_case("12.25.1", &tool("@pnpm/exe.linux-x64/pnpm"), "pnpm12");
 }
 
 #[test]
@@ -523,7 +523,12 @@ fn publish_uploads_the_pnpm_manifest() {
     use base64::Engine as _;
 
     let ws = pnpm_workspace("12.25.1");
-    let tool_json = pnpm_pack(&ws, &tool("pnpm/pnpm"), "packages/e", "publish-pnpm12");
+    let tool_json = pnpm_pack(
+        &ws,
+        &tool("@pnpm/exe.linux-x64/pnpm"),
+        "packages/e",
+        "publish-pnpm12",
+    );
 
     let sb = Sandbox::new();
     let reg = FakeRegistry::start();

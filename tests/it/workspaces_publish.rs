@@ -52,8 +52,23 @@ struct Ws {
     output: PathBuf,
 }
 
+/// How the members refer to each other and to outside packages.
+#[derive(Clone, Copy, PartialEq)]
+enum Flavor {
+    /// npm: plain ranges (`^1.0.0`).
+    Npm,
+    /// pnpm: `workspace:^` dependencies, `workspace:*` peers,
+    /// `workspace:~` optional dependencies, and two catalogs
+    /// (`left-pad: catalog:`, `ms: catalog:legacy`).
+    Pnpm,
+}
+
 impl Ws {
     fn new(label: &str, specs: &[Spec]) -> Ws {
+        Ws::with(label, specs, Flavor::Npm)
+    }
+
+    fn with(label: &str, specs: &[Spec], flavor: Flavor) -> Ws {
         let issuer = OidcIssuer::github();
         let proxy = ExchangeProxy::start(&[&issuer]);
         let sb = Sandbox::new();
@@ -75,14 +90,30 @@ impl Ws {
             prefix,
             root,
         };
-        w.write(
-            "package.json",
-            &json!({
-                "name": format!("{}-root", w.prefix),
-                "private": true,
-                "workspaces": ["packages/*"],
-            }),
-        );
+        if flavor == Flavor::Pnpm {
+            w.write(
+                "package.json",
+                &json!({
+                    "name": format!("{}-root", w.prefix),
+                    "private": true,
+                    "packageManager": "pnpm@10.34.9",
+                }),
+            );
+            fs::write(
+                w.root.join("pnpm-workspace.yaml"),
+                "packages:\n  - packages/*\ncatalog:\n  left-pad: ^1.3.0\ncatalogs:\n  legacy:\n    ms: ^2.1.3\n",
+            )
+            .unwrap();
+        } else {
+            w.write(
+                "package.json",
+                &json!({
+                    "name": format!("{}-root", w.prefix),
+                    "private": true,
+                    "workspaces": ["packages/*"],
+                }),
+            );
+        }
         for s in specs {
             let mut manifest = json!({
                 "name": w.name(s.short),
@@ -91,7 +122,19 @@ impl Ws {
                 "repository": {"type": "git", "url": "git+https://github.com/acme/widgets.git"},
             });
             for (field, dep) in s.deps {
-                manifest[*field][w.name(dep)] = json!("^1.0.0");
+                let range = match (flavor, *field) {
+                    (Flavor::Npm, _) => "^1.0.0",
+                    (Flavor::Pnpm, "peerDependencies") => "workspace:*",
+                    (Flavor::Pnpm, "optionalDependencies") => "workspace:~",
+                    (Flavor::Pnpm, _) => "workspace:^",
+                };
+                manifest[*field][w.name(dep)] = json!(range);
+            }
+            if flavor == Flavor::Pnpm {
+                manifest["dependencies"]["left-pad"] = json!("catalog:");
+                if s.short.len() == 1 && s.short < "f" {
+                    manifest["dependencies"]["ms"] = json!("catalog:legacy");
+                }
             }
             if s.private {
                 manifest["private"] = json!(true);
@@ -257,7 +300,9 @@ const PUBLIC: [&str; 11] = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k
 
 #[test]
 fn a_dozen_packages_all_checked_first_then_a_failure_then_a_rerun() {
-    let w = Ws::new("ws-dozen", DOZEN);
+    // A pnpm workspace: `workspace:` ranges and catalogs, published as pnpm
+    // publishes them.
+    let w = Ws::with("ws-dozen", DOZEN, Flavor::Pnpm);
     for s in PUBLIC {
         if s == "k" {
             w.proxy.seed(&w.name(s), "0.1.0");
@@ -375,6 +420,27 @@ fn a_dozen_packages_all_checked_first_then_a_failure_then_a_rerun() {
     let mut all = w.published(&PUBLIC);
     all.sort();
     assert_eq!(all, PUBLIC);
+    // What the registry stores is pnpm's manifest: every range resolved.
+    let stored = |short: &str| {
+        verdaccio::shared()
+            .packument(&w.name(short))
+            .map(|p| p["versions"]["1.0.0"].clone())
+            .unwrap_or_default()
+    };
+    let c = stored("c");
+    assert_eq!(c["dependencies"][w.name("b")], "^1.0.0", "{c:#}");
+    assert_eq!(c["peerDependencies"][w.name("a")], "1.0.0", "{c:#}");
+    assert_eq!(c["dependencies"]["left-pad"], "^1.3.0", "{c:#}");
+    assert_eq!(c["dependencies"]["ms"], "^2.1.3", "{c:#}");
+    let d = stored("d");
+    assert_eq!(d["optionalDependencies"][w.name("c")], "~1.0.0", "{d:#}");
+    for s in PUBLIC {
+        let text = stored(s).to_string();
+        assert!(
+            !text.contains("workspace:") && !text.contains("catalog:"),
+            "{s}: {text}"
+        );
+    }
     let doc = run.json();
     for s in ["a", "b", "h", "i", "k"] {
         assert_eq!(w.record(&doc, s)["outcome"], "already-published", "{s}");
@@ -879,7 +945,6 @@ fn changesets_mode_outside_a_workspace_tags_v_version_and_a_failed_tag_fails_the
 // --json records, the step summary, the workspace errors. Chains only (one
 // package per wave), so that no two uploads run at once and the output
 // order is fixed.
-
 
 fn shot(w: &Ws, run: &Run, code: i32, summary: bool) -> String {
     use crate::snapshots::{render, Redact};

@@ -681,6 +681,17 @@ fn bun_catalogs(
     Ok(out)
 }
 
+/// The member npm's `loadLocalPrefix` stops at from `cwd`: the nearest
+/// directory at or above `cwd`, below the root, with a package.json or a
+/// `node_modules` directory, when it is a member's.
+fn member_around<'w>(ws: &'w Workspace, cwd: &Path) -> Option<&'w Member> {
+    let dir = cwd
+        .ancestors()
+        .take_while(|d| *d != ws.root && d.starts_with(&ws.root))
+        .find(|d| is_file(&d.join("package.json")) || is_dir(&d.join("node_modules")))?;
+    ws.members.iter().find(|m| m.dir == dir)
+}
+
 /// `path.resolve(base, p)` on posix, lexically.
 fn resolve(base: &Path, p: &str) -> PathBuf {
     let joined = if Path::new(p).is_absolute() {
@@ -720,8 +731,12 @@ fn relative(from: &Path, to: &Path) -> String {
 /// directory a filter resolves to (from `cwd` when it is inside the root,
 /// else from the root), or which lies directly in a directory a
 /// filter names (its children, as `<dir>/*`); the root first with `include_root`. Private members are
-/// returned too. When the workspace is pnpm's, a filter with `*` also
-/// matches names as `pnpm --filter` does (`@scope/*`).
+/// returned too. Without a filter, from inside a member (below its
+/// package.json) only that member is taken, as npm does (its config loader
+/// sets `workspace` to that directory); not in a pnpm workspace, where
+/// `pnpm -r` takes every package wherever it runs. When the workspace is
+/// pnpm's, a filter with `*` also matches names as `pnpm --filter` does
+/// (`@scope/*`).
 pub fn select<'w>(
     ws: &'w Workspace,
     cwd: &Path,
@@ -740,7 +755,20 @@ pub fn select<'w>(
             add(r, &mut out);
         }
     }
-    if sel.filters.is_empty() {
+    // npm inside a member: the member is the one filter (its config sets
+    // `workspace` to the directory where it found the package.json).
+    let implicit: Vec<String> = match member_around(ws, &cwd) {
+        Some(m) if sel.filters.is_empty() && ws.manager != Manager::Pnpm => {
+            vec![m.dir.to_string_lossy().into_owned()]
+        }
+        _ => Vec::new(),
+    };
+    let filters = if implicit.is_empty() {
+        &sel.filters
+    } else {
+        &implicit
+    };
+    if filters.is_empty() {
         for m in &ws.members {
             add(m, &mut out);
         }
@@ -751,7 +779,7 @@ pub fn select<'w>(
     } else {
         &cwd
     };
-    for filter in &sel.filters {
+    for filter in filters {
         let globified = filter.replace('\\', "/");
         let relative_filter = relative(&ws.root, &resolve(&cwd, filter)).replace('\\', "/");
         let by_dir = [

@@ -35,3 +35,4 @@ mod supply_chain;
 mod support;
 mod trusted;
 mod truth;
+mod workspace_diff;

@@ -255,6 +255,7 @@ fn selection_by_name_path_directory_and_root() {
             r#"{"name":"root","workspaces":["packages/*","apps/*"]}"#,
         ),
         ("packages/a/package.json", &pkg("@s/a")),
+        ("packages/a/src/x.js", ""),
         ("packages/b/package.json", &pkg("b")),
         ("apps/web/package.json", &pkg("web")),
     ]);
@@ -283,6 +284,9 @@ fn selection_by_name_path_directory_and_root() {
     let inside = root.join("packages/a");
     assert_eq!(sel(&["../b"], false, &inside).unwrap(), ["b"]);
     assert_eq!(sel(&["b"], true, &inside).unwrap(), ["root", "b"]);
+    // No filter inside a member: that member (npm's implicit filter).
+    assert_eq!(sel(&[], false, &inside.join("src")).unwrap(), ["@s/a"]);
+    assert_eq!(sel(&[], true, &inside).unwrap(), ["root", "@s/a"]);
     let e = sel(&["nope", "x/y"], false, &root).unwrap_err();
     assert_eq!(
         e.to_string(),

@@ -18,6 +18,7 @@ mod attacks;
 mod completions;
 mod config_diff;
 mod crate_package;
+mod doctor_workspaces;
 mod document_diff;
 mod fuzz;
 mod install_script;

@@ -545,8 +545,9 @@ impl DoctorError {
 pub enum PackageOutcome {
     /// The single-package checks ran.
     Checked(Box<DoctorReport>),
-    /// `"private": true`: not published, not checked.
-    Private,
+    /// Not published, not checked: `"private": true`, or (in a pnpm
+    /// workspace) no `name` or `version`, which `pnpm -r publish` skips.
+    Skipped { reason: &'static str },
     /// The checks could not run (an invalid package.json, no version).
     Failed { error: String, hint: Option<String> },
 }
@@ -573,7 +574,7 @@ pub struct WorkspaceReport {
     /// The publish order of the packages that are not private, as waves
     /// of names; the cycles instead when there are some.
     pub order: Order,
-    /// In publish order (private ones first, in selection order; all in
+    /// In publish order (skipped ones first, in selection order; all in
     /// selection order when there is a cycle).
     pub packages: Vec<PackageDoctor>,
 }
@@ -642,10 +643,9 @@ impl WorkspaceReport {
         }
         for p in &self.packages {
             match &p.outcome {
-                PackageOutcome::Private => out.push(format!(
-                    "  skip  {} ({}): private, not published",
-                    p.name, p.dir
-                )),
+                PackageOutcome::Skipped { reason } => {
+                    out.push(format!("  skip  {} ({}): {reason}", p.name, p.dir))
+                }
                 PackageOutcome::Failed { error, hint } => {
                     out.push(format!("  FAIL  {} ({}): {error}", p.name, p.dir));
                     if let Some(h) = hint {
@@ -671,15 +671,15 @@ impl WorkspaceReport {
     /// The last line: the verdict over all packages.
     fn summary(&self) -> String {
         let checked: Vec<(&PackageDoctor, &DoctorReport)> = self.checked().collect();
-        let private = self
+        let not_published = self
             .packages
             .iter()
-            .filter(|p| matches!(p.outcome, PackageOutcome::Private))
+            .filter(|p| matches!(p.outcome, PackageOutcome::Skipped { .. }))
             .count();
-        let skipped = match private {
+        let skipped = match not_published {
             0 => String::new(),
-            1 => "; 1 private package skipped".to_string(),
-            n => format!("; {n} private packages skipped"),
+            1 => "; 1 package skipped (not published)".to_string(),
+            n => format!("; {n} packages skipped (not published)"),
         };
         let named = |pick: &dyn Fn(&DoctorReport) -> bool| -> Vec<String> {
             checked
@@ -696,7 +696,7 @@ impl WorkspaceReport {
         };
         match self.verdict() {
             "ready" if checked.is_empty() => {
-                format!("nothing to publish: every selected package is private{skipped}")
+                format!("nothing to publish{skipped}")
             }
             "ready" if checked.len() == 1 => format!("ready: the 1 package to publish{skipped}"),
             "ready" => format!(
@@ -807,7 +807,22 @@ pub fn doctor_workspace(
 ) -> Result<WorkspaceReport, DoctorError> {
     let dir = crate::manifest::clean_path(&cwd.join(&opts.dir));
     let selected = discover::select(ws, &dir, sel)?;
-    let public: Vec<&Member> = selected.iter().copied().filter(|m| !m.private).collect();
+    let skip = |m: &Member| -> Option<&'static str> {
+        if m.private {
+            Some("private, not published")
+        } else if ws.manager == Manager::Pnpm
+            && (m.version.is_none() || !m.manifest.get("name").is_some_and(Value::is_string))
+        {
+            Some("no name or version, which `pnpm -r publish` skips")
+        } else {
+            None
+        }
+    };
+    let public: Vec<&Member> = selected
+        .iter()
+        .copied()
+        .filter(|m| skip(m).is_none())
+        .collect();
     let (order, sequence): (Order, Vec<&Member>) = match order::order(&public) {
         Ok(waves) => (
             Ok(waves
@@ -821,12 +836,13 @@ pub fn doctor_workspace(
     };
     let mut packages: Vec<PackageDoctor> = selected
         .iter()
-        .filter(|m| m.private)
-        .map(|m| PackageDoctor {
-            name: m.name.clone(),
-            version: m.version.clone(),
-            dir: m.rel.clone(),
-            outcome: PackageOutcome::Private,
+        .filter_map(|m| {
+            Some(PackageDoctor {
+                name: m.name.clone(),
+                version: m.version.clone(),
+                dir: m.rel.clone(),
+                outcome: PackageOutcome::Skipped { reason: skip(m)? },
+            })
         })
         .collect();
     for m in sequence {

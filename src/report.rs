@@ -352,8 +352,9 @@ pub fn doctor(printer: &Printer, r: &DoctorReport) {
 /// `doctor --json` over a workspace: the workspace, the publish order (or
 /// the cycles that prevent one), one `doctor --json` document per package
 /// that would be published (with its directory and whether the registry
-/// knows it), the private packages skipped, and the packages whose checks
-/// could not run.
+/// knows it), the packages skipped (private; in a pnpm workspace also
+/// those without a name or version), and the packages whose checks could
+/// not run.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkspaceDoctorDoc<'a> {
@@ -429,11 +430,11 @@ impl<'a> WorkspaceDoctorDoc<'a> {
                         .then(|| crate::doctor::bootstrap_lines(r.manager, p, report)),
                     doctor: DoctorDoc::new(report),
                 }),
-                PackageOutcome::Private => doc.skipped.push(SkippedJson {
+                PackageOutcome::Skipped { reason } => doc.skipped.push(SkippedJson {
                     name: &p.name,
                     version: p.version.as_deref(),
                     directory: &p.dir,
-                    reason: "private",
+                    reason,
                 }),
                 PackageOutcome::Failed { error, hint } => doc.failed.push(FailedJson {
                     name: &p.name,
@@ -463,7 +464,7 @@ pub fn doctor_workspace(printer: &Printer, r: &WorkspaceReport) {
     );
     for p in &r.packages {
         let what = match &p.outcome {
-            PackageOutcome::Private => "skipped: private".to_string(),
+            PackageOutcome::Skipped { reason } => format!("skipped: {reason}"),
             PackageOutcome::Failed { error, .. } => format!("failed: {error}"),
             PackageOutcome::Checked(d) if d.new_package => {
                 "not ready: new package (a first publish needs a token)".to_string()

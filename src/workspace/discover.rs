@@ -540,21 +540,17 @@ fn pnpm_members(root: &Path, path: &Path, doc: &Yaml) -> Result<Vec<Member>, Wor
         .collect();
     // lexCompare of the absolute directories.
     found.sort_by_cached_key(|rel| root.join(rel).to_string_lossy().into_owned());
-    let mut seen: Vec<(String, Vec<Member>)> = Vec::new();
+    // pnpm allows two projects of one name (vite's test fixtures have
+    // some): all are kept; publishing two of one name is for the caller
+    // to refuse.
+    let mut out = Vec::new();
     for rel in found {
         let dir = root.join(&rel);
-        let Some(json) = read_json(&dir.join("package.json"))? else {
-            continue;
-        };
-        let m = member(root, &dir, json);
-        // pnpm allows two projects of one name in a workspace only when
-        // neither is published; trustpub publishes by name, so refuse.
-        match seen.iter_mut().find(|(n, _)| *n == m.name) {
-            Some((_, list)) => list.push(m),
-            None => seen.push((m.name.clone(), vec![m])),
+        if let Some(json) = read_json(&dir.join("package.json"))? {
+            out.push(member(root, &dir, json));
         }
     }
-    unique(seen)
+    Ok(out)
 }
 
 /// A `{ name: range }` mapping as a catalog.
@@ -745,8 +741,9 @@ pub fn select<'w>(
     let cwd = fs::canonicalize(cwd).unwrap_or_else(|_| cwd.to_path_buf());
     let mut out: Vec<&Member> = Vec::new();
     let add = |m: &'w Member, out: &mut Vec<&'w Member>| {
-        // A Map keyed by name: a second set keeps the first place.
-        if !out.iter().any(|o| o.name == m.name) {
+        // npm's Map keyed by name: a second set keeps the first place (npm
+        // names are unique; pnpm's need not be, so the directory decides).
+        if !out.iter().any(|o| o.name == m.name && o.dir == m.dir) {
             out.push(m);
         }
     };

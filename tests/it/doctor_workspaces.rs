@@ -53,8 +53,8 @@ fn lay(root: &Path, files: &[(&str, &str)]) {
 
 /// A pnpm workspace: `core` (on the registry, a new version), `lib`
 /// (depends on core; not on the registry), `docs` (private), `app`
-/// (depends on lib; no version), listed in an order that is not the
-/// publish order.
+/// (depends on lib; no version, which pnpm does not publish), listed in
+/// an order that is not the publish order.
 fn workspace(sb: &Sandbox) -> std::path::PathBuf {
     let root = sb.root.join("mono");
     let repo = r#""repository": "github:acme/mono""#;
@@ -133,7 +133,7 @@ fn doctor_at_a_workspace_root_reports_every_package() {
     assert_eq!(run.code(), Some(1), "{}", run.describe);
     let human = render(&sb, &run);
     snap!("doctor_workspace_root", human.clone());
-    // The order puts core before lib; docs is skipped; app cannot be checked.
+    // The order puts core before lib; docs and app are skipped.
     let core = human.find("── @acme/core").expect("core is reported");
     let lib = human.find("── @acme/lib").expect("lib is reported");
     assert!(core < lib, "{human}");
@@ -156,8 +156,15 @@ fn doctor_at_a_workspace_root_reports_every_package() {
     assert_eq!(names, ["@acme/core", "@acme/lib"]);
     assert_eq!(doc["packages"][1]["newPackage"], true);
     assert_eq!(doc["packages"][0]["newPackage"], false);
-    assert_eq!(doc["skipped"][0]["name"], "@acme/docs");
-    assert_eq!(doc["failed"][0]["name"], "@acme/app");
+    // pnpm -r publish skips a package without a version, and so does this.
+    let skipped: Vec<&str> = doc["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(skipped, ["@acme/app", "@acme/docs"]);
+    assert_eq!(doc["failed"], serde_json::json!([]));
     assert_eq!(doc["workspace"]["manager"], "pnpm");
     snap!("doctor_workspace_root_json", render(&sb, &run));
 }
@@ -205,7 +212,7 @@ fn doctor_with_workspace_filters_and_outside_a_workspace() {
 }
 
 #[test]
-fn doctor_names_a_dependency_cycle() {
+fn doctor_names_a_dependency_cycle_and_a_member_it_cannot_check() {
     let sb = Sandbox::new();
     let registry = FakeRegistry::start();
     let root = sb.root.join("cyc");
@@ -224,6 +231,8 @@ fn doctor_names_a_dependency_cycle() {
                 "p/b/package.json",
                 r#"{"name":"b","version":"1.0.0","optionalDependencies":{"a":"^1.0.0"}}"#,
             ),
+            // npm refuses to publish a package without a version.
+            ("p/c/package.json", r#"{"name":"c"}"#),
         ],
     );
     registry.seed("a", "0.1.0", "sha512-x", Some("latest"));
@@ -236,6 +245,14 @@ fn doctor_names_a_dependency_cycle() {
     let doc = run.json();
     assert_eq!(doc["cycles"], serde_json::json!([["a", "b"]]));
     assert_eq!(doc["order"], serde_json::Value::Null);
+    assert_eq!(doc["failed"][0]["name"], "c");
+    assert!(
+        doc["failed"][0]["error"]
+            .as_str()
+            .unwrap()
+            .ends_with("p/c/package.json: field \"version\" is missing"),
+        "{doc}"
+    );
     let run = sb
         .trustpub(["doctor", "--registry", &registry.url()])
         .cwd(&root)

@@ -296,6 +296,19 @@ fn selection_by_name_path_directory_and_root() {
 }
 
 #[test]
+fn pnpm_keeps_two_packages_of_one_name() {
+    let (_t, root) = layout(&[
+        ("pnpm-workspace.yaml", "packages: ['fixtures/*']\n"),
+        ("fixtures/one/package.json", r#"{"name":"mylib"}"#),
+        ("fixtures/two/package.json", r#"{"name":"mylib"}"#),
+    ]);
+    let ws = find(&root).unwrap().unwrap();
+    assert_eq!(all(&ws), ["mylib", "mylib"]);
+    let got = select(&ws, &root, &Selection::default()).unwrap();
+    assert_eq!(got.len(), 2);
+}
+
+#[test]
 fn pnpm_selection_also_matches_names_with_a_star() {
     let (_t, root) = layout(&[
         ("pnpm-workspace.yaml", "packages: ['packages/*']\n"),

@@ -108,11 +108,17 @@ fn pack(args: PackArgs, env: &Env, printer: &Printer) -> Result<u8, Error> {
         }
         (config.ignore_scripts(), config.script_shell())
     };
+    // In a pnpm, yarn or bun workspace: the package.json that manager
+    // would publish; in an npm one, `workspace:`/`catalog:` refused.
+    let package_json = crate::workspace::rewrite::for_package(&args.dir)
+        .map_err(pack::PackError::from)?
+        .map(|r| r.bytes);
     let opts = PackOptions {
         output,
         ignore_scripts,
         script_shell,
         threads: 0,
+        package_json,
     };
     let packed = pack::pack(&args.dir, &opts, env, printer)?;
     crate::report::pack(printer, &packed);

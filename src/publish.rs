@@ -1248,6 +1248,10 @@ fn prepare_directory(
     printer: &Printer,
 ) -> Result<Package, PrepareError> {
     let first = Manifest::read_dir(dir)?;
+    // The package.json of a pnpm/yarn/bun workspace member as its manager
+    // publishes it (workspace::rewrite), the registry's manifest too; an npm
+    // workspace's `workspace:` ranges are refused before any script runs.
+    let rewritten = crate::workspace::rewrite::for_package(dir).map_err(PackError::from)?;
     if !config.ignore_scripts() {
         let shell = config.script_shell();
         scripts::run(
@@ -1267,12 +1271,14 @@ fn prepare_directory(
             ignore_scripts: config.pack_ignore_scripts(),
             script_shell: config.pack_script_shell(),
             threads: 0,
+            package_json: rewritten.as_ref().map(|r| r.bytes.clone()),
         },
         env,
         printer,
     )?;
     let m = Manifest::read_dir(dir)?;
-    let manifest = document::normalize_manifest(&m.raw, &DirSource::new(dir))?;
+    let raw = rewritten.map_or_else(|| m.raw.clone(), |r| r.manifest);
+    let manifest = document::normalize_manifest(&raw, &DirSource::new(dir))?;
     let mut packed = packed;
     let tarball = packed.bytes.take().unwrap_or_default();
     Ok(Package {

@@ -37,3 +37,4 @@ mod support;
 mod trusted;
 mod truth;
 mod workspace_diff;
+mod workspace_rewrite;

@@ -930,7 +930,7 @@ mod tests {
             .expect("manifest");
         let files: Vec<String> = files.iter().map(|f| f.to_string()).collect();
         let mut gz = ParallelGzip::with_chunk_size(Vec::new(), 2, chunk);
-        write_tar(dir, &manifest, &files, &mut gz)?;
+        write_tar(dir, &manifest, &files, None, &mut gz)?;
         let gz = gz.finish().unwrap();
         let mut tar = Vec::new();
         flate2::read::GzDecoder::new(&gz[..])

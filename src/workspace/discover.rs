@@ -10,9 +10,11 @@
 //!   paths; a directory without package.json is skipped, an invalid one is
 //!   an error.
 //! * pnpm: the nearest `pnpm-workspace.yaml`, its `packages` patterns
-//!   (`['.', '**']` when absent), as `@pnpm/fs.find-packages` globs them:
+//!   (only the root when absent), as `@pnpm/fs.find-packages` globs them:
 //!   `<pattern>/package.json`, negations anywhere in the list, nothing
-//!   under `node_modules`, `bower_components`, `test` or `tests`; members
+//!   under `node_modules` or `bower_components` (pnpm's workspace reader
+//!   passes that ignore list, not find-packages' default, which also
+//!   drops `test` and `tests`: checked against pnpm 10); members
 //!   in path order. The root is always a project of its own
 //!   ([`Workspace::root_package`]). Patterns are matched with minimatch
 //!   (pnpm uses fast-glob/tinyglobby, which agree on the patterns
@@ -196,7 +198,7 @@ fn read_yaml(path: &Path) -> Result<Yaml, WorkspaceError> {
         })?;
     match yaml::parse(&text) {
         Ok(Some(doc)) => Ok(doc),
-        // An empty file: no packages field (pnpm then takes every package).
+        // An empty file: no packages field (pnpm then has the root only).
         Ok(None) => Ok(Yaml::Hash(Default::default())),
         Err((line, reason)) => Err(WorkspaceError::Yaml {
             path: path.to_path_buf(),
@@ -487,7 +489,8 @@ fn unique(seen: Vec<(String, Vec<Member>)>) -> Result<Vec<Member>, WorkspaceErro
 /// pnpm's members (find-packages), the root excluded.
 fn pnpm_members(root: &Path, path: &Path, doc: &Yaml) -> Result<Vec<Member>, WorkspaceError> {
     let patterns: Vec<String> = match yaml::get(doc, "packages") {
-        None | Some(Yaml::Null) => vec![".".into(), "**".into()],
+        // pnpm 10: `workspaceManifest?.packages ?? ['.']`.
+        None | Some(Yaml::Null) => vec![".".into()],
         Some(Yaml::Array(items)) => items
             .iter()
             .map(|y| {
@@ -523,7 +526,7 @@ fn pnpm_members(root: &Path, path: &Path, doc: &Yaml) -> Result<Vec<Member>, Wor
             None => positive.push(rule(&manifest_glob(p))),
         }
     }
-    const IGNORED: [&str; 4] = ["node_modules", "bower_components", "test", "tests"];
+    const IGNORED: [&str; 2] = ["node_modules", "bower_components"];
     let dirs = walk(root, path, |rel| {
         if rel.split('/').any(|s| IGNORED.contains(&s)) {
             return false;

@@ -201,3 +201,105 @@ fn a_workspace_without_members_fails_as_in_npm() {
     let e = our_names(&root, &["--workspaces"]).unwrap_err();
     assert_eq!(e, "No workspaces found!");
 }
+
+/// pnpm's own list of a workspace's projects (`pnpm ls -r --depth -1
+/// --json`, pnpm 10 from tests/tools; no install, no network), as
+/// directories relative to the root (`.` for the root), in its order.
+fn pnpm_projects(sb: &Sandbox, root: &Path) -> Vec<String> {
+    let pnpm = crate::support::verdaccio::ensure_tools().join("node_modules/pnpm10/bin/pnpm.cjs");
+    assert!(
+        pnpm.is_file(),
+        "pnpm 10 is not installed at {}",
+        pnpm.display()
+    );
+    let mut cmd = std::process::Command::new("node");
+    cmd.arg(&pnpm)
+        .args(["ls", "-r", "--depth", "-1", "--json"])
+        .arg("--config.manage-package-manager-versions=false");
+    crate::support::apply_env(&mut cmd, &sb.home);
+    cmd.current_dir(root);
+    let scratch = sb.root.join("pnpm-scratch");
+    fs::create_dir_all(&scratch).unwrap();
+    let out = crate::support::run(cmd, &scratch, "pnpm-ls");
+    assert!(out.status.success(), "pnpm ls failed: {}", out.stderr);
+    let doc: Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("pnpm ls printed no JSON ({e}): {}", out.stdout));
+    let real_root = fs::canonicalize(root).unwrap();
+    doc.as_array()
+        .unwrap_or_else(|| panic!("pnpm ls --json: not an array: {doc}"))
+        .iter()
+        .map(|p| {
+            let path = PathBuf::from(p["path"].as_str().unwrap());
+            let rel = path.strip_prefix(&real_root).unwrap_or(&path);
+            if rel.as_os_str().is_empty() {
+                ".".to_string()
+            } else {
+                rel.to_string_lossy().into_owned()
+            }
+        })
+        .collect()
+}
+
+/// trustpub's projects of the same workspace: the root package (pnpm
+/// always counts it), then the members.
+fn our_projects(root: &Path) -> Vec<String> {
+    let ws = find(root).unwrap().expect("a workspace");
+    assert_eq!(ws.manager, trustpub::workspace::Manager::Pnpm);
+    ws.root_package
+        .iter()
+        .chain(&ws.members)
+        .map(|m| m.rel.clone())
+        .collect()
+}
+
+#[test]
+fn pnpm_projects_match_pnpm() {
+    let sb = Sandbox::new();
+    let root = sb.root.join("pnpm-ws");
+    lay(
+        &root,
+        &[
+            ("package.json", &pkg("pnpm-root")),
+            (
+                "pnpm-workspace.yaml",
+                "packages:\n  - 'packages/**'\n  - '!packages/**/fixtures/**'\n  - ./apps/*/\n  - '!apps/legacy'\n  - 'tools/{a,b}'\n  - 'tools/*-x'\n",
+            ),
+            ("packages/a/package.json", &pkg("a")),
+            ("packages/a/nested/package.json", &pkg("a-nested")),
+            ("packages/a/test/t1/package.json", &pkg("t1")),
+            ("packages/tests/t2/package.json", &pkg("t2")),
+            ("packages/a/fixtures/f/package.json", &pkg("f")),
+            ("packages/.hidden/package.json", &pkg("hidden")),
+            ("packages/node_modules/n/package.json", &pkg("n")),
+            ("packages/bower_components/bc/package.json", &pkg("bc")),
+            ("packages/Zed/package.json", &pkg("zed")),
+            ("packages/_u/package.json", &pkg("u")),
+            ("packages/no-manifest/README.md", ""),
+            ("apps/web/package.json", &pkg("web")),
+            ("apps/web/sub/package.json", &pkg("web-sub")),
+            ("apps/legacy/package.json", &pkg("legacy")),
+            ("tools/a/package.json", &pkg("ta")),
+            ("tools/b/package.json", &pkg("tb")),
+            ("tools/c/package.json", &pkg("tc")),
+            ("tools/c-x/package.json", &pkg("tcx")),
+            ("other/package.json", &pkg("other")),
+        ],
+    );
+    let theirs = pnpm_projects(&sb, &root);
+    assert!(theirs.len() > 5, "pnpm found too few projects: {theirs:?}");
+    assert_eq!(our_projects(&root), theirs);
+
+    // No `packages` field: every package in the tree (pnpm's ['.', '**']).
+    let all = sb.root.join("pnpm-all");
+    lay(
+        &all,
+        &[
+            ("package.json", &pkg("all-root")),
+            ("pnpm-workspace.yaml", "catalog:\n  left-pad: ^1.3.0\n"),
+            ("x/package.json", &pkg("x")),
+            ("deep/er/y/package.json", &pkg("y")),
+            ("deep/test/z/package.json", &pkg("z")),
+        ],
+    );
+    assert_eq!(our_projects(&all), pnpm_projects(&sb, &all));
+}

@@ -140,12 +140,12 @@ fn pnpm_members_catalogs_and_ignored_directories() {
         ws.manager_reason,
         "pnpm-workspace.yaml in the workspace root"
     );
-    assert_eq!(all(&ws), ["web", "a", "nested"]);
+    assert_eq!(all(&ws), ["web", "a", "nested", "fixture"]);
     assert_eq!(ws.root_package.as_ref().unwrap().name, "root");
     assert_eq!(ws.catalogs["default"]["react"], "^18.2.0");
     assert_eq!(ws.catalogs["legacy"]["react"], "^16.0.0");
 
-    // No packages field: every package (pnpm's ['.', '**']).
+    // No packages field: the root only (pnpm 10's `packages ?? ['.']`).
     let (_t, root) = layout(&[
         ("pnpm-workspace.yaml", "catalog:\n  x: 1.0.0\n"),
         ("package.json", &pkg("root")),
@@ -153,7 +153,8 @@ fn pnpm_members_catalogs_and_ignored_directories() {
         ("deep/two/package.json", &pkg("two")),
     ]);
     let ws = find(&root).unwrap().unwrap();
-    assert_eq!(all(&ws), ["two", "one"]);
+    assert!(all(&ws).is_empty());
+    assert_eq!(ws.root_package.unwrap().name, "root");
 
     let (_t, root) = layout(&[(
         "pnpm-workspace.yaml",

@@ -39,7 +39,8 @@ pub enum PackError {
     Config(#[from] Box<crate::config::ConfigError>),
     /// The workspace's package manager would not publish this package.json.
     #[error(transparent)]
-    Rewrite(#[from] crate::workspace::rewrite::RewriteError),
+    /// Boxed: it names a file, a field, a dependency and a member.
+    Rewrite(Box<crate::workspace::rewrite::RewriteError>),
     #[error("cannot read {path}")]
     ReadFile {
         path: PathBuf,
@@ -64,6 +65,12 @@ pub enum PackError {
         #[source]
         source: io::Error,
     },
+}
+
+impl From<crate::workspace::rewrite::RewriteError> for PackError {
+    fn from(e: crate::workspace::rewrite::RewriteError) -> Self {
+        PackError::Rewrite(Box::new(e))
+    }
 }
 
 impl PackError {

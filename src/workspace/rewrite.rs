@@ -93,65 +93,62 @@ pub struct Rewritten {
     pub by: String,
 }
 
+/// Where a dependency is: the file, the field, its name and its range.
+#[derive(Debug)]
+pub struct DepAt {
+    pub path: PathBuf,
+    pub field: String,
+    pub name: String,
+    pub spec: String,
+}
+
+impl std::fmt::Display for DepAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} \"{}\" is \"{}\"",
+            self.path.display(),
+            self.field,
+            self.name,
+            self.spec
+        )
+    }
+}
+
 /// A member whose manifest cannot be published as its manager would.
 #[derive(Debug, thiserror::Error)]
 pub enum RewriteError {
     /// `workspace:`/`catalog:` in a package of an npm workspace.
-    #[error("{} {field} \"{name}\" is \"{spec}\": npm publishes the {protocol} protocol as it is, and nobody could install the package", path.display())]
+    #[error("{at}: npm publishes the {protocol} protocol as it is, and nobody could install the package")]
     NpmProtocol {
-        path: PathBuf,
-        field: String,
-        name: String,
-        spec: String,
+        at: Box<DepAt>,
         protocol: &'static str,
     },
     /// A `workspace:` range naming no member.
-    #[error("{} {field} \"{name}\" is \"{spec}\", but no package of the workspace at {} is named \"{target}\"", path.display(), root.display())]
+    #[error("{at}, but no package of the workspace at {} is named \"{target}\"", root.display())]
     NoMember {
-        path: PathBuf,
-        field: String,
-        name: String,
-        spec: String,
+        at: Box<DepAt>,
         target: String,
         root: PathBuf,
     },
     /// A member without a version that another one depends on.
-    #[error("{} {field} \"{name}\" is \"{spec}\", but {} has no \"version\"", path.display(), member.display())]
-    NoVersion {
-        path: PathBuf,
-        field: String,
-        name: String,
-        spec: String,
-        member: PathBuf,
-    },
+    #[error("{at}, but {} has no \"version\"", member.display())]
+    NoVersion { at: Box<DepAt>, member: PathBuf },
     /// `catalog:` naming a missing catalog or entry.
-    #[error("{} {field} \"{name}\" is \"{spec}\", but the {catalog} catalog has no \"{name}\"", path.display())]
-    NoCatalogEntry {
-        path: PathBuf,
-        field: String,
-        name: String,
-        spec: String,
-        catalog: String,
-    },
+    #[error("{at}, but the {catalog} catalog has no \"{}\"", at.name)]
+    NoCatalogEntry { at: Box<DepAt>, catalog: String },
     /// A catalog entry pnpm refuses (`workspace:`, `link:`, `file:`).
-    #[error("{} {field} \"{name}\" is \"{spec}\", and the {catalog} catalog gives it \"{entry}\", which pnpm refuses in a catalog", path.display())]
+    #[error(
+        "{at}, and the {catalog} catalog gives it \"{entry}\", which pnpm refuses in a catalog"
+    )]
     BadCatalogEntry {
-        path: PathBuf,
-        field: String,
-        name: String,
-        spec: String,
+        at: Box<DepAt>,
         catalog: String,
         entry: String,
     },
     /// Something trustpub does not reproduce for this manager.
-    #[error("{} {field} \"{name}\" is \"{spec}\": {what}", path.display())]
-    Unsupported {
-        path: PathBuf,
-        field: String,
-        name: String,
-        spec: String,
-        what: String,
-    },
+    #[error("{at}: {what}")]
+    Unsupported { at: Box<DepAt>, what: String },
     /// The manager's own refusals (missing name or version, bad scope).
     #[error("{}: {problem}", path.display())]
     Manifest { path: PathBuf, problem: String },
@@ -169,16 +166,12 @@ impl RewriteError {
 
     pub fn hint(&self) -> Option<String> {
         Some(match self {
-            RewriteError::NpmProtocol {
-                field,
-                name,
-                protocol,
-                ..
-            } => format!(
-                "write the version range in {field} \"{name}\" (e.g. \"^1.2.3\") instead of the {protocol} protocol, \
+            RewriteError::NpmProtocol { at, protocol } => format!(
+                "write the version range in {} \"{}\" (e.g. \"^1.2.3\") instead of the {protocol} protocol, \
                  or publish with the package manager that owns the workspace: trustpub follows pnpm, yarn or bun \
                  when the root package.json names it in \"packageManager\" or its lockfile \
-                 (pnpm-lock.yaml, yarn.lock, bun.lock) is at the workspace root"
+                 (pnpm-lock.yaml, yarn.lock, bun.lock) is at the workspace root",
+                at.field, at.name
             ),
             RewriteError::NoMember { target, .. } => format!(
                 "add the package \"{target}\" to the workspace, or depend on a published version range instead"
@@ -187,14 +180,17 @@ impl RewriteError {
                 "give {} a \"version\"",
                 member.join("package.json").display()
             ),
-            RewriteError::NoCatalogEntry { catalog, name, .. } => format!(
-                "add \"{name}\" to the {catalog} catalog of the workspace, or write its version range"
+            RewriteError::NoCatalogEntry { catalog, at } => format!(
+                "add \"{}\" to the {catalog} catalog of the workspace, or write its version range",
+                at.name
             ),
-            RewriteError::BadCatalogEntry { name, .. } => format!(
-                "give \"{name}\" a version range in the catalog, or write the range in package.json"
+            RewriteError::BadCatalogEntry { at, .. } => format!(
+                "give \"{}\" a version range in the catalog, or write the range in package.json",
+                at.name
             ),
-            RewriteError::Unsupported { field, name, .. } => format!(
-                "write the version range in {field} \"{name}\", or publish this package with its package manager"
+            RewriteError::Unsupported { at, .. } => format!(
+                "write the version range in {} \"{}\", or publish this package with its package manager",
+                at.field, at.name
             ),
             RewriteError::Manifest { .. } => "fix package.json".into(),
             RewriteError::Workspace(e) => e.hint(),
@@ -218,10 +214,26 @@ pub fn for_package(dir: &Path) -> Result<Option<Rewritten>, RewriteError> {
     ) else {
         return Ok(None);
     };
-    let Some(ws) = super::discover::find(dir)? else {
-        return Ok(None);
+    let ws = match super::discover::find(dir) {
+        Ok(Some(ws)) => ws,
+        Ok(None) => return Ok(None),
+        // A workspace trustpub cannot read (a broken member elsewhere, say)
+        // stops only a package that needs it: npm packs the others.
+        Err(e) if has_protocols(&raw) => return Err(e.into()),
+        Err(_) => return Ok(None),
     };
     publish_manifest(&ws, dir, &raw, &raw_bytes)
+}
+
+fn has_protocols(raw: &Map<String, Value>) -> bool {
+    DEP_FIELDS.iter().any(|f| {
+        raw.get(*f).and_then(Value::as_object).is_some_and(|deps| {
+            deps.values().any(|v| {
+                v.as_str()
+                    .is_some_and(|s| s.starts_with("workspace:") || s.starts_with("catalog:"))
+            })
+        })
+    })
 }
 
 /// The manifest `ws`'s manager would publish for the member in
@@ -360,6 +372,15 @@ struct Dep<'a> {
 }
 
 impl Cx<'_> {
+    fn at(&self, d: &Dep) -> Box<DepAt> {
+        Box::new(DepAt {
+            path: self.path.clone(),
+            field: d.field.into(),
+            name: d.name.into(),
+            spec: d.spec.into(),
+        })
+    }
+
     fn members(&self) -> impl Iterator<Item = &Member> {
         self.ws.root_package.iter().chain(self.ws.members.iter())
     }
@@ -368,10 +389,7 @@ impl Cx<'_> {
         self.members()
             .find(|m| m.name == target && m.manifest.contains_key("name"))
             .ok_or_else(|| RewriteError::NoMember {
-                path: self.path.clone(),
-                field: d.field.into(),
-                name: d.name.into(),
-                spec: d.spec.into(),
+                at: self.at(d),
                 target: target.into(),
                 root: self.ws.root.clone(),
             })
@@ -382,10 +400,7 @@ impl Cx<'_> {
         self.members()
             .find(|m| canonical(&m.dir) == want)
             .ok_or_else(|| RewriteError::NoMember {
-                path: self.path.clone(),
-                field: d.field.into(),
-                name: d.name.into(),
-                spec: d.spec.into(),
+                at: self.at(d),
                 target: dir.display().to_string(),
                 root: self.ws.root.clone(),
             })
@@ -397,10 +412,7 @@ impl Cx<'_> {
             .and_then(Value::as_str)
             .filter(|v| !v.is_empty())
             .ok_or_else(|| RewriteError::NoVersion {
-                path: self.path.clone(),
-                field: d.field.into(),
-                name: d.name.into(),
-                spec: d.spec.into(),
+                at: self.at(d),
                 member: m.dir.clone(),
             })
     }
@@ -421,10 +433,7 @@ impl Cx<'_> {
                     continue;
                 };
                 return Err(RewriteError::NpmProtocol {
-                    path: self.path.clone(),
-                    field: field.into(),
-                    name: name.clone(),
-                    spec: spec.into(),
+                    at: self.at(&Dep { field, name, spec }),
                     protocol,
                 });
             }
@@ -445,10 +454,7 @@ impl Cx<'_> {
             .get(name)
             .and_then(|c| c.get(d.name))
             .ok_or_else(|| RewriteError::NoCatalogEntry {
-                path: self.path.clone(),
-                field: d.field.into(),
-                name: d.name.into(),
-                spec: d.spec.into(),
+                at: self.at(d),
                 catalog: if name == "default" {
                     "default".into()
                 } else {
@@ -460,10 +466,7 @@ impl Cx<'_> {
             .any(|p| entry.starts_with(p))
         {
             return Err(RewriteError::BadCatalogEntry {
-                path: self.path.clone(),
-                field: d.field.into(),
-                name: d.name.into(),
-                spec: d.spec.into(),
+                at: self.at(d),
                 catalog: name.into(),
                 entry: entry.clone(),
             });
@@ -703,10 +706,11 @@ impl Cx<'_> {
                 for (name, spec) in deps {
                     if let Some(s) = spec.as_str().filter(|s| s.starts_with("catalog:")) {
                         return Err(RewriteError::Unsupported {
-                            path: self.path.clone(),
-                            field: field.into(),
-                            name: name.clone(),
-                            spec: s.into(),
+                            at: self.at(&Dep {
+                                field,
+                                name,
+                                spec: s,
+                            }),
                             what: "trustpub does not read yarn's catalogs (.yarnrc.yml) yet".into(),
                         });
                     }
@@ -781,10 +785,11 @@ impl Cx<'_> {
                 let Some(ws) = self.yarn_match(&name, selector) else {
                     if !self.members().any(|m| m.name == name) {
                         return Err(RewriteError::NoMember {
-                            path: self.path.clone(),
-                            field: scope.into(),
-                            name: name.clone(),
-                            spec: range.clone(),
+                            at: self.at(&Dep {
+                                field: scope,
+                                name: &name,
+                                spec: &range,
+                            }),
                             target: name.clone(),
                             root: self.ws.root.clone(),
                         });
@@ -980,7 +985,7 @@ pub(crate) fn satisfies(version: &str, range: &str) -> bool {
             return !v.is_prerelease();
         }
         let all = comps.iter().all(|(op, cv)| {
-            let Some(cv) = cv else { return *op == "" };
+            let Some(cv) = cv else { return op.is_empty() };
             let ord = v.cmp(cv);
             match *op {
                 "" | "=" => ord.is_eq(),
@@ -1235,4 +1240,235 @@ fn bun_string(out: &mut Vec<u8>, s: &str) {
         }
     }
     out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::collections::BTreeMap;
+
+    fn member(root: &Path, rel: &str, manifest: Value) -> Member {
+        let Value::Object(manifest) = manifest else {
+            panic!("object")
+        };
+        Member {
+            name: manifest["name"].as_str().unwrap().into(),
+            version: manifest
+                .get("version")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            dir: root.join(rel),
+            rel: rel.into(),
+            private: false,
+            manifest,
+        }
+    }
+
+    fn ws(manager: Manager, root_manifest: Value) -> Workspace {
+        let root = PathBuf::from("/nonexistent-trustpub-ws");
+        let mut catalogs = BTreeMap::new();
+        catalogs.insert(
+            "default".to_string(),
+            BTreeMap::from([("lp".to_string(), "^1.3.0".to_string())]),
+        );
+        Workspace {
+            root_package: Some(member(&root, ".", root_manifest)),
+            members: vec![
+                member(
+                    &root,
+                    "packages/b",
+                    json!({"name": "b", "version": "2.0.0"}),
+                ),
+                member(
+                    &root,
+                    "packages/c",
+                    json!({"name": "c", "version": "3.1.0"}),
+                ),
+            ],
+            root,
+            manager,
+            manager_reason: "test".into(),
+            catalogs,
+        }
+    }
+
+    fn obj(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => panic!("object"),
+        }
+    }
+
+    fn rewrite(w: &Workspace, pkg: Value) -> Result<Option<Rewritten>, RewriteError> {
+        let bytes = serde_json::to_vec_pretty(&pkg).unwrap();
+        let dir = w.root.join("packages/a");
+        publish_manifest(w, &dir, &obj(pkg), &bytes)
+    }
+
+    #[test]
+    fn npm_refuses_workspace_and_catalog_ranges_naming_field_and_fix() {
+        let w = ws(Manager::Npm, json!({"name": "root"}));
+        let e = rewrite(
+            &w,
+            json!({"name": "a", "version": "1.0.0", "optionalDependencies": {"b": "workspace:*"}}),
+        )
+        .unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains("optionalDependencies \"b\" is \"workspace:*\""),
+            "{text}"
+        );
+        assert!(text.contains("package.json"), "{text}");
+        let hint = e.hint().unwrap();
+        assert!(
+            hint.contains("packageManager") && hint.contains("pnpm-lock.yaml"),
+            "{hint}"
+        );
+        assert_eq!(e.exit_code(), 2);
+        // Plain ranges: nothing to do.
+        let ok = rewrite(
+            &w,
+            json!({"name": "a", "version": "1.0.0", "dependencies": {"b": "^2"}}),
+        );
+        assert!(ok.unwrap().is_none());
+    }
+
+    #[test]
+    fn yarn_1_is_refused_like_npm() {
+        let w = ws(
+            Manager::Yarn,
+            json!({"name": "root", "packageManager": "yarn@1.22.22"}),
+        );
+        let e = rewrite(
+            &w,
+            json!({"name": "a", "version": "1.0.0", "dependencies": {"lp": "catalog:"}}),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("catalog:"), "{e}");
+    }
+
+    #[test]
+    fn pnpm_version_comes_from_package_manager() {
+        let pick = |pm: &str| {
+            pnpm_flavour(&ws(
+                Manager::Pnpm,
+                json!({"name": "r", "packageManager": pm}),
+            ))
+        };
+        assert_eq!(pick("pnpm@10.34.9+sha512.abc"), Pnpm::V10);
+        assert_eq!(pick("pnpm@9.0.0"), Pnpm::V10);
+        assert_eq!(pick("pnpm@11.1.0"), Pnpm::V11);
+        assert_eq!(pick("pnpm@12.25.1"), Pnpm::V12);
+        assert_eq!(pick("yarn@4.0.0"), Pnpm::V12);
+        let dev = ws(
+            Manager::Pnpm,
+            json!({"name": "r", "devEngines": {"packageManager": {"name": "pnpm", "version": "^10.2.0"}}}),
+        );
+        assert_eq!(pnpm_flavour(&dev), Pnpm::V10);
+    }
+
+    /// pnpm 10 lists the dependencies it read a version for after the
+    /// others (in their order): two of them in one field.
+    #[test]
+    fn pnpm_10_puts_read_versions_last() {
+        let w = ws(
+            Manager::Pnpm,
+            json!({"name": "r", "packageManager": "pnpm@10.34.9"}),
+        );
+        let r = rewrite(
+            &w,
+            json!({"name": "a", "version": "1.0.0", "dependencies": {"b": "workspace:*", "c": "workspace:~", "lp": "catalog:", "x": "workspace:c@^3.0.0"}}),
+        )
+        .unwrap()
+        .unwrap();
+        let deps = r.manifest["dependencies"].as_object().unwrap();
+        let keys: Vec<&String> = deps.keys().collect();
+        assert_eq!(keys, ["lp", "x", "b", "c"]);
+        assert_eq!(deps["x"], "npm:c@^3.0.0");
+        assert_eq!(deps["c"], "~3.1.0");
+        // pnpm 12 keeps the order.
+        let w = ws(Manager::Pnpm, json!({"name": "r"}));
+        let r = rewrite(
+            &w,
+            json!({"name": "a", "version": "1.0.0", "dependencies": {"b": "workspace:*", "c": "workspace:~", "lp": "catalog:"}}),
+        )
+        .unwrap()
+        .unwrap();
+        let keys: Vec<&String> = r.manifest["dependencies"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect();
+        assert_eq!(keys, ["b", "c", "lp"]);
+    }
+
+    #[test]
+    fn missing_member_and_catalog_entry_are_errors() {
+        let w = ws(Manager::Pnpm, json!({"name": "r"}));
+        let e = rewrite(
+            &w,
+            json!({"name": "a", "version": "1.0.0", "dependencies": {"zz": "workspace:^"}}),
+        )
+        .unwrap_err();
+        assert!(matches!(e, RewriteError::NoMember { .. }), "{e}");
+        let e = rewrite(
+            &w,
+            json!({"name": "a", "version": "1.0.0", "dependencies": {"zz": "catalog:"}}),
+        )
+        .unwrap_err();
+        assert!(matches!(e, RewriteError::NoCatalogEntry { .. }), "{e}");
+        assert!(e.to_string().contains("default catalog"), "{e}");
+    }
+
+    #[test]
+    fn peer_rule_and_jsr() {
+        let w = ws(Manager::Pnpm, json!({"name": "r"}));
+        let r = rewrite(
+            &w,
+            json!({"name": "a", "version": "1.0.0", "peerDependencies": {"b": "workspace:>=", "c": "workspace:^3.0.0 || ^4", "d": "jsr:@std/path@^1.0.0"}}),
+        )
+        .unwrap()
+        .unwrap();
+        let p = r.manifest["peerDependencies"].as_object().unwrap();
+        assert_eq!(p["b"], ">=2.0.0");
+        assert_eq!(p["c"], "^3.0.0 || ^4");
+        assert_eq!(p["d"], "npm:@jsr/std__path@^1.0.0");
+        assert_eq!(peer_version_len("1.x.3-beta"), 5);
+        assert_eq!(peer_version_len("x"), 1);
+        assert_eq!(peer_version_len(""), 0);
+    }
+
+    #[test]
+    fn satisfies_follows_node_semver() {
+        assert!(satisfies("2.3.4", "^2.0.0"));
+        assert!(!satisfies("3.0.0", "^2.0.0"));
+        assert!(!satisfies("0.1.0-beta.1", ">=0.1.0"));
+        assert!(satisfies("0.1.0-beta.2", ">=0.1.0-beta.1"));
+        assert!(satisfies("1.0.0", "*"));
+        assert!(!satisfies("1.0.0-rc.1", "*"));
+        assert!(satisfies("1.5.0", "1.x || >=3"));
+    }
+
+    #[test]
+    fn bun_printer_keeps_layout() {
+        let src = b"{\n   \"a\": [1, 2],\n   \"b\": [\n  \"x\"],\n   \"n\": 1.0,\n   \"s\": \"\\u0001\\u2028\"\n}";
+        let m = obj(serde_json::from_slice(src).unwrap());
+        let out = String::from_utf8(bun_print(&m, src)).unwrap();
+        assert_eq!(
+            out,
+            "{\n   \"a\": [1, 2],\n   \"b\": [\n      \"x\"\n   ],\n   \"n\": 1,\n   \"s\": \"\\u0001\\u2028\"\n}"
+        );
+        assert_eq!(bun_indent(b"{\n\t\"a\": 1\n}"), "\t");
+        assert_eq!(bun_indent(b"{\"a\": 1}"), "  ");
+    }
+
+    #[test]
+    fn js_pretty_is_json_stringify() {
+        let v = json!({"b": [], "1": {}, "a": [1.5, "\u{7f}"], "0": null});
+        assert_eq!(
+            String::from_utf8(js_pretty(&v, "  ")).unwrap(),
+            "{\n  \"0\": null,\n  \"1\": {},\n  \"b\": [],\n  \"a\": [\n    1.5,\n    \"\u{7f}\"\n  ]\n}"
+        );
+    }
 }

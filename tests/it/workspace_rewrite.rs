@@ -512,3 +512,53 @@ fn npm_workspace_refuses_workspace_protocol() {
     assert_eq!(out.status.code(), Some(2), "{}", out.describe());
     assert!(out.stderr.contains("catalog:"), "{}", out.describe());
 }
+
+/// `trustpub publish <member>` uploads the tarball with pnpm's package.json
+/// and a registry document whose manifest is pnpm's (resolved ranges, no
+/// `workspace:`/`catalog:`), npm's normalisation on top.
+#[test]
+fn publish_uploads_the_pnpm_manifest() {
+    use crate::support::fake_registry::FakeRegistry;
+    use crate::support::sandbox::Sandbox;
+    use base64::Engine as _;
+
+    let ws = pnpm_workspace("12.25.1");
+    let tool_json = pnpm_pack(&ws, &tool("pnpm/pnpm"), "packages/e", "publish-pnpm12");
+
+    let sb = Sandbox::new();
+    let reg = FakeRegistry::start();
+    sb.login(&reg.url());
+    let run = sb
+        .trustpub(["publish"])
+        .arg(ws.root.join("packages/e"))
+        .arg("--registry")
+        .arg(reg.url())
+        .arg("--ignore-scripts")
+        .run();
+    run.success();
+    let puts = reg.puts();
+    assert_eq!(puts.len(), 1, "one upload");
+    let doc: serde_json::Value = serde_json::from_slice(&puts[0].body).unwrap();
+    let att = doc["_attachments"].as_object().expect("_attachments");
+    let (_, a) = att.iter().next().expect("an attachment");
+    let tgz = base64::engine::general_purpose::STANDARD
+        .decode(a["data"].as_str().unwrap())
+        .unwrap();
+    assert!(
+        package_json_of(&gunzip(&tgz)) == tool_json,
+        "the uploaded package.json is not pnpm's"
+    );
+    let v = &doc["versions"]["3.0.0"];
+    assert_eq!(v["dependencies"]["c"], "^0.1.0-beta.1+build5");
+    assert_eq!(v["dependencies"]["left-pad"], "^1.3.0");
+    assert_eq!(v["devDependencies"]["bee"], "npm:@s/b@^2.3.4");
+    assert_eq!(
+        v["optionalDependencies"]["cee"],
+        "npm:c@0.1.0-beta.1+build5"
+    );
+    assert_eq!(v["main"], "lib.js");
+    assert!(
+        v.get("publishConfig").is_none(),
+        "pnpm drops an emptied publishConfig"
+    );
+}

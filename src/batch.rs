@@ -322,6 +322,21 @@ pub fn publish_workspaces(
             publishable.push(m);
         }
     }
+    // pnpm lets two packages share a name; a registry holds one.
+    for (i, m) in publishable.iter().enumerate() {
+        let twins: Vec<PathBuf> = publishable[i..]
+            .iter()
+            .filter(|o| o.name == m.name)
+            .map(|o| o.dir.clone())
+            .collect();
+        if twins.len() > 1 && !publishable[..i].iter().any(|o| o.name == m.name) {
+            return Err(WorkspaceError::Duplicate {
+                name: m.name.clone(),
+                dirs: twins,
+            }
+            .into());
+        }
+    }
     let waves = order::order(&publishable)?;
     let mut slots: Vec<Slot<'_>> = Vec::new();
     for (w, wave) in waves.iter().enumerate() {

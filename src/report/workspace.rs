@@ -271,7 +271,7 @@ fn new_packages(printer: &Printer, r: &BatchReport) {
             ));
         } else {
             text.push_str(&format!(
-                "\n  1. publish its first version with a token: in {}, `npm publish` with your own login, or here `trustpub publish --workspace {} --trusted-publishing never` with NODE_AUTH_TOKEN set from a secret; or stage it with `npm stage publish` and approve it on npmjs.com",
+                "\n  1. publish its first version with a token: in {}, `npm publish` with your own login, or here `trustpub publish --workspace {} --trusted-publishing never` with NODE_AUTH_TOKEN set from a secret (staged publishing cannot make a first version either: `npm stage` needs the package to exist)",
                 row.dir, row.name
             ));
         }

@@ -830,6 +830,22 @@ fn shell_publish_commands() {
             }
         )
     );
+    // trustpub's workspace flags select as npm's do.
+    assert_eq!(
+        publishes("npx trustpub publish --workspaces --changesets")[0].2,
+        Target::All
+    );
+    assert_eq!(
+        publishes("trustpub publish --workspace @acme/a -w packages/b --tag next")[0].2,
+        Target::Workspaces {
+            cwd: Some(PathBuf::new()),
+            selectors: vec!["packages/b".into(), "@acme/a".into()]
+        }
+    );
+    assert_eq!(
+        publishes("trustpub publish packages/c")[0].2,
+        dir("packages/c")
+    );
     assert_eq!(
         publishes("NODE_ENV=production sudo -E npm publish"),
         one("npm publish", "npm publish", dir(""))

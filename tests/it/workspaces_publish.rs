@@ -519,7 +519,7 @@ fn new_packages_are_named_with_the_bootstrap_steps_and_nothing_goes_up() {
     for text in [
         "1 package(s) not on the registry yet",
         &format!("`trustpub publish --workspace {fresh} --trusted-publishing never`"),
-        "npm stage publish",
+        "`npm stage` needs the package to exist",
         "Organization or user: acme",
         "Repository: widgets",
         "Workflow filename: release.yml",
@@ -1064,6 +1064,21 @@ fn workspace_messages() {
             2,
             false,
         ),
+    );
+    // pnpm allows two packages of one name; a registry holds one.
+    let w = Ws::with(
+        "snap-twins",
+        &[member("a", &[]), member("b", &[])],
+        Flavor::Pnpm,
+    );
+    let mut twin: Value =
+        serde_json::from_str(&fs::read_to_string(w.root.join("packages/b/package.json")).unwrap())
+            .unwrap();
+    twin["name"] = json!(w.name("a"));
+    w.write("packages/b/package.json", &twin);
+    shots.add(
+        "pnpm: two public packages with one name",
+        shot(&w, &offline(w.publish()).run(), 2, false),
     );
     snap!("workspace_messages", shots.0);
 }

@@ -1252,6 +1252,9 @@ fn prepare_directory(
     // publishes it (workspace::rewrite), the registry's manifest too; an npm
     // workspace's `workspace:` ranges are refused before any script runs.
     let rewritten = crate::workspace::rewrite::for_package(dir).map_err(PackError::from)?;
+    if let Some(r) = &rewritten {
+        printer.notice(&r.notice());
+    }
     if !config.ignore_scripts() {
         let shell = config.script_shell();
         scripts::run(

@@ -13,11 +13,13 @@
 //!   stripped) and in `peerDependencies` (its own rule), then `catalog:`;
 //!   hoists the whitelisted `publishConfig` fields (`publishConfig` goes
 //!   when nothing else is left in it). Written as `JSON.stringify(m, null,
-//!   2)` with no final newline. pnpm 10 lists the dependencies whose
-//!   version it had to read after the others (its answers arrive in that
-//!   order); pnpm 11 and later keep the order, turn a string `repository`
-//!   into `{type, url}`, give every `peerDependenciesMeta` entry an
-//!   `optional`, and hoist `publishConfig.name`; pnpm 12 (Rust) also drops
+//!   2)` with no final newline. pnpm 10 and 11 list the dependencies
+//!   whose version they had to read after the others (their answers arrive
+//!   in that order; among several such, the order varies from run to run:
+//!   trustpub keeps the file's, the most frequent); pnpm 11 and later turn a
+//!   string `repository` into `{type, url}`, give every
+//!   `peerDependenciesMeta` entry an `optional`, and hoist
+//!   `publishConfig.name`; pnpm 12 (Rust) keeps the dependency order, drops
 //!   build metadata from the version and keeps keys in file order.
 //!   Which pnpm: the major of `packageManager` in the root package.json
 //!   (pnpm 12's behaviour when it names none).
@@ -115,6 +117,16 @@ impl std::fmt::Display for DepAt {
     }
 }
 
+impl Rewritten {
+    /// The line `pack` and `publish` print about it.
+    pub fn notice(&self) -> String {
+        format!(
+            "package.json as {} packs it (workspace: and catalog: ranges resolved, its publishConfig rules applied)",
+            self.by
+        )
+    }
+}
+
 /// A member whose manifest cannot be published as its manager would.
 #[derive(Debug, thiserror::Error)]
 pub enum RewriteError {
@@ -123,6 +135,8 @@ pub enum RewriteError {
     NpmProtocol {
         at: Box<DepAt>,
         protocol: &'static str,
+        /// The range pnpm would write there, when the workspace tells.
+        suggest: Option<String>,
     },
     /// A `workspace:` range naming no member.
     #[error("{at}, but no package of the workspace at {} is named \"{target}\"", root.display())]
@@ -166,13 +180,23 @@ impl RewriteError {
 
     pub fn hint(&self) -> Option<String> {
         Some(match self {
-            RewriteError::NpmProtocol { at, protocol } => format!(
-                "write the version range in {} \"{}\" (e.g. \"^1.2.3\") instead of the {protocol} protocol, \
-                 or publish with the package manager that owns the workspace: trustpub follows pnpm, yarn or bun \
-                 when the root package.json names it in \"packageManager\" or its lockfile \
-                 (pnpm-lock.yaml, yarn.lock, bun.lock) is at the workspace root",
-                at.field, at.name
-            ),
+            RewriteError::NpmProtocol {
+                at,
+                protocol,
+                suggest,
+            } => {
+                let range = match suggest {
+                    Some(r) => format!("\"{r}\""),
+                    None => "a version range".into(),
+                };
+                format!(
+                    "write {range} in {} \"{}\" instead of the {protocol} protocol, \
+                     or publish with the package manager that owns the workspace: trustpub follows pnpm, yarn or bun \
+                     when the root package.json names it in \"packageManager\" or its lockfile \
+                     (pnpm-lock.yaml, yarn.lock, bun.lock) is at the workspace root",
+                    at.field, at.name
+                )
+            }
             RewriteError::NoMember { target, .. } => format!(
                 "add the package \"{target}\" to the workspace, or depend on a published version range instead"
             ),
@@ -432,9 +456,19 @@ impl Cx<'_> {
                 } else {
                     continue;
                 };
+                let d = Dep { field, name, spec };
+                // What pnpm would publish there, as the fix to write.
+                let suggest = if protocol == "catalog:" {
+                    self.catalog(&d, spec).ok().flatten()
+                } else if field == "peerDependencies" {
+                    self.workspace_peer(&d, spec).ok().map(|r| r.0)
+                } else {
+                    self.workspace_regular(&d, spec).ok().map(|r| r.0)
+                };
                 return Err(RewriteError::NpmProtocol {
-                    at: self.at(&Dep { field, name, spec }),
+                    at: self.at(&d),
                     protocol,
+                    suggest,
                 });
             }
         }
@@ -597,14 +631,16 @@ impl Cx<'_> {
                 };
                 let after = self.catalog(&d, &after)?.unwrap_or(after);
                 let after = jsr(name, &after);
-                if did_read && flavour == Pnpm::V10 {
+                if did_read && flavour != Pnpm::V12 {
                     read.insert(name.clone(), Value::String(after));
                 } else {
                     quick.insert(name.clone(), Value::String(after));
                 }
             }
-            // pnpm 10 fills the object as the answers come: those that
-            // read a member's package.json come last.
+            // pnpm 10 and 11 fill the object as the answers come: those
+            // that read a member's package.json come last, in an order that
+            // varies between their runs when there are several (trustpub
+            // keeps the file's, the order they most often arrive in).
             for (k, v) in read {
                 quick.shift_remove(&k);
                 quick.insert(k, v);
@@ -1323,6 +1359,10 @@ mod tests {
         let hint = e.hint().unwrap();
         assert!(
             hint.contains("packageManager") && hint.contains("pnpm-lock.yaml"),
+            "{hint}"
+        );
+        assert!(
+            hint.contains("write \"2.0.0\" in optionalDependencies \"b\""),
             "{hint}"
         );
         assert_eq!(e.exit_code(), 2);

@@ -476,6 +476,8 @@ fn npm_workspace_refuses_workspace_protocol() {
             "workspace:^",
             "packageManager",
             "pnpm-lock.yaml",
+            // The range to write instead: what pnpm would publish.
+            "write \"^1.0.0\" in peerDependencies \"b\"",
         ] {
             assert!(
                 out.stderr.contains(want),

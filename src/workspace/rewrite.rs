@@ -27,8 +27,12 @@
 //!   `publishConfig` `type`, `main`, `browser`, `module`, `exports`,
 //!   `imports`, `bin`, then `typings`, `types` copied over (publishConfig
 //!   stays); `workspace:` ranges of members it matches rewritten (an
-//!   optional dependency's into `optionalDependencies`); `JSON.stringify(m,
-//!   null, 2)`, no final newline.
+//!   optional dependency's into `optionalDependencies`); `catalog:` and
+//!   `catalog:<name>` from `.yarnrc.yml` `catalog`/`catalogs` in
+//!   `dependencies`, `devDependencies` and `peerDependencies` (yarn leaves
+//!   `optionalDependencies` as written); `JSON.stringify(m, null, 2)`, no
+//!   final newline. yarn 1 (named by `packageManager`) rewrites nothing and
+//!   is refused like npm.
 //! * **bun** (`pm pack`): `workspace:` and `catalog:` in the four
 //!   dependency fields, nothing else; printed by bun's JSON printer with the
 //!   file's indentation, arrays on one line when they were, a final newline
@@ -737,20 +741,29 @@ impl Cx<'_> {
 
     fn yarn(&self, raw: &Map<String, Value>) -> Result<Map<String, Value>, RewriteError> {
         let mut m = raw.clone();
-        for field in DEP_FIELDS {
-            if let Some(deps) = raw.get(field).and_then(Value::as_object) {
-                for (name, spec) in deps {
-                    if let Some(s) = spec.as_str().filter(|s| s.starts_with("catalog:")) {
-                        return Err(RewriteError::Unsupported {
-                            at: self.at(&Dep {
-                                field,
-                                name,
-                                spec: s,
-                            }),
-                            what: "trustpub does not read yarn's catalogs (.yarnrc.yml) yet".into(),
-                        });
-                    }
+        // plugin-catalog: `catalog:` (the `catalog` setting) and
+        // `catalog:<name>` (`catalogs.<name>`) of .yarnrc.yml, in the three
+        // fields yarn calls all dependencies (not optionalDependencies).
+        let mut rc: Option<yaml_rust2::Yaml> = None;
+        for field in ["dependencies", "devDependencies", "peerDependencies"] {
+            let Some(Value::Object(deps)) = m.get_mut(field) else {
+                continue;
+            };
+            for (name, spec) in deps.iter_mut() {
+                let Some(s) = spec.as_str().filter(|s| s.starts_with("catalog:")) else {
+                    continue;
+                };
+                let s = s.to_string();
+                let d = Dep {
+                    field,
+                    name,
+                    spec: &s,
+                };
+                if rc.is_none() {
+                    rc = Some(self.yarnrc()?);
                 }
+                let doc = rc.as_ref().expect("read above");
+                *spec = Value::String(self.yarn_catalog(&d, doc)?);
             }
         }
         let pc = raw.get("publishConfig").cloned();
@@ -861,6 +874,66 @@ impl Cx<'_> {
         }
         copy(&mut m, &["typings", "types"]);
         Ok(m)
+    }
+
+    /// The root's .yarnrc.yml (empty when there is none).
+    fn yarnrc(&self) -> Result<yaml_rust2::Yaml, RewriteError> {
+        use crate::workflows::yaml;
+        let path = self.ws.root.join(".yarnrc.yml");
+        let text = match crate::limits::read_text(&path, crate::limits::WORKFLOW_FILE_MAX) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => {
+                return Err(RewriteError::Manifest {
+                    path,
+                    problem: format!("cannot read it: {e}"),
+                })
+            }
+        };
+        match yaml::parse(&text) {
+            Ok(Some(doc)) => Ok(doc),
+            Ok(None) => Ok(yaml_rust2::Yaml::Hash(Default::default())),
+            Err((line, reason)) => Err(RewriteError::Manifest {
+                path,
+                problem: format!("not valid YAML (line {line}): {reason}"),
+            }),
+        }
+    }
+
+    /// plugin-catalog's resolution, then the range as yarn writes it back
+    /// (`npm:`, the default protocol, dropped).
+    fn yarn_catalog(&self, d: &Dep, doc: &yaml_rust2::Yaml) -> Result<String, RewriteError> {
+        use crate::workflows::yaml;
+        let name = &d.spec["catalog:".len()..];
+        let catalog = if name.is_empty() {
+            yaml::get(doc, "catalog")
+        } else {
+            yaml::get(doc, "catalogs").and_then(|c| yaml::get(c, name))
+        };
+        let label = if name.is_empty() {
+            "default".to_string()
+        } else {
+            format!("\"{name}\"")
+        };
+        let entry = catalog
+            .and_then(|c| yaml::get(c, d.name))
+            .and_then(yaml::scalar)
+            .ok_or_else(|| RewriteError::NoCatalogEntry {
+                at: self.at(d),
+                catalog: format!("{label} (.yarnrc.yml)"),
+            })?;
+        if let Some(rest) = entry.strip_prefix("npm:") {
+            return Ok(rest.to_string());
+        }
+        if entry.contains(':') {
+            return Err(RewriteError::Unsupported {
+                at: self.at(d),
+                what: format!(
+                    "the catalog gives it \"{entry}\", a protocol trustpub does not resolve as yarn does"
+                ),
+            });
+        }
+        Ok(entry)
     }
 
     /// yarn's `Project.tryWorkspaceByDescriptor` for `name@workspace:<selector>`.

@@ -167,6 +167,14 @@ pub enum RewriteError {
     /// Something trustpub does not reproduce for this manager.
     #[error("{at}: {what}")]
     Unsupported { at: Box<DepAt>, what: String },
+    /// A `publishConfig` field whose effect trustpub does not reproduce.
+    #[error("{} publishConfig.{field} is {value}: {what}", path.display())]
+    PublishConfig {
+        path: PathBuf,
+        field: &'static str,
+        value: String,
+        what: &'static str,
+    },
     /// The manager's own refusals (missing name or version, bad scope).
     #[error("{}: {problem}", path.display())]
     Manifest { path: PathBuf, problem: String },
@@ -219,6 +227,9 @@ impl RewriteError {
             RewriteError::Unsupported { at, .. } => format!(
                 "write the version range in {} \"{}\", or publish this package with its package manager",
                 at.field, at.name
+            ),
+            RewriteError::PublishConfig { field, .. } => format!(
+                "remove publishConfig.{field}, or publish this package with pnpm itself"
             ),
             RewriteError::Manifest { .. } => "fix package.json".into(),
             RewriteError::Workspace(e) => e.hint(),
@@ -598,6 +609,29 @@ impl Cx<'_> {
         raw: &Map<String, Value>,
         flavour: Pnpm,
     ) -> Result<Map<String, Value>, RewriteError> {
+        // What pnpm does with these is more than a manifest: another
+        // directory packed, or the package published under another name.
+        if let Some(pc) = raw.get("publishConfig").and_then(Value::as_object) {
+            if let Some(d) = pc.get("directory").filter(|v| js::truthy(v)) {
+                return Err(RewriteError::PublishConfig {
+                    path: self.path.clone(),
+                    field: "directory",
+                    value: js::to_js_string(d),
+                    what: "pnpm packs that directory instead, which trustpub does not do",
+                });
+            }
+            if let Some(n) = pc.get("name").filter(|n| Some(*n) != raw.get("name")) {
+                if flavour != Pnpm::V10 {
+                    return Err(RewriteError::PublishConfig {
+                        path: self.path.clone(),
+                        field: "name",
+                        value: js::to_js_string(n),
+                        what:
+                            "pnpm publishes the package under that name, which trustpub does not do",
+                    });
+                }
+            }
+        }
         let mut m: Map<String, Value> = raw
             .iter()
             .filter(|(k, _)| !matches!(k.as_str(), "scripts" | "packageManager" | "pnpm"))
@@ -1550,6 +1584,37 @@ mod tests {
         assert_eq!(peer_version_len("1.x.3-beta"), 5);
         assert_eq!(peer_version_len("x"), 1);
         assert_eq!(peer_version_len(""), 0);
+    }
+
+    #[test]
+    fn pnpm_publish_config_directory_and_name_are_refused() {
+        let w = ws(Manager::Pnpm, json!({"name": "r"}));
+        let e = rewrite(
+            &w,
+            json!({"name": "a", "version": "1.0.0", "publishConfig": {"directory": "dist"}}),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("publishConfig.directory is dist"),
+            "{e}"
+        );
+        let e = rewrite(
+            &w,
+            json!({"name": "a", "version": "1.0.0", "publishConfig": {"name": "other"}}),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("publishConfig.name is other"), "{e}");
+        // pnpm 10 does not hoist the name: it stays in publishConfig (and
+        // this package.json is already as pnpm writes it).
+        let w = ws(
+            Manager::Pnpm,
+            json!({"name": "r", "packageManager": "pnpm@10.0.0"}),
+        );
+        let r = rewrite(
+            &w,
+            json!({"name": "a", "version": "1.0.0", "publishConfig": {"name": "other"}}),
+        );
+        assert!(r.unwrap().is_none());
     }
 
     #[test]

@@ -15,6 +15,7 @@ use crate::provenance::sign::SigstoreUrls;
 use crate::publish::{self, PublishOptions};
 use crate::secret::Secret;
 use crate::ui::Printer;
+use crate::workspace::discover::Selection;
 
 /// Whether the command asked for `--json`.
 pub fn wants_json(command: &Command) -> bool {
@@ -137,6 +138,19 @@ fn doctor(args: DoctorArgs, env: &Env, printer: &Printer) -> Result<u8, Error> {
             ..CliConfig::default()
         },
     };
+    let flags = &args.workspaces;
+    let explicit = flags.workspaces || !flags.workspace.is_empty();
+    let dir = crate::manifest::clean_path(&cwd.join(&opts.dir));
+    if let Some(ws) = doctor::workspace_for(&dir, explicit)? {
+        let sel = Selection {
+            all: flags.workspaces || !explicit,
+            filters: flags.workspace.clone(),
+            include_root: flags.include_workspace_root,
+        };
+        let report = doctor::doctor_workspace(&ws, &sel, &opts, env, &cwd, printer)?;
+        crate::report::doctor_workspace(printer, &report);
+        return Ok(if report.ready() { 0 } else { 1 });
+    }
     let report = doctor::doctor(&opts, env, &cwd, printer)?;
     crate::report::doctor(printer, &report);
     Ok(if report.ready() { 0 } else { 1 })

@@ -1256,7 +1256,7 @@ doctor_fixtures! {
     doctor_gitlab_old_node => ("gitlab-old-node", 1);
     doctor_invalid_yaml => ("invalid-yaml", 1);
     doctor_monorepo_script_skip => ("monorepo-script-skip/packages/a", 1);
-    doctor_monorepo_root => ("monorepo", 2);
+    doctor_monorepo_root => ("monorepo", 1);
     doctor_monorepo_a => ("monorepo/packages/a", 0);
     doctor_monorepo_b => ("monorepo/packages/b", 1);
     doctor_no_publish_job => ("no-publish-job", 1);

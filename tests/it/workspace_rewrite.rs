@@ -6,7 +6,8 @@
 //! entry (headers and data) stays what the real `npm pack` 11.19.1 writes.
 //!
 //! The tools come from `tests/tools/package.json` (installed by `npm ci`;
-//! pnpm 12 and bun are native binaries from their platform packages). None
+//! pnpm 12 and bun are native binaries from their platform packages, so
+//! these tests need Linux x64). None
 //! of them needs the network here: the workspaces have no registry
 //! dependencies to install (pnpm reads a member's version through
 //! `node_modules/<name>`, which the test links as `pnpm install` would;
@@ -32,6 +33,11 @@ fn tool(rel: &str) -> PathBuf {
     );
     p
 }
+
+/// pnpm 12.25.1: its Linux x64 binary package (an optional dependency of
+/// tests/tools: the `pnpm` package itself lists platform packages the
+/// registry does not have, which makes its lockfile fail `npm ci`).
+const PNPM_12: &str = "@pnpm/exe.linux-x64/pnpm";
 
 /// A port nothing listens on (the discard port, closed here).
 const DEAD_REGISTRY: &str = "http://127.0.0.1:9/";
@@ -328,7 +334,7 @@ fn pnpm_case(version: &str, program: &Path, tag: &str) {
 
 #[test]
 fn pnpm_12_pack_manifest_is_reproduced() {
-    pnpm_case("12.25.1", &tool("pnpm/pnpm"), "pnpm12");
+    pnpm_case("12.25.1", &tool(PNPM_12), "pnpm12");
 }
 
 #[test]
@@ -525,7 +531,7 @@ fn publish_uploads_the_pnpm_manifest() {
     use base64::Engine as _;
 
     let ws = pnpm_workspace("12.25.1");
-    let tool_json = pnpm_pack(&ws, &tool("pnpm/pnpm"), "packages/e", "publish-pnpm12");
+    let tool_json = pnpm_pack(&ws, &tool(PNPM_12), "packages/e", "publish-pnpm12");
 
     let sb = Sandbox::new();
     let reg = FakeRegistry::start();

@@ -108,7 +108,10 @@ fn pack(args: PackArgs, env: &Env, printer: &Printer) -> Result<u8, Error> {
     // would publish; in an npm one, `workspace:`/`catalog:` refused.
     let package_json = crate::workspace::rewrite::for_package(&args.dir)
         .map_err(pack::PackError::from)?
-        .map(|r| r.bytes);
+        .map(|r| {
+            printer.notice(&r.notice());
+            r.bytes
+        });
     let opts = PackOptions {
         output,
         ignore_scripts,

@@ -1302,6 +1302,9 @@ fn prepare_directory(
     // workspace's `workspace:` ranges are refused before any script runs.
     let rewritten =
         crate::workspace::rewrite::for_package_in(dir, workspace).map_err(PackError::from)?;
+    if let Some(r) = &rewritten {
+        printer.notice(&r.notice());
+    }
     if !config.ignore_scripts() {
         let shell = config.script_shell();
         scripts::run(

@@ -13,11 +13,13 @@
 //!   stripped) and in `peerDependencies` (its own rule), then `catalog:`;
 //!   hoists the whitelisted `publishConfig` fields (`publishConfig` goes
 //!   when nothing else is left in it). Written as `JSON.stringify(m, null,
-//!   2)` with no final newline. pnpm 10 lists the dependencies whose
-//!   version it had to read after the others (its answers arrive in that
-//!   order); pnpm 11 and later keep the order, turn a string `repository`
-//!   into `{type, url}`, give every `peerDependenciesMeta` entry an
-//!   `optional`, and hoist `publishConfig.name`; pnpm 12 (Rust) also drops
+//!   2)` with no final newline. pnpm 10 and 11 list the dependencies
+//!   whose version they had to read after the others (their answers arrive
+//!   in that order; among several such, the order varies from run to run:
+//!   trustpub keeps the file's, the most frequent); pnpm 11 and later turn a
+//!   string `repository` into `{type, url}`, give every
+//!   `peerDependenciesMeta` entry an `optional`, and hoist
+//!   `publishConfig.name`; pnpm 12 (Rust) keeps the dependency order, drops
 //!   build metadata from the version and keeps keys in file order.
 //!   Which pnpm: the major of `packageManager` in the root package.json
 //!   (pnpm 12's behaviour when it names none).
@@ -25,8 +27,12 @@
 //!   `publishConfig` `type`, `main`, `browser`, `module`, `exports`,
 //!   `imports`, `bin`, then `typings`, `types` copied over (publishConfig
 //!   stays); `workspace:` ranges of members it matches rewritten (an
-//!   optional dependency's into `optionalDependencies`); `JSON.stringify(m,
-//!   null, 2)`, no final newline.
+//!   optional dependency's into `optionalDependencies`); `catalog:` and
+//!   `catalog:<name>` from `.yarnrc.yml` `catalog`/`catalogs` in
+//!   `dependencies`, `devDependencies` and `peerDependencies` (yarn leaves
+//!   `optionalDependencies` as written); `JSON.stringify(m, null, 2)`, no
+//!   final newline. yarn 1 (named by `packageManager`) rewrites nothing and
+//!   is refused like npm.
 //! * **bun** (`pm pack`): `workspace:` and `catalog:` in the four
 //!   dependency fields, nothing else; printed by bun's JSON printer with the
 //!   file's indentation, arrays on one line when they were, a final newline
@@ -115,6 +121,16 @@ impl std::fmt::Display for DepAt {
     }
 }
 
+impl Rewritten {
+    /// The line `pack` and `publish` print about it.
+    pub fn notice(&self) -> String {
+        format!(
+            "package.json as {} packs it (workspace: and catalog: ranges resolved, its publishConfig rules applied)",
+            self.by
+        )
+    }
+}
+
 /// A member whose manifest cannot be published as its manager would.
 #[derive(Debug, thiserror::Error)]
 pub enum RewriteError {
@@ -123,6 +139,8 @@ pub enum RewriteError {
     NpmProtocol {
         at: Box<DepAt>,
         protocol: &'static str,
+        /// The range pnpm would write there, when the workspace tells.
+        suggest: Option<String>,
     },
     /// A `workspace:` range naming no member.
     #[error("{at}, but no package of the workspace at {} is named \"{target}\"", root.display())]
@@ -149,6 +167,14 @@ pub enum RewriteError {
     /// Something trustpub does not reproduce for this manager.
     #[error("{at}: {what}")]
     Unsupported { at: Box<DepAt>, what: String },
+    /// A `publishConfig` field whose effect trustpub does not reproduce.
+    #[error("{} publishConfig.{field} is {value}: {what}", path.display())]
+    PublishConfig {
+        path: PathBuf,
+        field: &'static str,
+        value: String,
+        what: &'static str,
+    },
     /// The manager's own refusals (missing name or version, bad scope).
     #[error("{}: {problem}", path.display())]
     Manifest { path: PathBuf, problem: String },
@@ -166,13 +192,23 @@ impl RewriteError {
 
     pub fn hint(&self) -> Option<String> {
         Some(match self {
-            RewriteError::NpmProtocol { at, protocol } => format!(
-                "write the version range in {} \"{}\" (e.g. \"^1.2.3\") instead of the {protocol} protocol, \
-                 or publish with the package manager that owns the workspace: trustpub follows pnpm, yarn or bun \
-                 when the root package.json names it in \"packageManager\" or its lockfile \
-                 (pnpm-lock.yaml, yarn.lock, bun.lock) is at the workspace root",
-                at.field, at.name
-            ),
+            RewriteError::NpmProtocol {
+                at,
+                protocol,
+                suggest,
+            } => {
+                let range = match suggest {
+                    Some(r) => format!("\"{r}\""),
+                    None => "a version range".into(),
+                };
+                format!(
+                    "write {range} in {} \"{}\" instead of the {protocol} protocol, \
+                     or publish with the package manager that owns the workspace: trustpub follows pnpm, yarn or bun \
+                     when the root package.json names it in \"packageManager\" or its lockfile \
+                     (pnpm-lock.yaml, yarn.lock, bun.lock) is at the workspace root",
+                    at.field, at.name
+                )
+            }
             RewriteError::NoMember { target, .. } => format!(
                 "add the package \"{target}\" to the workspace, or depend on a published version range instead"
             ),
@@ -191,6 +227,9 @@ impl RewriteError {
             RewriteError::Unsupported { at, .. } => format!(
                 "write the version range in {} \"{}\", or publish this package with its package manager",
                 at.field, at.name
+            ),
+            RewriteError::PublishConfig { field, .. } => format!(
+                "remove publishConfig.{field}, or publish this package with pnpm itself"
             ),
             RewriteError::Manifest { .. } => "fix package.json".into(),
             RewriteError::Workspace(e) => e.hint(),
@@ -444,9 +483,19 @@ impl Cx<'_> {
                 } else {
                     continue;
                 };
+                let d = Dep { field, name, spec };
+                // What pnpm would publish there, as the fix to write.
+                let suggest = if protocol == "catalog:" {
+                    self.catalog(&d, spec).ok().flatten()
+                } else if field == "peerDependencies" {
+                    self.workspace_peer(&d, spec).ok().map(|r| r.0)
+                } else {
+                    self.workspace_regular(&d, spec).ok().map(|r| r.0)
+                };
                 return Err(RewriteError::NpmProtocol {
-                    at: self.at(&Dep { field, name, spec }),
+                    at: self.at(&d),
                     protocol,
+                    suggest,
                 });
             }
         }
@@ -572,6 +621,29 @@ impl Cx<'_> {
         raw: &Map<String, Value>,
         flavour: Pnpm,
     ) -> Result<Map<String, Value>, RewriteError> {
+        // What pnpm does with these is more than a manifest: another
+        // directory packed, or the package published under another name.
+        if let Some(pc) = raw.get("publishConfig").and_then(Value::as_object) {
+            if let Some(d) = pc.get("directory").filter(|v| js::truthy(v)) {
+                return Err(RewriteError::PublishConfig {
+                    path: self.path.clone(),
+                    field: "directory",
+                    value: js::to_js_string(d),
+                    what: "pnpm packs that directory instead, which trustpub does not do",
+                });
+            }
+            if let Some(n) = pc.get("name").filter(|n| Some(*n) != raw.get("name")) {
+                if flavour != Pnpm::V10 {
+                    return Err(RewriteError::PublishConfig {
+                        path: self.path.clone(),
+                        field: "name",
+                        value: js::to_js_string(n),
+                        what:
+                            "pnpm publishes the package under that name, which trustpub does not do",
+                    });
+                }
+            }
+        }
         let mut m: Map<String, Value> = raw
             .iter()
             .filter(|(k, _)| !matches!(k.as_str(), "scripts" | "packageManager" | "pnpm"))
@@ -609,14 +681,16 @@ impl Cx<'_> {
                 };
                 let after = self.catalog(&d, &after)?.unwrap_or(after);
                 let after = jsr(name, &after);
-                if did_read && flavour == Pnpm::V10 {
+                if did_read && flavour != Pnpm::V12 {
                     read.insert(name.clone(), Value::String(after));
                 } else {
                     quick.insert(name.clone(), Value::String(after));
                 }
             }
-            // pnpm 10 fills the object as the answers come: those that
-            // read a member's package.json come last.
+            // pnpm 10 and 11 fill the object as the answers come: those
+            // that read a member's package.json come last, in an order that
+            // varies between their runs when there are several (trustpub
+            // keeps the file's, the order they most often arrive in).
             for (k, v) in read {
                 quick.shift_remove(&k);
                 quick.insert(k, v);
@@ -713,20 +787,29 @@ impl Cx<'_> {
 
     fn yarn(&self, raw: &Map<String, Value>) -> Result<Map<String, Value>, RewriteError> {
         let mut m = raw.clone();
-        for field in DEP_FIELDS {
-            if let Some(deps) = raw.get(field).and_then(Value::as_object) {
-                for (name, spec) in deps {
-                    if let Some(s) = spec.as_str().filter(|s| s.starts_with("catalog:")) {
-                        return Err(RewriteError::Unsupported {
-                            at: self.at(&Dep {
-                                field,
-                                name,
-                                spec: s,
-                            }),
-                            what: "trustpub does not read yarn's catalogs (.yarnrc.yml) yet".into(),
-                        });
-                    }
+        // plugin-catalog: `catalog:` (the `catalog` setting) and
+        // `catalog:<name>` (`catalogs.<name>`) of .yarnrc.yml, in the three
+        // fields yarn calls all dependencies (not optionalDependencies).
+        let mut rc: Option<yaml_rust2::Yaml> = None;
+        for field in ["dependencies", "devDependencies", "peerDependencies"] {
+            let Some(Value::Object(deps)) = m.get_mut(field) else {
+                continue;
+            };
+            for (name, spec) in deps.iter_mut() {
+                let Some(s) = spec.as_str().filter(|s| s.starts_with("catalog:")) else {
+                    continue;
+                };
+                let s = s.to_string();
+                let d = Dep {
+                    field,
+                    name,
+                    spec: &s,
+                };
+                if rc.is_none() {
+                    rc = Some(self.yarnrc()?);
                 }
+                let doc = rc.as_ref().expect("read above");
+                *spec = Value::String(self.yarn_catalog(&d, doc)?);
             }
         }
         let pc = raw.get("publishConfig").cloned();
@@ -837,6 +920,66 @@ impl Cx<'_> {
         }
         copy(&mut m, &["typings", "types"]);
         Ok(m)
+    }
+
+    /// The root's .yarnrc.yml (empty when there is none).
+    fn yarnrc(&self) -> Result<yaml_rust2::Yaml, RewriteError> {
+        use crate::workflows::yaml;
+        let path = self.ws.root.join(".yarnrc.yml");
+        let text = match crate::limits::read_text(&path, crate::limits::WORKFLOW_FILE_MAX) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => {
+                return Err(RewriteError::Manifest {
+                    path,
+                    problem: format!("cannot read it: {e}"),
+                })
+            }
+        };
+        match yaml::parse(&text) {
+            Ok(Some(doc)) => Ok(doc),
+            Ok(None) => Ok(yaml_rust2::Yaml::Hash(Default::default())),
+            Err((line, reason)) => Err(RewriteError::Manifest {
+                path,
+                problem: format!("not valid YAML (line {line}): {reason}"),
+            }),
+        }
+    }
+
+    /// plugin-catalog's resolution, then the range as yarn writes it back
+    /// (`npm:`, the default protocol, dropped).
+    fn yarn_catalog(&self, d: &Dep, doc: &yaml_rust2::Yaml) -> Result<String, RewriteError> {
+        use crate::workflows::yaml;
+        let name = &d.spec["catalog:".len()..];
+        let catalog = if name.is_empty() {
+            yaml::get(doc, "catalog")
+        } else {
+            yaml::get(doc, "catalogs").and_then(|c| yaml::get(c, name))
+        };
+        let label = if name.is_empty() {
+            "default".to_string()
+        } else {
+            format!("\"{name}\"")
+        };
+        let entry = catalog
+            .and_then(|c| yaml::get(c, d.name))
+            .and_then(yaml::scalar)
+            .ok_or_else(|| RewriteError::NoCatalogEntry {
+                at: self.at(d),
+                catalog: format!("{label} (.yarnrc.yml)"),
+            })?;
+        if let Some(rest) = entry.strip_prefix("npm:") {
+            return Ok(rest.to_string());
+        }
+        if entry.contains(':') {
+            return Err(RewriteError::Unsupported {
+                at: self.at(d),
+                what: format!(
+                    "the catalog gives it \"{entry}\", a protocol trustpub does not resolve as yarn does"
+                ),
+            });
+        }
+        Ok(entry)
     }
 
     /// yarn's `Project.tryWorkspaceByDescriptor` for `name@workspace:<selector>`.
@@ -1337,6 +1480,10 @@ mod tests {
             hint.contains("packageManager") && hint.contains("pnpm-lock.yaml"),
             "{hint}"
         );
+        assert!(
+            hint.contains("write \"2.0.0\" in optionalDependencies \"b\""),
+            "{hint}"
+        );
         assert_eq!(e.exit_code(), 2);
         // Plain ranges: nothing to do.
         let ok = rewrite(
@@ -1449,6 +1596,37 @@ mod tests {
         assert_eq!(peer_version_len("1.x.3-beta"), 5);
         assert_eq!(peer_version_len("x"), 1);
         assert_eq!(peer_version_len(""), 0);
+    }
+
+    #[test]
+    fn pnpm_publish_config_directory_and_name_are_refused() {
+        let w = ws(Manager::Pnpm, json!({"name": "r"}));
+        let e = rewrite(
+            &w,
+            json!({"name": "a", "version": "1.0.0", "publishConfig": {"directory": "dist"}}),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("publishConfig.directory is dist"),
+            "{e}"
+        );
+        let e = rewrite(
+            &w,
+            json!({"name": "a", "version": "1.0.0", "publishConfig": {"name": "other"}}),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("publishConfig.name is other"), "{e}");
+        // pnpm 10 does not hoist the name: it stays in publishConfig (and
+        // this package.json is already as pnpm writes it).
+        let w = ws(
+            Manager::Pnpm,
+            json!({"name": "r", "packageManager": "pnpm@10.0.0"}),
+        );
+        let r = rewrite(
+            &w,
+            json!({"name": "a", "version": "1.0.0", "publishConfig": {"name": "other"}}),
+        );
+        assert!(r.unwrap().is_none());
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! entry (headers and data) stays what the real `npm pack` 11.19.1 writes.
 //!
 //! The tools come from `tests/tools/package.json` (installed by `npm ci`;
-//! pnpm 12 and bun are native binaries from their platform packages). None
+//! pnpm 12 and bun are native binaries from their platform packages, so
+//! these tests need Linux x64). None
 //! of them needs the network here: the workspaces have no registry
 //! dependencies to install (pnpm reads a member's version through
 //! `node_modules/<name>`, which the test links as `pnpm install` would;
@@ -32,6 +33,11 @@ fn tool(rel: &str) -> PathBuf {
     );
     p
 }
+
+/// pnpm 12.25.1: its Linux x64 binary package (an optional dependency of
+/// tests/tools: the `pnpm` package itself lists platform packages the
+/// registry does not have, which makes its lockfile fail `npm ci`).
+const PNPM_12: &str = "@pnpm/exe.linux-x64/pnpm";
 
 /// A port nothing listens on (the discard port, closed here).
 const DEAD_REGISTRY: &str = "http://127.0.0.1:9/";
@@ -328,7 +334,7 @@ fn pnpm_case(version: &str, program: &Path, tag: &str) {
 
 #[test]
 fn pnpm_12_pack_manifest_is_reproduced() {
-    pnpm_case("12.25.1", &tool("@pnpm/exe.linux-x64/pnpm"), "pnpm12");
+    pnpm_case("12.25.1", &tool(PNPM_12), "pnpm12");
 }
 
 #[test]
@@ -476,6 +482,8 @@ fn npm_workspace_refuses_workspace_protocol() {
             "workspace:^",
             "packageManager",
             "pnpm-lock.yaml",
+            // The range to write instead: what pnpm would publish.
+            "write \"^1.0.0\" in peerDependencies \"b\"",
         ] {
             assert!(
                 out.stderr.contains(want),
@@ -523,12 +531,7 @@ fn publish_uploads_the_pnpm_manifest() {
     use base64::Engine as _;
 
     let ws = pnpm_workspace("12.25.1");
-    let tool_json = pnpm_pack(
-        &ws,
-        &tool("@pnpm/exe.linux-x64/pnpm"),
-        "packages/e",
-        "publish-pnpm12",
-    );
+    let tool_json = pnpm_pack(&ws, &tool(PNPM_12), "packages/e", "publish-pnpm12");
 
     let sb = Sandbox::new();
     let reg = FakeRegistry::start();
@@ -566,4 +569,90 @@ fn publish_uploads_the_pnpm_manifest() {
         v.get("publishConfig").is_none(),
         "pnpm drops an emptied publishConfig"
     );
+}
+
+/// yarn's catalogs (`.yarnrc.yml` `catalog`/`catalogs`, yarn 4.10+): the
+/// install resolves them against the local Verdaccio, where the test first
+/// publishes the one registry dependency.
+#[test]
+fn yarn_4_catalogs_are_reproduced() {
+    use crate::support::sandbox::Sandbox;
+    let v = support::verdaccio::shared();
+    let sb = Sandbox::new();
+    let suffix = sb.token[sb.token.len() - 8..].to_lowercase();
+    let token = v.add_user(&format!("tp-rewrite-{suffix}"));
+    sb.add_secret(&token);
+    sb.write(&sb.user_npmrc(), &Sandbox::token_line(&v.url, &token));
+    let dep = format!("trustpub-rewrite-cat-{suffix}");
+    for version in ["1.3.0", "1.4.0"] {
+        let pkg = sb.package(
+            &format!("dep-{version}"),
+            &serde_json::json!({ "name": dep, "version": version }),
+            &[("index.js", "module.exports = 1\n")],
+        );
+        let run = sb
+            .trustpub(["publish"])
+            .arg(&pkg)
+            .arg("--registry")
+            .arg(&v.url)
+            .run();
+        run.success();
+    }
+
+    let ws = Ws::new();
+    ws.write(
+        "package.json",
+        "{\"name\": \"root\", \"private\": true, \"packageManager\": \"yarn@4.18.1\", \"workspaces\": [\"packages/*\"]}\n",
+    );
+    ws.write(
+        ".yarnrc.yml",
+        &format!(
+            "enableTelemetry: false\nenableGlobalCache: false\nnodeLinker: node-modules\nnpmMinimalAgeGate: 0\nunsafeHttpWhitelist:\n  - 127.0.0.1\ncatalog:\n  {dep}: ^1.3.0\ncatalogs:\n  named:\n    {dep}: npm:~1.4.0\n"
+        ),
+    );
+    ws.write(
+        "packages/a/package.json",
+        &format!(
+            "{{\n  \"name\": \"a\",\n  \"version\": \"1.0.0\",\n  \"dependencies\": {{\"{dep}\": \"catalog:\"}},\n  \"devDependencies\": {{\"{dep}\": \"catalog:named\"}},\n  \"peerDependencies\": {{\"{dep}\": \"catalog:\"}}\n}}\n"
+        ),
+    );
+    ws.write(
+        "packages/b/package.json",
+        &format!(
+            "{{\n  \"name\": \"b\",\n  \"version\": \"1.0.0\",\n  \"optionalDependencies\": {{\"{dep}\": \"catalog:named\"}}\n}}\n"
+        ),
+    );
+    files(&ws, "packages/a");
+    files(&ws, "packages/b");
+    let yarn = tool("@yarnpkg/cli-dist/bin/yarn.js");
+    let mut c = ws.cmd(&yarn, &ws.root);
+    c.env("YARN_NPM_REGISTRY_SERVER", &v.url);
+    c.arg("install");
+    ws.run(c, "yarn-cat-install");
+    for member in ["packages/a", "packages/b"] {
+        let label = format!("yarn-cat-{}", member.replace('/', "-"));
+        let dir = ws.root.join(member);
+        let out = ws.scratch.join(format!("{label}-tool"));
+        fs::create_dir_all(&out).unwrap();
+        let mut c = ws.cmd(&yarn, &dir);
+        c.env("YARN_NPM_REGISTRY_SERVER", &v.url);
+        c.args(["pack", "--out"]).arg(out.join("p.tgz"));
+        ws.run(c, &format!("{label}-yarn-pack"));
+        let tool_json = package_json_of(&take_tgz(&out));
+        // What yarn does, so the comparison means something: catalogs
+        // resolved in the three fields it rewrites, `npm:` dropped, and
+        // optionalDependencies left as written.
+        let text = String::from_utf8_lossy(&tool_json).into_owned();
+        if member == "packages/a" {
+            assert!(
+                text.contains("\"^1.3.0\"")
+                    && text.contains("\"~1.4.0\"")
+                    && !text.contains("catalog:"),
+                "{text}"
+            );
+        } else {
+            assert!(text.contains("\"catalog:named\""), "{text}");
+        }
+        compare(&ws, member, &tool_json, &label);
+    }
 }

@@ -156,6 +156,15 @@ fn publish(args: PublishArgs, env: &Env, printer: &Printer) -> Result<u8, Error>
     let cwd = current_dir()?;
     let ws = args.workspaces.clone();
     let changesets = args.changesets;
+    if changesets {
+        crate::changesets::prepare_output(env).map_err(|message| Error::Usage {
+            message,
+            hint: Some(
+                "CHANGESETS_OUTPUT must name a file trustpub can write (changesets/action sets it)"
+                    .into(),
+            ),
+        })?;
+    }
     if !ws.workspaces && ws.workspace.is_empty() {
         if ws.include_workspace_root {
             return Err(Error::Usage {

@@ -231,6 +231,8 @@ impl BatchReport {
             .filter_map(|r| match (&r.state, &r.problem) {
                 (State::NotReady(_) | State::Failed, Some(p)) => Some(p.exit_code),
                 (State::NotReady(_) | State::Failed, None) => Some(1),
+                // Published, then its publish or postpublish script failed.
+                (_, Some(p)) => Some(p.exit_code),
                 _ => None,
             })
             .collect();
@@ -259,8 +261,9 @@ struct Slot<'w> {
     prepared: Option<Prepared>,
     authenticated: Option<Authenticated>,
     plan: Option<Plan>,
-    /// When its preflight ended (see [`RECHECK_AFTER`]).
-    checked_at: Option<Instant>,
+    /// When it was authenticated (see [`RECHECK_AFTER`]): its exchanged
+    /// token, and the Sigstore id token its preflight fetched, are younger.
+    authenticated_at: Option<Instant>,
     row: Row,
 }
 
@@ -348,7 +351,7 @@ pub fn publish_workspaces(
                 prepared: None,
                 authenticated: None,
                 plan: None,
-                checked_at: None,
+                authenticated_at: None,
                 row: blank_row(m, State::Held),
             });
         }
@@ -460,6 +463,7 @@ fn authenticate_all(slots: &mut [Slot<'_>], opts: &BatchOptions, env: &Env, prin
                 slot.row.new_package = a.trust.new_package;
                 slot.row.publisher = a.trust.publisher.clone();
                 slot.authenticated = Some(a);
+                slot.authenticated_at = Some(Instant::now());
             }
             Err(e) => {
                 let why = classify(&e);
@@ -516,10 +520,7 @@ fn preflight_all(slots: &mut [Slot<'_>], opts: &BatchOptions, env: &Env, printer
             continue;
         };
         match publish::preflight(&lenient, env, p, a, printer) {
-            Ok(Checked::Go(plan)) => {
-                slot.plan = Some(plan);
-                slot.checked_at = Some(Instant::now());
-            }
+            Ok(Checked::Go(plan)) => slot.plan = Some(plan),
             Ok(Checked::Already {
                 same_integrity: true,
             }) => slot.row.state = State::AlreadyPublished,
@@ -546,9 +547,9 @@ fn preflight_all(slots: &mut [Slot<'_>], opts: &BatchOptions, env: &Env, printer
 /// How long a package's exchange and preflight stay fresh before its
 /// upload: id tokens and exchanged tokens are short-lived (GitHub's id
 /// tokens expire minutes after they are issued, and Fulcio refuses an
-/// expired one), so a package whose checks are older is authenticated and
-/// checked again, one package at a time, right before its wave. Set by
-/// `TRUSTPUB_RECHECK_AFTER` (seconds).
+/// expired one), so a package authenticated longer ago is authenticated
+/// and checked again, one package at a time, right before its upload. Set
+/// by `TRUSTPUB_RECHECK_AFTER` (seconds).
 pub const RECHECK_AFTER: Duration = Duration::from_secs(240);
 
 fn recheck_after(env: &Env) -> Duration {
@@ -561,10 +562,17 @@ fn recheck_after(env: &Env) -> Duration {
 /// failure no later wave starts.
 fn upload_all(slots: &mut [Slot<'_>], opts: &BatchOptions, env: &Env, printer: &Printer) {
     let waves = slots.iter().map(|s| s.wave).max().map_or(0, |w| w + 1);
-    let recheck = recheck_after(env);
+    let ctx = UploadCtx {
+        opts,
+        lenient: lenient(opts),
+        env,
+        printer,
+        recheck: recheck_after(env),
+        rechecks: Mutex::new(()),
+    };
     let mut failed = false;
     for wave in 0..waves {
-        let mut todo: Vec<&mut Slot<'_>> = slots
+        let todo: VecDeque<&mut Slot<'_>> = slots
             .iter_mut()
             .filter(|s| s.wave == wave && s.plan.is_some())
             .collect();
@@ -574,71 +582,133 @@ fn upload_all(slots: &mut [Slot<'_>], opts: &BatchOptions, env: &Env, printer: &
             }
             continue;
         }
-        for slot in todo.iter_mut() {
-            if slot.checked_at.is_some_and(|t| t.elapsed() >= recheck) {
-                recheck_one(slot, opts, env, printer);
-            }
-        }
-        let queue = Mutex::new(
-            todo.into_iter()
-                .filter(|s| s.plan.is_some())
-                .collect::<VecDeque<_>>(),
-        );
-        let jobs = UPLOAD_JOBS.min(queue.lock().map_or(1, |q| q.len())).max(1);
+        let jobs = UPLOAD_JOBS.min(todo.len()).max(1);
+        let queue = Mutex::new(todo);
         std::thread::scope(|scope| {
             for _ in 0..jobs {
                 scope.spawn(|| loop {
                     let next = queue.lock().ok().and_then(|mut q| q.pop_front());
-                    match next {
-                        Some(slot) => upload_one(slot, opts, env, printer),
-                        None => break,
-                    }
+                    let Some(slot) = next else { break };
+                    // A panic is one package's failure, not the report's.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        upload_one(slot, &ctx)
+                    }));
                 });
             }
         });
+        // Slots whose worker panicked still say `Held`: the upload may or
+        // may not have reached the registry.
+        for s in slots.iter_mut().filter(|s| s.wave == wave) {
+            if s.row.state == State::Held {
+                s.row.state = State::Failed;
+                s.row.problem = Some(Problem {
+                    code: "EPUBLISH".into(),
+                    message: "trustpub stopped unexpectedly while uploading this package; whether it reached the registry is unknown".into(),
+                    causes: Vec::new(),
+                    hint: Some("check the registry for this version, then run again: versions already there are skipped".into()),
+                    exit_code: 1,
+                });
+            }
+        }
         failed = slots
             .iter()
             .any(|s| s.wave == wave && s.row.state == State::Failed);
     }
 }
 
+/// What every upload needs.
+struct UploadCtx<'a> {
+    opts: &'a BatchOptions,
+    /// The upload's options: an identical version that appeared meanwhile
+    /// (a 409 after a race) is already published, not a failure.
+    lenient: PublishOptions,
+    env: &'a Env,
+    printer: &'a Printer,
+    recheck: Duration,
+    /// Rechecks (a token exchange each) happen one at a time.
+    rechecks: Mutex<()>,
+}
+
 /// Authenticates (trusted publishing only: a configured token does not
 /// expire here) and runs the preflight again for a package whose checks
-/// are stale.
-fn recheck_one(slot: &mut Slot<'_>, opts: &BatchOptions, env: &Env, printer: &Printer) {
-    let Some(p) = &slot.prepared else { return };
+/// are stale, one package at a time. `false`: the package cannot go.
+fn recheck_one(slot: &mut Slot<'_>, ctx: &UploadCtx<'_>) -> bool {
+    let _one_at_a_time = ctx.rechecks.lock();
+    let Some(p) = &slot.prepared else {
+        return false;
+    };
     let trusted = slot
         .authenticated
         .as_ref()
         .is_some_and(|a| a.trusted.is_some());
     if trusted {
-        match publish::authenticate(&opts.publish, p, env, printer) {
-            Ok(a) => slot.authenticated = Some(a),
+        match publish::authenticate(&ctx.opts.publish, p, ctx.env, ctx.printer) {
+            Ok(a) => {
+                slot.authenticated = Some(a);
+                slot.authenticated_at = Some(Instant::now());
+            }
             Err(e) => {
-                slot.plan = None;
                 slot.row.state = State::Failed;
                 slot.row.problem = Some(Problem::from_error(&publish_error(e)));
-                return;
+                return false;
             }
         }
     }
-    let Some(a) = &slot.authenticated else { return };
-    slot.plan = None;
-    match publish::preflight(&lenient(opts), env, p, a, printer) {
+    let Some(a) = &slot.authenticated else {
+        return false;
+    };
+    match publish::preflight(&ctx.lenient, ctx.env, p, a, ctx.printer) {
         Ok(Checked::Go(plan)) => {
             slot.plan = Some(plan);
-            slot.checked_at = Some(Instant::now());
+            true
         }
-        Ok(Checked::Already { .. }) => slot.row.state = State::AlreadyPublished,
+        Ok(Checked::Already {
+            same_integrity: true,
+        }) => {
+            slot.row.state = State::AlreadyPublished;
+            false
+        }
+        Ok(Checked::Already {
+            same_integrity: false,
+        }) if ctx.opts.publish.tolerate_republish => {
+            slot.row.state = State::AlreadyPublished;
+            false
+        }
+        Ok(Checked::Already {
+            same_integrity: false,
+        }) => {
+            let e = PreflightError::from(Published::AlreadyPublished {
+                name: p.package.name.clone(),
+                version: p.package.version.clone(),
+                registry: p.target.registry.to_string(),
+                same_integrity: false,
+            });
+            slot.row.state = State::Failed;
+            slot.row.problem = Some(Problem::from_error(&publish_error(e)));
+            false
+        }
         Err(e) => {
             slot.row.state = State::Failed;
             slot.row.problem = Some(Problem::from_error(&publish_error(e)));
+            false
         }
     }
 }
 
-/// Signs and uploads one package (the upload stage of a single publish).
-fn upload_one(slot: &mut Slot<'_>, opts: &BatchOptions, env: &Env, printer: &Printer) {
+/// Signs and uploads one package (the upload stage of a single publish),
+/// after checking again what went stale. A publish or postpublish script
+/// that fails after the upload leaves the version on the registry: the
+/// row says so, with the script's error.
+fn upload_one(slot: &mut Slot<'_>, ctx: &UploadCtx<'_>) {
+    let stale = slot
+        .authenticated_at
+        .is_some_and(|t| t.elapsed() >= ctx.recheck);
+    if stale {
+        slot.plan = None;
+        if !recheck_one(slot, ctx) {
+            return;
+        }
+    }
     let (Some(p), Some(a), Some(plan)) = (
         slot.prepared.as_ref(),
         slot.authenticated.as_ref(),
@@ -646,18 +716,22 @@ fn upload_one(slot: &mut Slot<'_>, opts: &BatchOptions, env: &Env, printer: &Pri
     ) else {
         return;
     };
-    let result = publish::sign_provenance(plan, p, &opts.publish, printer).and_then(|made| {
-        publish::upload(&opts.publish, p, a, &made, env, printer).map(|outcome| (made, outcome))
+    let sent = publish::sign_provenance(plan, p, &ctx.lenient, ctx.printer).and_then(|made| {
+        publish::send(&ctx.lenient, p, a, &made, ctx.printer).map(|outcome| (made, outcome))
     });
-    match result {
+    match sent {
         Ok((made, outcome)) => {
             slot.row.state = match outcome {
                 Outcome::DryRun => State::DryRun,
                 Outcome::AlreadyPublished { .. } => State::AlreadyPublished,
                 o => State::Published(o),
             };
-            if slot.row.state != State::AlreadyPublished {
-                slot.row.provenance = made.info;
+            if slot.row.state == State::AlreadyPublished {
+                return;
+            }
+            slot.row.provenance = made.info;
+            if let Err(e) = publish::publish_scripts(p, ctx.env, ctx.printer) {
+                slot.row.problem = Some(Problem::from_error(&publish_error(e)));
             }
         }
         Err(e) => {

@@ -10,8 +10,8 @@
 //!   output (changesets/action v1 finds the published packages by these
 //!   lines) and, when `CHANGESETS_OUTPUT` names a file (how
 //!   changesets/action v2 asks), one JSON event per line appended to it:
-//!   `{"type":"git-tag","tag":…,"packageName":…}` (the file is created even
-//!   when nothing was published). A tag that cannot be created gets neither
+//!   `{"type":"git-tag","tag":…,"packageName":…}` (the file is created at
+//!   the start of the run, [`prepare_output`], so it exists whatever happens). A tag that cannot be created gets neither
 //!   (the action would try to push it) and fails the run after the
 //!   uploads.
 //!
@@ -60,14 +60,6 @@ pub fn tag(
 ) -> Tagged {
     let mut out = Tagged::default();
     let output = env.get_non_empty("CHANGESETS_OUTPUT").map(str::to_string);
-    // changesets/action warns when the file is missing after the script:
-    // it exists even when nothing was published.
-    if let Some(path) = &output {
-        if let Err(e) = append_text(Path::new(path), "") {
-            out.failures
-                .push(format!("cannot write CHANGESETS_OUTPUT ({path}): {e}"));
-        }
-    }
     for r in releases {
         let tag = tag_name(r, monorepo);
         match git_tag(&tag, root, env) {
@@ -105,6 +97,17 @@ pub fn tag(
     out
 }
 
+/// Creates `$CHANGESETS_OUTPUT` (empty) when it is set: changesets/action
+/// warns when the file is missing after the script, so it exists whatever
+/// the run does next (a dry run, nothing to publish, an early failure).
+pub fn prepare_output(env: &Env) -> Result<(), String> {
+    match env.get_non_empty("CHANGESETS_OUTPUT") {
+        Some(path) => append_text(Path::new(path), "")
+            .map_err(|e| format!("cannot write CHANGESETS_OUTPUT ({path}): {e}")),
+        None => Ok(()),
+    }
+}
+
 fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
     append_text(path, &format!("{line}\n"))
 }
@@ -132,14 +135,20 @@ fn git_tag(tag: &str, root: &Path, env: &Env) -> Result<bool, String> {
             .output()
             .map_err(|e| format!("cannot run git: {e}"))
     };
-    let listed = git(&["tag", "--list", tag])?;
-    if !listed.status.success() {
-        return Err(first_line(&listed.stderr));
+    // A name git cannot take (or would read as an option) is refused
+    // before any git command sees it.
+    let refname = format!("refs/tags/{tag}");
+    if tag.starts_with('-') || !git(&["check-ref-format", &refname])?.status.success() {
+        return Err(format!("{tag:?} is not a name git accepts for a tag"));
     }
-    if !String::from_utf8_lossy(&listed.stdout).trim().is_empty() {
+    // Exactly this tag (`git tag --list` would take it as a pattern).
+    if git(&["rev-parse", "--verify", "--quiet", &refname])?
+        .status
+        .success()
+    {
         return Ok(false);
     }
-    let made = git(&["tag", tag, "-m", tag])?;
+    let made = git(&["tag", "-m", tag, tag])?;
     if made.status.success() {
         Ok(true)
     } else {

@@ -789,6 +789,22 @@ pub(crate) fn upload(
     env: &Env,
     printer: &Printer,
 ) -> Result<Outcome, UploadError> {
+    let outcome = send(opts, p, a, made, printer)?;
+    if !matches!(outcome, Outcome::AlreadyPublished { .. }) {
+        publish_scripts(p, env, printer)?;
+    }
+    Ok(outcome)
+}
+
+/// The document and the PUT (none in a dry run): the part of the upload
+/// after which the version is on the registry.
+pub(crate) fn send(
+    opts: &PublishOptions,
+    p: &Prepared,
+    a: &Authenticated,
+    made: &Made,
+    printer: &Printer,
+) -> Result<Outcome, UploadError> {
     let package = &p.package;
     // `package.manifest` is already normalised (as npm hands the prepared
     // manifest to libnpmpublish); normalising it again would move `_id`.
@@ -804,22 +820,27 @@ pub(crate) fn upload(
             provenance_bundle: made.bundle.as_ref(),
         },
     )?;
-    let outcome = if p.dry_run {
+    Ok(if p.dry_run {
         Outcome::DryRun
     } else {
         put(opts, p, a, &document::to_wire(&body), printer)?
-    };
-    if matches!(outcome, Outcome::AlreadyPublished { .. }) {
-        return Ok(outcome);
-    }
-    if let (Some(dir), Some(m)) = (&package.dir, &package.script_manifest) {
+    })
+}
+
+/// npm's `publish` and `postpublish` scripts, after the upload.
+pub(crate) fn publish_scripts(
+    p: &Prepared,
+    env: &Env,
+    printer: &Printer,
+) -> Result<(), UploadError> {
+    if let (Some(dir), Some(m)) = (&p.package.dir, &p.package.script_manifest) {
         if !p.config.ignore_scripts() {
             let shell = p.config.script_shell();
             scripts::run(dir, m, "publish", &[], shell.as_deref(), env, printer)?;
             scripts::run(dir, m, "postpublish", &[], shell.as_deref(), env, printer)?;
         }
     }
-    Ok(outcome)
+    Ok(())
 }
 
 /// The PUT, with npm's retries; after a failure, the registry is asked

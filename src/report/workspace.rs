@@ -117,6 +117,9 @@ fn result_words(r: &Row) -> String {
         State::Published(Outcome::PublishedDespiteError) => {
             "published (found on the registry after an unclear answer)".into()
         }
+        State::Published(_) if r.problem.is_some() => {
+            "published (then a publish script failed)".into()
+        }
         State::Published(_) => "published".into(),
         State::DryRun => "ready (dry run: not uploaded)".into(),
         State::AlreadyPublished => "already published".into(),

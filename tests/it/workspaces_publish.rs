@@ -1082,3 +1082,111 @@ fn workspace_messages() {
     );
     snap!("workspace_messages", shots.0);
 }
+
+// ---------------------------------------------------------------------------
+// What happens between the checks and the upload, with a token, against
+// the scripted fake registry.
+
+/// `trustpub publish --workspaces --trusted-publishing never` into `reg`,
+/// with the sandbox's token for it.
+fn with_token<'a>(w: &'a Ws, reg: &crate::support::fake_registry::FakeRegistry) -> Tp<'a> {
+    w.sb.login(&reg.url());
+    w.sb.trustpub(["publish", "--workspaces", "--trusted-publishing", "never"])
+        .args(["--registry", &reg.url()])
+        .cwd(&w.root)
+        .env("GITHUB_ACTIONS", "true")
+        .env("CI", "true")
+        .env("GITHUB_OUTPUT", &w.output)
+}
+
+#[test]
+fn a_failing_postpublish_script_leaves_the_version_counted_as_published() {
+    use crate::support::fake_registry::FakeRegistry;
+    let w = Ws::new(
+        "ws-postpub",
+        &[member("a", &[]), member("b", &[("dependencies", "a")])],
+    );
+    let mut a: Value =
+        serde_json::from_str(&fs::read_to_string(w.root.join("packages/a/package.json")).unwrap())
+            .unwrap();
+    a["scripts"] = json!({"postpublish": "exit 3"});
+    w.write("packages/a/package.json", &a);
+    let reg = FakeRegistry::start();
+    let run = with_token(&w, &reg).arg("--json").run();
+    // A workspace run exits 0, 1 or 2 (the script's own code is in its
+    // record's error).
+    w.expect_code(&run, 1);
+    // a went up (its script failed afterwards); b went up after it.
+    assert_eq!(reg.versions(&w.name("a")), ["1.0.0"]);
+    assert_eq!(
+        reg.versions(&w.name("b")),
+        ["1.0.0"],
+        "{}",
+        w.describe(&run)
+    );
+    let doc = run.json();
+    let rec = w.record(&doc, "a");
+    assert_eq!(rec["outcome"], "published", "{rec:#}");
+    assert_eq!(rec["onRegistry"], true);
+    assert_eq!(rec["error"]["code"], "ELIFECYCLE", "{rec:#}");
+    let output = fs::read_to_string(&w.output).unwrap();
+    assert!(output.contains(&w.name("a")), "{output}");
+    w.check_leaks(&run);
+}
+
+#[test]
+fn an_identical_version_that_won_a_race_is_already_published() {
+    use crate::support::fake_registry::{FakeRegistry, Reply};
+    let w = Ws::new(
+        "ws-race",
+        &[member("a", &[]), member("b", &[("dependencies", "a")])],
+    );
+    let reg = FakeRegistry::start();
+    // The registry stores a's upload, then answers 409, as when another
+    // run published the same tarball a moment earlier.
+    reg.script_puts([Reply::status(409, "cannot modify pre-existing version").stored()]);
+    let run = with_token(&w, &reg).arg("--json").run();
+    w.expect_code(&run, 0);
+    let doc = run.json();
+    assert_eq!(
+        w.record(&doc, "a")["outcome"],
+        "already-published",
+        "{doc:#}"
+    );
+    assert_eq!(w.record(&doc, "b")["outcome"], "published", "{doc:#}");
+    w.check_leaks(&run);
+}
+
+#[test]
+fn a_recheck_that_finds_another_tarball_stops_the_package_and_its_dependents() {
+    use crate::support::fake_registry::{FakeRegistry, Reply};
+    let w = Ws::new(
+        "ws-recheck",
+        &[member("a", &[]), member("b", &[("dependencies", "a")])],
+    );
+    let reg = FakeRegistry::start();
+    // The preflight reads of a and b find nothing; the recheck of a (every
+    // check counts as stale) finds 1.0.0 with another tarball.
+    let other = json!({
+        "name": w.name("a"),
+        "dist-tags": {"latest": "1.0.0"},
+        "versions": {"1.0.0": {"name": w.name("a"), "version": "1.0.0",
+            "dist": {"integrity": "sha512-AAAA", "shasum": "00", "tarball": "http://127.0.0.1:1/x.tgz"}}},
+    });
+    reg.script_gets([
+        None,
+        None,
+        Some(Reply::status(200, "").body(&other.to_string())),
+    ]);
+    let run = with_token(&w, &reg)
+        .arg("--json")
+        .env("TRUSTPUB_RECHECK_AFTER", "0")
+        .run();
+    w.expect_code(&run, 1);
+    assert!(reg.puts().is_empty(), "{:?}", reg.summary());
+    let doc = run.json();
+    assert_eq!(w.record(&doc, "a")["outcome"], "failed", "{doc:#}");
+    assert_eq!(w.record(&doc, "a")["error"]["code"], "EPUBLISHCONFLICT");
+    assert_eq!(w.record(&doc, "b")["outcome"], "not-uploaded", "{doc:#}");
+    w.check_leaks(&run);
+}

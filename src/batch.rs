@@ -519,29 +519,46 @@ fn preflight_all(slots: &mut [Slot<'_>], opts: &BatchOptions, env: &Env, printer
         let (Some(p), Some(a)) = (&slot.prepared, &slot.authenticated) else {
             continue;
         };
-        match publish::preflight(&lenient, env, p, a, printer) {
-            Ok(Checked::Go(plan)) => slot.plan = Some(plan),
-            Ok(Checked::Already {
-                same_integrity: true,
-            }) => slot.row.state = State::AlreadyPublished,
-            Ok(Checked::Already {
-                same_integrity: false,
-            }) if opts.publish.tolerate_republish => slot.row.state = State::AlreadyPublished,
-            Ok(Checked::Already {
-                same_integrity: false,
-            }) => {
-                let e = PreflightError::from(Published::AlreadyPublished {
+        match checked(publish::preflight(&lenient, env, p, a, printer), p, opts) {
+            Ok(Some(plan)) => slot.plan = Some(plan),
+            Ok(None) => slot.row.state = State::AlreadyPublished,
+            Err((why, problem)) => {
+                slot.row.state = State::NotReady(why);
+                slot.row.problem = Some(problem);
+            }
+        }
+    }
+    // Nothing ready goes up while another package is not ready.
+}
+
+/// A preflight's result as a workspace run takes it: the plan, `None` for
+/// a version already there (the same tarball, or any with
+/// `--tolerate-republish`), or why the package cannot go.
+fn checked(
+    result: Result<Checked, PreflightError>,
+    p: &Prepared,
+    opts: &BatchOptions,
+) -> Result<Option<Plan>, (NotReady, Problem)> {
+    match result {
+        Ok(Checked::Go(plan)) => Ok(Some(plan)),
+        Ok(Checked::Already { same_integrity })
+            if same_integrity || opts.publish.tolerate_republish =>
+        {
+            Ok(None)
+        }
+        Ok(Checked::Already { .. }) => Err((
+            NotReady::VersionConflict,
+            Problem::from_error(&publish_error(PreflightError::from(
+                Published::AlreadyPublished {
                     name: p.package.name.clone(),
                     version: p.package.version.clone(),
                     registry: p.target.registry.to_string(),
                     same_integrity: false,
-                });
-                slot.stop(NotReady::VersionConflict, publish_error(e));
-            }
-            Err(e) => slot.stop(NotReady::Preflight, publish_error(e)),
-        }
+                },
+            ))),
+        )),
+        Err(e) => Err((NotReady::Preflight, Problem::from_error(&publish_error(e)))),
     }
-    // Nothing ready goes up while another package is not ready.
 }
 
 /// How long a package's exchange and preflight stay fresh before its
@@ -657,39 +674,22 @@ fn recheck_one(slot: &mut Slot<'_>, ctx: &UploadCtx<'_>) -> bool {
     let Some(a) = &slot.authenticated else {
         return false;
     };
-    match publish::preflight(&ctx.lenient, ctx.env, p, a, ctx.printer) {
-        Ok(Checked::Go(plan)) => {
+    match checked(
+        publish::preflight(&ctx.lenient, ctx.env, p, a, ctx.printer),
+        p,
+        ctx.opts,
+    ) {
+        Ok(Some(plan)) => {
             slot.plan = Some(plan);
             true
         }
-        Ok(Checked::Already {
-            same_integrity: true,
-        }) => {
+        Ok(None) => {
             slot.row.state = State::AlreadyPublished;
             false
         }
-        Ok(Checked::Already {
-            same_integrity: false,
-        }) if ctx.opts.publish.tolerate_republish => {
-            slot.row.state = State::AlreadyPublished;
-            false
-        }
-        Ok(Checked::Already {
-            same_integrity: false,
-        }) => {
-            let e = PreflightError::from(Published::AlreadyPublished {
-                name: p.package.name.clone(),
-                version: p.package.version.clone(),
-                registry: p.target.registry.to_string(),
-                same_integrity: false,
-            });
+        Err((_, problem)) => {
             slot.row.state = State::Failed;
-            slot.row.problem = Some(Problem::from_error(&publish_error(e)));
-            false
-        }
-        Err(e) => {
-            slot.row.state = State::Failed;
-            slot.row.problem = Some(Problem::from_error(&publish_error(e)));
+            slot.row.problem = Some(problem);
             false
         }
     }

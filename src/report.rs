@@ -131,6 +131,20 @@ pub enum Attached<'a> {
     Nothing(bool),
 }
 
+impl<'a> From<Option<&'a crate::publish::ProvenanceInfo>> for Attached<'a> {
+    fn from(p: Option<&'a crate::publish::ProvenanceInfo>) -> Attached<'a> {
+        match p {
+            Some(p) => Attached::Bundle(ProvenanceJson {
+                source: p.source,
+                log_index: p.log_index,
+                transparency_log: p.log_index.map(crate::provenance::search_url),
+                bundle_sha256: &p.bundle_sha256,
+            }),
+            None => Attached::Nothing(false),
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProvenanceJson<'a> {
@@ -157,15 +171,7 @@ impl<'a> PublishDoc<'a> {
                     failure: r.trust.failure.as_deref(),
                 },
                 provenance_decision: r.trust.provenance.as_ref().map(DecisionJson::from),
-                provenance: match &r.provenance {
-                    Some(p) => Attached::Bundle(ProvenanceJson {
-                        source: p.source,
-                        log_index: p.log_index,
-                        transparency_log: p.log_index.map(crate::provenance::search_url),
-                        bundle_sha256: &p.bundle_sha256,
-                    }),
-                    None => Attached::Nothing(false),
-                },
+                provenance: Attached::from(r.provenance.as_ref()),
                 provenance_statement: r.provenance_statement.as_ref(),
                 outcome: match &r.outcome {
                     Outcome::Published | Outcome::PublishedDespiteError => "published",

@@ -8,7 +8,7 @@ use crate::batch::{BatchReport, Row, State};
 use crate::publish::Outcome;
 use crate::ui::{Level, Printer};
 
-use super::{Attached, ProvenanceJson};
+use super::Attached;
 
 /// One package in `publish --workspaces --json` (the document is an array
 /// of these, in publish order).
@@ -79,15 +79,7 @@ impl<'a> RecordJson<'a> {
             },
             on_registry: r.state.on_registry(),
             auth: r.auth,
-            provenance: match &r.provenance {
-                Some(p) => Attached::Bundle(ProvenanceJson {
-                    source: p.source,
-                    log_index: p.log_index,
-                    transparency_log: p.log_index.map(crate::provenance::search_url),
-                    bundle_sha256: &p.bundle_sha256,
-                }),
-                None => Attached::Nothing(false),
-            },
+            provenance: Attached::from(r.provenance.as_ref()),
             integrity: r.integrity.as_deref(),
             new_package: r.new_package,
             trusted_publisher: form_json(r),

@@ -113,16 +113,18 @@ set +e
 code=$?
 set -e
 
-# Whether the report says it published: a member of the top-level object
-# whose value is an object with "outcome": "published". Read by a small
+# Where the report says it published, printed as "object" or "array": a
+# member of the top-level object whose value is an object with "outcome":
+# "published" (a single package), or an element of the top-level array that
+# is such an object (--workspaces). Read by a small
 # JSON scanner (strings, escapes, nesting) rather than by the layout of the
 # pretty-printed text, with awk, which every runner has (jq, python3 and
 # node are not everywhere). Anything after the document is ignored.
 published_in() {
     LC_ALL=C awk '
     function value(s) {
-        if (depth == 2 && kind[1] == "o" && kind[2] == "o" && key[2] == "\"outcome\"" && s == "\"published\"")
-            found = 1
+        if (depth == 2 && kind[2] == "o" && key[2] == "\"outcome\"" && s == "\"published\"")
+            found = (kind[1] == "o") ? "object" : "array"
     }
     {
         line = $0
@@ -158,12 +160,15 @@ published_in() {
             }
         }
     }
-    END { exit found ? 0 : 1 }
+    END { if (found != "") print found }
     ' "$1"
 }
 published=false
-if [ "$command" = publish ] && [ "$code" -eq 0 ] && published_in "$report"; then
-    published=true
+if [ "$command" = publish ]; then
+    case $(published_in "$report") in
+    object) [ "$code" -ne 0 ] || published=true ;;
+    array) published=true ;; # --workspaces: some were uploaded, even if another failed
+    esac
 fi
 
 # A heredoc-style output with a delimiter the report cannot contain.

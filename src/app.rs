@@ -104,11 +104,20 @@ fn pack(args: PackArgs, env: &Env, printer: &Printer) -> Result<u8, Error> {
         }
         (config.ignore_scripts(), config.script_shell())
     };
+    // In a pnpm, yarn or bun workspace: the package.json that manager
+    // would publish; in an npm one, `workspace:`/`catalog:` refused.
+    let package_json = crate::workspace::rewrite::for_package(&args.dir)
+        .map_err(pack::PackError::from)?
+        .map(|r| {
+            printer.notice(&r.notice());
+            r.bytes
+        });
     let opts = PackOptions {
         output,
         ignore_scripts,
         script_shell,
         threads: 0,
+        package_json,
     };
     let packed = pack::pack(&args.dir, &opts, env, printer)?;
     crate::report::pack(printer, &packed);
@@ -125,6 +134,19 @@ fn doctor(args: DoctorArgs, env: &Env, printer: &Printer) -> Result<u8, Error> {
             ..CliConfig::default()
         },
     };
+    let flags = &args.workspaces;
+    let explicit = flags.workspaces || !flags.workspace.is_empty();
+    let dir = crate::manifest::clean_path(&cwd.join(&opts.dir));
+    if let Some(ws) = doctor::workspace_for(&dir, explicit)? {
+        let sel = Selection {
+            all: flags.workspaces || !explicit,
+            filters: flags.workspace.clone(),
+            include_root: flags.include_workspace_root,
+        };
+        let report = doctor::doctor_workspace(&ws, &sel, &opts, env, &cwd, printer)?;
+        crate::report::doctor_workspace(printer, &report);
+        return Ok(if report.ready() { 0 } else { 1 });
+    }
     let report = doctor::doctor(&opts, env, &cwd, printer)?;
     crate::report::doctor(printer, &report);
     Ok(if report.ready() { 0 } else { 1 })
@@ -134,6 +156,15 @@ fn publish(args: PublishArgs, env: &Env, printer: &Printer) -> Result<u8, Error>
     let cwd = current_dir()?;
     let ws = args.workspaces.clone();
     let changesets = args.changesets;
+    if changesets {
+        crate::changesets::prepare_output(env).map_err(|message| Error::Usage {
+            message,
+            hint: Some(
+                "CHANGESETS_OUTPUT must name a file trustpub can write (changesets/action sets it)"
+                    .into(),
+            ),
+        })?;
+    }
     if !ws.workspaces && ws.workspace.is_empty() {
         if ws.include_workspace_root {
             return Err(Error::Usage {
@@ -210,6 +241,7 @@ fn publish_options(a: PublishArgs) -> PublishOptions {
         json: a.json,
         tolerate_republish: a.tolerate_republish,
         offline: a.offline,
+        workspace: None,
         trusted_publishing: a.trusted_publishing,
         sigstore: {
             let mut urls = SigstoreUrls::default();

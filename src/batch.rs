@@ -36,7 +36,7 @@ use crate::publish::{PreflightError, ProvenanceInfo, Published};
 use crate::trust::Stage;
 use crate::ui::{Level, Printer};
 use crate::workspace::discover::{self, Selection};
-use crate::workspace::{order, Member};
+use crate::workspace::{order, Member, WorkspaceError};
 
 /// How many uploads run at once within a wave.
 pub const UPLOAD_JOBS: usize = 4;
@@ -147,13 +147,14 @@ impl State {
     /// The table's and `--json`'s word.
     pub fn code(&self) -> &'static str {
         match self {
-            State::Published(Outcome::PublishedDespiteError) => "published-despite-error",
+            // Found on the registry after an unclear answer: published
+            // (the human table says how).
             State::Published(_) => "published",
             State::DryRun => "dry-run",
             State::AlreadyPublished => "already-published",
             State::Private => "skipped-private",
             State::NotReady(_) => "not-ready",
-            State::Held => "not-uploaded",
+            State::Held => "held",
             State::Failed => "failed",
             State::NotUploaded => "not-uploaded",
         }
@@ -230,6 +231,8 @@ impl BatchReport {
             .filter_map(|r| match (&r.state, &r.problem) {
                 (State::NotReady(_) | State::Failed, Some(p)) => Some(p.exit_code),
                 (State::NotReady(_) | State::Failed, None) => Some(1),
+                // Published, then its publish or postpublish script failed.
+                (_, Some(p)) => Some(p.exit_code),
                 _ => None,
             })
             .collect();
@@ -258,8 +261,9 @@ struct Slot<'w> {
     prepared: Option<Prepared>,
     authenticated: Option<Authenticated>,
     plan: Option<Plan>,
-    /// When its preflight ended (see [`RECHECK_AFTER`]).
-    checked_at: Option<Instant>,
+    /// When it was authenticated (see [`RECHECK_AFTER`]): its exchanged
+    /// token, and the Sigstore id token its preflight fetched, are younger.
+    authenticated_at: Option<Instant>,
     row: Row,
 }
 
@@ -299,15 +303,8 @@ pub fn publish_workspaces(
             "run from the workspace (or name a directory inside it); a .tgz is published on its own, without --workspaces",
         ));
     }
-    let ws = discover::find(&start)
-        .map_err(workspace_error)?
-        .ok_or_else(|| {
-            usage(
-                format!("{} is not inside a workspace", start.display()),
-                "run from a directory with a package.json \"workspaces\" field or a pnpm-workspace.yaml (or inside one of its packages), or publish this package without --workspaces",
-            )
-        })?;
-    let selected = discover::select(&ws, &start, &opts.selection).map_err(workspace_error)?;
+    let ws = discover::find(&start)?.ok_or(WorkspaceError::NotAWorkspace { dir: start.clone() })?;
+    let selected = discover::select(&ws, &start, &opts.selection)?;
     printer.notice(&format!(
         "workspace {} ({}, {}): {} package(s) selected",
         ws.root.display(),
@@ -328,7 +325,22 @@ pub fn publish_workspaces(
             publishable.push(m);
         }
     }
-    let waves = order::order(&publishable).map_err(workspace_error)?;
+    // pnpm lets two packages share a name; a registry holds one.
+    for (i, m) in publishable.iter().enumerate() {
+        let twins: Vec<PathBuf> = publishable[i..]
+            .iter()
+            .filter(|o| o.name == m.name)
+            .map(|o| o.dir.clone())
+            .collect();
+        if twins.len() > 1 && !publishable[..i].iter().any(|o| o.name == m.name) {
+            return Err(WorkspaceError::Duplicate {
+                name: m.name.clone(),
+                dirs: twins,
+            }
+            .into());
+        }
+    }
+    let waves = order::order(&publishable)?;
     let mut slots: Vec<Slot<'_>> = Vec::new();
     for (w, wave) in waves.iter().enumerate() {
         for &i in wave {
@@ -339,13 +351,20 @@ pub fn publish_workspaces(
                 prepared: None,
                 authenticated: None,
                 plan: None,
-                checked_at: None,
+                authenticated_at: None,
                 row: blank_row(m, State::Held),
             });
         }
     }
     let base = publish::load_config(&opts.publish, env, cwd, printer).map_err(publish_error)?;
-    prepare_all(&mut slots, &base, opts, env, cwd, printer);
+    let in_ws = BatchOptions {
+        publish: PublishOptions {
+            workspace: Some(std::sync::Arc::new(ws.clone())),
+            ..opts.publish.clone()
+        },
+        ..opts.clone()
+    };
+    prepare_all(&mut slots, &base, &in_ws, env, cwd, printer);
     authenticate_all(&mut slots, opts, env, printer);
     preflight_all(&mut slots, opts, env, printer);
     let dry_run = base.dry_run();
@@ -385,10 +404,6 @@ pub fn publish_workspaces(
         report.tag_failures = tagged.failures;
     }
     Ok(report)
-}
-
-fn workspace_error(e: crate::workspace::WorkspaceError) -> Error {
-    Error::Workspace(e)
 }
 
 fn publish_error(e: impl Into<PublishError>) -> Error {
@@ -448,6 +463,7 @@ fn authenticate_all(slots: &mut [Slot<'_>], opts: &BatchOptions, env: &Env, prin
                 slot.row.new_package = a.trust.new_package;
                 slot.row.publisher = a.trust.publisher.clone();
                 slot.authenticated = Some(a);
+                slot.authenticated_at = Some(Instant::now());
             }
             Err(e) => {
                 let why = classify(&e);
@@ -503,40 +519,54 @@ fn preflight_all(slots: &mut [Slot<'_>], opts: &BatchOptions, env: &Env, printer
         let (Some(p), Some(a)) = (&slot.prepared, &slot.authenticated) else {
             continue;
         };
-        match publish::preflight(&lenient, env, p, a, printer) {
-            Ok(Checked::Go(plan)) => {
-                slot.plan = Some(plan);
-                slot.checked_at = Some(Instant::now());
+        match checked(publish::preflight(&lenient, env, p, a, printer), p, opts) {
+            Ok(Some(plan)) => slot.plan = Some(plan),
+            Ok(None) => slot.row.state = State::AlreadyPublished,
+            Err((why, problem)) => {
+                slot.row.state = State::NotReady(why);
+                slot.row.problem = Some(problem);
             }
-            Ok(Checked::Already {
-                same_integrity: true,
-            }) => slot.row.state = State::AlreadyPublished,
-            Ok(Checked::Already {
-                same_integrity: false,
-            }) if opts.publish.tolerate_republish => slot.row.state = State::AlreadyPublished,
-            Ok(Checked::Already {
-                same_integrity: false,
-            }) => {
-                let e = PreflightError::from(Published::AlreadyPublished {
-                    name: p.package.name.clone(),
-                    version: p.package.version.clone(),
-                    registry: p.target.registry.to_string(),
-                    same_integrity: false,
-                });
-                slot.stop(NotReady::VersionConflict, publish_error(e));
-            }
-            Err(e) => slot.stop(NotReady::Preflight, publish_error(e)),
         }
     }
     // Nothing ready goes up while another package is not ready.
 }
 
+/// A preflight's result as a workspace run takes it: the plan, `None` for
+/// a version already there (the same tarball, or any with
+/// `--tolerate-republish`), or why the package cannot go.
+fn checked(
+    result: Result<Checked, PreflightError>,
+    p: &Prepared,
+    opts: &BatchOptions,
+) -> Result<Option<Plan>, (NotReady, Problem)> {
+    match result {
+        Ok(Checked::Go(plan)) => Ok(Some(plan)),
+        Ok(Checked::Already { same_integrity })
+            if same_integrity || opts.publish.tolerate_republish =>
+        {
+            Ok(None)
+        }
+        Ok(Checked::Already { .. }) => Err((
+            NotReady::VersionConflict,
+            Problem::from_error(&publish_error(PreflightError::from(
+                Published::AlreadyPublished {
+                    name: p.package.name.clone(),
+                    version: p.package.version.clone(),
+                    registry: p.target.registry.to_string(),
+                    same_integrity: false,
+                },
+            ))),
+        )),
+        Err(e) => Err((NotReady::Preflight, Problem::from_error(&publish_error(e)))),
+    }
+}
+
 /// How long a package's exchange and preflight stay fresh before its
 /// upload: id tokens and exchanged tokens are short-lived (GitHub's id
 /// tokens expire minutes after they are issued, and Fulcio refuses an
-/// expired one), so a package whose checks are older is authenticated and
-/// checked again, one package at a time, right before its wave. Set by
-/// `TRUSTPUB_RECHECK_AFTER` (seconds).
+/// expired one), so a package authenticated longer ago is authenticated
+/// and checked again, one package at a time, right before its upload. Set
+/// by `TRUSTPUB_RECHECK_AFTER` (seconds).
 pub const RECHECK_AFTER: Duration = Duration::from_secs(240);
 
 fn recheck_after(env: &Env) -> Duration {
@@ -549,10 +579,17 @@ fn recheck_after(env: &Env) -> Duration {
 /// failure no later wave starts.
 fn upload_all(slots: &mut [Slot<'_>], opts: &BatchOptions, env: &Env, printer: &Printer) {
     let waves = slots.iter().map(|s| s.wave).max().map_or(0, |w| w + 1);
-    let recheck = recheck_after(env);
+    let ctx = UploadCtx {
+        opts,
+        lenient: lenient(opts),
+        env,
+        printer,
+        recheck: recheck_after(env),
+        rechecks: Mutex::new(()),
+    };
     let mut failed = false;
     for wave in 0..waves {
-        let mut todo: Vec<&mut Slot<'_>> = slots
+        let todo: VecDeque<&mut Slot<'_>> = slots
             .iter_mut()
             .filter(|s| s.wave == wave && s.plan.is_some())
             .collect();
@@ -562,71 +599,116 @@ fn upload_all(slots: &mut [Slot<'_>], opts: &BatchOptions, env: &Env, printer: &
             }
             continue;
         }
-        for slot in todo.iter_mut() {
-            if slot.checked_at.is_some_and(|t| t.elapsed() >= recheck) {
-                recheck_one(slot, opts, env, printer);
-            }
-        }
-        let queue = Mutex::new(
-            todo.into_iter()
-                .filter(|s| s.plan.is_some())
-                .collect::<VecDeque<_>>(),
-        );
-        let jobs = UPLOAD_JOBS.min(queue.lock().map_or(1, |q| q.len())).max(1);
+        let jobs = UPLOAD_JOBS.min(todo.len()).max(1);
+        let queue = Mutex::new(todo);
         std::thread::scope(|scope| {
             for _ in 0..jobs {
                 scope.spawn(|| loop {
                     let next = queue.lock().ok().and_then(|mut q| q.pop_front());
-                    match next {
-                        Some(slot) => upload_one(slot, opts, env, printer),
-                        None => break,
-                    }
+                    let Some(slot) = next else { break };
+                    // A panic is one package's failure, not the report's.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        upload_one(slot, &ctx)
+                    }));
                 });
             }
         });
+        // Slots whose worker panicked still say `Held`: the upload may or
+        // may not have reached the registry.
+        for s in slots.iter_mut().filter(|s| s.wave == wave) {
+            if s.row.state == State::Held {
+                s.row.state = State::Failed;
+                s.row.problem = Some(Problem {
+                    code: "EPUBLISH".into(),
+                    message: "trustpub stopped unexpectedly while uploading this package; whether it reached the registry is unknown".into(),
+                    causes: Vec::new(),
+                    hint: Some("check the registry for this version, then run again: versions already there are skipped".into()),
+                    exit_code: 1,
+                });
+            }
+        }
         failed = slots
             .iter()
             .any(|s| s.wave == wave && s.row.state == State::Failed);
     }
 }
 
+/// What every upload needs.
+struct UploadCtx<'a> {
+    opts: &'a BatchOptions,
+    /// The upload's options: an identical version that appeared meanwhile
+    /// (a 409 after a race) is already published, not a failure.
+    lenient: PublishOptions,
+    env: &'a Env,
+    printer: &'a Printer,
+    recheck: Duration,
+    /// Rechecks (a token exchange each) happen one at a time.
+    rechecks: Mutex<()>,
+}
+
 /// Authenticates (trusted publishing only: a configured token does not
 /// expire here) and runs the preflight again for a package whose checks
-/// are stale.
-fn recheck_one(slot: &mut Slot<'_>, opts: &BatchOptions, env: &Env, printer: &Printer) {
-    let Some(p) = &slot.prepared else { return };
+/// are stale, one package at a time. `false`: the package cannot go.
+fn recheck_one(slot: &mut Slot<'_>, ctx: &UploadCtx<'_>) -> bool {
+    let _one_at_a_time = ctx.rechecks.lock();
+    let Some(p) = &slot.prepared else {
+        return false;
+    };
     let trusted = slot
         .authenticated
         .as_ref()
         .is_some_and(|a| a.trusted.is_some());
     if trusted {
-        match publish::authenticate(&opts.publish, p, env, printer) {
-            Ok(a) => slot.authenticated = Some(a),
+        match publish::authenticate(&ctx.opts.publish, p, ctx.env, ctx.printer) {
+            Ok(a) => {
+                slot.authenticated = Some(a);
+                slot.authenticated_at = Some(Instant::now());
+            }
             Err(e) => {
-                slot.plan = None;
                 slot.row.state = State::Failed;
                 slot.row.problem = Some(Problem::from_error(&publish_error(e)));
-                return;
+                return false;
             }
         }
     }
-    let Some(a) = &slot.authenticated else { return };
-    slot.plan = None;
-    match publish::preflight(&lenient(opts), env, p, a, printer) {
-        Ok(Checked::Go(plan)) => {
+    let Some(a) = &slot.authenticated else {
+        return false;
+    };
+    match checked(
+        publish::preflight(&ctx.lenient, ctx.env, p, a, ctx.printer),
+        p,
+        ctx.opts,
+    ) {
+        Ok(Some(plan)) => {
             slot.plan = Some(plan);
-            slot.checked_at = Some(Instant::now());
+            true
         }
-        Ok(Checked::Already { .. }) => slot.row.state = State::AlreadyPublished,
-        Err(e) => {
+        Ok(None) => {
+            slot.row.state = State::AlreadyPublished;
+            false
+        }
+        Err((_, problem)) => {
             slot.row.state = State::Failed;
-            slot.row.problem = Some(Problem::from_error(&publish_error(e)));
+            slot.row.problem = Some(problem);
+            false
         }
     }
 }
 
-/// Signs and uploads one package (the upload stage of a single publish).
-fn upload_one(slot: &mut Slot<'_>, opts: &BatchOptions, env: &Env, printer: &Printer) {
+/// Signs and uploads one package (the upload stage of a single publish),
+/// after checking again what went stale. A publish or postpublish script
+/// that fails after the upload leaves the version on the registry: the
+/// row says so, with the script's error.
+fn upload_one(slot: &mut Slot<'_>, ctx: &UploadCtx<'_>) {
+    let stale = slot
+        .authenticated_at
+        .is_some_and(|t| t.elapsed() >= ctx.recheck);
+    if stale {
+        slot.plan = None;
+        if !recheck_one(slot, ctx) {
+            return;
+        }
+    }
     let (Some(p), Some(a), Some(plan)) = (
         slot.prepared.as_ref(),
         slot.authenticated.as_ref(),
@@ -634,18 +716,22 @@ fn upload_one(slot: &mut Slot<'_>, opts: &BatchOptions, env: &Env, printer: &Pri
     ) else {
         return;
     };
-    let result = publish::sign_provenance(plan, p, &opts.publish, printer).and_then(|made| {
-        publish::upload(&opts.publish, p, a, &made, env, printer).map(|outcome| (made, outcome))
+    let sent = publish::sign_provenance(plan, p, &ctx.lenient, ctx.printer).and_then(|made| {
+        publish::send(&ctx.lenient, p, a, &made, ctx.printer).map(|outcome| (made, outcome))
     });
-    match result {
+    match sent {
         Ok((made, outcome)) => {
             slot.row.state = match outcome {
                 Outcome::DryRun => State::DryRun,
                 Outcome::AlreadyPublished { .. } => State::AlreadyPublished,
                 o => State::Published(o),
             };
-            if slot.row.state != State::AlreadyPublished {
-                slot.row.provenance = made.info;
+            if slot.row.state == State::AlreadyPublished {
+                return;
+            }
+            slot.row.provenance = made.info;
+            if let Err(e) = publish::publish_scripts(p, ctx.env, ctx.printer) {
+                slot.row.problem = Some(Problem::from_error(&publish_error(e)));
             }
         }
         Err(e) => {

@@ -2,15 +2,18 @@
 //! after its uploads, so `publish: trustpub publish --workspaces
 //! --changesets` works in `changesets/action`:
 //!
-//! * for each package this run published, a line `New tag: <tag>` on
-//!   standard output (changesets/action v1 finds the published packages by
-//!   these lines) and, when `CHANGESETS_OUTPUT` names a file (how
+//! * for each package this run published, the annotated git tag (`git
+//!   tag <tag> -m <tag>`, in the workspace root): `<name>@<version>` in a
+//!   workspace, `v<version>` for a single-package repository; a tag that
+//!   already exists is left alone and said;
+//! * then, for each tag that exists, a line `New tag: <tag>` on standard
+//!   output (changesets/action v1 finds the published packages by these
+//!   lines) and, when `CHANGESETS_OUTPUT` names a file (how
 //!   changesets/action v2 asks), one JSON event per line appended to it:
-//!   `{"type":"git-tag","tag":…,"packageName":…}`;
-//! * the annotated git tag (`git tag <tag> -m <tag>`, in the workspace
-//!   root): `<name>@<version>` in a workspace, `v<version>` for a
-//!   single-package repository. A tag that already exists is left alone
-//!   and said.
+//!   `{"type":"git-tag","tag":…,"packageName":…}` (the file is created at
+//!   the start of the run, [`prepare_output`], so it exists whatever happens). A tag that cannot be created gets neither
+//!   (the action would try to push it) and fails the run after the
+//!   uploads.
 //!
 //! Versions that were already on the registry get no line and no tag, as
 //! in `changeset publish`.
@@ -59,6 +62,22 @@ pub fn tag(
     let output = env.get_non_empty("CHANGESETS_OUTPUT").map(str::to_string);
     for r in releases {
         let tag = tag_name(r, monorepo);
+        match git_tag(&tag, root, env) {
+            Ok(true) => out.created.push(tag.clone()),
+            Ok(false) => printer.warn(
+                "changesets",
+                &format!("the git tag {tag} already exists; left as it is"),
+            ),
+            Err(e) => {
+                // No line and no event for a tag that does not exist: the
+                // action would try to push it.
+                out.failures.push(format!(
+                    "{}@{} was published, but the git tag {tag} could not be created: {e} (a git identity is needed for an annotated tag: changesets/action sets one; elsewhere run `git config user.name …` and `git config user.email …` first)",
+                    r.name, r.version
+                ));
+                continue;
+            }
+        }
         printer.out(&format!("New tag: {tag}"));
         if let Some(path) = &output {
             let event = serde_json::json!({
@@ -71,16 +90,6 @@ pub fn tag(
                     .push(format!("cannot append to CHANGESETS_OUTPUT ({path}): {e}"));
             }
         }
-        match git_tag(&tag, root, env) {
-            Ok(true) => out.created.push(tag),
-            Ok(false) => printer.warn(
-                "changesets",
-                &format!("the git tag {tag} already exists; left as it is"),
-            ),
-            Err(e) => out
-                .failures
-                .push(format!("cannot create the git tag {tag}: {e}")),
-        }
     }
     for f in &out.failures {
         printer.lines(crate::ui::Level::Error, "changesets", f);
@@ -88,7 +97,22 @@ pub fn tag(
     out
 }
 
+/// Creates `$CHANGESETS_OUTPUT` (empty) when it is set: changesets/action
+/// warns when the file is missing after the script, so it exists whatever
+/// the run does next (a dry run, nothing to publish, an early failure).
+pub fn prepare_output(env: &Env) -> Result<(), String> {
+    match env.get_non_empty("CHANGESETS_OUTPUT") {
+        Some(path) => append_text(Path::new(path), "")
+            .map_err(|e| format!("cannot write CHANGESETS_OUTPUT ({path}): {e}")),
+        None => Ok(()),
+    }
+}
+
 fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
+    append_text(path, &format!("{line}\n"))
+}
+
+fn append_text(path: &Path, text: &str) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
@@ -96,7 +120,7 @@ fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
         .append(true)
         .create(true)
         .open(path)?;
-    f.write_all(format!("{line}\n").as_bytes())
+    f.write_all(text.as_bytes())
 }
 
 /// `git tag <tag> -m <tag>` in `root`; `Ok(false)` when the tag exists.
@@ -111,14 +135,20 @@ fn git_tag(tag: &str, root: &Path, env: &Env) -> Result<bool, String> {
             .output()
             .map_err(|e| format!("cannot run git: {e}"))
     };
-    let listed = git(&["tag", "--list", tag])?;
-    if !listed.status.success() {
-        return Err(first_line(&listed.stderr));
+    // A name git cannot take (or would read as an option) is refused
+    // before any git command sees it.
+    let refname = format!("refs/tags/{tag}");
+    if tag.starts_with('-') || !git(&["check-ref-format", &refname])?.status.success() {
+        return Err(format!("{tag:?} is not a name git accepts for a tag"));
     }
-    if !String::from_utf8_lossy(&listed.stdout).trim().is_empty() {
+    // Exactly this tag (`git tag --list` would take it as a pattern).
+    if git(&["rev-parse", "--verify", "--quiet", &refname])?
+        .status
+        .success()
+    {
         return Ok(false);
     }
-    let made = git(&["tag", tag, "-m", tag])?;
+    let made = git(&["tag", "-m", tag, tag])?;
     if made.status.success() {
         Ok(true)
     } else {

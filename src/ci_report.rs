@@ -314,14 +314,19 @@ pub fn mask_lines(value: &str) -> Vec<String> {
 fn cell(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut in_code = false;
-    for c in s.chars() {
+    let chars: Vec<char> = s.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
         match c {
             '|' => out.push_str("\\|"),
             '\r' | '\n' => out.push(' '),
-            '`' => {
+            // A code span only where a closing backtick follows: an
+            // unmatched one is escaped, so it cannot switch the escaping
+            // below off for the rest of the cell.
+            '`' if in_code || chars[i + 1..].contains(&'`') => {
                 in_code = !in_code;
                 out.push(c);
             }
+            '`' => out.push_str("\\`"),
             '<' if !in_code => out.push_str("&lt;"),
             '>' if !in_code => out.push_str("&gt;"),
             '[' | ']' | '!' if !in_code => {
@@ -348,6 +353,15 @@ pub fn escape_property(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_unmatched_backtick_does_not_turn_the_escaping_off() {
+        let c = super::cell("`<img src=https://e.example/x.png> [click](https://e.example)");
+        assert!(!c.contains("<img"), "{c}");
+        assert!(!c.contains("[click]"), "{c}");
+        // A real code span stays one.
+        assert_eq!(super::cell("`a<b>` <i>"), "`a<b>` &lt;i&gt;");
+    }
+
     use super::*;
 
     #[test]

@@ -67,7 +67,8 @@ pub struct WorkspaceArgs {
     #[arg(long)]
     pub workspaces: bool,
     /// A package of the workspace, by name or by directory (a directory
-    /// selects every package under it); repeatable.
+    /// holding packages selects the packages directly in it, as npm does);
+    /// repeatable.
     #[arg(long = "workspace", short = 'w', value_name = "NAME | DIR")]
     pub workspace: Vec<String>,
     /// With --workspaces or --workspace: the root package too.

@@ -30,6 +30,8 @@ use crate::registry::{self, Auth};
 use crate::trust::{self, Attempt, Mode, ProvenanceDecision, Stage};
 use crate::ui::Printer;
 use crate::workflows;
+use crate::workspace::discover::{self, Selection};
+use crate::workspace::{order, Manager, Member, Workspace, WorkspaceError};
 
 /// What `trustpub doctor` was asked.
 #[derive(Debug, Clone)]
@@ -96,6 +98,8 @@ pub struct DoctorReport {
     /// the workflow files.
     pub values: Option<Form>,
     pub provenance: Option<ProvenanceDecision>,
+    /// The registry does not know the package (its packument is a 404).
+    pub new_package: bool,
 }
 
 impl DoctorReport {
@@ -211,6 +215,7 @@ pub fn doctor(
         checks: Vec::new(),
         values: None,
         provenance: None,
+        new_package: false,
     };
     let repository = manifest.get("repository");
     // authenticate: trusted publishing only
@@ -237,9 +242,9 @@ pub fn doctor(
     };
 
     // preflight: does the package exist, and is this version new?
-    report
-        .checks
-        .push(packument_check(&target, auth.as_ref(), &m));
+    let (package_check, new_package) = packument_check(&target, auth.as_ref(), &m);
+    report.checks.push(package_check);
+    report.new_package = new_package;
     // The fallback credentials, for the record.
     report
         .checks
@@ -463,9 +468,13 @@ fn finding_check(name: &str, f: &workflows::Finding) -> Check {
     }
 }
 
-fn packument_check(target: &Target, auth: Option<&Auth>, m: &Manifest) -> Check {
+/// The packument check, and whether the registry does not know the
+/// package (a 404: a first publish).
+fn packument_check(target: &Target, auth: Option<&Auth>, m: &Manifest) -> (Check, bool) {
     let url = &target.package_url;
-    match publish::read_packument(&target.client, url, auth, &m.name, None) {
+    let found = publish::read_packument(&target.client, url, auth, &m.name, None);
+    let new_package = matches!(found, Ok(None));
+    let check = match found {
         Ok(Some(p)) if publish::published_version(&p, &m.version).is_some() => Check {
             name: "package".into(),
             status: Status::Fail,
@@ -493,7 +502,8 @@ fn packument_check(target: &Target, auth: Option<&Auth>, m: &Manifest) -> Check 
             format!("GET {url} answered {status} {}", registry::reason(status)),
         ),
         Err(PackumentError::Failed(e)) => check("package", Status::Warn, format!("could not read the packument: {e}")),
-    }
+    };
+    (check, new_package)
 }
 
 /// What can stop `doctor` before it reports (a failed check is in the
@@ -502,6 +512,9 @@ fn packument_check(target: &Target, auth: Option<&Auth>, m: &Manifest) -> Check 
 pub enum DoctorError {
     #[error(transparent)]
     Prepare(#[from] PrepareError),
+    /// The workspace could not be read, or its selection named nothing.
+    #[error(transparent)]
+    Workspace(#[from] WorkspaceError),
 }
 
 impl From<ConfigError> for DoctorError {
@@ -515,12 +528,347 @@ impl DoctorError {
     pub fn exit_code(&self) -> i32 {
         match self {
             DoctorError::Prepare(e) => e.exit_code(),
+            DoctorError::Workspace(e) => e.exit_code(),
         }
     }
 
     pub fn hint(&self) -> Option<String> {
         match self {
             DoctorError::Prepare(e) => e.hint(),
+            DoctorError::Workspace(e) => Some(e.hint()),
         }
     }
+}
+
+/// How `doctor` treats one package of a workspace.
+#[derive(Debug)]
+pub enum PackageOutcome {
+    /// The single-package checks ran.
+    Checked(Box<DoctorReport>),
+    /// Not published, not checked: `"private": true`, or (in a pnpm
+    /// workspace) no `name` or `version`, which `pnpm -r publish` skips.
+    Skipped { reason: &'static str },
+    /// The checks could not run (an invalid package.json, no version).
+    Failed { error: String, hint: Option<String> },
+}
+
+/// One selected package of a workspace.
+#[derive(Debug)]
+pub struct PackageDoctor {
+    pub name: String,
+    pub version: Option<String>,
+    /// Its directory relative to the workspace root (`.` for the root).
+    pub dir: String,
+    pub outcome: PackageOutcome,
+}
+
+/// The publish order as waves of names, or the cycles that prevent one.
+pub type Order = Result<Vec<Vec<String>>, Vec<Vec<String>>>;
+
+/// `doctor` at a workspace root or with `--workspaces`/`--workspace`.
+#[derive(Debug)]
+pub struct WorkspaceReport {
+    pub root: PathBuf,
+    pub manager: Manager,
+    pub manager_reason: String,
+    /// The publish order of the packages that are not private, as waves
+    /// of names; the cycles instead when there are some.
+    pub order: Order,
+    /// In publish order (skipped ones first, in selection order; all in
+    /// selection order when there is a cycle).
+    pub packages: Vec<PackageDoctor>,
+}
+
+impl WorkspaceReport {
+    fn checked(&self) -> impl Iterator<Item = (&PackageDoctor, &DoctorReport)> {
+        self.packages.iter().filter_map(|p| match &p.outcome {
+            PackageOutcome::Checked(r) => Some((p, r.as_ref())),
+            _ => None,
+        })
+    }
+
+    fn failed(&self) -> usize {
+        self.packages
+            .iter()
+            .filter(|p| matches!(p.outcome, PackageOutcome::Failed { .. }))
+            .count()
+    }
+
+    /// Every package that would be published is ready, and an order exists.
+    pub fn ready(&self) -> bool {
+        self.verdict() == "ready"
+    }
+
+    /// `ready`, `not ready` or `unknown`, over all packages.
+    pub fn verdict(&self) -> &'static str {
+        if self.order.is_err()
+            || self.failed() > 0
+            || self.checked().any(|(_, r)| r.verdict() == "not ready")
+        {
+            "not ready"
+        } else if self.checked().any(|(_, r)| r.verdict() == "unknown") {
+            "unknown"
+        } else {
+            "ready"
+        }
+    }
+
+    /// The human report.
+    pub fn lines(&self) -> Vec<String> {
+        let total = self.packages.len();
+        let mut out = vec![format!(
+            "trustpub doctor: workspace at {} ({}: {}), {total} package{} selected",
+            self.root.display(),
+            self.manager.as_str(),
+            self.manager_reason,
+            if total == 1 { "" } else { "s" }
+        )];
+        match &self.order {
+            Ok(waves) if !waves.is_empty() => out.push(format!(
+                "  publish order: {}",
+                waves
+                    .iter()
+                    .map(|w| w.join(", "))
+                    .collect::<Vec<_>>()
+                    .join(", then ")
+            )),
+            Ok(_) => {}
+            Err(cycles) => {
+                let e = WorkspaceError::Cycle {
+                    cycles: cycles.clone(),
+                };
+                out.push(format!("  FAIL  publish order: {e}"));
+                out.push(format!("          {}", e.hint()));
+            }
+        }
+        for p in &self.packages {
+            match &p.outcome {
+                PackageOutcome::Skipped { reason } => {
+                    out.push(format!("  skip  {} ({}): {reason}", p.name, p.dir))
+                }
+                PackageOutcome::Failed { error, hint } => {
+                    out.push(format!("  FAIL  {} ({}): {error}", p.name, p.dir));
+                    if let Some(h) = hint {
+                        out.push(format!("          {h}"));
+                    }
+                }
+                PackageOutcome::Checked(_) => {}
+            }
+        }
+        for (p, r) in self.checked() {
+            out.push(String::new());
+            out.push(format!("── {} ({}) ──", p.name, p.dir));
+            out.extend(r.lines());
+            if r.new_package {
+                out.extend(bootstrap_lines(self.manager, p, r));
+            }
+        }
+        out.push(String::new());
+        out.push(self.summary());
+        out
+    }
+
+    /// The last line: the verdict over all packages.
+    fn summary(&self) -> String {
+        let checked: Vec<(&PackageDoctor, &DoctorReport)> = self.checked().collect();
+        let not_published = self
+            .packages
+            .iter()
+            .filter(|p| matches!(p.outcome, PackageOutcome::Skipped { .. }))
+            .count();
+        let skipped = match not_published {
+            0 => String::new(),
+            1 => "; 1 package skipped (not published)".to_string(),
+            n => format!("; {n} packages skipped (not published)"),
+        };
+        let named = |pick: &dyn Fn(&DoctorReport) -> bool| -> Vec<String> {
+            checked
+                .iter()
+                .filter(|(_, r)| pick(r))
+                .map(|(p, r)| {
+                    if r.new_package {
+                        format!("{} (new package)", p.name)
+                    } else {
+                        p.name.clone()
+                    }
+                })
+                .collect()
+        };
+        match self.verdict() {
+            "ready" if checked.is_empty() => {
+                format!("nothing to publish{skipped}")
+            }
+            "ready" if checked.len() == 1 => format!("ready: the 1 package to publish{skipped}"),
+            "ready" => format!(
+                "ready: all {} packages to publish{skipped}",
+                checked.len()
+            ),
+            "unknown" => format!(
+                "cannot tell for {}{skipped}: run `trustpub doctor --workspaces` in the publishing job to check them",
+                named(&|r| r.verdict() == "unknown").join(", ")
+            ),
+            _ => {
+                let mut problems = named(&|r| r.verdict() == "not ready");
+                problems.extend(
+                    self.packages
+                        .iter()
+                        .filter(|p| matches!(p.outcome, PackageOutcome::Failed { .. }))
+                        .map(|p| p.name.clone()),
+                );
+                if self.order.is_err() {
+                    problems.push("the publish order (a dependency cycle)".into());
+                }
+                format!("not ready: {}{skipped}", problems.join(", "))
+            }
+        }
+    }
+}
+
+/// What to do for a package the registry does not know: trusted
+/// publishing cannot make a package, so the first version goes up with a
+/// token, and the trusted publisher is entered once the package exists
+/// (npm's `stage publish` and `trust` need the package to exist too). The
+/// first publish goes through the workspace's package manager, which
+/// rewrites `workspace:` and `catalog:` ranges (npm would publish them
+/// as they are).
+pub fn bootstrap_lines(manager: Manager, p: &PackageDoctor, r: &DoctorReport) -> Vec<String> {
+    let access = if p.name.starts_with('@') {
+        " --access public"
+    } else {
+        ""
+    };
+    let command = match manager {
+        Manager::Npm => "npm publish",
+        Manager::Pnpm => "pnpm publish",
+        Manager::Yarn => "yarn npm publish",
+        Manager::Bun => "bun publish",
+    };
+    vec![
+        format!(
+            "new package: {} is not on {} yet, and a first publish cannot use trusted publishing:",
+            p.name, r.registry
+        ),
+        format!(
+            "  1. publish its first version with a token: `{command}{access}` in {}, logged in to the registry (or with a granular access token)",
+            p.dir
+        ),
+        if r.values.is_some() {
+            "  2. then enter the trusted publisher values shown for it in the package's settings on the registry (or with `npm trust`)".into()
+        } else {
+            "  2. then enter the trusted publisher in the package's settings (or with `npm trust`); `trustpub doctor` in the publishing job shows the exact values".into()
+        },
+    ]
+}
+
+/// Whether `doctor` runs over a workspace: with `--workspaces` or
+/// `--workspace`, or when `dir` is a workspace root with members whose own
+/// package.json has no `"version"` or is private (a root that is a
+/// package in its own right is checked as one).
+pub fn workspace_for(dir: &Path, explicit: bool) -> Result<Option<Workspace>, DoctorError> {
+    if explicit {
+        return match discover::find(dir)? {
+            Some(ws) => Ok(Some(ws)),
+            None => Err(WorkspaceError::NotAWorkspace {
+                dir: dir.to_path_buf(),
+            }
+            .into()),
+        };
+    }
+    let marks = dir.join("pnpm-workspace.yaml").is_file()
+        || crate::limits::read_file(&dir.join("package.json"), crate::limits::MANIFEST_MAX)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .is_some_and(|j| j.get("workspaces").is_some());
+    if !marks {
+        return Ok(None);
+    }
+    let Some(ws) = discover::find(dir)? else {
+        return Ok(None);
+    };
+    let here = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let root_is_package = ws
+        .root_package
+        .as_ref()
+        .is_some_and(|r| r.version.is_some() && !r.private);
+    if ws.root != here || ws.members.is_empty() || root_is_package {
+        return Ok(None);
+    }
+    Ok(Some(ws))
+}
+
+/// Runs the single-package checks for each selected package of `ws`.
+pub fn doctor_workspace(
+    ws: &Workspace,
+    sel: &Selection,
+    opts: &DoctorOptions,
+    env: &Env,
+    cwd: &Path,
+    printer: &Printer,
+) -> Result<WorkspaceReport, DoctorError> {
+    let dir = crate::manifest::clean_path(&cwd.join(&opts.dir));
+    let selected = discover::select(ws, &dir, sel)?;
+    let skip = |m: &Member| -> Option<&'static str> {
+        if m.private {
+            Some("private, not published")
+        } else if ws.manager == Manager::Pnpm
+            && (m.version.is_none() || !m.manifest.get("name").is_some_and(Value::is_string))
+        {
+            Some("no name or version, which `pnpm -r publish` skips")
+        } else {
+            None
+        }
+    };
+    let public: Vec<&Member> = selected
+        .iter()
+        .copied()
+        .filter(|m| skip(m).is_none())
+        .collect();
+    let (order, sequence): (Order, Vec<&Member>) = match order::order(&public) {
+        Ok(waves) => (
+            Ok(waves
+                .iter()
+                .map(|w| w.iter().map(|&i| public[i].name.clone()).collect())
+                .collect()),
+            waves.iter().flatten().map(|&i| public[i]).collect(),
+        ),
+        Err(WorkspaceError::Cycle { cycles }) => (Err(cycles), public.clone()),
+        Err(e) => return Err(e.into()),
+    };
+    let mut packages: Vec<PackageDoctor> = selected
+        .iter()
+        .filter_map(|m| {
+            Some(PackageDoctor {
+                name: m.name.clone(),
+                version: m.version.clone(),
+                dir: m.rel.clone(),
+                outcome: PackageOutcome::Skipped { reason: skip(m)? },
+            })
+        })
+        .collect();
+    for m in sequence {
+        let one = DoctorOptions {
+            dir: m.dir.clone(),
+            cli: opts.cli.clone(),
+        };
+        let outcome = match doctor(&one, env, cwd, printer) {
+            Ok(r) => PackageOutcome::Checked(Box::new(r)),
+            Err(e) => PackageOutcome::Failed {
+                error: e.to_string(),
+                hint: e.hint(),
+            },
+        };
+        packages.push(PackageDoctor {
+            name: m.name.clone(),
+            version: m.version.clone(),
+            dir: m.rel.clone(),
+            outcome,
+        });
+    }
+    Ok(WorkspaceReport {
+        root: ws.root.clone(),
+        manager: ws.manager,
+        manager_reason: ws.manager_reason.clone(),
+        order,
+        packages,
+    })
 }

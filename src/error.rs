@@ -104,6 +104,7 @@ impl Error {
                 _ => None,
             },
             Error::Doctor(DoctorError::Prepare(e)) => prepare(e),
+            Error::Doctor(DoctorError::Workspace(_)) => None,
             Error::Pack(_) | Error::Workspace(_) | Error::Usage { .. } => None,
         };
         known.unwrap_or_else(|| {

@@ -37,6 +37,10 @@ pub enum PackError {
     /// The configuration `trustpub pack` reads `script-shell` from.
     #[error(transparent)]
     Config(#[from] Box<crate::config::ConfigError>),
+    /// The workspace's package manager would not publish this package.json.
+    #[error(transparent)]
+    /// Boxed: it names a file, a field, a dependency and a member.
+    Rewrite(Box<crate::workspace::rewrite::RewriteError>),
     #[error("cannot read {path}")]
     ReadFile {
         path: PathBuf,
@@ -63,6 +67,12 @@ pub enum PackError {
     },
 }
 
+impl From<crate::workspace::rewrite::RewriteError> for PackError {
+    fn from(e: crate::workspace::rewrite::RewriteError) -> Self {
+        PackError::Rewrite(Box::new(e))
+    }
+}
+
 impl PackError {
     pub fn exit_code(&self) -> i32 {
         match self {
@@ -71,6 +81,7 @@ impl PackError {
             PackError::Files(e) => e.exit_code(),
             PackError::Script(e) => e.exit_code(),
             PackError::Config(e) => e.exit_code(),
+            PackError::Rewrite(e) => e.exit_code(),
             PackError::Destination { .. } => 2,
             _ => 1,
         }
@@ -82,6 +93,7 @@ impl PackError {
             PackError::Files(e) => e.hint(),
             PackError::Script(e) => e.hint(),
             PackError::Config(e) => e.hint(),
+            PackError::Rewrite(e) => e.hint(),
             PackError::ReadFile { .. } => Some(
                 "check the file's permissions, or exclude it with \"files\" or .npmignore".into(),
             ),
@@ -121,6 +133,11 @@ pub struct PackOptions {
     pub script_shell: Option<String>,
     /// Compression threads (0 = all cores).
     pub threads: usize,
+    /// The bytes of `package/package.json` when they are not the file's:
+    /// the manifest the workspace's package manager publishes
+    /// ([`crate::workspace::rewrite`]). The entry keeps the file's place,
+    /// mode and time; the file list and bin modes stay npm's.
+    pub package_json: Option<Vec<u8>>,
 }
 
 /// The sink behind the hashing writer.
@@ -279,7 +296,13 @@ pub fn pack(
     };
     let hashed = HashingWriter::new(sink);
     let mut gz = ParallelGzip::new(hashed, threads);
-    let entries = write_tar(dir, &manifest, &selection.files, &mut gz)?;
+    let entries = write_tar(
+        dir,
+        &manifest,
+        &selection.files,
+        opts.package_json.as_deref(),
+        &mut gz,
+    )?;
     drop(selection.files);
     // Sort the listing while the workers compress the last chunks.
     let listing = Listing::new(entries);
@@ -459,6 +482,7 @@ fn write_tar<W: Write + Send>(
     dir: &Path,
     manifest: &Manifest,
     files: &[String],
+    package_json: Option<&[u8]>,
     out: &mut ParallelGzip<W>,
 ) -> Result<Vec<FileRecord>, PackError> {
     let mut records = Vec::with_capacity(files.len());
@@ -517,6 +541,29 @@ fn write_tar<W: Write + Send>(
             }
             // node-tar makes the link target from the unstripped path.
             links.insert(key, rel.clone());
+        }
+        if let Some(bytes) = package_json.filter(|_| rel == "package.json") {
+            let size = bytes.len() as u64;
+            tar::write_header(
+                &mut header,
+                &tar::Entry {
+                    path: &path,
+                    linkpath: None,
+                    mode,
+                    size,
+                    kind: tar::Kind::File,
+                },
+            );
+            out.write_all(&header).map_err(write_err)?;
+            out.write_all(bytes).map_err(write_err)?;
+            out.write_all(&ZEROS[..tar::padding(size)])
+                .map_err(write_err)?;
+            records.push(FileRecord {
+                path: entry_rel.to_string(),
+                size,
+                mode,
+            });
+            continue;
         }
         let size = meta.len();
         tar::write_header(
@@ -890,7 +937,7 @@ mod tests {
             .expect("manifest");
         let files: Vec<String> = files.iter().map(|f| f.to_string()).collect();
         let mut gz = ParallelGzip::with_chunk_size(Vec::new(), 2, chunk);
-        write_tar(dir, &manifest, &files, &mut gz)?;
+        write_tar(dir, &manifest, &files, None, &mut gz)?;
         let gz = gz.finish().unwrap();
         let mut tar = Vec::new();
         flate2::read::GzDecoder::new(&gz[..])

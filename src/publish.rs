@@ -55,6 +55,9 @@ pub struct PublishOptions {
     /// `--offline` (with `--dry-run`): no trusted publishing, no credential
     /// requirement, no packument read, no provenance; said in one line.
     pub offline: bool,
+    /// The workspace the package belongs to, when the caller found it
+    /// already (a workspace run); else it is looked for around the package.
+    pub workspace: Option<std::sync::Arc<crate::workspace::Workspace>>,
 }
 
 /// The provenance attached to a publish.
@@ -533,6 +536,11 @@ pub(crate) fn load_config(
     for d in base.diagnostics() {
         printer.warn("config", &d.to_string());
     }
+    if base.dry_run() && opts.offline {
+        printer.notice(
+            "offline dry run: no network; trusted publishing, the credential, the registry's version checks and provenance signing are not checked",
+        );
+    }
     Ok(base)
 }
 
@@ -545,14 +553,18 @@ pub(crate) fn prepare_package(
     printer: &Printer,
 ) -> Result<Prepared, PrepareError> {
     let target = crate::manifest::clean_path(&cwd.join(&opts.target));
-    let (package, config) = pack_target(&target, base, env, printer)?;
+    let (package, config) = pack_target(&target, base, opts.workspace.as_deref(), env, printer)?;
+    // The run's own configuration was said by `load_config`; what this
+    // package's publishConfig adds is said here.
+    for d in config
+        .diagnostics()
+        .iter()
+        .filter(|d| d.from_publish_config())
+    {
+        printer.warn("config", &d.to_string());
+    }
     let (tag, access, dry_run) = (config.dist_tag(), config.access(), config.dry_run());
     let offline = dry_run && opts.offline;
-    if offline {
-        printer.notice(
-            "offline dry run: no network; trusted publishing, the credential, the registry's version checks and provenance signing are not checked",
-        );
-    }
     check_publishable(&package, &config)?;
     if !opts.json {
         for line in pack::notice_lines(&package.packed, printer.unicode) {
@@ -578,6 +590,7 @@ pub(crate) fn prepare_package(
 fn pack_target(
     target: &Path,
     base: &Config,
+    workspace: Option<&crate::workspace::Workspace>,
     env: &Env,
     printer: &Printer,
 ) -> Result<(Package, Config), PrepareError> {
@@ -614,7 +627,10 @@ fn pack_target(
     } else {
         let (m, _, config) = read_package(target, base)?;
         config.check_tag(&m.name)?;
-        (prepare_directory(target, &config, env, printer)?, config)
+        (
+            prepare_directory(target, &config, workspace, env, printer)?,
+            config,
+        )
     };
     name_as_npm_does(&mut package.0);
     Ok(package)
@@ -773,6 +789,22 @@ pub(crate) fn upload(
     env: &Env,
     printer: &Printer,
 ) -> Result<Outcome, UploadError> {
+    let outcome = send(opts, p, a, made, printer)?;
+    if !matches!(outcome, Outcome::AlreadyPublished { .. }) {
+        publish_scripts(p, env, printer)?;
+    }
+    Ok(outcome)
+}
+
+/// The document and the PUT (none in a dry run): the part of the upload
+/// after which the version is on the registry.
+pub(crate) fn send(
+    opts: &PublishOptions,
+    p: &Prepared,
+    a: &Authenticated,
+    made: &Made,
+    printer: &Printer,
+) -> Result<Outcome, UploadError> {
     let package = &p.package;
     // `package.manifest` is already normalised (as npm hands the prepared
     // manifest to libnpmpublish); normalising it again would move `_id`.
@@ -788,22 +820,27 @@ pub(crate) fn upload(
             provenance_bundle: made.bundle.as_ref(),
         },
     )?;
-    let outcome = if p.dry_run {
+    Ok(if p.dry_run {
         Outcome::DryRun
     } else {
         put(opts, p, a, &document::to_wire(&body), printer)?
-    };
-    if matches!(outcome, Outcome::AlreadyPublished { .. }) {
-        return Ok(outcome);
-    }
-    if let (Some(dir), Some(m)) = (&package.dir, &package.script_manifest) {
+    })
+}
+
+/// npm's `publish` and `postpublish` scripts, after the upload.
+pub(crate) fn publish_scripts(
+    p: &Prepared,
+    env: &Env,
+    printer: &Printer,
+) -> Result<(), UploadError> {
+    if let (Some(dir), Some(m)) = (&p.package.dir, &p.package.script_manifest) {
         if !p.config.ignore_scripts() {
             let shell = p.config.script_shell();
             scripts::run(dir, m, "publish", &[], shell.as_deref(), env, printer)?;
             scripts::run(dir, m, "postpublish", &[], shell.as_deref(), env, printer)?;
         }
     }
-    Ok(outcome)
+    Ok(())
 }
 
 /// The PUT, with npm's retries; after a failure, the registry is asked
@@ -1276,10 +1313,19 @@ fn name_as_npm_does(p: &mut Package) {
 fn prepare_directory(
     dir: &Path,
     config: &Config,
+    workspace: Option<&crate::workspace::Workspace>,
     env: &Env,
     printer: &Printer,
 ) -> Result<Package, PrepareError> {
     let first = Manifest::read_dir(dir)?;
+    // The package.json of a pnpm/yarn/bun workspace member as its manager
+    // publishes it (workspace::rewrite), the registry's manifest too; an npm
+    // workspace's `workspace:` ranges are refused before any script runs.
+    let rewritten =
+        crate::workspace::rewrite::for_package_in(dir, workspace).map_err(PackError::from)?;
+    if let Some(r) = &rewritten {
+        printer.notice(&r.notice());
+    }
     if !config.ignore_scripts() {
         let shell = config.script_shell();
         scripts::run(
@@ -1299,12 +1345,14 @@ fn prepare_directory(
             ignore_scripts: config.pack_ignore_scripts(),
             script_shell: config.pack_script_shell(),
             threads: 0,
+            package_json: rewritten.as_ref().map(|r| r.bytes.clone()),
         },
         env,
         printer,
     )?;
     let m = Manifest::read_dir(dir)?;
-    let manifest = document::normalize_manifest(&m.raw, &DirSource::new(dir))?;
+    let raw = rewritten.map_or_else(|| m.raw.clone(), |r| r.manifest);
+    let manifest = document::normalize_manifest(&raw, &DirSource::new(dir))?;
     let mut packed = packed;
     let tarball = packed.bytes.take().unwrap_or_default();
     Ok(Package {

@@ -51,13 +51,6 @@ pub enum RegistryError {
         url: String,
         detail: String,
     },
-    #[error("the registry's answer to {method} {url} is not valid JSON")]
-    BadJson {
-        method: String,
-        url: String,
-        #[source]
-        source: serde_json::Error,
-    },
 }
 impl RegistryError {
     /// True for a one-time-password challenge (npm's EOTP).
@@ -99,7 +92,6 @@ impl RegistryError {
             RegistryError::Redirected { .. } => Some(
                 "an upload is only published when the registry itself answers it with a success; set the registry to the URL that serves it and publish again".into(),
             ),
-            RegistryError::BadJson { .. } => Some("check that the registry URL points at an npm registry".into()),
             RegistryError::Status { .. } if self.is_otp() => {
                 let RegistryError::Status { auth_url, done_url, .. } = self else {
                     return None;

@@ -9,7 +9,7 @@ pub mod workspace;
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
-use crate::doctor::{DoctorReport, Status};
+use crate::doctor::{DoctorReport, PackageOutcome, Status, WorkspaceReport};
 use crate::error::Error;
 use crate::pack::{self, Packed};
 use crate::publish::{Outcome, PublishReport};
@@ -131,6 +131,20 @@ pub enum Attached<'a> {
     Nothing(bool),
 }
 
+impl<'a> From<Option<&'a crate::publish::ProvenanceInfo>> for Attached<'a> {
+    fn from(p: Option<&'a crate::publish::ProvenanceInfo>) -> Attached<'a> {
+        match p {
+            Some(p) => Attached::Bundle(ProvenanceJson {
+                source: p.source,
+                log_index: p.log_index,
+                transparency_log: p.log_index.map(crate::provenance::search_url),
+                bundle_sha256: &p.bundle_sha256,
+            }),
+            None => Attached::Nothing(false),
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProvenanceJson<'a> {
@@ -157,15 +171,7 @@ impl<'a> PublishDoc<'a> {
                     failure: r.trust.failure.as_deref(),
                 },
                 provenance_decision: r.trust.provenance.as_ref().map(DecisionJson::from),
-                provenance: match &r.provenance {
-                    Some(p) => Attached::Bundle(ProvenanceJson {
-                        source: p.source,
-                        log_index: p.log_index,
-                        transparency_log: p.log_index.map(crate::provenance::search_url),
-                        bundle_sha256: &p.bundle_sha256,
-                    }),
-                    None => Attached::Nothing(false),
-                },
+                provenance: Attached::from(r.provenance.as_ref()),
                 provenance_statement: r.provenance_statement.as_ref(),
                 outcome: match &r.outcome {
                     Outcome::Published | Outcome::PublishedDespiteError => "published",
@@ -349,6 +355,145 @@ pub fn doctor(printer: &Printer, r: &DoctorReport) {
     if let Some(p) = &r.provenance {
         printer.row("provenance", &would_sign(p));
     }
+}
+
+/// `doctor --json` over a workspace: the workspace, the publish order (or
+/// the cycles that prevent one), one `doctor --json` document per package
+/// that would be published (with its directory and whether the registry
+/// knows it), the packages skipped (private; in a pnpm workspace also
+/// those without a name or version), and the packages whose checks could
+/// not run.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkspaceDoctorDoc<'a> {
+    pub ready: bool,
+    pub verdict: &'static str,
+    pub workspace: WorkspaceJson<'a>,
+    pub order: Option<&'a [Vec<String>]>,
+    pub cycles: Option<&'a [Vec<String>]>,
+    pub packages: Vec<PackageDoctorJson<'a>>,
+    pub skipped: Vec<SkippedJson<'a>>,
+    pub failed: Vec<FailedJson<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkspaceJson<'a> {
+    pub root: String,
+    pub manager: &'static str,
+    pub manager_reason: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PackageDoctorJson<'a> {
+    pub directory: &'a str,
+    /// The registry does not know the package: its first version needs a
+    /// token (`bootstrap` says how).
+    pub new_package: bool,
+    pub bootstrap: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub doctor: DoctorDoc<'a>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SkippedJson<'a> {
+    pub name: &'a str,
+    pub version: Option<&'a str>,
+    pub directory: &'a str,
+    pub reason: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FailedJson<'a> {
+    pub name: &'a str,
+    pub directory: &'a str,
+    pub error: &'a str,
+    pub hint: Option<&'a str>,
+}
+
+impl<'a> WorkspaceDoctorDoc<'a> {
+    pub fn new(r: &'a WorkspaceReport) -> WorkspaceDoctorDoc<'a> {
+        let mut doc = WorkspaceDoctorDoc {
+            ready: r.ready(),
+            verdict: r.verdict(),
+            workspace: WorkspaceJson {
+                root: r.root.display().to_string(),
+                manager: r.manager.as_str(),
+                manager_reason: &r.manager_reason,
+            },
+            order: r.order.as_ref().ok().map(Vec::as_slice),
+            cycles: r.order.as_ref().err().map(Vec::as_slice),
+            packages: Vec::new(),
+            skipped: Vec::new(),
+            failed: Vec::new(),
+        };
+        for p in &r.packages {
+            match &p.outcome {
+                PackageOutcome::Checked(report) => doc.packages.push(PackageDoctorJson {
+                    directory: &p.dir,
+                    new_package: report.new_package,
+                    bootstrap: report
+                        .new_package
+                        .then(|| crate::doctor::bootstrap_lines(r.manager, p, report)),
+                    doctor: DoctorDoc::new(report),
+                }),
+                PackageOutcome::Skipped { reason } => doc.skipped.push(SkippedJson {
+                    name: &p.name,
+                    version: p.version.as_deref(),
+                    directory: &p.dir,
+                    reason,
+                }),
+                PackageOutcome::Failed { error, hint } => doc.failed.push(FailedJson {
+                    name: &p.name,
+                    directory: &p.dir,
+                    error,
+                    hint: hint.as_deref(),
+                }),
+            }
+        }
+        doc
+    }
+}
+
+/// `doctor` over a workspace: the JSON document or the human lines, and
+/// one summary row per package.
+pub fn doctor_workspace(printer: &Printer, r: &WorkspaceReport) {
+    if printer.json {
+        printer.json_doc(&WorkspaceDoctorDoc::new(r));
+    } else {
+        for line in r.lines() {
+            printer.out(&line);
+        }
+    }
+    printer.row(
+        "workspace",
+        &format!("`{}` ({})", r.root.display(), r.manager.as_str()),
+    );
+    for p in &r.packages {
+        let what = match &p.outcome {
+            PackageOutcome::Skipped { reason } => format!("skipped: {reason}"),
+            PackageOutcome::Failed { error, .. } => format!("failed: {error}"),
+            PackageOutcome::Checked(d) if d.new_package => {
+                "not ready: new package (a first publish needs a token)".to_string()
+            }
+            PackageOutcome::Checked(d) => match d.verdict() {
+                "ready" => "ready for trusted publishing".to_string(),
+                "unknown" => "cannot tell from the files (see the log)".to_string(),
+                _ => "not ready (see the log)".to_string(),
+            },
+        };
+        let version = p.version.as_deref().unwrap_or("(no version)");
+        printer.row(&format!("`{}@{version}`", p.name), &what);
+    }
+    printer.row(
+        "result",
+        match r.verdict() {
+            "ready" => "ready for trusted publishing",
+            "unknown" => "cannot tell from the files (see the log)",
+            _ => "not ready (see the log)",
+        },
+    );
 }
 
 /// A failed command (`title` is `trustpub <command>`): the error with its

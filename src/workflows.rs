@@ -326,6 +326,13 @@ pub fn find_repo_root(dir: &Path) -> PathBuf {
         .unwrap_or_else(|| dir.to_path_buf())
 }
 
+/// Whether job `job` of the GitHub workflow `workflow` (a path relative to
+/// `repo_root`, as in `GITHUB_WORKFLOW_REF`) grants `id-token: write`;
+/// `None` when that cannot be read from the file.
+pub fn github_job_grants_id_token(repo_root: &Path, workflow: &str, job: &str) -> Option<bool> {
+    github::job_grants_id_token(repo_root, workflow, job)
+}
+
 /// Reads the CI files under `repo_root` and reports the jobs that publish
 /// the package in `package_dir`, and what stands in the way of trusted
 /// publishing. `registry_host` is the registry's hostname

@@ -13,6 +13,7 @@
 pub mod discover;
 pub mod error;
 pub mod order;
+pub mod rewrite;
 
 pub use error::WorkspaceError;
 

@@ -281,6 +281,21 @@ impl ConfigDiagnostic {
         }
     }
 
+    /// Whether this comes from package.json's `publishConfig` (made again
+    /// for each package, by [`crate::config::Config::with_publish_config`]).
+    pub fn from_publish_config(&self) -> bool {
+        matches!(
+            self,
+            ConfigDiagnostic::PublishConfigValueIgnored { .. }
+                | ConfigDiagnostic::CredentialInPublishConfig { .. }
+                | ConfigDiagnostic::SuspiciousDistTag { .. }
+                | ConfigDiagnostic::UnknownKey {
+                    origin: Origin::PublishConfig { .. },
+                    ..
+                }
+        )
+    }
+
     /// Whether this is about a credential (token, password, `_auth`).
     pub fn is_credential(&self) -> bool {
         matches!(

@@ -23,20 +23,7 @@ impl Config {
         let mut next = self.clone();
         next.overlay.clear();
         next.manifest_tag = None;
-        next.diagnostics.retain(|d| {
-            !matches!(
-                d,
-                ConfigDiagnostic::PublishConfigValueIgnored { .. }
-                    | ConfigDiagnostic::CredentialInPublishConfig { .. }
-                    | ConfigDiagnostic::SuspiciousDistTag { .. }
-            ) && !matches!(
-                d,
-                ConfigDiagnostic::UnknownKey {
-                    origin: Origin::PublishConfig { .. },
-                    ..
-                }
-            )
-        });
+        next.diagnostics.retain(|d| !d.from_publish_config());
         let pc = manifest.get("publishConfig").filter(|v| truthy(v));
         next.publish_config_tag = pc.and_then(|pc| pc.get("tag")).is_some_and(truthy);
         match pc {

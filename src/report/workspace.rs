@@ -8,7 +8,7 @@ use crate::batch::{BatchReport, Row, State};
 use crate::publish::Outcome;
 use crate::ui::{Level, Printer};
 
-use super::{Attached, ProvenanceJson};
+use super::Attached;
 
 /// One package in `publish --workspaces --json` (the document is an array
 /// of these, in publish order).
@@ -19,9 +19,10 @@ pub struct RecordJson<'a> {
     pub version: Option<&'a str>,
     /// Relative to the workspace root.
     pub directory: &'a str,
-    /// `published`, `published-despite-error`, `dry-run`,
-    /// `already-published`, `skipped-private`, `not-ready`, `failed`,
-    /// `not-uploaded`.
+    /// `published`, `dry-run`, `already-published`, `skipped-private`,
+    /// `not-ready`, `held` (ready, but nothing was uploaded because another
+    /// package is not ready), `failed`, `not-uploaded` (ready, but no upload
+    /// started after another one failed).
     pub outcome: &'static str,
     /// Why a package is not ready (`new-package`, `no-trusted-publisher`, …).
     pub reason: Option<&'static str>,
@@ -78,15 +79,7 @@ impl<'a> RecordJson<'a> {
             },
             on_registry: r.state.on_registry(),
             auth: r.auth,
-            provenance: match &r.provenance {
-                Some(p) => Attached::Bundle(ProvenanceJson {
-                    source: p.source,
-                    log_index: p.log_index,
-                    transparency_log: p.log_index.map(crate::provenance::search_url),
-                    bundle_sha256: &p.bundle_sha256,
-                }),
-                None => Attached::Nothing(false),
-            },
+            provenance: Attached::from(r.provenance.as_ref()),
             integrity: r.integrity.as_deref(),
             new_package: r.new_package,
             trusted_publisher: form_json(r),
@@ -115,6 +108,9 @@ fn result_words(r: &Row) -> String {
     match &r.state {
         State::Published(Outcome::PublishedDespiteError) => {
             "published (found on the registry after an unclear answer)".into()
+        }
+        State::Published(_) if r.problem.is_some() => {
+            "published (then a publish script failed)".into()
         }
         State::Published(_) => "published".into(),
         State::DryRun => "ready (dry run: not uploaded)".into(),
@@ -270,7 +266,7 @@ fn new_packages(printer: &Printer, r: &BatchReport) {
             ));
         } else {
             text.push_str(&format!(
-                "\n  1. publish its first version with a token: in {}, `npm publish` with your own login, or here `trustpub publish --workspace {} --trusted-publishing never` with NODE_AUTH_TOKEN set from a secret; or stage it with `npm stage publish` and approve it on npmjs.com",
+                "\n  1. publish its first version with a token: in {}, `npm publish` with your own login, or here `trustpub publish --workspace {} --trusted-publishing never` with NODE_AUTH_TOKEN set from a secret (staged publishing cannot make a first version either: `npm stage` needs the package to exist)",
                 row.dir, row.name
             ));
         }

@@ -145,7 +145,23 @@ pub(super) fn id_token_diagnosis(
 ) -> Diagnosis {
     let mut explanation = Vec::new();
     let mut warnings = Vec::new();
+    // The workflow already grants the permission: the run, not the file,
+    // is why there is no token (#12: the advice to add it was wrong there).
+    let granted = match e {
+        IdTokenError::NoGitHubPermission { .. } => granted_id_token(i.env),
+        _ => None,
+    };
     let (config_error, hint) = match e {
+        IdTokenError::NoGitHubPermission { .. } if granted.is_some() => {
+            explanation.push(
+                "Adding the permission again will not help: GitHub withholds id tokens from some runs whatever the workflow says.".into(),
+            );
+            explanation.push(withheld_reason(i.env));
+            (
+                true,
+                "publish from a run that gets an id token: a push, tag or release run of the repository itself (not a pull request from a fork, not a Dependabot run)".into(),
+            )
+        }
         IdTokenError::NoGitHubPermission { .. } => {
             let place = match (i.env.get("GITHUB_WORKFLOW_REF"), i.env.get("GITHUB_JOB")) {
                 (Some(w), Some(j)) if !w.is_empty() && !j.is_empty() => {
@@ -216,7 +232,12 @@ pub(super) fn id_token_diagnosis(
     Diagnosis {
         provider,
         stage: Stage::IdToken,
-        summary: format!("trusted publishing is not possible: {e}"),
+        summary: match &granted {
+            Some((job, file)) => format!(
+                "trusted publishing is not possible: GitHub Actions gave this run no OIDC token (ACTIONS_ID_TOKEN_REQUEST_URL not set), although job \"{job}\" in {file} grants `id-token: write`"
+            ),
+            None => format!("trusted publishing is not possible: {e}"),
+        },
         config_error,
         status: match e {
             IdTokenError::Request(r) => r.status(),
@@ -440,6 +461,47 @@ pub(super) fn issuer_warning(iss: &str, provider: Provider) -> Option<String> {
         )),
         Provider::CircleCi => None,
     }
+}
+
+/// The job and workflow file of this GitHub run when that file grants the
+/// job `id-token: write` (read from the checkout in GITHUB_WORKSPACE).
+/// `None` when it does not, or when that cannot be told (no checkout, a job
+/// of a reusable workflow, which is not in the file that started the run).
+fn granted_id_token(env: &Env) -> Option<(String, String)> {
+    let root = env.get("GITHUB_WORKSPACE").filter(|w| !w.is_empty())?;
+    let file = workflow_path(env.get("GITHUB_WORKFLOW_REF").filter(|w| !w.is_empty())?);
+    let job = env.get("GITHUB_JOB").filter(|j| !j.is_empty())?;
+    crate::workflows::github_job_grants_id_token(std::path::Path::new(root), &file, job)
+        .filter(|granted| *granted)
+        .map(|_| (job.to_string(), file))
+}
+
+/// Why GitHub may have given no id token to a run whose workflow grants
+/// the permission: what the event and the actor show, else the known
+/// cases.
+fn withheld_reason(env: &Env) -> String {
+    let event = env.get("GITHUB_EVENT_NAME").unwrap_or_default();
+    let actor = env
+        .get("GITHUB_TRIGGERING_ACTOR")
+        .filter(|a| !a.is_empty())
+        .or_else(|| env.get("GITHUB_ACTOR"))
+        .unwrap_or_default();
+    if let Some(fork) = fork_pull_request(env) {
+        return format!("Why: {fork}");
+    }
+    if actor == "dependabot[bot]" {
+        return format!(
+            "Why: this run was started by Dependabot ({event}). GitHub treats Dependabot runs like runs for forks: a read-only GITHUB_TOKEN, no secrets and no id token. Publish from a push, tag or release run instead."
+        );
+    }
+    format!(
+        "Why, most likely: GitHub gives no id token to runs for pull requests from forks (pull_request), to runs started by Dependabot, or to a job of a reusable workflow whose calling job does not grant `id-token: write` too. This run is a {event} run{}.",
+        if actor.is_empty() {
+            String::new()
+        } else {
+            format!(" started by {actor}")
+        }
+    )
 }
 
 /// A pull request from a fork, read from the event payload.

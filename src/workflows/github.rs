@@ -406,17 +406,24 @@ fn scan_step(
                     publish(scan, cmd, &step_tokens);
                 }
             }
-            "changesets/action" => {
-                if let Some(script) = with_str("publish") {
+            // v1 names the command `publish`, v2 `publish-script`, and
+            // v2's publish sub-action `script`; without one, it runs
+            // `changeset publish`.
+            "changesets/action" | "changesets/action/publish" => {
+                let script = ["publish", "publish-script", "script"]
+                    .into_iter()
+                    .find_map(|k| with_str(k).map(|s| (k, s)));
+                if let Some((key, script)) = script {
                     let cwd = match with_str("cwd") {
                         Some(d) => normalize(Path::new(&d)),
                         None => Some(PathBuf::new()),
                     };
+                    let via = format!("{uses} with {key}: {script}");
                     let events = shell::scan(repo, &script, cwd);
                     let mut any = false;
                     for e in events {
                         if let Event::Publish(mut p) = e {
-                            p.via.insert(0, format!("{uses} with publish: {script}"));
+                            p.via.insert(0, via.clone());
                             any = true;
                             publish(scan, p, &step_tokens);
                         }
@@ -425,19 +432,18 @@ fn scan_step(
                         let cmd = PublishCmd::new(
                             Publisher::Other("changesets/action".into()),
                             Target::All,
-                            format!("{uses} with publish: {script}"),
+                            via,
                         );
                         publish(scan, cmd, &step_tokens);
                     }
+                } else if action == "changesets/action/publish" {
+                    let cmd = PublishCmd::new(
+                        Publisher::Other("changesets/action".into()),
+                        Target::All,
+                        uses.clone(),
+                    );
+                    publish(scan, cmd, &step_tokens);
                 }
-            }
-            "changesets/action/publish" => {
-                let cmd = PublishCmd::new(
-                    Publisher::Other("changesets/action".into()),
-                    Target::All,
-                    uses.clone(),
-                );
-                publish(scan, cmd, &step_tokens);
             }
             "cycjimmy/semantic-release-action"
                 if with_str("dry_run").as_deref() != Some("true") =>
@@ -507,6 +513,22 @@ fn declared_permissions<'a>(w: &'a Workflow, job: &'a Yaml) -> Option<(&'a Yaml,
         return Some((job_perm(&w.doc), false));
     }
     None
+}
+
+/// Whether job `job` of the workflow file `workflow` (relative to `root`)
+/// grants `id-token: write`, by its own `permissions` or its workflow's:
+/// `None` when the file or the job cannot be read (a job of a reusable
+/// workflow is not in the file that started the run).
+pub(super) fn job_grants_id_token(root: &Path, workflow: &str, job: &str) -> Option<bool> {
+    let rel = normalize(Path::new(workflow))?;
+    let text = crate::limits::read_text(&root.join(rel), crate::limits::WORKFLOW_FILE_MAX).ok()?;
+    let doc = super::yaml::parse(&text).ok()??;
+    let w = Workflow {
+        path: PathBuf::from(workflow),
+        doc,
+    };
+    let job = w.job(job)?;
+    Some(declared_permissions(&w, job).is_some_and(|(p, _)| grants_id_token(p)))
 }
 
 fn job_perm(y: &Yaml) -> &Yaml {
@@ -1110,5 +1132,31 @@ mod tests {
             permissions_snippet(None),
             "permissions:\n  contents: read\n  id-token: write"
         );
+    }
+
+    #[test]
+    fn a_job_granting_id_token_is_read_from_its_workflow_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let wf = dir.path().join(".github/workflows");
+        std::fs::create_dir_all(&wf).unwrap();
+        std::fs::write(
+            wf.join("job.yml"),
+            "on: push\njobs:\n  a:\n    permissions: {id-token: write}\n  b:\n    permissions: {contents: read}\n  c:\n    runs-on: x\n",
+        )
+        .unwrap();
+        std::fs::write(
+            wf.join("top.yml"),
+            "on: push\npermissions: write-all\njobs:\n  a:\n    runs-on: x\n",
+        )
+        .unwrap();
+        let grants = |file: &str, job: &str| job_grants_id_token(dir.path(), file, job);
+        assert_eq!(grants(".github/workflows/job.yml", "a"), Some(true));
+        assert_eq!(grants(".github/workflows/job.yml", "b"), Some(false));
+        assert_eq!(grants(".github/workflows/job.yml", "c"), Some(false));
+        assert_eq!(grants(".github/workflows/top.yml", "a"), Some(true));
+        // Not in the file (a reusable workflow's job), no file, outside the root.
+        assert_eq!(grants(".github/workflows/job.yml", "callee"), None);
+        assert_eq!(grants(".github/workflows/none.yml", "a"), None);
+        assert_eq!(grants("../job.yml", "a"), None);
     }
 }

@@ -471,18 +471,8 @@ impl Scanner<'_> {
                     return;
                 }
                 let skip = if sub == "stage" { 2 } else { 1 };
-                let target = if p.flag_on("--workspaces") || p.flag_on("-ws") || p.flag_on("--ws") {
-                    Target::All
-                } else if !p.values("-w").is_empty() || !p.values("--workspace").is_empty() {
-                    let mut selectors = p.values("-w");
-                    selectors.extend(p.values("--workspace"));
-                    Target::Workspaces {
-                        cwd: ctx.cwd.clone(),
-                        selectors: selectors.into_iter().map(str::to_string).collect(),
-                    }
-                } else {
-                    positional_target(p.positionals.get(skip), &ctx)
-                };
+                let target = workspace_target(&p, &["--workspaces", "-ws", "--ws"], &ctx)
+                    .unwrap_or_else(|| positional_target(p.positionals.get(skip), &ctx));
                 let mut cmd = PublishCmd::new(Publisher::Npm, target, full);
                 cmd.provenance =
                     p.flag_on("--provenance") || p.value("--provenance-file").is_some();
@@ -795,7 +785,10 @@ impl Scanner<'_> {
         if p.positionals.first().map(String::as_str) != Some("publish") || p.flag_on("--dry-run") {
             return;
         }
-        let t = positional_target(p.positionals.get(1), ctx);
+        // `--workspaces` and `--workspace` as npm spells them (and runs
+        // them: from the directory given, else the current one).
+        let t = workspace_target(&p, &["--workspaces"], ctx)
+            .unwrap_or_else(|| positional_target(p.positionals.get(1), ctx));
         self.emit_publish(PublishCmd::new(Publisher::Trustpub, t, full), ctx, over);
     }
 
@@ -868,8 +861,24 @@ pub(crate) fn action_publish_target(
     Some(positional_target(p.positionals.first(), &ctx))
 }
 
+/// What `--workspaces` (`all`, as spelled by that tool) or `-w`/`--workspace`
+/// select, if given.
+fn workspace_target(p: &Args, all: &[&str], ctx: &Ctx) -> Option<Target> {
+    if all.iter().any(|f| p.flag_on(f)) {
+        return Some(Target::All);
+    }
+    let mut selectors = p.values("-w");
+    selectors.extend(p.values("--workspace"));
+    (!selectors.is_empty()).then(|| Target::Workspaces {
+        cwd: ctx.cwd.clone(),
+        selectors: selectors.into_iter().map(str::to_string).collect(),
+    })
+}
+
 /// `trustpub publish` options that take a value.
 const TRUSTPUB_VALUE_OPTS: &[&str] = &[
+    "--workspace",
+    "-w",
     "--registry",
     "--tag",
     "--access",

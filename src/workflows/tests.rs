@@ -830,6 +830,22 @@ fn shell_publish_commands() {
             }
         )
     );
+    // trustpub's workspace flags select as npm's do.
+    assert_eq!(
+        publishes("npx trustpub publish --workspaces --changesets")[0].2,
+        Target::All
+    );
+    assert_eq!(
+        publishes("trustpub publish --workspace @acme/a -w packages/b --tag next")[0].2,
+        Target::Workspaces {
+            cwd: Some(PathBuf::new()),
+            selectors: vec!["packages/b".into(), "@acme/a".into()]
+        }
+    );
+    assert_eq!(
+        publishes("trustpub publish packages/c")[0].2,
+        dir("packages/c")
+    );
     assert_eq!(
         publishes("NODE_ENV=production sudo -E npm publish"),
         one("npm publish", "npm publish", dir(""))
@@ -1154,6 +1170,31 @@ fn github_publishing_actions() {
             "nothing sets up Node",
         ],
     );
+}
+
+#[test]
+fn changesets_action_v2_inputs_name_the_publish_command() {
+    for (uses, key) in [
+        ("changesets/action@v2", "publish-script"),
+        ("changesets/action/publish@v2", "script"),
+        ("changesets/action@v1", "publish"),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        write(root, "package.json", r#"{"name":"widget"}"#);
+        write(
+            root,
+            ".github/workflows/release.yml",
+            &format!(
+                "on: {{push: {{branches: [main]}}}}\npermissions: {{id-token: write, contents: write}}\njobs:\n  \
+                 release:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: {uses}\n        with:\n          \
+                 {key}: npx --yes trustpub@0.1.0 publish --workspaces --changesets\n"
+            ),
+        );
+        let a = analyze(root, root, HOST);
+        assert_eq!(a.jobs.len(), 1, "{uses}: {:#?}", a.jobs);
+        assert_eq!(a.jobs[0].publishes_with, Publisher::Trustpub, "{uses}");
+    }
 }
 
 #[test]

@@ -10,9 +10,11 @@
 //!   paths; a directory without package.json is skipped, an invalid one is
 //!   an error.
 //! * pnpm: the nearest `pnpm-workspace.yaml`, its `packages` patterns
-//!   (`['.', '**']` when absent), as `@pnpm/fs.find-packages` globs them:
+//!   (only the root when absent), as `@pnpm/fs.find-packages` globs them:
 //!   `<pattern>/package.json`, negations anywhere in the list, nothing
-//!   under `node_modules`, `bower_components`, `test` or `tests`; members
+//!   under `node_modules` or `bower_components` (pnpm's workspace reader
+//!   passes that ignore list, not find-packages' default, which also
+//!   drops `test` and `tests`: checked against pnpm 10); members
 //!   in path order. The root is always a project of its own
 //!   ([`Workspace::root_package`]). Patterns are matched with minimatch
 //!   (pnpm uses fast-glob/tinyglobby, which agree on the patterns
@@ -196,7 +198,7 @@ fn read_yaml(path: &Path) -> Result<Yaml, WorkspaceError> {
         })?;
     match yaml::parse(&text) {
         Ok(Some(doc)) => Ok(doc),
-        // An empty file: no packages field (pnpm then takes every package).
+        // An empty file: no packages field (pnpm then has the root only).
         Ok(None) => Ok(Yaml::Hash(Default::default())),
         Err((line, reason)) => Err(WorkspaceError::Yaml {
             path: path.to_path_buf(),
@@ -487,7 +489,8 @@ fn unique(seen: Vec<(String, Vec<Member>)>) -> Result<Vec<Member>, WorkspaceErro
 /// pnpm's members (find-packages), the root excluded.
 fn pnpm_members(root: &Path, path: &Path, doc: &Yaml) -> Result<Vec<Member>, WorkspaceError> {
     let patterns: Vec<String> = match yaml::get(doc, "packages") {
-        None | Some(Yaml::Null) => vec![".".into(), "**".into()],
+        // pnpm 10: `workspaceManifest?.packages ?? ['.']`.
+        None | Some(Yaml::Null) => vec![".".into()],
         Some(Yaml::Array(items)) => items
             .iter()
             .map(|y| {
@@ -523,7 +526,7 @@ fn pnpm_members(root: &Path, path: &Path, doc: &Yaml) -> Result<Vec<Member>, Wor
             None => positive.push(rule(&manifest_glob(p))),
         }
     }
-    const IGNORED: [&str; 4] = ["node_modules", "bower_components", "test", "tests"];
+    const IGNORED: [&str; 2] = ["node_modules", "bower_components"];
     let dirs = walk(root, path, |rel| {
         if rel.split('/').any(|s| IGNORED.contains(&s)) {
             return false;
@@ -540,21 +543,17 @@ fn pnpm_members(root: &Path, path: &Path, doc: &Yaml) -> Result<Vec<Member>, Wor
         .collect();
     // lexCompare of the absolute directories.
     found.sort_by_cached_key(|rel| root.join(rel).to_string_lossy().into_owned());
-    let mut seen: Vec<(String, Vec<Member>)> = Vec::new();
+    // pnpm allows two projects of one name (vite's test fixtures have
+    // some): all are kept; publishing two of one name is for the caller
+    // to refuse.
+    let mut out = Vec::new();
     for rel in found {
         let dir = root.join(&rel);
-        let Some(json) = read_json(&dir.join("package.json"))? else {
-            continue;
-        };
-        let m = member(root, &dir, json);
-        // pnpm allows two projects of one name in a workspace only when
-        // neither is published; trustpub publishes by name, so refuse.
-        match seen.iter_mut().find(|(n, _)| *n == m.name) {
-            Some((_, list)) => list.push(m),
-            None => seen.push((m.name.clone(), vec![m])),
+        if let Some(json) = read_json(&dir.join("package.json"))? {
+            out.push(member(root, &dir, json));
         }
     }
-    unique(seen)
+    Ok(out)
 }
 
 /// A `{ name: range }` mapping as a catalog.
@@ -681,6 +680,17 @@ fn bun_catalogs(
     Ok(out)
 }
 
+/// The member npm's `loadLocalPrefix` stops at from `cwd`: the nearest
+/// directory at or above `cwd`, below the root, with a package.json or a
+/// `node_modules` directory, when it is a member's.
+fn member_around<'w>(ws: &'w Workspace, cwd: &Path) -> Option<&'w Member> {
+    let dir = cwd
+        .ancestors()
+        .take_while(|d| *d != ws.root && d.starts_with(&ws.root))
+        .find(|d| is_file(&d.join("package.json")) || is_dir(&d.join("node_modules")))?;
+    ws.members.iter().find(|m| m.dir == dir)
+}
+
 /// `path.resolve(base, p)` on posix, lexically.
 fn resolve(base: &Path, p: &str) -> PathBuf {
     let joined = if Path::new(p).is_absolute() {
@@ -720,8 +730,12 @@ fn relative(from: &Path, to: &Path) -> String {
 /// directory a filter resolves to (from `cwd` when it is inside the root,
 /// else from the root), or which lies directly in a directory a
 /// filter names (its children, as `<dir>/*`); the root first with `include_root`. Private members are
-/// returned too. When the workspace is pnpm's, a filter with `*` also
-/// matches names as `pnpm --filter` does (`@scope/*`).
+/// returned too. Without a filter, from inside a member (below its
+/// package.json) only that member is taken, as npm does (its config loader
+/// sets `workspace` to that directory); not in a pnpm workspace, where
+/// `pnpm -r` takes every package wherever it runs. When the workspace is
+/// pnpm's, a filter with `*` also matches names as `pnpm --filter` does
+/// (`@scope/*`).
 pub fn select<'w>(
     ws: &'w Workspace,
     cwd: &Path,
@@ -730,8 +744,9 @@ pub fn select<'w>(
     let cwd = fs::canonicalize(cwd).unwrap_or_else(|_| cwd.to_path_buf());
     let mut out: Vec<&Member> = Vec::new();
     let add = |m: &'w Member, out: &mut Vec<&'w Member>| {
-        // A Map keyed by name: a second set keeps the first place.
-        if !out.iter().any(|o| o.name == m.name) {
+        // npm's Map keyed by name: a second set keeps the first place (npm
+        // names are unique; pnpm's need not be, so the directory decides).
+        if !out.iter().any(|o| o.name == m.name && o.dir == m.dir) {
             out.push(m);
         }
     };
@@ -740,7 +755,20 @@ pub fn select<'w>(
             add(r, &mut out);
         }
     }
-    if sel.filters.is_empty() {
+    // npm inside a member: the member is the one filter (its config sets
+    // `workspace` to the directory where it found the package.json).
+    let implicit: Vec<String> = match member_around(ws, &cwd) {
+        Some(m) if sel.filters.is_empty() && ws.manager != Manager::Pnpm => {
+            vec![m.dir.to_string_lossy().into_owned()]
+        }
+        _ => Vec::new(),
+    };
+    let filters = if implicit.is_empty() {
+        &sel.filters
+    } else {
+        &implicit
+    };
+    if filters.is_empty() {
         for m in &ws.members {
             add(m, &mut out);
         }
@@ -751,7 +779,7 @@ pub fn select<'w>(
     } else {
         &cwd
     };
-    for filter in &sel.filters {
+    for filter in filters {
         let globified = filter.replace('\\', "/");
         let relative_filter = relative(&ws.root, &resolve(&cwd, filter)).replace('\\', "/");
         let by_dir = [

@@ -1537,7 +1537,21 @@ fn action_outputs_say_whether_it_published_and_carry_the_report() {
             0,
             "false",
         ),
-        (&[], "[{\"outcome\":\"published\"}]", 0, "false"),
+        // --workspaces: an array of records; some published is published,
+        // whatever the exit code (another package may have failed).
+        (&[], "[{\"outcome\":\"published\"}]", 0, "true"),
+        (
+            &[],
+            "[\n  {\"name\": \"a\", \"outcome\": \"already-published\"},\n  {\"name\": \"b\", \"outcome\": \"published\"},\n  {\"name\": \"c\", \"outcome\": \"failed\"}\n]\n",
+            1,
+            "true",
+        ),
+        (
+            &[],
+            "[{\"name\": \"a\", \"outcome\": \"not-ready\", \"error\": {\"summary\": \"\\\"outcome\\\": \\\"published\\\"\"}}]",
+            1,
+            "false",
+        ),
         (&[], "{\"outcome\":\"published\"}", 0, "false"),
         (&[], "", 2, "false"),
     ];

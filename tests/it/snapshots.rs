@@ -11,8 +11,9 @@
 //! codes, requests, what was stored), this one the text. Beyond those, it
 //! provokes the configuration and network errors, unusable inputs and
 //! registry answers, and runs `doctor` on every fixture of
-//! `fixtures/doctor`; some messages are still shown by no scenario
-//! (TLS, Sigstore and id-token faults among them). Each snapshot holds
+//! `fixtures/doctor` that existed before [`crate::snapshots_faults`], which
+//! shows the rest (TLS, Sigstore and id-token faults among them;
+//! `scripts/snapshot-coverage` lists what no snapshot shows). Each snapshot holds
 //! the exit code, standard output, standard error and, in CI scenarios, the
 //! step summary, with what changes from run to run or machine to machine
 //! replaced by a placeholder (see [`Redact`]): the sandbox directory,
@@ -47,15 +48,15 @@ use crate::trusted::World;
 
 /// What to replace in a run's output before it is snapshotted: literal
 /// strings (secrets, the sandbox path, unique names), then patterns.
-struct Redact {
+pub(crate) struct Redact {
     literals: Vec<(String, String)>,
     /// Patterns of this scenario, applied before [`PATTERNS`].
-    patterns: Vec<(&'static str, &'static str)>,
+    pub(crate) patterns: Vec<(&'static str, &'static str)>,
 }
 
 impl Redact {
     /// The sandbox's secrets and directory.
-    fn new(sb: &Sandbox) -> Redact {
+    pub(crate) fn new(sb: &Sandbox) -> Redact {
         let mut r = Redact {
             literals: Vec::new(),
             patterns: Vec::new(),
@@ -67,7 +68,7 @@ impl Redact {
     }
 
     /// `text` becomes `with`.
-    fn literal(mut self, text: &str, with: &str) -> Redact {
+    pub(crate) fn literal(mut self, text: &str, with: &str) -> Redact {
         if !text.is_empty() {
             self.literals.push((text.to_string(), with.to_string()));
         }
@@ -76,13 +77,13 @@ impl Redact {
 
     /// A secret becomes `[TOKEN]` (the leak checks already made sure it
     /// appears on `::add-mask::` lines only).
-    fn secret(self, s: &str) -> Redact {
+    pub(crate) fn secret(self, s: &str) -> Redact {
         self.literal(s, "[TOKEN]")
     }
 
     /// A trusted-publishing world: its secrets, the exchange proxy's and
     /// the issuer's addresses, and the package's unique name.
-    fn world(w: &World) -> Redact {
+    pub(crate) fn world(w: &World) -> Redact {
         let mut r = Redact::new(&w.sb);
         for s in w.secrets() {
             r = r.secret(&s);
@@ -163,7 +164,7 @@ const PATTERNS: &[(&str, &str)] = &[
 
 /// A run as the user saw it, redacted: exit code, standard output,
 /// standard error, and the step summary when there is one.
-fn render(r: &Redact, run: &Run, summary: Option<&Path>) -> String {
+pub(crate) fn render(r: &Redact, run: &Run, summary: Option<&Path>) -> String {
     let mut s = format!(
         "exit code: {}\n----- stdout -----\n{}----- stderr -----\n{}",
         run.code()
@@ -191,10 +192,10 @@ fn ensure_newline(s: &str) -> String {
 
 /// Several runs of one scenario in one snapshot, each under a heading.
 #[derive(Default)]
-struct Shots(String);
+pub(crate) struct Shots(pub(crate) String);
 
 impl Shots {
-    fn add(&mut self, heading: &str, text: String) {
+    pub(crate) fn add(&mut self, heading: &str, text: String) {
         if !self.0.is_empty() {
             self.0.push('\n');
         }
@@ -444,7 +445,7 @@ fn pack_dry_run() {
 // `trustpub publish` against the fake registry: the cases of `publish`
 
 /// A small package made at run time (as in `publish`).
-fn simple(sb: &Sandbox, dir: &str, name: &str, version: &str) -> PathBuf {
+pub(crate) fn simple(sb: &Sandbox, dir: &str, name: &str, version: &str) -> PathBuf {
     sb.package(
         dir,
         &json!({ "name": name, "version": version, "description": "made by the snapshot tests" }),
@@ -456,7 +457,7 @@ fn simple(sb: &Sandbox, dir: &str, name: &str, version: &str) -> PathBuf {
 }
 
 /// A fake registry the user npmrc has the planted token for.
-fn fake(sb: &Sandbox) -> FakeRegistry {
+pub(crate) fn fake(sb: &Sandbox) -> FakeRegistry {
     let r = FakeRegistry::start();
     sb.login(&r.url());
     r
@@ -803,7 +804,7 @@ fn missing_directory() {
 
 /// A run in a trusted-publishing world, its leaks checked, rendered with
 /// the step summary when the run had one.
-fn world_shot(w: &World, run: &Run, code: i32, summary: bool) -> String {
+pub(crate) fn world_shot(w: &World, run: &Run, code: i32, summary: bool) -> String {
     crate::trusted::expect_code(w, run, code);
     w.check_leaks(run);
     let summary = summary.then_some(w.summary.as_path());
@@ -1085,7 +1086,7 @@ fn trusted_token_modes() {
 
 /// A GitHub publish with the variables npm's statement reads, signing
 /// with the fake Fulcio and Rekor.
-fn provenance_job<'a>(w: &'a World, sig: &Sigstore) -> crate::support::sandbox::Tp<'a> {
+pub(crate) fn provenance_job<'a>(w: &'a World, sig: &Sigstore) -> crate::support::sandbox::Tp<'a> {
     w.publish_on_github()
         .env("GITHUB_REPOSITORY", "acme/widgets")
         .env("GITHUB_SERVER_URL", "https://github.com")
@@ -1181,7 +1182,7 @@ fn doctor_in_ci() {
 /// Outside CI, reading the CI files of `fixtures/doctor/<case>` (as the
 /// repository root, with the package on a fake registry).
 /// `case` may name a package inside the fixture (`monorepo/packages/a`).
-fn doctor_fixture(case: &str, code: i32) -> String {
+pub(crate) fn doctor_fixture(case: &str, code: i32) -> String {
     let sb = Sandbox::new();
     let registry = FakeRegistry::start();
     let (case, package) = case.split_once('/').unwrap_or((case, ""));
@@ -1256,7 +1257,7 @@ doctor_fixtures! {
     doctor_gitlab_old_node => ("gitlab-old-node", 1);
     doctor_invalid_yaml => ("invalid-yaml", 1);
     doctor_monorepo_script_skip => ("monorepo-script-skip/packages/a", 1);
-    doctor_monorepo_root => ("monorepo", 2);
+    doctor_monorepo_root => ("monorepo", 1);
     doctor_monorepo_a => ("monorepo/packages/a", 0);
     doctor_monorepo_b => ("monorepo/packages/b", 1);
     doctor_no_publish_job => ("no-publish-job", 1);
@@ -1266,7 +1267,7 @@ doctor_fixtures! {
 // Configuration and network errors (the list in the #12 coverage work)
 
 /// A port nothing listens on (bound, then released).
-fn closed_port() -> u16 {
+pub(crate) fn closed_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     l.local_addr().unwrap().port()
 }
@@ -1421,7 +1422,7 @@ fn network_errors() {
 }
 
 /// [`publish`], not yet run.
-fn publish_cmd<'a>(
+pub(crate) fn publish_cmd<'a>(
     sb: &'a Sandbox,
     registry: &str,
     target: &Path,

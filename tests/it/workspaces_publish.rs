@@ -16,6 +16,14 @@ use crate::support::oidc_fakes::{unique_name, ExchangeProxy, OidcIssuer, TrustPo
 use crate::support::sandbox::{assert_no_leak, Run, Sandbox, Tp};
 use crate::support::verdaccio;
 
+macro_rules! snap {
+    ($name:expr, $text:expr) => {
+        insta::with_settings!({ prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!($name, $text);
+        })
+    };
+}
+
 /// One member: its short name, its workspace dependencies
 /// (`(field, short name)`), private or not.
 struct Spec {
@@ -44,13 +52,34 @@ struct Ws {
     output: PathBuf,
 }
 
+/// How the members refer to each other and to outside packages.
+#[derive(Clone, Copy, PartialEq)]
+enum Flavor {
+    /// npm: plain ranges (`^1.0.0`).
+    Npm,
+    /// pnpm: `workspace:^` dependencies, `workspace:*` peers,
+    /// `workspace:~` optional dependencies, and two catalogs
+    /// (`left-pad: catalog:`, `ms: catalog:legacy`).
+    Pnpm,
+}
+
 impl Ws {
     fn new(label: &str, specs: &[Spec]) -> Ws {
+        Ws::with(label, specs, Flavor::Npm)
+    }
+
+    fn with(label: &str, specs: &[Spec], flavor: Flavor) -> Ws {
         let issuer = OidcIssuer::github();
         let proxy = ExchangeProxy::start(&[&issuer]);
         let sb = Sandbox::new();
         sb.add_secret(&issuer.request_token());
-        let prefix = unique_name(label);
+        // A unique prefix of fixed length, so that the tables of the
+        // snapshots keep their widths from run to run.
+        let prefix = {
+            use sha2::Digest as _;
+            let h = hex::encode(sha2::Sha256::digest(unique_name(label).as_bytes()));
+            format!("tp-{label}-{}", &h[..10])
+        };
         let root = sb.root.join("repo");
         let w = Ws {
             summary: sb.root.join("step-summary.md"),
@@ -61,14 +90,30 @@ impl Ws {
             prefix,
             root,
         };
-        w.write(
-            "package.json",
-            &json!({
-                "name": format!("{}-root", w.prefix),
-                "private": true,
-                "workspaces": ["packages/*"],
-            }),
-        );
+        if flavor == Flavor::Pnpm {
+            w.write(
+                "package.json",
+                &json!({
+                    "name": format!("{}-root", w.prefix),
+                    "private": true,
+                    "packageManager": "pnpm@10.34.9",
+                }),
+            );
+            fs::write(
+                w.root.join("pnpm-workspace.yaml"),
+                "packages:\n  - packages/*\ncatalog:\n  left-pad: ^1.3.0\ncatalogs:\n  legacy:\n    ms: ^2.1.3\n",
+            )
+            .unwrap();
+        } else {
+            w.write(
+                "package.json",
+                &json!({
+                    "name": format!("{}-root", w.prefix),
+                    "private": true,
+                    "workspaces": ["packages/*"],
+                }),
+            );
+        }
         for s in specs {
             let mut manifest = json!({
                 "name": w.name(s.short),
@@ -77,7 +122,19 @@ impl Ws {
                 "repository": {"type": "git", "url": "git+https://github.com/acme/widgets.git"},
             });
             for (field, dep) in s.deps {
-                manifest[*field][w.name(dep)] = json!("^1.0.0");
+                let range = match (flavor, *field) {
+                    (Flavor::Npm, _) => "^1.0.0",
+                    (Flavor::Pnpm, "peerDependencies") => "workspace:*",
+                    (Flavor::Pnpm, "optionalDependencies") => "workspace:~",
+                    (Flavor::Pnpm, _) => "workspace:^",
+                };
+                manifest[*field][w.name(dep)] = json!(range);
+            }
+            if flavor == Flavor::Pnpm {
+                manifest["dependencies"]["left-pad"] = json!("catalog:");
+                if s.short.len() == 1 && s.short < "f" {
+                    manifest["dependencies"]["ms"] = json!("catalog:legacy");
+                }
             }
             if s.private {
                 manifest["private"] = json!(true);
@@ -243,7 +300,9 @@ const PUBLIC: [&str; 11] = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k
 
 #[test]
 fn a_dozen_packages_all_checked_first_then_a_failure_then_a_rerun() {
-    let w = Ws::new("ws-dozen", DOZEN);
+    // A pnpm workspace: `workspace:` ranges and catalogs, published as pnpm
+    // publishes them.
+    let w = Ws::with("ws-dozen", DOZEN, Flavor::Pnpm);
     for s in PUBLIC {
         if s == "k" {
             w.proxy.seed(&w.name(s), "0.1.0");
@@ -361,6 +420,27 @@ fn a_dozen_packages_all_checked_first_then_a_failure_then_a_rerun() {
     let mut all = w.published(&PUBLIC);
     all.sort();
     assert_eq!(all, PUBLIC);
+    // What the registry stores is pnpm's manifest: every range resolved.
+    let stored = |short: &str| {
+        verdaccio::shared()
+            .packument(&w.name(short))
+            .map(|p| p["versions"]["1.0.0"].clone())
+            .unwrap_or_default()
+    };
+    let c = stored("c");
+    assert_eq!(c["dependencies"][w.name("b")], "^1.0.0", "{c:#}");
+    assert_eq!(c["peerDependencies"][w.name("a")], "1.0.0", "{c:#}");
+    assert_eq!(c["dependencies"]["left-pad"], "^1.3.0", "{c:#}");
+    assert_eq!(c["dependencies"]["ms"], "^2.1.3", "{c:#}");
+    let d = stored("d");
+    assert_eq!(d["optionalDependencies"][w.name("c")], "~1.0.0", "{d:#}");
+    for s in PUBLIC {
+        let text = stored(s).to_string();
+        assert!(
+            !text.contains("workspace:") && !text.contains("catalog:"),
+            "{s}: {text}"
+        );
+    }
     let doc = run.json();
     for s in ["a", "b", "h", "i", "k"] {
         assert_eq!(w.record(&doc, s)["outcome"], "already-published", "{s}");
@@ -439,7 +519,7 @@ fn new_packages_are_named_with_the_bootstrap_steps_and_nothing_goes_up() {
     for text in [
         "1 package(s) not on the registry yet",
         &format!("`trustpub publish --workspace {fresh} --trusted-publishing never`"),
-        "npm stage publish",
+        "`npm stage` needs the package to exist",
         "Organization or user: acme",
         "Repository: widgets",
         "Workflow filename: release.yml",
@@ -595,6 +675,18 @@ fn changesets_mode_prints_new_tags_and_creates_them() {
         [json!({"type": "git-tag", "tag": b_tag, "packageName": w.name("b")})]
     );
     w.check_leaks(&run);
+    // Nothing left to publish: no line, no tag, and the events file still
+    // exists (changesets/action warns when it does not).
+    let fresh = w.sb.root.join("changesets-output-2.ndjson");
+    let run = w
+        .publish()
+        .args(["--trusted-publishing", "always", "--changesets"])
+        .env("CHANGESETS_OUTPUT", &fresh)
+        .run();
+    w.expect_code(&run, 0);
+    assert!(!run.stdout().contains("New tag:"), "{}", w.describe(&run));
+    assert_eq!(fs::read_to_string(&fresh).unwrap(), "");
+    assert_eq!(git(&["tag", "--list"]).trim(), b_tag);
 }
 
 #[test]
@@ -611,7 +703,7 @@ fn workspace_flags_outside_a_workspace_are_a_usage_error() {
         .run();
     run.expect_code(2);
     assert!(
-        run.stderr().contains("is not inside a workspace"),
+        run.stderr().contains("is not in a workspace"),
         "{}",
         run.describe
     );
@@ -735,5 +827,366 @@ fn every_package_of_a_public_repository_gets_provenance_that_verifies() {
             json!(format!("pkg:npm/{}@1.0.0", w.name(s)))
         );
     }
+    w.check_leaks(&run);
+}
+
+/// `git <args>` in `dir` with a throwaway identity; panics on failure.
+fn git_in(dir: &std::path::Path, home: &std::path::Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", home)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+        .output()
+        .expect("git is needed for the --changesets tests");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn changesets_mode_outside_a_workspace_tags_v_version_and_a_failed_tag_fails_the_run() {
+    let w = Ws::new("cs-single", &[]);
+    // The repository is one package, not a workspace.
+    let name = w.name("solo");
+    w.write(
+        "package.json",
+        &json!({
+            "name": name,
+            "version": "1.0.0",
+            "license": "MIT",
+            "repository": {"type": "git", "url": "git+https://github.com/acme/widgets.git"},
+        }),
+    );
+    w.exists_and_trusts("solo");
+    let home = w.sb.root.join("git-home");
+    fs::create_dir_all(&home).unwrap();
+    git_in(&w.root, &home, &["init", "-q"]);
+    git_in(&w.root, &home, &["add", "."]);
+    git_in(&w.root, &home, &["commit", "-q", "-m", "init"]);
+    let single = |extra: &[(&str, &str)]| {
+        let mut tp =
+            w.sb.trustpub(["publish", "--changesets", "--trusted-publishing", "always"])
+                .args(["--registry", &w.proxy.url()])
+                .cwd(&w.root)
+                .env("GITHUB_ACTIONS", "true")
+                .env("CI", "true")
+                .env("ACTIONS_ID_TOKEN_REQUEST_URL", w.issuer.request_url())
+                .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", w.issuer.request_token())
+                .env(
+                    "GITHUB_WORKFLOW_REF",
+                    "acme/widgets/.github/workflows/release.yml@refs/heads/main",
+                )
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("HOME", &home);
+        for (k, v) in extra {
+            tp = tp.env(k, v);
+        }
+        tp.run()
+    };
+    // No git identity: published, but the tag fails, and says so.
+    let run = single(&[]);
+    w.expect_code(&run, 1);
+    let mut shots = crate::snapshots::Shots::default();
+    shots.add("no git identity", shot(&w, &run, 1, false));
+    assert_eq!(w.puts(), ["solo"]);
+    assert!(!run.stdout().contains("New tag:"), "{}", w.describe(&run));
+    assert!(
+        run.stderr()
+            .contains("was published, but the git tag v1.0.0 could not be created"),
+        "{}",
+        w.describe(&run)
+    );
+    assert_eq!(git_in(&w.root, &home, &["tag", "--list"]).trim(), "");
+    w.check_leaks(&run);
+
+    // With an identity (as changesets/action sets one), the next version
+    // gets `v<version>`.
+    let mut manifest: Value =
+        serde_json::from_str(&fs::read_to_string(w.root.join("package.json")).unwrap()).unwrap();
+    manifest["version"] = json!("1.0.1");
+    w.write("package.json", &manifest);
+    let run = single(&[
+        ("GIT_AUTHOR_NAME", "t"),
+        ("GIT_AUTHOR_EMAIL", "t@example.invalid"),
+        ("GIT_COMMITTER_NAME", "t"),
+        ("GIT_COMMITTER_EMAIL", "t@example.invalid"),
+    ]);
+    w.expect_code(&run, 0);
+    let tags: Vec<&str> = run
+        .stdout()
+        .lines()
+        .filter(|l| l.starts_with("New tag:"))
+        .collect();
+    assert_eq!(tags, ["New tag: v1.0.1"], "{}", w.describe(&run));
+    assert_eq!(git_in(&w.root, &home, &["tag", "--list"]).trim(), "v1.0.1");
+    w.check_leaks(&run);
+    shots.add("tagged", shot(&w, &run, 0, false));
+    // The tag exists already (made by hand before a re-run of a publish
+    // that failed later): left alone, and said.
+    git_in(&w.root, &home, &["tag", "v1.0.2", "-m", "by hand"]);
+    manifest["version"] = json!("1.0.2");
+    w.write("package.json", &manifest);
+    let run = single(&[]);
+    shots.add("the tag exists", shot(&w, &run, 0, false));
+    snap!("changesets_messages", shots.0);
+}
+
+// ---------------------------------------------------------------------------
+// The words of a workspace run, snapshotted (issue #12 item 4): the
+// readiness table, the new-package steps, the failure summary, the
+// --json records, the step summary, the workspace errors. Chains only (one
+// package per wave), so that no two uploads run at once and the output
+// order is fixed.
+
+fn shot(w: &Ws, run: &Run, code: i32, summary: bool) -> String {
+    use crate::snapshots::{render, Redact};
+    w.expect_code(run, code);
+    w.check_leaks(run);
+    let mut r = Redact::new(&w.sb).literal(&w.prefix, "[WS]");
+    for s in w.proxy.secrets().iter().chain(w.issuer.secrets().iter()) {
+        r = r.secret(s);
+    }
+    let summary = summary.then_some(w.summary.as_path());
+    render(&r, run, summary)
+}
+
+#[test]
+fn workspace_messages() {
+    use crate::snapshots::Shots;
+    let mut shots = Shots::default();
+
+    // Not ready: one without a trusted publisher, one new; a private one.
+    let w = Ws::new(
+        "snap-ready",
+        &[
+            member("core", &[]),
+            member("cli", &[("dependencies", "core")]),
+            member("plugin", &[("peerDependencies", "cli")]),
+            Spec {
+                short: "docs",
+                deps: &[],
+                private: true,
+            },
+        ],
+    );
+    w.exists_and_trusts("core");
+    w.proxy.seed(&w.name("cli"), "0.1.0");
+    let run = w.publish().args(["--trusted-publishing", "always"]).run();
+    shots.add(
+        "not ready: no trusted publisher, a new package",
+        shot(&w, &run, 1, true),
+    );
+    let run = w
+        .publish()
+        .args(["--trusted-publishing", "always", "--json"])
+        .run();
+    shots.add("the same, --json", shot(&w, &run, 1, false));
+
+    // An upload fails in the middle of a chain; then the re-run.
+    let w = Ws::new(
+        "snap-fail",
+        &[
+            member("a", &[]),
+            member("b", &[("dependencies", "a")]),
+            member("c", &[("dependencies", "b")]),
+        ],
+    );
+    for s in ["a", "b", "c"] {
+        w.exists_and_trusts(s);
+    }
+    w.proxy.fail_puts(&w.name("b"), 1);
+    let run = w.publish().args(["--trusted-publishing", "always"]).run();
+    shots.add("an upload fails", shot(&w, &run, 1, true));
+    let _ = fs::remove_file(&w.summary);
+    let run = w.publish().args(["--trusted-publishing", "always"]).run();
+    shots.add("the re-run", shot(&w, &run, 0, true));
+    let run = w
+        .publish()
+        .args(["--trusted-publishing", "always", "--dry-run"])
+        .run();
+    shots.add(
+        "a dry run when everything is published",
+        shot(&w, &run, 0, false),
+    );
+
+    // Workspace errors.
+    let w = Ws::new(
+        "snap-errors",
+        &[
+            member("a", &[("dependencies", "b")]),
+            member("b", &[("optionalDependencies", "a")]),
+        ],
+    );
+    fn offline(tp: Tp<'_>) -> Tp<'_> {
+        tp.args(["--dry-run", "--offline"])
+    }
+    shots.add("a cycle", shot(&w, &offline(w.publish()).run(), 1, false));
+    shots.add(
+        "--workspace names nothing",
+        shot(
+            &w,
+            &offline(w.publish()).args(["--workspace", "nope"]).run(),
+            2,
+            false,
+        ),
+    );
+    fs::create_dir_all(w.root.join("packages/dup")).unwrap();
+    fs::write(
+        w.root.join("packages/dup/package.json"),
+        format!(
+            "{{\"name\": \"{}\", \"version\": \"1.0.0\"}}\n",
+            w.name("a")
+        ),
+    )
+    .unwrap();
+    shots.add(
+        "two packages with one name",
+        shot(&w, &offline(w.publish()).run(), 2, false),
+    );
+    let lonely = w.sb.package(
+        "lonely",
+        &json!({"name": "lonely", "version": "1.0.0"}),
+        &[],
+    );
+    shots.add(
+        "not in a workspace",
+        shot(
+            &w,
+            &offline(w.sb.trustpub(["publish", "--workspaces"]).cwd(&lonely)).run(),
+            2,
+            false,
+        ),
+    );
+    // pnpm allows two packages of one name; a registry holds one.
+    let w = Ws::with(
+        "snap-twins",
+        &[member("a", &[]), member("b", &[])],
+        Flavor::Pnpm,
+    );
+    let mut twin: Value =
+        serde_json::from_str(&fs::read_to_string(w.root.join("packages/b/package.json")).unwrap())
+            .unwrap();
+    twin["name"] = json!(w.name("a"));
+    w.write("packages/b/package.json", &twin);
+    shots.add(
+        "pnpm: two public packages with one name",
+        shot(&w, &offline(w.publish()).run(), 2, false),
+    );
+    snap!("workspace_messages", shots.0);
+}
+
+// ---------------------------------------------------------------------------
+// What happens between the checks and the upload, with a token, against
+// the scripted fake registry.
+
+/// `trustpub publish --workspaces --trusted-publishing never` into `reg`,
+/// with the sandbox's token for it.
+fn with_token<'a>(w: &'a Ws, reg: &crate::support::fake_registry::FakeRegistry) -> Tp<'a> {
+    w.sb.login(&reg.url());
+    w.sb.trustpub(["publish", "--workspaces", "--trusted-publishing", "never"])
+        .args(["--registry", &reg.url()])
+        .cwd(&w.root)
+        .env("GITHUB_ACTIONS", "true")
+        .env("CI", "true")
+        .env("GITHUB_OUTPUT", &w.output)
+}
+
+#[test]
+fn a_failing_postpublish_script_leaves_the_version_counted_as_published() {
+    use crate::support::fake_registry::FakeRegistry;
+    let w = Ws::new(
+        "ws-postpub",
+        &[member("a", &[]), member("b", &[("dependencies", "a")])],
+    );
+    let mut a: Value =
+        serde_json::from_str(&fs::read_to_string(w.root.join("packages/a/package.json")).unwrap())
+            .unwrap();
+    a["scripts"] = json!({"postpublish": "exit 3"});
+    w.write("packages/a/package.json", &a);
+    let reg = FakeRegistry::start();
+    let run = with_token(&w, &reg).arg("--json").run();
+    // A workspace run exits 0, 1 or 2 (the script's own code is in its
+    // record's error).
+    w.expect_code(&run, 1);
+    // a went up (its script failed afterwards); b went up after it.
+    assert_eq!(reg.versions(&w.name("a")), ["1.0.0"]);
+    assert_eq!(
+        reg.versions(&w.name("b")),
+        ["1.0.0"],
+        "{}",
+        w.describe(&run)
+    );
+    let doc = run.json();
+    let rec = w.record(&doc, "a");
+    assert_eq!(rec["outcome"], "published", "{rec:#}");
+    assert_eq!(rec["onRegistry"], true);
+    assert_eq!(rec["error"]["code"], "ELIFECYCLE", "{rec:#}");
+    let output = fs::read_to_string(&w.output).unwrap();
+    assert!(output.contains(&w.name("a")), "{output}");
+    w.check_leaks(&run);
+}
+
+#[test]
+fn an_identical_version_that_won_a_race_is_already_published() {
+    use crate::support::fake_registry::{FakeRegistry, Reply};
+    let w = Ws::new(
+        "ws-race",
+        &[member("a", &[]), member("b", &[("dependencies", "a")])],
+    );
+    let reg = FakeRegistry::start();
+    // The registry stores a's upload, then answers 409, as when another
+    // run published the same tarball a moment earlier.
+    reg.script_puts([Reply::status(409, "cannot modify pre-existing version").stored()]);
+    let run = with_token(&w, &reg).arg("--json").run();
+    w.expect_code(&run, 0);
+    let doc = run.json();
+    assert_eq!(
+        w.record(&doc, "a")["outcome"],
+        "already-published",
+        "{doc:#}"
+    );
+    assert_eq!(w.record(&doc, "b")["outcome"], "published", "{doc:#}");
+    w.check_leaks(&run);
+}
+
+#[test]
+fn a_recheck_that_finds_another_tarball_stops_the_package_and_its_dependents() {
+    use crate::support::fake_registry::{FakeRegistry, Reply};
+    let w = Ws::new(
+        "ws-recheck",
+        &[member("a", &[]), member("b", &[("dependencies", "a")])],
+    );
+    let reg = FakeRegistry::start();
+    // The preflight reads of a and b find nothing; the recheck of a (every
+    // check counts as stale) finds 1.0.0 with another tarball.
+    let other = json!({
+        "name": w.name("a"),
+        "dist-tags": {"latest": "1.0.0"},
+        "versions": {"1.0.0": {"name": w.name("a"), "version": "1.0.0",
+            "dist": {"integrity": "sha512-AAAA", "shasum": "00", "tarball": "http://127.0.0.1:1/x.tgz"}}},
+    });
+    reg.script_gets([
+        None,
+        None,
+        Some(Reply::status(200, "").body(&other.to_string())),
+    ]);
+    let run = with_token(&w, &reg)
+        .arg("--json")
+        .env("TRUSTPUB_RECHECK_AFTER", "0")
+        .run();
+    w.expect_code(&run, 1);
+    assert!(reg.puts().is_empty(), "{:?}", reg.summary());
+    let doc = run.json();
+    assert_eq!(w.record(&doc, "a")["outcome"], "failed", "{doc:#}");
+    assert_eq!(w.record(&doc, "a")["error"]["code"], "EPUBLISHCONFLICT");
+    assert_eq!(w.record(&doc, "b")["outcome"], "not-uploaded", "{doc:#}");
     w.check_leaks(&run);
 }

@@ -140,12 +140,12 @@ fn pnpm_members_catalogs_and_ignored_directories() {
         ws.manager_reason,
         "pnpm-workspace.yaml in the workspace root"
     );
-    assert_eq!(all(&ws), ["web", "a", "nested"]);
+    assert_eq!(all(&ws), ["web", "a", "nested", "fixture"]);
     assert_eq!(ws.root_package.as_ref().unwrap().name, "root");
     assert_eq!(ws.catalogs["default"]["react"], "^18.2.0");
     assert_eq!(ws.catalogs["legacy"]["react"], "^16.0.0");
 
-    // No packages field: every package (pnpm's ['.', '**']).
+    // No packages field: the root only (pnpm 10's `packages ?? ['.']`).
     let (_t, root) = layout(&[
         ("pnpm-workspace.yaml", "catalog:\n  x: 1.0.0\n"),
         ("package.json", &pkg("root")),
@@ -153,7 +153,8 @@ fn pnpm_members_catalogs_and_ignored_directories() {
         ("deep/two/package.json", &pkg("two")),
     ]);
     let ws = find(&root).unwrap().unwrap();
-    assert_eq!(all(&ws), ["two", "one"]);
+    assert!(all(&ws).is_empty());
+    assert_eq!(ws.root_package.unwrap().name, "root");
 
     let (_t, root) = layout(&[(
         "pnpm-workspace.yaml",
@@ -255,6 +256,7 @@ fn selection_by_name_path_directory_and_root() {
             r#"{"name":"root","workspaces":["packages/*","apps/*"]}"#,
         ),
         ("packages/a/package.json", &pkg("@s/a")),
+        ("packages/a/src/x.js", ""),
         ("packages/b/package.json", &pkg("b")),
         ("apps/web/package.json", &pkg("web")),
     ]);
@@ -283,12 +285,28 @@ fn selection_by_name_path_directory_and_root() {
     let inside = root.join("packages/a");
     assert_eq!(sel(&["../b"], false, &inside).unwrap(), ["b"]);
     assert_eq!(sel(&["b"], true, &inside).unwrap(), ["root", "b"]);
+    // No filter inside a member: that member (npm's implicit filter).
+    assert_eq!(sel(&[], false, &inside.join("src")).unwrap(), ["@s/a"]);
+    assert_eq!(sel(&[], true, &inside).unwrap(), ["root", "@s/a"]);
     let e = sel(&["nope", "x/y"], false, &root).unwrap_err();
     assert_eq!(
         e.to_string(),
         "No workspaces found: --workspace=nope --workspace=x/y"
     );
     assert_eq!(e.exit_code(), 2);
+}
+
+#[test]
+fn pnpm_keeps_two_packages_of_one_name() {
+    let (_t, root) = layout(&[
+        ("pnpm-workspace.yaml", "packages: ['fixtures/*']\n"),
+        ("fixtures/one/package.json", r#"{"name":"mylib"}"#),
+        ("fixtures/two/package.json", r#"{"name":"mylib"}"#),
+    ]);
+    let ws = find(&root).unwrap().unwrap();
+    assert_eq!(all(&ws), ["mylib", "mylib"]);
+    let got = select(&ws, &root, &Selection::default()).unwrap();
+    assert_eq!(got.len(), 2);
 }
 
 #[test]

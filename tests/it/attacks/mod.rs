@@ -7,7 +7,7 @@
 //! unless trustpub wrote that workflow command itself.
 
 mod credentials;
-mod network;
+pub(crate) mod network;
 mod output;
 mod pack;
 mod publishing;

@@ -21,24 +21,24 @@ const LIFETIME: Duration = Duration::from_secs(170);
 // ---------------------------------------------------------------------------
 // Throwaway PKI
 
-struct Pki {
+pub(crate) struct Pki {
     dir: PathBuf,
     /// The CA that signed the server's certificate.
-    ca: PathBuf,
+    pub(crate) ca: PathBuf,
     /// An unrelated CA.
-    other_ca: PathBuf,
+    pub(crate) other_ca: PathBuf,
     client_cert: PathBuf,
     client_key: PathBuf,
-    server: Arc<rustls::ServerConfig>,
+    pub(crate) server: Arc<rustls::ServerConfig>,
     /// The same server, requiring a client certificate signed by the CA.
     server_mtls: Arc<rustls::ServerConfig>,
     /// A server whose certificate (from the CA) names another host.
-    server_wrong_name: Arc<rustls::ServerConfig>,
+    pub(crate) server_wrong_name: Arc<rustls::ServerConfig>,
     /// A server whose certificate (from the CA) expired in 2001.
-    server_expired: Arc<rustls::ServerConfig>,
+    pub(crate) server_expired: Arc<rustls::ServerConfig>,
 }
 
-fn pki(root: &Path) -> Pki {
+pub(crate) fn pki(root: &Path) -> Pki {
     use rcgen::{
         BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
         KeyUsagePurpose,
@@ -118,7 +118,7 @@ fn pki(root: &Path) -> Pki {
 
 /// What a server does with a request.
 #[derive(Clone, Copy, PartialEq)]
-enum Mode {
+pub(crate) enum Mode {
     /// A registry: the packument of 1.0.0 on GET, 200 on PUT.
     Registry,
     /// Writes the PUT answer's head one byte every 400 ms.
@@ -133,7 +133,7 @@ enum Mode {
     Endless,
 }
 
-struct Server {
+pub(crate) struct Server {
     port: u16,
     log: Arc<Mutex<Vec<String>>>,
     stop: Arc<AtomicBool>,
@@ -146,7 +146,7 @@ impl Drop for Server {
 }
 
 impl Server {
-    fn start(tls: Option<Arc<rustls::ServerConfig>>, mode: Mode) -> Server {
+    pub(crate) fn start(tls: Option<Arc<rustls::ServerConfig>>, mode: Mode) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -168,7 +168,7 @@ impl Server {
         Server { port, log, stop }
     }
 
-    fn url(&self, host: &str, https: bool) -> String {
+    pub(crate) fn url(&self, host: &str, https: bool) -> String {
         format!(
             "{}://{host}:{}/",
             if https { "https" } else { "http" },
@@ -182,7 +182,7 @@ impl Server {
 
     /// The log once its connection threads have finished writing to it (no
     /// change for 300 ms; at most 5 s).
-    fn settled_log(&self) -> Vec<String> {
+    pub(crate) fn settled_log(&self) -> Vec<String> {
         let end = Instant::now() + Duration::from_secs(5);
         let mut last = self.log();
         while Instant::now() < end {
@@ -196,7 +196,7 @@ impl Server {
         last
     }
 
-    fn requests(&self) -> Vec<String> {
+    pub(crate) fn requests(&self) -> Vec<String> {
         self.log()
             .into_iter()
             .filter(|l| !l.starts_with("conn") && !l.starts_with("handshake"))
@@ -458,7 +458,7 @@ fn tunnel(s: TcpStream, log: &Mutex<Vec<String>>) {
 // ---------------------------------------------------------------------------
 // Helpers
 
-fn package(sb: &Sandbox, name: &str) -> PathBuf {
+pub(crate) fn package(sb: &Sandbox, name: &str) -> PathBuf {
     sb.package(
         name,
         &json!({"name": name, "version": "2.0.0"}),
@@ -477,7 +477,7 @@ fn token_line(registry: &str, token: &str) -> String {
 
 /// `trustpub publish <pkg> --registry <registry>` with the planted token
 /// for the registry in the user npmrc, plus `npmrc` lines.
-fn publish(sb: &Sandbox, pkg: &Path, registry: &str, npmrc: &str) -> Run {
+pub(crate) fn publish(sb: &Sandbox, pkg: &Path, registry: &str, npmrc: &str) -> Run {
     sb.write(
         &sb.user_npmrc(),
         &format!("{}{npmrc}", token_line(registry, &sb.token)),

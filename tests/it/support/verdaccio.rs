@@ -33,6 +33,9 @@ pub fn ensure_tools() -> PathBuf {
                 "node_modules/verdaccio/package.json",
                 "node_modules/npm/bin/npm-cli.js",
                 "node_modules/npm10/bin/npx-cli.js",
+                "node_modules/pnpm10/bin/pnpm.cjs",
+                "node_modules/@yarnpkg/cli-dist/bin/yarn.js",
+                "node_modules/bun/package.json",
             ]
             .iter()
             .all(|m| tools.join(m).exists())

@@ -6,7 +6,6 @@
 #   bench/workspaces.sh                    # everything from scratch into bench/.work/
 #   RUNS=5 bench/workspaces.sh             # more timed runs
 #   TOOLS="npm trustpub" bench/workspaces.sh   # only some of the tools
-#   TOOLS="npm trustpub trustpub-pnpm" bench/workspaces.sh   # trustpub on the pnpm tree too
 #   WAIT_LOAD=1.5 bench/workspaces.sh      # wait (up to WAIT_MAX s) for a quiet machine
 #
 # The workspace (bench/workspaces.js): @bench/p001 … @bench/p100, a few files
@@ -31,7 +30,7 @@ set -euo pipefail
 
 RUNS=${RUNS:-3}
 COUNT=${COUNT:-100}
-TOOLS=${TOOLS:-npm pnpm pnpm10 trustpub}
+TOOLS=${TOOLS:-npm pnpm pnpm10 trustpub trustpub-pnpm}
 PNPM_VERSION=${PNPM_VERSION:-12.21.0}
 # pnpm 10: the registry's newest 10.x unless set.
 PNPM10_VERSION=${PNPM10_VERSION:-}

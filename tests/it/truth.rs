@@ -85,10 +85,15 @@ fn help_value_names_match_the_readme() {
             .unwrap();
         assert!(out.status.success());
         let help = String::from_utf8(out.stdout).unwrap();
+        // `-w, --workspace <…>`: the long name is what the README shows.
         let options: BTreeSet<&str> = help
             .lines()
             .map(str::trim_start)
             .filter(|l| l.starts_with("--") || l.starts_with('-'))
+            .map(|l| match l.split_once(", --") {
+                Some((short, _)) if !short.starts_with("--") => &l[short.len() + 2..],
+                _ => l,
+            })
             .collect();
         // The synopsis block: "trustpub <sub> …" up to the closing fence.
         let start = readme

@@ -242,7 +242,8 @@ pub fn doctor(
     };
 
     // preflight: does the package exist, and is this version new?
-    let (package_check, new_package) = packument_check(&target, auth.as_ref(), &m);
+    let (package_check, new_package) =
+        packument_check(&target, auth.as_ref(), &m, provider.is_some());
     report.checks.push(package_check);
     report.new_package = new_package;
     // The fallback credentials, for the record.
@@ -470,7 +471,15 @@ fn finding_check(name: &str, f: &workflows::Finding) -> Check {
 
 /// The packument check, and whether the registry does not know the
 /// package (a 404: a first publish).
-fn packument_check(target: &Target, auth: Option<&Auth>, m: &Manifest) -> (Check, bool) {
+/// A registry that cannot be reached fails the check in CI (the publish
+/// would fail the same way) and leaves it undecided elsewhere (this machine
+/// is not the one that publishes).
+fn packument_check(
+    target: &Target,
+    auth: Option<&Auth>,
+    m: &Manifest,
+    in_ci: bool,
+) -> (Check, bool) {
     let url = &target.package_url;
     let found = publish::read_packument(&target.client, url, auth, &m.name, None);
     let new_package = matches!(found, Ok(None));
@@ -501,7 +510,18 @@ fn packument_check(target: &Target, auth: Option<&Auth>, m: &Manifest) -> (Check
             Status::Warn,
             format!("GET {url} answered {status} {}", registry::reason(status)),
         ),
-        Err(PackumentError::Failed(e)) => check("package", Status::Warn, format!("could not read the packument: {e}")),
+        Err(PackumentError::Failed(e)) if in_ci => Check {
+            name: "package".into(),
+            status: Status::Fail,
+            message: format!("could not read the packument: {e}"),
+            fix: Some("the publish would fail the same way: check the registry URL and the runner's network and proxy settings".into()),
+        },
+        Err(PackumentError::Failed(e)) => Check {
+            name: "package".into(),
+            status: Status::Unknown,
+            message: format!("could not read the packument from this machine: {e}"),
+            fix: Some("run 'trustpub doctor' where it can reach the registry (in the publishing job, it would fail the publish)".into()),
+        },
     };
     (check, new_package)
 }

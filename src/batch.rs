@@ -519,6 +519,9 @@ fn preflight_all(slots: &mut [Slot<'_>], opts: &BatchOptions, env: &Env, printer
         let (Some(p), Some(a)) = (&slot.prepared, &slot.authenticated) else {
             continue;
         };
+        // The preflight's own lines ("Publishing to …") do not name the
+        // package: in a workspace run, say which one they are about.
+        printer.notice(&format!("{}: the registry's checks", p.spec()));
         match checked(publish::preflight(&lenient, env, p, a, printer), p, opts) {
             Ok(Some(plan)) => slot.plan = Some(plan),
             Ok(None) => slot.row.state = State::AlreadyPublished,

@@ -124,8 +124,13 @@ impl std::fmt::Display for DepAt {
 impl Rewritten {
     /// The line `pack` and `publish` print about it.
     pub fn notice(&self) -> String {
+        let name = self
+            .manifest
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("the package");
         format!(
-            "package.json as {} packs it (workspace: and catalog: ranges resolved, its publishConfig rules applied)",
+            "{name}: package.json as {} packs it (workspace: and catalog: ranges resolved, its publishConfig rules applied)",
             self.by
         )
     }

@@ -70,9 +70,17 @@ pub fn tag(
             ),
             Err(e) => {
                 // No line and no event for a tag that does not exist: the
-                // action would try to push it.
+                // action would try to push it. The identity advice only
+                // where `git tag` itself failed: a refused name or a
+                // missing git is not about the identity.
+                let why = match e {
+                    TagError::Refused(e) => e,
+                    TagError::Git(e) => format!(
+                        "{e} (a git identity is needed for an annotated tag: changesets/action sets one; elsewhere run `git config user.name …` and `git config user.email …` first)"
+                    ),
+                };
                 out.failures.push(format!(
-                    "{}@{} was published, but the git tag {tag} could not be created: {e} (a git identity is needed for an annotated tag: changesets/action sets one; elsewhere run `git config user.name …` and `git config user.email …` first)",
+                    "{}@{} was published, but the git tag {tag} could not be created: {why}",
                     r.name, r.version
                 ));
                 continue;
@@ -123,8 +131,16 @@ fn append_text(path: &Path, text: &str) -> std::io::Result<()> {
     f.write_all(text.as_bytes())
 }
 
+/// Why a tag was not created.
+enum TagError {
+    /// Before `git tag`: git cannot run, or the name is not a tag name.
+    Refused(String),
+    /// `git tag` failed (most often: no identity for an annotated tag).
+    Git(String),
+}
+
 /// `git tag <tag> -m <tag>` in `root`; `Ok(false)` when the tag exists.
-fn git_tag(tag: &str, root: &Path, env: &Env) -> Result<bool, String> {
+fn git_tag(tag: &str, root: &Path, env: &Env) -> Result<bool, TagError> {
     let git = |args: &[&str]| {
         Command::new("git")
             .args(args)
@@ -133,13 +149,15 @@ fn git_tag(tag: &str, root: &Path, env: &Env) -> Result<bool, String> {
             .envs(env.iter())
             .stdin(Stdio::null())
             .output()
-            .map_err(|e| format!("cannot run git: {e}"))
+            .map_err(|e| TagError::Refused(format!("cannot run git: {e}")))
     };
     // A name git cannot take (or would read as an option) is refused
     // before any git command sees it.
     let refname = format!("refs/tags/{tag}");
     if tag.starts_with('-') || !git(&["check-ref-format", &refname])?.status.success() {
-        return Err(format!("{tag:?} is not a name git accepts for a tag"));
+        return Err(TagError::Refused(format!(
+            "{tag:?} is not a name git accepts for a tag"
+        )));
     }
     // Exactly this tag (`git tag --list` would take it as a pattern).
     if git(&["rev-parse", "--verify", "--quiet", &refname])?
@@ -152,7 +170,7 @@ fn git_tag(tag: &str, root: &Path, env: &Env) -> Result<bool, String> {
     if made.status.success() {
         Ok(true)
     } else {
-        Err(first_line(&made.stderr))
+        Err(TagError::Git(first_line(&made.stderr)))
     }
 }
 

@@ -236,7 +236,7 @@ impl RewriteError {
             RewriteError::PublishConfig { field, .. } => format!(
                 "remove publishConfig.{field}, or publish this package with pnpm itself"
             ),
-            RewriteError::Manifest { .. } => "fix package.json".into(),
+            RewriteError::Manifest { path, .. } => format!("fix {}", path.display()),
             RewriteError::Workspace(e) => e.hint(),
         })
     }

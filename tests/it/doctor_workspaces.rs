@@ -12,7 +12,7 @@ use crate::support::sandbox::{Run, Sandbox};
 
 /// One job per package (the CI-file reading does not yet take
 /// `trustpub publish --workspaces` as publishing every member).
-const RELEASE_YML: &str = "on:
+pub(crate) const RELEASE_YML: &str = "on:
   push:
     tags: ['*']
 permissions:
@@ -43,7 +43,7 @@ jobs:
       - run: npx trustpub publish
 ";
 
-fn lay(root: &Path, files: &[(&str, &str)]) {
+pub(crate) fn lay(root: &Path, files: &[(&str, &str)]) {
     for (path, text) in files {
         let p = root.join(path);
         fs::create_dir_all(p.parent().unwrap()).unwrap();

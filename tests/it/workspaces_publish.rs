@@ -26,13 +26,16 @@ macro_rules! snap {
 
 /// One member: its short name, its workspace dependencies
 /// (`(field, short name)`), private or not.
-struct Spec {
-    short: &'static str,
-    deps: &'static [(&'static str, &'static str)],
-    private: bool,
+pub(crate) struct Spec {
+    pub(crate) short: &'static str,
+    pub(crate) deps: &'static [(&'static str, &'static str)],
+    pub(crate) private: bool,
 }
 
-const fn member(short: &'static str, deps: &'static [(&'static str, &'static str)]) -> Spec {
+pub(crate) const fn member(
+    short: &'static str,
+    deps: &'static [(&'static str, &'static str)],
+) -> Spec {
     Spec {
         short,
         deps,
@@ -42,19 +45,19 @@ const fn member(short: &'static str, deps: &'static [(&'static str, &'static str
 
 /// A workspace in a sandbox, its packages named `<prefix>-<short>`, with
 /// the OIDC issuer and the exchange proxy in front of Verdaccio.
-struct Ws {
-    sb: Sandbox,
-    issuer: OidcIssuer,
-    proxy: ExchangeProxy,
-    prefix: String,
-    root: PathBuf,
-    summary: PathBuf,
-    output: PathBuf,
+pub(crate) struct Ws {
+    pub(crate) sb: Sandbox,
+    pub(crate) issuer: OidcIssuer,
+    pub(crate) proxy: ExchangeProxy,
+    pub(crate) prefix: String,
+    pub(crate) root: PathBuf,
+    pub(crate) summary: PathBuf,
+    pub(crate) output: PathBuf,
 }
 
 /// How the members refer to each other and to outside packages.
 #[derive(Clone, Copy, PartialEq)]
-enum Flavor {
+pub(crate) enum Flavor {
     /// npm: plain ranges (`^1.0.0`).
     Npm,
     /// pnpm: `workspace:^` dependencies, `workspace:*` peers,
@@ -64,11 +67,11 @@ enum Flavor {
 }
 
 impl Ws {
-    fn new(label: &str, specs: &[Spec]) -> Ws {
+    pub(crate) fn new(label: &str, specs: &[Spec]) -> Ws {
         Ws::with(label, specs, Flavor::Npm)
     }
 
-    fn with(label: &str, specs: &[Spec], flavor: Flavor) -> Ws {
+    pub(crate) fn with(label: &str, specs: &[Spec], flavor: Flavor) -> Ws {
         let issuer = OidcIssuer::github();
         let proxy = ExchangeProxy::start(&[&issuer]);
         let sb = Sandbox::new();
@@ -155,24 +158,24 @@ impl Ws {
         w
     }
 
-    fn write(&self, rel: &str, v: &Value) {
+    pub(crate) fn write(&self, rel: &str, v: &Value) {
         let p = self.root.join(rel);
         fs::create_dir_all(p.parent().unwrap()).unwrap();
         fs::write(p, serde_json::to_string_pretty(v).unwrap() + "\n").unwrap();
     }
 
-    fn name(&self, short: &str) -> String {
+    pub(crate) fn name(&self, short: &str) -> String {
         format!("{}-{short}", self.prefix)
     }
 
     /// The package exists on the registry (an earlier version) and trusts
     /// `acme/widgets`' `release.yml`.
-    fn exists_and_trusts(&self, short: &str) {
+    pub(crate) fn exists_and_trusts(&self, short: &str) {
         self.proxy.seed(&self.name(short), "0.1.0");
         self.trust(short);
     }
 
-    fn trust(&self, short: &str) {
+    pub(crate) fn trust(&self, short: &str) {
         self.proxy.trust(
             &self.name(short),
             TrustPolicy::github("acme", "widgets", "release.yml"),
@@ -180,7 +183,7 @@ impl Ws {
     }
 
     /// `trustpub publish --workspaces` from the root, on GitHub Actions.
-    fn publish(&self) -> Tp<'_> {
+    pub(crate) fn publish(&self) -> Tp<'_> {
         self.sb
             .trustpub(["publish", "--workspaces"])
             .args(["--registry", &self.proxy.url()])
@@ -236,7 +239,7 @@ impl Ws {
             .collect()
     }
 
-    fn describe(&self, run: &Run) -> String {
+    pub(crate) fn describe(&self, run: &Run) -> String {
         format!(
             "{}\nproxy:\n{}",
             self.proxy.redact(&run.describe),
@@ -258,7 +261,7 @@ impl Ws {
         }
     }
 
-    fn expect_code(&self, run: &Run, code: i32) {
+    pub(crate) fn expect_code(&self, run: &Run, code: i32) {
         assert_eq!(
             run.code(),
             Some(code),
@@ -831,7 +834,7 @@ fn every_package_of_a_public_repository_gets_provenance_that_verifies() {
 }
 
 /// `git <args>` in `dir` with a throwaway identity; panics on failure.
-fn git_in(dir: &std::path::Path, home: &std::path::Path, args: &[&str]) -> String {
+pub(crate) fn git_in(dir: &std::path::Path, home: &std::path::Path, args: &[&str]) -> String {
     let out = Command::new("git")
         .args(args)
         .current_dir(dir)
@@ -946,7 +949,7 @@ fn changesets_mode_outside_a_workspace_tags_v_version_and_a_failed_tag_fails_the
 // package per wave), so that no two uploads run at once and the output
 // order is fixed.
 
-fn shot(w: &Ws, run: &Run, code: i32, summary: bool) -> String {
+pub(crate) fn shot(w: &Ws, run: &Run, code: i32, summary: bool) -> String {
     use crate::snapshots::{render, Redact};
     w.expect_code(run, code);
     w.check_leaks(run);
@@ -1089,7 +1092,10 @@ fn workspace_messages() {
 
 /// `trustpub publish --workspaces --trusted-publishing never` into `reg`,
 /// with the sandbox's token for it.
-fn with_token<'a>(w: &'a Ws, reg: &crate::support::fake_registry::FakeRegistry) -> Tp<'a> {
+pub(crate) fn with_token<'a>(
+    w: &'a Ws,
+    reg: &crate::support::fake_registry::FakeRegistry,
+) -> Tp<'a> {
     w.sb.login(&reg.url());
     w.sb.trustpub(["publish", "--workspaces", "--trusted-publishing", "never"])
         .args(["--registry", &reg.url()])

@@ -119,6 +119,9 @@ struct State {
     get_script: VecDeque<Option<Reply>>,
     /// A file that gets the line `<upload>` whenever a PUT is stored.
     upload_log: Option<PathBuf>,
+    /// Replies for the coming `POST`s (the token exchange); an empty
+    /// queue answers 405.
+    post_script: VecDeque<Reply>,
 }
 
 pub struct FakeRegistry {
@@ -158,6 +161,12 @@ impl FakeRegistry {
     /// answer that one from the store).
     pub fn script_gets(&self, replies: impl IntoIterator<Item = Option<Reply>>) {
         self.state.lock().unwrap().get_script.extend(replies);
+    }
+
+    /// Queues replies for the next `POST`s (the OIDC token exchange), in
+    /// order.
+    pub fn script_posts(&self, replies: impl IntoIterator<Item = Reply>) {
+        self.state.lock().unwrap().post_script.extend(replies);
     }
 
     /// Appends `<upload>` to `path` whenever a `PUT` is stored.
@@ -367,6 +376,9 @@ fn answer(req: &Request, state: &Mutex<State>) -> Answer {
                 }
                 None => json_answer(404, json!({ "error": "Not found" })),
             }
+        }
+        "POST" if !st.post_script.is_empty() => {
+            scripted_answer(st.post_script.pop_front().unwrap())
         }
         _ => json_answer(405, json!({ "error": "method not allowed" })),
     }

@@ -922,6 +922,20 @@ fn doctor_registry_states() {
     // (in CI the check fails: the publish would).
     run.expect_code(1);
     shots.add("the registry cannot be reached", render(&r, &run, None));
+    // In CI the same is a failure: the publish would fail too.
+    let run = sb
+        .trustpub(["doctor"])
+        .arg(&repo)
+        .args(["--registry", &closed])
+        .env("npm_config_fetch_retries", "0")
+        .env("GITHUB_ACTIONS", "true")
+        .env("CI", "true")
+        .run();
+    run.expect_code(1);
+    shots.add(
+        "in CI, the registry cannot be reached",
+        render(&r, &run, None),
+    );
     snap!("doctor_registry_states", shots.0);
 }
 

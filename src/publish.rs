@@ -58,6 +58,9 @@ pub struct PublishOptions {
     /// The workspace the package belongs to, when the caller found it
     /// already (a workspace run); else it is looked for around the package.
     pub workspace: Option<std::sync::Arc<crate::workspace::Workspace>>,
+    /// `--stage`: `npm stage publish`'s request (POST to the stage
+    /// endpoint, never retried) instead of the publish PUT.
+    pub stage: bool,
 }
 
 /// The provenance attached to a publish.
@@ -82,6 +85,11 @@ pub enum Outcome {
     AlreadyPublished {
         same_integrity: bool,
     },
+    /// `--stage`: the registry stored the version as staged (not published
+    /// until it is approved), under this id when it answered one.
+    Staged {
+        stage_id: Option<String>,
+    },
 }
 
 /// Everything the report needs.
@@ -101,6 +109,8 @@ pub struct PublishReport {
     /// `--dry-run`: the statement that would have been signed.
     pub provenance_statement: Option<Value>,
     pub outcome: Outcome,
+    /// `--stage` was given.
+    pub stage: bool,
 }
 
 pub use crate::auth::TrustReport;
@@ -286,6 +296,19 @@ pub enum UploadError {
     Published(#[from] Published),
     #[error(transparent)]
     Script(#[from] ScriptError),
+    /// A 403 to the publish of a trusted-publishing token.
+    #[error(transparent)]
+    TrustedForbidden(Box<RegistryError>),
+    /// `--stage`: the stage request failed (it is never retried).
+    #[error("{}{error}", if *ambiguous { "staging may or may not have happened: " } else { "" })]
+    Stage {
+        name: String,
+        /// No clear answer: the registry may have stored it.
+        ambiguous: bool,
+        /// Authenticated by trusted publishing.
+        trusted: bool,
+        error: Box<RegistryError>,
+    },
 }
 
 impl From<RegistryError> for UploadError {
@@ -301,7 +324,11 @@ impl UploadError {
             UploadError::Document(e) => document_exit_code(e),
             UploadError::Registry(e) if e.is_local() => 2,
             UploadError::Script(e) => e.exit_code(),
-            UploadError::Registry(_) | UploadError::Published(_) => 1,
+            UploadError::Stage { error, .. } if error.is_local() => 2,
+            UploadError::Registry(_)
+            | UploadError::Published(_)
+            | UploadError::TrustedForbidden(_)
+            | UploadError::Stage { .. } => 1,
         }
     }
 
@@ -312,6 +339,16 @@ impl UploadError {
             UploadError::Registry(e) => e.hint(),
             UploadError::Published(e) => Some(e.hint()),
             UploadError::Script(e) => e.hint(),
+            UploadError::TrustedForbidden(_) => Some(
+                "the trusted publisher may allow only staged publishes: run trustpub publish --stage (then approve with npm stage approve <id>), or allow publishing in the package's trusted-publisher settings on the registry".into(),
+            ),
+            UploadError::Stage { name, ambiguous: true, .. } => Some(format!(
+                "the stage request is never sent twice: the registry may have stored it. Run `npm stage list {name}` to see whether this version is staged; only if it is not, run trustpub publish --stage again"
+            )),
+            UploadError::Stage { trusted: true, error, .. } if error.status() == Some(403) => Some(
+                "the trusted publisher may allow direct publishes but not staged ones: allow staged publishing in the package's trusted-publisher settings on the registry, or publish without --stage".into(),
+            ),
+            UploadError::Stage { error, .. } => error.hint(),
         }
     }
 }
@@ -491,7 +528,10 @@ pub fn publish(
             (made, outcome)
         }
     };
-    Ok(report(prepared, authenticated, made, outcome))
+    Ok(PublishReport {
+        stage: opts.stage,
+        ..report(prepared, authenticated, made, outcome)
+    })
 }
 
 /// *authenticate* ([`auth::authenticate`]) for a prepared package.
@@ -509,6 +549,7 @@ pub(crate) fn authenticate(
         repository: prepared.package.manifest.get("repository"),
         mode: opts.trusted_publishing,
         offline: prepared.offline,
+        stage: opts.stage,
         printer,
     })
 }
@@ -674,7 +715,8 @@ pub(crate) fn preflight(
         .map(|a| a.as_str().to_string())
         .unwrap_or_else(|| "default".into());
     printer.notice(&format!(
-        "Publishing to {} with tag {} and {access_word} access{}",
+        "{} to {} with tag {} and {access_word} access{}",
+        if opts.stage { "Staging" } else { "Publishing" },
         p.target.registry,
         p.config.tag(),
         if p.dry_run { " (dry-run)" } else { "" }
@@ -822,6 +864,8 @@ pub(crate) fn send(
     )?;
     Ok(if p.dry_run {
         Outcome::DryRun
+    } else if opts.stage {
+        stage(p, a, &document::to_wire(&body), printer)?
     } else {
         put(opts, p, a, &document::to_wire(&body), printer)?
     })
@@ -841,6 +885,68 @@ pub(crate) fn publish_scripts(
         }
     }
     Ok(())
+}
+
+/// `npm stage publish`'s request (libnpmpublish with `opts.stage`): the
+/// same document POSTed to `/-/stage/package/<escaped name>` with
+/// `npm-command: stage`, and the `stageId` read from the answer. Sent
+/// once: make-fetch-happen never retries a POST, and a POST that may have
+/// been stored must not be sent twice (a second one could stage a second
+/// copy). An answer that is not a success, or none, is the error; the hint
+/// says when the outcome is unknown.
+fn stage(
+    p: &Prepared,
+    a: &Authenticated,
+    wire: &[u8],
+    printer: &Printer,
+) -> Result<Outcome, UploadError> {
+    let mut headers: Vec<(&'static str, String)> = vec![
+        ("content-type", "application/json".into()),
+        ("accept", "*/*".into()),
+        ("npm-command", "stage".into()),
+        ("npm-auth-type", p.config.auth_type()),
+    ];
+    if let Some(otp) = p.config.otp() {
+        headers.push(("npm-otp", otp.expose().clone()));
+    }
+    let req = Request {
+        method: "POST",
+        url: stage_url(&p.target),
+        headers,
+        body: Some(wire),
+        auth: a.auth.as_ref(),
+        spec: p.spec(),
+    };
+    match p.target.client.send_once_only(&req, &Report(printer)) {
+        Ok(resp) => {
+            let stage_id = serde_json::from_slice::<Value>(&resp.body)
+                .ok()
+                .and_then(|v| v.get("stageId").and_then(Value::as_str).map(str::to_string));
+            Ok(Outcome::Staged { stage_id })
+        }
+        Err(e) => Err(UploadError::Stage {
+            ambiguous: stage_unclear(&e),
+            trusted: a.trusted.is_some(),
+            name: p.package.name.clone(),
+            error: Box::new(e),
+        }),
+    }
+}
+
+/// Where `npm stage publish` sends a package: `<registry>/-/stage/package/<escaped>`.
+pub(crate) fn stage_url(t: &Target) -> String {
+    t.registry
+        .package_url(&format!("-/stage/package/{}", t.escaped))
+}
+
+/// Whether a failed stage request may have been stored all the same: no
+/// answer (a timeout, a cut connection), a 5xx, or a redirect.
+fn stage_unclear(e: &RegistryError) -> bool {
+    match e {
+        RegistryError::Http(h) => !h.is_local(),
+        RegistryError::Status { status, .. } => *status >= 500 || *status == 408,
+        RegistryError::Redirected { .. } => true,
+    }
 }
 
 /// The PUT, with npm's retries; after a failure, the registry is asked
@@ -914,6 +1020,9 @@ fn put(
                 None => Err(e.into()),
             };
         }
+        Err(e) if e.status() == Some(403) && a.trusted.is_some() => {
+            return Err(UploadError::TrustedForbidden(Box::new(e)));
+        }
         other => other?,
     };
     Ok(match sent {
@@ -945,6 +1054,7 @@ pub(crate) fn report(p: Prepared, a: Authenticated, made: Made, outcome: Outcome
         provenance: made.info,
         provenance_statement: made.statement,
         outcome,
+        stage: false,
     }
 }
 

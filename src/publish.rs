@@ -487,6 +487,8 @@ pub(crate) struct Prepared {
     pub(crate) dry_run: bool,
     /// `--offline` with `--dry-run`.
     offline: bool,
+    /// npm's command: `publish`, or `stage` (`--stage`).
+    command: &'static str,
     pub(crate) target: Target,
 }
 
@@ -620,6 +622,7 @@ pub(crate) fn prepare_package(
         access,
         dry_run,
         offline,
+        command: if opts.stage { "stage" } else { "publish" },
         target,
     })
 }
@@ -762,12 +765,13 @@ fn version_checks(
     let packument = if p.offline {
         None
     } else if p.dry_run && !config.force() {
-        read_packument(
+        read_packument_as(
             &p.target.client,
             &p.target.package_url,
             a.auth.as_ref(),
             &p.spec(),
             Some(&config.auth_type()),
+            p.command,
         )
         .map_err(|e| PreflightError::DryRunUnchecked {
             what: format!("the published versions of {}", p.package.name),
@@ -1359,7 +1363,26 @@ pub fn read_packument(
     spec: &str,
     auth_type: Option<&str>,
 ) -> Result<Option<Packument>, PackumentError> {
-    match client.send_once(&registry::packument_request(url, auth, spec, auth_type)) {
+    read_packument_as(client, url, auth, spec, auth_type, "publish")
+}
+
+/// [`read_packument`] for npm's `command` (`publish`, or `stage` for a
+/// staged publish: npm-registry-fetch's `npm-command` header names it).
+fn read_packument_as(
+    client: &Client,
+    url: &str,
+    auth: Option<&Auth>,
+    spec: &str,
+    auth_type: Option<&str>,
+    command: &str,
+) -> Result<Option<Packument>, PackumentError> {
+    let mut req = registry::packument_request(url, auth, spec, auth_type);
+    for (name, value) in req.headers.iter_mut() {
+        if *name == "npm-command" {
+            *value = command.to_string();
+        }
+    }
+    match client.send_once(&req) {
         Ok(r) if r.status == 200 => Packument::parse(&r.body)
             .map(Some)
             .ok_or(PackumentError::Invalid),
@@ -1378,12 +1401,13 @@ pub fn published_version<'p>(p: &'p Packument, version: &str) -> Option<&'p Pack
 /// (npm treats any error as "no versions"; we say so).
 fn fetch_packument(p: &Prepared, a: &Authenticated, printer: &Printer) -> Option<Packument> {
     let url = &p.target.package_url;
-    read_packument(
+    read_packument_as(
         &p.target.client,
         url,
         a.auth.as_ref(),
         &p.spec(),
         Some(&p.config.auth_type()),
+        p.command,
     )
     .unwrap_or_else(|e| {
         printer.warn(

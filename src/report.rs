@@ -332,7 +332,9 @@ pub fn publish(printer: &Printer, r: &PublishReport) {
             Outcome::Staged { stage_id: Some(id) } => {
                 printer.out(&format!("+ {spec} (staged with id {id})"))
             }
+            // npm prints it for a dry run of `npm stage publish` too.
             Outcome::Staged { stage_id: None } => printer.out(&format!("+ {spec} (staged)")),
+            Outcome::DryRun if r.stage => printer.out(&format!("+ {spec} (staged)")),
             _ => printer.out(&format!("+ {spec}")),
         }
     }

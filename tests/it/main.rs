@@ -33,6 +33,7 @@ mod release_archives;
 mod script_shell;
 mod snapshots;
 mod snapshots_faults;
+mod stage;
 mod supply_chain;
 mod support;
 mod trusted;

@@ -326,3 +326,53 @@ fn trusted_publisher_actions() {
     shots.add("stage only, --stage", render(&r, &run, None));
     snap!("stage_trusted_publisher_actions", shots.0);
 }
+
+/// `--workspaces --stage`: every package staged in dependency order, none
+/// published; the records say `staged`, with the id, not on the registry.
+#[test]
+fn workspaces_are_staged_in_order() {
+    let sb = Sandbox::new();
+    let reg = RecordingRegistry::start();
+    sb.login(&reg.url());
+    let root = sb.package(
+        "ws",
+        &json!({"name": "stage-root", "private": true, "workspaces": ["packages/*"]}),
+        &[],
+    );
+    sb.package(
+        "ws/packages/b",
+        &json!({"name": "stage-ws-b", "version": "1.0.0", "dependencies": {"stage-ws-z": "^1.0.0"}}),
+        &[("index.js", "1\n")],
+    );
+    sb.package(
+        "ws/packages/z",
+        &json!({"name": "stage-ws-z", "version": "1.0.0"}),
+        &[("index.js", "1\n")],
+    );
+    let run = sb
+        .trustpub(["publish", "--workspaces", "--stage", "--json"])
+        .args(["--registry", &reg.url()])
+        .cwd(&root)
+        .run();
+    run.success();
+    assert!(reg.puts().is_empty(), "nothing published");
+    let order: Vec<String> = reg.stages().iter().map(|r| r.url.clone()).collect();
+    assert_eq!(
+        order,
+        ["/-/stage/package/stage-ws-z", "/-/stage/package/stage-ws-b"],
+        "dependencies first"
+    );
+    let doc = run.json();
+    let records = doc.as_array().expect("an array of records");
+    assert_eq!(records.len(), 2, "{}", run.describe);
+    for (i, r) in records.iter().enumerate() {
+        assert_eq!(r["outcome"], json!("staged"), "{r}");
+        assert_eq!(r["stageId"], json!(stage_id(i + 1)), "{r}");
+        assert_eq!(r["onRegistry"], json!(false), "{r}");
+    }
+    assert!(
+        run.stderr().contains("staged 2 package(s)") && run.stderr().contains("npm stage approve"),
+        "{}",
+        run.describe
+    );
+}

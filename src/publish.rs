@@ -303,6 +303,7 @@ pub enum UploadError {
     #[error("{}{error}", if *ambiguous { "staging may or may not have happened: " } else { "" })]
     Stage {
         name: String,
+        registry: String,
         /// No clear answer: the registry may have stored it.
         ambiguous: bool,
         /// Authenticated by trusted publishing.
@@ -342,8 +343,9 @@ impl UploadError {
             UploadError::TrustedForbidden(_) => Some(
                 "the trusted publisher may allow only staged publishes: run trustpub publish --stage (then approve with npm stage approve <id>), or allow publishing in the package's trusted-publisher settings on the registry".into(),
             ),
-            UploadError::Stage { name, ambiguous: true, .. } => Some(format!(
-                "the stage request is never sent twice: the registry may have stored it. Run `npm stage list {name}` to see whether this version is staged; only if it is not, run trustpub publish --stage again"
+            UploadError::Stage { name, registry, ambiguous: true, .. } => Some(format!(
+                "the stage request is never sent twice: the registry may have stored it. Run `npm stage list {name}{}` to see whether this version is staged; only if it is not, run trustpub publish --stage again",
+                if trust::is_npmjs(registry) { String::new() } else { format!(" --registry {registry}") }
             )),
             UploadError::Stage { trusted: true, error, .. } if error.status() == Some(403) => Some(
                 "the trusted publisher may allow direct publishes but not staged ones: allow staged publishing in the package's trusted-publisher settings on the registry, or publish without --stage".into(),
@@ -932,6 +934,7 @@ fn stage(
             ambiguous: stage_unclear(&e),
             trusted: a.trusted.is_some(),
             name: p.package.name.clone(),
+            registry: p.target.registry.to_string(),
             error: Box::new(e),
         }),
     }

@@ -951,7 +951,9 @@ pub(crate) fn stage_url(t: &Target) -> String {
 fn stage_unclear(e: &RegistryError) -> bool {
     match e {
         RegistryError::Http(h) => !h.is_local(),
-        RegistryError::Status { status, .. } => *status >= 500 || *status == 408,
+        RegistryError::Status { status, .. } => {
+            *status >= 500 || *status == 408 || (300..400).contains(status)
+        }
         RegistryError::Redirected { .. } => true,
     }
 }
@@ -1546,6 +1548,38 @@ fn prepare_tarball(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn status(status: u16) -> RegistryError {
+        RegistryError::Status {
+            status,
+            reason: String::new(),
+            method: "POST".into(),
+            url: "https://r/-/stage/package/x".into(),
+            registry_message: None,
+            spec: "x@1.0.0".into(),
+            www_authenticate: None,
+            auth_url: None,
+            done_url: None,
+            authenticated: true,
+        }
+    }
+
+    #[test]
+    fn a_stage_answer_is_unclear_only_when_it_may_have_been_stored() {
+        for s in [500, 502, 503, 408, 302, 307] {
+            assert!(stage_unclear(&status(s)), "{s}");
+        }
+        for s in [400, 401, 403, 404, 409, 422, 429] {
+            assert!(!stage_unclear(&status(s)), "{s}");
+        }
+        let cut = RegistryError::Http(crate::http::HttpError::Transport {
+            method: "POST".into(),
+            url: "https://r/".into(),
+            message: "timed out".into(),
+            attempts: 1,
+        });
+        assert!(stage_unclear(&cut));
+    }
 
     #[test]
     fn packuments_are_read_for_versions_integrity_and_deprecation() {

@@ -375,4 +375,14 @@ fn workspaces_are_staged_in_order() {
         "{}",
         run.describe
     );
+    // A re-run does not see staged versions (the packument does not list
+    // them): it stages them again, as the README says.
+    let again = sb
+        .trustpub(["publish", "--workspaces", "--stage"])
+        .args(["--registry", &reg.url()])
+        .cwd(&root)
+        .run();
+    again.success();
+    assert_eq!(reg.stages().len(), 4, "{}", again.describe);
+    snap!("stage_workspaces", render(&Redact::new(&sb), &again, None));
 }

@@ -123,6 +123,14 @@ fn stage_request_matches_npm() {
     assert_eq!(npm.json()[name]["stageId"], json!(stage_id(1)));
     assert_eq!(ours.json()[name]["stageId"], json!(stage_id(2)));
     assert_eq!(ours.json()[name]["outcome"], json!("staged"));
+    // npm's other record keys, with npm's values.
+    let (n, o) = (npm.json(), ours.json());
+    for (k, v) in n[name].as_object().expect("npm's record") {
+        if ["size", "shasum", "integrity", "stageId"].contains(&k.as_str()) {
+            continue;
+        }
+        assert_eq!(o[name].get(k), Some(v), "--json {k}");
+    }
     // The human line npm prints, from the same run without --json.
     let human = stage(&sb, &registry, &pkg, &[]);
     human.success();

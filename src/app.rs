@@ -241,6 +241,7 @@ fn publish_options(a: PublishArgs) -> PublishOptions {
         json: a.json,
         tolerate_republish: a.tolerate_republish,
         offline: a.offline,
+        stage: a.stage,
         workspace: None,
         trusted_publishing: a.trusted_publishing,
         sigstore: {

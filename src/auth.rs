@@ -78,6 +78,8 @@ pub struct AuthRequest<'a> {
     pub mode: Mode,
     /// `--offline --dry-run`: no trusted publishing, no credential required.
     pub offline: bool,
+    /// `--stage`: the exchange says `npm-command: stage`, as npm's does.
+    pub stage: bool,
     pub printer: &'a Printer,
 }
 
@@ -147,6 +149,7 @@ pub fn attempt_trusted(mode: Mode, r: &AuthRequest<'_>) -> Attempt {
         escaped: &r.target.escaped,
         repository: r.repository,
         auth_type: r.config.auth_type(),
+        stage: r.stage,
         client: &r.target.client,
         observer: &observer,
         printer: r.printer,

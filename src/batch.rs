@@ -120,7 +120,9 @@ impl NotReady {
 /// What happened to one package.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum State {
-    /// Uploaded (or found on the registry after an unclear answer).
+    /// Uploaded (or found on the registry after an unclear answer); with
+    /// `--stage`, `Published(Outcome::Staged { .. })`: staged, which is not
+    /// on the registry until approved.
     Published(Outcome),
     /// `--dry-run`: everything but the upload was done.
     DryRun,
@@ -141,7 +143,19 @@ pub enum State {
 impl State {
     /// Whether this version is on the registry after the run.
     pub fn on_registry(&self) -> bool {
-        matches!(self, State::Published(_) | State::AlreadyPublished)
+        match self {
+            State::Published(o) => !matches!(o, Outcome::Staged { .. }),
+            State::AlreadyPublished => true,
+            _ => false,
+        }
+    }
+
+    /// `--stage`: staged, with the registry's id when it gave one.
+    pub fn staged(&self) -> Option<Option<&str>> {
+        match self {
+            State::Published(Outcome::Staged { stage_id }) => Some(stage_id.as_deref()),
+            _ => None,
+        }
     }
 
     /// The table's and `--json`'s word.
@@ -149,6 +163,7 @@ impl State {
         match self {
             // Found on the registry after an unclear answer: published
             // (the human table says how).
+            State::Published(Outcome::Staged { .. }) => "staged",
             State::Published(_) => "published",
             State::DryRun => "dry-run",
             State::AlreadyPublished => "already-published",
@@ -249,7 +264,7 @@ impl BatchReport {
     pub fn published(&self) -> impl Iterator<Item = &Row> {
         self.rows
             .iter()
-            .filter(|r| matches!(r.state, State::Published(_)))
+            .filter(|r| matches!(r.state, State::Published(_)) && r.state.on_registry())
     }
 }
 

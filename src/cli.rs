@@ -126,6 +126,10 @@ pub struct PublishArgs {
     /// Do not run lifecycle scripts.
     #[arg(long)]
     pub ignore_scripts: bool,
+    /// Stage the version instead of publishing it, as `npm stage publish`
+    /// does: it is published when approved (`npm stage approve <id>`).
+    #[arg(long)]
+    pub stage: bool,
     /// Exit 0 when this version is already published (and say whether it is the same tarball).
     #[arg(long)]
     pub tolerate_republish: bool,

@@ -227,6 +227,7 @@ pub fn doctor(
         repository,
         mode: Mode::Always,
         offline: false,
+        stage: false,
         printer,
     };
 

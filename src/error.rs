@@ -90,7 +90,11 @@ impl Error {
             Error::Publish(p) => match p {
                 PublishError::Prepare(e) => prepare(e),
                 PublishError::Upload(UploadError::Script(s)) => script(s).map(str::to_string),
-                PublishError::Upload(UploadError::Registry(r)) => registry(r),
+                PublishError::Upload(
+                    UploadError::Registry(r)
+                    | UploadError::TrustedForbidden(r)
+                    | UploadError::Stage { error: r, .. },
+                ) => registry(r),
                 PublishError::Auth(AuthError::NeedAuth { .. }) => Some("ENEEDAUTH".into()),
                 // npm has no OIDC error: with no token to fall back on it
                 // fails with ENEEDAUTH.

@@ -58,6 +58,9 @@ pub struct PublishOptions {
     /// The workspace the package belongs to, when the caller found it
     /// already (a workspace run); else it is looked for around the package.
     pub workspace: Option<std::sync::Arc<crate::workspace::Workspace>>,
+    /// `--stage`: `npm stage publish`'s request (POST to the stage
+    /// endpoint, never retried) instead of the publish PUT.
+    pub stage: bool,
 }
 
 /// The provenance attached to a publish.
@@ -82,6 +85,11 @@ pub enum Outcome {
     AlreadyPublished {
         same_integrity: bool,
     },
+    /// `--stage`: the registry stored the version as staged (not published
+    /// until it is approved), under this id when it answered one.
+    Staged {
+        stage_id: Option<String>,
+    },
 }
 
 /// Everything the report needs.
@@ -101,6 +109,8 @@ pub struct PublishReport {
     /// `--dry-run`: the statement that would have been signed.
     pub provenance_statement: Option<Value>,
     pub outcome: Outcome,
+    /// `--stage` was given.
+    pub stage: bool,
 }
 
 pub use crate::auth::TrustReport;
@@ -286,6 +296,20 @@ pub enum UploadError {
     Published(#[from] Published),
     #[error(transparent)]
     Script(#[from] ScriptError),
+    /// A 403 to the publish of a trusted-publishing token.
+    #[error(transparent)]
+    TrustedForbidden(Box<RegistryError>),
+    /// `--stage`: the stage request failed (it is never retried).
+    #[error("{}{error}", if *ambiguous { "staging may or may not have happened: " } else { "" })]
+    Stage {
+        name: String,
+        registry: String,
+        /// No clear answer: the registry may have stored it.
+        ambiguous: bool,
+        /// Authenticated by trusted publishing.
+        trusted: bool,
+        error: Box<RegistryError>,
+    },
 }
 
 impl From<RegistryError> for UploadError {
@@ -301,7 +325,11 @@ impl UploadError {
             UploadError::Document(e) => document_exit_code(e),
             UploadError::Registry(e) if e.is_local() => 2,
             UploadError::Script(e) => e.exit_code(),
-            UploadError::Registry(_) | UploadError::Published(_) => 1,
+            UploadError::Stage { error, .. } if error.is_local() => 2,
+            UploadError::Registry(_)
+            | UploadError::Published(_)
+            | UploadError::TrustedForbidden(_)
+            | UploadError::Stage { .. } => 1,
         }
     }
 
@@ -312,6 +340,17 @@ impl UploadError {
             UploadError::Registry(e) => e.hint(),
             UploadError::Published(e) => Some(e.hint()),
             UploadError::Script(e) => e.hint(),
+            UploadError::TrustedForbidden(_) => Some(
+                "the trusted publisher may allow only staged publishes: run trustpub publish --stage (then approve with npm stage approve <id>), or allow publishing in the package's trusted-publisher settings on the registry".into(),
+            ),
+            UploadError::Stage { name, registry, ambiguous: true, .. } => Some(format!(
+                "the stage request is never sent twice: the registry may have stored it. Run `npm stage list {name}{}` to see whether this version is staged; only if it is not, run trustpub publish --stage again",
+                if trust::is_npmjs(registry) { String::new() } else { format!(" --registry {registry}") }
+            )),
+            UploadError::Stage { trusted: true, error, .. } if error.status() == Some(403) => Some(
+                "the trusted publisher may allow direct publishes but not staged ones: allow staged publishing in the package's trusted-publisher settings on the registry, or publish without --stage".into(),
+            ),
+            UploadError::Stage { error, .. } => error.hint(),
         }
     }
 }
@@ -450,6 +489,8 @@ pub(crate) struct Prepared {
     pub(crate) dry_run: bool,
     /// `--offline` with `--dry-run`.
     offline: bool,
+    /// npm's command: `publish`, or `stage` (`--stage`).
+    command: &'static str,
     pub(crate) target: Target,
 }
 
@@ -491,7 +532,10 @@ pub fn publish(
             (made, outcome)
         }
     };
-    Ok(report(prepared, authenticated, made, outcome))
+    Ok(PublishReport {
+        stage: opts.stage,
+        ..report(prepared, authenticated, made, outcome)
+    })
 }
 
 /// *authenticate* ([`auth::authenticate`]) for a prepared package.
@@ -509,6 +553,7 @@ pub(crate) fn authenticate(
         repository: prepared.package.manifest.get("repository"),
         mode: opts.trusted_publishing,
         offline: prepared.offline,
+        stage: opts.stage,
         printer,
     })
 }
@@ -579,6 +624,7 @@ pub(crate) fn prepare_package(
         access,
         dry_run,
         offline,
+        command: if opts.stage { "stage" } else { "publish" },
         target,
     })
 }
@@ -674,7 +720,8 @@ pub(crate) fn preflight(
         .map(|a| a.as_str().to_string())
         .unwrap_or_else(|| "default".into());
     printer.notice(&format!(
-        "Publishing to {} with tag {} and {access_word} access{}",
+        "{} to {} with tag {} and {access_word} access{}",
+        if opts.stage { "Staging" } else { "Publishing" },
         p.target.registry,
         p.config.tag(),
         if p.dry_run { " (dry-run)" } else { "" }
@@ -720,12 +767,13 @@ fn version_checks(
     let packument = if p.offline {
         None
     } else if p.dry_run && !config.force() {
-        read_packument(
+        read_packument_as(
             &p.target.client,
             &p.target.package_url,
             a.auth.as_ref(),
             &p.spec(),
             Some(&config.auth_type()),
+            p.command,
         )
         .map_err(|e| PreflightError::DryRunUnchecked {
             what: format!("the published versions of {}", p.package.name),
@@ -822,6 +870,8 @@ pub(crate) fn send(
     )?;
     Ok(if p.dry_run {
         Outcome::DryRun
+    } else if opts.stage {
+        stage(p, a, &document::to_wire(&body), printer)?
     } else {
         put(opts, p, a, &document::to_wire(&body), printer)?
     })
@@ -841,6 +891,71 @@ pub(crate) fn publish_scripts(
         }
     }
     Ok(())
+}
+
+/// `npm stage publish`'s request (libnpmpublish with `opts.stage`): the
+/// same document POSTed to `/-/stage/package/<escaped name>` with
+/// `npm-command: stage`, and the `stageId` read from the answer. Sent
+/// once: make-fetch-happen never retries a POST, and a POST that may have
+/// been stored must not be sent twice (a second one could stage a second
+/// copy). An answer that is not a success, or none, is the error; the hint
+/// says when the outcome is unknown.
+fn stage(
+    p: &Prepared,
+    a: &Authenticated,
+    wire: &[u8],
+    printer: &Printer,
+) -> Result<Outcome, UploadError> {
+    let mut headers: Vec<(&'static str, String)> = vec![
+        ("content-type", "application/json".into()),
+        ("accept", "*/*".into()),
+        ("npm-command", "stage".into()),
+        ("npm-auth-type", p.config.auth_type()),
+    ];
+    if let Some(otp) = p.config.otp() {
+        headers.push(("npm-otp", otp.expose().clone()));
+    }
+    let req = Request {
+        method: "POST",
+        url: stage_url(&p.target),
+        headers,
+        body: Some(wire),
+        auth: a.auth.as_ref(),
+        spec: p.spec(),
+    };
+    match p.target.client.send_once_only(&req, &Report(printer)) {
+        Ok(resp) => {
+            let stage_id = serde_json::from_slice::<Value>(&resp.body)
+                .ok()
+                .and_then(|v| v.get("stageId").and_then(Value::as_str).map(str::to_string));
+            Ok(Outcome::Staged { stage_id })
+        }
+        Err(e) => Err(UploadError::Stage {
+            ambiguous: stage_unclear(&e),
+            trusted: a.trusted.is_some(),
+            name: p.package.name.clone(),
+            registry: p.target.registry.to_string(),
+            error: Box::new(e),
+        }),
+    }
+}
+
+/// Where `npm stage publish` sends a package: `<registry>/-/stage/package/<escaped>`.
+pub(crate) fn stage_url(t: &Target) -> String {
+    t.registry
+        .package_url(&format!("-/stage/package/{}", t.escaped))
+}
+
+/// Whether a failed stage request may have been stored all the same: no
+/// answer (a timeout, a cut connection), a 5xx, or a redirect.
+fn stage_unclear(e: &RegistryError) -> bool {
+    match e {
+        RegistryError::Http(h) => !h.is_local(),
+        RegistryError::Status { status, .. } => {
+            *status >= 500 || *status == 408 || (300..400).contains(status)
+        }
+        RegistryError::Redirected { .. } => true,
+    }
 }
 
 /// The PUT, with npm's retries; after a failure, the registry is asked
@@ -914,6 +1029,9 @@ fn put(
                 None => Err(e.into()),
             };
         }
+        Err(e) if e.status() == Some(403) && a.trusted.is_some() => {
+            return Err(UploadError::TrustedForbidden(Box::new(e)));
+        }
         other => other?,
     };
     Ok(match sent {
@@ -945,6 +1063,7 @@ pub(crate) fn report(p: Prepared, a: Authenticated, made: Made, outcome: Outcome
         provenance: made.info,
         provenance_statement: made.statement,
         outcome,
+        stage: false,
     }
 }
 
@@ -1249,7 +1368,26 @@ pub fn read_packument(
     spec: &str,
     auth_type: Option<&str>,
 ) -> Result<Option<Packument>, PackumentError> {
-    match client.send_once(&registry::packument_request(url, auth, spec, auth_type)) {
+    read_packument_as(client, url, auth, spec, auth_type, "publish")
+}
+
+/// [`read_packument`] for npm's `command` (`publish`, or `stage` for a
+/// staged publish: npm-registry-fetch's `npm-command` header names it).
+fn read_packument_as(
+    client: &Client,
+    url: &str,
+    auth: Option<&Auth>,
+    spec: &str,
+    auth_type: Option<&str>,
+    command: &str,
+) -> Result<Option<Packument>, PackumentError> {
+    let mut req = registry::packument_request(url, auth, spec, auth_type);
+    for (name, value) in req.headers.iter_mut() {
+        if *name == "npm-command" {
+            *value = command.to_string();
+        }
+    }
+    match client.send_once(&req) {
         Ok(r) if r.status == 200 => Packument::parse(&r.body)
             .map(Some)
             .ok_or(PackumentError::Invalid),
@@ -1268,12 +1406,13 @@ pub fn published_version<'p>(p: &'p Packument, version: &str) -> Option<&'p Pack
 /// (npm treats any error as "no versions"; we say so).
 fn fetch_packument(p: &Prepared, a: &Authenticated, printer: &Printer) -> Option<Packument> {
     let url = &p.target.package_url;
-    read_packument(
+    read_packument_as(
         &p.target.client,
         url,
         a.auth.as_ref(),
         &p.spec(),
         Some(&p.config.auth_type()),
+        p.command,
     )
     .unwrap_or_else(|e| {
         printer.warn(
@@ -1409,6 +1548,38 @@ fn prepare_tarball(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn status(status: u16) -> RegistryError {
+        RegistryError::Status {
+            status,
+            reason: String::new(),
+            method: "POST".into(),
+            url: "https://r/-/stage/package/x".into(),
+            registry_message: None,
+            spec: "x@1.0.0".into(),
+            www_authenticate: None,
+            auth_url: None,
+            done_url: None,
+            authenticated: true,
+        }
+    }
+
+    #[test]
+    fn a_stage_answer_is_unclear_only_when_it_may_have_been_stored() {
+        for s in [500, 502, 503, 408, 302, 307] {
+            assert!(stage_unclear(&status(s)), "{s}");
+        }
+        for s in [400, 401, 403, 404, 409, 422, 429] {
+            assert!(!stage_unclear(&status(s)), "{s}");
+        }
+        let cut = RegistryError::Http(crate::http::HttpError::Transport {
+            method: "POST".into(),
+            url: "https://r/".into(),
+            message: "timed out".into(),
+            attempts: 1,
+        });
+        assert!(stage_unclear(&cut));
+    }
 
     #[test]
     fn packuments_are_read_for_versions_integrity_and_deprecation() {

@@ -224,6 +224,20 @@ impl Client {
             .map_err(|e| registry_error(req, e))
     }
 
+    /// One attempt and no retry, whatever the answer (a request that must
+    /// never be sent twice: the stage POST, which make-fetch-happen does
+    /// not retry either); a non-2xx answer becomes an error.
+    pub fn send_once_only(
+        &self,
+        req: &Request<'_>,
+        obs: &dyn Observer,
+    ) -> Result<Response, RegistryError> {
+        let mut once = Retry::registry(&self.retry);
+        once.backoff.retries = 0;
+        self.fetch_retrying(req, &once, obs)
+            .map_err(|e| registry_error(req, e))
+    }
+
     /// [`Client::send`] for a request that must not be repeated blindly
     /// (the publish PUT): `check` looks at the registry after an attempt
     /// whose outcome is unknown; see [`Client::fetch_checked`].

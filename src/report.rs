@@ -112,6 +112,10 @@ pub struct PublishRecord<'a> {
     pub provenance: Attached<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provenance_statement: Option<&'a serde_json::Value>,
+    /// `--stage`: the registry's id for the staged version (npm's
+    /// `stageId` in its record).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<&'a str>,
     pub outcome: &'static str,
 }
 
@@ -173,7 +177,12 @@ impl<'a> PublishDoc<'a> {
                 provenance_decision: r.trust.provenance.as_ref().map(DecisionJson::from),
                 provenance: Attached::from(r.provenance.as_ref()),
                 provenance_statement: r.provenance_statement.as_ref(),
+                stage_id: match &r.outcome {
+                    Outcome::Staged { stage_id } => stage_id.as_deref(),
+                    _ => None,
+                },
                 outcome: match &r.outcome {
+                    Outcome::Staged { .. } => "staged",
                     Outcome::Published | Outcome::PublishedDespiteError => "published",
                     Outcome::DryRun => "dry-run",
                     Outcome::AlreadyPublished { .. } => "already-published",
@@ -296,9 +305,17 @@ pub fn publish(printer: &Printer, r: &PublishReport) {
         Outcome::Published | Outcome::PublishedDespiteError => {
             format!("published {spec} to {} with tag {}, authenticated with {how}", r.registry, r.tag)
         }
+        Outcome::Staged { stage_id } => format!(
+            "staged {spec} on {} with tag {}, authenticated with {how}; it is not published until approved: {}",
+            r.registry,
+            r.tag,
+            approve_command(&r.registry, stage_id.as_deref())
+        ),
         Outcome::DryRun => format!(
-            "dry run: would publish {spec} to {} with tag {}, authenticating with {how}; nothing was uploaded",
-            r.registry, r.tag
+            "dry run: would {} {spec} to {} with tag {}, authenticating with {how}; nothing was uploaded",
+            if r.stage { "stage" } else { "publish" },
+            r.registry,
+            r.tag
         ),
         Outcome::AlreadyPublished { same_integrity } => format!(
             "{spec} was already on {} ({}); nothing was uploaded",
@@ -308,8 +325,18 @@ pub fn publish(printer: &Printer, r: &PublishReport) {
     };
     // npm prints `+ name@version` after a publish (and a dry run); nothing
     // was published when the version was already there.
-    if !printer.json && !matches!(r.outcome, Outcome::AlreadyPublished { .. }) {
-        printer.out(&format!("+ {spec}"));
+    if !printer.json {
+        match &r.outcome {
+            Outcome::AlreadyPublished { .. } => {}
+            // npm 11.19.1's `npm stage publish` line.
+            Outcome::Staged { stage_id: Some(id) } => {
+                printer.out(&format!("+ {spec} (staged with id {id})"))
+            }
+            // npm prints it for a dry run of `npm stage publish` too.
+            Outcome::Staged { stage_id: None } => printer.out(&format!("+ {spec} (staged)")),
+            Outcome::DryRun if r.stage => printer.out(&format!("+ {spec} (staged)")),
+            _ => printer.out(&format!("+ {spec}")),
+        }
     }
     printer.notice(&line);
     printer.row("package", &format!("`{spec}`"));
@@ -319,6 +346,7 @@ pub fn publish(printer: &Printer, r: &PublishReport) {
         "result",
         match &r.outcome {
             Outcome::Published | Outcome::PublishedDespiteError => "published",
+            Outcome::Staged { .. } => "staged: not published until approved",
             Outcome::DryRun => "dry run: nothing uploaded",
             Outcome::AlreadyPublished { .. } => "already published: nothing uploaded",
         },
@@ -329,6 +357,22 @@ pub fn publish(printer: &Printer, r: &PublishReport) {
     }
     if let Some(p) = &r.trust.provenance {
         printer.row("provenance", &format!("npm {}", would_sign(p)));
+    }
+}
+
+/// How a staged version is approved (npm 11.19.1's `npm stage approve`,
+/// which asks for the account's second factor).
+pub fn approve_command(registry: &str, stage_id: Option<&str>) -> String {
+    let registry = if crate::trust::is_npmjs(registry) {
+        String::new()
+    } else {
+        format!(" --registry {registry}")
+    };
+    match stage_id {
+        Some(id) => format!("npm stage approve {id}{registry}"),
+        None => format!(
+            "the registry answered no stage id; find it with `npm stage list{registry}`, then `npm stage approve <id>{registry}`"
+        ),
     }
 }
 

@@ -284,11 +284,12 @@ pub fn exchange_url(registry: &str, escaped_name: &str) -> Option<String> {
 
 /// The headers npm-registry-fetch puts on the exchange POST (besides the
 /// user-agent and the authorization).
-pub fn exchange_headers(auth_type: &str) -> Vec<(&'static str, String)> {
+/// `command` is npm's command: `publish`, or `stage` for a staged publish.
+pub fn exchange_headers(auth_type: &str, command: &str) -> Vec<(&'static str, String)> {
     vec![
         ("accept", "*/*".into()),
         ("npm-auth-type", auth_type.to_string()),
-        ("npm-command", "publish".into()),
+        ("npm-command", command.into()),
         ("content-length", "0".into()),
     ]
 }
@@ -303,6 +304,7 @@ pub fn exchange(
     escaped_name: &str,
     id_token: &Secret<String>,
     auth_type: &str,
+    command: &str,
     observer: &dyn Observer,
 ) -> Result<Secret<String>, ExchangeError> {
     let bad = || ExchangeError::BadRegistry {
@@ -317,7 +319,7 @@ pub fn exchange(
     let req = Request {
         method: "POST",
         url: url.clone(),
-        headers: exchange_headers(auth_type),
+        headers: exchange_headers(auth_type, command),
         body: Some(&[]),
         auth: Some(&auth),
         spec: "the token exchange".into(),

@@ -19,13 +19,18 @@ pub struct RecordJson<'a> {
     pub version: Option<&'a str>,
     /// Relative to the workspace root.
     pub directory: &'a str,
-    /// `published`, `dry-run`, `already-published`, `skipped-private`,
+    /// `published`, `staged` (`--stage`: staged, not on the registry
+    /// until approved), `dry-run`, `already-published`, `skipped-private`,
     /// `not-ready`, `held` (ready, but nothing was uploaded because another
     /// package is not ready), `failed`, `not-uploaded` (ready, but no upload
     /// started after another one failed).
     pub outcome: &'static str,
     /// Why a package is not ready (`new-package`, `no-trusted-publisher`, …).
     pub reason: Option<&'static str>,
+    /// `--stage`: the registry's id for the staged version (`npm stage
+    /// approve <id>`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<&'a str>,
     /// On the registry after this run.
     pub on_registry: bool,
     /// `trusted-publishing`, `token`, `basic`, `client-certificate`, `none`.
@@ -77,6 +82,7 @@ impl<'a> RecordJson<'a> {
                 State::NotReady(n) => Some(n.code()),
                 _ => None,
             },
+            stage_id: r.state.staged().flatten(),
             on_registry: r.state.on_registry(),
             auth: r.auth,
             provenance: Attached::from(r.provenance.as_ref()),
@@ -109,6 +115,10 @@ fn result_words(r: &Row) -> String {
         State::Published(Outcome::PublishedDespiteError) => {
             "published (found on the registry after an unclear answer)".into()
         }
+        State::Published(Outcome::Staged { stage_id }) => match stage_id {
+            Some(id) => format!("staged (id {id})"),
+            None => "staged (no id in the answer)".into(),
+        },
         State::Published(_) if r.problem.is_some() => {
             "published (then a publish script failed)".into()
         }
@@ -306,7 +316,8 @@ fn summary_line(r: &BatchReport) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let published = count(&|s| matches!(s, State::Published(_)));
+    let staged = count(&|s| s.staged().is_some());
+    let published = count(&|s| matches!(s, State::Published(_))) - staged;
     let already = count(&|s| *s == State::AlreadyPublished);
     let private = count(&|s| *s == State::Private);
     let not_ready = count(&|s| matches!(s, State::NotReady(_)));
@@ -332,6 +343,11 @@ fn summary_line(r: &BatchReport) -> String {
                 if on.is_empty() { "nothing".to_string() } else { on }
             },
             names(&missing)
+        );
+    }
+    if staged > 0 {
+        return format!(
+            "staged {staged} package(s) (not on the registry until approved: `npm stage approve <id>` for each, dependencies first), {already} already published, {private} private skipped"
         );
     }
     format!(

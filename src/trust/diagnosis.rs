@@ -315,10 +315,17 @@ pub(super) fn exchange_diagnosis(
             hint = "fix the id token (audience, expiry, issuer) as described above".into();
         }
         Some(403) => {
-            explanation.push(
-                "403: the registry found a trusted publisher that matches this job, but it does not allow this publish. Either the trusted publisher allows only staged publishes (`npm stage publish`) — edit its allowed actions on the registry — or the package's publishing-access setting forbids publishing this way.".into(),
-            );
-            hint = "allow publishing (not only staged publishing) in the package's trusted-publisher settings, or check its publishing access".into();
+            if i.stage {
+                explanation.push(
+                    "403: the registry found a trusted publisher that matches this job, but it does not allow a staged publish. Either the trusted publisher allows only direct publishes — edit its allowed actions on the registry — or the package's publishing-access setting forbids publishing this way.".into(),
+                );
+                hint = "allow staged publishing in the package's trusted-publisher settings, or publish directly (without --stage)".into();
+            } else {
+                explanation.push(
+                    "403: the registry found a trusted publisher that matches this job, but it does not allow this publish. Either the trusted publisher allows only staged publishes (`npm stage publish`, here `trustpub publish --stage`) — edit its allowed actions on the registry — or the package's publishing-access setting forbids publishing this way.".into(),
+                );
+                hint = "if the trusted publisher allows only staged publishes, run trustpub publish --stage (then approve with npm stage approve <id>); else allow publishing in the package's trusted-publisher settings, or check its publishing access".into();
+            }
         }
         Some(404) => {
             explanation.push(

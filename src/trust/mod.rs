@@ -53,6 +53,8 @@ pub struct Inputs<'a> {
     pub repository: Option<&'a Value>,
     /// The `npm-auth-type` header value.
     pub auth_type: String,
+    /// A staged publish (`npm-command: stage` on the exchange).
+    pub stage: bool,
     pub client: &'a Client,
     pub observer: &'a dyn Observer,
     /// Where the tokens are masked before they can appear anywhere.
@@ -163,6 +165,7 @@ pub fn attempt(mode: Mode, i: &Inputs<'_>) -> Attempt {
         i.escaped,
         &id.token,
         &i.auth_type,
+        if i.stage { "stage" } else { "publish" },
         i.observer,
     ) {
         Ok(token) => {

@@ -34,6 +34,7 @@ mod script_shell;
 mod snapshots;
 mod snapshots_faults;
 mod snapshots_workspaces;
+mod stage;
 mod supply_chain;
 mod support;
 mod trusted;

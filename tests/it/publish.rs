@@ -52,7 +52,7 @@ fn sri_sha512(bytes: &[u8]) -> String {
     )
 }
 
-fn gunzip(bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn gunzip(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     flate2::read::MultiGzDecoder::new(bytes)
         .read_to_end(&mut out)
@@ -61,13 +61,13 @@ fn gunzip(bytes: &[u8]) -> Vec<u8> {
 }
 
 /// The user-agent trustpub must send outside CI.
-fn user_agent() -> String {
+pub(crate) fn user_agent() -> String {
     crate::support::expected_user_agent(None)
 }
 
 /// Whether `req` carries exactly the planted token as a bearer token
 /// (a boolean, so that no assertion message shows the header).
-fn bearer(req: &Request, token: &str) -> bool {
+pub(crate) fn bearer(req: &Request, token: &str) -> bool {
     req.header("authorization") == Some(format!("Bearer {token}").as_str())
 }
 
@@ -284,7 +284,7 @@ fn only_version(doc: &Value) -> String {
 }
 
 /// Removes what trustpub deliberately does not send from npm's document.
-fn strip_npm_only(doc: &mut Value, tarball: bool) {
+pub(crate) fn strip_npm_only(doc: &mut Value, tarball: bool) {
     let version = only_version(doc);
     let vdoc = doc["versions"][&version].as_object_mut().unwrap();
     let mut keys = vec!["_nodeVersion", "_npmVersion"];
@@ -302,7 +302,7 @@ fn strip_npm_only(doc: &mut Value, tarball: bool) {
 
 /// The attachment's tarball, after checking that `length`, `dist.integrity`
 /// and `dist.shasum` describe exactly those bytes.
-fn attachment(doc: &Value, who: &str) -> Vec<u8> {
+pub(crate) fn attachment(doc: &Value, who: &str) -> Vec<u8> {
     let version = only_version(doc);
     let att = doc["_attachments"].as_object().expect("_attachments");
     assert_eq!(att.len(), 1, "{who}: one attachment");
@@ -324,7 +324,7 @@ fn attachment(doc: &Value, who: &str) -> Vec<u8> {
 }
 
 /// Replaces the values that depend on the gzip bytes.
-fn neutralise_gzip(doc: &mut Value) {
+pub(crate) fn neutralise_gzip(doc: &mut Value) {
     let version = only_version(doc);
     if let Some(att) = doc["_attachments"].as_object_mut() {
         for a in att.values_mut() {

@@ -1,10 +1,14 @@
 //! A tiny HTTP/1.1 registry on 127.0.0.1 that records every request.
 //!
-//! It answers `PUT` with `201 {"ok":true}` and everything else (packument
+//! It answers `PUT` with `201 {"ok":true}`, a staged publish (`POST
+//! /-/stage/package/<name>`) with `201 {"stageId": "<n-th id>"}` (or the
+//! status set by [`RecordingRegistry::answer_stage_with`]), and everything
+//! else (packument
 //! `GET`s, the update check, …) with `404`. It listens on a port chosen by
 //! the OS, serves at most [`MAX_CONNECTIONS`] connections for at most
 //! [`LIFETIME`], and stops when dropped ([`super::http::Server`]).
 
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,28 +24,65 @@ const MAX_REQUESTS_PER_CONNECTION: usize = 64;
 
 pub struct RecordingRegistry {
     requests: Arc<Mutex<Vec<Request>>>,
+    stage_status: Arc<AtomicU16>,
     server: Server,
+}
+
+/// The stage id the registry gives the `n`-th staged publish (from 1).
+pub fn stage_id(n: usize) -> String {
+    format!("00000000-0000-4000-8000-{n:012}")
 }
 
 impl RecordingRegistry {
     pub fn start() -> RecordingRegistry {
-        let requests = Arc::new(Mutex::new(Vec::new()));
+        let requests: Arc<Mutex<Vec<Request>>> = Arc::new(Mutex::new(Vec::new()));
+        let stage_status = Arc::new(AtomicU16::new(201));
         let server = {
             let requests = Arc::clone(&requests);
+            let stage_status = Arc::clone(&stage_status);
             Server::start(MAX_CONNECTIONS, LIFETIME, move |stream, stop| {
                 let _ = serve_connection(stream, stop, MAX_REQUESTS_PER_CONNECTION, |req, w| {
-                    let (status, body): (u16, &[u8]) = if req.method == "PUT" {
-                        (201, b"{\"ok\":true}")
+                    let mut all = requests.lock().unwrap();
+                    let (status, body): (u16, Vec<u8>) = if req.method == "PUT" {
+                        (201, b"{\"ok\":true}".to_vec())
+                    } else if req.method == "POST" && req.url.contains("/-/stage/package/") {
+                        let n = all.iter().filter(|r| r.method == "POST").count() + 1;
+                        match stage_status.load(Ordering::SeqCst) {
+                            201 => (
+                                201,
+                                format!("{{\"stageId\":\"{}\"}}", stage_id(n)).into_bytes(),
+                            ),
+                            s => (s, b"{\"error\":\"stage refused\"}".to_vec()),
+                        }
                     } else {
-                        (404, b"{\"error\":\"Not found\"}")
+                        (404, b"{\"error\":\"Not found\"}".to_vec())
                     };
-                    requests.lock().unwrap().push(req);
-                    write_response(w, status, &[], body, true)?;
+                    all.push(req);
+                    drop(all);
+                    write_response(w, status, &[], &body, true)?;
                     Ok(Next::KeepAlive)
                 });
             })
         };
-        RecordingRegistry { requests, server }
+        RecordingRegistry {
+            requests,
+            stage_status,
+            server,
+        }
+    }
+
+    /// Staged publishes are answered with `status` (and no stage id) from
+    /// now on.
+    pub fn answer_stage_with(&self, status: u16) {
+        self.stage_status.store(status, Ordering::SeqCst);
+    }
+
+    /// The staged publishes (`POST /-/stage/package/…`) received so far.
+    pub fn stages(&self) -> Vec<Request> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.method == "POST" && r.url.contains("/-/stage/package/"))
+            .collect()
     }
 
     pub fn port(&self) -> u16 {

@@ -67,8 +67,51 @@ enum Source {
 /// The workspace whose root is `start` or an ancestor of it (see the
 /// module docs); `None` when `start` is in no workspace.
 pub fn find(start: &Path) -> Result<Option<Workspace>, WorkspaceError> {
-    let start = fs::canonicalize(start).unwrap_or_else(|_| start.to_path_buf());
-    let npm_root = npm_root(&start)?;
+    // The path as given first (a member that is a symbolic link to a
+    // directory elsewhere belongs to the workspace it is linked into), then
+    // the real one.
+    let start = &std::path::absolute(start).unwrap_or_else(|_| start.to_path_buf());
+    let logical = crate::manifest::clean_path(start);
+    if let Some(ws) = find_from(&logical)? {
+        return Ok(Some(ws));
+    }
+    match fs::canonicalize(start) {
+        Ok(real) if real != logical => find_from(&real),
+        _ => Ok(None),
+    }
+}
+
+/// The most workspace patterns trustpub reads (each directory is matched
+/// against every pattern: the walk's time grows with both).
+const PATTERNS_MAX: usize = 1_000;
+
+/// Patterns trustpub can walk: not too many, none outside the root.
+fn check_patterns(path: &Path, field: &str, patterns: &[String]) -> Result<(), WorkspaceError> {
+    let field_error = |problem: String| WorkspaceError::Field {
+        path: path.to_path_buf(),
+        field: field.into(),
+        problem,
+    };
+    if patterns.len() > PATTERNS_MAX {
+        return Err(field_error(format!(
+            "has {} patterns, more than the {PATTERNS_MAX} trustpub reads",
+            patterns.len()
+        )));
+    }
+    for p in patterns {
+        let bare = p.trim_start_matches('!');
+        let bare = bare.strip_prefix("./").unwrap_or(bare);
+        if bare == ".." || bare.starts_with("../") {
+            return Err(field_error(format!(
+                "names directories outside the workspace root ({p:?}), which trustpub does not read: move those packages inside the root, or publish them on their own"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn find_from(start: &Path) -> Result<Option<Workspace>, WorkspaceError> {
+    let npm_root = npm_root(start)?;
     let pnpm_root = start
         .ancestors()
         .find(|d| is_file(&d.join("pnpm-workspace.yaml")))
@@ -105,7 +148,9 @@ pub fn find(start: &Path) -> Result<Option<Workspace>, WorkspaceError> {
             path: pkg_path.clone(),
             reason: "it does not exist".into(),
         })?;
-        Source::PackageJson(workspace_patterns(&pkg_path, json)?.unwrap_or_default())
+        let patterns = workspace_patterns(&pkg_path, json)?.unwrap_or_default();
+        check_patterns(&pkg_path, "workspaces", &patterns)?;
+        Source::PackageJson(patterns)
     };
 
     let root_package = root_json
@@ -415,7 +460,15 @@ fn walk(
                     limit: WALK_MAX,
                 });
             }
-            if !link && depth + 1 < DEPTH_MAX {
+            if !link {
+                if depth + 1 >= DEPTH_MAX {
+                    // Deeper directories would be skipped without a word.
+                    return Err(WorkspaceError::TooDeep {
+                        path: limit_path.to_path_buf(),
+                        dir: root.join(&child),
+                        limit: DEPTH_MAX,
+                    });
+                }
                 stack.push((path, child.clone(), depth + 1));
             }
             out.push(child);
@@ -509,6 +562,7 @@ fn pnpm_members(root: &Path, path: &Path, doc: &Yaml) -> Result<Vec<Member>, Wor
             })
         }
     };
+    check_patterns(path, "packages", &patterns)?;
     // `pattern.replace(/\/?$/, '/package.json')`, a leading `./` dropped.
     let manifest_glob = |p: &str| {
         let p = p.strip_prefix("./").unwrap_or(p).trim_end_matches('/');

@@ -44,6 +44,14 @@ pub enum WorkspaceError {
     #[error("the workspace patterns of {} reach more than {limit} directories, more than trustpub walks", path.display())]
     TooLarge { path: PathBuf, limit: usize },
 
+    /// The walk reached a directory deeper than it goes.
+    #[error("the workspace patterns of {} reach {}, more than {limit} directories deep, deeper than trustpub walks", path.display(), dir.display())]
+    TooDeep {
+        path: PathBuf,
+        dir: PathBuf,
+        limit: usize,
+    },
+
     /// `--workspace` filters that matched nothing (or `--workspaces` in a
     /// workspace without members).
     #[error("No workspaces found{}", no_workspaces(filters))]
@@ -125,6 +133,9 @@ impl WorkspaceError {
     /// What to do about it.
     pub fn hint(&self) -> String {
         match self {
+            WorkspaceError::TooDeep { .. } => {
+                "narrow the patterns (a pattern such as \"**\" walks the whole tree), or exclude that directory with a negated pattern".into()
+            }
             WorkspaceError::Read { path, .. } => format!(
                 "make {} a readable regular file, or remove it",
                 path.display()

@@ -147,6 +147,15 @@ pub enum RewriteError {
         /// The range pnpm would write there, when the workspace tells.
         suggest: Option<String>,
     },
+    /// `workspace:`/`catalog:` in a package that no workspace around it
+    /// lists: nothing can resolve it, and published as it is nobody could
+    /// install the package.
+    #[error("{at}, but {} is in no workspace trustpub can find, so nothing can resolve the {protocol} protocol", dir.display())]
+    NoWorkspace {
+        at: Box<DepAt>,
+        protocol: &'static str,
+        dir: PathBuf,
+    },
     /// A `workspace:` range naming no member.
     #[error("{at}, but no package of the workspace at {} is named \"{target}\"", root.display())]
     NoMember {
@@ -197,6 +206,10 @@ impl RewriteError {
 
     pub fn hint(&self) -> Option<String> {
         Some(match self {
+            RewriteError::NoWorkspace { at, protocol, .. } => format!(
+                "publish it from the workspace it belongs to (a package.json \"workspaces\" or pnpm-workspace.yaml around it that lists this directory), or write a version range in {} \"{}\" instead of the {protocol} protocol",
+                at.field, at.name
+            ),
             RewriteError::NpmProtocol {
                 at,
                 protocol,
@@ -272,13 +285,44 @@ pub fn for_package_in(
     }
     let ws = match super::discover::find(dir) {
         Ok(Some(ws)) => ws,
-        Ok(None) => return Ok(None),
+        Ok(None) => return no_workspace(dir, &raw),
         // A workspace trustpub cannot read (a broken member elsewhere, say)
         // stops only a package that needs it: npm packs the others.
         Err(e) if has_protocols(&raw) => return Err(e.into()),
         Err(_) => return Ok(None),
     };
     publish_manifest(&ws, dir, &raw, &raw_bytes)
+}
+
+/// A package in no workspace: as it is, unless it has `workspace:` or
+/// `catalog:` ranges, which nothing could resolve.
+fn no_workspace(dir: &Path, raw: &Map<String, Value>) -> Result<Option<Rewritten>, RewriteError> {
+    for field in DEP_FIELDS {
+        let Some(deps) = raw.get(field).and_then(Value::as_object) else {
+            continue;
+        };
+        for (name, v) in deps {
+            let Some(spec) = v.as_str() else { continue };
+            let protocol = if spec.starts_with("workspace:") {
+                "workspace:"
+            } else if spec.starts_with("catalog:") {
+                "catalog:"
+            } else {
+                continue;
+            };
+            return Err(RewriteError::NoWorkspace {
+                at: Box::new(DepAt {
+                    path: dir.join("package.json"),
+                    field: field.to_string(),
+                    name: name.clone(),
+                    spec: spec.to_string(),
+                }),
+                protocol,
+                dir: dir.to_path_buf(),
+            });
+        }
+    }
+    Ok(None)
 }
 
 fn has_protocols(raw: &Map<String, Value>) -> bool {
@@ -609,6 +653,15 @@ impl Cx<'_> {
         let rest = &after[op.len()..];
         if peer_version_len(rest) > 0 {
             return Ok((spec.replacen("workspace:", "", 1), false));
+        }
+        // An alias (`workspace:name@^`) or a path (`workspace:../dir`) in a
+        // peer dependency: pnpm 10 writes an invalid range for these and
+        // pnpm 12 something else again; neither is worth reproducing.
+        if !rest.is_empty() {
+            return Err(RewriteError::Unsupported {
+                at: self.at(d),
+                what: "a peer dependency written as an alias or a path, which pnpm versions publish differently (pnpm 10 as an invalid range)".into(),
+            });
         }
         let m = self.by_name(d, d.name)?;
         let v = self.version_of(d, m)?;

@@ -1196,3 +1196,157 @@ fn a_recheck_that_finds_another_tarball_stops_the_package_and_its_dependents() {
     assert_eq!(w.record(&doc, "b")["outcome"], "not-uploaded", "{doc:#}");
     w.check_leaks(&run);
 }
+
+// ---------------------------------------------------------------------------
+// Found by the second adversarial review: inputs that used to pass silently.
+
+fn write_json(path: &std::path::Path, v: &Value) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, serde_json::to_string_pretty(v).unwrap() + "\n").unwrap();
+}
+
+#[test]
+fn a_symlinked_member_is_rewritten_and_a_package_in_no_workspace_is_refused() {
+    let sb = Sandbox::new();
+    let root = sb.root.join("ws");
+    fs::create_dir_all(&root).unwrap();
+    write_json(
+        &root.join("package.json"),
+        &json!({"name": "root", "private": true, "packageManager": "pnpm@12.25.1"}),
+    );
+    fs::write(
+        root.join("pnpm-workspace.yaml"),
+        "packages:\n  - packages/*\n",
+    )
+    .unwrap();
+    write_json(
+        &root.join("packages/b/package.json"),
+        &json!({"name": "b", "version": "1.2.0"}),
+    );
+    // packages/o is a link to a directory outside the tree.
+    let outside = sb.root.join("outside/o");
+    write_json(
+        &outside.join("package.json"),
+        &json!({"name": "o", "version": "1.0.0", "dependencies": {"b": "workspace:^"}}),
+    );
+    crate::support::make_symlink(&outside, &root.join("packages/o")).unwrap();
+    let run = sb
+        .trustpub(["pack", "--dry-run", "--json", "packages/o"])
+        .cwd(&root)
+        .run();
+    run.success();
+    let dest = sb.root.join("packed");
+    fs::create_dir_all(&dest).unwrap();
+    let run = sb
+        .trustpub(["pack", "--pack-destination"])
+        .arg(&dest)
+        .arg("packages/o")
+        .cwd(&root)
+        .run();
+    run.success();
+    let tgz = fs::read(dest.join("o-1.0.0.tgz")).unwrap();
+    let mut tar = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&tgz[..]), &mut tar).unwrap();
+    let ar = crate::support::tar::parse(&tar);
+    let pj = ar
+        .entries
+        .iter()
+        .find(|e| e.path() == "package/package.json")
+        .expect("package.json in the tarball");
+    let text = String::from_utf8_lossy(&pj.data);
+    assert!(text.contains("\"b\": \"^1.2.0\""), "{text}");
+
+    // The same package.json outside any workspace: nothing can resolve it.
+    let run = sb.trustpub(["pack", "--dry-run"]).cwd(&outside).run();
+    run.expect_code(2);
+    assert!(
+        run.stderr()
+            .contains("is in no workspace trustpub can find"),
+        "{}",
+        run.describe
+    );
+}
+
+#[test]
+fn workspace_patterns_trustpub_cannot_walk_are_refused_not_skipped() {
+    let sb = Sandbox::new();
+    let cases: [(&str, Value, &str); 3] = [
+        (
+            "outside",
+            json!({"name": "r", "private": true, "workspaces": ["packages/*", "../ext/*"]}),
+            "names directories outside the workspace root",
+        ),
+        (
+            "many",
+            json!({"name": "r", "private": true,
+                "workspaces": (0..1001).map(|i| format!("p{i}")).collect::<Vec<_>>()}),
+            "more than the 1000 trustpub reads",
+        ),
+        (
+            "deep",
+            json!({"name": "r", "private": true, "workspaces": ["packages/**"]}),
+            "deeper than trustpub walks",
+        ),
+    ];
+    for (dir, manifest, words) in cases {
+        let root = sb.root.join(dir);
+        write_json(&root.join("package.json"), &manifest);
+        write_json(
+            &root.join("packages/a/package.json"),
+            &json!({"name": "a", "version": "1.0.0"}),
+        );
+        if dir == "deep" {
+            let mut p = root.join("packages");
+            for i in 0..70 {
+                p = p.join(format!("d{i}"));
+            }
+            write_json(
+                &p.join("package.json"),
+                &json!({"name": "deepest", "version": "1.0.0"}),
+            );
+        }
+        let run = sb
+            .trustpub(["publish", "--workspaces", "--dry-run", "--offline"])
+            .cwd(&root)
+            .run();
+        run.expect_code(2);
+        assert!(run.stderr().contains(words), "{dir}: {}", run.describe);
+    }
+}
+
+#[test]
+fn a_peer_dependency_as_an_alias_or_a_path_is_refused_in_pnpm() {
+    let sb = Sandbox::new();
+    let root = sb.root.join("ws");
+    fs::create_dir_all(&root).unwrap();
+    write_json(
+        &root.join("package.json"),
+        &json!({"name": "root", "private": true, "packageManager": "pnpm@12.25.1"}),
+    );
+    fs::write(
+        root.join("pnpm-workspace.yaml"),
+        "packages:\n  - packages/*\n",
+    )
+    .unwrap();
+    write_json(
+        &root.join("packages/b/package.json"),
+        &json!({"name": "b", "version": "1.2.3"}),
+    );
+    for spec in ["workspace:b@^", "workspace:../b"] {
+        write_json(
+            &root.join("packages/e/package.json"),
+            &json!({"name": "e", "version": "1.0.0", "peerDependencies": {"b": spec}}),
+        );
+        let run = sb
+            .trustpub(["pack", "--dry-run", "packages/e"])
+            .cwd(&root)
+            .run();
+        run.expect_code(2);
+        assert!(
+            run.stderr()
+                .contains("a peer dependency written as an alias or a path"),
+            "{spec}: {}",
+            run.describe
+        );
+    }
+}

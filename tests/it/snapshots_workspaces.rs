@@ -217,6 +217,37 @@ fn workspace_file_errors() {
             false,
         ),
     );
+    // A walk deeper than trustpub goes.
+    let w = Ws::new("wf-deep", &[member("a", &[])]);
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(w.root.join("package.json")).unwrap()).unwrap();
+    manifest["workspaces"] = serde_json::json!(["packages/**"]);
+    w.write("package.json", &manifest);
+    let mut deep = w.root.join("packages");
+    for i in 0..70 {
+        deep = deep.join(format!("d{i}"));
+    }
+    fs::create_dir_all(&deep).unwrap();
+    shots.add(
+        "a walk deeper than trustpub goes",
+        shot(&w, &offline(w.publish()).run(), 2, false),
+    );
+
+    // A package with workspace: ranges that no workspace lists.
+    let lone = w.sb.package(
+        "lone",
+        &serde_json::json!({"name": "lone", "version": "1.0.0", "dependencies": {"x": "workspace:*"}}),
+        &[],
+    );
+    shots.add(
+        "workspace: ranges in no workspace",
+        shot(
+            &w,
+            &w.sb.trustpub(["pack", "--dry-run"]).arg(&lone).run(),
+            2,
+            false,
+        ),
+    );
     snap!("workspace_file_errors", shots.0);
 }
 

@@ -243,6 +243,7 @@ fn publish_options(a: PublishArgs) -> PublishOptions {
         offline: a.offline,
         stage: a.stage,
         workspace: None,
+        allow_trust_downgrade: a.allow_trust_downgrade,
         trusted_publishing: a.trusted_publishing,
         sigstore: {
             let mut urls = SigstoreUrls::default();

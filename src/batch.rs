@@ -76,6 +76,9 @@ pub enum NotReady {
     NotInCi,
     /// This version is on the registry with another tarball.
     VersionConflict,
+    /// Earlier versions went out through trusted publishing or with
+    /// provenance, and this one would not.
+    TrustDowngrade,
     /// It could not be packed or failed a check before any request.
     Prepare,
     /// A registry check or the provenance preflight failed.
@@ -94,6 +97,7 @@ impl NotReady {
             NotReady::NoCredential => "no usable credential",
             NotReady::NotInCi => "not in CI",
             NotReady::VersionConflict => "version published with another tarball",
+            NotReady::TrustDowngrade => "trust downgrade",
             NotReady::Prepare => "cannot be packed or published",
             NotReady::Preflight => "registry check failed",
         }
@@ -111,6 +115,7 @@ impl NotReady {
             NotReady::NoCredential => "no-credential",
             NotReady::NotInCi => "not-in-ci",
             NotReady::VersionConflict => "version-conflict",
+            NotReady::TrustDowngrade => "trust-downgrade",
             NotReady::Prepare => "prepare-failed",
             NotReady::Preflight => "preflight-failed",
         }
@@ -575,7 +580,13 @@ fn checked(
                 },
             ))),
         )),
-        Err(e) => Err((NotReady::Preflight, Problem::from_error(&publish_error(e)))),
+        Err(e) => {
+            let why = match e {
+                PreflightError::TrustDowngrade { .. } => NotReady::TrustDowngrade,
+                _ => NotReady::Preflight,
+            };
+            Err((why, Problem::from_error(&publish_error(e))))
+        }
     }
 }
 

@@ -168,6 +168,11 @@ pub struct PublishArgs {
     pub trusted_publishing: Mode,
     #[command(flatten)]
     pub workspaces: WorkspaceArgs,
+    /// Publish although earlier versions went out through trusted
+    /// publishing or with provenance and this one would not (a trust
+    /// downgrade, which installers may refuse).
+    #[arg(long)]
+    pub allow_trust_downgrade: bool,
     /// Do what `changeset publish` does after publishing: print
     /// `New tag: <name>@<version>` for each published package (and append
     /// its event to $CHANGESETS_OUTPUT when set) and create that git tag

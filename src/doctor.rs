@@ -243,9 +243,12 @@ pub fn doctor(
     };
 
     // preflight: does the package exist, and is this version new?
-    let (package_check, new_package) =
+    let (package_check, new_package, history) =
         packument_check(&target, auth.as_ref(), &m, provider.is_some());
     report.checks.push(package_check);
+    if let Some(c) = trust_history_check(&history, provider.is_some() && auth.is_none()) {
+        report.checks.push(c);
+    }
     report.new_package = new_package;
     // The fallback credentials, for the record.
     report
@@ -480,10 +483,14 @@ fn packument_check(
     auth: Option<&Auth>,
     m: &Manifest,
     in_ci: bool,
-) -> (Check, bool) {
+) -> (Check, bool, crate::registry::TrustHistory) {
     let url = &target.package_url;
     let found = publish::read_packument(&target.client, url, auth, &m.name, None);
     let new_package = matches!(found, Ok(None));
+    let history = match &found {
+        Ok(Some(p)) => p.trust_history(),
+        _ => Default::default(),
+    };
     let check = match found {
         Ok(Some(p)) if publish::published_version(&p, &m.version).is_some() => Check {
             name: "package".into(),
@@ -524,7 +531,38 @@ fn packument_check(
             fix: Some("run 'trustpub doctor' where it can reach the registry (in the publishing job, it would fail the publish)".into()),
         },
     };
-    (check, new_package)
+    (check, new_package, history)
+}
+
+/// What the published versions promise: a publish with a token, or without
+/// provenance, after versions that went out through trusted publishing or
+/// with provenance is refused (a trust downgrade). In CI, when trusted
+/// publishing just failed, that is where the publish would stop.
+fn trust_history_check(
+    history: &crate::registry::TrustHistory,
+    trusted_failed_in_ci: bool,
+) -> Option<Check> {
+    let mut how = Vec::new();
+    if let Some(v) = &history.trusted_publishing {
+        how.push(format!("through trusted publishing ({v})"));
+    }
+    if let Some(v) = &history.provenance {
+        how.push(format!("with provenance ({v})"));
+    }
+    if how.is_empty() {
+        return None;
+    }
+    let downgrade = trusted_failed_in_ci && history.trusted_publishing.is_some();
+    Some(Check {
+        name: "trust history".into(),
+        status: if downgrade { Status::Fail } else { Status::Info },
+        message: format!(
+            "earlier versions went out {}: a publish with a token or without provenance is refused as a trust downgrade{}",
+            how.join(" and "),
+            if downgrade { ", and trusted publishing failed in this job" } else { "" }
+        ),
+        fix: downgrade.then(|| "fix trusted publishing (see above), or publish with --allow-trust-downgrade if the downgrade is deliberate".into()),
+    })
 }
 
 /// What can stop `doctor` before it reports (a failed check is in the

@@ -55,6 +55,10 @@ pub struct PublishOptions {
     /// `--offline` (with `--dry-run`): no trusted publishing, no credential
     /// requirement, no packument read, no provenance; said in one line.
     pub offline: bool,
+    /// `--allow-trust-downgrade`: publish with a token, or without
+    /// provenance, although earlier versions were published through trusted
+    /// publishing or with provenance.
+    pub allow_trust_downgrade: bool,
     /// The workspace the package belongs to, when the caller found it
     /// already (a workspace run); else it is looked for around the package.
     pub workspace: Option<std::sync::Arc<crate::workspace::Workspace>>,
@@ -247,6 +251,13 @@ pub enum PreflightError {
         highest: String,
         registry: String,
     },
+    #[error("{name}@{earlier} was published {how}, but this publish would go out {now}: a trust downgrade")]
+    TrustDowngrade {
+        name: String,
+        earlier: String,
+        how: &'static str,
+        now: String,
+    },
     #[error("provenance cannot be made: {0}")]
     ProvenanceBlocked(Blocked),
     #[error(transparent)]
@@ -260,7 +271,9 @@ pub enum PreflightError {
 impl PreflightError {
     pub fn exit_code(&self) -> i32 {
         match self {
-            PreflightError::DryRunUnchecked { .. } | PreflightError::Published(_) => 1,
+            PreflightError::DryRunUnchecked { .. }
+            | PreflightError::Published(_)
+            | PreflightError::TrustDowngrade { .. } => 1,
             PreflightError::Sign(e) => e.exit_code(),
             PreflightError::LatestDowngrade { .. }
             | PreflightError::ProvenanceBlocked(_)
@@ -274,6 +287,9 @@ impl PreflightError {
             PreflightError::DryRunUnchecked { .. } => "a dry run fails when the publish would fail or could not be checked; fix the registry or network, or add --offline to check only the local side".into(),
             PreflightError::Published(e) => e.hint(),
             PreflightError::LatestDowngrade { .. } => "publish an older line under its own tag, for example --tag v1-maintenance".into(),
+            PreflightError::TrustDowngrade { how, .. } => format!(
+                "publish from the CI job that published it {how} (fix what made trusted publishing or provenance fail: see above), or pass --allow-trust-downgrade if this is deliberate: installers that refuse trust downgrades (pnpm's trustPolicy: no-downgrade) will refuse this version"
+            ),
             PreflightError::ProvenanceBlocked(b) => b.fix.clone(),
             PreflightError::ProvenanceFile(_) => "make the bundle for this exact tarball (the subject is the package's purl and the tarball's sha512), or drop --provenance-file".into(),
             PreflightError::Statement(_) => "make provenance on GitHub Actions or GitLab CI, or publish without it (--no-provenance)".into(),
@@ -712,7 +728,8 @@ pub(crate) fn preflight(
     a: &Authenticated,
     printer: &Printer,
 ) -> Result<Checked, PreflightError> {
-    if let Some(same_integrity) = version_checks(opts, p, a, printer)? {
+    let mut history = registry::TrustHistory::default();
+    if let Some(same_integrity) = version_checks(opts, p, a, printer, &mut history)? {
         return Ok(Checked::Already { same_integrity });
     }
     let access_word = p
@@ -750,7 +767,43 @@ pub(crate) fn preflight(
         dry_run: p.dry_run,
         json: opts.json,
     })?;
+    match trust_downgrade(&history, p, a, &plan) {
+        Err(e) if opts.allow_trust_downgrade => printer.warn(
+            "trust-downgrade",
+            &format!("{e}; going ahead (--allow-trust-downgrade)"),
+        ),
+        other => other?,
+    }
     Ok(Checked::Go(plan))
+}
+
+/// No silent trust downgrade: when earlier versions went out through
+/// trusted publishing, or with provenance, this one must too.
+fn trust_downgrade(
+    history: &registry::TrustHistory,
+    p: &Prepared,
+    a: &Authenticated,
+    plan: &Plan,
+) -> Result<(), PreflightError> {
+    let downgrade = |earlier: &String, how: &'static str, now: String| {
+        Err(PreflightError::TrustDowngrade {
+            name: p.package.name.clone(),
+            earlier: earlier.clone(),
+            how,
+            now,
+        })
+    };
+    if let (Some(v), None) = (&history.trusted_publishing, &a.trusted) {
+        return downgrade(v, "through trusted publishing", format!("with {}", a.line));
+    }
+    let attaches = match plan {
+        Plan::Sign { .. } => true,
+        Plan::Made(m) => m.bundle.is_some() || m.statement.is_some(),
+    };
+    if let (Some(v), false) = (&history.provenance, attaches) {
+        return downgrade(v, "with provenance", "without provenance".into());
+    }
+    Ok(())
 }
 
 /// The registry's view of the package: is this version new, and would the
@@ -762,6 +815,7 @@ fn version_checks(
     p: &Prepared,
     a: &Authenticated,
     printer: &Printer,
+    history: &mut registry::TrustHistory,
 ) -> Result<Option<bool>, PreflightError> {
     let (config, registry) = (&p.config, &p.target.registry);
     let packument = if p.offline {
@@ -782,6 +836,9 @@ fn version_checks(
     } else {
         fetch_packument(p, a, printer)
     };
+    if let Some(k) = &packument {
+        *history = k.trust_history();
+    }
     if config.force() {
         return Ok(None);
     }

@@ -162,17 +162,78 @@ pub struct PackumentVersion {
     dist: Option<PackumentDist>,
     #[serde(default)]
     pub deprecated: Option<serde_json::Value>,
+    /// Who published it; `trustedPublisher` when it was trusted publishing.
+    #[serde(default, rename = "_npmUser")]
+    npm_user: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
 struct PackumentDist {
     #[serde(default)]
     integrity: Option<serde_json::Value>,
+    /// The registry's provenance record (`{url, provenance}`).
+    #[serde(default)]
+    attestations: Option<serde_json::Value>,
 }
 
 impl PackumentVersion {
     pub fn integrity(&self) -> Option<&str> {
         self.dist.as_ref()?.integrity.as_ref()?.as_str()
+    }
+
+    /// Published through trusted publishing (`_npmUser.trustedPublisher`).
+    pub fn by_trusted_publisher(&self) -> bool {
+        self.npm_user
+            .as_ref()
+            .and_then(|u| u.get("trustedPublisher"))
+            .is_some_and(crate::js::truthy)
+    }
+
+    /// Carries provenance (`dist.attestations`).
+    pub fn has_attestations(&self) -> bool {
+        self.dist
+            .as_ref()
+            .and_then(|d| d.attestations.as_ref())
+            .is_some_and(|a| a.is_object())
+    }
+}
+
+/// How the versions already on the registry were published: the highest
+/// version published through trusted publishing, and the highest that
+/// carries provenance.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct TrustHistory {
+    pub trusted_publishing: Option<String>,
+    pub provenance: Option<String>,
+}
+
+impl Packument {
+    pub fn trust_history(&self) -> TrustHistory {
+        let mut h = TrustHistory::default();
+        let highest = |cur: &mut Option<String>, v: &str| {
+            let newer = match cur.as_deref() {
+                None => true,
+                Some(c) => match (
+                    crate::semver::Version::parse(v, true),
+                    crate::semver::Version::parse(c, true),
+                ) {
+                    (Some(a), Some(b)) => a > b,
+                    _ => false,
+                },
+            };
+            if newer {
+                *cur = Some(v.to_string());
+            }
+        };
+        for (v, doc) in self.versions.iter().flatten() {
+            if doc.by_trusted_publisher() {
+                highest(&mut h.trusted_publishing, v);
+            }
+            if doc.has_attestations() {
+                highest(&mut h.provenance, v);
+            }
+        }
+        h
     }
 }
 
@@ -197,8 +258,10 @@ impl Packument {
                             PackumentVersion {
                                 dist: Some(PackumentDist {
                                     integrity: doc.pointer("/dist/integrity").cloned(),
+                                    attestations: doc.pointer("/dist/attestations").cloned(),
                                 }),
                                 deprecated: doc.get("deprecated").cloned(),
+                                npm_user: doc.get("_npmUser").cloned(),
                             },
                         )
                     })

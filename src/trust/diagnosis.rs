@@ -438,8 +438,31 @@ pub(super) fn claim_warnings(c: &Claims, provider: Provider, i: &Inputs<'_>) -> 
         if let Some(fork) = fork_pull_request(i.env) {
             out.push(fork);
         }
+        if let Some(sub) = c.str("sub").filter(|s| immutable_subject(s)) {
+            out.push(format!(
+                "this id token uses GitHub's immutable subject format (sub: {sub}), the default for repositories created or renamed on or after 2026-07-15. npm's exchange has been reported to refuse such tokens with \"package not found\" although the trusted publisher matches (npm/cli#9969, open): if every value above is right, that is the likely cause; publish with a token until npm accepts the format."
+            ));
+        }
     }
     out
+}
+
+/// `repo:OWNER@OWNER-ID/REPO@REPO-ID:…`: GitHub's immutable `sub` (the
+/// names each followed by their numeric id).
+fn immutable_subject(sub: &str) -> bool {
+    let Some(rest) = sub.strip_prefix("repo:") else {
+        return false;
+    };
+    let path = rest.split(':').next().unwrap_or_default();
+    let with_id = |part: &str| {
+        part.rsplit_once('@').is_some_and(|(name, id)| {
+            !name.is_empty() && !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())
+        })
+    };
+    match path.split_once('/') {
+        Some((owner, repo)) => with_id(owner) && with_id(repo),
+        None => false,
+    }
 }
 
 /// An issuer npm does not accept, when it is recognisably one.
@@ -647,6 +670,24 @@ pub(super) fn ago(secs: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn immutable_subjects_are_recognised() {
+        use super::immutable_subject;
+        assert!(immutable_subject(
+            "repo:octo-org@123456/octo-repo@456789:ref:refs/heads/main"
+        ));
+        assert!(immutable_subject("repo:a@1/b@2:environment:npm"));
+        assert!(!immutable_subject(
+            "repo:octo-org/octo-repo:ref:refs/heads/main"
+        ));
+        assert!(!immutable_subject(
+            "repo:octo-org@x/octo-repo@456789:ref:refs/heads/main"
+        ));
+        assert!(!immutable_subject(
+            "project_path:g/p:ref_type:branch:ref:main"
+        ));
+    }
+
     use super::*;
 
     #[test]

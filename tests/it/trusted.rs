@@ -1066,3 +1066,46 @@ fn a_registry_without_the_exchange_gets_a_short_note() {
     assert_eq!(registry.versions(&w.name), ["1.0.1"]);
     w.check_leaks(&run);
 }
+
+/// #14 item 4: an id token with GitHub's immutable subject
+/// (`repo:OWNER@ID/REPO@ID:…`) that the exchange refuses gets the known
+/// cause named (npm/cli#9969).
+#[test]
+fn an_immutable_subject_is_named_when_the_exchange_refuses() {
+    let w = World::github("gh-immutable");
+    let claims = w
+        .issuer
+        .github_claims("acme", "widgets", "release.yml")
+        .visibility("private")
+        .set(
+            "sub",
+            json!("repo:acme@1234567/widgets@7654321:ref:refs/heads/main"),
+        )
+        .build();
+    w.issuer.set_job(claims);
+    w.proxy.untrust(&w.name);
+    let run = w
+        .publish_on_github()
+        .args(["--trusted-publishing", "always"])
+        .run();
+    expect_code(&w, &run, 1);
+    expect_stderr(&w, &run, "uses GitHub's immutable subject format");
+    expect_stderr(&w, &run, "npm/cli#9969");
+    // A name-only subject gets no such line.
+    let w2 = World::github("gh-mutable");
+    w2.proxy.untrust(&w2.name);
+    let run2 = w2
+        .publish_on_github()
+        .args(["--trusted-publishing", "always"])
+        .run();
+    expect_code(&w2, &run2, 1);
+    expect_no_stderr(&w2, &run2, "immutable subject format");
+    w.check_leaks(&run);
+    w2.check_leaks(&run2);
+    insta::with_settings!({ prepend_module_to_snapshot => false, omit_expression => true }, {
+        insta::assert_snapshot!(
+            "trusted_immutable_subject",
+            crate::snapshots::world_shot(&w, &run, 1, false)
+        );
+    });
+}

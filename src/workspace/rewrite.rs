@@ -297,43 +297,50 @@ pub fn for_package_in(
 /// A package in no workspace: as it is, unless it has `workspace:` or
 /// `catalog:` ranges, which nothing could resolve.
 fn no_workspace(dir: &Path, raw: &Map<String, Value>) -> Result<Option<Rewritten>, RewriteError> {
-    for field in DEP_FIELDS {
-        let Some(deps) = raw.get(field).and_then(Value::as_object) else {
-            continue;
-        };
-        for (name, v) in deps {
-            let Some(spec) = v.as_str() else { continue };
-            let protocol = if spec.starts_with("workspace:") {
-                "workspace:"
-            } else if spec.starts_with("catalog:") {
-                "catalog:"
-            } else {
-                continue;
-            };
-            return Err(RewriteError::NoWorkspace {
-                at: Box::new(DepAt {
-                    path: dir.join("package.json"),
-                    field: field.to_string(),
-                    name: name.clone(),
-                    spec: spec.to_string(),
-                }),
-                protocol,
-                dir: dir.to_path_buf(),
-            });
-        }
+    match first_protocol(raw) {
+        None => Ok(None),
+        Some(p) => Err(RewriteError::NoWorkspace {
+            at: Box::new(DepAt {
+                path: dir.join("package.json"),
+                field: p.field.to_string(),
+                name: p.name.to_string(),
+                spec: p.spec.to_string(),
+            }),
+            protocol: p.protocol,
+            dir: dir.to_path_buf(),
+        }),
     }
-    Ok(None)
 }
 
-fn has_protocols(raw: &Map<String, Value>) -> bool {
-    DEP_FIELDS.iter().any(|f| {
-        raw.get(*f).and_then(Value::as_object).is_some_and(|deps| {
-            deps.values().any(|v| {
-                v.as_str()
-                    .is_some_and(|s| s.starts_with("workspace:") || s.starts_with("catalog:"))
+/// A dependency written with a protocol only a workspace resolves.
+struct Protocol<'a> {
+    field: &'static str,
+    name: &'a str,
+    spec: &'a str,
+    /// `workspace:` or `catalog:`.
+    protocol: &'static str,
+}
+
+/// The first dependency with a `workspace:` or `catalog:` range.
+fn first_protocol(raw: &Map<String, Value>) -> Option<Protocol<'_>> {
+    DEP_FIELDS.into_iter().find_map(|field| {
+        raw.get(field)?.as_object()?.iter().find_map(|(name, v)| {
+            let spec = v.as_str()?;
+            let protocol = ["workspace:", "catalog:"]
+                .into_iter()
+                .find(|p| spec.starts_with(p))?;
+            Some(Protocol {
+                field,
+                name,
+                spec,
+                protocol,
             })
         })
     })
+}
+
+fn has_protocols(raw: &Map<String, Value>) -> bool {
+    first_protocol(raw).is_some()
 }
 
 /// The manifest `ws`'s manager would publish for the member in
@@ -351,11 +358,11 @@ pub fn publish_manifest(
     };
     let out = match ws.manager {
         Manager::Npm => {
-            cx.refuse_protocols(raw, "npm")?;
+            cx.refuse_protocols(raw)?;
             return Ok(None);
         }
         Manager::Yarn if yarn_classic(ws) => {
-            cx.refuse_protocols(raw, "yarn 1")?;
+            cx.refuse_protocols(raw)?;
             return Ok(None);
         }
         Manager::Pnpm => {
@@ -517,38 +524,30 @@ impl Cx<'_> {
             })
     }
 
-    fn refuse_protocols(&self, raw: &Map<String, Value>, tool: &str) -> Result<(), RewriteError> {
-        let _ = tool;
-        for field in DEP_FIELDS {
-            let Some(deps) = raw.get(field).and_then(Value::as_object) else {
-                continue;
-            };
-            for (name, spec) in deps {
-                let Some(spec) = spec.as_str() else { continue };
-                let protocol = if spec.starts_with("workspace:") {
-                    "workspace:"
-                } else if spec.starts_with("catalog:") {
-                    "catalog:"
-                } else {
-                    continue;
-                };
-                let d = Dep { field, name, spec };
-                // What pnpm would publish there, as the fix to write.
-                let suggest = if protocol == "catalog:" {
-                    self.catalog(&d, spec).ok().flatten()
-                } else if field == "peerDependencies" {
-                    self.workspace_peer(&d, spec).ok().map(|r| r.0)
-                } else {
-                    self.workspace_regular(&d, spec).ok().map(|r| r.0)
-                };
-                return Err(RewriteError::NpmProtocol {
-                    at: self.at(&d),
-                    protocol,
-                    suggest,
-                });
-            }
-        }
-        Ok(())
+    fn refuse_protocols(&self, raw: &Map<String, Value>) -> Result<(), RewriteError> {
+        let Some(Protocol {
+            field,
+            name,
+            spec,
+            protocol,
+        }) = first_protocol(raw)
+        else {
+            return Ok(());
+        };
+        let d = Dep { field, name, spec };
+        // What pnpm would publish there, as the fix to write.
+        let suggest = if protocol == "catalog:" {
+            self.catalog(&d, spec).ok().flatten()
+        } else if field == "peerDependencies" {
+            self.workspace_peer(&d, spec).ok().map(|r| r.0)
+        } else {
+            self.workspace_regular(&d, spec).ok().map(|r| r.0)
+        };
+        Err(RewriteError::NpmProtocol {
+            at: self.at(&d),
+            protocol,
+            suggest,
+        })
     }
 
     /// pnpm's `resolveFromCatalog`.

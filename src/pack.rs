@@ -542,30 +542,10 @@ fn write_tar<W: Write + Send>(
             // node-tar makes the link target from the unstripped path.
             links.insert(key, rel.clone());
         }
-        if let Some(bytes) = package_json.filter(|_| rel == "package.json") {
-            let size = bytes.len() as u64;
-            tar::write_header(
-                &mut header,
-                &tar::Entry {
-                    path: &path,
-                    linkpath: None,
-                    mode,
-                    size,
-                    kind: tar::Kind::File,
-                },
-            );
-            out.write_all(&header).map_err(write_err)?;
-            out.write_all(bytes).map_err(write_err)?;
-            out.write_all(&ZEROS[..tar::padding(size)])
-                .map_err(write_err)?;
-            records.push(FileRecord {
-                path: entry_rel.to_string(),
-                size,
-                mode,
-            });
-            continue;
-        }
-        let size = meta.len();
+        // package.json as the workspace's manager writes it, when given;
+        // else the file itself, copied as it is read.
+        let rewritten = package_json.filter(|_| rel == "package.json");
+        let size = rewritten.map_or(meta.len(), |b| b.len() as u64);
         tar::write_header(
             &mut header,
             &tar::Entry {
@@ -577,7 +557,11 @@ fn write_tar<W: Write + Send>(
             },
         );
         out.write_all(&header).map_err(write_err)?;
-        if size > 0 {
+        if let Some(bytes) = rewritten {
+            out.write_all(bytes).map_err(write_err)?;
+            out.write_all(&ZEROS[..tar::padding(size)])
+                .map_err(write_err)?;
+        } else if size > 0 {
             let mut f = match opened {
                 Some(f) => f,
                 None => File::open(&abs).map_err(read_err)?,

@@ -184,8 +184,13 @@ impl Ws {
 
     /// `trustpub publish --workspaces` from the root, on GitHub Actions.
     pub(crate) fn publish(&self) -> Tp<'_> {
+        self.on_github(&["publish", "--workspaces"])
+    }
+
+    /// `trustpub <args>` from the root, on GitHub Actions, into the proxy.
+    fn on_github(&self, args: &[&str]) -> Tp<'_> {
         self.sb
-            .trustpub(["publish", "--workspaces"])
+            .trustpub(args)
             .args(["--registry", &self.proxy.url()])
             .cwd(&self.root)
             .env("GITHUB_ACTIONS", "true")
@@ -875,20 +880,10 @@ fn changesets_mode_outside_a_workspace_tags_v_version_and_a_failed_tag_fails_the
     git_in(&w.root, &home, &["add", "."]);
     git_in(&w.root, &home, &["commit", "-q", "-m", "init"]);
     let single = |extra: &[(&str, &str)]| {
-        let mut tp =
-            w.sb.trustpub(["publish", "--changesets", "--trusted-publishing", "always"])
-                .args(["--registry", &w.proxy.url()])
-                .cwd(&w.root)
-                .env("GITHUB_ACTIONS", "true")
-                .env("CI", "true")
-                .env("ACTIONS_ID_TOKEN_REQUEST_URL", w.issuer.request_url())
-                .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", w.issuer.request_token())
-                .env(
-                    "GITHUB_WORKFLOW_REF",
-                    "acme/widgets/.github/workflows/release.yml@refs/heads/main",
-                )
-                .env("GIT_CONFIG_NOSYSTEM", "1")
-                .env("HOME", &home);
+        let mut tp = w
+            .on_github(&["publish", "--changesets", "--trusted-publishing", "always"])
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", &home);
         for (k, v) in extra {
             tp = tp.env(k, v);
         }
@@ -1205,11 +1200,9 @@ fn write_json(path: &std::path::Path, v: &Value) {
     fs::write(path, serde_json::to_string_pretty(v).unwrap() + "\n").unwrap();
 }
 
-#[test]
-fn a_symlinked_member_is_rewritten_and_a_package_in_no_workspace_is_refused() {
-    let sb = Sandbox::new();
+/// `<sandbox>/ws`: a pnpm 12 workspace (`packages/*`) holding `b@version`.
+fn pnpm_workspace_with_b(sb: &Sandbox, version: &str) -> PathBuf {
     let root = sb.root.join("ws");
-    fs::create_dir_all(&root).unwrap();
     write_json(
         &root.join("package.json"),
         &json!({"name": "root", "private": true, "packageManager": "pnpm@12.25.1"}),
@@ -1221,8 +1214,15 @@ fn a_symlinked_member_is_rewritten_and_a_package_in_no_workspace_is_refused() {
     .unwrap();
     write_json(
         &root.join("packages/b/package.json"),
-        &json!({"name": "b", "version": "1.2.0"}),
+        &json!({"name": "b", "version": version}),
     );
+    root
+}
+
+#[test]
+fn a_symlinked_member_is_rewritten_and_a_package_in_no_workspace_is_refused() {
+    let sb = Sandbox::new();
+    let root = pnpm_workspace_with_b(&sb, "1.2.0");
     // packages/o is a link to a directory outside the tree.
     let outside = sb.root.join("outside/o");
     write_json(
@@ -1317,21 +1317,7 @@ fn workspace_patterns_trustpub_cannot_walk_are_refused_not_skipped() {
 #[test]
 fn a_peer_dependency_as_an_alias_or_a_path_is_refused_in_pnpm() {
     let sb = Sandbox::new();
-    let root = sb.root.join("ws");
-    fs::create_dir_all(&root).unwrap();
-    write_json(
-        &root.join("package.json"),
-        &json!({"name": "root", "private": true, "packageManager": "pnpm@12.25.1"}),
-    );
-    fs::write(
-        root.join("pnpm-workspace.yaml"),
-        "packages:\n  - packages/*\n",
-    )
-    .unwrap();
-    write_json(
-        &root.join("packages/b/package.json"),
-        &json!({"name": "b", "version": "1.2.3"}),
-    );
+    let root = pnpm_workspace_with_b(&sb, "1.2.3");
     for spec in ["workspace:b@^", "workspace:../b"] {
         write_json(
             &root.join("packages/e/package.json"),

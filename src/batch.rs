@@ -323,7 +323,10 @@ pub fn publish_workspaces(
             "run from the workspace (or name a directory inside it); a .tgz is published on its own, without --workspaces",
         ));
     }
-    let ws = discover::find(&start)?.ok_or(WorkspaceError::NotAWorkspace { dir: start.clone() })?;
+    // Shared with every package's prepare stage (the manifest rewriting).
+    let ws = std::sync::Arc::new(
+        discover::find(&start)?.ok_or(WorkspaceError::NotAWorkspace { dir: start.clone() })?,
+    );
     let selected = discover::select(&ws, &start, &opts.selection)?;
     printer.notice(&format!(
         "workspace {} ({}, {}): {} package(s) selected",
@@ -379,7 +382,7 @@ pub fn publish_workspaces(
     let base = publish::load_config(&opts.publish, env, cwd, printer).map_err(publish_error)?;
     let in_ws = BatchOptions {
         publish: PublishOptions {
-            workspace: Some(std::sync::Arc::new(ws.clone())),
+            workspace: Some(ws.clone()),
             ..opts.publish.clone()
         },
         ..opts.clone()

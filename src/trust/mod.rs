@@ -20,6 +20,7 @@
 //! and the UTC dates shown for the token's claims in `utc.rs`.
 
 mod diagnosis;
+pub mod drift;
 mod provenance_rule;
 mod utc;
 

@@ -265,9 +265,15 @@ impl Drift {
 
     /// What happened, in one paragraph.
     pub fn message(&self, name: &str) -> String {
+        self.message_from(name, "this job runs in")
+    }
+
+    /// [`Drift::message`] with another subject than the job (`the git
+    /// remote "origin" names`).
+    pub fn message_from(&self, name: &str, here: &str) -> String {
         let (p, c) = (&self.published, &self.current);
         let head = format!(
-            "{name}@{} was published from {}, but this job runs in {}",
+            "{name}@{} was published from {}, but {here} {}",
             self.version,
             p.shown(),
             c.shown()
@@ -291,7 +297,12 @@ impl Drift {
             ),
             Kind::Other { fork: false } => format!("{head}: another repository."),
             Kind::Moved => format!(
-                "{head}: renamed, transferred, or another repository (the provenance names no repository id to tell which)."
+                "{head}: renamed, transferred, or another repository ({}).",
+                if p.id.is_none() {
+                    "the provenance names no repository id to tell which"
+                } else {
+                    "only the publishing job's id token carries the repository id that tells which"
+                }
             ),
         }
     }

@@ -304,7 +304,9 @@ fn trusted_publisher_actions() {
         .run();
     expect_code(&w, &run, 1);
     expect_stderr(&w, &run, "does not allow a staged publish");
-    assert_eq!(w.sequence(), ["POST exchange"]);
+    // The packument is read (without a credential) for the identity-drift
+    // check after the refusal.
+    assert_eq!(w.sequence(), ["POST exchange", "GET package"]);
     w.check_leaks(&run);
     shots.add(
         "publish only, refused at the exchange",

@@ -510,3 +510,108 @@ fn doctor_compares_the_job_or_the_checkout_with_the_latest_versions_repository()
 
     snap!("identity_drift_doctor", shots.0);
 }
+
+#[test]
+fn a_workspace_run_warns_per_package() {
+    let sb = Sandbox::new();
+    let reg = FakeRegistry::start();
+    let root = sb.root.join("repo");
+    let write = |rel: &str, v: &Value| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, serde_json::to_string_pretty(v).unwrap()).unwrap();
+    };
+    write(
+        "package.json",
+        &json!({"name": "drift-root", "private": true, "workspaces": ["packages/*"]}),
+    );
+    for short in ["a", "b"] {
+        let name = format!("drift-ws-{short}");
+        write(
+            &format!("packages/{short}/package.json"),
+            &json!({
+                "name": name,
+                "version": "1.0.1",
+                "license": "MIT",
+                "repository": {"type": "git", "url": "git+https://github.com/acme/gizmos.git"},
+            }),
+        );
+        std::fs::write(root.join(format!("packages/{short}/index.js")), "1\n").unwrap();
+        reg.seed(&name, "1.0.0", "sha512-AAAA", Some("latest"));
+        reg.serve(
+            &format!("/-/package/{name}/visibility"),
+            200,
+            br#"{"public": true}"#.to_vec(),
+        );
+    }
+    // Only a's 1.0.0 carries provenance (from acme/widgets, since renamed).
+    let path = "/-/npm/v1/attestations/drift-ws-a@1.0.0";
+    reg.set_attestations(
+        "drift-ws-a",
+        "1.0.0",
+        &format!("{}{path}", reg.url().trim_end_matches('/')),
+    );
+    reg.serve(path, 200, attestations("drift-ws-a", "1.0.0", PUBLISHED));
+    let repo = ("acme/gizmos", "712345678", "91234567");
+    let token = id_token(&github_claims(repo));
+    sb.add_secret(&token);
+    sb.add_secret(PUBLISH_TOKEN);
+    reg.script_posts([granted(), granted()]);
+    let run = sb
+        .trustpub([
+            "publish",
+            "--workspaces",
+            "--dry-run",
+            "--trusted-publishing",
+            "always",
+        ])
+        .args(["--registry", &reg.url()])
+        .cwd(&root)
+        .env("GITHUB_ACTIONS", "true")
+        .env("CI", "true")
+        .env("NPM_ID_TOKEN", &token)
+        .env("ACTIONS_ID_TOKEN_REQUEST_URL", "http://127.0.0.1:9/token")
+        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "request-token-0123456789")
+        .env("GITHUB_REPOSITORY", repo.0)
+        .env(
+            "GITHUB_WORKFLOW_REF",
+            "acme/gizmos/.github/workflows/release.yml@refs/heads/main",
+        )
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        .run();
+    run.expect_code(0);
+    let err = run.stderr();
+    // The warning comes in a's checks, and only there.
+    let a = err
+        .find("drift-ws-a@1.0.1: the registry's checks")
+        .expect("a's checks");
+    let b = err
+        .find("drift-ws-b@1.0.1: the registry's checks")
+        .expect("b's checks");
+    let warning = err
+        .find("trustpub warn identity-drift drift-ws-a@1.0.0 was published from github.com/acme/widgets")
+        .unwrap_or_else(|| panic!("no warning for a: {}", run.describe));
+    assert!(
+        a < warning && warning < b || b < a && a < warning,
+        "{}",
+        run.describe
+    );
+    assert_eq!(
+        err.matches("trustpub warn identity-drift").count(),
+        2,
+        "{}",
+        run.describe
+    );
+    assert!(
+        !err.contains("drift-ws-b@1.0.0 was published"),
+        "{}",
+        run.describe
+    );
+    let r = Redact::new(&sb);
+    let text: String = render(&r, &run, None)
+        .lines()
+        .filter(|l| l.contains("identity-drift") || l.contains("the registry's checks"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    snap!("identity_drift_workspace", text);
+}

@@ -446,6 +446,52 @@ mod tests {
     }
 
     #[test]
+    fn the_latest_versions_provenance_is_found() {
+        let att = |v: &str| {
+            serde_json::json!({"dist": {"attestations": {
+                "url": format!("https://registry.npmjs.org/-/npm/v1/attestations/x@{v}"),
+                "provenance": {"predicateType": "https://slsa.dev/provenance/v1"},
+            }}})
+        };
+        let doc = |tags: serde_json::Value| {
+            let body = serde_json::json!({
+                "dist-tags": tags,
+                "versions": {"1.0.0": att("1.0.0"), "2.0.0": {"dist": {}}, "1.5.0": att("1.5.0")},
+            });
+            Packument::parse(body.to_string().as_bytes()).unwrap()
+        };
+        // The `latest` tag's version, with its attestations URL.
+        let latest = doc(serde_json::json!({"latest": "1.5.0"}))
+            .trust_history()
+            .latest;
+        assert_eq!(
+            latest,
+            Some(LatestProvenance {
+                version: "1.5.0".into(),
+                url: "https://registry.npmjs.org/-/npm/v1/attestations/x@1.5.0".into(),
+            })
+        );
+        // No tag: the highest version, which carries no provenance.
+        assert_eq!(doc(serde_json::json!({})).trust_history().latest, None);
+        // A tag naming a version that is not there: the highest again.
+        assert_eq!(
+            doc(serde_json::json!({"latest": "9.9.9"}))
+                .latest_version()
+                .map(|(v, _)| v),
+            Some("2.0.0")
+        );
+        // A dist-tags of another shape is read leniently.
+        let odd = br#"{"dist-tags": [], "versions": {"1.0.0": {}}}"#;
+        assert_eq!(
+            Packument::parse(odd)
+                .unwrap()
+                .latest_version()
+                .map(|(v, _)| v),
+            Some("1.0.0")
+        );
+    }
+
+    #[test]
     fn local_problems_stop_before_any_connection() {
         let client = Client::new("t".into(), quick_policy());
         let auth = Auth {

@@ -121,6 +121,13 @@ fn the_comparison_tells_renames_transfers_recreations_and_forks() {
         kind("Octo-Org/octo-lib", "712345678", "91234567"),
         Some(Kind::Renamed { transferred: false })
     );
+    let case = from_claims(
+        &github_claims("Octo-Org/octo-lib", "712345678", "91234567"),
+        Provider::GitHubActions,
+    )
+    .unwrap();
+    let m = compare(&p, &case, "1.4.2").unwrap().message("octo-lib");
+    assert!(m.contains("renamed in upper/lower case only"), "{m}");
     assert_eq!(
         kind("new-home/octo-lib", "712345678", "5555"),
         Some(Kind::Renamed { transferred: true })
@@ -141,6 +148,19 @@ fn the_comparison_tells_renames_transfers_recreations_and_forks() {
     let no_ids = claims(json!({"repository": "octo-org/octo-core"}));
     let c = from_claims(&no_ids, Provider::GitHubActions).unwrap();
     assert_eq!(compare(&p, &c, "1.4.2").map(|d| d.kind), Some(Kind::Moved));
+    // Which side lacks the id is said.
+    let m = compare(&p, &c, "1.4.2").unwrap().message("octo-lib");
+    assert!(
+        m.contains("only the publishing job's id token carries"),
+        "{m}"
+    );
+    let mut no_id = p.clone();
+    no_id.id = None;
+    let m = compare(&no_id, &c, "1.4.2").unwrap().message("octo-lib");
+    assert!(
+        m.contains("the provenance names no repository id to tell which"),
+        "{m}"
+    );
     let no_ids = claims(json!({"repository": "octo-org/octo-lib"}));
     let c = from_claims(&no_ids, Provider::GitHubActions).unwrap();
     assert_eq!(compare(&p, &c, "1.4.2"), None);
@@ -220,6 +240,27 @@ fn the_attestations_document_is_read_for_its_provenance() {
         ),
     ] {
         let e = identity_from_attestations(bad, "octo-lib", "1.4.2").unwrap_err();
+        assert!(e.contains(why), "{e}");
+    }
+    let slsa = |bundle: Value| {
+        json!({"attestations": [{"predicateType": "https://slsa.dev/provenance/v1", "bundle": bundle}]})
+            .to_string()
+            .into_bytes()
+    };
+    let b64 = |v: &Value| base64::engine::general_purpose::STANDARD.encode(v.to_string());
+    let about_it = json!({"subject": [{"name": "pkg:npm/octo-lib@1.4.2"}], "predicateType": "https://slsa.dev/provenance/v1", "predicate": {}});
+    for (bundle, why) in [
+        (json!({}), "no DSSE envelope"),
+        (
+            json!({"dsseEnvelope": {"payload": "e30=", "payloadType": "text/plain"}}),
+            "does not hold an in-toto statement",
+        ),
+        (
+            json!({"dsseEnvelope": {"payload": b64(&about_it), "payloadType": "application/vnd.in-toto+json"}}),
+            "names no source repository",
+        ),
+    ] {
+        let e = identity_from_attestations(&slsa(bundle), "octo-lib", "1.4.2").unwrap_err();
         assert!(e.contains(why), "{e}");
     }
     let huge = vec![b' '; MAX_ATTESTATIONS + 1];

@@ -357,7 +357,7 @@ fn summary_line(r: &BatchReport) -> String {
                     .registry
                     .as_deref()
                     .unwrap_or("https://registry.npmjs.org/");
-                let how = crate::report::approve_command(registry, id.as_deref());
+                let how = crate::report::approve_command(registry, id);
                 Some(match id {
                     Some(_) => format!("{}: `{how}`", spec(row)),
                     None => format!("{}: {how}", spec(row)),

@@ -215,8 +215,14 @@ pub struct Drift {
 
 /// Compares the two; `None` when they are the same repository.
 pub fn compare(published: &Identity, current: &Identity, version: &str) -> Option<Drift> {
-    let same_place = published.provider == current.provider && published.host == current.host;
-    let same_name = same_place && published.path == current.path;
+    // A side without ids was named outside CI (a git remote, package.json):
+    // its CI is unknown, and its case is no evidence of a rename.
+    let ids = published.id.is_some() && current.id.is_some();
+    let same_place =
+        published.host == current.host && (published.provider == current.provider || !ids);
+    let same_name = same_place
+        && (published.path == current.path
+            || !ids && published.path.eq_ignore_ascii_case(&current.path));
     let kind = match (&published.id, &current.id) {
         _ if !same_place => Kind::Other { fork: false },
         (Some(a), Some(b)) if a == b && same_name => return None,
@@ -392,7 +398,12 @@ pub fn published(
 ) -> Published {
     let version = latest.version.clone();
     let url = match url::Url::parse(registry).and_then(|base| base.join(&latest.url)) {
-        Ok(u) => u.to_string(),
+        Ok(mut u) => {
+            // Never a credential from the packument's URL (nor printed).
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
         Err(_) => {
             return Published::Unreadable {
                 version,

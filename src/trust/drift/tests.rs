@@ -164,6 +164,16 @@ fn the_comparison_tells_renames_transfers_recreations_and_forks() {
     let no_ids = claims(json!({"repository": "octo-org/octo-lib"}));
     let c = from_claims(&no_ids, Provider::GitHubActions).unwrap();
     assert_eq!(compare(&p, &c, "1.4.2"), None);
+    // Named outside CI (a remote in other case, on the same host, under
+    // whatever CI): the same repository.
+    let remote = Identity {
+        provider: Provider::GitLab,
+        host: "github.com".into(),
+        path: "Octo-Org/Octo-Lib".into(),
+        id: None,
+        owner_id: None,
+    };
+    assert_eq!(compare(&p, &remote, "1.4.2"), None);
     // Another CI is another repository.
     let gl = from_statement(&serde_json::from_str(GITLAB).unwrap()).unwrap();
     assert_eq!(

@@ -167,10 +167,18 @@ fn doctor(args: DoctorArgs, env: &Env, printer: &Printer) -> Result<u8, Error> {
 fn trust(args: TrustArgs, env: &Env, printer: &Printer) -> Result<u8, Error> {
     use crate::trust_config::sync::{self, Mode, Plan, Terminal, TrustOptions};
     let cwd = current_dir()?;
-    let options = |t: TrustTargetArgs, wanted| {
+    let options = |t: TrustTargetArgs, wanted| -> Result<TrustOptions, Error> {
         let flags = &t.workspaces;
         let explicit = flags.workspaces || !flags.workspace.is_empty();
-        TrustOptions {
+        if flags.include_workspace_root && !explicit {
+            return Err(Error::Usage {
+                message: "--include-workspace-root needs --workspaces or --workspace".into(),
+                hint: Some(
+                    "add --workspaces to take every package of the workspace and its root".into(),
+                ),
+            });
+        }
+        Ok(TrustOptions {
             dir: t.dir,
             selection: explicit.then(|| Selection {
                 all: flags.workspaces,
@@ -185,18 +193,18 @@ fn trust(args: TrustArgs, env: &Env, printer: &Printer) -> Result<u8, Error> {
                 ..CliConfig::default()
             },
             wanted,
-        }
+        })
     };
     let (opts, mode, pace) = match args.command {
-        TrustCommand::List(l) => (options(l.target, Default::default()), Mode::List, 0.0),
-        TrustCommand::Diff(s) => (options(s.target, s.wanted), Mode::Diff, 0.0),
+        TrustCommand::List(l) => (options(l.target, Default::default())?, Mode::List, 0.0),
+        TrustCommand::Diff(s) => (options(s.target, s.wanted)?, Mode::Diff, 0.0),
         TrustCommand::Sync(s) => {
             let mode = if s.dry_run {
                 Mode::DryRun
             } else {
                 Mode::Apply { yes: s.yes }
             };
-            (options(s.target, s.wanted), mode, s.pace)
+            (options(s.target, s.wanted)?, mode, s.pace)
         }
     };
     if !(0.0..=600.0).contains(&pace) || pace.is_nan() {
@@ -213,6 +221,15 @@ fn trust(args: TrustArgs, env: &Env, printer: &Printer) -> Result<u8, Error> {
         .items
         .iter()
         .any(|i| matches!(i.plan, Plan::Cannot { .. }));
+    // A package left undecided by local configuration (the flags, the
+    // login, the registry) is a configuration error, whatever else happened.
+    if report
+        .items
+        .iter()
+        .any(|i| matches!(i.plan, Plan::Cannot { config: true, .. }))
+    {
+        return Ok(2);
+    }
     Ok(match mode {
         Mode::List => u8::from(
             report.stopped.is_some()

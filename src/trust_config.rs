@@ -117,9 +117,81 @@ impl Publisher {
         out
     }
 
+    /// Whether the registry would match the same runs: exact equality,
+    /// except that CircleCI's UUIDs are compared without case and its
+    /// context IDs as a set.
+    pub fn same(&self, other: &Publisher) -> bool {
+        match (self, other) {
+            (
+                Publisher::CircleCi {
+                    org_id: a1,
+                    project_id: a2,
+                    pipeline_definition_id: a3,
+                    vcs_origin: a4,
+                    context_ids: a5,
+                },
+                Publisher::CircleCi {
+                    org_id: b1,
+                    project_id: b2,
+                    pipeline_definition_id: b3,
+                    vcs_origin: b4,
+                    context_ids: b5,
+                },
+            ) => {
+                let set = |v: &[String]| {
+                    let mut v: Vec<String> = v.iter().map(|s| s.to_ascii_lowercase()).collect();
+                    v.sort();
+                    v.dedup();
+                    v
+                };
+                a1.eq_ignore_ascii_case(b1)
+                    && a2.eq_ignore_ascii_case(b2)
+                    && a3.eq_ignore_ascii_case(b3)
+                    && a4 == b4
+                    && set(a5) == set(b5)
+            }
+            _ => self == other,
+        }
+    }
+
+    /// The same publisher but for the case of the repository (GitHub) or
+    /// project (GitLab): what a clone URL cannot settle.
+    pub fn differs_only_in_repository_case(&self, other: &Publisher) -> bool {
+        match (self, other) {
+            (
+                Publisher::GitHub {
+                    repository: a,
+                    file: f1,
+                    environment: e1,
+                },
+                Publisher::GitHub {
+                    repository: b,
+                    file: f2,
+                    environment: e2,
+                },
+            )
+            | (
+                Publisher::GitLab {
+                    project: a,
+                    file: f1,
+                    environment: e1,
+                },
+                Publisher::GitLab {
+                    project: b,
+                    file: f2,
+                    environment: e2,
+                },
+            ) => a != b && a.eq_ignore_ascii_case(b) && f1 == f2 && e1 == e2,
+            _ => false,
+        }
+    }
+
     /// What differs from `other` (`environment: (none) → npm`), field by
     /// field; empty when they are the same configuration.
     pub fn differences(&self, other: &Publisher) -> Vec<String> {
+        if self.same(other) {
+            return Vec::new();
+        }
         if self.kind() != other.kind() {
             return vec![format!("provider: {} → {}", self.kind(), other.kind())];
         }
@@ -290,7 +362,9 @@ impl Existing {
     /// Whether this is `w`: the same publisher, and the same permissions
     /// (when the registry says them).
     pub fn matches(&self, w: &Wanted) -> bool {
-        self.publisher.as_ref() == Some(&w.publisher)
+        self.publisher
+            .as_ref()
+            .is_some_and(|p| p.same(&w.publisher))
             && self.permissions.is_none_or(|p| p == w.permissions)
             && self.other_permissions.is_empty()
     }
@@ -374,6 +448,25 @@ mod tests {
             gh("a/b", None).differences(&gl),
             vec!["provider: github → gitlab"]
         );
+    }
+
+    #[test]
+    fn circleci_uuids_compare_without_case_and_contexts_as_a_set() {
+        let c = |ids: &[&str], org: &str| Publisher::CircleCi {
+            org_id: org.into(),
+            project_id: "p".into(),
+            pipeline_definition_id: "d".into(),
+            vcs_origin: "github.com/a/b".into(),
+            context_ids: ids.iter().map(|s| s.to_string()).collect(),
+        };
+        assert!(c(&["B", "a"], "ABC").same(&c(&["A", "b"], "abc")));
+        assert!(c(&["B", "a"], "ABC")
+            .differences(&c(&["A", "b"], "abc"))
+            .is_empty());
+        assert!(!c(&["a"], "abc").same(&c(&["a", "b"], "abc")));
+        assert!(gh("Acme/W", None).differs_only_in_repository_case(&gh("acme/w", None)));
+        assert!(!gh("Acme/W", None).differs_only_in_repository_case(&gh("acme/w", Some("x"))));
+        assert!(!gh("acme/w", None).differs_only_in_repository_case(&gh("acme/w", None)));
     }
 
     #[test]

@@ -255,6 +255,10 @@ pub struct PublishJob {
     /// The publish command as written (`npm publish --provenance`), or the action.
     pub command: String,
     pub publisher_values: PublisherValues,
+    /// The job's environment when an expression or a variable names it
+    /// (`${{ inputs.env }}`, `$DEPLOY_ENV`): the files do not say its value,
+    /// and `publisher_values` leave it out.
+    pub environment_expression: Option<String>,
     pub findings: Vec<Finding>,
 }
 

@@ -76,6 +76,9 @@ pub struct TrustItemJson<'a> {
     /// `diff`, nothing to do).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub result: Option<&'static str>,
+    /// `partly`: the requests that went through.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub done: Vec<String>,
     pub error: Option<String>,
     pub hint: Option<String>,
 }
@@ -102,7 +105,9 @@ fn item_json(i: &Item, mode: Mode) -> TrustItemJson<'_> {
             (Some(error.clone()), hint.clone())
         }
         (_, _, Current::Unreadable { error, hint }) => (Some(error.clone()), hint.clone()),
-        (Plan::Cannot { reason, fix }, _, _) if !list => (Some(reason.clone()), Some(fix.clone())),
+        (Plan::Cannot { reason, fix, .. }, _, _) if !list => {
+            (Some(reason.clone()), Some(fix.clone()))
+        }
         (_, _, Current::NotOnRegistry) => {
             (Some(format!("{} is not on the registry", i.name)), None)
         }
@@ -125,6 +130,10 @@ fn item_json(i: &Item, mode: Mode) -> TrustItemJson<'_> {
             _ => Vec::new(),
         },
         result: (!list).then(|| applied_word(&i.applied)),
+        done: match &i.applied {
+            Applied::Partly { done, .. } => done.clone(),
+            _ => Vec::new(),
+        },
         error,
         hint,
     }
@@ -236,7 +245,7 @@ fn item_lines(i: &Item, mode: Mode) -> Vec<String> {
             out.push(format!("    change: {c}"));
         }
     }
-    if let Plan::Cannot { reason, fix } = &i.plan {
+    if let Plan::Cannot { reason, fix, .. } = &i.plan {
         out.push(format!("    why:    {reason}"));
         out.push(format!("    do:     {fix}"));
     }

@@ -195,6 +195,10 @@ pub fn create_body(w: &Wanted) -> Vec<u8> {
     serde_json::to_vec(&Value::Array(vec![config])).unwrap_or_default()
 }
 
+/// The most configurations one package's list may hold: the registry
+/// holds one; an answer with more is not acted on.
+pub const MAX_CONFIGS: usize = 100;
+
 /// The registry's answer to the list (an array, or one object as npm also
 /// accepts), or what is wrong with it.
 pub fn parse_list(body: &[u8]) -> Result<Vec<Existing>, String> {
@@ -209,10 +213,23 @@ pub fn parse_list(body: &[u8]) -> Result<Vec<Existing>, String> {
         Value::Null => Vec::new(),
         _ => return Err("the registry's answer is not a list of configurations".into()),
     };
+    if items.len() > MAX_CONFIGS {
+        return Err(format!(
+            "the registry lists {} configurations for one package (it holds one); trustpub does not act on this answer",
+            items.len()
+        ));
+    }
     items
         .iter()
         .enumerate()
-        .map(|(i, item)| existing(item).ok_or_else(|| format!("configuration {} has no id", i + 1)))
+        .map(|(i, item)| {
+            existing(item).ok_or_else(|| {
+                format!(
+                    "configuration {} has no usable id (a string of at most 256 characters, no control characters)",
+                    i + 1
+                )
+            })
+        })
         .collect()
 }
 
@@ -227,7 +244,8 @@ fn text(v: Option<&Value>) -> Option<String> {
 
 /// One configuration: npm's `bodyToOptions`, and what npm would not show.
 fn existing(item: &Value) -> Option<Existing> {
-    let id = text(item.get("id"))?;
+    let id =
+        text(item.get("id")).filter(|id| id.len() <= 256 && !id.chars().any(char::is_control))?;
     let kind = item
         .get("type")
         .and_then(Value::as_str)
@@ -403,5 +421,16 @@ mod tests {
         assert_eq!(parse_list(b"[]").unwrap(), vec![]);
         assert!(parse_list(b"[{\"type\":\"github\"}]").is_err(), "no id");
         assert!(parse_list(b"<html>").is_err());
+        assert!(
+            parse_list(br#"[{"id":"a\nb","type":"github"}]"#).is_err(),
+            "a line break in an id"
+        );
+        let many = format!(
+            "[{}]",
+            vec![r#"{"id":"x","type":"github"}"#; MAX_CONFIGS + 1].join(",")
+        );
+        assert!(parse_list(many.as_bytes())
+            .unwrap_err()
+            .contains("holds one"));
     }
 }

@@ -40,7 +40,7 @@ use super::wanted::{self, Want};
 use super::{Existing, Wanted};
 use crate::cli::TrustWantedArgs;
 use crate::config::{Authorization, CredentialLookup};
-use crate::config::{CliConfig, Config};
+use crate::config::{CliConfig, Config, DEFAULT_REGISTRY};
 use crate::env::Env;
 use crate::registry::{Auth, AuthKind, Client, RegistryError};
 use crate::secret::Secret;
@@ -130,9 +130,13 @@ pub enum Plan {
     /// Revoke these (`--provider none`, or extra configurations).
     Revoke(Vec<String>),
     Unchanged,
+    /// Nothing is done for it: why, what to do, and whether it is a matter
+    /// of local configuration (flags, login, registry: exit 2) rather than
+    /// of the registry's state (exit 1).
     Cannot {
         reason: String,
         fix: String,
+        config: bool,
     },
 }
 
@@ -368,6 +372,18 @@ fn line_for(
     let registry = config
         .registry_for(&t.name)
         .map_err(|e| (e.to_string(), e.hint().unwrap_or_default()))?;
+    if let Some((chosen, outside)) = config.registry_moved_by_repository(&t.name) {
+        return Err((
+            format!(
+                "a file of the repository ({}) moves {} to {}, away from {}",
+                chosen.origin.place(),
+                t.name,
+                crate::secret::redact_url(&chosen.url),
+                outside.url
+            ),
+            "trust configuration goes only to the registry you chose outside the repository: remove that setting, or pass --registry".into(),
+        ));
+    }
     let escaped = crate::document::escaped_name(&t.name);
     let url = api::trust_url(&registry, &escaped);
     if !crate::registry::is_secure(&url) {
@@ -422,22 +438,112 @@ struct Otp<'a> {
     printer: &'a Printer,
 }
 
+/// How long the web two-factor login is waited for, at most.
+const WEB_LOGIN_WAIT: Duration = Duration::from_secs(300);
+
 impl Otp<'_> {
-    /// After a challenge: a new code from the terminal, or `false`.
-    fn renew(&mut self, why: &str) -> bool {
+    /// After the challenge `e`: a new code (npm's `otplease`: the
+    /// registry's web login when it offers one, else a code typed at the
+    /// terminal), or `false` when there is no terminal or nobody answers.
+    fn renew(&mut self, e: &RegistryError, ep: &Endpoint<'_>) -> bool {
         if !self.console.interactive() {
             return false;
         }
-        let Some(code) = self.console.ask(
-            self.printer,
-            &format!("{why}: enter a one-time password from your authenticator (empty to stop):"),
-        ) else {
+        let code = match web_urls(e) {
+            Some((auth_url, done_url)) => self.web_login(&auth_url, &done_url, ep),
+            None => self.console.ask(
+                self.printer,
+                "The registry asks for a one-time password: enter one from your authenticator (empty to stop):",
+            ),
+        };
+        let Some(code) = code else {
             return false;
         };
         let code = Secret::new(code);
         self.printer.mask(&code);
         self.code = Some(code);
         true
+    }
+
+    /// npm-profile's `webAuthOpener`: show where to log in, then poll the
+    /// registry's `doneUrl` until it answers 200 with a token (202: not
+    /// yet), for at most [`WEB_LOGIN_WAIT`]. The login goes with the poll
+    /// only when `doneUrl` is on the registry's own origin.
+    fn web_login(&self, auth_url: &str, done_url: &str, ep: &Endpoint<'_>) -> Option<String> {
+        if !crate::registry::is_secure(done_url) {
+            self.printer.warn(
+                "trust",
+                &format!("the registry's login check {done_url} is not HTTPS: not used"),
+            );
+            return None;
+        }
+        self.printer
+            .raw_stderr(&format!("Authenticate your account at:\n{auth_url}"));
+        let same_origin = crate::registry::origin(done_url) == crate::registry::origin(&ep.url);
+        let mut waited = Duration::ZERO;
+        loop {
+            let req = crate::registry::Request {
+                method: "GET",
+                url: done_url.to_string(),
+                headers: vec![("accept", "*/*".into()), ("npm-command", "trust".into())],
+                body: None,
+                auth: if same_origin { ep.auth } else { None },
+                spec: ep.name.clone(),
+            };
+            let r = match ep.client.send_once(&req) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.printer
+                        .warn("trust", &format!("the web login check failed: {e}"));
+                    return None;
+                }
+            };
+            match r.status {
+                200 => {
+                    let token = serde_json::from_slice::<Value>(&r.body)
+                        .ok()
+                        .and_then(|v| v.get("token").and_then(Value::as_str).map(str::to_string));
+                    if token.is_none() {
+                        self.printer
+                            .warn("trust", "the registry's web login answered without a token");
+                    }
+                    return token.filter(|t| !t.is_empty());
+                }
+                202 if waited < WEB_LOGIN_WAIT => {
+                    let wait = r
+                        .header("retry-after")
+                        .and_then(crate::http::parse_retry_after)
+                        .unwrap_or(Duration::from_secs(2))
+                        .clamp(Duration::from_secs(1), Duration::from_secs(10));
+                    self.console.sleep(wait);
+                    waited += wait;
+                }
+                202 => {
+                    self.printer
+                        .warn("trust", "no web login within 5 minutes: stopping");
+                    return None;
+                }
+                s => {
+                    self.printer.warn(
+                        "trust",
+                        &format!("the registry's web login check answered {s}"),
+                    );
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// The web login a two-factor challenge offers: (`authUrl`, `doneUrl`).
+fn web_urls(e: &RegistryError) -> Option<(String, String)> {
+    match e {
+        RegistryError::Status {
+            auth_url: Some(a),
+            done_url: Some(d),
+            ..
+        } => Some((a.clone(), d.clone())),
+        _ => None,
     }
 }
 
@@ -466,6 +572,12 @@ pub fn run(
             hint: Some("see `trustpub trust sync --help`".into()),
         })?;
     }
+    if mode == (Mode::Apply { yes: false }) && !console.interactive() {
+        return Err(TrustError::Usage {
+            message: "`trust sync` asks before it changes anything, and there is no terminal to ask".into(),
+            hint: Some("review the changes with `trustpub trust diff`, then run `trustpub trust sync --yes`".into()),
+        });
+    }
     let targets = targets(opts, cwd)?;
     if targets.is_empty() {
         return Err(TrustError::Usage {
@@ -484,7 +596,7 @@ pub fn run(
     }
     let mut clients = Clients(Vec::new());
     let observer = crate::publish::Report(printer);
-    let root = crate::workflows::find_repo_root(&targets[0].dir);
+    let mut warned: Vec<String> = Vec::new();
 
     // 1. Read.
     let mut items = Vec::new();
@@ -506,6 +618,7 @@ pub fn run(
                     plan: Plan::Cannot {
                         reason: error,
                         fix: hint,
+                        config: true,
                     },
                     applied: Applied::NotApplied,
                 });
@@ -513,18 +626,28 @@ pub fn run(
                 continue;
             }
         };
+        if !line.registry.starts_with(DEFAULT_REGISTRY) && !warned.contains(&line.registry) {
+            printer.warn(
+                "trust",
+                &format!(
+                    "{} is not {DEFAULT_REGISTRY}: it may not offer trust configuration (npm trust warns the same)",
+                    line.registry
+                ),
+            );
+            warned.push(line.registry.clone());
+        }
         let want = if mode == Mode::List {
             Want::Nothing
         } else {
+            // The repository around this package (a member may be a
+            // repository of its own: a submodule).
+            let root = crate::workflows::find_repo_root(&t.dir);
             let host = url::Url::parse(&line.registry)
                 .ok()
                 .and_then(|u| u.host_str().map(str::to_string))
                 .unwrap_or_else(|| "registry.npmjs.org".into());
             let analysis = crate::workflows::analyze(&root, &t.dir, &host);
-            let origin = wanted::Origin {
-                github: crate::workflows::project_on(&root, &t.dir, "github.com"),
-                gitlab: crate::workflows::project_on(&root, &t.dir, "gitlab.com"),
-            };
+            let origin = wanted::Origin::from_named(&crate::workflows::named_repositories(&t.dir));
             wanted::want(&t.name, &opts.wanted, &analysis, &origin)
         };
         let current = if stopped.is_some() {
@@ -543,7 +666,7 @@ pub fn run(
                     }
                     Err(e) if e.status() == Some(404) => break Current::NotOnRegistry,
                     Err(e) if e.is_otp() => {
-                        if otp.renew("the registry asks for a one-time password") {
+                        if otp.renew(&e, &ep) {
                             continue;
                         }
                         stopped = Some(otp_stop(&e, otp.code.is_some()));
@@ -555,13 +678,13 @@ pub fn run(
                         }
                         break Current::Unreadable {
                             error: e.to_string(),
-                            hint: e.hint(),
+                            hint: trust_hint(&e),
                         };
                     }
                 }
             }
         };
-        let plan = plan(&t.name, &want, &current);
+        let plan = plan(&t.name, &want, &current, opts.wanted.repository.is_some());
         items.push(Item {
             name: t.name.clone(),
             dir: t.rel.clone(),
@@ -591,15 +714,6 @@ pub fn run(
         return Ok(report);
     }
     if !yes {
-        if !console.interactive() {
-            return Err(TrustError::Usage {
-                message: format!("{changes} change(s) to make, and no terminal to confirm them"),
-                hint: Some(
-                    "review them with `trustpub trust diff`, then run `trustpub trust sync --yes`"
-                        .into(),
-                ),
-            });
-        }
         crate::report::trust_plan(printer, &report);
         let answer = console.ask(printer, &format!("Make these {changes} change(s)? (y/N)"));
         if !answer.is_some_and(|a| matches!(a.to_ascii_lowercase().as_str(), "y" | "yes")) {
@@ -639,7 +753,7 @@ pub fn run(
                 console.sleep(pace);
             }
             first = false;
-            match send_step(&ep, &step, &mut otp, console) {
+            match send_step(&ep, &step, &mut otp, console, pace) {
                 Ok(()) => {
                     let what = match &step {
                         Step::Revoke(id) => format!("revoked configuration {id}"),
@@ -661,19 +775,16 @@ pub fn run(
                     };
                     break;
                 }
-                Err(Failure::Package(e)) => {
-                    if stops_everything(&e) {
-                        report.stopped = Some(e.to_string());
+                Err(Failure::Package { error, hint, stop }) => {
+                    if stop {
+                        report.stopped = Some(error.clone());
                     }
                     outcome = if done.is_empty() {
-                        Applied::Failed {
-                            error: e.to_string(),
-                            hint: e.hint(),
-                        }
+                        Applied::Failed { error, hint }
                     } else {
                         Applied::Partly {
                             done: done.clone(),
-                            error: e.to_string(),
+                            error,
                             hint: Some(left_hint(&item.plan)),
                         }
                     };
@@ -704,11 +815,26 @@ fn otp_stop(e: &RegistryError, had_code: bool) -> String {
     } else {
         "the registry asks for a one-time password, and none was given"
     };
-    let what = match e.hint() {
-        Some(h) if h.contains("open ") => h,
-        _ => "run the same command again with --otp <code from your authenticator>; it does only what is left".into(),
+    let what = if web_urls(e).is_some() {
+        "the registry offers its web login, which needs a terminal: run the same command at a terminal (it shows where to log in and waits), or again with --otp <code from your authenticator app>; it does only what is left"
+    } else {
+        "run the same command again with --otp <code from your authenticator>; it does only what is left"
     };
     format!("{why}: {what}")
+}
+
+/// What to do about a trust request the registry refused (the publish
+/// hints of [`RegistryError::hint`] do not fit: they speak of publish
+/// rights and of tokens that bypass two-factor authentication, which the
+/// trust API refuses).
+fn trust_hint(e: &RegistryError) -> Option<String> {
+    Some(match e.status() {
+        Some(401) => "the registry did not accept the login: log in again with `npm login` (trust configuration needs a maintainer's own login; a granular token that bypasses two-factor authentication is refused)".into(),
+        Some(403) => "this login may not change the package's trusted publisher: it must be a maintainer's, with two-factor authentication enabled on the account (npm's documentation)".into(),
+        Some(409) => "the registry holds a configuration this run did not see (a change made at the same time?): run the same command again".into(),
+        Some(400 | 422) => "the registry refused the configuration; see its message above".into(),
+        _ => return e.hint(),
+    })
 }
 
 /// What a package left half-changed needs.
@@ -732,8 +858,12 @@ fn stops_everything(e: &RegistryError) -> bool {
 enum Failure {
     /// The run stops here (a two-factor challenge nobody can answer).
     Stop(String),
-    /// This package's request failed.
-    Package(RegistryError),
+    /// This package's request failed; `stop`: the others would fail too.
+    Package {
+        error: String,
+        hint: Option<String>,
+        stop: bool,
+    },
 }
 
 /// One request, with the 429 waits and the two-factor challenge.
@@ -742,8 +872,9 @@ fn send_step(
     step: &Step,
     otp: &mut Otp<'_>,
     console: &dyn Console,
+    pace: Duration,
 ) -> Result<(), Failure> {
-    let mut limited = 0u32;
+    let mut tries = 0u32;
     loop {
         let answer = match step {
             Step::Revoke(id) => ep.revoke(id, otp.code.as_ref()),
@@ -752,14 +883,33 @@ fn send_step(
         match answer {
             Ok(Answer::Done) => return Ok(()),
             Ok(Answer::RateLimited(after)) => {
-                limited += 1;
-                if limited > MAX_RATE_RETRIES {
-                    return Err(Failure::Stop(format!(
-                        "the registry kept answering 429 (rate limited) {MAX_RATE_RETRIES} times; run the same command again later: it does only what is left"
-                    )));
+                tries += 1;
+                let later = "run the same command again later: it does only what is left";
+                if tries > MAX_RATE_RETRIES {
+                    return Err(Failure::Package {
+                        error: format!(
+                            "the registry answered 429 (rate limited) to {tries} tries of this change"
+                        ),
+                        hint: Some(later.into()),
+                        stop: true,
+                    });
                 }
+                if let Some(a) = after.filter(|a| *a > MAX_RATE_WAIT) {
+                    return Err(Failure::Package {
+                        error: format!(
+                            "the registry answered 429 (rate limited) and asks to wait {} s",
+                            a.as_secs()
+                        ),
+                        hint: Some(later.into()),
+                        stop: true,
+                    });
+                }
+                // At least the pace (and a second): `Retry-After: 0` is no
+                // reason to hammer a registry that is rate-limiting.
                 let wait = after
-                    .unwrap_or(Duration::from_secs(2u64.saturating_pow(limited)))
+                    .unwrap_or(Duration::from_secs(2u64.saturating_pow(tries)))
+                    .max(pace)
+                    .max(Duration::from_secs(1))
                     .min(MAX_RATE_WAIT);
                 otp.printer.notice(&format!(
                     "trust: the registry is rate-limiting; waiting {} s",
@@ -769,35 +919,46 @@ fn send_step(
             }
             Err(e) if e.is_otp() => {
                 let had_code = otp.code.is_some();
-                if !otp.renew("the registry asks for a one-time password") {
+                if !otp.renew(&e, ep) {
                     return Err(Failure::Stop(otp_stop(&e, had_code)));
                 }
             }
-            Err(e) => return Err(Failure::Package(e)),
+            Err(e) => {
+                return Err(Failure::Package {
+                    error: e.to_string(),
+                    hint: trust_hint(&e),
+                    stop: stops_everything(&e),
+                })
+            }
         }
     }
 }
 
-/// The plan for one package.
-pub fn plan(name: &str, want: &Want, current: &Current) -> Plan {
+/// The plan for one package. `case_settled`: the repository was given on
+/// the command line, so its case is the maintainer's word (a clone URL's
+/// is not: GitHub does not normalise them).
+pub fn plan(name: &str, want: &Want, current: &Current, case_settled: bool) -> Plan {
     let configs = match current {
         Current::Configs(c) => c,
         Current::NotOnRegistry => {
             return Plan::Cannot {
                 reason: format!("{name} is not on the registry yet (or this login cannot see it)"),
                 fix: "a configuration needs the package to exist: publish its first version with a token (a first publish cannot use trusted publishing, and `npm stage` needs an existing package too), then run this again".into(),
+                config: false,
             }
         }
         Current::Unreadable { error, hint } => {
             return Plan::Cannot {
                 reason: error.clone(),
                 fix: hint.clone().unwrap_or_else(|| "run again".into()),
+                config: false,
             }
         }
         Current::NotRead => {
             return Plan::Cannot {
                 reason: "not read: the run stopped before it".into(),
                 fix: "run the same command again".into(),
+                config: false,
             }
         }
     };
@@ -805,6 +966,7 @@ pub fn plan(name: &str, want: &Want, current: &Current) -> Plan {
         Want::Unknown { reason, fix } => Plan::Cannot {
             reason: reason.clone(),
             fix: fix.clone(),
+            config: true,
         },
         Want::Nothing if configs.is_empty() => Plan::Unchanged,
         Want::Nothing => Plan::Revoke(configs.iter().map(|c| c.id.clone()).collect()),
@@ -820,6 +982,21 @@ pub fn plan(name: &str, want: &Want, current: &Current) -> Plan {
                     Plan::Unchanged
                 } else {
                     Plan::Revoke(extra)
+                };
+            }
+            let case_only = configs.iter().find_map(|c| {
+                c.publisher
+                    .as_ref()
+                    .filter(|p| p.differs_only_in_repository_case(&wanted.publisher))
+            });
+            if let (Some(there), false) = (case_only, case_settled) {
+                return Plan::Cannot {
+                    reason: format!(
+                        "the registry names {there}, the checkout {}: only the case of the repository differs, and a clone URL does not tell the spelling the id token carries (the registry compares exactly)",
+                        wanted.publisher
+                    ),
+                    fix: "give the exact spelling: --repository OWNER/REPO (`trustpub doctor` in the publishing job prints the id token's)".into(),
+                    config: true,
                 };
             }
             match configs.first() {
@@ -874,13 +1051,11 @@ mod tests {
     #[test]
     fn the_plan_creates_replaces_revokes_or_leaves_alone() {
         let c = |v: Vec<Existing>| Current::Configs(v);
-        assert_eq!(plan("p", &want(None), &c(vec![])), Plan::Create(w(None)));
+        let p = |w: &Want, cur: &Current| plan("p", w, cur, false);
+        assert_eq!(p(&want(None), &c(vec![])), Plan::Create(w(None)));
+        assert_eq!(p(&want(None), &c(vec![have("1", None)])), Plan::Unchanged);
         assert_eq!(
-            plan("p", &want(None), &c(vec![have("1", None)])),
-            Plan::Unchanged
-        );
-        assert_eq!(
-            plan("p", &want(Some("npm")), &c(vec![have("1", None)])),
+            p(&want(Some("npm")), &c(vec![have("1", None)])),
             Plan::Replace {
                 revoke: vec!["1".into()],
                 wanted: w(Some("npm")),
@@ -888,34 +1063,50 @@ mod tests {
             }
         );
         assert_eq!(
-            plan(
-                "p",
-                &want(None),
-                &c(vec![have("1", Some("x")), have("2", None)])
-            ),
+            p(&want(None), &c(vec![have("1", Some("x")), have("2", None)])),
             Plan::Revoke(vec!["1".into()]),
             "the one wanted is kept, the other revoked"
         );
         assert_eq!(
-            plan("p", &Want::Nothing, &c(vec![have("1", None)])),
+            p(&Want::Nothing, &c(vec![have("1", None)])),
             Plan::Revoke(vec!["1".into()])
         );
-        assert_eq!(plan("p", &Want::Nothing, &c(vec![])), Plan::Unchanged);
+        assert_eq!(p(&Want::Nothing, &c(vec![])), Plan::Unchanged);
         assert!(
-            matches!(plan("p", &want(None), &Current::NotOnRegistry), Plan::Cannot { reason, .. } if reason.contains("not on the registry"))
+            matches!(p(&want(None), &Current::NotOnRegistry), Plan::Cannot { reason, config: false, .. } if reason.contains("not on the registry"))
         );
         let unknown = Want::Unknown {
             reason: "r".into(),
             fix: "f".into(),
         };
         assert_eq!(
-            plan("p", &unknown, &c(vec![have("1", None)])),
+            p(&unknown, &c(vec![have("1", None)])),
             Plan::Cannot {
                 reason: "r".into(),
-                fix: "f".into()
+                fix: "f".into(),
+                config: true
             },
             "an undecided package is never changed"
         );
+    }
+
+    #[test]
+    fn a_repository_differing_only_in_case_is_settled_by_the_command_line_only() {
+        let mut there = have("1", None);
+        there.publisher = Some(Publisher::GitHub {
+            repository: "Acme/W".into(),
+            file: "release.yml".into(),
+            environment: None,
+        });
+        let cur = Current::Configs(vec![there]);
+        assert!(matches!(
+            plan("p", &want(None), &cur, false),
+            Plan::Cannot { config: true, ref reason, .. } if reason.contains("only the case")
+        ));
+        assert!(matches!(
+            plan("p", &want(None), &cur, true),
+            Plan::Replace { .. }
+        ));
     }
 
     #[test]
@@ -924,6 +1115,7 @@ mod tests {
             "p",
             &want(Some("npm")),
             &Current::Configs(vec![have("a/b", None)]),
+            false,
         );
         let steps = p.steps();
         assert!(matches!(&steps[0], Step::Revoke(id) if id == "a/b"));

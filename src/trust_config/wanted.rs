@@ -138,13 +138,17 @@ impl Partial {
         }
     }
 
-    /// The command line's values on top.
+    /// The command line's values on top (an empty environment is none,
+    /// as npm leaves it out of the body).
     fn with_flags(mut self, f: &TrustWantedArgs) -> Partial {
         let env = |e: &mut Option<String>| {
             if f.no_environment {
                 *e = None;
             } else if let Some(v) = &f.environment {
                 *e = Some(v.clone());
+            }
+            if e.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                *e = None;
             }
         };
         match &mut self {
@@ -288,10 +292,23 @@ pub fn check_flags(f: &TrustWantedArgs) -> Result<(), String> {
         check_file(file).map_err(|e| format!("--file {file}: {e}"))?;
     }
     if let Some(r) = &f.repository {
-        if f.provider != Some(ProviderArg::Gitlab) && r.split('/').count() < 2 {
-            return Err(format!(
-                "--repository {r}: must be owner/repository (GitHub) or group/project (GitLab)"
-            ));
+        let parts = r.split('/').count();
+        let empty = r.split('/').any(str::is_empty);
+        match f.provider {
+            Some(ProviderArg::Github) if parts != 2 || empty => {
+                return Err(format!("--repository {r}: must be owner/repository"));
+            }
+            Some(ProviderArg::Gitlab) if parts < 2 || empty => {
+                return Err(format!(
+                    "--repository {r}: must be group/project or group/subgroup/project"
+                ));
+            }
+            _ if parts < 2 || empty => {
+                return Err(format!(
+                    "--repository {r}: must be owner/repository (GitHub) or group/project (GitLab)"
+                ));
+            }
+            _ => {}
         }
     }
     for (flag, v) in [
@@ -399,6 +416,41 @@ pub struct Origin {
     pub github: Option<String>,
     /// `group/project` on gitlab.com.
     pub gitlab: Option<String>,
+    /// The `origin` remote and package.json `repository` name different
+    /// repositories (a clone of a fork, say): which is meant is not for
+    /// trustpub to guess.
+    pub conflict: Option<String>,
+}
+
+impl Origin {
+    /// From the repositories the checkout names (`workflows::named_repositories`:
+    /// where each is named, its host, its path), the `origin` remote first.
+    pub fn from_named(named: &[(&str, String, String)]) -> Origin {
+        let on = |host: &str| -> Vec<(&str, &str)> {
+            named
+                .iter()
+                .filter(|(_, h, _)| h == host)
+                .map(|(w, _, p)| (*w, p.as_str()))
+                .collect()
+        };
+        let (gh, gl) = (on("github.com"), on("gitlab.com"));
+        let conflict = [&gh, &gl].into_iter().find_map(|v| {
+            let (first, rest) = v.split_first()?;
+            rest.iter()
+                .find(|(_, p)| !p.eq_ignore_ascii_case(first.1))
+                .map(|other| {
+                    format!(
+                        "{} names {} and {} names {}",
+                        first.0, first.1, other.0, other.1
+                    )
+                })
+        });
+        Origin {
+            github: gh.first().map(|(_, p)| p.to_string()),
+            gitlab: gl.first().map(|(_, p)| p.to_string()),
+            conflict,
+        }
+    }
 }
 
 /// What `name` (in `analysis`'s directory) should have.
@@ -406,10 +458,26 @@ pub fn want(name: &str, f: &TrustWantedArgs, analysis: &Analysis, origin: &Origi
     if f.provider == Some(ProviderArg::None) {
         return Want::Nothing;
     }
+    let flags_touch_values = f.repository.is_some()
+        || f.file.is_some()
+        || f.environment.is_some()
+        || f.no_environment
+        || f.org_id.is_some()
+        || f.project_id.is_some()
+        || f.pipeline_definition_id.is_some()
+        || f.vcs_origin.is_some()
+        || !f.context_id.is_empty();
+    let env_settled = f.environment.is_some() || f.no_environment;
     let mut candidates: Vec<(Partial, bool, String)> = analysis
         .jobs
         .iter()
-        .map(|j| (Partial::from_job(j), stages(&j.command), j.label()))
+        .map(|j| {
+            let mut label = j.label();
+            if flags_touch_values {
+                label.push_str(", with the command line's values");
+            }
+            (Partial::from_job(j), stages(&j.command), label)
+        })
         .filter(|(p, _, _)| f.provider.is_none_or(|want| p.provider() == want))
         .filter(|(p, _, _)| f.file.is_none() || p.file().is_none() || p.file() == f.file.as_deref())
         .collect();
@@ -451,6 +519,35 @@ pub fn want(name: &str, f: &TrustWantedArgs, analysis: &Analysis, origin: &Origi
             reason: why,
             fix: "say which configuration it needs: --provider github --repository OWNER/REPO --file WORKFLOW.yml [--environment NAME]".into(),
         };
+    }
+    // What the files cannot settle: an environment an expression names,
+    // and a checkout whose remote and package.json disagree.
+    if !env_settled {
+        if let Some((j, e)) = analysis
+            .jobs
+            .iter()
+            .filter(|j| {
+                f.provider
+                    .is_none_or(|p| Partial::from_job(j).provider() == p)
+            })
+            .find_map(|j| j.environment_expression.as_ref().map(|e| (j, e)))
+        {
+            return Want::Unknown {
+                reason: format!(
+                    "{} runs in the environment `{e}`, set by an expression: its value is not in the files",
+                    j.label()
+                ),
+                fix: "give it: --environment NAME (the value it takes when publishing), or --no-environment".into(),
+            };
+        }
+    }
+    if f.repository.is_none() && f.vcs_origin.is_none() {
+        if let Some(c) = &origin.conflict {
+            return Want::Unknown {
+                reason: format!("which repository publishes {name} is not clear: {c}"),
+                fix: "give it: --repository OWNER/REPO (the one whose workflow publishes)".into(),
+            };
+        }
     }
     // Complete each, and merge the ones that are the same publisher.
     let mut found: Vec<(Publisher, Permissions, Vec<String>)> = Vec::new();
@@ -545,6 +642,7 @@ mod tests {
                 workflow_file: Some(file.into()),
                 environment: env.map(str::to_string),
             },
+            environment_expression: None,
             findings: vec![],
         }
     }
@@ -720,6 +818,7 @@ mod tests {
         let origin = Origin {
             github: Some("acme/widgets".into()),
             gitlab: None,
+            conflict: None,
         };
         assert!(
             matches!(
@@ -740,6 +839,91 @@ mod tests {
             ..TrustWantedArgs::default()
         };
         assert_eq!(want("p", &revoke, &none, &Origin::default()), Want::Nothing);
+    }
+
+    #[test]
+    fn what_the_files_cannot_settle_is_asked_for_never_guessed() {
+        let mut j = job("release.yml", None, "npm publish");
+        j.environment_expression = Some("${{ inputs.env }}".into());
+        let a = analysis(vec![j]);
+        match want("p", &TrustWantedArgs::default(), &a, &Origin::default()) {
+            Want::Unknown { reason, fix } => {
+                assert!(reason.contains("set by an expression"), "{reason}");
+                assert!(
+                    fix.contains("--environment NAME") && fix.contains("--no-environment"),
+                    "{fix}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let settled = TrustWantedArgs {
+            environment: Some("production".into()),
+            ..TrustWantedArgs::default()
+        };
+        assert!(matches!(
+            want("p", &settled, &a, &Origin::default()),
+            Want::Config { .. }
+        ));
+
+        let fork = Origin::from_named(&[
+            (
+                "the git remote \"origin\"",
+                "github.com".into(),
+                "me/mono".into(),
+            ),
+            (
+                "package.json's \"repository\"",
+                "github.com".into(),
+                "acme/mono".into(),
+            ),
+        ]);
+        assert_eq!(fork.github.as_deref(), Some("me/mono"));
+        let a = analysis(vec![job("release.yml", None, "npm publish")]);
+        match want("p", &TrustWantedArgs::default(), &a, &fork) {
+            Want::Unknown { reason, .. } => {
+                assert!(
+                    reason.contains("me/mono") && reason.contains("acme/mono"),
+                    "{reason}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        let same = Origin::from_named(&[
+            ("origin", "github.com".into(), "acme/mono".into()),
+            ("package.json", "github.com".into(), "Acme/Mono".into()),
+        ]);
+        assert_eq!(same.conflict, None, "only the case differs");
+    }
+
+    #[test]
+    fn an_empty_environment_is_no_environment() {
+        let a = analysis(vec![job("release.yml", Some(""), "npm publish")]);
+        let w = config(want(
+            "p",
+            &TrustWantedArgs::default(),
+            &a,
+            &Origin::default(),
+        ));
+        assert!(matches!(
+            w.publisher,
+            Publisher::GitHub {
+                environment: None,
+                ..
+            }
+        ));
+        let f = TrustWantedArgs {
+            environment: Some(String::new()),
+            ..TrustWantedArgs::default()
+        };
+        let a = analysis(vec![job("release.yml", Some("npm"), "npm publish")]);
+        let w = config(want("p", &f, &a, &Origin::default()));
+        assert!(matches!(
+            w.publisher,
+            Publisher::GitHub {
+                environment: None,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -779,6 +963,29 @@ mod tests {
         assert!(
             is_uuid("01234567-89ab-cdef-0123-456789abcdef")
                 && !is_uuid("01234567-89ab-cdef-0123-456789abcde")
+        );
+    }
+
+    #[test]
+    fn repository_flags_are_checked_per_provider() {
+        let bad = |provider, r: &str| {
+            check_flags(&TrustWantedArgs {
+                provider,
+                repository: Some(r.into()),
+                ..Default::default()
+            })
+        };
+        assert!(bad(Some(ProviderArg::Github), "a/b/c")
+            .unwrap_err()
+            .contains("owner/repository"));
+        assert!(bad(Some(ProviderArg::Gitlab), "single")
+            .unwrap_err()
+            .contains("group/project"));
+        assert!(bad(None, "a/").is_err());
+        assert!(bad(Some(ProviderArg::Gitlab), "g/s/p").is_ok());
+        assert!(
+            bad(None, "g/s/p").is_ok(),
+            "the job's provider decides later"
         );
     }
 

@@ -285,6 +285,7 @@ fn publish_job(
         publishes_with: cmd.publisher.clone(),
         command: cmd.command.clone(),
         publisher_values: PublisherValues::CircleCi { vcs_origin },
+        environment_expression: None,
         findings,
     }
 }

@@ -818,8 +818,9 @@ fn publish_job(
             } else {
                 Some(file_name(top_file))
             },
-            environment: environment.filter(|e| !e.contains("${{")),
+            environment: environment.clone().filter(|e| !e.contains("${{")),
         },
+        environment_expression: environment.filter(|e| e.contains("${{")),
         findings,
     }
 }

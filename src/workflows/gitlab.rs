@@ -478,8 +478,9 @@ fn publish_job(
             namespace,
             project,
             ci_file: CI_FILE.to_string(),
-            environment: environment.filter(|e| !e.contains('$')),
+            environment: environment.clone().filter(|e| !e.contains('$')),
         },
+        environment_expression: environment.filter(|e| e.contains('$')),
         findings,
     }
 }

@@ -38,6 +38,7 @@ mod stage;
 mod supply_chain;
 mod support;
 mod trust_downgrade;
+mod trust_sync;
 mod trusted;
 mod truth;
 mod workspace_diff;

@@ -442,6 +442,20 @@ pub fn npm_change(
         .collect()
 }
 
+/// [`npm_change`] for each `(package, change)` in order (npm has no
+/// workspace mode for `trust`: one command sequence per package, as the
+/// docs' "bulk usage" loop does, without its 2-second pause).
+pub fn npm_changes(
+    sb: &Sandbox,
+    api: &TrustApi,
+    plan: &[(&str, Change)],
+    otp: Option<&str>,
+) -> Vec<Norm> {
+    plan.iter()
+        .flat_map(|(pkg, change)| npm_change(sb, api, pkg, change, otp))
+        .collect()
+}
+
 // ---------------------------------------------------------------------------
 // Fixtures
 
@@ -795,9 +809,26 @@ fn npm_inside_and_after_the_skip_window() {
     assert!(!api.window_open());
     npm_change(&sb, &api, "a", &Change::Create(wanted.clone()), Some(OTP));
     assert!(api.window_open(), "an accepted code opens the window");
-    // No code, inside the window.
-    npm_change(&sb, &api, "b", &Change::Create(wanted.clone()), None);
+    // No code, inside the window: the docs' bulk loop.
+    let plan = [("b", Change::Create(wanted.clone())), ("a", Change::Revoke)];
+    let reqs = npm_changes(&sb, &api, &plan, None);
+    let shape: Vec<(&str, &str)> = reqs
+        .iter()
+        .map(|n| (n.method.as_str(), n.url.as_str()))
+        .collect();
+    let delete_a = format!("/-/package/a/trust/{}", config_id(1));
+    assert_eq!(
+        shape,
+        [
+            ("POST", "/-/package/b/trust"),
+            ("GET", "/-/package/a/trust"),
+            ("DELETE", delete_a.as_str()),
+        ],
+        "{}",
+        render(&reqs)
+    );
     assert_eq!(api.configs("b").unwrap().len(), 1);
+    assert_eq!(api.configs("a"), Some(vec![]));
     api.close_window();
     let run = npm_trust(&sb, &api, &wanted.npm_args("c"), None);
     run.expect_code(1).stderr_has("code EOTP");

@@ -1246,3 +1246,37 @@ fn fake_injects_faults_before_or_after_applying() {
         "every request is recorded"
     );
 }
+
+#[test]
+fn fake_codes_expire_after_the_allowance() {
+    let api = TrustApi::start(
+        Options::new(TOKEN)
+            .codes(&[OTP])
+            .skip_window(std::time::Duration::from_secs(300))
+            .codes_expire_after(2),
+    );
+    for p in ["a", "b", "c"] {
+        api.package(p, &[]);
+    }
+    assert_eq!(
+        post(&api, "a", &json!([github_body()]), Some(OTP)).status,
+        201
+    );
+    assert_eq!(post(&api, "b", &json!([github_body()]), None).status, 201);
+    assert!(!api.window_open(), "the allowance closed the window");
+    for otp in [Some(OTP), None] {
+        let r = post(&api, "c", &json!([github_body()]), otp);
+        assert_eq!((r.status, r.header("www-authenticate")), (401, Some("OTP")));
+    }
+    // Reads are not counted and still pass.
+    assert_eq!(
+        call(&api, "GET", &trust_path("c"), &[BEARER], "").status,
+        200
+    );
+    api.set_codes(&["123123"]);
+    assert_eq!(
+        post(&api, "c", &json!([github_body()]), Some("123123")).status,
+        201
+    );
+    assert_eq!(api.configs("c").unwrap().len(), 1);
+}

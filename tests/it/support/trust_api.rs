@@ -41,7 +41,9 @@
 //!    [`TrustApi::close_window`] closes it. Otherwise `401` with
 //!    `www-authenticate: OTP` and `{"error":"This operation requires a
 //!    one-time password."}`, which npm turns into `EOTP`. A wrong code is
-//!    the same challenge.
+//!    the same challenge. [`Options::codes_expire_after`] makes the codes
+//!    and the window run out after a number of mutations (a code's 30
+//!    seconds and the window's 5 minutes, without waiting for them).
 //! 5. **The body** of a POST: a JSON array of exactly one object with
 //!    exactly the keys `type`, `claims`, `permissions`; `type` one of
 //!    `github`, `gitlab`, `circleci` with that provider's claims and no
@@ -105,6 +107,12 @@ pub struct Options {
     pub otp_for_reads: bool,
     /// At most `max` mutations within `window` (`None`: no limit).
     pub rate_limit: Option<RateLimit>,
+    /// After this many mutations got through two-factor authentication
+    /// (by a code or inside the window), the codes expire and the window
+    /// closes: the next mutation is challenged, as when a real code times
+    /// out and the 5 minutes are over. [`TrustApi::set_codes`] gives the
+    /// new codes the same allowance. `None`: codes never expire.
+    pub codes_expire_after: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -122,6 +130,7 @@ impl Options {
             skip_window: Duration::ZERO,
             otp_for_reads: false,
             rate_limit: None,
+            codes_expire_after: None,
         }
     }
 
@@ -137,6 +146,11 @@ impl Options {
 
     pub fn otp_for_reads(mut self) -> Options {
         self.otp_for_reads = true;
+        self
+    }
+
+    pub fn codes_expire_after(mut self, mutations: usize) -> Options {
+        self.codes_expire_after = Some(mutations);
         self
     }
 
@@ -201,6 +215,9 @@ struct State {
     window_until: Option<Instant>,
     /// When the mutations that count for the rate limit arrived.
     mutations: VecDeque<Instant>,
+    /// Mutations let through by two-factor authentication since the codes
+    /// were set.
+    second_factor_passes: usize,
     faults: Vec<Fault>,
     next_id: u64,
 }
@@ -235,6 +252,7 @@ impl TrustApi {
             packages: BTreeMap::new(),
             window_until: None,
             mutations: VecDeque::new(),
+            second_factor_passes: 0,
             faults: Vec::new(),
             next_id: 1,
         }));
@@ -288,9 +306,12 @@ impl TrustApi {
         st.packages.insert(name.to_string(), stored);
     }
 
-    /// The one-time passwords accepted from now on (the old ones expire).
+    /// The one-time passwords accepted from now on (the old ones expire;
+    /// [`Options::codes_expire_after`] counts afresh).
     pub fn set_codes(&self, codes: &[&str]) {
-        self.state.lock().unwrap().opts.codes = codes.iter().map(|c| c.to_string()).collect();
+        let mut st = self.state.lock().unwrap();
+        st.opts.codes = codes.iter().map(|c| c.to_string()).collect();
+        st.second_factor_passes = 0;
     }
 
     /// Closes the two-factor skip window: the next mutation needs a code.
@@ -486,6 +507,13 @@ fn apply(req: &Request, path: &str, st: &mut State, now: Instant) -> Answer {
                 vec![("www-authenticate".into(), "OTP".into())],
                 body,
             );
+        }
+        if mutation {
+            st.second_factor_passes += 1;
+            if st.opts.codes_expire_after == Some(st.second_factor_passes) {
+                st.opts.codes.clear();
+                st.window_until = None;
+            }
         }
     }
     match (req.method.as_str(), id) {

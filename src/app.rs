@@ -6,7 +6,9 @@
 use std::path::PathBuf;
 
 use crate::batch::BatchOptions;
-use crate::cli::{Cli, Command, DoctorArgs, PackArgs, PublishArgs};
+use crate::cli::{
+    Cli, Command, DoctorArgs, PackArgs, PublishArgs, TrustArgs, TrustCommand, TrustTargetArgs,
+};
 use crate::config::{CliConfig, Config};
 use crate::doctor::{self, DoctorOptions};
 use crate::env::Env;
@@ -24,6 +26,10 @@ pub fn wants_json(command: &Command) -> bool {
         Command::Pack(a) => a.json,
         Command::Publish(a) => a.json,
         Command::Doctor(a) => a.json,
+        Command::Trust(a) => match &a.command {
+            TrustCommand::List(l) => l.target.json,
+            TrustCommand::Diff(s) | TrustCommand::Sync(s) => s.target.json,
+        },
         Command::Completions(_) | Command::Man => false,
     }
 }
@@ -34,6 +40,11 @@ pub fn title(command: &Command) -> &'static str {
         Command::Pack(_) => "trustpub pack",
         Command::Publish(_) => "trustpub publish",
         Command::Doctor(_) => "trustpub doctor",
+        Command::Trust(a) => match a.command {
+            TrustCommand::List(_) => "trustpub trust list",
+            TrustCommand::Diff(_) => "trustpub trust diff",
+            TrustCommand::Sync(_) => "trustpub trust sync",
+        },
         Command::Completions(_) => "trustpub completions",
         Command::Man => "trustpub man",
     }
@@ -63,6 +74,7 @@ pub fn run(cli: Cli, env: &Env, printer: &Printer) -> Result<u8, Error> {
         Command::Pack(args) => pack(args, env, printer),
         Command::Publish(args) => publish(args, env, printer),
         Command::Doctor(args) => doctor(args, env, printer),
+        Command::Trust(args) => trust(args, env, printer),
         Command::Completions(args) => {
             let script = crate::generate::completions(args.shell);
             printer.out(script.strip_suffix('\n').unwrap_or(&script));
@@ -150,6 +162,71 @@ fn doctor(args: DoctorArgs, env: &Env, printer: &Printer) -> Result<u8, Error> {
     let report = doctor::doctor(&opts, env, &cwd, printer)?;
     crate::report::doctor(printer, &report);
     Ok(if report.ready() { 0 } else { 1 })
+}
+
+fn trust(args: TrustArgs, env: &Env, printer: &Printer) -> Result<u8, Error> {
+    use crate::trust_config::sync::{self, Mode, Plan, Terminal, TrustOptions};
+    let cwd = current_dir()?;
+    let options = |t: TrustTargetArgs, wanted| {
+        let flags = &t.workspaces;
+        let explicit = flags.workspaces || !flags.workspace.is_empty();
+        TrustOptions {
+            dir: t.dir,
+            selection: explicit.then(|| Selection {
+                all: flags.workspaces,
+                filters: flags.workspace.clone(),
+                include_root: flags.include_workspace_root,
+            }),
+            explicit_workspace: explicit,
+            cli: CliConfig {
+                registry: t.registry,
+                userconfig: t.userconfig,
+                otp: t.otp.map(Secret::new),
+                ..CliConfig::default()
+            },
+            wanted,
+        }
+    };
+    let (opts, mode, pace) = match args.command {
+        TrustCommand::List(l) => (options(l.target, Default::default()), Mode::List, 0.0),
+        TrustCommand::Diff(s) => (options(s.target, s.wanted), Mode::Diff, 0.0),
+        TrustCommand::Sync(s) => {
+            let mode = if s.dry_run {
+                Mode::DryRun
+            } else {
+                Mode::Apply { yes: s.yes }
+            };
+            (options(s.target, s.wanted), mode, s.pace)
+        }
+    };
+    if !(0.0..=600.0).contains(&pace) || pace.is_nan() {
+        return Err(Error::Usage {
+            message: format!("--pace {pace}: must be between 0 and 600 seconds"),
+            hint: Some("npm's documentation advises 2 seconds between changes".into()),
+        });
+    }
+    let pace = std::time::Duration::from_secs_f64(pace);
+    let report = sync::run(&opts, mode, pace, env, &cwd, printer, &Terminal)?;
+    crate::report::trust_result(printer, &report, mode);
+    let changes = report.items.iter().any(|i| i.plan.changes());
+    let cannot = report
+        .items
+        .iter()
+        .any(|i| matches!(i.plan, Plan::Cannot { .. }));
+    Ok(match mode {
+        Mode::List => u8::from(
+            report.stopped.is_some()
+                || report.items.iter().any(|i| {
+                    matches!(
+                        i.current,
+                        sync::Current::Unreadable { .. } | sync::Current::NotRead
+                    )
+                }),
+        ),
+        Mode::Diff => u8::from(changes || cannot || report.stopped.is_some()),
+        Mode::DryRun => u8::from(cannot || report.stopped.is_some()),
+        Mode::Apply { .. } => u8::from(!report.complete()),
+    })
 }
 
 fn publish(args: PublishArgs, env: &Env, printer: &Printer) -> Result<u8, Error> {

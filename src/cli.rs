@@ -29,6 +29,9 @@ pub enum Command {
     Publish(PublishArgs),
     /// Check that trusted publishing will work, uploading nothing.
     Doctor(DoctorArgs),
+    /// List, diff or sync the trusted-publisher configuration of packages
+    /// (npm's `npm trust`, for a whole workspace at once).
+    Trust(TrustArgs),
     /// Print a shell completion script on standard output.
     Completions(CompletionsArgs),
     /// Print the manual page (roff) on standard output.
@@ -179,6 +182,131 @@ pub struct PublishArgs {
     /// (`v<version>` outside a workspace).
     #[arg(long, conflicts_with = "json")]
     pub changesets: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TrustArgs {
+    #[command(subcommand)]
+    pub command: TrustCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrustCommand {
+    /// Print the trusted-publisher configuration the registry holds for each
+    /// package (`npm trust list`).
+    List(TrustListArgs),
+    /// Compare the registry's configuration with what the release workflow
+    /// needs; exit 1 when they differ. Changes nothing.
+    Diff(TrustSyncArgs),
+    /// Make the registry's configuration what the release workflow needs:
+    /// create, replace (revoke, then create) or revoke, paced, idempotent.
+    Sync(TrustSyncArgs),
+}
+
+/// Where the packages and the registry are (every `trust` subcommand).
+#[derive(Debug, Args)]
+pub struct TrustTargetArgs {
+    /// The package directory, or a workspace root.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub workspaces: WorkspaceArgs,
+    /// The registry (default: as `publish` would choose it for each package).
+    #[arg(long, value_name = "URL")]
+    pub registry: Option<String>,
+    /// The user npmrc (default: NPM_CONFIG_USERCONFIG or ~/.npmrc).
+    #[arg(long, value_name = "FILE")]
+    pub userconfig: Option<PathBuf>,
+    /// A one-time password from your authenticator (the registry asks for
+    /// one: trust configuration needs two-factor authentication).
+    #[arg(long, value_name = "CODE")]
+    pub otp: Option<String>,
+    /// Print a JSON document on standard output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TrustListArgs {
+    #[command(flatten)]
+    pub target: TrustTargetArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TrustSyncArgs {
+    #[command(flatten)]
+    pub target: TrustTargetArgs,
+    #[command(flatten)]
+    pub wanted: TrustWantedArgs,
+    /// Print what would change; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Apply without asking (needed when standard input is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Seconds to wait between two changes (npm's documentation advises 2,
+    /// against the registry's rate limits).
+    #[arg(long, value_name = "SECONDS", default_value_t = 2.0)]
+    pub pace: f64,
+}
+
+/// The configuration wanted, when the release workflow does not say it (or
+/// to override what it says), as `npm trust <provider>` spells it.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TrustWantedArgs {
+    /// The CI provider; `none` revokes the configuration of the selected
+    /// packages.
+    #[arg(long, value_enum)]
+    pub provider: Option<ProviderArg>,
+    /// GitHub: owner/repository; GitLab: group/project (or
+    /// group/subgroup/project).
+    #[arg(long, alias = "repo", alias = "project", value_name = "PATH")]
+    pub repository: Option<String>,
+    /// The workflow file name (GitHub: release.yml) or the top-level CI file
+    /// (GitLab: .gitlab-ci.yml), without a directory.
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<String>,
+    /// The CI environment the publishing job runs in.
+    #[arg(
+        long,
+        alias = "env",
+        value_name = "NAME",
+        conflicts_with = "no_environment"
+    )]
+    pub environment: Option<String>,
+    /// No environment, even if the publishing job has one.
+    #[arg(long)]
+    pub no_environment: bool,
+    /// Allow publishing (`npm publish`, `trustpub publish`).
+    #[arg(long)]
+    pub allow_publish: bool,
+    /// Allow staged publishing (`npm stage publish`, `trustpub publish --stage`).
+    #[arg(long, alias = "allow-staged-publish")]
+    pub allow_stage_publish: bool,
+    /// CircleCI: the organization UUID.
+    #[arg(long, value_name = "UUID")]
+    pub org_id: Option<String>,
+    /// CircleCI: the project UUID.
+    #[arg(long, value_name = "UUID")]
+    pub project_id: Option<String>,
+    /// CircleCI: the pipeline definition UUID.
+    #[arg(long, value_name = "UUID")]
+    pub pipeline_definition_id: Option<String>,
+    /// CircleCI: provider/owner/repo (github.com/acme/widgets).
+    #[arg(long, value_name = "ORIGIN")]
+    pub vcs_origin: Option<String>,
+    /// CircleCI: a context UUID to match (repeatable).
+    #[arg(long, value_name = "UUID")]
+    pub context_id: Vec<String>,
+}
+
+/// `--provider`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProviderArg {
+    Github,
+    Gitlab,
+    Circleci,
+    None,
 }
 
 /// `--access` as typed: `private` is npm's alias of `restricted`, and the

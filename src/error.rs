@@ -24,6 +24,9 @@ pub enum Error {
     /// Finding, selecting or ordering a workspace's packages.
     #[error(transparent)]
     Workspace(#[from] WorkspaceError),
+    /// `trustpub trust` could not start.
+    #[error(transparent)]
+    Trust(#[from] crate::trust_config::sync::TrustError),
     #[error("{message}")]
     Usage {
         message: String,
@@ -38,6 +41,7 @@ impl Error {
             Error::Publish(e) => e.exit_code(),
             Error::Doctor(e) => e.exit_code(),
             Error::Workspace(e) => e.exit_code(),
+            Error::Trust(e) => e.exit_code(),
             Error::Usage { .. } => 2,
         }
     }
@@ -48,6 +52,7 @@ impl Error {
             Error::Publish(e) => e.hint(),
             Error::Doctor(e) => e.hint(),
             Error::Workspace(e) => Some(e.hint()),
+            Error::Trust(e) => e.hint(),
             Error::Usage { hint, .. } => hint.clone(),
         }
     }
@@ -109,13 +114,14 @@ impl Error {
             },
             Error::Doctor(DoctorError::Prepare(e)) => prepare(e),
             Error::Doctor(DoctorError::Workspace(_)) => None,
-            Error::Pack(_) | Error::Workspace(_) | Error::Usage { .. } => None,
+            Error::Pack(_) | Error::Workspace(_) | Error::Trust(_) | Error::Usage { .. } => None,
         };
         known.unwrap_or_else(|| {
             match (self, self.exit_code()) {
                 (_, 2) => "EUSAGE",
                 // doctor's errors are publish's first half.
                 (Error::Publish(_) | Error::Doctor(_) | Error::Workspace(_), _) => "EPUBLISH",
+                (Error::Trust(_), _) => "ETRUST",
                 _ => "EPACK",
             }
             .to_string()

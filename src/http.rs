@@ -1015,7 +1015,7 @@ fn tls_problem(e: &ureq::Error, host: &str) -> Option<(String, String)> {
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is treated as absent).
-fn parse_retry_after(v: &str) -> Option<Duration> {
+pub(crate) fn parse_retry_after(v: &str) -> Option<Duration> {
     v.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 

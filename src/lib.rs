@@ -50,6 +50,7 @@ pub mod semver;
 pub mod signals;
 pub mod tar;
 pub mod trust;
+pub mod trust_config;
 pub mod ui;
 pub mod workflows;
 pub mod workspace;

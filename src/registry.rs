@@ -315,6 +315,12 @@ impl Client {
     }
 }
 
+/// The registry's non-2xx answer `r` to `req` as an error (for callers
+/// that look at the answer themselves first, as `trust sync` does for 429).
+pub fn answer_error(req: &Request<'_>, r: &Response) -> RegistryError {
+    status_error(req, r)
+}
+
 /// What a failed send of `req` to the registry means.
 fn registry_error(req: &Request<'_>, e: SendError) -> RegistryError {
     match e {

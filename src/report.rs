@@ -4,7 +4,10 @@
 //! `Serialize` structs below (field order is the order npm and the JSON
 //! shapes tests expect; `serde_json` keeps it).
 
+pub mod trust;
 pub mod workspace;
+
+pub use trust::{trust_plan, trust_result};
 
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};

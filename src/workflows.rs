@@ -326,6 +326,18 @@ pub fn find_repo_root(dir: &Path) -> PathBuf {
         .unwrap_or_else(|| dir.to_path_buf())
 }
 
+/// The project path of the package's repository on `host` (`github.com`,
+/// `gitlab.com`): the `origin` remote, else package.json `repository`, as
+/// the CI readings take it.
+pub fn project_on(repo_root: &Path, package_dir: &Path, host: &str) -> Option<String> {
+    let repo = Repo::open(repo_root, package_dir, "registry.npmjs.org");
+    repo.remote_on(host).map(|r| r.path.clone()).or_else(|| {
+        repo.package_repository()
+            .filter(|r| r.host == host)
+            .map(|r| r.path)
+    })
+}
+
 /// Whether job `job` of the GitHub workflow `workflow` (a path relative to
 /// `repo_root`, as in `GITHUB_WORKFLOW_REF`) grants `id-token: write`;
 /// `None` when that cannot be read from the file.

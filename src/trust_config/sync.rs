@@ -1,0 +1,933 @@
+//! `trustpub trust list|diff|sync`: read every selected package's
+//! configuration, plan, and apply.
+//!
+//! 1. **Read** (nothing changes yet): for each selected package, its
+//!    registry (`publishConfig` and `@scope:registry` as `publish` picks
+//!    it), its credential (a token for that registry; trust configuration
+//!    needs a maintainer's login with two-factor authentication), what it
+//!    should have ([`super::wanted::want`]), and what the registry holds
+//!    (`GET …/trust`; a 404 is a package not on the registry yet).
+//! 2. **Plan** per package ([`Plan`]): create, replace (revoke, then
+//!    create: the registry holds one configuration), revoke (`--provider
+//!    none`, or configurations beyond the one wanted), unchanged, or cannot
+//!    (undecided, not on the registry, unreadable) with what to do.
+//! 3. **Apply** (`sync` without `--dry-run`, after `--yes` or a "y" at the
+//!    terminal): one request at a time, `--pace` seconds apart (npm's
+//!    documentation advises 2 against rate limits); a 429 waits for the
+//!    registry's `Retry-After` (at most [`MAX_RATE_WAIT`], [`MAX_RATE_RETRIES`]
+//!    times) and sends again. A two-factor challenge (the code expired, or
+//!    the registry's five-minute window closed) asks for a new code at a
+//!    terminal; elsewhere it ends the run: what is done is done, the rest is
+//!    reported as left, and the same command with a new `--otp` does the
+//!    rest, because every run reads the registry again first. A package
+//!    whose request fails is reported and the others go on, except after a
+//!    failure that would fail them all (the credential refused, the
+//!    registry unreachable or failing).
+//!
+//! Only the selected packages are read or changed: the names come from
+//! their package.json files and nothing else.
+
+// A registry error carries what a maintainer needs to read; one per failure.
+#![allow(clippy::result_large_err)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::api::{self, Answer, Endpoint};
+use super::wanted::{self, Want};
+use super::{Existing, Wanted};
+use crate::cli::TrustWantedArgs;
+use crate::config::{Authorization, CredentialLookup};
+use crate::config::{CliConfig, Config};
+use crate::env::Env;
+use crate::registry::{Auth, AuthKind, Client, RegistryError};
+use crate::secret::Secret;
+use crate::ui::Printer;
+use crate::workspace::discover::{self, Selection};
+use crate::workspace::{Manager, Member};
+
+/// The longest wait a 429's `Retry-After` may impose.
+pub const MAX_RATE_WAIT: Duration = Duration::from_secs(60);
+/// How often a change is sent again after a 429.
+pub const MAX_RATE_RETRIES: u32 = 5;
+/// npm's documentation: the two-factor window the website offers.
+pub const TWO_FACTOR_WINDOW: Duration = Duration::from_secs(300);
+
+/// What the command was asked.
+pub struct TrustOptions {
+    pub dir: PathBuf,
+    pub selection: Option<Selection>,
+    /// `--workspaces`/`--workspace` given (a workspace is then required).
+    pub explicit_workspace: bool,
+    pub cli: CliConfig,
+    pub wanted: TrustWantedArgs,
+}
+
+/// The terminal, when there is one: asked for a new one-time password and
+/// for the go-ahead. Tests give their own.
+pub trait Console {
+    /// Whether a person can answer.
+    fn interactive(&self) -> bool;
+    /// A line typed in answer to `prompt` (printed first), or `None`.
+    fn ask(&self, printer: &Printer, prompt: &str) -> Option<String>;
+    fn sleep(&self, d: Duration);
+}
+
+/// The process's own terminal.
+pub struct Terminal;
+
+impl Console for Terminal {
+    fn interactive(&self) -> bool {
+        use std::io::IsTerminal;
+        std::io::stdin().is_terminal()
+    }
+
+    fn ask(&self, printer: &Printer, prompt: &str) -> Option<String> {
+        use std::io::BufRead;
+        printer.raw_stderr(prompt);
+        let mut line = String::new();
+        // One line, at most 1 KiB: a code or a "y".
+        let mut input = std::io::stdin().lock().take(1024);
+        input.read_line(&mut line).ok()?;
+        let line = line.trim().to_string();
+        (!line.is_empty()).then_some(line)
+    }
+
+    fn sleep(&self, d: Duration) {
+        std::thread::sleep(d);
+    }
+}
+
+use std::io::Read as _;
+
+/// What the registry holds for a package.
+#[derive(Debug, Clone)]
+pub enum Current {
+    Configs(Vec<Existing>),
+    /// A 404: not published yet (or not visible to this account).
+    NotOnRegistry,
+    /// The list could not be read.
+    Unreadable {
+        error: String,
+        hint: Option<String>,
+    },
+    /// Not read: the package cannot be planned anyway.
+    NotRead,
+}
+
+/// What to do for a package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    Create(Wanted),
+    /// Revoke these, then create.
+    Replace {
+        revoke: Vec<String>,
+        wanted: Wanted,
+        changes: Vec<String>,
+    },
+    /// Revoke these (`--provider none`, or extra configurations).
+    Revoke(Vec<String>),
+    Unchanged,
+    Cannot {
+        reason: String,
+        fix: String,
+    },
+}
+
+impl Plan {
+    pub fn word(&self) -> &'static str {
+        match self {
+            Plan::Create(_) => "create",
+            Plan::Replace { .. } => "replace",
+            Plan::Revoke(_) => "revoke",
+            Plan::Unchanged => "unchanged",
+            Plan::Cannot { .. } => "cannot",
+        }
+    }
+
+    pub fn changes(&self) -> bool {
+        matches!(
+            self,
+            Plan::Create(_) | Plan::Replace { .. } | Plan::Revoke(_)
+        )
+    }
+
+    /// The requests it makes.
+    fn steps(&self) -> Vec<Step> {
+        match self {
+            Plan::Create(w) => vec![Step::Create(w.clone())],
+            Plan::Replace { revoke, wanted, .. } => revoke
+                .iter()
+                .map(|id| Step::Revoke(id.clone()))
+                .chain([Step::Create(wanted.clone())])
+                .collect(),
+            Plan::Revoke(ids) => ids.iter().map(|id| Step::Revoke(id.clone())).collect(),
+            Plan::Unchanged | Plan::Cannot { .. } => Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Revoke(String),
+    Create(Wanted),
+}
+
+/// How applying a package's plan ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// Not applied (a dry run, `diff`, `list`, or nothing to do).
+    NotApplied,
+    Done,
+    /// Some of its requests went through, not all: what holds now.
+    Partly {
+        done: Vec<String>,
+        error: String,
+        hint: Option<String>,
+    },
+    Failed {
+        error: String,
+        hint: Option<String>,
+    },
+    /// Not reached: the run stopped before it.
+    Left,
+}
+
+/// One package's row.
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub name: String,
+    /// Relative to the workspace root (`.` for a single package).
+    pub dir: String,
+    pub registry: String,
+    pub want: Want,
+    pub current: Current,
+    pub plan: Plan,
+    pub applied: Applied,
+}
+
+/// The result of a `trust` command.
+#[derive(Debug, Clone)]
+pub struct TrustReport {
+    pub items: Vec<Item>,
+    /// Why the run stopped early (a two-factor challenge nobody answered,
+    /// a credential refused), when it did.
+    pub stopped: Option<String>,
+    pub applied: bool,
+}
+
+impl TrustReport {
+    /// Every package as wanted, after this run.
+    pub fn complete(&self) -> bool {
+        self.stopped.is_none()
+            && self.items.iter().all(|i| match i.plan {
+                Plan::Unchanged => true,
+                Plan::Cannot { .. } => false,
+                _ => i.applied == Applied::Done,
+            })
+    }
+}
+
+/// Why `trust` could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum TrustError {
+    #[error("{message}")]
+    Usage {
+        message: String,
+        hint: Option<String>,
+    },
+    #[error(transparent)]
+    Workspace(#[from] crate::workspace::WorkspaceError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Manifest(#[from] crate::manifest::ManifestError),
+}
+
+impl TrustError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            TrustError::Workspace(e) => e.exit_code(),
+            _ => 2,
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            TrustError::Usage { hint, .. } => hint.clone(),
+            TrustError::Workspace(e) => Some(e.hint()),
+            TrustError::Config(e) => e.hint(),
+            TrustError::Manifest(e) => e.hint(),
+        }
+    }
+}
+
+/// A package to look at: its name, directory and where it is shown.
+struct Target {
+    name: String,
+    dir: PathBuf,
+    rel: String,
+}
+
+/// The selected packages: a workspace's (as `doctor` selects them, private
+/// ones and pnpm's nameless ones left out) or the one in `dir`.
+fn targets(opts: &TrustOptions, cwd: &Path) -> Result<Vec<Target>, TrustError> {
+    let dir = crate::manifest::clean_path(&cwd.join(&opts.dir));
+    let ws = crate::doctor::workspace_for(&dir, opts.explicit_workspace).map_err(|e| match e {
+        crate::doctor::DoctorError::Workspace(w) => TrustError::Workspace(w),
+        other => TrustError::Usage {
+            message: other.to_string(),
+            hint: other.hint(),
+        },
+    })?;
+    if let Some(ws) = ws {
+        let sel = opts.selection.clone().unwrap_or(Selection {
+            all: true,
+            filters: Vec::new(),
+            include_root: false,
+        });
+        let selected = discover::select(&ws, &dir, &sel)?;
+        let public = |m: &&Member| {
+            let pnpm_nameless = ws.manager == Manager::Pnpm && m.version.is_none();
+            !(m.private || pnpm_nameless) && m.manifest.get("name").is_some_and(Value::is_string)
+        };
+        return Ok(selected
+            .into_iter()
+            .filter(public)
+            .map(|m| Target {
+                name: m.name.clone(),
+                dir: m.dir.clone(),
+                rel: m.rel.clone(),
+            })
+            .collect());
+    }
+    let m = crate::manifest::Manifest::read_dir(&dir)?;
+    let Some(name) = m
+        .raw
+        .get("name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+    else {
+        return Err(TrustError::Usage {
+            message: format!("{} has no \"name\"", dir.join("package.json").display()),
+            hint: Some("trust configuration is per package: run it in a package directory or a workspace root".into()),
+        });
+    };
+    Ok(vec![Target {
+        name: name.to_string(),
+        dir,
+        rel: ".".into(),
+    }])
+}
+
+/// One registry's client, shared by its packages.
+struct Clients(Vec<(String, Client)>);
+
+impl Clients {
+    fn get(
+        &mut self,
+        registry: &str,
+        config: &Config,
+        env: &Env,
+        printer: &Printer,
+    ) -> Result<&Client, crate::config::ConfigError> {
+        if let Some(i) = self.0.iter().position(|(r, _)| r == registry) {
+            return Ok(&self.0[i].1);
+        }
+        let client = Client::from_config(crate::ci::user_agent(env), config, env, registry)?;
+        for s in client.secrets() {
+            printer.mask(&s);
+        }
+        for w in client.warnings() {
+            printer.warn("network", &w);
+        }
+        self.0.push((registry.to_string(), client));
+        Ok(&self.0.last().expect("just pushed").1)
+    }
+}
+
+/// What is needed to talk to one package's endpoint.
+struct Line {
+    registry: String,
+    url: String,
+    auth: Option<Auth>,
+    auth_type: String,
+}
+
+/// Where a package's configuration lives and the credential for it, or
+/// why it cannot be reached.
+fn line_for(
+    t: &Target,
+    base: &Config,
+    printer: &Printer,
+) -> Result<(Line, Config), (String, String)> {
+    let (_, _, config) = crate::publish::read_package(&t.dir, base)
+        .map_err(|e| (e.to_string(), e.hint().unwrap_or_default()))?;
+    let registry = config
+        .registry_for(&t.name)
+        .map_err(|e| (e.to_string(), e.hint().unwrap_or_default()))?;
+    let escaped = crate::document::escaped_name(&t.name);
+    let url = api::trust_url(&registry, &escaped);
+    if !crate::registry::is_secure(&url) {
+        return Err((
+            format!("the registry {} is not HTTPS", registry.url),
+            "a login is only sent over HTTPS (or to this machine): use the https:// URL".into(),
+        ));
+    }
+    let auth = match config.lookup_credential(&url, Some(&t.name)) {
+        CredentialLookup::Found(c) => match c.authorization {
+            Some(Authorization::Bearer(token)) => {
+                printer.mask(&token);
+                Some(Auth {
+                    header: Secret::new(format!("Bearer {}", token.expose())),
+                    origin: crate::registry::origin(&url).unwrap_or_default(),
+                    kind: AuthKind::Token,
+                })
+            }
+            Some(Authorization::Basic(_)) => {
+                return Err((
+                    format!("the credential for {} ({}) is a username and password", registry.url, c.source),
+                    "the registry's trust configuration accepts no username and password (npm's documentation): log in with `npm login` and use the token it writes".into(),
+                ))
+            }
+            None => None,
+        },
+        CredentialLookup::Unusable(d) => {
+            return Err((d.to_string(), d.hint().unwrap_or_default()));
+        }
+        CredentialLookup::Missing => {
+            return Err((
+                format!("no login for {}", registry.url),
+                format!("trust configuration needs a maintainer's login with two-factor authentication: `npm login --registry {}` (a granular token that bypasses two-factor authentication is refused by the registry)", registry.url),
+            ))
+        }
+    };
+    Ok((
+        Line {
+            registry: registry.url.clone(),
+            url,
+            auth,
+            auth_type: config.auth_type(),
+        },
+        config,
+    ))
+}
+
+/// The one-time password the run sends, and whether it may ask for another.
+struct Otp<'a> {
+    code: Option<Secret<String>>,
+    console: &'a dyn Console,
+    printer: &'a Printer,
+}
+
+impl Otp<'_> {
+    /// After a challenge: a new code from the terminal, or `false`.
+    fn renew(&mut self, why: &str) -> bool {
+        if !self.console.interactive() {
+            return false;
+        }
+        let Some(code) = self.console.ask(
+            self.printer,
+            &format!("{why}: enter a one-time password from your authenticator (empty to stop):"),
+        ) else {
+            return false;
+        };
+        let code = Secret::new(code);
+        self.printer.mask(&code);
+        self.code = Some(code);
+        true
+    }
+}
+
+/// What the run does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    List,
+    Diff,
+    DryRun,
+    Apply { yes: bool },
+}
+
+/// `trustpub trust …`.
+pub fn run(
+    opts: &TrustOptions,
+    mode: Mode,
+    pace: Duration,
+    env: &Env,
+    cwd: &Path,
+    printer: &Printer,
+    console: &dyn Console,
+) -> Result<TrustReport, TrustError> {
+    if mode != Mode::List {
+        wanted::check_flags(&opts.wanted).map_err(|message| TrustError::Usage {
+            message,
+            hint: Some("see `trustpub trust sync --help`".into()),
+        })?;
+    }
+    let targets = targets(opts, cwd)?;
+    if targets.is_empty() {
+        return Err(TrustError::Usage {
+            message: "no package to configure: every selected package is private".into(),
+            hint: Some("select public packages with --workspace <name>".into()),
+        });
+    }
+    let base = Config::load(env, &opts.cli, cwd)?;
+    let mut otp = Otp {
+        code: base.otp(),
+        console,
+        printer,
+    };
+    if let Some(c) = &otp.code {
+        printer.mask(c);
+    }
+    let mut clients = Clients(Vec::new());
+    let observer = crate::publish::Report(printer);
+    let root = crate::workflows::find_repo_root(&targets[0].dir);
+
+    // 1. Read.
+    let mut items = Vec::new();
+    let mut lines: Vec<Option<Line>> = Vec::new();
+    let mut stopped = None;
+    for t in &targets {
+        let (line, config) = match line_for(t, &base, printer) {
+            Ok(l) => l,
+            Err((error, hint)) => {
+                items.push(Item {
+                    name: t.name.clone(),
+                    dir: t.rel.clone(),
+                    registry: String::new(),
+                    want: Want::Nothing,
+                    current: Current::Unreadable {
+                        error: error.clone(),
+                        hint: Some(hint.clone()),
+                    },
+                    plan: Plan::Cannot {
+                        reason: error,
+                        fix: hint,
+                    },
+                    applied: Applied::NotApplied,
+                });
+                lines.push(None);
+                continue;
+            }
+        };
+        let want = if mode == Mode::List {
+            Want::Nothing
+        } else {
+            let host = url::Url::parse(&line.registry)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_else(|| "registry.npmjs.org".into());
+            let analysis = crate::workflows::analyze(&root, &t.dir, &host);
+            let origin = wanted::Origin {
+                github: crate::workflows::project_on(&root, &t.dir, "github.com"),
+                gitlab: crate::workflows::project_on(&root, &t.dir, "gitlab.com"),
+            };
+            wanted::want(&t.name, &opts.wanted, &analysis, &origin)
+        };
+        let current = if stopped.is_some() {
+            Current::NotRead
+        } else {
+            let client = clients.get(&line.registry, &config, env, printer)?;
+            let ep = endpoint(client, &line, &t.name);
+            loop {
+                match ep.list(otp.code.as_ref(), &observer) {
+                    Ok(Ok(list)) => break Current::Configs(list),
+                    Ok(Err(e)) => {
+                        break Current::Unreadable {
+                            error: format!("{}: {e}", line.url),
+                            hint: None,
+                        }
+                    }
+                    Err(e) if e.status() == Some(404) => break Current::NotOnRegistry,
+                    Err(e) if e.is_otp() => {
+                        if otp.renew("the registry asks for a one-time password") {
+                            continue;
+                        }
+                        stopped = Some(otp_stop(&e, otp.code.is_some()));
+                        break Current::NotRead;
+                    }
+                    Err(e) => {
+                        if stops_everything(&e) {
+                            stopped = Some(format!("{e}"));
+                        }
+                        break Current::Unreadable {
+                            error: e.to_string(),
+                            hint: e.hint(),
+                        };
+                    }
+                }
+            }
+        };
+        let plan = plan(&t.name, &want, &current);
+        items.push(Item {
+            name: t.name.clone(),
+            dir: t.rel.clone(),
+            registry: line.registry.clone(),
+            want,
+            current,
+            plan,
+            applied: Applied::NotApplied,
+        });
+        lines.push(Some(line));
+    }
+    let mut report = TrustReport {
+        items,
+        stopped,
+        applied: false,
+    };
+    let Mode::Apply { yes } = mode else {
+        return Ok(report);
+    };
+    if report.stopped.is_some() {
+        return Ok(report);
+    }
+
+    // 2. The go-ahead.
+    let changes: usize = report.items.iter().map(|i| i.plan.steps().len()).sum();
+    if changes == 0 {
+        return Ok(report);
+    }
+    if !yes {
+        if !console.interactive() {
+            return Err(TrustError::Usage {
+                message: format!("{changes} change(s) to make, and no terminal to confirm them"),
+                hint: Some(
+                    "review them with `trustpub trust diff`, then run `trustpub trust sync --yes`"
+                        .into(),
+                ),
+            });
+        }
+        crate::report::trust_plan(printer, &report);
+        let answer = console.ask(printer, &format!("Make these {changes} change(s)? (y/N)"));
+        if !answer.is_some_and(|a| matches!(a.to_ascii_lowercase().as_str(), "y" | "yes")) {
+            return Err(TrustError::Usage {
+                message: "cancelled: nothing was changed".into(),
+                hint: None,
+            });
+        }
+    }
+    let slow = pace.saturating_mul(u32::try_from(changes).unwrap_or(u32::MAX));
+    if slow > TWO_FACTOR_WINDOW {
+        printer.notice(&format!(
+            "trust: {changes} changes at one every {} s take longer than the registry's 5-minute two-factor window; when it closes you are asked for a new code (at a terminal), or the run stops and the same command with a new --otp does the rest",
+            pace.as_secs_f64()
+        ));
+    }
+
+    // 3. Apply.
+    report.applied = true;
+    let mut first = true;
+    for (item, line) in report.items.iter_mut().zip(&lines) {
+        let Some(line) = line else { continue };
+        let steps = item.plan.steps();
+        if steps.is_empty() {
+            continue;
+        }
+        if report.stopped.is_some() {
+            item.applied = Applied::Left;
+            continue;
+        }
+        let client = clients.get(&line.registry, &base, env, printer)?;
+        let ep = endpoint(client, line, &item.name);
+        let mut done: Vec<String> = Vec::new();
+        let mut outcome = Applied::Done;
+        for step in steps {
+            if !first {
+                console.sleep(pace);
+            }
+            first = false;
+            match send_step(&ep, &step, &mut otp, console) {
+                Ok(()) => {
+                    let what = match &step {
+                        Step::Revoke(id) => format!("revoked configuration {id}"),
+                        Step::Create(w) => format!("created {w}"),
+                    };
+                    printer.notice(&format!("trust {}: {what}", item.name));
+                    done.push(what);
+                }
+                Err(Failure::Stop(why)) => {
+                    report.stopped = Some(why.clone());
+                    outcome = if done.is_empty() {
+                        Applied::Left
+                    } else {
+                        Applied::Partly {
+                            done: done.clone(),
+                            error: why,
+                            hint: Some(left_hint(&item.plan)),
+                        }
+                    };
+                    break;
+                }
+                Err(Failure::Package(e)) => {
+                    if stops_everything(&e) {
+                        report.stopped = Some(e.to_string());
+                    }
+                    outcome = if done.is_empty() {
+                        Applied::Failed {
+                            error: e.to_string(),
+                            hint: e.hint(),
+                        }
+                    } else {
+                        Applied::Partly {
+                            done: done.clone(),
+                            error: e.to_string(),
+                            hint: Some(left_hint(&item.plan)),
+                        }
+                    };
+                    break;
+                }
+            }
+        }
+        item.applied = outcome;
+    }
+    Ok(report)
+}
+
+fn endpoint<'a>(client: &'a Client, line: &'a Line, name: &str) -> Endpoint<'a> {
+    Endpoint {
+        client,
+        auth: line.auth.as_ref(),
+        url: line.url.clone(),
+        name: name.to_string(),
+        auth_type: line.auth_type.clone(),
+    }
+}
+
+/// The words of a stop at a two-factor challenge: why, and what to do
+/// (the registry's web login, when it offers one).
+fn otp_stop(e: &RegistryError, had_code: bool) -> String {
+    let why = if had_code {
+        "the registry asks for a new one-time password (the code expired, or its two-factor window closed)"
+    } else {
+        "the registry asks for a one-time password, and none was given"
+    };
+    let what = match e.hint() {
+        Some(h) if h.contains("open ") => h,
+        _ => "run the same command again with --otp <code from your authenticator>; it does only what is left".into(),
+    };
+    format!("{why}: {what}")
+}
+
+/// What a package left half-changed needs.
+fn left_hint(plan: &Plan) -> String {
+    match plan {
+        Plan::Replace { .. } => "its old configuration is revoked and the new one is not created yet, so it has NO trusted publisher now: run the same command again (with a new --otp) to create it".into(),
+        _ => "run the same command again (with a new --otp): it reads the registry again and does only what is left".into(),
+    }
+}
+
+/// A failure no other package's request would escape: the login refused,
+/// the registry unreachable or failing.
+fn stops_everything(e: &RegistryError) -> bool {
+    match e.status() {
+        Some(401) => true,
+        Some(s) => s >= 500,
+        None => true,
+    }
+}
+
+enum Failure {
+    /// The run stops here (a two-factor challenge nobody can answer).
+    Stop(String),
+    /// This package's request failed.
+    Package(RegistryError),
+}
+
+/// One request, with the 429 waits and the two-factor challenge.
+fn send_step(
+    ep: &Endpoint<'_>,
+    step: &Step,
+    otp: &mut Otp<'_>,
+    console: &dyn Console,
+) -> Result<(), Failure> {
+    let mut limited = 0u32;
+    loop {
+        let answer = match step {
+            Step::Revoke(id) => ep.revoke(id, otp.code.as_ref()),
+            Step::Create(w) => ep.create(w, otp.code.as_ref()),
+        };
+        match answer {
+            Ok(Answer::Done) => return Ok(()),
+            Ok(Answer::RateLimited(after)) => {
+                limited += 1;
+                if limited > MAX_RATE_RETRIES {
+                    return Err(Failure::Stop(format!(
+                        "the registry kept answering 429 (rate limited) {MAX_RATE_RETRIES} times; run the same command again later: it does only what is left"
+                    )));
+                }
+                let wait = after
+                    .unwrap_or(Duration::from_secs(2u64.saturating_pow(limited)))
+                    .min(MAX_RATE_WAIT);
+                otp.printer.notice(&format!(
+                    "trust: the registry is rate-limiting; waiting {} s",
+                    wait.as_secs()
+                ));
+                console.sleep(wait);
+            }
+            Err(e) if e.is_otp() => {
+                let had_code = otp.code.is_some();
+                if !otp.renew("the registry asks for a one-time password") {
+                    return Err(Failure::Stop(otp_stop(&e, had_code)));
+                }
+            }
+            Err(e) => return Err(Failure::Package(e)),
+        }
+    }
+}
+
+/// The plan for one package.
+pub fn plan(name: &str, want: &Want, current: &Current) -> Plan {
+    let configs = match current {
+        Current::Configs(c) => c,
+        Current::NotOnRegistry => {
+            return Plan::Cannot {
+                reason: format!("{name} is not on the registry yet (or this login cannot see it)"),
+                fix: "a configuration needs the package to exist: publish its first version with a token (or `trustpub publish --stage` and approve it), then run this again".into(),
+            }
+        }
+        Current::Unreadable { error, hint } => {
+            return Plan::Cannot {
+                reason: error.clone(),
+                fix: hint.clone().unwrap_or_else(|| "run again".into()),
+            }
+        }
+        Current::NotRead => {
+            return Plan::Cannot {
+                reason: "not read: the run stopped before it".into(),
+                fix: "run the same command again".into(),
+            }
+        }
+    };
+    match want {
+        Want::Unknown { reason, fix } => Plan::Cannot {
+            reason: reason.clone(),
+            fix: fix.clone(),
+        },
+        Want::Nothing if configs.is_empty() => Plan::Unchanged,
+        Want::Nothing => Plan::Revoke(configs.iter().map(|c| c.id.clone()).collect()),
+        Want::Config { wanted, .. } => {
+            if let Some(keep) = configs.iter().position(|c| c.matches(wanted)) {
+                let extra: Vec<String> = configs
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != keep)
+                    .map(|(_, c)| c.id.clone())
+                    .collect();
+                return if extra.is_empty() {
+                    Plan::Unchanged
+                } else {
+                    Plan::Revoke(extra)
+                };
+            }
+            match configs.first() {
+                None => Plan::Create(wanted.clone()),
+                Some(first) => Plan::Replace {
+                    revoke: configs.iter().map(|c| c.id.clone()).collect(),
+                    wanted: wanted.clone(),
+                    changes: first.differences(wanted),
+                },
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trust_config::{Permissions, Publisher};
+
+    fn w(env: Option<&str>) -> Wanted {
+        Wanted {
+            publisher: Publisher::GitHub {
+                repository: "acme/w".into(),
+                file: "release.yml".into(),
+                environment: env.map(str::to_string),
+            },
+            permissions: Permissions {
+                publish: true,
+                stage: false,
+            },
+        }
+    }
+
+    fn have(id: &str, env: Option<&str>) -> Existing {
+        Existing {
+            id: id.into(),
+            kind: "github".into(),
+            publisher: Some(w(env).publisher),
+            permissions: Some(w(env).permissions),
+            other_permissions: vec![],
+            other_claims: vec![],
+        }
+    }
+
+    fn want(env: Option<&str>) -> Want {
+        Want::Config {
+            wanted: w(env),
+            from: "x".into(),
+        }
+    }
+
+    #[test]
+    fn the_plan_creates_replaces_revokes_or_leaves_alone() {
+        let c = |v: Vec<Existing>| Current::Configs(v);
+        assert_eq!(plan("p", &want(None), &c(vec![])), Plan::Create(w(None)));
+        assert_eq!(
+            plan("p", &want(None), &c(vec![have("1", None)])),
+            Plan::Unchanged
+        );
+        assert_eq!(
+            plan("p", &want(Some("npm")), &c(vec![have("1", None)])),
+            Plan::Replace {
+                revoke: vec!["1".into()],
+                wanted: w(Some("npm")),
+                changes: vec!["environment: (none) → npm".into()]
+            }
+        );
+        assert_eq!(
+            plan(
+                "p",
+                &want(None),
+                &c(vec![have("1", Some("x")), have("2", None)])
+            ),
+            Plan::Revoke(vec!["1".into()]),
+            "the one wanted is kept, the other revoked"
+        );
+        assert_eq!(
+            plan("p", &Want::Nothing, &c(vec![have("1", None)])),
+            Plan::Revoke(vec!["1".into()])
+        );
+        assert_eq!(plan("p", &Want::Nothing, &c(vec![])), Plan::Unchanged);
+        assert!(
+            matches!(plan("p", &want(None), &Current::NotOnRegistry), Plan::Cannot { reason, .. } if reason.contains("not on the registry"))
+        );
+        let unknown = Want::Unknown {
+            reason: "r".into(),
+            fix: "f".into(),
+        };
+        assert_eq!(
+            plan("p", &unknown, &c(vec![have("1", None)])),
+            Plan::Cannot {
+                reason: "r".into(),
+                fix: "f".into()
+            },
+            "an undecided package is never changed"
+        );
+    }
+
+    #[test]
+    fn a_replace_is_a_revoke_then_a_create() {
+        let p = plan(
+            "p",
+            &want(Some("npm")),
+            &Current::Configs(vec![have("a/b", None)]),
+        );
+        let steps = p.steps();
+        assert!(matches!(&steps[0], Step::Revoke(id) if id == "a/b"));
+        assert!(matches!(&steps[1], Step::Create(x) if *x == w(Some("npm"))));
+        assert_eq!(steps.len(), 2);
+    }
+}

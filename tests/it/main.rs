@@ -37,6 +37,7 @@ mod snapshots_workspaces;
 mod stage;
 mod supply_chain;
 mod support;
+mod trust_diff;
 mod trust_downgrade;
 mod trust_sync;
 mod trusted;

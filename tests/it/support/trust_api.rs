@@ -191,6 +191,12 @@ impl Fault {
         self
     }
 
+    /// The `error` text of the answer (e.g. one that echoes a secret).
+    pub fn message(mut self, error: &str) -> Fault {
+        self.error = error.to_string();
+        self
+    }
+
     pub fn applied(mut self) -> Fault {
         self.applied = true;
         self

@@ -604,24 +604,34 @@ fn only_the_selected_packages_are_touched() {
 }
 
 /// Without `--yes` and without a terminal nothing changes (exit 2); a dry
-/// run reads and changes nothing.
+/// run (exit 0) and `diff` (exit 1: something differs) read and change
+/// nothing; after a sync, `diff` exits 0.
 #[test]
-fn no_change_without_yes_or_with_dry_run() {
+fn no_change_without_yes_with_dry_run_or_diff() {
     let t = Twins::new(|token| Options::new(token).codes(&[OTP]), &ws_registry());
     let root = workspace(&t);
+    let flags = wanted_flags(Some(&wanted_ws()));
     let mut args: Vec<String> = vec!["sync".into(), root.display().to_string()];
-    args.extend(wanted_flags(Some(&wanted_ws())));
+    args.extend(flags.iter().cloned());
     args.extend(["--workspaces", "--otp", OTP, "--pace", "0"].map(String::from));
-    t.trustpub(&args).expect_code(2);
+    t.trustpub(&args)
+        .expect_code(2)
+        .stderr_has("no terminal to confirm them");
     assert!(t.ours.mutations().is_empty(), "{:?}", t.ours.summary());
-    let run = t.sync(
-        &root,
-        &wanted_flags(Some(&wanted_ws())),
-        OTP,
-        &["--workspaces", "--dry-run"],
-    );
+    t.sync(&root, &flags, OTP, &["--workspaces", "--dry-run"])
+        .expect_code(0);
     assert!(t.ours.mutations().is_empty(), "{:?}", t.ours.summary());
-    assert!(matches!(run.code(), Some(0 | 1)), "{}", run.describe);
+    let diff = |code: i32| {
+        let mut args: Vec<String> = vec!["diff".into(), root.display().to_string()];
+        args.extend(flags.iter().cloned());
+        args.push("--workspaces".into());
+        t.trustpub(&args).expect_code(code);
+    };
+    diff(1);
+    assert!(t.ours.mutations().is_empty(), "{:?}", t.ours.summary());
+    t.sync(&root, &flags, OTP, &["--workspaces"]).success();
+    diff(0);
+    assert_all_wanted(&t.ours);
 }
 
 // ---------------------------------------------------------------------------
@@ -1014,4 +1024,107 @@ fn secrets_echoed_by_the_registry_are_never_printed() {
     ]);
     assert_ne!(list.code(), Some(0), "{}", list.describe);
     assert_eq!(t.ours.configs("@acme/a"), Some(vec![]));
+}
+
+/// `--pace` seconds between two mutations (npm's docs advise 2 s; the
+/// default). Only a lower bound is checked.
+#[test]
+fn mutations_are_paced() {
+    let old = Wanted::github("acme/old", "release.yml", Some("npm"));
+    let t = Twins::new(
+        |token| Options::new(token).codes(&[OTP]),
+        &[("@acme/a", vec![]), ("@acme/c", vec![seeded("c-1", &old)])],
+    );
+    let mut spec = Spec::new(Pm::Npm);
+    for name in ["@acme/a", "@acme/c"] {
+        spec = spec.package(Pkg::new(name, "1.0.0"));
+    }
+    let root = spec.write(&t.sb.root.join("mono")).root;
+    let mut args: Vec<String> = vec!["sync".into(), root.display().to_string()];
+    args.extend(wanted_flags(Some(&wanted_ws())));
+    args.extend(["--workspaces", "--yes", "--otp", OTP, "--pace", "1"].map(String::from));
+    t.trustpub(&args).success();
+    let times: Vec<std::time::Duration> = t
+        .ours
+        .exchanges()
+        .iter()
+        .filter(|e| e.request.method != "GET")
+        .map(|e| e.at)
+        .collect();
+    assert_eq!(times.len(), 3, "{:?}", t.ours.summary());
+    for w in times.windows(2) {
+        assert!(
+            w[1] - w[0] >= std::time::Duration::from_secs(1),
+            "two mutations {:?} apart with --pace 1",
+            w[1] - w[0]
+        );
+    }
+}
+
+/// Without `--otp`: outside a skip window the first mutation is
+/// challenged and the run stops (exit 1, nothing changed), as npm fails
+/// with EOTP; inside the window opened by an earlier code, trustpub and
+/// npm both go through without one, with the same requests (`npm-auth-type:
+/// web`, no `npm-otp`).
+#[test]
+fn without_otp_outside_and_inside_the_skip_window() {
+    let t = Twins::new(
+        |token| {
+            Options::new(token)
+                .codes(&[OTP])
+                .skip_window(std::time::Duration::from_secs(300))
+        },
+        &[("@acme/a", vec![]), ("@acme/e", vec![])],
+    );
+    let (a, e) = (t.package_dir("@acme/a"), t.package_dir("@acme/e"));
+    let w = wanted_ws();
+    let flags = wanted_flags(Some(&w));
+    let sync_without_otp = |dir: &std::path::Path| {
+        let mut args: Vec<String> = vec!["sync".into(), dir.display().to_string()];
+        args.extend(flags.iter().cloned());
+        args.extend(["--yes", "--pace", "0", "--json"].map(String::from));
+        t.trustpub(&args)
+    };
+    let run = sync_without_otp(&e);
+    run.expect_code(1);
+    assert!(run.json()["stopped"].is_string(), "{}", run.describe);
+    assert_eq!(t.ours.configs("@acme/e"), Some(vec![]));
+    let statuses: Vec<u16> = t.ours.exchanges().iter().map(|x| x.status).collect();
+    assert_eq!(
+        statuses,
+        [200, 401],
+        "one read, one challenged POST, then stop"
+    );
+    let npm_refused = npm_trust(&t.sb, &t.npm, &w.npm_args("@acme/e"), None);
+    npm_refused.expect_code(1).stderr_has("code EOTP");
+
+    // A code opens the window (a); then e goes through without one.
+    let theirs = npm_changes(
+        &t.sb,
+        &t.npm,
+        &[("@acme/a", Change::Create(w.clone()))],
+        Some(OTP),
+    );
+    let theirs_e = npm_changes(
+        &t.sb,
+        &t.npm,
+        &[("@acme/e", Change::Create(w.clone()))],
+        None,
+    );
+    let from = t.ours.requests().len();
+    t.sync(&a, &flags, OTP, &[]).success();
+    let mid = t.ours.requests().len();
+    sync_without_otp(&e).success();
+    let ours = mutations(&t.ours_since(from));
+    let ours_e = mutations(&t.ours_since(mid));
+    assert_same(&mutations(&theirs), &ours[..1], "with the code");
+    assert_same(&mutations(&theirs_e), &ours_e, "inside the window, no code");
+    assert_eq!(
+        ours_e[0].headers.get("npm-auth-type").map(String::as_str),
+        Some("web")
+    );
+    assert_eq!(
+        without_ids(&t.npm.all_configs()),
+        without_ids(&t.ours.all_configs())
+    );
 }

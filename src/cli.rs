@@ -29,8 +29,10 @@ pub enum Command {
     Publish(PublishArgs),
     /// Check that trusted publishing will work, uploading nothing.
     Doctor(DoctorArgs),
-    /// List, diff or sync the trusted-publisher configuration of packages
-    /// (npm's `npm trust`, for a whole workspace at once).
+    /// List, diff or sync the trusted publishers of a workspace's packages.
+    ///
+    /// `npm trust` for every package at once: what the registry holds,
+    /// compared with what the release workflow needs, made so.
     Trust(TrustArgs),
     /// Print a shell completion script on standard output.
     Completions(CompletionsArgs),

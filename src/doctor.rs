@@ -812,9 +812,9 @@ pub fn bootstrap_lines(manager: Manager, p: &PackageDoctor, r: &DoctorReport) ->
             p.dir
         ),
         if r.values.is_some() {
-            "  2. then enter the trusted publisher values shown for it in the package's settings on the registry (or with `npm trust`)".into()
+            format!("  2. then configure its trusted publisher: `trustpub trust sync -w {}` from the workspace root (it reads the values from the release workflow), or the values shown for it in the package's settings on the registry", p.name)
         } else {
-            "  2. then enter the trusted publisher in the package's settings (or with `npm trust`); `trustpub doctor` in the publishing job shows the exact values".into()
+            format!("  2. then configure its trusted publisher: `trustpub trust sync -w {}` from the workspace root (it reads the values from the release workflow), or in the package's settings; `trustpub doctor` in the publishing job shows the exact values", p.name)
         },
     ]
 }

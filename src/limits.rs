@@ -20,6 +20,9 @@ pub const PROVENANCE_FILE_MAX: u64 = 4 << 20;
 pub const README_MAX: u64 = 16 << 20;
 /// A CI workflow file `doctor` reads.
 pub const WORKFLOW_FILE_MAX: u64 = 4 << 20;
+/// The GitHub event payload (`GITHUB_EVENT_PATH`): GitHub caps webhook
+/// payloads at 25 MB.
+pub const EVENT_PAYLOAD_MAX: u64 = 32 << 20;
 /// A `.tgz` given to `publish` (it is held in memory for the upload).
 pub const TARBALL_MAX: u64 = 512 << 20;
 /// `node_modules/.package-lock.json`, read when a package bundles

@@ -77,6 +77,18 @@ pub struct Registry {
     pub origin: Origin,
 }
 
+/// The most a repository file (project npmrc, `publishConfig`) may set the
+/// retry settings to: 10 retries, a factor of 10, 60 s and 120 s between
+/// attempts, 10 minutes per request. npm takes any value; a value chosen
+/// outside the repository still is.
+pub const REPOSITORY_RETRY_CAPS: [(&str, f64); 5] = [
+    ("fetch-retries", 10.0),
+    ("fetch-retry-factor", 10.0),
+    ("fetch-retry-mintimeout", 60_000.0),
+    ("fetch-retry-maxtimeout", 120_000.0),
+    ("fetch-timeout", 600_000.0),
+];
+
 impl Registry {
     /// The URL of a package document: the registry without its trailing
     /// slash, `/`, then the escaped name (npm-registry-fetch).
@@ -367,10 +379,24 @@ impl Config {
     }
 
     /// Retries and timeouts from the options view.
+    /// The retry settings as npm reads them (`fetch-retries`,
+    /// `fetch-retry-factor`, `fetch-retry-mintimeout`,
+    /// `fetch-retry-maxtimeout`, `fetch-timeout`).
     pub fn retry(&self) -> RetryPolicy {
+        // A value a repository file chose is capped (`REPOSITORY_RETRY_CAPS`):
+        // a pull request must not make a run wait for days.
         let num = |key: &str, default: f64| {
             self.get(key)
-                .and_then(|v| coerce_number(&v.value))
+                .and_then(|v| {
+                    let n = coerce_number(&v.value)?;
+                    let cap = REPOSITORY_RETRY_CAPS
+                        .iter()
+                        .find(|(k, _)| *k == key)
+                        .map(|(_, c)| *c)
+                        .filter(|_| self.chosen_in_repository(v.origin()))
+                        .unwrap_or(f64::INFINITY);
+                    Some(n.min(cap))
+                })
                 .filter(|n| n.is_finite() && *n >= 0.0)
                 .unwrap_or(default)
         };

@@ -877,6 +877,25 @@ fn retry_policy() {
 }
 
 #[test]
+fn retry_settings_a_repository_chose_are_capped_and_the_users_are_not() {
+    let f = Fixture::new();
+    let huge = "fetch-retries=1000000\nfetch-retry-factor=1000\nfetch-retry-mintimeout=86400000\nfetch-retry-maxtimeout=86400000\nfetch-timeout=86400000\n";
+    f.write("proj/.npmrc", huge);
+    let r = f.ok(&[], &CliConfig::default()).retry();
+    assert_eq!(r.retries, 10);
+    assert_eq!(r.factor, 10.0);
+    assert_eq!(r.min_timeout, Duration::from_secs(60));
+    assert_eq!(r.max_timeout, Duration::from_secs(120));
+    assert_eq!(r.timeout, Some(Duration::from_secs(600)));
+    // The same values from the user's own npmrc are npm's to honour.
+    fs::remove_file(f.project.join(".npmrc")).unwrap();
+    f.write("home/.npmrc", huge);
+    let r = f.ok(&[], &CliConfig::default()).retry();
+    assert_eq!(r.retries, 1_000_000);
+    assert_eq!(r.timeout, Some(Duration::from_secs(86_400)));
+}
+
+#[test]
 fn otp_sets_legacy_auth_type() {
     let f = Fixture::new();
     let c = f.ok(&[], &CliConfig::default());

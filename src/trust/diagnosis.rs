@@ -541,7 +541,10 @@ pub(super) fn fork_pull_request(env: &Env) -> Option<String> {
         return None;
     }
     let path = env.get("GITHUB_EVENT_PATH").filter(|p| !p.is_empty())?;
-    let payload: Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    let bytes =
+        crate::limits::read_file(std::path::Path::new(path), crate::limits::EVENT_PAYLOAD_MAX)
+            .ok()?;
+    let payload: Value = serde_json::from_slice(&bytes).ok()?;
     let head = payload
         .pointer("/pull_request/head/repo/full_name")?
         .as_str()?;

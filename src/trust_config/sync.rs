@@ -785,7 +785,7 @@ pub fn plan(name: &str, want: &Want, current: &Current) -> Plan {
         Current::NotOnRegistry => {
             return Plan::Cannot {
                 reason: format!("{name} is not on the registry yet (or this login cannot see it)"),
-                fix: "a configuration needs the package to exist: publish its first version with a token (or `trustpub publish --stage` and approve it), then run this again".into(),
+                fix: "a configuration needs the package to exist: publish its first version with a token (a first publish cannot use trusted publishing, and `npm stage` needs an existing package too), then run this again".into(),
             }
         }
         Current::Unreadable { error, hint } => {

@@ -5,22 +5,32 @@
 //! * **The same requests for the same change**: for a create, an update
 //!   (revoke + create) and a revoke, across GitHub, GitLab and CircleCI,
 //!   with and without an environment, with the publish and/or the stage
-//!   permission, `npm trust …` (the command sequence a maintainer runs,
-//!   [`crate::trust_sync::npm_change`]) against one fake and `trustpub
-//!   trust sync --yes --otp <code>` against a second fake in the same state
-//!   send the same mutating requests (method, path, JSON body, every header
-//!   but the client's name and the transport's) and leave the two fakes in
-//!   the same state; `trustpub trust list`'s GET is `npm trust list`'s.
+//!   permission, scoped and unscoped, `npm trust …` (the command sequence
+//!   a maintainer runs, [`crate::trust_sync::npm_change`]) against one fake
+//!   and `trustpub trust sync --yes --otp <code>` against a second fake in
+//!   the same state send the same mutating requests (method, path, JSON
+//!   body in npm's key order, every header but the client's name and the
+//!   transport's) and leave the two fakes in the same state;
+//!   `trustpub trust list`'s GET is `npm trust list`'s (with a code and
+//!   without) and its `--json` `current` is npm's `list --json`. Without
+//!   any WANTED flag the release workflow and the `origin` remote decide,
+//!   and the requests are those npm sends when given the same values.
 //! * **A workspace in one run**: six packages needing a create, a replace
-//!   or nothing, synced at once; the same per-package requests as npm's;
-//!   a second sync sends no mutation; a package on the registry that was
-//!   not selected is never read nor changed.
-//! * **Failures**: a 503 between a replace's DELETE and its POST, and a
-//!   two-factor code that runs out mid-run, stop with what is done and what
-//!   is left (exit 1); the next run (with a new `--otp`) does only the
-//!   rest. A 429 is waited out for its `Retry-After`.
+//!   or nothing, synced at once, everything read before anything changes;
+//!   the same per-package requests as npm's; a second sync sends no
+//!   mutation; a package on the registry that was not selected (not in the
+//!   workspace, or not picked by `-w`) is never read nor changed; a member
+//!   the registry does not have is "cannot" (npm: E404). No change without
+//!   `--yes` (exit 2), with `--dry-run` or with `diff`.
+//! * **Failures and pacing**: a 503 between a replace's DELETE and its
+//!   POST stops the run, a 409 fails that package only; a two-factor code
+//!   that runs out mid-run stops with what is done and what is left
+//!   (exit 1); the next run (with a new `--otp`) sends exactly the rest. A
+//!   429 is waited out for its `Retry-After`; `--pace` separates mutations.
+//!   Without `--otp`, a challenge stops the run (npm: EOTP), and inside the
+//!   skip window both go through with the same requests.
 //! * **Secrets**: the sandbox checks every run's output for the token and
-//!   the one-time passwords.
+//!   the one-time passwords, including a registry answer that echoes both.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -1127,4 +1137,38 @@ fn without_otp_outside_and_inside_the_skip_window() {
         without_ids(&t.npm.all_configs()),
         without_ids(&t.ours.all_configs())
     );
+}
+
+/// A member the registry does not have (a 404 on its read, as for npm)
+/// cannot be configured: its row says so, the others are synced, exit 1.
+#[test]
+fn a_package_not_on_the_registry_cannot_be_configured() {
+    let t = Twins::new(
+        |token| Options::new(token).codes(&[OTP]),
+        &[("@acme/a", vec![])],
+    );
+    let mut spec = Spec::new(Pm::Npm);
+    for name in ["@acme/a", "@acme/new"] {
+        spec = spec.package(Pkg::new(name, "1.0.0"));
+    }
+    let root = spec.write(&t.sb.root.join("mono")).root;
+    let npm = npm_trust(&t.sb, &t.npm, &wanted_ws().npm_args("@acme/new"), Some(OTP));
+    npm.expect_code(1).stderr_has("code E404");
+    let run = t.sync(
+        &root,
+        &wanted_flags(Some(&wanted_ws())),
+        OTP,
+        &["--workspaces", "--json"],
+    );
+    run.expect_code(1);
+    let report = run.json();
+    assert_eq!(row(&report, "@acme/new")["action"], "cannot", "{report:#}");
+    assert_eq!(row(&report, "@acme/a")["result"], "done", "{report:#}");
+    let sent = mutations(&t.ours_since(0));
+    assert!(
+        sent.iter().all(|n| package_of(n) == "@acme%2fa"),
+        "{}",
+        render(&sent)
+    );
+    assert_eq!(t.ours.configs("@acme/new"), None);
 }

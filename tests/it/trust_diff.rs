@@ -1172,3 +1172,60 @@ fn a_package_not_on_the_registry_cannot_be_configured() {
     );
     assert_eq!(t.ours.configs("@acme/new"), None);
 }
+
+/// A registry that keeps answering 429 is given up on after five retries:
+/// the run stops (exit 1) and nothing was changed.
+#[test]
+fn a_registry_that_keeps_rate_limiting_stops_the_run() {
+    let t = Twins::new(
+        |token| Options::new(token).codes(&[OTP]),
+        &[("@acme/a", vec![])],
+    );
+    for _ in 0..6 {
+        t.ours
+            .fail_next(Fault::new("POST", &trust_path("@acme/a"), 429).header("retry-after", "0"));
+    }
+    let dir = t.package_dir("@acme/a");
+    let run = t.sync(&dir, &wanted_flags(Some(&wanted_ws())), OTP, &["--json"]);
+    run.expect_code(1);
+    let stopped = run.json()["stopped"].as_str().unwrap_or("").to_string();
+    assert!(stopped.contains("429"), "{}", run.describe);
+    let posts = t.ours.mutations().len();
+    assert_eq!(
+        posts,
+        6,
+        "the first try and five retries: {:?}",
+        t.ours.summary()
+    );
+    assert_eq!(t.ours.configs("@acme/a"), Some(vec![]));
+}
+
+/// A token the registry refuses: npm fails, and trustpub stops without a
+/// single mutation (exit 1).
+#[test]
+fn a_refused_token_changes_nothing() {
+    let t = Twins::new(
+        |_| Options::new("npm_SomeoneElsesToken0123456789").codes(&[OTP]),
+        &[("@acme/a", vec![]), ("@acme/b", vec![])],
+    );
+    let npm = npm_trust(&t.sb, &t.npm, &wanted_ws().npm_args("@acme/a"), Some(OTP));
+    npm.expect_code(1).stderr_has("401");
+    let mut spec = Spec::new(Pm::Npm);
+    for name in ["@acme/a", "@acme/b"] {
+        spec = spec.package(Pkg::new(name, "1.0.0"));
+    }
+    let root = spec.write(&t.sb.root.join("mono")).root;
+    let run = t.sync(
+        &root,
+        &wanted_flags(Some(&wanted_ws())),
+        OTP,
+        &["--workspaces"],
+    );
+    run.expect_code(1);
+    assert!(t.ours.mutations().is_empty(), "{:?}", t.ours.summary());
+    assert!(
+        t.ours.exchanges().iter().all(|e| e.status == 401),
+        "{:?}",
+        t.ours.summary()
+    );
+}

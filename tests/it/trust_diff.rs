@@ -1229,3 +1229,66 @@ fn a_refused_token_changes_nothing() {
         t.ours.summary()
     );
 }
+
+/// A known difference, pinned: `npm trust` calls npm-registry-fetch
+/// without the package spec, so it always talks to the default `registry`
+/// and ignores `@scope:registry` and `publishConfig.registry`; trustpub
+/// talks to the registry the package is published to (as `publish` picks
+/// it). Both are shown here so that a change on either side is noticed.
+#[test]
+fn npm_trust_ignores_the_scope_registry_trustpub_follows_it() {
+    let t = Twins::new(
+        |token| Options::new(token).codes(&[OTP]),
+        &[("@acme/a", vec![]), ("plain", vec![])],
+    );
+    // The default registry is npm's fake; @acme's registry is ours.
+    let npmrc = format!(
+        "registry={}\n@acme:registry={}\n{}{}",
+        t.npm.url(),
+        t.ours.url(),
+        Sandbox::token_line(&t.npm.url(), &t.sb.token),
+        Sandbox::token_line(&t.ours.url(), &t.sb.token)
+    );
+    t.sb.write(&t.sb.user_npmrc(), &npmrc);
+    let scoped = t.package_dir("@acme/a");
+    let plain = t.sb.package(
+        "pkgs/plain",
+        &json!({ "name": "plain", "version": "1.0.0", "publishConfig": { "registry": t.ours.url() } }),
+        &[],
+    );
+    let w = wanted_ws();
+    for (name, dir) in [("@acme/a", &scoped), ("plain", &plain)] {
+        // npm, run in the package directory, without --registry.
+        t.sb.npm(w.npm_args(name))
+            .arg(format!("--otp={OTP}"))
+            .cwd(dir)
+            .run()
+            .success();
+        let mut args: Vec<String> = vec!["trust".into(), "sync".into(), dir.display().to_string()];
+        args.extend(wanted_flags(Some(&w)));
+        args.extend(["--yes", "--otp", OTP, "--pace", "0"].map(String::from));
+        t.sb.trustpub(&args).run().success();
+        assert_eq!(
+            without_ids(&t.npm.all_configs())[name],
+            vec![w.body()],
+            "npm configured {name} on the default registry"
+        );
+        assert_eq!(
+            without_ids(&t.ours.all_configs())[name],
+            vec![w.body()],
+            "trustpub configured {name} where it is published"
+        );
+    }
+    assert!(
+        t.npm.requests().iter().all(|r| r.method == "POST"),
+        "{:?}",
+        t.npm.summary()
+    );
+    assert!(
+        t.ours.requests().iter().all(|r| r
+            .header("user-agent")
+            .is_some_and(|u| u.starts_with("trustpub/"))),
+        "{:?}",
+        t.ours.summary()
+    );
+}

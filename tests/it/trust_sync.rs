@@ -49,6 +49,10 @@
 //!   backoff: `retry-after` is not read).
 //! * An update is three commands (`list`, `revoke --id`, `<provider>`): the
 //!   registry keeps one configuration per package.
+//! * npm calls npm-registry-fetch without the package spec, so `npm trust`
+//!   always talks to the default `registry`: `@scope:registry` and
+//!   `publishConfig.registry` are ignored (pinned, with trustpub's
+//!   different choice, in `trust_diff`).
 
 use std::collections::BTreeMap;
 

@@ -1292,3 +1292,37 @@ fn npm_trust_ignores_the_scope_registry_trustpub_follows_it() {
         t.ours.summary()
     );
 }
+
+/// A registry URL with a path (`…/npm/`) and an id full of characters
+/// `encodeURIComponent` escapes (and some it keeps): the same paths as
+/// npm's for a replace.
+#[test]
+fn registry_path_and_odd_ids_match_npm() {
+    let id = "cfg/1:+ x?&=#é!*'()~";
+    let old = Wanted::gitlab("acme/mono", ".gitlab-ci.yml", None);
+    let t = Twins::new(
+        |token| Options::new(token).codes(&[OTP]).base_path("/npm"),
+        &[("@acme/a", vec![seeded(id, &old)])],
+    );
+    let w = wanted_ws();
+    let theirs = npm_change(
+        &t.sb,
+        &t.npm,
+        "@acme/a",
+        &Change::Update(w.clone()),
+        Some(OTP),
+    );
+    let dir = t.package_dir("@acme/a");
+    t.sync(&dir, &wanted_flags(Some(&w)), OTP, &[]).success();
+    let ours = t.ours_since(0);
+    assert_same(&mutations(&theirs), &mutations(&ours), "path and id");
+    assert_eq!(
+        mutations(&ours)[0].url,
+        "/npm/-/package/@acme%2fa/trust/cfg%2F1%3A%2B%20x%3F%26%3D%23%C3%A9!*'()~"
+    );
+    assert_eq!(t.npm.all_configs(), t.ours.all_configs());
+    assert_eq!(
+        without_ids(&t.ours.all_configs())["@acme/a"],
+        vec![w.body()]
+    );
+}

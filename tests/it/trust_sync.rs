@@ -1284,3 +1284,21 @@ fn fake_codes_expire_after_the_allowance() {
     );
     assert_eq!(api.configs("c").unwrap().len(), 1);
 }
+
+#[test]
+fn fake_serves_under_its_base_path_only() {
+    let api = TrustApi::start(Options::new(TOKEN).base_path("/npm/"));
+    api.package("p", &[]);
+    assert!(api.url().ends_with("/npm/"), "{}", api.url());
+    let r = http::request(
+        "GET",
+        &format!("{}-/package/p/trust", api.url()),
+        &[BEARER],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(r.status, 200);
+    let outside = format!("http://127.0.0.1:{}{}", api.port(), trust_path("p"));
+    let r = http::request("GET", &outside, &[BEARER], b"").unwrap();
+    assert_eq!(r.status, 404, "outside the base path");
+}

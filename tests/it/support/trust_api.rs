@@ -12,6 +12,9 @@
 //! * `DELETE /-/package/<escapedName>/trust/<encodeURIComponent(id)>` →
 //!   `204` (an unknown id → `404`).
 //!
+//! With [`Options::base_path`] the paths are under it (`/npm/-/package/…`),
+//! as npm joins a registry URL that has a path.
+//!
 //! `<escapedName>` is npm-package-arg's: `@scope%2fname` for a scoped name
 //! (an unescaped `@scope/name` is not a package path here, so it is a 404).
 //!
@@ -113,6 +116,9 @@ pub struct Options {
     /// out and the 5 minutes are over. [`TrustApi::set_codes`] gives the
     /// new codes the same allowance. `None`: codes never expire.
     pub codes_expire_after: Option<usize>,
+    /// The registry's path (`/npm` serves `http://127.0.0.1:<port>/npm/`);
+    /// a request outside it is a 404. Default: none.
+    pub base_path: String,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -131,6 +137,7 @@ impl Options {
             otp_for_reads: false,
             rate_limit: None,
             codes_expire_after: None,
+            base_path: String::new(),
         }
     }
 
@@ -146,6 +153,12 @@ impl Options {
 
     pub fn otp_for_reads(mut self) -> Options {
         self.otp_for_reads = true;
+        self
+    }
+
+    /// Serves the API under `path` (`/npm`): [`TrustApi::url`] ends with it.
+    pub fn base_path(mut self, path: &str) -> Options {
+        self.base_path = path.trim_end_matches('/').to_string();
         self
     }
 
@@ -285,7 +298,8 @@ impl TrustApi {
 
     /// `http://127.0.0.1:<port>/`
     pub fn url(&self) -> String {
-        self.server.url()
+        let base = self.state.lock().unwrap().opts.base_path.clone();
+        format!("{}{}/", self.server.origin(), base)
     }
 
     /// The token requests must carry.
@@ -453,7 +467,10 @@ fn apply(req: &Request, path: &str, st: &mut State, now: Instant) -> Answer {
         "POST" | "DELETE" => true,
         _ => return error(404, "Not found"),
     };
-    let Some(target) = target(path) else {
+    let Some(target) = path
+        .strip_prefix(st.opts.base_path.as_str())
+        .and_then(target)
+    else {
         return error(404, "Not found");
     };
     // 1. the token

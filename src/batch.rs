@@ -224,6 +224,9 @@ pub struct Row {
     /// package or a missing publisher: what to enter).
     pub publisher: Option<PublisherValues>,
     pub problem: Option<Problem>,
+    /// The registry the package goes to, once prepared (for the approve
+    /// command of a staged version).
+    pub registry: Option<String>,
 }
 
 /// The whole run.
@@ -446,6 +449,7 @@ fn blank_row(m: &Member, state: State) -> Row {
         new_package: false,
         publisher: None,
         problem: None,
+        registry: None,
     }
 }
 
@@ -468,6 +472,7 @@ fn prepare_all(
             Ok(p) => {
                 slot.row.version = Some(p.package.version.clone());
                 slot.row.integrity = Some(p.package.packed.integrity.clone());
+                slot.row.registry = Some(p.target.registry.url.clone());
                 slot.prepared = Some(p);
             }
             Err(e) => slot.stop(NotReady::Prepare, publish_error(e)),

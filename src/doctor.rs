@@ -231,14 +231,14 @@ pub fn doctor(
         printer,
     };
 
-    let auth = match provider {
+    let (auth, seen) = match provider {
         Some(p) => {
             let private = m.raw.get("private") == Some(&Value::Bool(true));
             in_ci(&mut report, p, private, &request)
         }
         None => {
             from_files(&mut report, &dir, &registry.url);
-            None
+            (None, Seen::default())
         }
     };
 
@@ -248,6 +248,41 @@ pub fn doctor(
     report.checks.push(package_check);
     if let Some(c) = trust_history_check(&history, provider.is_some() && auth.is_none()) {
         report.checks.push(c);
+    }
+    if let Some(latest) = history.latest.as_ref().filter(|_| !seen.drift_named) {
+        let here = match (provider, &seen.claims) {
+            (Some(p), Some(c)) => trust::drift::from_claims(c, p)
+                .map(|id| vec![("this job runs in".to_string(), id)])
+                .unwrap_or_default(),
+            (Some(_), None) => Vec::new(),
+            (None, _) => {
+                // The remote and package.json usually agree: one line then.
+                let named = workflows::named_repositories(&dir);
+                let mut out: Vec<(String, trust::drift::Identity)> = Vec::new();
+                for (what, host, path) in named {
+                    let id = local_identity(host, path);
+                    match out.iter_mut().find(|(_, o)| *o == id) {
+                        Some((label, _)) => *label = format!("{label} and {what}"),
+                        None => out.push((what.to_string(), id)),
+                    }
+                }
+                out.into_iter()
+                    .map(|(label, id)| {
+                        let verb = if label.contains(" and ") {
+                            "name"
+                        } else {
+                            "names"
+                        };
+                        (format!("{label} {verb}"), id)
+                    })
+                    .collect()
+            }
+        };
+        if !here.is_empty() {
+            report
+                .checks
+                .push(identity_check(&target, &m.name, latest, &here, repository));
+        }
     }
     report.new_package = new_package;
     // The fallback credentials, for the record.
@@ -266,6 +301,83 @@ pub fn doctor(
     Ok(report)
 }
 
+/// What the trusted-publishing attempt in CI showed, for the checks after
+/// it: the id token's claims, and whether its diagnosis already named an
+/// identity drift.
+#[derive(Default)]
+struct Seen {
+    claims: Option<crate::oidc::Claims>,
+    drift_named: bool,
+}
+
+/// A repository named outside CI (no ids: those are only in id tokens).
+fn local_identity(host: String, path: String) -> trust::drift::Identity {
+    trust::drift::Identity {
+        provider: if host.contains("gitlab") {
+            Provider::GitLab
+        } else {
+            Provider::GitHubActions
+        },
+        host: host.to_ascii_lowercase(),
+        path,
+        id: None,
+        owner_id: None,
+    }
+}
+
+/// The repository that published the latest version (its provenance)
+/// against this job's (in CI) or the checkout's (`origin` and package.json
+/// `repository`, outside CI).
+fn identity_check(
+    target: &Target,
+    name: &str,
+    latest: &registry::LatestProvenance,
+    here: &[(String, trust::drift::Identity)],
+    repository: Option<&Value>,
+) -> Check {
+    use trust::drift;
+    let registry = &target.registry.url;
+    let (version, published) = match drift::published(&target.client, registry, name, latest) {
+        drift::Published::Found { version, identity } => (version, identity),
+        other => {
+            return check(
+                "identity",
+                Status::Info,
+                other.notice(name).unwrap_or_default(),
+            )
+        }
+    };
+    let drifts: Vec<(&str, drift::Drift)> = here
+        .iter()
+        .filter_map(|(what, id)| Some((what.as_str(), drift::compare(&published, id, &version)?)))
+        .collect();
+    let Some((_, first)) = drifts.first() else {
+        let whose = here
+            .iter()
+            .map(|(w, _)| w.as_str())
+            .collect::<Vec<_>>()
+            .join(", and ");
+        return check(
+            "identity",
+            Status::Ok,
+            format!(
+                "{name}@{version} was published from {}/{} (per its provenance), the repository {whose}",
+                published.host, published.path
+            ),
+        );
+    };
+    Check {
+        name: "identity".into(),
+        status: Status::Warn,
+        message: drifts
+            .iter()
+            .map(|(what, d)| d.message_from(name, what))
+            .collect::<Vec<_>>()
+            .join(" "),
+        fix: Some(first.fix(name, registry, repository)),
+    }
+}
+
 /// In CI: trusted publishing tried as `publish --trusted-publishing always`
 /// would (nothing is uploaded); the publish token, if the exchange worked.
 fn in_ci(
@@ -273,8 +385,9 @@ fn in_ci(
     p: Provider,
     private: bool,
     r: &AuthRequest<'_>,
-) -> Option<Auth> {
+) -> (Option<Auth>, Seen) {
     let mut auth = None;
+    let mut seen = Seen::default();
     report.checks.push(check(
         "ci",
         Status::Ok,
@@ -312,6 +425,7 @@ fn in_ci(
                     .push(check("repository", Status::Warn, w.clone()));
             }
             report.values = success.claims.as_ref().map(|c| c.publisher_values().form());
+            seen.claims = success.claims.clone();
             auth = Some(auth::bearer(r.target, &success));
             let decision = auth::decide_provenance(r, Some(&success), auth.as_ref());
             report.checks.push(check(
@@ -359,10 +473,12 @@ fn in_ci(
                     .push(check("warning", Status::Warn, w.clone()));
             }
             report.values = d.values.as_ref().map(PublisherValues::form);
+            seen.claims = d.claims.clone();
+            seen.drift_named = d.drift;
         }
         Attempt::NotInCi | Attempt::Disabled => {}
     }
-    auth
+    (auth, seen)
 }
 
 /// Outside CI: what the repository's CI files show.

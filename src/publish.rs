@@ -732,6 +732,7 @@ pub(crate) fn preflight(
     if let Some(same_integrity) = version_checks(opts, p, a, printer, &mut history)? {
         return Ok(Checked::Already { same_integrity });
     }
+    identity_drift(p, a, &history, printer);
     let access_word = p
         .access
         .map(|a| a.as_str().to_string())
@@ -775,6 +776,49 @@ pub(crate) fn preflight(
         other => other?,
     }
     Ok(Checked::Go(plan))
+}
+
+/// Identity drift: when trusted publishing worked and the latest version
+/// carries provenance, a warning if this job's repository is not the one
+/// that published it (renamed, transferred, recreated, another
+/// repository), with what to change; a notice when its provenance could
+/// not be read. Never stops the publish.
+fn identity_drift(
+    p: &Prepared,
+    a: &Authenticated,
+    history: &registry::TrustHistory,
+    printer: &Printer,
+) {
+    let (Some(success), Some(latest)) = (&a.trusted, &history.latest) else {
+        return;
+    };
+    let Some(current) = success
+        .claims
+        .as_ref()
+        .and_then(|c| trust::drift::from_claims(c, success.provider))
+    else {
+        return;
+    };
+    let name = &p.package.name;
+    let registry = &p.target.registry.url;
+    match trust::drift::published(&p.target.client, registry, name, latest) {
+        trust::drift::Published::Found { version, identity } => {
+            if let Some(d) = trust::drift::compare(&identity, &current, &version) {
+                let text = format!(
+                    "{}\nto fix: {}",
+                    d.message(name),
+                    d.fix(name, registry, p.package.manifest.get("repository"))
+                );
+                printer.lines(crate::ui::Level::Warn, "identity-drift", &text);
+                printer.annotate(crate::ui::Level::Warn, "trustpub: repository drift", &text);
+            }
+        }
+        other => {
+            if let Some(n) = other.notice(name) {
+                printer.notice(&n);
+            }
+        }
+    }
 }
 
 /// No silent trust downgrade: when earlier versions went out through

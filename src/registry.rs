@@ -154,6 +154,10 @@ pub fn packument_request<'a>(
 pub struct Packument {
     #[serde(default)]
     pub versions: Option<std::collections::HashMap<String, PackumentVersion>>,
+    /// The dist-tags (`latest` is read, for the version the identity-drift
+    /// check compares with); a value that is not a string is no tag.
+    #[serde(default, rename = "dist-tags")]
+    pub dist_tags: Option<std::collections::HashMap<String, serde_json::Value>>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -189,6 +193,19 @@ impl PackumentVersion {
             .is_some_and(crate::js::truthy)
     }
 
+    /// Where the registry serves this version's attestations, when it
+    /// carries SLSA provenance: `dist.attestations.url` with a
+    /// `provenance.predicateType` (the packument's shape on npmjs.com:
+    /// `{url, provenance: {predicateType}}`).
+    pub fn provenance_url(&self) -> Option<&str> {
+        let a = self.dist.as_ref()?.attestations.as_ref()?;
+        let kind = a.pointer("/provenance/predicateType")?.as_str()?;
+        kind.starts_with("https://slsa.dev/provenance/")
+            .then(|| a.get("url")?.as_str())
+            .flatten()
+            .filter(|u| !u.is_empty())
+    }
+
     /// Carries provenance (`dist.attestations`).
     pub fn has_attestations(&self) -> bool {
         self.dist
@@ -200,11 +217,21 @@ impl PackumentVersion {
 
 /// How the versions already on the registry were published: the highest
 /// version published through trusted publishing, and the highest that
-/// carries provenance.
+/// carries provenance; and the latest version's provenance, for the
+/// identity-drift check (`trust::drift`).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct TrustHistory {
     pub trusted_publishing: Option<String>,
     pub provenance: Option<String>,
+    pub latest: Option<LatestProvenance>,
+}
+
+/// The latest version (the `latest` dist-tag's, else the highest) when it
+/// carries provenance, and where the registry serves its attestations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LatestProvenance {
+    pub version: String,
+    pub url: String,
 }
 
 impl Packument {
@@ -233,7 +260,33 @@ impl Packument {
                 highest(&mut h.provenance, v);
             }
         }
+        h.latest = self.latest_version().and_then(|(v, doc)| {
+            Some(LatestProvenance {
+                version: v.to_string(),
+                url: doc.provenance_url()?.to_string(),
+            })
+        });
         h
+    }
+
+    /// The `latest` dist-tag's version when it is in `versions`, else the
+    /// highest version (prereleases included, as the registry orders them).
+    pub fn latest_version(&self) -> Option<(&str, &PackumentVersion)> {
+        let versions = self.versions.as_ref()?;
+        let tagged = self
+            .dist_tags
+            .as_ref()
+            .and_then(|t| t.get("latest"))
+            .and_then(serde_json::Value::as_str)
+            .and_then(|v| versions.get_key_value(v));
+        if let Some((v, doc)) = tagged {
+            return Some((v.as_str(), doc));
+        }
+        versions
+            .iter()
+            .filter_map(|(v, doc)| Some((crate::semver::Version::parse(v, true)?, v, doc)))
+            .max_by(|a, b| a.0.cmp(&b.0))
+            .map(|(_, v, doc)| (v.as_str(), doc))
     }
 }
 
@@ -267,7 +320,14 @@ impl Packument {
                     })
                     .collect()
             });
-        Some(Packument { versions })
+        let dist_tags = v
+            .get("dist-tags")
+            .and_then(serde_json::Value::as_object)
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect());
+        Some(Packument {
+            versions,
+            dist_tags,
+        })
     }
 }
 
@@ -389,6 +449,52 @@ mod tests {
             max_timeout: Duration::ZERO,
             timeout: Some(Duration::from_secs(5)),
         }
+    }
+
+    #[test]
+    fn the_latest_versions_provenance_is_found() {
+        let att = |v: &str| {
+            serde_json::json!({"dist": {"attestations": {
+                "url": format!("https://registry.npmjs.org/-/npm/v1/attestations/x@{v}"),
+                "provenance": {"predicateType": "https://slsa.dev/provenance/v1"},
+            }}})
+        };
+        let doc = |tags: serde_json::Value| {
+            let body = serde_json::json!({
+                "dist-tags": tags,
+                "versions": {"1.0.0": att("1.0.0"), "2.0.0": {"dist": {}}, "1.5.0": att("1.5.0")},
+            });
+            Packument::parse(body.to_string().as_bytes()).unwrap()
+        };
+        // The `latest` tag's version, with its attestations URL.
+        let latest = doc(serde_json::json!({"latest": "1.5.0"}))
+            .trust_history()
+            .latest;
+        assert_eq!(
+            latest,
+            Some(LatestProvenance {
+                version: "1.5.0".into(),
+                url: "https://registry.npmjs.org/-/npm/v1/attestations/x@1.5.0".into(),
+            })
+        );
+        // No tag: the highest version, which carries no provenance.
+        assert_eq!(doc(serde_json::json!({})).trust_history().latest, None);
+        // A tag naming a version that is not there: the highest again.
+        assert_eq!(
+            doc(serde_json::json!({"latest": "9.9.9"}))
+                .latest_version()
+                .map(|(v, _)| v),
+            Some("2.0.0")
+        );
+        // A dist-tags of another shape is read leniently.
+        let odd = br#"{"dist-tags": [], "versions": {"1.0.0": {}}}"#;
+        assert_eq!(
+            Packument::parse(odd)
+                .unwrap()
+                .latest_version()
+                .map(|(v, _)| v),
+            Some("1.0.0")
+        );
     }
 
     #[test]

@@ -338,6 +338,22 @@ pub fn project_on(repo_root: &Path, package_dir: &Path, host: &str) -> Option<St
     })
 }
 
+/// The repository the checkout around `dir` names, as (host, path): its
+/// `origin` remote, else package.json's `repository` (the package in
+/// `dir`), each with where it came from.
+pub fn named_repositories(dir: &Path) -> Vec<(&'static str, String, String)> {
+    let root = find_repo_root(dir);
+    let repo = repo::Repo::open(&root, dir, "registry.npmjs.org");
+    let mut out = Vec::new();
+    if let Some(r) = repo.remote() {
+        out.push(("the git remote \"origin\"", r.host.clone(), r.path.clone()));
+    }
+    if let Some(r) = repo.package_repository() {
+        out.push(("package.json's \"repository\"", r.host, r.path));
+    }
+    out
+}
+
 /// Whether job `job` of the GitHub workflow `workflow` (a path relative to
 /// `repo_root`, as in `GITHUB_WORKFLOW_REF`) grants `id-token: write`;
 /// `None` when that cannot be read from the file.

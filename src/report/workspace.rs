@@ -346,8 +346,27 @@ fn summary_line(r: &BatchReport) -> String {
         );
     }
     if staged > 0 {
+        // Each with its registry: `npm stage approve` without --registry
+        // asks the default one.
+        let approvals: Vec<String> = r
+            .rows
+            .iter()
+            .filter_map(|row| {
+                let id = row.state.staged()?;
+                let registry = row
+                    .registry
+                    .as_deref()
+                    .unwrap_or("https://registry.npmjs.org/");
+                let how = crate::report::approve_command(registry, id);
+                Some(match id {
+                    Some(_) => format!("{}: `{how}`", spec(row)),
+                    None => format!("{}: {how}", spec(row)),
+                })
+            })
+            .collect();
         return format!(
-            "staged {staged} package(s) (not on the registry until approved: `npm stage approve <id>` for each, dependencies first), {already} already published, {private} private skipped"
+            "staged {staged} package(s), not on the registry until approved (dependencies first: {}), {already} already published, {private} private skipped",
+            approvals.join("; ")
         );
     }
     format!(

@@ -38,6 +38,10 @@ pub struct Diagnosis {
     /// not on the registry yet (a first publish cannot use trusted
     /// publishing).
     pub package_missing: bool,
+    /// The job's repository is not the one that published the latest
+    /// version (renamed, transferred, recreated, another repository): the
+    /// explanation says so first.
+    pub drift: bool,
 }
 
 impl Diagnosis {
@@ -250,6 +254,7 @@ pub(super) fn id_token_diagnosis(
         hint,
         unsupported_registry: false,
         package_missing: false,
+        drift: false,
     }
 }
 
@@ -307,6 +312,7 @@ pub(super) fn exchange_diagnosis(
     let mut hint = "enter the values above in the package's trusted-publisher settings".to_string();
     let mut config_error = false;
     let mut missing = false;
+    let mut packument = None;
     match status {
         Some(401) => {
             explanation.push(
@@ -326,17 +332,24 @@ pub(super) fn exchange_diagnosis(
                 );
                 hint = "if the trusted publisher allows only staged publishes, run trustpub publish --stage (then approve with npm stage approve <id>); else allow publishing in the package's trusted-publisher settings, or check its publishing access".into();
             }
+            if let Anonymous::Found(p) = read_anonymously(i) {
+                packument = Some(p);
+            }
         }
         Some(404) => {
             explanation.push(
                 "404: the registry found no trusted publisher for this package that matches the claims below (or the package does not exist). Every value must match exactly, including upper and lower case.".into(),
             );
-            if let Some(w) = package_missing(i) {
-                missing = true;
-                warnings.push(w);
-                hint =
-                    "publish the first version with a token, then configure the trusted publisher"
-                        .into();
+            match read_anonymously(i) {
+                Anonymous::Missing(w) => {
+                    missing = true;
+                    warnings.push(w);
+                    hint =
+                        "publish the first version with a token, then configure the trusted publisher"
+                            .into();
+                }
+                Anonymous::Found(p) => packument = Some(p),
+                Anonymous::Unread => {}
             }
         }
         Some(s) if s >= 500 => {
@@ -349,6 +362,16 @@ pub(super) fn exchange_diagnosis(
     }
     if let ExchangeError::BadRegistry { .. } = e {
         config_error = true;
+    }
+    let mut drift = false;
+    if let (Some(p), Some(c)) = (&packument, &claims) {
+        if let Some((lines, fix)) = drift_lines(p, c, provider, i) {
+            explanation.extend(lines);
+            if let Some(fix) = fix {
+                hint = fix;
+                drift = true;
+            }
+        }
     }
     if !suspects.is_empty() {
         explanation.push(String::new());
@@ -398,6 +421,7 @@ pub(super) fn exchange_diagnosis(
         hint,
         unsupported_registry,
         package_missing: missing && !unsupported_registry,
+        drift: drift && !unsupported_registry,
     }
 }
 
@@ -556,18 +580,66 @@ pub(super) fn fork_pull_request(env: &Env) -> Option<String> {
     ))
 }
 
-/// A 404 from the exchange may mean the package does not exist yet.
-pub(super) fn package_missing(i: &Inputs<'_>) -> Option<String> {
+/// The packument as anyone reads it, after a refused exchange.
+pub(super) enum Anonymous {
+    /// A 404: the package does not exist yet (the words to say so).
+    Missing(String),
+    Found(Box<crate::registry::Packument>),
+    Unread,
+}
+
+/// Reads the packument without a credential: a 404 from the exchange may
+/// mean the package does not exist yet, and the packument tells where the
+/// latest version came from (identity drift).
+pub(super) fn read_anonymously(i: &Inputs<'_>) -> Anonymous {
     let url = format!("{}/{}", i.registry.trim_end_matches('/'), i.escaped);
     match i
         .client
         .send_once(&crate::registry::packument_request(&url, None, i.name, None))
     {
-        Ok(r) if r.status == 404 => Some(format!(
+        Ok(r) if r.status == 404 => Anonymous::Missing(format!(
             "{} does not exist on {} (GET {url} answered 404). A first publish cannot use trusted publishing: the trusted publisher is set in the package's settings, which exist only after the first version is published. Publish the first version with a token (locally with `npm publish`, or here with NODE_AUTH_TOKEN and --trusted-publishing never), then configure the trusted publisher and remove the token.",
             i.name, i.registry
         )),
-        _ => None,
+        Ok(r) if r.status == 200 => match crate::registry::Packument::parse(&r.body) {
+            Some(p) => Anonymous::Found(Box::new(p)),
+            None => Anonymous::Unread,
+        },
+        _ => Anonymous::Unread,
+    }
+}
+
+/// After a refused exchange: the job's repository against the one that
+/// published the latest version, as the first thing to check (the
+/// explanation lines and the hint), or a notice line when the latest
+/// version's provenance could not be read.
+fn drift_lines(
+    packument: &crate::registry::Packument,
+    claims: &Claims,
+    provider: Provider,
+    i: &Inputs<'_>,
+) -> Option<(Vec<String>, Option<String>)> {
+    use super::drift;
+    let latest = packument.trust_history().latest?;
+    let current = drift::from_claims(claims, provider)?;
+    match drift::published(i.client, i.registry, i.name, &latest) {
+        drift::Published::Found { version, identity } => {
+            let d = drift::compare(&identity, &current, &version)?;
+            let fix = d.fix(i.name, i.registry, i.repository);
+            Some((
+                vec![
+                    String::new(),
+                    "First check, the likely cause: the repository changed.".into(),
+                    format!("  {}", d.message(i.name)),
+                    format!("  To fix: {fix}."),
+                ],
+                Some(fix),
+            ))
+        }
+        other => Some((
+            vec![String::new(), format!("Note: {}.", other.notice(i.name)?)],
+            None,
+        )),
     }
 }
 

@@ -20,6 +20,7 @@
 //! and the UTC dates shown for the token's claims in `utc.rs`.
 
 mod diagnosis;
+pub mod drift;
 mod provenance_rule;
 mod utc;
 
@@ -142,6 +143,7 @@ pub fn attempt(mode: Mode, i: &Inputs<'_>) -> Attempt {
             hint: format!("pass --registry {registry} if that registry is right, or remove the setting from {place}"),
             unsupported_registry: true,
             package_missing: false,
+            drift: false,
         }));
     }
     let id = match oidc::id_token(i.env, provider, i.registry, i.client, i.observer) {

@@ -21,6 +21,7 @@ mod crate_package;
 mod doctor_workspaces;
 mod document_diff;
 mod fuzz;
+mod identity_drift;
 mod install_script;
 mod npm_packages;
 mod pack_diff;

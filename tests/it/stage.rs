@@ -304,7 +304,9 @@ fn trusted_publisher_actions() {
         .run();
     expect_code(&w, &run, 1);
     expect_stderr(&w, &run, "does not allow a staged publish");
-    assert_eq!(w.sequence(), ["POST exchange"]);
+    // The packument is read (without a credential) for the identity-drift
+    // check after the refusal.
+    assert_eq!(w.sequence(), ["POST exchange", "GET package"]);
     w.check_leaks(&run);
     shots.add(
         "publish only, refused at the exchange",
@@ -383,6 +385,16 @@ fn workspaces_are_staged_in_order() {
         "{}",
         run.describe
     );
+    // Each approval names the registry: npm stage approve without it asks
+    // the default registry, which does not know these ids.
+    for i in [1, 2] {
+        let approve = format!("npm stage approve {} --registry {}", stage_id(i), reg.url());
+        assert!(
+            run.stderr().contains(&approve),
+            "{approve}: {}",
+            run.describe
+        );
+    }
     // A re-run does not see staged versions (the packument does not list
     // them): it stages them again, as the README says.
     let again = sb

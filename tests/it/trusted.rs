@@ -831,7 +831,9 @@ fn a_403_explains_allowed_actions() {
         "403 Forbidden: \"OIDC permission denied for this action\"",
     );
     expect_stderr(&w, &run, "allows only staged publishes");
-    assert_eq!(w.sequence(), ["POST exchange"]);
+    // The packument is read (without a credential) for the identity-drift
+    // check: where the latest version came from.
+    assert_eq!(w.sequence(), ["POST exchange", "GET package"]);
     w.check_leaks(&run);
 }
 

@@ -122,6 +122,9 @@ struct State {
     /// Replies for the coming `POST`s (the token exchange); an empty
     /// queue answers 405.
     post_script: VecDeque<Reply>,
+    /// Other documents served on `GET` by exact path (the attestations
+    /// endpoint): status and JSON body.
+    files: BTreeMap<String, (u16, Vec<u8>)>,
 }
 
 pub struct FakeRegistry {
@@ -194,6 +197,30 @@ impl FakeRegistry {
         if let Some(tag) = tag {
             doc["dist-tags"][tag] = json!(version);
         }
+    }
+
+    /// Gives the seeded `name@version` provenance as npmjs.com's packument
+    /// shows it: `dist.attestations = {url, provenance: {predicateType}}`.
+    pub fn set_attestations(&self, name: &str, version: &str, url: &str) {
+        let mut st = self.state.lock().unwrap();
+        let doc = st
+            .packuments
+            .get_mut(name)
+            .expect("seed the version before giving it attestations");
+        doc["versions"][version]["dist"]["attestations"] = json!({
+            "url": url,
+            "provenance": {"predicateType": "https://slsa.dev/provenance/v1"},
+        });
+    }
+
+    /// Serves `body` (JSON) with `status` on `GET path` (the path with its
+    /// query, as requested).
+    pub fn serve(&self, path: &str, status: u16, body: Vec<u8>) {
+        self.state
+            .lock()
+            .unwrap()
+            .files
+            .insert(path.to_string(), (status, body));
     }
 
     pub fn requests(&self) -> Vec<Request> {
@@ -352,6 +379,15 @@ fn answer(req: &Request, state: &Mutex<State>) -> Answer {
             }
         }
         "GET" => {
+            if let Some((status, body)) = st.files.get(req.url.as_str()) {
+                return Answer {
+                    status: *status,
+                    headers: vec![("content-type".into(), "application/json".into())],
+                    body: body.clone(),
+                    delay: Duration::ZERO,
+                    reset: false,
+                };
+            }
             if let Some(t) = st.tarballs.get(req.url.as_str()) {
                 return Answer {
                     status: 200,

@@ -456,7 +456,7 @@ fn list_matches_npm_list() {
                 .collect();
             let theirs = Value::from(theirs);
             assert!(
-                current == theirs && current.to_string() == theirs.to_string(),
+                current == theirs && serde_json::to_string(&current).ok() == serde_json::to_string(&theirs).ok(),
                 "list --json: `current` is not npm's for {configs:?}\nnpm: {theirs}\nours: {current}"
             );
         }

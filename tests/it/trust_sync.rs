@@ -21,8 +21,9 @@
 //! `npm-command: trust` (also for `list` and `revoke`),
 //! `authorization: Bearer <token>`, `accept: */*`,
 //! `accept-encoding: gzip,deflate`, `host`, `connection: keep-alive`; no
-//! `npm-session`, no `npm-scope` (the package's scope is not a config),
-//! no `npm-in-ci` outside CI. Then:
+//! `npm-session`, no `npm-scope` (the package's scope is not a config).
+//! These runs are outside CI (in CI the user-agent ends with
+//! `ci/<name>`; npm-registry-fetch has no other CI header). Then:
 //!
 //! | request | body, `content-type` | `npm-otp` | `npm-auth-type` |
 //! |---|---|---|---|

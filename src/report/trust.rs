@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::trust_config::sync::{Applied, Current, Item, Mode, Plan, TrustReport};
 use crate::trust_config::wanted::Want;
-use crate::trust_config::{Existing, Wanted};
+use crate::trust_config::{Existing, Publisher, Wanted};
 use crate::ui::Printer;
 
 /// A configuration as `npm trust list --json` prints it (npm's
@@ -15,7 +15,7 @@ use crate::ui::Printer;
 fn config_json(
     id: Option<&str>,
     kind: &str,
-    fields: &[(&str, String)],
+    publisher: Option<&Publisher>,
     permissions: Option<Vec<&str>>,
 ) -> Value {
     let mut m = Map::new();
@@ -23,8 +23,17 @@ fn config_json(
         m.insert("id".into(), Value::from(id));
     }
     m.insert("type".into(), Value::from(kind));
-    for (k, v) in fields {
-        m.insert((*k).into(), Value::from(v.as_str()));
+    if let Some(p) = publisher {
+        for (k, v) in p.fields() {
+            m.insert(k.into(), Value::from(v));
+        }
+        // npm prints the contexts as the array the registry holds (the
+        // human line joins them); same place in the object.
+        if let Publisher::CircleCi { context_ids, .. } = p {
+            if !context_ids.is_empty() {
+                m.insert("contextIds".into(), Value::from(context_ids.clone()));
+            }
+        }
     }
     if let Some(p) = permissions {
         m.insert("permissions".into(), Value::from(p));
@@ -33,20 +42,19 @@ fn config_json(
 }
 
 fn existing_json(e: &Existing) -> Value {
-    let fields = e.publisher.as_ref().map(|p| p.fields()).unwrap_or_default();
     let permissions = e.permissions.map(|p| {
         let mut v = p.names();
         v.extend(e.other_permissions.iter().map(String::as_str));
         v
     });
-    config_json(Some(&e.id), &e.kind, &fields, permissions)
+    config_json(Some(&e.id), &e.kind, e.publisher.as_ref(), permissions)
 }
 
 fn wanted_json(w: &Wanted) -> Value {
     config_json(
         None,
         w.publisher.kind(),
-        &w.publisher.fields(),
+        Some(&w.publisher),
         Some(w.permissions.names()),
     )
 }

@@ -11,6 +11,7 @@ pub mod recording_registry;
 pub mod sandbox;
 pub mod sigstore_fakes;
 pub mod tar;
+pub mod trust_api;
 pub mod verdaccio;
 pub mod workspace_gen;
 

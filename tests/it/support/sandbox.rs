@@ -213,13 +213,18 @@ impl Sandbox {
     {
         super::require_npm();
         let mut cmd = Command::new(super::npm_program());
+        // `--name=value`, one argument each: `npm trust` parses its flags
+        // with its own definitions, which lack these, and would take a
+        // separate value for a positional argument.
+        let eq = |name: &str, value: &Path| {
+            let mut a = std::ffi::OsString::from(format!("--{name}="));
+            a.push(value);
+            a
+        };
         cmd.args(args)
-            .arg("--userconfig")
-            .arg(self.user_npmrc())
-            .arg("--globalconfig")
-            .arg(&self.globalconfig)
-            .arg("--cache")
-            .arg(&self.cache)
+            .arg(eq("userconfig", &self.user_npmrc()))
+            .arg(eq("globalconfig", &self.globalconfig))
+            .arg(eq("cache", &self.cache))
             .arg("--no-update-notifier")
             .arg("--no-audit")
             .arg("--no-fund");

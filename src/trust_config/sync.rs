@@ -372,18 +372,6 @@ fn line_for(
     let registry = config
         .registry_for(&t.name)
         .map_err(|e| (e.to_string(), e.hint().unwrap_or_default()))?;
-    if let Some((chosen, outside)) = config.registry_moved_by_repository(&t.name) {
-        return Err((
-            format!(
-                "a file of the repository ({}) moves {} to {}, away from {}",
-                chosen.origin.place(),
-                t.name,
-                crate::secret::redact_url(&chosen.url),
-                outside.url
-            ),
-            "trust configuration goes only to the registry you chose outside the repository: remove that setting, or pass --registry".into(),
-        ));
-    }
     let escaped = crate::document::escaped_name(&t.name);
     let url = api::trust_url(&registry, &escaped);
     if !crate::registry::is_secure(&url) {
@@ -392,7 +380,34 @@ fn line_for(
             "a login is only sent over HTTPS (or to this machine): use the https:// URL".into(),
         ));
     }
-    let auth = match config.lookup_credential(&url, Some(&t.name)) {
+    let lookup = config.lookup_credential(&url, Some(&t.name));
+    // A registry a repository file chose, with a login a repository file
+    // holds: nothing of the maintainer's (their one-time password) goes
+    // there. With the maintainer's own login for that host, it is theirs.
+    if let (Some((chosen, outside)), CredentialLookup::Found(c)) =
+        (config.registry_moved_by_repository(&t.name), &lookup)
+    {
+        let from_repository = match &c.source {
+            crate::config::CredentialSource::Config { origin, .. } => {
+                config.chosen_in_repository(origin)
+            }
+            crate::config::CredentialSource::NodeAuthToken => false,
+        };
+        if from_repository {
+            return Err((
+                format!(
+                    "files of the repository move {} to {} ({}) and hold the login for it ({}), away from {}",
+                    t.name,
+                    crate::secret::redact_url(&chosen.url),
+                    chosen.origin.place(),
+                    c.source,
+                    outside.url
+                ),
+                "trust configuration is only sent with your own login: remove those settings, or log in to that registry yourself (`npm login --registry <url>`)".into(),
+            ));
+        }
+    }
+    let auth = match lookup {
         CredentialLookup::Found(c) => match c.authorization {
             Some(Authorization::Bearer(token)) => {
                 printer.mask(&token);

@@ -120,6 +120,11 @@ fn start() -> Verdaccio {
 impl Verdaccio {
     /// Creates a user and returns its token (a planted secret for the tests).
     pub fn add_user(&self, name: &str) -> String {
+        // One at a time: Verdaccio's htpasswd plugin answers two creations
+        // at the same moment with 403 "bad username/password" (its file
+        // lock), which made tests that start together fail now and then.
+        static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+        let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
         let password = format!("pw-{name}-{}", std::process::id());
         let body = serde_json::json!({ "name": name, "password": password }).to_string();
         let resp = http(

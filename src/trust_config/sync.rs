@@ -372,7 +372,16 @@ fn line_for(
     let registry = config
         .registry_for(&t.name)
         .map_err(|e| (e.to_string(), e.hint().unwrap_or_default()))?;
-    if let Some((chosen, outside)) = config.registry_moved_by_repository(&t.name) {
+    let escaped = crate::document::escaped_name(&t.name);
+    let url = api::trust_url(&registry, &escaped);
+    // A registry a repository file chose gets nothing, unless the
+    // maintainer logged in to it themselves (outside the repository):
+    // then their own credential goes there, never the repository's.
+    let moved = config.registry_moved_by_repository(&t.name);
+    let own = moved
+        .as_ref()
+        .and_then(|_| config.user_credential_for(&url));
+    if let (Some((chosen, outside)), None) = (&moved, &own) {
         return Err((
             format!(
                 "a file of the repository ({}) moves {} to {}, away from {}",
@@ -381,18 +390,20 @@ fn line_for(
                 crate::secret::redact_url(&chosen.url),
                 outside.url
             ),
-            "trust configuration goes only to the registry you chose outside the repository: remove that setting, or pass --registry".into(),
+            "trust configuration goes only to the registry you chose outside the repository, or to one you logged in to yourself: remove that setting, pass --registry, or log in to that registry (`npm login --registry URL`, in your own npmrc)".into(),
         ));
     }
-    let escaped = crate::document::escaped_name(&t.name);
-    let url = api::trust_url(&registry, &escaped);
     if !crate::registry::is_secure(&url) {
         return Err((
             format!("the registry {} is not HTTPS", registry.url),
             "a login is only sent over HTTPS (or to this machine): use the https:// URL".into(),
         ));
     }
-    let auth = match config.lookup_credential(&url, Some(&t.name)) {
+    let lookup = match own {
+        Some(c) => CredentialLookup::Found(c),
+        None => config.lookup_credential(&url, Some(&t.name)),
+    };
+    let auth = match lookup {
         CredentialLookup::Found(c) => match c.authorization {
             Some(Authorization::Bearer(token)) => {
                 printer.mask(&token);
@@ -992,7 +1003,7 @@ pub fn plan(name: &str, want: &Want, current: &Current, case_settled: bool) -> P
             if let (Some(there), false) = (case_only, case_settled) {
                 return Plan::Cannot {
                     reason: format!(
-                        "the registry names {there}, the checkout {}: only the case of the repository differs, and a clone URL does not tell the spelling the id token carries (the registry compares exactly)",
+                        "the registry names {there}; the checkout gives {}: only the case of the repository differs, and a clone URL does not tell the spelling the id token carries (the registry compares exactly)",
                         wanted.publisher
                     ),
                     fix: "give the exact spelling: --repository OWNER/REPO (`trustpub doctor` in the publishing job prints the id token's)".into(),

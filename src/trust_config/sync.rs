@@ -489,7 +489,7 @@ impl Otp<'_> {
             return None;
         }
         self.printer
-            .raw_stderr(&format!("Authenticate your account at:\n{auth_url}"));
+            .raw_stderr(&format!("Authenticate your account at:\n{auth_url}\nWaiting for the registry to confirm the login (at most 5 minutes)..."));
         let same_origin = crate::registry::origin(done_url) == crate::registry::origin(&ep.url);
         let mut waited = Duration::ZERO;
         loop {
@@ -513,12 +513,13 @@ impl Otp<'_> {
                 200 => {
                     let token = serde_json::from_slice::<Value>(&r.body)
                         .ok()
-                        .and_then(|v| v.get("token").and_then(Value::as_str).map(str::to_string));
+                        .and_then(|v| v.get("token").and_then(Value::as_str).map(str::to_string))
+                        .filter(|t| !t.is_empty());
                     if token.is_none() {
                         self.printer
                             .warn("trust", "the registry's web login answered without a token");
                     }
-                    return token.filter(|t| !t.is_empty());
+                    return token;
                 }
                 202 if waited < WEB_LOGIN_WAIT => {
                     let wait = r
@@ -672,7 +673,7 @@ pub fn run(
                     Ok(Err(e)) => {
                         break Current::Unreadable {
                             error: format!("{}: {e}", line.url),
-                            hint: None,
+                            hint: Some("nothing is changed for this package: check that the registry URL is the registry's own (not a mirror or proxy that rewrites answers), and look at the package's trusted publisher on the registry's website".into()),
                         }
                     }
                     Err(e) if e.status() == Some(404) => break Current::NotOnRegistry,
@@ -680,7 +681,7 @@ pub fn run(
                         if otp.renew(&e, &ep) {
                             continue;
                         }
-                        stopped = Some(otp_stop(&e, otp.code.is_some()));
+                        stopped = Some(otp_stop(&e, otp.code.is_some(), console.interactive()));
                         break Current::NotRead;
                     }
                     Err(e) => {
@@ -734,8 +735,7 @@ pub fn run(
             });
         }
     }
-    let slow = pace.saturating_mul(u32::try_from(changes).unwrap_or(u32::MAX));
-    if slow > TWO_FACTOR_WINDOW {
+    if outlasts_two_factor_window(pace, changes) {
         printer.notice(&format!(
             "trust: {changes} changes at one every {} s take longer than the registry's 5-minute two-factor window; when it closes you are asked for a new code (at a terminal), or the run stops and the same command with a new --otp does the rest",
             pace.as_secs_f64()
@@ -808,6 +808,14 @@ pub fn run(
     Ok(report)
 }
 
+/// Whether `changes` requests, `pace` apart, take longer than the
+/// registry's two-factor window: the waits are between two requests, so
+/// one change never waits.
+fn outlasts_two_factor_window(pace: Duration, changes: usize) -> bool {
+    let waits = u32::try_from(changes.saturating_sub(1)).unwrap_or(u32::MAX);
+    pace.saturating_mul(waits) > TWO_FACTOR_WINDOW
+}
+
 fn endpoint<'a>(client: &'a Client, line: &'a Line, name: &str) -> Endpoint<'a> {
     Endpoint {
         client,
@@ -820,13 +828,15 @@ fn endpoint<'a>(client: &'a Client, line: &'a Line, name: &str) -> Endpoint<'a> 
 
 /// The words of a stop at a two-factor challenge: why, and what to do
 /// (the registry's web login, when it offers one).
-fn otp_stop(e: &RegistryError, had_code: bool) -> String {
+fn otp_stop(e: &RegistryError, had_code: bool, interactive: bool) -> String {
     let why = if had_code {
         "the registry asks for a new one-time password (the code expired, or its two-factor window closed)"
     } else {
         "the registry asks for a one-time password, and none was given"
     };
-    let what = if web_urls(e).is_some() {
+    let what = if web_urls(e).is_some() && interactive {
+        "the registry's web login gave no code (see the warning above): run the same command again, or with --otp <code from your authenticator app>; it does only what is left"
+    } else if web_urls(e).is_some() {
         "the registry offers its web login, which needs a terminal: run the same command at a terminal (it shows where to log in and waits), or again with --otp <code from your authenticator app>; it does only what is left"
     } else {
         "run the same command again with --otp <code from your authenticator>; it does only what is left"
@@ -931,7 +941,7 @@ fn send_step(
             Err(e) if e.is_otp() => {
                 let had_code = otp.code.is_some();
                 if !otp.renew(&e, ep) {
-                    return Err(Failure::Stop(otp_stop(&e, had_code)));
+                    return Err(Failure::Stop(otp_stop(&e, had_code, console.interactive())));
                 }
             }
             Err(e) => {
@@ -1118,6 +1128,22 @@ mod tests {
             plan("p", &want(None), &cur, true),
             Plan::Replace { .. }
         ));
+    }
+
+    #[test]
+    fn the_window_notice_counts_the_waits_between_changes() {
+        let s = Duration::from_secs;
+        assert!(
+            !outlasts_two_factor_window(s(301), 1),
+            "one change never waits"
+        );
+        assert!(outlasts_two_factor_window(s(301), 2));
+        assert!(
+            !outlasts_two_factor_window(s(2), 151),
+            "150 waits of 2 s: 300 s"
+        );
+        assert!(outlasts_two_factor_window(s(2), 152));
+        assert!(!outlasts_two_factor_window(s(0), 10_000));
     }
 
     #[test]

@@ -83,7 +83,11 @@ struct World {
 }
 
 impl World {
-    fn new(opts: impl FnOnce(&str) -> Options, members: &[&str], registry: &[(&str, Vec<Value>)]) -> World {
+    fn new(
+        opts: impl FnOnce(&str) -> Options,
+        members: &[&str],
+        registry: &[(&str, Vec<Value>)],
+    ) -> World {
         let sb = Sandbox::new();
         for s in [OTP, OTP2, WEB_OTP] {
             sb.add_secret(s);
@@ -193,12 +197,40 @@ fn trust_words_changes() {
         &["create", "replace", "same", "gone"],
         &[
             ("create", vec![]),
-            ("replace", vec![github("11111111-1111-4111-8111-111111111111", "acme/mono", None)]),
-            ("same", vec![github("22222222-2222-4222-8222-222222222222", "acme/mono", Some("npm"))]),
-            ("gone", vec![github("33333333-3333-4333-8333-333333333333", "acme/old", Some("npm"))]),
+            (
+                "replace",
+                vec![github(
+                    "11111111-1111-4111-8111-111111111111",
+                    "acme/mono",
+                    None,
+                )],
+            ),
+            (
+                "same",
+                vec![github(
+                    "22222222-2222-4222-8222-222222222222",
+                    "acme/mono",
+                    Some("npm"),
+                )],
+            ),
+            (
+                "gone",
+                vec![github(
+                    "33333333-3333-4333-8333-333333333333",
+                    "acme/old",
+                    Some("npm"),
+                )],
+            ),
         ],
     );
-    let three = ["-w", "@acme/create", "-w", "@acme/replace", "-w", "@acme/same"];
+    let three = [
+        "-w",
+        "@acme/create",
+        "-w",
+        "@acme/replace",
+        "-w",
+        "@acme/same",
+    ];
     let with = |extra: &[&'static str]| -> Vec<&'static str> {
         let mut v = three.to_vec();
         v.extend(WANTED);
@@ -212,7 +244,10 @@ fn trust_words_changes() {
         w.shot(&w.trust("list", &["--workspaces", "--json"]), 0),
     );
     s.add("diff", w.shot(&w.trust("diff", &with(&[])), 1));
-    s.add("diff --json", w.shot(&w.trust("diff", &with(&["--json"])), 1));
+    s.add(
+        "diff --json",
+        w.shot(&w.trust("diff", &with(&["--json"])), 1),
+    );
     s.add(
         "sync --dry-run",
         w.shot(&w.trust("sync", &with(&["--dry-run"])), 0),
@@ -224,7 +259,10 @@ fn trust_words_changes() {
     let mut r = revoke.to_vec();
     r.push("--json");
     s.add("sync --yes --provider none --json", w.shot(&w.sync(&r), 0));
-    s.add("list afterwards", w.shot(&w.trust("list", &["--workspaces"]), 0));
+    s.add(
+        "list afterwards",
+        w.shot(&w.trust("list", &["--workspaces"]), 0),
+    );
     s.add(
         "sync again: unchanged",
         w.shot(&w.sync(&with(&["--json"])), 0),
@@ -243,7 +281,11 @@ fn trust_words_cannot() {
         .filter(|m| **m != "absent")
         .map(|m| {
             let c = if *m == "case" {
-                vec![github("44444444-4444-4444-8444-444444444444", "Acme/Mono", None)]
+                vec![github(
+                    "44444444-4444-4444-8444-444444444444",
+                    "Acme/Mono",
+                    None,
+                )]
             } else {
                 vec![]
             };
@@ -276,7 +318,10 @@ fn trust_words_cannot() {
     );
     w.workflow(
         "nightly.yml",
-        &workflow("  schedule:\n    - cron: '0 3 * * *'\n", &[job("split", "split", None)]),
+        &workflow(
+            "  schedule:\n    - cron: '0 3 * * *'\n",
+            &[job("split", "split", None)],
+        ),
     );
     let mut s = Shots::default();
     s.add("diff", w.shot(&w.trust("diff", &["--workspaces"]), 2));
@@ -293,7 +338,11 @@ fn trust_words_cannot() {
         w.shot(&w.sync(&["--workspaces"]), 2),
     );
     assert_eq!(
-        w.api.summary().iter().filter(|l| l.starts_with("POST")).count(),
+        w.api
+            .summary()
+            .iter()
+            .filter(|l| l.starts_with("POST"))
+            .count(),
         1,
         "only @acme/ok is created: {:?}",
         w.api.summary()
@@ -315,7 +364,13 @@ fn trust_words_cannot() {
         w.shot(
             &w.trust(
                 "diff",
-                &["-w", "@acme/case", "--repository", "acme/mono", "--no-environment"],
+                &[
+                    "-w",
+                    "@acme/case",
+                    "--repository",
+                    "acme/mono",
+                    "--no-environment",
+                ],
             ),
             1,
         ),
@@ -332,7 +387,14 @@ fn failing(opts: impl FnOnce(&str) -> Options) -> World {
         &[
             ("a", vec![]),
             ("b", vec![]),
-            ("c", vec![github("55555555-5555-4555-8555-555555555555", "acme/mono", None)]),
+            (
+                "c",
+                vec![github(
+                    "55555555-5555-4555-8555-555555555555",
+                    "acme/mono",
+                    None,
+                )],
+            ),
         ],
     )
 }
@@ -426,7 +488,14 @@ fn trust_words_usage() {
         w.shot(
             &w.trust(
                 "diff",
-                &["--provider", "github", "--repository", "a/b/c", "--file", "release.yml"],
+                &[
+                    "--provider",
+                    "github",
+                    "--repository",
+                    "a/b/c",
+                    "--file",
+                    "release.yml",
+                ],
             ),
             2,
         ),
@@ -434,7 +503,10 @@ fn trust_words_usage() {
     s.add(
         "--provider none with other flags",
         w.shot(
-            &w.trust("sync", &["--provider", "none", "--environment", "npm", "--yes"]),
+            &w.trust(
+                "sync",
+                &["--provider", "none", "--environment", "npm", "--yes"],
+            ),
             2,
         ),
     );
@@ -447,7 +519,10 @@ fn trust_words_usage() {
     );
     s.add(
         "--json: a usage error",
-        w.shot(&w.trust("sync", &["--provider", "none", "--file", "x.yml", "--json"]), 2),
+        w.shot(
+            &w.trust("sync", &["--provider", "none", "--file", "x.yml", "--json"]),
+            2,
+        ),
     );
     assert!(w.api.requests().is_empty(), "{:?}", w.api.summary());
     // No login for the registry: undecided, exit 2, nothing sent.
@@ -473,12 +548,20 @@ fn a_registry_chosen_by_the_repository_gets_nothing() {
     other.package("@acme/a", &[]);
     w.sb.write(
         &w.root.join(".npmrc"),
-        &format!("registry={}\n{}", other.url(), Sandbox::token_line(&other.url(), "x")),
+        &format!(
+            "registry={}\n{}",
+            other.url(),
+            Sandbox::token_line(&other.url(), "x")
+        ),
     );
     let mut a = vec!["-w", "@acme/a"];
     a.extend(WANTED);
     a.extend(["--yes", "--otp", OTP, "--pace", "0"]);
-    let run = w.sb.trustpub(["trust", "sync", "."]).args(&a).cwd(&w.root).run();
+    let run =
+        w.sb.trustpub(["trust", "sync", "."])
+            .args(&a)
+            .cwd(&w.root)
+            .run();
     run.expect_code(2);
     assert!(
         run.stdout().contains("moves @acme/a to"),
@@ -495,10 +578,22 @@ fn a_registry_chosen_by_the_repository_gets_nothing() {
         &w.root.join(".npmrc"),
         &format!("registry={}\n", mine.url()),
     );
-    w.sb.write(&w.sb.user_npmrc(), &Sandbox::token_line(&mine.url(), &w.sb.token));
-    let run = w.sb.trustpub(["trust", "sync", "."]).args(&a).cwd(&w.root).run();
+    w.sb.write(
+        &w.sb.user_npmrc(),
+        &Sandbox::token_line(&mine.url(), &w.sb.token),
+    );
+    let run =
+        w.sb.trustpub(["trust", "sync", "."])
+            .args(&a)
+            .cwd(&w.root)
+            .run();
     run.expect_code(0);
-    assert_eq!(mine.configs("@acme/a").unwrap().len(), 1, "{:?}", mine.summary());
+    assert_eq!(
+        mine.configs("@acme/a").unwrap().len(),
+        1,
+        "{:?}",
+        mine.summary()
+    );
 }
 
 /// A member with a `.git` of its own (another origin, its own workflow)
@@ -518,7 +613,10 @@ fn a_member_that_is_its_own_repository_gets_its_own_values() {
     git_origin(&w.sb, &b, "https://github.com/acme/bee.git");
     let own = workflow(
         "  push:\n    tags: ['*']\n",
-        &[job("b", "b", None).replace("        working-directory: packages/b\n", "        working-directory: .\n")],
+        &[job("b", "b", None).replace(
+            "        working-directory: packages/b\n",
+            "        working-directory: .\n",
+        )],
     );
     w.sb.write(&b.join(".github/workflows/publish-b.yml"), &own);
     let run = w.trust("diff", &["-w", "@acme/a", "-w", "@acme/b", "--json"]);
@@ -710,9 +808,18 @@ impl Pty {
 
 /// The arguments of `trust sync <root> … --registry <fake> --pace 0`.
 fn pty_args(w: &World, args: &[&str]) -> Vec<String> {
-    let mut v = vec!["trust".to_string(), "sync".into(), w.root.display().to_string()];
+    let mut v = vec![
+        "trust".to_string(),
+        "sync".into(),
+        w.root.display().to_string(),
+    ];
     v.extend(args.iter().map(|s| s.to_string()));
-    v.extend(["--registry".into(), w.api.url(), "--pace".into(), "0".into()]);
+    v.extend([
+        "--registry".into(),
+        w.api.url(),
+        "--pace".into(),
+        "0".into(),
+    ]);
     v
 }
 
@@ -722,8 +829,26 @@ fn assert_only_typed(w: &World, shown: &str, typed: &[&str]) {
     assert!(!shown.contains(&w.sb.token), "the token was shown");
     for s in [OTP, OTP2, WEB_OTP] {
         let n = typed.iter().filter(|t| **t == s).count();
-        assert_eq!(shown.matches(s).count(), n, "{s} shown:\n{}", w.sb.redact(shown));
+        assert_eq!(
+            shown.matches(s).count(),
+            n,
+            "{s} shown:\n{}",
+            w.sb.redact(shown)
+        );
     }
+}
+
+/// A terminal session as the user saw it, redacted like a snapshot.
+fn pty_shot(w: &World, code: i32, shown: &str) -> String {
+    // What the test typed, echoed by the terminal.
+    let text =
+        w.sb.redact(&shown.replace(OTP2, "[CODE TYPED]"))
+            .replace(&w.sb.root.display().to_string(), "[ROOT]");
+    let text = regex::Regex::new(r"127\.0\.0\.1:\d+")
+        .unwrap()
+        .replace_all(&text, "127.0.0.1:[PORT]")
+        .into_owned();
+    format!("exit code: {code}\n----- terminal -----\n{text}")
 }
 
 /// Without --yes at a terminal: the plan is shown, "y" applies it.
@@ -735,19 +860,29 @@ fn the_go_ahead_at_a_terminal() {
     let mut p = Pty::start(&w.sb, &pty_args(&w, &a));
     p.expect("Make these 3 change(s)? (y/N)");
     assert!(w.api.mutations().is_empty(), "nothing before the answer");
-    assert!(p.seen.contains("@acme/c (packages/c): replace (not applied)"), "{}", p.seen);
+    assert!(
+        p.seen
+            .contains("@acme/c (packages/c): replace (not applied)"),
+        "{}",
+        p.seen
+    );
     p.type_line("y");
     let (code, shown) = p.finish();
     assert_eq!(code, 0, "{}", w.sb.redact(&shown));
-    assert!(shown.contains("trust sync: 1 created, 1 replaced"), "{shown}");
+    assert!(
+        shown.contains("trust sync: 1 created, 1 replaced"),
+        "{shown}"
+    );
     assert_eq!(w.api.configs("@acme/a").unwrap().len(), 1);
     assert_eq!(w.mutations(), 3);
     assert_only_typed(&w, &shown, &[]);
+    snap!("trust_words_terminal_go_ahead", pty_shot(&w, code, &shown));
 }
 
 /// "n", or an empty line: nothing changes, exit 2 "cancelled".
 #[test]
 fn no_go_ahead_changes_nothing() {
+    let mut s = Shots::default();
     for answer in ["n", ""] {
         let w = failing(|t| Options::new(t).codes(&[OTP]));
         let mut a = vec!["--workspaces", "--otp", OTP];
@@ -759,7 +894,9 @@ fn no_go_ahead_changes_nothing() {
         assert_eq!(code, 2, "{answer:?}: {}", w.sb.redact(&shown));
         assert!(shown.contains("cancelled: nothing was changed"), "{shown}");
         assert!(w.api.mutations().is_empty(), "{:?}", w.api.summary());
+        s.add(&format!("answer {answer:?}"), pty_shot(&w, code, &shown));
     }
+    snap!("trust_words_terminal_no", s.0);
 }
 
 /// The codes run out mid-run: trustpub asks, the test types a new one,
@@ -778,7 +915,10 @@ fn a_new_code_typed_mid_run() {
     p.type_line(OTP2);
     let (code, shown) = p.finish();
     assert_eq!(code, 0, "{}", w.sb.redact(&shown));
-    assert!(shown.contains("trust sync: 2 created, 1 replaced"), "{shown}");
+    assert!(
+        shown.contains("trust sync: 2 created, 1 replaced"),
+        "{shown}"
+    );
     let otps: Vec<Option<String>> = w
         .api
         .mutations()
@@ -789,12 +929,14 @@ fn a_new_code_typed_mid_run() {
     assert_eq!(otps.first().cloned().flatten().as_deref(), Some(OTP));
     assert_eq!(otps.last().cloned().flatten().as_deref(), Some(OTP2));
     assert_only_typed(&w, &shown, &[OTP2]);
+    snap!("trust_words_terminal_new_code", pty_shot(&w, code, &shown));
 }
 
 /// The registry's web login, its `doneUrl` on the registry's origin (the
 /// login goes with the poll) or on another port (it does not).
 #[test]
 fn the_web_login_at_a_terminal() {
+    let mut s = Shots::default();
     for same_origin in [true, false] {
         let w = failing(|t| Options::new(t).codes(&[WEB_OTP]));
         let other = TrustApi::start(Options::new("unused"));
@@ -814,7 +956,12 @@ fn the_web_login_at_a_terminal() {
             .into_iter()
             .filter(|r| r.url.starts_with("/done/"))
             .collect();
-        assert_eq!(polls.len(), 3, "two 202s, then the token: {:?}", done.summary());
+        assert_eq!(
+            polls.len(),
+            3,
+            "two 202s, then the token: {:?}",
+            done.summary()
+        );
         for r in &polls {
             assert_eq!(
                 r.header("authorization").is_some(),
@@ -832,7 +979,49 @@ fn the_web_login_at_a_terminal() {
         assert_eq!(post.header("npm-auth-type"), Some("legacy"));
         assert_eq!(w.api.configs("@acme/a").unwrap().len(), 1);
         assert_only_typed(&w, &shown, &[]);
+        let what = if same_origin {
+            "doneUrl on the registry's origin"
+        } else {
+            "doneUrl on another port"
+        };
+        s.add(what, pty_shot(&w, code, &shown));
     }
+    snap!("trust_words_terminal_web_login", s.0);
+}
+
+/// A web login that does not give a code: the run stops (what the login
+/// check answered shown), nothing is created.
+#[test]
+fn a_web_login_without_a_code_stops() {
+    let mut s = Shots::default();
+    let closed = format!("http://127.0.0.1:{}/", crate::snapshots::closed_port());
+    for (what, done_base, token) in [
+        (
+            "doneUrl not HTTPS",
+            Some("http://registry.example.test/".to_string()),
+            None,
+        ),
+        ("doneUrl unreachable", Some(closed), None),
+        ("doneUrl answers 404", None, None),
+        ("a 200 without a token", None, Some("")),
+    ] {
+        let w = failing(|t| Options::new(t).codes(&[WEB_OTP]));
+        let other = TrustApi::start(Options::new("unused"));
+        w.api
+            .offer_web_login(&done_base.unwrap_or_else(|| other.url()));
+        if let Some(t) = token {
+            other.serve_web_done(0, t);
+        }
+        let mut a = vec!["-w", "@acme/a", "--yes"];
+        a.extend(WANTED);
+        let p = Pty::start(&w.sb, &pty_args(&w, &a));
+        let (code, shown) = p.finish();
+        assert_eq!(code, 1, "{what}: {}", w.sb.redact(&shown));
+        assert_eq!(w.mutations(), 1, "{what}: one POST, challenged");
+        assert_eq!(w.api.configs("@acme/a").unwrap().len(), 0);
+        s.add(what, pty_shot(&w, code, &shown));
+    }
+    snap!("trust_words_terminal_web_login_fails", s.0);
 }
 
 /// Without a terminal, a challenge offering the web login stops the run
@@ -847,7 +1036,8 @@ fn the_web_login_without_a_terminal_stops() {
     let run = w.trust("sync", &a);
     run.expect_code(1);
     assert!(
-        run.stdout().contains("the registry offers its web login, which needs a terminal"),
+        run.stdout()
+            .contains("the registry offers its web login, which needs a terminal"),
         "{}",
         run.stdout()
     );
@@ -857,4 +1047,328 @@ fn the_web_login_without_a_terminal_stops() {
         w.api.summary()
     );
     assert_no_leak(&run, &w.sb.all_secrets());
+}
+
+// ---------------------------------------------------------------------------
+// More words: odd registry answers, stops, refusals
+
+/// What the registry holds that npm would not show, and answers trustpub
+/// does not act on.
+#[test]
+fn trust_words_registry_answers() {
+    let ctx = "d4e5f6a7-b8c9-4dae-9fb0-2c3d4e5f6a44";
+    let w = World::new(
+        |t| Options::new(t).codes(&[OTP]),
+        &["odd", "kite", "circle", "many", "nl"],
+        &[
+            (
+                "odd",
+                vec![json!({
+                    "id": "66666666-6666-4666-8666-666666666666",
+                    "type": "github",
+                    "claims": {
+                        "repository": "acme/mono",
+                        "workflow_ref": { "file": "release.yml", "ref": "refs/heads/main" },
+                        "actor": "someone"
+                    }
+                })],
+            ),
+            (
+                "kite",
+                vec![json!({
+                    "id": "77777777-7777-4777-8777-777777777777",
+                    "type": "buildkite",
+                    "claims": { "organization_slug": "acme" },
+                    "permissions": ["createPackage"]
+                })],
+            ),
+            (
+                "circle",
+                vec![json!({
+                    "id": "88888888-8888-4888-8888-888888888888",
+                    "type": "circleci",
+                    "claims": {
+                        "oidc.circleci.com/org-id": "2f6c4bb5-8a8c-4d0e-9d2c-8f1e6f0a1b11",
+                        "oidc.circleci.com/project-id": "8b1d0c5e-3f7a-4e2b-a1c9-0d4e5f6a7b22",
+                        "oidc.circleci.com/pipeline-definition-id": "c3e4f5a6-b7c8-4d9e-8f0a-1b2c3d4e5f33",
+                        "oidc.circleci.com/vcs-origin": "github.com/acme/mono",
+                        "oidc.circleci.com/context-ids": [ctx]
+                    },
+                    "permissions": ["createPackage", "createStagedPackage"]
+                })],
+            ),
+            (
+                "many",
+                (1..=101)
+                    .map(|n| github(&config_id(1000 + n), "acme/mono", None))
+                    .collect(),
+            ),
+            ("nl", vec![github("bad\nid", "acme/old", None)]),
+        ],
+    );
+    let mut s = Shots::default();
+    s.add("list", w.shot(&w.trust("list", &["--workspaces"]), 1));
+    s.add(
+        "list --json (odd and kite)",
+        w.shot(
+            &w.trust("list", &["-w", "@acme/odd", "-w", "@acme/kite", "--json"]),
+            0,
+        ),
+    );
+    let mut d = vec!["--workspaces"];
+    d.extend(WANTED);
+    s.add("diff", w.shot(&w.trust("diff", &d), 1));
+    assert_eq!(w.mutations(), 0);
+    snap!("trust_words_registry_answers", s.0);
+}
+
+/// Runs that stop, or a package the registry refuses.
+#[test]
+fn trust_words_stops() {
+    let mut s = Shots::default();
+    let mut wanted = vec!["--workspaces"];
+    wanted.extend(WANTED);
+
+    // Reads need a code, none given, no terminal.
+    let w = failing(|t| Options::new(t).codes(&[OTP]).otp_for_reads());
+    s.add(
+        "list: reads need a code",
+        w.shot(&w.trust("list", &["--workspaces"]), 1),
+    );
+    s.add(
+        "diff: reads need a code",
+        w.shot(&w.trust("diff", &wanted), 1),
+    );
+
+    // The login refused.
+    let w = failing(|t| Options::new(t).codes(&[OTP]));
+    w.sb.write(
+        &w.sb.user_npmrc(),
+        &Sandbox::token_line(&w.api.url(), "npm_NotTheRightOne"),
+    );
+    s.add("the login refused", w.shot(&w.sync(&wanted), 1));
+    assert_eq!(w.api.requests().len(), 1, "{:?}", w.api.summary());
+
+    // 409 and 400 on a POST: that package fails, the others go on.
+    let w = failing(|t| Options::new(t).codes(&[OTP]));
+    w.api.fail_next(
+        Fault::new("POST", &trust_path("@acme/a"), 409).message("A configuration exists"),
+    );
+    w.api.fail_next(
+        Fault::new("POST", &trust_path("@acme/b"), 400).message("claims.repository: invalid"),
+    );
+    s.add("409 and 400", w.shot(&w.sync(&wanted), 1));
+
+    // 429 every time: given up after the fifth wait.
+    let w = failing(|t| Options::new(t).codes(&[OTP]));
+    for _ in 0..6 {
+        w.api
+            .fail_next(Fault::new("POST", &trust_path("@acme/a"), 429).header("retry-after", "1"));
+    }
+    s.add(
+        "429 six times",
+        w.shot(
+            &w.sync(&[
+                "-w",
+                "@acme/a",
+                "--provider",
+                "github",
+                "--repository",
+                "acme/mono",
+                "--file",
+                "release.yml",
+            ]),
+            1,
+        ),
+    );
+    assert_eq!(w.mutations(), 6, "{:?}", w.api.summary());
+
+    // A revoke of two configurations, the second refused by a 500.
+    let w = World::new(
+        |t| Options::new(t).codes(&[OTP]),
+        &["two"],
+        &[(
+            "two",
+            vec![
+                github("99999999-9999-4999-8999-999999999991", "acme/mono", None),
+                github("99999999-9999-4999-8999-999999999992", "acme/old", None),
+            ],
+        )],
+    );
+    w.api.fail_next(Fault::new(
+        "DELETE",
+        &format!(
+            "{}/99999999-9999-4999-8999-999999999992",
+            trust_path("@acme/two")
+        ),
+        500,
+    ));
+    s.add(
+        "a revoke partly done",
+        w.shot(&w.sync(&["--workspaces", "--provider", "none"]), 1),
+    );
+
+    // A pace over the two-factor window, but one change: no wait, so no
+    // notice about the window.
+    let w = failing(|t| Options::new(t).codes(&[OTP]));
+    let mut a = vec!["-w", "@acme/a"];
+    a.extend(WANTED);
+    a.extend(["--yes", "--otp", OTP, "--pace", "301"]);
+    s.add("--pace 301, one change", w.shot(&w.trust("sync", &a), 0));
+    snap!("trust_words_stops", s.0);
+}
+
+/// Configuration and flags trustpub refuses before any request: exit 2.
+#[test]
+fn trust_words_refusals() {
+    let mut s = Shots::default();
+    let w = failing(|t| Options::new(t).codes(&[OTP]));
+    let diff = |args: &[&str]| w.trust("diff", args);
+    for (what, args) in [
+        (
+            "CircleCI's flags with github",
+            vec![
+                "--provider",
+                "github",
+                "--org-id",
+                "2f6c4bb5-8a8c-4d0e-9d2c-8f1e6f0a1b11",
+            ],
+        ),
+        (
+            "--repository with circleci",
+            vec!["--provider", "circleci", "--repository", "acme/mono"],
+        ),
+        (
+            "a gitlab project without a group",
+            vec!["--provider", "gitlab", "--repository", "mono"],
+        ),
+        ("a repository of one part", vec!["--repository", "mono"]),
+        (
+            "an org id that is no UUID",
+            vec!["--provider", "circleci", "--org-id", "nope"],
+        ),
+        (
+            "a VCS origin with a scheme",
+            vec![
+                "--provider",
+                "circleci",
+                "--vcs-origin",
+                "https://github.com/acme/mono",
+            ],
+        ),
+        (
+            "a VCS origin of two parts",
+            vec!["--provider", "circleci", "--vcs-origin", "github.com/acme"],
+        ),
+    ] {
+        s.add(what, w.shot(&diff(&args), 2));
+    }
+    assert!(w.api.requests().is_empty(), "{:?}", w.api.summary());
+    // Undecided packages: read (diff shows what is there), not changed.
+    for (what, args) in [
+        (
+            "circleci without its IDs",
+            vec![
+                "--workspaces",
+                "--provider",
+                "circleci",
+                "--vcs-origin",
+                "github.com/acme/mono",
+            ],
+        ),
+        (
+            "gitlab without a project",
+            vec![
+                "--workspaces",
+                "--provider",
+                "gitlab",
+                "--file",
+                ".gitlab-ci.yml",
+            ],
+        ),
+    ] {
+        s.add(what, w.shot(&diff(&args), 2));
+    }
+    assert_eq!(w.mutations(), 0, "{:?}", w.api.summary());
+    let reads = w.api.requests().len();
+
+    // A username and password.
+    w.sb.write(
+        &w.sb.user_npmrc(),
+        &format!(
+            "{}:_auth=dXNlcjpwYXNz\n",
+            Sandbox::token_line(&w.api.url(), "x")
+                .split(":_authToken")
+                .next()
+                .unwrap()
+        ),
+    );
+    s.add(
+        "a username and password",
+        w.shot(&diff(&["-w", "@acme/a", "--provider", "none"]), 2),
+    );
+
+    // Not HTTPS.
+    w.sb.write(
+        &w.sb.user_npmrc(),
+        &Sandbox::token_line("http://registry.example.test/", &w.sb.token),
+    );
+    s.add(
+        "a registry that is not HTTPS",
+        w.shot(
+            &w.sb
+                .trustpub(["trust", "list"])
+                .arg(&w.root)
+                .args([
+                    "-w",
+                    "@acme/a",
+                    "--registry",
+                    "http://registry.example.test/",
+                ])
+                .run(),
+            2,
+        ),
+    );
+
+    // A registry chosen by the repository.
+    w.sb.login(&w.api.url());
+    let other = TrustApi::start(Options::new("x"));
+    w.sb.write(
+        &w.root.join(".npmrc"),
+        &format!(
+            "registry={}\n{}",
+            other.url(),
+            Sandbox::token_line(&other.url(), "x")
+        ),
+    );
+    s.add(
+        "a registry chosen by the repository",
+        w.shot(
+            &w.sb
+                .trustpub(["trust", "diff", ".", "-w", "@acme/a", "--provider", "none"])
+                .cwd(&w.root)
+                .run(),
+            2,
+        ),
+    );
+    assert!(other.requests().is_empty(), "{:?}", other.summary());
+    assert_eq!(w.api.requests().len(), reads, "{:?}", w.api.summary());
+
+    // Nothing to configure: private members only; a package without a name.
+    let p = World::new(|t| Options::new(t), &[], &[]);
+    p.sb.write(
+        &p.root.join("packages/x/package.json"),
+        &json!({ "name": "@acme/x", "version": "1.0.0", "private": true }).to_string(),
+    );
+    s.add(
+        "only private packages",
+        p.shot(&p.trust("list", &["--workspaces"]), 2),
+    );
+    let nameless = p.sb.root.join("nameless");
+    p.sb.write(&nameless.join("package.json"), r#"{"version":"1.0.0"}"#);
+    s.add(
+        "a package without a name",
+        p.shot(&p.sb.trustpub(["trust", "list"]).arg(&nameless).run(), 2),
+    );
+    snap!("trust_words_refusals", s.0);
 }

@@ -580,7 +580,8 @@ fn apply(req: &Request, path: &str, st: &mut State, now: Instant) -> Answer {
             }
         } else if !window_ok {
             if let Some((auth_url, done_url)) = &st.web_offer {
-                let body = json!({ "error": OTP_CHALLENGE, "authUrl": auth_url, "doneUrl": done_url });
+                let body =
+                    json!({ "error": OTP_CHALLENGE, "authUrl": auth_url, "doneUrl": done_url });
                 return (
                     401,
                     vec![("www-authenticate".into(), "OTP".into())],

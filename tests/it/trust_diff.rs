@@ -650,7 +650,7 @@ fn no_change_without_yes_with_dry_run_or_diff() {
     args.extend(["--workspaces", "--otp", OTP, "--pace", "0"].map(String::from));
     t.trustpub(&args)
         .expect_code(2)
-        .stderr_has("no terminal to confirm them");
+        .stderr_has("there is no terminal to ask");
     assert!(t.ours.mutations().is_empty(), "{:?}", t.ours.summary());
     t.sync(&root, &flags, OTP, &["--workspaces", "--dry-run"])
         .expect_code(0);

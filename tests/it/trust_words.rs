@@ -1047,6 +1047,7 @@ fn the_web_login_without_a_terminal_stops() {
         w.api.summary()
     );
     assert_no_leak(&run, &w.sb.all_secrets());
+    snap!("trust_words_web_login_no_terminal", w.shot(&run, 1));
 }
 
 // ---------------------------------------------------------------------------
@@ -1059,7 +1060,7 @@ fn trust_words_registry_answers() {
     let ctx = "d4e5f6a7-b8c9-4dae-9fb0-2c3d4e5f6a44";
     let w = World::new(
         |t| Options::new(t).codes(&[OTP]),
-        &["odd", "kite", "circle", "many", "nl"],
+        &["odd", "kite", "circle", "many", "nl", "html", "text"],
         &[
             (
                 "odd",
@@ -1104,8 +1105,18 @@ fn trust_words_registry_answers() {
                     .collect(),
             ),
             ("nl", vec![github("bad\nid", "acme/old", None)]),
+            ("html", vec![]),
+            ("text", vec![]),
         ],
     );
+    // Answers of another shape (to the first list and to the diff).
+    for _ in 0..2 {
+        w.api.fail_next(
+            Fault::new("GET", &trust_path("@acme/html"), 200).body(b"<html>maintenance</html>"),
+        );
+        w.api
+            .fail_next(Fault::new("GET", &trust_path("@acme/text"), 200).body(b"\"ok\""));
+    }
     let mut s = Shots::default();
     s.add("list", w.shot(&w.trust("list", &["--workspaces"]), 1));
     s.add(
@@ -1287,6 +1298,34 @@ fn trust_words_refusals() {
             ],
         ),
     ] {
+        s.add(what, w.shot(&diff(&args), 2));
+    }
+    let (org, project, pipeline) = (
+        "2f6c4bb5-8a8c-4d0e-9d2c-8f1e6f0a1b11",
+        "8b1d0c5e-3f7a-4e2b-a1c9-0d4e5f6a7b22",
+        "c3e4f5a6-b7c8-4d9e-8f0a-1b2c3d4e5f33",
+    );
+    let circle = ["-w", "@acme/a", "--provider", "circleci"];
+    for (what, ids) in [
+        ("circleci without a project ID", vec!["--org-id", org]),
+        (
+            "circleci without a pipeline definition ID",
+            vec!["--org-id", org, "--project-id", project],
+        ),
+        (
+            "circleci without a VCS origin (no git remote)",
+            vec![
+                "--org-id",
+                org,
+                "--project-id",
+                project,
+                "--pipeline-definition-id",
+                pipeline,
+            ],
+        ),
+    ] {
+        let mut args = circle.to_vec();
+        args.extend(ids);
         s.add(what, w.shot(&diff(&args), 2));
     }
     assert_eq!(w.mutations(), 0, "{:?}", w.api.summary());

@@ -192,6 +192,8 @@ pub struct Fault {
     /// Apply the request (as if it had succeeded) before answering with the
     /// fault: a registry that did the change but failed to say so.
     pub applied: bool,
+    /// The answer's body as it is, instead of `{"error": error}`.
+    pub body: Option<Vec<u8>>,
 }
 
 impl Fault {
@@ -203,7 +205,15 @@ impl Fault {
             headers: Vec::new(),
             error: format!("injected {status}"),
             applied: false,
+            body: None,
         }
+    }
+
+    /// The answer's body, byte for byte (a body that is not JSON, or JSON
+    /// of another shape).
+    pub fn body(mut self, body: &[u8]) -> Fault {
+        self.body = Some(body.to_vec());
+        self
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Fault {
@@ -492,7 +502,7 @@ fn decide(req: &Request, st: &mut State, now: Instant) -> Answer {
             let _ = apply(req, &path, st, now);
         }
         let (status, _, body) = error(f.status, &f.error);
-        return (status, f.headers, body);
+        return (status, f.headers, f.body.unwrap_or(body));
     }
     apply(req, &path, st, now)
 }

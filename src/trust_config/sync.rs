@@ -618,10 +618,16 @@ pub fn run(
         let (line, config) = match line_for(t, &base, printer) {
             Ok(l) => l,
             Err((error, hint)) => {
+                // The registry it would go to, when that much is known.
+                let registry = crate::publish::read_package(&t.dir, &base)
+                    .ok()
+                    .and_then(|(_, _, c)| c.registry_for(&t.name).ok())
+                    .map(|r| crate::secret::redact_url(&r.url))
+                    .unwrap_or_default();
                 items.push(Item {
                     name: t.name.clone(),
                     dir: t.rel.clone(),
-                    registry: String::new(),
+                    registry,
                     want: Want::Nothing,
                     current: Current::Unreadable {
                         error: error.clone(),

@@ -1394,7 +1394,7 @@ fn trust_words_refusals() {
     assert_eq!(w.api.requests().len(), reads, "{:?}", w.api.summary());
 
     // Nothing to configure: private members only; a package without a name.
-    let p = World::new(|t| Options::new(t), &[], &[]);
+    let p = World::new(Options::new, &[], &[]);
     p.sb.write(
         &p.root.join("packages/x/package.json"),
         &json!({ "name": "@acme/x", "version": "1.0.0", "private": true }).to_string(),

@@ -1019,6 +1019,7 @@ fn a_web_login_without_a_code_stops() {
         assert_eq!(code, 1, "{what}: {}", w.sb.redact(&shown));
         assert_eq!(w.mutations(), 1, "{what}: one POST, challenged");
         assert_eq!(w.api.configs("@acme/a").unwrap().len(), 0);
+        assert_only_typed(&w, &shown, &[]);
         s.add(what, pty_shot(&w, code, &shown));
     }
     snap!("trust_words_terminal_web_login_fails", s.0);

@@ -687,7 +687,12 @@ pub fn run(
                         if otp.renew(&e, &ep) {
                             continue;
                         }
-                        stopped = Some(otp_stop(&e, otp.code.is_some(), console.interactive()));
+                        stopped = Some(otp_stop(
+                            &e,
+                            otp.code.is_some(),
+                            console.interactive(),
+                            matches!(mode, Mode::Apply { .. }),
+                        ));
                         break Current::NotRead;
                     }
                     Err(e) => {
@@ -834,20 +839,26 @@ fn endpoint<'a>(client: &'a Client, line: &'a Line, name: &str) -> Endpoint<'a> 
 
 /// The words of a stop at a two-factor challenge: why, and what to do
 /// (the registry's web login, when it offers one).
-fn otp_stop(e: &RegistryError, had_code: bool, interactive: bool) -> String {
+fn otp_stop(e: &RegistryError, had_code: bool, interactive: bool, applying: bool) -> String {
     let why = if had_code {
         "the registry asks for a new one-time password (the code expired, or its two-factor window closed)"
     } else {
         "the registry asks for a one-time password, and none was given"
     };
     let what = if web_urls(e).is_some() && interactive {
-        "the registry's web login gave no code (see the warning above): run the same command again, or with --otp <code from your authenticator app>; it does only what is left"
+        "the registry's web login gave no code (see the warning above): run the same command again, or with --otp <code from your authenticator app>"
     } else if web_urls(e).is_some() {
-        "the registry offers its web login, which needs a terminal: run the same command at a terminal (it shows where to log in and waits), or again with --otp <code from your authenticator app>; it does only what is left"
+        "the registry offers its web login, which needs a terminal: run the same command at a terminal (it shows where to log in and waits), or again with --otp <code from your authenticator app>"
     } else {
-        "run the same command again with --otp <code from your authenticator>; it does only what is left"
+        "run the same command again with --otp <code from your authenticator>"
     };
-    format!("{why}: {what}")
+    // Only a sync has something left to do.
+    let rest = if applying {
+        "; it does only what is left"
+    } else {
+        ""
+    };
+    format!("{why}: {what}{rest}")
 }
 
 /// What to do about a trust request the registry refused (the publish
@@ -947,7 +958,12 @@ fn send_step(
             Err(e) if e.is_otp() => {
                 let had_code = otp.code.is_some();
                 if !otp.renew(&e, ep) {
-                    return Err(Failure::Stop(otp_stop(&e, had_code, console.interactive())));
+                    return Err(Failure::Stop(otp_stop(
+                        &e,
+                        had_code,
+                        console.interactive(),
+                        true,
+                    )));
                 }
             }
             Err(e) => {

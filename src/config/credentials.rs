@@ -359,6 +359,21 @@ impl Config {
         }
     }
 
+    /// The credential bound to `url`'s host outside the repository (a
+    /// `//host/:_authToken` line in the user or global npmrc, the
+    /// environment or the command line), whatever the repository's files
+    /// say: the maintainer's own login for a registry, which may go to it
+    /// even when a repository file chose that registry.
+    pub fn user_credential_for(&self, url: &str) -> Option<Credential> {
+        let get = |k: &str| self.outside_get(k);
+        match find_auth(&get, url, None) {
+            CredentialLookup::Found(c) if matches!(c.source, CredentialSource::Config { .. }) => {
+                Some(c)
+            }
+            _ => None,
+        }
+    }
+
     /// A credential goes only to the host it was bound to outside the
     /// repository. One bound by the user (a `//host/:_authToken` line in
     /// the user or global npmrc, the environment or the command line) goes

@@ -319,10 +319,15 @@ fn summary(r: &TrustReport, mode: Mode) -> String {
         parts.push(format!("{unchanged} unchanged"));
     }
     if applied {
-        let failed =
-            count(&|i| matches!(i.applied, Applied::Failed { .. } | Applied::Partly { .. }));
+        let failed = count(&|i| matches!(i.applied, Applied::Failed { .. }));
         if failed > 0 {
             parts.push(format!("{failed} failed"));
+        }
+        // Half a replace is not a failure that left things as they were:
+        // the package may have no trusted publisher now.
+        let partly = count(&|i| matches!(i.applied, Applied::Partly { .. }));
+        if partly > 0 {
+            parts.push(format!("{partly} only partly done"));
         }
         let left = count(&|i| i.applied == Applied::Left);
         if left > 0 {

@@ -374,39 +374,35 @@ fn line_for(
         .map_err(|e| (e.to_string(), e.hint().unwrap_or_default()))?;
     let escaped = crate::document::escaped_name(&t.name);
     let url = api::trust_url(&registry, &escaped);
+    // A registry a repository file chose gets nothing, unless the
+    // maintainer logged in to it themselves (outside the repository):
+    // then their own credential goes there, never the repository's.
+    let moved = config.registry_moved_by_repository(&t.name);
+    let own = moved
+        .as_ref()
+        .and_then(|_| config.user_credential_for(&url));
+    if let (Some((chosen, outside)), None) = (&moved, &own) {
+        return Err((
+            format!(
+                "a file of the repository ({}) moves {} to {}, away from {}",
+                chosen.origin.place(),
+                t.name,
+                crate::secret::redact_url(&chosen.url),
+                outside.url
+            ),
+            "trust configuration goes only to the registry you chose outside the repository, or to one you logged in to yourself: remove that setting, pass --registry, or log in to that registry (`npm login --registry URL`, in your own npmrc)".into(),
+        ));
+    }
     if !crate::registry::is_secure(&url) {
         return Err((
             format!("the registry {} is not HTTPS", registry.url),
             "a login is only sent over HTTPS (or to this machine): use the https:// URL".into(),
         ));
     }
-    let lookup = config.lookup_credential(&url, Some(&t.name));
-    // A registry a repository file chose, with a login a repository file
-    // holds: nothing of the maintainer's (their one-time password) goes
-    // there. With the maintainer's own login for that host, it is theirs.
-    if let (Some((chosen, outside)), CredentialLookup::Found(c)) =
-        (config.registry_moved_by_repository(&t.name), &lookup)
-    {
-        let from_repository = match &c.source {
-            crate::config::CredentialSource::Config { origin, .. } => {
-                config.chosen_in_repository(origin)
-            }
-            crate::config::CredentialSource::NodeAuthToken => false,
-        };
-        if from_repository {
-            return Err((
-                format!(
-                    "files of the repository move {} to {} ({}) and hold the login for it ({}), away from {}",
-                    t.name,
-                    crate::secret::redact_url(&chosen.url),
-                    chosen.origin.place(),
-                    c.source,
-                    outside.url
-                ),
-                "trust configuration is only sent with your own login: remove those settings, or log in to that registry yourself (`npm login --registry <url>`)".into(),
-            ));
-        }
-    }
+    let lookup = match own {
+        Some(c) => CredentialLookup::Found(c),
+        None => config.lookup_credential(&url, Some(&t.name)),
+    };
     let auth = match lookup {
         CredentialLookup::Found(c) => match c.authorization {
             Some(Authorization::Bearer(token)) => {
@@ -493,7 +489,7 @@ impl Otp<'_> {
             return None;
         }
         self.printer
-            .raw_stderr(&format!("Authenticate your account at:\n{auth_url}"));
+            .raw_stderr(&format!("Authenticate your account at:\n{auth_url}\nWaiting for the registry to confirm the login (at most 5 minutes)..."));
         let same_origin = crate::registry::origin(done_url) == crate::registry::origin(&ep.url);
         let mut waited = Duration::ZERO;
         loop {
@@ -517,12 +513,13 @@ impl Otp<'_> {
                 200 => {
                     let token = serde_json::from_slice::<Value>(&r.body)
                         .ok()
-                        .and_then(|v| v.get("token").and_then(Value::as_str).map(str::to_string));
+                        .and_then(|v| v.get("token").and_then(Value::as_str).map(str::to_string))
+                        .filter(|t| !t.is_empty());
                     if token.is_none() {
                         self.printer
                             .warn("trust", "the registry's web login answered without a token");
                     }
-                    return token.filter(|t| !t.is_empty());
+                    return token;
                 }
                 202 if waited < WEB_LOGIN_WAIT => {
                     let wait = r
@@ -621,10 +618,16 @@ pub fn run(
         let (line, config) = match line_for(t, &base, printer) {
             Ok(l) => l,
             Err((error, hint)) => {
+                // The registry it would go to, when that much is known.
+                let registry = crate::publish::read_package(&t.dir, &base)
+                    .ok()
+                    .and_then(|(_, _, c)| c.registry_for(&t.name).ok())
+                    .map(|r| crate::secret::redact_url(&r.url))
+                    .unwrap_or_default();
                 items.push(Item {
                     name: t.name.clone(),
                     dir: t.rel.clone(),
-                    registry: String::new(),
+                    registry,
                     want: Want::Nothing,
                     current: Current::Unreadable {
                         error: error.clone(),
@@ -676,7 +679,7 @@ pub fn run(
                     Ok(Err(e)) => {
                         break Current::Unreadable {
                             error: format!("{}: {e}", line.url),
-                            hint: None,
+                            hint: Some("nothing is changed for this package: check that the registry URL is the registry's own (not a mirror or proxy that rewrites answers), and look at the package's trusted publisher on the registry's website".into()),
                         }
                     }
                     Err(e) if e.status() == Some(404) => break Current::NotOnRegistry,
@@ -684,7 +687,12 @@ pub fn run(
                         if otp.renew(&e, &ep) {
                             continue;
                         }
-                        stopped = Some(otp_stop(&e, otp.code.is_some()));
+                        stopped = Some(otp_stop(
+                            &e,
+                            otp.code.is_some(),
+                            console.interactive(),
+                            matches!(mode, Mode::Apply { .. }),
+                        ));
                         break Current::NotRead;
                     }
                     Err(e) => {
@@ -738,8 +746,7 @@ pub fn run(
             });
         }
     }
-    let slow = pace.saturating_mul(u32::try_from(changes).unwrap_or(u32::MAX));
-    if slow > TWO_FACTOR_WINDOW {
+    if outlasts_two_factor_window(pace, changes) {
         printer.notice(&format!(
             "trust: {changes} changes at one every {} s take longer than the registry's 5-minute two-factor window; when it closes you are asked for a new code (at a terminal), or the run stops and the same command with a new --otp does the rest",
             pace.as_secs_f64()
@@ -812,6 +819,14 @@ pub fn run(
     Ok(report)
 }
 
+/// Whether `changes` requests, `pace` apart, take longer than the
+/// registry's two-factor window: the waits are between two requests, so
+/// one change never waits.
+fn outlasts_two_factor_window(pace: Duration, changes: usize) -> bool {
+    let waits = u32::try_from(changes.saturating_sub(1)).unwrap_or(u32::MAX);
+    pace.saturating_mul(waits) > TWO_FACTOR_WINDOW
+}
+
 fn endpoint<'a>(client: &'a Client, line: &'a Line, name: &str) -> Endpoint<'a> {
     Endpoint {
         client,
@@ -824,18 +839,26 @@ fn endpoint<'a>(client: &'a Client, line: &'a Line, name: &str) -> Endpoint<'a> 
 
 /// The words of a stop at a two-factor challenge: why, and what to do
 /// (the registry's web login, when it offers one).
-fn otp_stop(e: &RegistryError, had_code: bool) -> String {
+fn otp_stop(e: &RegistryError, had_code: bool, interactive: bool, applying: bool) -> String {
     let why = if had_code {
         "the registry asks for a new one-time password (the code expired, or its two-factor window closed)"
     } else {
         "the registry asks for a one-time password, and none was given"
     };
-    let what = if web_urls(e).is_some() {
-        "the registry offers its web login, which needs a terminal: run the same command at a terminal (it shows where to log in and waits), or again with --otp <code from your authenticator app>; it does only what is left"
+    let what = if web_urls(e).is_some() && interactive {
+        "the registry's web login gave no code (see the warning above): run the same command again, or with --otp <code from your authenticator app>"
+    } else if web_urls(e).is_some() {
+        "the registry offers its web login, which needs a terminal: run the same command at a terminal (it shows where to log in and waits), or again with --otp <code from your authenticator app>"
     } else {
-        "run the same command again with --otp <code from your authenticator>; it does only what is left"
+        "run the same command again with --otp <code from your authenticator>"
     };
-    format!("{why}: {what}")
+    // Only a sync has something left to do.
+    let rest = if applying {
+        "; it does only what is left"
+    } else {
+        ""
+    };
+    format!("{why}: {what}{rest}")
 }
 
 /// What to do about a trust request the registry refused (the publish
@@ -935,7 +958,12 @@ fn send_step(
             Err(e) if e.is_otp() => {
                 let had_code = otp.code.is_some();
                 if !otp.renew(&e, ep) {
-                    return Err(Failure::Stop(otp_stop(&e, had_code)));
+                    return Err(Failure::Stop(otp_stop(
+                        &e,
+                        had_code,
+                        console.interactive(),
+                        true,
+                    )));
                 }
             }
             Err(e) => {
@@ -1007,7 +1035,7 @@ pub fn plan(name: &str, want: &Want, current: &Current, case_settled: bool) -> P
             if let (Some(there), false) = (case_only, case_settled) {
                 return Plan::Cannot {
                     reason: format!(
-                        "the registry names {there}, the checkout {}: only the case of the repository differs, and a clone URL does not tell the spelling the id token carries (the registry compares exactly)",
+                        "the registry names {there}; the checkout gives {}: only the case of the repository differs, and a clone URL does not tell the spelling the id token carries (the registry compares exactly)",
                         wanted.publisher
                     ),
                     fix: "give the exact spelling: --repository OWNER/REPO (`trustpub doctor` in the publishing job prints the id token's)".into(),
@@ -1122,6 +1150,22 @@ mod tests {
             plan("p", &want(None), &cur, true),
             Plan::Replace { .. }
         ));
+    }
+
+    #[test]
+    fn the_window_notice_counts_the_waits_between_changes() {
+        let s = Duration::from_secs;
+        assert!(
+            !outlasts_two_factor_window(s(301), 1),
+            "one change never waits"
+        );
+        assert!(outlasts_two_factor_window(s(301), 2));
+        assert!(
+            !outlasts_two_factor_window(s(2), 151),
+            "150 waits of 2 s: 300 s"
+        );
+        assert!(outlasts_two_factor_window(s(2), 152));
+        assert!(!outlasts_two_factor_window(s(0), 10_000));
     }
 
     #[test]

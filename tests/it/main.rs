@@ -41,6 +41,7 @@ mod support;
 mod trust_diff;
 mod trust_downgrade;
 mod trust_sync;
+mod trust_words;
 mod trusted;
 mod truth;
 mod workspace_diff;

@@ -57,6 +57,13 @@
 //!    The real status is not documented, only that it "will result in an
 //!    error" (`npm-trust.md`); 409 is the registry's usual conflict status.
 //!
+//! The registry's web two-factor login ([`TrustApi::offer_web_login`],
+//! [`TrustApi::serve_web_done`]): a challenge's body also names `authUrl`
+//! and `doneUrl` (npm's `lib/utils/auth.js` then calls npm-profile's
+//! `webAuthOpener`); `GET /done/<n>` answers `202` + `retry-after: 1`
+//! a number of times, then `200 {"token": …}`, the code to send as
+//! `npm-otp`.
+//!
 //! Anything else (another path or method) → `404 {"error":"Not found"}`.
 //!
 //! Tests can also inject faults ([`TrustApi::fail_next`]): the next request
@@ -185,6 +192,8 @@ pub struct Fault {
     /// Apply the request (as if it had succeeded) before answering with the
     /// fault: a registry that did the change but failed to say so.
     pub applied: bool,
+    /// The answer's body as it is, instead of `{"error": error}`.
+    pub body: Option<Vec<u8>>,
 }
 
 impl Fault {
@@ -196,7 +205,15 @@ impl Fault {
             headers: Vec::new(),
             error: format!("injected {status}"),
             applied: false,
+            body: None,
         }
+    }
+
+    /// The answer's body, byte for byte (a body that is not JSON, or JSON
+    /// of another shape).
+    pub fn body(mut self, body: &[u8]) -> Fault {
+        self.body = Some(body.to_vec());
+        self
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Fault {
@@ -239,6 +256,11 @@ struct State {
     second_factor_passes: usize,
     faults: Vec<Fault>,
     next_id: u64,
+    /// The registry's web two-factor login offered in challenges:
+    /// (`authUrl`, `doneUrl`).
+    web_offer: Option<(String, String)>,
+    /// How this fake answers `GET /done/<n>`: 202s left, then the token.
+    web_done: Option<(usize, String)>,
 }
 
 pub struct TrustApi {
@@ -274,6 +296,8 @@ impl TrustApi {
             second_factor_passes: 0,
             faults: Vec::new(),
             next_id: 1,
+            web_offer: None,
+            web_done: None,
         }));
         let server = {
             let state = Arc::clone(&state);
@@ -334,6 +358,12 @@ impl TrustApi {
         st.second_factor_passes = 0;
     }
 
+    /// Changes [`Options::codes_expire_after`] from now on (the count of
+    /// passes so far is kept).
+    pub fn expire_codes_after(&self, mutations: Option<usize>) {
+        self.state.lock().unwrap().opts.codes_expire_after = mutations;
+    }
+
     /// Closes the two-factor skip window: the next mutation needs a code.
     pub fn close_window(&self) {
         self.state.lock().unwrap().window_until = None;
@@ -346,6 +376,23 @@ impl TrustApi {
             .unwrap()
             .window_until
             .is_some_and(|t| Instant::now() < t)
+    }
+
+    /// From now on a two-factor challenge offers the registry's web login
+    /// as npm's registry does (npm-profile's `webAuthOpener`): the `401`
+    /// body also holds `authUrl` (`<this fake>/auth/1`) and `doneUrl`
+    /// (`<done_base>done/1`, on this fake or another).
+    pub fn offer_web_login(&self, done_base: &str) {
+        let auth = format!("{}/auth/1", self.server.origin());
+        self.state.lock().unwrap().web_offer = Some((auth, format!("{done_base}done/1")));
+    }
+
+    /// Serves `GET /done/<n>` (npm-profile's `webAuthCheckLogin`): `202`
+    /// with `retry-after: 1` `pending` times, then `200 {"token": token}`
+    /// (and `200` with it from then on). No credential is required: what
+    /// the poll carried is in [`TrustApi::exchanges`].
+    pub fn serve_web_done(&self, pending: usize, token: &str) {
+        self.state.lock().unwrap().web_done = Some((pending, token.to_string()));
     }
 
     /// Answers the next matching request with `fault` (faults are matched
@@ -455,13 +502,31 @@ fn decide(req: &Request, st: &mut State, now: Instant) -> Answer {
             let _ = apply(req, &path, st, now);
         }
         let (status, _, body) = error(f.status, &f.error);
-        return (status, f.headers, body);
+        return (status, f.headers, f.body.unwrap_or(body));
     }
     apply(req, &path, st, now)
 }
 
 /// Checks and carries out one request.
 fn apply(req: &Request, path: &str, st: &mut State, now: Instant) -> Answer {
+    if req.method == "GET" && path.starts_with("/done/") {
+        return match &mut st.web_done {
+            Some((pending, _)) if *pending > 0 => {
+                *pending -= 1;
+                (
+                    202,
+                    vec![("retry-after".into(), "1".into())],
+                    b"{}".to_vec(),
+                )
+            }
+            Some((_, token)) => (
+                200,
+                Vec::new(),
+                json!({ "token": token }).to_string().into_bytes(),
+            ),
+            None => error(404, "Not found"),
+        };
+    }
     let mutation = match req.method.as_str() {
         "GET" => false,
         "POST" | "DELETE" => true,
@@ -524,6 +589,15 @@ fn apply(req: &Request, path: &str, st: &mut State, now: Instant) -> Answer {
                 st.window_until = Some(now + st.opts.skip_window);
             }
         } else if !window_ok {
+            if let Some((auth_url, done_url)) = &st.web_offer {
+                let body =
+                    json!({ "error": OTP_CHALLENGE, "authUrl": auth_url, "doneUrl": done_url });
+                return (
+                    401,
+                    vec![("www-authenticate".into(), "OTP".into())],
+                    body.to_string().into_bytes(),
+                );
+            }
             let (status, _, body) = error(401, OTP_CHALLENGE);
             return (
                 status,

@@ -738,14 +738,7 @@ impl Client {
         if let Some((problem, fix)) = known {
             return Err(tls_error(req, url, &parsed, problem, fix));
         }
-        let via = self
-            .net
-            .proxy_for(&parsed)
-            .ok()
-            .flatten()
-            .map(|p| format!(" (through the proxy {} from {})", p.shown(), p.place))
-            .unwrap_or_default();
-        let result = self.exchange_once(req, url, &parsed, &agent, request, &via, limit);
+        let result = self.exchange_once(req, url, &parsed, &agent, request, limit);
         if let Some(spent) = spent {
             *spent.lock().unwrap_or_else(|e| e.into_inner()) += started.elapsed();
         }
@@ -766,9 +759,15 @@ impl Client {
         parsed: &url::Url,
         agent: &ureq::Agent,
         request: ureq::http::Request<Vec<u8>>,
-        via: &str,
         own_limit: Option<Duration>,
     ) -> Result<Response, HttpError> {
+        let via = self
+            .net
+            .proxy_for(parsed)
+            .ok()
+            .flatten()
+            .map(|p| format!(" (through the proxy {} from {})", p.shown(), p.place))
+            .unwrap_or_default();
         let fetch_timeout_ms = self.retry.timeout.map(|t| t.as_millis()).unwrap_or(0);
         let limit_words = match own_limit {
             // The request's own limit (`fetch_within`), rounded up.

@@ -251,7 +251,7 @@ pub fn doctor(
     }
     if let Some(latest) = history.latest.as_ref().filter(|_| !seen.drift_named) {
         let here = match (provider, &seen.claims) {
-            (Some(p), Some(c)) => trust::drift::from_claims(c, p)
+            (Some(p), Some(c)) => trust::drift::from_claims(c, p, env)
                 .map(|id| vec![("this job runs in".to_string(), id)])
                 .unwrap_or_default(),
             (Some(_), None) => Vec::new(),
@@ -279,9 +279,14 @@ pub fn doctor(
             }
         };
         if !here.is_empty() {
-            report
-                .checks
-                .push(identity_check(&target, &m.name, latest, &here, repository));
+            report.checks.push(identity_check(
+                &target,
+                &m.name,
+                latest,
+                &here,
+                repository,
+                auth.is_some(),
+            ));
         }
     }
     report.new_package = new_package;
@@ -327,13 +332,16 @@ fn local_identity(host: String, path: String) -> trust::drift::Identity {
 
 /// The repository that published the latest version (its provenance)
 /// against this job's (in CI) or the checkout's (`origin` and package.json
-/// `repository`, outside CI).
+/// `repository`, outside CI). `matched`: this job's exchange worked, so the
+/// trusted publisher already accepts its repository (a notice, and only
+/// the advice that still applies).
 fn identity_check(
     target: &Target,
     name: &str,
     latest: &registry::LatestProvenance,
     here: &[(String, trust::drift::Identity)],
     repository: Option<&Value>,
+    matched: bool,
 ) -> Check {
     use trust::drift;
     let registry = &target.registry.url;
@@ -366,6 +374,14 @@ fn identity_check(
             ),
         );
     };
+    if matched {
+        return Check {
+            name: "identity".into(),
+            status: Status::Info,
+            message: first.matched_message(name, "this job runs in"),
+            fix: first.matched_advice(name, repository),
+        };
+    }
     Check {
         name: "identity".into(),
         status: Status::Warn,

@@ -25,7 +25,10 @@
 //!
 //! Limits: one attempt may take `fetch-timeout`, headers and body together;
 //! the registry's requests of a run together get no more than npm's worst
-//! case for a publish ([`Client::registry_budget`]).
+//! case for a publish ([`Client::registry_budget`]). A look-up that the
+//! publish can do without (the identity-drift check's attestations GET) is
+//! sent with [`Client::fetch_within`]: one attempt with its own short limit,
+//! not counted in that budget.
 //!
 //! Redirects are followed by hand: a credential is only ever sent to the
 //! origin it belongs to, and a redirect to another origin is an error.
@@ -574,9 +577,28 @@ impl Client {
 
     /// One attempt, following same-origin redirects (at most 5).
     pub fn fetch(&self, req: &Request<'_>) -> Result<Response, HttpError> {
+        self.fetch_until(req, None)
+    }
+
+    /// [`Client::fetch`] for a request the run can do without: all of it
+    /// (redirects included) within `limit` (or `fetch-timeout`, if
+    /// shorter), and its time not counted in the registry's budget
+    /// ([`Client::registry_budget`]), so that a stalled answer neither
+    /// holds the run for long nor leaves the publish's own requests less
+    /// time.
+    pub fn fetch_within(&self, req: &Request<'_>, limit: Duration) -> Result<Response, HttpError> {
+        let limit = self.retry.timeout.map_or(limit, |t| t.min(limit));
+        self.fetch_until(req, Some(std::time::Instant::now() + limit))
+    }
+
+    fn fetch_until(
+        &self,
+        req: &Request<'_>,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<Response, HttpError> {
         let mut url = req.url.clone();
         for _ in 0..6 {
-            let resp = self.attempt(req, &url)?;
+            let resp = self.attempt(req, &url, deadline)?;
             if matches!(resp.status, 301 | 302 | 303 | 307 | 308) {
                 let Some(location) = resp.header("location") else {
                     return Ok(resp);
@@ -603,7 +625,12 @@ impl Client {
         })
     }
 
-    fn attempt(&self, req: &Request<'_>, url: &str) -> Result<Response, HttpError> {
+    fn attempt(
+        &self,
+        req: &Request<'_>,
+        url: &str,
+        deadline: Option<std::time::Instant>,
+    ) -> Result<Response, HttpError> {
         let shown = crate::secret::redact_url(url);
         let local = |message: String, hint: &str| HttpError::Local {
             message,
@@ -658,15 +685,31 @@ impl Client {
         let request = builder
             .body(req.body.map(<[u8]>::to_vec).unwrap_or_default())
             .map_err(|e| local(format!("{} {shown}: {e}", req.method), "check the URL"))?;
-        // Requests to the registry share npm's worst-case time.
+        // Requests to the registry share npm's worst-case time; one with
+        // its own deadline is not counted.
         let spent = self
             .registry
             .as_ref()
-            .filter(|(o, _)| origin(url).as_deref() == Some(o.as_str()))
+            .filter(|(o, _)| deadline.is_none() && origin(url).as_deref() == Some(o.as_str()))
             .map(|(_, spent)| spent);
         let started = std::time::Instant::now();
-        let request = match spent {
-            Some(spent) => {
+        let limit = deadline.map(|d| d.saturating_duration_since(started));
+        let request = match (limit, spent) {
+            (Some(left), _) => {
+                if left.is_zero() {
+                    return Err(HttpError::Transport {
+                        method: req.method.to_string(),
+                        url: url.to_string(),
+                        message: "no answer within the time this request is given".into(),
+                        attempts: 1,
+                    });
+                }
+                agent
+                    .configure_request(request)
+                    .timeout_global(Some(left))
+                    .build()
+            }
+            (None, Some(spent)) => {
                 let budget = self.registry_budget();
                 let left = budget.saturating_sub(*spent.lock().unwrap_or_else(|e| e.into_inner()));
                 if left.is_zero() {
@@ -682,7 +725,7 @@ impl Client {
                     .timeout_global(Some(timeout))
                     .build()
             }
-            None => request,
+            (None, None) => request,
         };
         let this_origin = origin(url).unwrap_or_default();
         let known = self
@@ -695,14 +738,7 @@ impl Client {
         if let Some((problem, fix)) = known {
             return Err(tls_error(req, url, &parsed, problem, fix));
         }
-        let via = self
-            .net
-            .proxy_for(&parsed)
-            .ok()
-            .flatten()
-            .map(|p| format!(" (through the proxy {} from {})", p.shown(), p.place))
-            .unwrap_or_default();
-        let result = self.exchange_once(req, url, &parsed, &agent, request, &via);
+        let result = self.exchange_once(req, url, &parsed, &agent, request, limit);
         if let Some(spent) = spent {
             *spent.lock().unwrap_or_else(|e| e.into_inner()) += started.elapsed();
         }
@@ -723,8 +759,21 @@ impl Client {
         parsed: &url::Url,
         agent: &ureq::Agent,
         request: ureq::http::Request<Vec<u8>>,
-        via: &str,
+        own_limit: Option<Duration>,
     ) -> Result<Response, HttpError> {
+        let via = self
+            .net
+            .proxy_for(parsed)
+            .ok()
+            .flatten()
+            .map(|p| format!(" (through the proxy {} from {})", p.shown(), p.place))
+            .unwrap_or_default();
+        let fetch_timeout_ms = self.retry.timeout.map(|t| t.as_millis()).unwrap_or(0);
+        let limit_words = match own_limit {
+            // The request's own limit (`fetch_within`), rounded up.
+            Some(t) => format!("{} s", t.as_millis().div_ceil(1000)),
+            None => format!("fetch-timeout ({fetch_timeout_ms} ms)"),
+        };
         let transport = |message: String| HttpError::Transport {
             method: req.method.to_string(),
             url: url.to_string(),
@@ -734,10 +783,7 @@ impl Client {
         let fail = |e: ureq::Error| match tls_problem(&e, parsed.host_str().unwrap_or("")) {
             Some((problem, fix)) => tls_error(req, url, parsed, problem, fix),
             None => match e {
-                ureq::Error::Timeout(_) => transport(format!(
-                    "no answer within fetch-timeout ({} ms)",
-                    self.retry.timeout.map(|t| t.as_millis()).unwrap_or(0)
-                )),
+                ureq::Error::Timeout(_) => transport(format!("no answer within {limit_words}")),
                 e => transport(crate::secret::redact_url(&e.to_string())),
             },
         };
@@ -769,11 +815,16 @@ impl Client {
                 || e.get_ref()
                     .and_then(|i| i.downcast_ref::<ureq::Error>())
                     .is_some_and(|u| matches!(u, ureq::Error::Timeout(_)));
+            if timed_out && own_limit.is_some() {
+                return Err(transport(format!(
+                    "the answer did not arrive within {limit_words}"
+                )));
+            }
             if timed_out {
                 return Err(HttpError::BodyTimeout {
                     method: req.method.to_string(),
                     url: url.to_string(),
-                    ms: self.retry.timeout.map(|t| t.as_millis()).unwrap_or(0),
+                    ms: fetch_timeout_ms,
                 });
             }
             return Err(fail(ureq::Error::Io(e)));
@@ -1120,6 +1171,63 @@ mod tests {
         let client = Client::new("t".into(), p);
         // 2 requests × 3 attempts × 300 s.
         assert_eq!(client.registry_budget(), Duration::from_secs(1800));
+    }
+
+    /// A server on 127.0.0.1 that accepts connections and never answers;
+    /// it stops by itself after 10 s, or when the flag is set.
+    fn stalling_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for _ in 0..1000 {
+                if flag.load(Ordering::Relaxed) {
+                    break;
+                }
+                if let Ok((c, _)) = listener.accept() {
+                    held.push(c);
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        });
+        (url, stop)
+    }
+
+    #[test]
+    fn a_request_with_its_own_limit_is_not_counted_in_the_registry_budget() {
+        let (url, stop) = stalling_server();
+        let p = RetryPolicy {
+            retries: 0,
+            factor: 1.0,
+            min_timeout: Duration::ZERO,
+            max_timeout: Duration::ZERO,
+            timeout: Some(Duration::from_millis(300)),
+        };
+        let mut client = Client::new("t".into(), p);
+        client.registry = origin(&url).map(|o| (o, std::sync::Mutex::new(Duration::ZERO)));
+        let spent = |c: &Client| *c.registry.as_ref().unwrap().1.lock().unwrap();
+        let req = Request {
+            method: "GET",
+            url: format!("{url}-/npm/v1/attestations/x@1.0.0"),
+            headers: Vec::new(),
+            body: None,
+            auth: None,
+            spec: "x@1.0.0".into(),
+        };
+        let e = client
+            .fetch_within(&req, Duration::from_millis(200))
+            .unwrap_err();
+        assert!(e.to_string().contains("no answer within 1 s"), "{e}");
+        assert_eq!(spent(&client), Duration::ZERO);
+        // A request without its own limit is counted.
+        let e = client.fetch(&req).unwrap_err();
+        assert!(e.to_string().contains("fetch-timeout (300 ms)"), "{e}");
+        assert!(spent(&client) > Duration::ZERO);
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     #[test]

@@ -732,7 +732,7 @@ pub(crate) fn preflight(
     if let Some(same_integrity) = version_checks(opts, p, a, printer, &mut history)? {
         return Ok(Checked::Already { same_integrity });
     }
-    identity_drift(p, a, &history, printer);
+    identity_drift(env, p, a, &history, printer);
     let access_word = p
         .access
         .map(|a| a.as_str().to_string())
@@ -779,11 +779,15 @@ pub(crate) fn preflight(
 }
 
 /// Identity drift: when trusted publishing worked and the latest version
-/// carries provenance, a warning if this job's repository is not the one
+/// carries provenance, a notice if this job's repository is not the one
 /// that published it (renamed, transferred, recreated, another
-/// repository), with what to change; a notice when its provenance could
-/// not be read. Never stops the publish.
+/// repository). The exchange worked, so the trusted publisher already
+/// matches this job: the notice says what changed and only the advice that
+/// still applies (package.json `repository`; who owns a recreated or other
+/// repository). A notice too when the provenance could not be read. Never
+/// stops the publish.
 fn identity_drift(
+    env: &Env,
     p: &Prepared,
     a: &Authenticated,
     history: &registry::TrustHistory,
@@ -795,7 +799,7 @@ fn identity_drift(
     let Some(current) = success
         .claims
         .as_ref()
-        .and_then(|c| trust::drift::from_claims(c, success.provider))
+        .and_then(|c| trust::drift::from_claims(c, success.provider, env))
     else {
         return;
     };
@@ -804,13 +808,11 @@ fn identity_drift(
     match trust::drift::published(&p.target.client, registry, name, latest) {
         trust::drift::Published::Found { version, identity } => {
             if let Some(d) = trust::drift::compare(&identity, &current, &version) {
-                let text = format!(
-                    "{}\nto fix: {}",
-                    d.message(name),
-                    d.fix(name, registry, p.package.manifest.get("repository"))
-                );
-                printer.lines(crate::ui::Level::Warn, "identity-drift", &text);
-                printer.annotate(crate::ui::Level::Warn, "trustpub: repository drift", &text);
+                let mut text = d.matched_message(name, "this version comes from");
+                if let Some(advice) = d.matched_advice(name, p.package.manifest.get("repository")) {
+                    text.push_str(&format!("\nto do: {advice}"));
+                }
+                printer.lines(crate::ui::Level::Notice, "identity-drift", &text);
             }
         }
         other => {

@@ -621,7 +621,7 @@ fn drift_lines(
 ) -> Option<(Vec<String>, Option<String>)> {
     use super::drift;
     let latest = packument.trust_history().latest?;
-    let current = drift::from_claims(claims, provider)?;
+    let current = drift::from_claims(claims, provider, i.env)?;
     match drift::published(i.client, i.registry, i.name, &latest) {
         drift::Published::Found { version, identity } => {
             let d = drift::compare(&identity, &current, &version)?;

@@ -13,34 +13,67 @@
 //! them (`libnpmpublish/lib/provenance.js`, ported in
 //! `provenance/statement.rs`):
 //!
-//! * GitHub (SLSA v1): `buildDefinition.externalParameters.workflow.repository`
+//! * GitHub, npm 9.8.1 and later (SLSA v1, build type
+//!   `https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1`):
+//!   `buildDefinition.externalParameters.workflow.repository`
 //!   (`https://github.com/OWNER/REPO`) and
 //!   `buildDefinition.internalParameters.github.repository_id` /
-//!   `repository_owner_id`; the id token's `repository`, `repository_id`,
-//!   `repository_owner`, `repository_owner_id`.
-//! * GitLab (SLSA v0.2): `invocation.parameters.CI_PROJECT_PATH`,
-//!   `CI_PROJECT_ID`, `CI_PROJECT_NAMESPACE_ID` (and `CI_PROJECT_URL` for
-//!   the host); the id token's `project_path`, `project_id`, `namespace_id`.
+//!   `repository_owner_id`.
+//! * GitHub, npm 9.5–9.8 (libnpmpublish 7.1.0–7.4.0: SLSA v0.2, build type
+//!   `https://github.com/npm/cli/gha@v1` or `https://github.com/npm/cli/gha/v2`):
+//!   `invocation.configSource.uri` (`git+https://github.com/OWNER/REPO@REF`)
+//!   and `invocation.environment.GITHUB_REPOSITORY_ID` /
+//!   `GITHUB_REPOSITORY_OWNER_ID` (fixtures in `fixtures/provenance-npm9/`).
+//!   The id token's `repository`, `repository_id`, `repository_owner`,
+//!   `repository_owner_id`, on the host of `GITHUB_SERVER_URL` (GitHub
+//!   Enterprise) or of the token's issuer.
+//! * GitLab (SLSA v0.2, build type `https://github.com/npm/cli/gitlab/v0alpha1`):
+//!   `invocation.parameters.CI_PROJECT_PATH`, `CI_PROJECT_ID`,
+//!   `CI_PROJECT_NAMESPACE_ID` (and `CI_PROJECT_URL` for the host); the id
+//!   token's `project_path`, `project_id`, `namespace_id`.
+//!
+//! A statement of any other shape names no repository here: a notice, never
+//! a guess.
 //!
 //! `_npmUser.trustedPublisher` names no repository (`{id, oidcConfigId}`),
 //! so the provenance is the only source.
 //!
 //! The bundle is read only from the registry's own origin, without a
-//! credential, in one attempt; what cannot be read is a notice, never a
-//! failed publish. The statement is not verified here (the registry
+//! credential, in one attempt of at most [`LIMIT`] that does not count in
+//! the publish's registry time ([`crate::http::Client::fetch_within`]);
+//! what cannot be read is a notice, never a failed publish. The statement is not verified here (the registry
 //! verified it when the version was published, and `npm audit signatures`
 //! verifies it for consumers): it only decides which warning to show.
+
+use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::Value;
 
 use crate::ci::Provider;
+use crate::env::Env;
 use crate::oidc::Claims;
 use crate::registry::{Client, LatestProvenance, Request};
 
 /// The largest attestations document read (npm's are a few tens of kB: two
 /// bundles, each with a certificate and a log entry).
 pub const MAX_ATTESTATIONS: usize = 1024 * 1024;
+
+/// The most time the attestations GET may take (or `fetch-timeout`, if
+/// shorter): the publish does not need it.
+pub const LIMIT: Duration = Duration::from_secs(15);
+
+/// npm's GitHub build type since npm 9.8.1 (SLSA v1).
+const GITHUB_BUILD_TYPE: &str =
+    "https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1";
+/// npm 9.5–9.8's GitHub build types (SLSA v0.2; libnpmpublish 7.1.0, then
+/// 7.2.0–7.4.0).
+const NPM9_GITHUB_BUILD_TYPES: [&str; 2] = [
+    "https://github.com/npm/cli/gha@v1",
+    "https://github.com/npm/cli/gha/v2",
+];
+/// npm's GitLab build type (SLSA v0.2).
+const GITLAB_BUILD_TYPE: &str = "https://github.com/npm/cli/gitlab/v0alpha1";
 
 /// A repository as a CI run, or a version's provenance, names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,10 +100,15 @@ impl Identity {
         self.path.rsplit_once('/').map_or(&self.path, |(_, n)| n)
     }
 
-    /// `github.com/acme/widgets (id 123)`.
+    /// `github.com/acme/widgets (repository id 123)`; GitLab's is a
+    /// project id.
     fn shown(&self) -> String {
+        let what = match self.provider {
+            Provider::GitLab => "project id",
+            _ => "repository id",
+        };
         match &self.id {
-            Some(id) => format!("{}/{} (repository id {id})", self.host, self.path),
+            Some(id) => format!("{}/{} ({what} {id})", self.host, self.path),
             None => format!("{}/{}", self.host, self.path),
         }
     }
@@ -82,11 +120,19 @@ impl Identity {
 }
 
 /// An id claim or statement field as text (GitHub's are strings, a
-/// hand-made token may carry numbers).
+/// hand-made token may carry numbers: `712345678`, never `712345678.0`).
 fn id_text(v: Option<&Value>) -> Option<String> {
     match v? {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
+        Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+            (Some(u), _, _) => Some(u.to_string()),
+            (_, Some(i), _) => Some(i.to_string()),
+            // Exactly an integer (2^53 and below): written as one.
+            (_, _, Some(f)) if f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0 => {
+                Some(format!("{}", f as i64))
+            }
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -103,19 +149,39 @@ fn host_and_path(url: &str) -> Option<(String, String)> {
     (path.contains('/')).then_some((host, path))
 }
 
-/// The source repository a provenance statement names.
-pub fn from_statement(statement: &Value) -> Option<Identity> {
-    let kind = statement.get("predicateType")?.as_str()?;
-    let p = statement.get("predicate")?;
-    match kind {
-        "https://slsa.dev/provenance/v1" => {
-            let b = p.get("buildDefinition")?;
-            let url = b
-                .pointer("/externalParameters/workflow/repository")?
-                .as_str()?;
-            let (host, path) = host_and_path(url)?;
+/// The source repository a provenance statement names, for the shapes
+/// npm writes (see the module's documentation); why not, for any other.
+pub fn from_statement(statement: &Value) -> Result<Identity, String> {
+    let kind = statement
+        .get("predicateType")
+        .and_then(Value::as_str)
+        .ok_or("the statement has no predicateType")?;
+    let p = statement
+        .get("predicate")
+        .ok_or("the statement has no predicate")?;
+    let build_type = p
+        .get("buildType")
+        .or_else(|| p.pointer("/buildDefinition/buildType"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let unknown = || {
+        Err(format!(
+            "its statement ({kind}, build type \"{build_type}\") is not one npm writes for GitHub Actions or GitLab CI"
+        ))
+    };
+    let incomplete = || Err("its statement does not name the source repository".to_string());
+    match (kind, build_type) {
+        ("https://slsa.dev/provenance/v1", GITHUB_BUILD_TYPE) => {
+            let b = p.get("buildDefinition").ok_or("no buildDefinition")?;
+            let Some((host, path)) = b
+                .pointer("/externalParameters/workflow/repository")
+                .and_then(Value::as_str)
+                .and_then(host_and_path)
+            else {
+                return incomplete();
+            };
             let gh = b.pointer("/internalParameters/github");
-            Some(Identity {
+            Ok(Identity {
                 provider: Provider::GitHubActions,
                 host,
                 path,
@@ -123,21 +189,59 @@ pub fn from_statement(statement: &Value) -> Option<Identity> {
                 owner_id: id_text(gh.and_then(|g| g.get("repository_owner_id"))),
             })
         }
-        "https://slsa.dev/provenance/v0.2" => {
-            let params = p.pointer("/invocation/parameters")?;
+        ("https://slsa.dev/provenance/v0.2", t) if NPM9_GITHUB_BUILD_TYPES.contains(&t) => {
+            // `git+${GITHUB_SERVER_URL}/${GITHUB_REPOSITORY}@${GITHUB_REF}`.
+            let Some((host, path)) = p
+                .pointer("/invocation/configSource/uri")
+                .and_then(Value::as_str)
+                .and_then(|u| u.strip_prefix("git+"))
+                .and_then(|u| {
+                    let (scheme, rest) = u.split_once("://")?;
+                    let repo = rest.split_once('@').map_or(rest, |(r, _)| r);
+                    host_and_path(&format!("{scheme}://{repo}"))
+                })
+            else {
+                return incomplete();
+            };
+            let env = p.pointer("/invocation/environment");
+            let var = |k: &str| env.and_then(|e| e.get(k));
+            // The URL and the variable npm built it from must agree.
+            if let Some(r) = var("GITHUB_REPOSITORY").and_then(Value::as_str) {
+                if r != path {
+                    return Err(format!(
+                        "its statement names two repositories ({path} in configSource, {r} in GITHUB_REPOSITORY)"
+                    ));
+                }
+            }
+            Ok(Identity {
+                provider: Provider::GitHubActions,
+                host,
+                path,
+                id: id_text(var("GITHUB_REPOSITORY_ID")),
+                owner_id: id_text(var("GITHUB_REPOSITORY_OWNER_ID")),
+            })
+        }
+        ("https://slsa.dev/provenance/v0.2", GITLAB_BUILD_TYPE) => {
+            let Some(params) = p.pointer("/invocation/parameters") else {
+                return incomplete();
+            };
             let param = |k: &str| {
                 params
                     .get(k)
                     .and_then(Value::as_str)
                     .filter(|s| !s.is_empty())
             };
-            let project_url = param("CI_PROJECT_URL").or_else(|| {
-                p.pointer("/invocation/configSource/uri")?
-                    .as_str()
-                    .map(|u| u.trim_start_matches("git+"))
-            })?;
-            let (host, url_path) = host_and_path(project_url)?;
-            Some(Identity {
+            let Some((host, url_path)) = param("CI_PROJECT_URL")
+                .or_else(|| {
+                    p.pointer("/invocation/configSource/uri")?
+                        .as_str()
+                        .map(|u| u.trim_start_matches("git+"))
+                })
+                .and_then(host_and_path)
+            else {
+                return incomplete();
+            };
+            Ok(Identity {
                 provider: Provider::GitLab,
                 host,
                 path: param("CI_PROJECT_PATH")
@@ -147,19 +251,51 @@ pub fn from_statement(statement: &Value) -> Option<Identity> {
                 owner_id: id_text(params.get("CI_PROJECT_NAMESPACE_ID")),
             })
         }
-        _ => None,
+        _ => unknown(),
     }
+}
+
+/// The host a GitHub Actions job's repository is on: `GITHUB_SERVER_URL`'s
+/// (GitHub Enterprise Server, GHE.com), else the id token issuer's
+/// (`https://HOST/_services/token` on GitHub Enterprise Server,
+/// `https://token.actions.SUBDOMAIN.ghe.com` on GHE.com), else github.com.
+fn github_host(c: &Claims, env: &Env) -> String {
+    let host_of = |u: &str| {
+        url::Url::parse(u)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+    };
+    if let Some(h) = env
+        .get("GITHUB_SERVER_URL")
+        .filter(|s| !s.is_empty())
+        .and_then(host_of)
+    {
+        return h;
+    }
+    let iss = c.str("iss").and_then(|i| url::Url::parse(i).ok());
+    if let Some(iss) = iss {
+        let host = iss.host_str().unwrap_or("").to_ascii_lowercase();
+        if iss.path().starts_with("/_services/token") {
+            return host;
+        }
+        if let Some(sub) = host.strip_prefix("token.actions.") {
+            if sub.ends_with(".ghe.com") {
+                return sub.to_string();
+            }
+        }
+    }
+    "github.com".into()
 }
 
 /// The repository the id token names (GitHub Actions and GitLab CI; a
 /// CircleCI token names a project id that provenance does not record).
-pub fn from_claims(c: &Claims, provider: Provider) -> Option<Identity> {
+pub fn from_claims(c: &Claims, provider: Provider, env: &Env) -> Option<Identity> {
     match provider {
         Provider::GitHubActions => {
             let path = c.str("repository").filter(|r| r.contains('/'))?;
             Some(Identity {
                 provider,
-                host: "github.com".into(),
+                host: github_host(c, env),
                 path: path.to_string(),
                 id: id_text(c.0.get("repository_id")),
                 owner_id: id_text(c.0.get("repository_owner_id")),
@@ -188,9 +324,9 @@ pub fn from_claims(c: &Claims, provider: Provider) -> Option<Identity> {
 /// latest version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kind {
-    /// The same repository id under another name: renamed (same owner) or
-    /// transferred (another owner).
-    Renamed { transferred: bool },
+    /// The same repository id under another name; what happened to the
+    /// owner part.
+    Renamed { owner: Owner },
     /// The same name with another id: deleted and created again.
     Recreated,
     /// Another id and another name (or another host or CI): another
@@ -199,6 +335,20 @@ pub enum Kind {
     /// Another name, and no ids on one side to tell a rename from another
     /// repository.
     Moved,
+}
+
+/// The owner part of a renamed repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// The same owner (the repository itself was renamed).
+    Same,
+    /// The same owner id under another name: the owner was renamed.
+    Renamed,
+    /// Another owner id: transferred to another owner.
+    Transferred,
+    /// Another owner name and no owner ids to tell a transfer from a
+    /// renamed owner.
+    Changed,
 }
 
 /// A difference worth a warning.
@@ -226,10 +376,16 @@ pub fn compare(published: &Identity, current: &Identity, version: &str) -> Optio
     let kind = match (&published.id, &current.id) {
         _ if !same_place => Kind::Other { fork: false },
         (Some(a), Some(b)) if a == b && same_name => return None,
-        (Some(a), Some(b)) if a == b => Kind::Renamed {
-            transferred: !published.owner().eq_ignore_ascii_case(current.owner())
-                || matches!((&published.owner_id, &current.owner_id), (Some(x), Some(y)) if x != y),
-        },
+        (Some(a), Some(b)) if a == b => {
+            let same_name = published.owner().eq_ignore_ascii_case(current.owner());
+            let owner = match (&published.owner_id, &current.owner_id) {
+                (Some(x), Some(y)) if x != y => Owner::Transferred,
+                _ if same_name => Owner::Same,
+                (Some(_), Some(_)) => Owner::Renamed,
+                _ => Owner::Changed,
+            };
+            Kind::Renamed { owner }
+        }
         (Some(_), Some(_)) if same_name => Kind::Recreated,
         (Some(_), Some(_)) => Kind::Other {
             fork: published.name() == current.name(),
@@ -286,14 +442,15 @@ impl Drift {
         );
         let case_only = p.path != c.path && p.path.eq_ignore_ascii_case(&c.path);
         match &self.kind {
-            Kind::Renamed { transferred: false } if case_only => format!(
+            Kind::Renamed { owner: Owner::Same } if case_only => format!(
                 "{head}: the same repository, renamed in upper/lower case only. npm matches the trusted publisher's names exactly."
             ),
-            Kind::Renamed { transferred: false } => format!(
+            Kind::Renamed { owner: Owner::Same } => format!(
                 "{head}: the same repository, renamed. A trusted publisher that names the old repository no longer matches."
             ),
-            Kind::Renamed { transferred: true } => format!(
-                "{head}: the same repository, transferred to another owner. A trusted publisher that names the old owner no longer matches."
+            Kind::Renamed { .. } => format!(
+                "{head}: {}. A trusted publisher that names the old owner no longer matches.",
+                self.what()
             ),
             Kind::Recreated => format!(
                 "{head}: a repository with the same name but another id, so it was deleted and created again (or the name now belongs to someone else)."
@@ -313,7 +470,92 @@ impl Drift {
         }
     }
 
-    /// What to change.
+    /// What happened, in a few words (no subject).
+    fn what(&self) -> String {
+        let (p, c) = (&self.published, &self.current);
+        let case_only = p.path != c.path && p.path.eq_ignore_ascii_case(&c.path);
+        match &self.kind {
+            Kind::Renamed { owner: Owner::Same } if case_only => {
+                "the same repository, renamed in upper/lower case only".into()
+            }
+            Kind::Renamed { owner: Owner::Same } => "the same repository, renamed".into(),
+            Kind::Renamed {
+                owner: Owner::Renamed,
+            } => format!(
+                "the same repository; its owner was renamed from {} to {} (the same owner id)",
+                p.owner(),
+                c.owner()
+            ),
+            Kind::Renamed {
+                owner: Owner::Transferred,
+            } => "the same repository, transferred to another owner".into(),
+            Kind::Renamed {
+                owner: Owner::Changed,
+            } => "the same repository under another owner (transferred, or the owner renamed: no owner ids to tell which)".into(),
+            Kind::Recreated => "a repository with the same name but another id, so it was deleted and created again (or the name now belongs to someone else)".into(),
+            Kind::Other { fork: true } => {
+                "another repository with the same name under another owner (a fork?)".into()
+            }
+            Kind::Other { fork: false } => "another repository".into(),
+            Kind::Moved => "renamed, transferred, or another repository (no repository ids to tell which)".into(),
+        }
+    }
+
+    /// After a successful exchange: the trusted publisher already matches
+    /// this job, so the difference is a record, not a fault. What happened.
+    /// `here`: `this version comes from` (publish), `this job runs in`
+    /// (doctor).
+    pub fn matched_message(&self, name: &str, here: &str) -> String {
+        format!(
+            "{name}@{} was published from {}; {here} {}: {}. The registry's trusted publisher already accepts this repository (the token exchange worked).",
+            self.version,
+            self.published.shown(),
+            self.current.shown(),
+            self.what()
+        )
+    }
+
+    /// After a successful exchange: only the advice that still applies
+    /// (package.json `repository` naming another repository; a caution
+    /// about who owns a recreated or other repository).
+    pub fn matched_advice(&self, name: &str, repository: Option<&Value>) -> Option<String> {
+        let mut advice = Vec::new();
+        let c = &self.current;
+        match self.kind {
+            Kind::Recreated => advice.push(format!(
+                "if you did not delete and recreate {}/{} yourself, find out who owns it now: its workflows can publish {name}",
+                c.host, c.path
+            )),
+            Kind::Other { .. } | Kind::Moved => advice.push(format!(
+                "make sure {name} is meant to come from {}/{} and that you control it: its workflows can publish {name}",
+                c.host, c.path
+            )),
+            Kind::Renamed { .. } => {}
+        }
+        if let Some(a) = self.repository_advice(repository) {
+            advice.push(a);
+        }
+        (!advice.is_empty()).then(|| advice.join("; "))
+    }
+
+    /// package.json `repository` naming another repository than this job's.
+    fn repository_advice(&self, repository: Option<&Value>) -> Option<String> {
+        let old = crate::provenance::normalized_repository_url(repository?)?;
+        let names_current = old.eq_ignore_ascii_case(&format!(
+            "https://{}/{}",
+            self.current.host, self.current.path
+        ));
+        (!names_current).then(|| {
+            format!(
+                "set package.json \"repository\" to {{\"type\": \"git\", \"url\": \"{}\"}} (it names {})",
+                self.current.repository_url(),
+                old.trim_start_matches("https://")
+            )
+        })
+    }
+
+    /// What to change when the trusted publisher does not (or may not)
+    /// match: after a refused exchange, and for `doctor` outside CI.
     pub fn fix(&self, name: &str, registry: &str, repository: Option<&Value>) -> String {
         let page = Self::settings_page(name, registry);
         let fields = self.publisher_fields();
@@ -330,17 +572,9 @@ impl Drift {
                 self.published.host, self.published.path
             ),
         };
-        if let Some(old) = repository.and_then(crate::provenance::normalized_repository_url) {
-            let names_current = old.eq_ignore_ascii_case(&format!(
-                "https://{}/{}",
-                self.current.host, self.current.path
-            ));
-            if !names_current && !matches!(self.kind, Kind::Other { .. } | Kind::Recreated) {
-                fix.push_str(&format!(
-                    "; and set package.json \"repository\" to {{\"type\": \"git\", \"url\": \"{}\"}} (it names {})",
-                    self.current.repository_url(),
-                    old.trim_start_matches("https://")
-                ));
+        if !matches!(self.kind, Kind::Other { .. } | Kind::Recreated) {
+            if let Some(a) = self.repository_advice(repository) {
+                fix.push_str(&format!("; and {a}"));
             }
         }
         fix
@@ -430,7 +664,7 @@ pub fn published(
         auth: None,
         spec: format!("{name}@{version}"),
     };
-    let body = match client.send_once(&req) {
+    let body = match client.fetch_within(&req, LIMIT) {
         Ok(r) if r.status == 200 => r.body,
         Ok(r) => {
             return unreadable(format!(
@@ -439,6 +673,8 @@ pub fn published(
                 crate::registry::reason(r.status)
             ))
         }
+        // The URL is in the notice already.
+        Err(crate::http::HttpError::Transport { message, .. }) => return unreadable(message),
         Err(e) => return unreadable(e.to_string()),
     };
     match identity_from_attestations(&body, name, &version) {
@@ -500,7 +736,7 @@ pub fn identity_from_attestations(
     if !names_it {
         return Err(format!("the statement's subject is not {purl}"));
     }
-    from_statement(&statement).ok_or_else(|| "the statement names no source repository".into())
+    from_statement(&statement)
 }
 
 #[cfg(test)]

@@ -416,10 +416,16 @@ impl Repo {
         self.remote.as_ref()
     }
 
-    /// package.json `repository`, parsed.
+    /// package.json `repository`, parsed: on a host hosted-git-info knows,
+    /// as the registry and provenance read it (`crate::document::repository_slug`:
+    /// `…/acme/widgets/tree/main/packages/a` is acme/widgets), else as a
+    /// git remote.
     pub fn package_repository(&self) -> Option<Remote> {
         let pj = self.package_json(&self.package_rel.clone())?;
         let r = pj.get("repository")?;
+        if let Some((host, path)) = crate::document::repository_slug(r) {
+            return Some(Remote { host, path });
+        }
         let url = match r {
             Value::String(s) => s.as_str(),
             Value::Object(o) => o.get("url")?.as_str()?,

@@ -1,8 +1,9 @@
 //! Issue #14 item 4: identity drift. The latest version's provenance names
 //! the repository that published it (read from the registry's attestations
 //! endpoint); a job in a renamed, transferred or recreated repository, or
-//! in another one, is warned with what to change, and a refused exchange
-//! names the drift first. The fake registry serves a packument whose latest
+//! in another one, gets a notice when its exchange worked (the trusted
+//! publisher already matches it: only the advice that still applies), and a
+//! refused exchange names the drift first, with what to change. The fake registry serves a packument whose latest
 //! version carries `dist.attestations` and the attestations document, with
 //! a statement built by trustpub's port of npm's provenance code.
 
@@ -140,31 +141,40 @@ impl Job {
     /// provenance at `url` (`None`: the registry's own attestations path,
     /// serving the document); this job's package.json names `repository`.
     fn new(repository: &str, url: Option<&str>) -> Job {
+        Job::of(
+            (NAME, "1.0.0", "1.0.1"),
+            attestations(NAME, "1.0.0", PUBLISHED),
+            repository,
+            url,
+        )
+    }
+
+    /// [`Job::new`] for `name`: `latest` on the registry, its attestations
+    /// document `body`, this job's package at `version`.
+    fn of(
+        (name, latest, version): (&str, &str, &str),
+        body: Vec<u8>,
+        repository: &str,
+        url: Option<&str>,
+    ) -> Job {
         let sb = Sandbox::new();
         let reg = FakeRegistry::start();
-        reg.seed(NAME, "1.0.0", "sha512-AAAA", Some("latest"));
-        let own = format!(
-            "{}{}",
-            reg.url().trim_end_matches('/'),
-            attestations_path("1.0.0")
-        );
-        reg.set_attestations(NAME, "1.0.0", url.unwrap_or(&own));
-        reg.serve(
-            &attestations_path("1.0.0"),
-            200,
-            attestations(NAME, "1.0.0", PUBLISHED),
-        );
+        reg.seed(name, latest, "sha512-AAAA", Some("latest"));
+        let path = format!("/-/npm/v1/attestations/{name}@{latest}");
+        let own = format!("{}{path}", reg.url().trim_end_matches('/'));
+        reg.set_attestations(name, latest, url.unwrap_or(&own));
+        reg.serve(&path, 200, body);
         // A public package: npm makes provenance, so nothing is a downgrade.
         reg.serve(
-            &format!("/-/package/{NAME}/visibility"),
+            &format!("/-/package/{name}/visibility"),
             200,
             br#"{"public": true}"#.to_vec(),
         );
         let pkg = sb.package(
             "pkg",
             &json!({
-                "name": NAME,
-                "version": "1.0.1",
+                "name": name,
+                "version": version,
                 "license": "MIT",
                 "repository": {"type": "git", "url": format!("git+https://github.com/{repository}.git")},
             }),
@@ -198,15 +208,30 @@ impl Job {
     }
 
     fn publish(&self, repo: (&str, &str, &str), exchange: Reply) -> Run {
-        self.github(
+        self.publish_with(repo, exchange, &[], &[])
+    }
+
+    /// [`Job::publish`] with more arguments and environment.
+    fn publish_with(
+        &self,
+        repo: (&str, &str, &str),
+        exchange: Reply,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Run {
+        let mut tp = self.github(
             self.sb
                 .trustpub(["publish", "--dry-run", "--trusted-publishing", "always"])
                 .arg(&self.pkg)
-                .args(["--registry", &self.reg.url()]),
+                .args(["--registry", &self.reg.url()])
+                .args(args.iter().copied()),
             repo,
             exchange,
-        )
-        .run()
+        );
+        for (k, v) in env {
+            tp = tp.env(k, v);
+        }
+        tp.run()
     }
 
     fn attestation_gets(&self) -> usize {
@@ -298,22 +323,29 @@ fn a_job_in_another_repository_than_the_latest_versions_is_warned() {
     job.sb.add_secret(PUBLISH_TOKEN);
     let run = job.publish(("acme/gizmos", "712345678", "91234567"), granted());
     // The stale package.json also stops provenance, and so the publish
-    // (a trust downgrade): the warning says to change both.
+    // (a trust downgrade). The exchange worked: a notice, whose only advice
+    // is package.json (the trusted publisher already matches).
     run.expect_code(1);
     assert!(
-        has(&run, "trustpub warn identity-drift"),
+        has(&run, "trustpub notice identity-drift") && !has(&run, "warn identity-drift"),
         "{}",
         run.describe
     );
     assert!(
-        has(&run, "the same repository, renamed"),
+        has(&run, "the same repository, renamed") && has(&run, "already accepts this repository"),
         "{}",
         run.describe
     );
     assert!(
-        has(&run, "Organization or user \"acme\", Repository \"gizmos\"")
+        !has(&run, "Organization or user")
+            && !has(&run, "no longer matches")
             && has(&run, "git+https://github.com/acme/gizmos.git"),
         "{}",
+        run.describe
+    );
+    assert!(
+        !run.stderr().contains("repository drift"),
+        "no warning annotation: {}",
         run.describe
     );
     shots.add(
@@ -338,12 +370,16 @@ fn a_job_in_another_repository_than_the_latest_versions_is_warned() {
     );
     shots.add("transferred", shot(&job, &run));
 
-    // Recreated: the same name, another id.
+    // Recreated: the same name, another id: who owns it now.
     let job = Job::new("acme/widgets", None);
     job.sb.add_secret(PUBLISH_TOKEN);
     let run = job.publish(("acme/widgets", "999000111", "91234567"), granted());
     run.expect_code(0);
-    assert!(has(&run, "deleted and created again"), "{}", run.describe);
+    assert!(
+        has(&run, "deleted and created again") && has(&run, "find out who owns it now"),
+        "{}",
+        run.describe
+    );
     shots.add("recreated", shot(&job, &run));
 
     // A fork publishes it.
@@ -351,7 +387,11 @@ fn a_job_in_another_repository_than_the_latest_versions_is_warned() {
     job.sb.add_secret(PUBLISH_TOKEN);
     let run = job.publish(("someone/widgets", "999000222", "5550002"), granted());
     run.expect_code(0);
-    assert!(has(&run, "(a fork?)"), "{}", run.describe);
+    assert!(
+        has(&run, "(a fork?)") && has(&run, "that you control it"),
+        "{}",
+        run.describe
+    );
     shots.add("another repository (a fork)", shot(&job, &run));
 
     snap!("identity_drift_publish", shots.0);
@@ -391,6 +431,36 @@ fn provenance_that_cannot_be_read_is_a_notice_and_another_host_is_not_asked() {
     assert!(has(&run, "the answer is not JSON"), "{}", run.describe);
     shots.add("the attestations are not JSON", shot(&job, &run));
 
+    // A statement of a shape npm does not write (another builder's SLSA
+    // v0.2): no drift claimed, a notice.
+    let job = Job::new("someone/else", None);
+    job.sb.add_secret(PUBLISH_TOKEN);
+    let st = json!({
+        "_type": "https://in-toto.io/Statement/v0.1",
+        "subject": [{"name": "pkg:npm/drift-widget@1.0.0", "digest": {"sha512": "ab"}}],
+        "predicateType": "https://slsa.dev/provenance/v0.2",
+        "predicate": {
+            "buildType": "https://example.com/another-builder/v1",
+            "invocation": {"configSource": {"uri": "git+https://github.com/acme/widgets@refs/heads/main"}},
+        },
+    });
+    let payload = base64::engine::general_purpose::STANDARD.encode(st.to_string());
+    job.reg.serve(
+        &attestations_path("1.0.0"),
+        200,
+        json!({"attestations": [{"predicateType": "https://slsa.dev/provenance/v0.2", "bundle": {"dsseEnvelope": {"payload": payload, "payloadType": "application/vnd.in-toto+json", "signatures": []}}}]})
+            .to_string()
+            .into_bytes(),
+    );
+    let run = job.publish(("someone/else", "999", "5555"), granted());
+    run.expect_code(0);
+    assert!(
+        !has(&run, "identity-drift") && has(&run, "is not one npm writes"),
+        "{}",
+        run.describe
+    );
+    shots.add("a statement of another build type", shot(&job, &run));
+
     // The packument points to another host: nothing is fetched from it
     // (it would answer nothing: the address is reserved).
     let job = Job::new(
@@ -429,7 +499,58 @@ fn a_refused_exchange_names_the_drift_first() {
         "{}",
         run.describe
     );
-    snap!("identity_drift_refused", shot(&job, &run));
+    let mut shots = Shots::default();
+    shots.add("renamed", shot(&job, &run));
+
+    // The other kinds, refused: what to change on the trusted publisher
+    // (only the drift lines: the rest is the same diagnosis).
+    for (what, repo, repository, words) in [
+        (
+            "the owner renamed",
+            ("acme-corp/widgets", "712345678", "91234567"),
+            "acme-corp/widgets",
+            "its owner was renamed from acme to acme-corp",
+        ),
+        (
+            "transferred",
+            ("new-owner/widgets", "712345678", "5550001"),
+            "new-owner/widgets",
+            "transferred to another owner",
+        ),
+        (
+            "recreated",
+            ("acme/widgets", "999000111", "91234567"),
+            "acme/widgets",
+            "if you recreated github.com/acme/widgets yourself",
+        ),
+        (
+            "a fork",
+            ("someone/widgets", "999000222", "5550002"),
+            "someone/widgets",
+            "has moved to this repository, change the trusted publisher",
+        ),
+    ] {
+        let job = Job::new(repository, None);
+        let run = job.publish(repo, refused());
+        run.expect_code(1);
+        assert!(
+            has(
+                &run,
+                "First check, the likely cause: the repository changed."
+            ) && has(&run, words),
+            "{what}: {}",
+            run.describe
+        );
+        let text = shot(&job, &run);
+        let start = text.find("First check").expect("the drift lines");
+        let lines: String = text[start..]
+            .lines()
+            .take(3)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        shots.add(what, lines);
+    }
+    snap!("identity_drift_refused", shots.0);
 }
 
 #[test]
@@ -453,7 +574,8 @@ fn doctor_compares_the_job_or_the_checkout_with_the_latest_versions_repository()
     );
     shots.add("in CI, the same repository", shot(&job, &run));
 
-    // In CI, a renamed repository whose exchange still works.
+    // In CI, a renamed repository whose exchange still works: the
+    // trusted publisher already matches, nothing to update there.
     let job = Job::new("acme/gizmos", None);
     job.sb.add_secret(PUBLISH_TOKEN);
     let run = job
@@ -464,7 +586,9 @@ fn doctor_compares_the_job_or_the_checkout_with_the_latest_versions_repository()
         )
         .run();
     assert!(
-        run.stdout().contains("the same repository, renamed"),
+        run.stdout().contains("the same repository, renamed")
+            && run.stdout().contains("already accepts this repository")
+            && !run.stdout().contains("update the trusted publisher"),
         "{}",
         run.describe
     );
@@ -503,9 +627,39 @@ fn doctor_compares_the_job_or_the_checkout_with_the_latest_versions_repository()
         "{}",
         run.describe
     );
+    assert!(
+        run.stdout().contains("update the trusted publisher"),
+        "{}",
+        run.describe
+    );
     shots.add(
         "outside CI, the checkout names another repository",
         shot(&job, &run),
+    );
+
+    // Outside CI, package.json names a directory of the repository (a
+    // `/tree/<ref>/<dir>` URL): that is the repository itself.
+    let job = Job::new("acme/widgets", None);
+    let pj = job.pkg.join("package.json");
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&pj).unwrap()).unwrap();
+    v["repository"] = json!("https://github.com/acme/widgets/tree/main/packages/a");
+    std::fs::write(&pj, v.to_string()).unwrap();
+    let run = doctor(&job).run();
+    assert!(
+        run.stdout()
+            .contains("was published from github.com/acme/widgets (per its provenance), the repository package.json's \"repository\" names"),
+        "{}",
+        run.describe
+    );
+    // (The rest of the report is about the missing CI files.)
+    let identity: String = shot(&job, &run)
+        .lines()
+        .filter(|l| l.contains("identity:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    shots.add(
+        "outside CI, package.json names a directory of the same repository (the identity line)",
+        identity,
     );
 
     snap!("identity_drift_doctor", shots.0);
@@ -581,7 +735,7 @@ fn a_workspace_run_warns_per_package() {
         .run();
     run.expect_code(0);
     let err = run.stderr();
-    // The warning comes in a's checks, and only there.
+    // The notice comes in a's checks, and only there.
     let a = err
         .find("drift-ws-a@1.0.1: the registry's checks")
         .expect("a's checks");
@@ -589,15 +743,16 @@ fn a_workspace_run_warns_per_package() {
         .find("drift-ws-b@1.0.1: the registry's checks")
         .expect("b's checks");
     let warning = err
-        .find("trustpub warn identity-drift drift-ws-a@1.0.0 was published from github.com/acme/widgets")
-        .unwrap_or_else(|| panic!("no warning for a: {}", run.describe));
+        .find("trustpub notice identity-drift drift-ws-a@1.0.0 was published from github.com/acme/widgets")
+        .unwrap_or_else(|| panic!("no notice for a: {}", run.describe));
     assert!(a < warning && (b < a || warning < b), "{}", run.describe);
     assert_eq!(
-        err.matches("trustpub warn identity-drift").count(),
-        2,
+        err.matches("trustpub notice identity-drift").count(),
+        1,
         "{}",
         run.describe
     );
+    assert!(!err.contains("warn identity-drift"), "{}", run.describe);
     assert!(
         !err.contains("drift-ws-b@1.0.0 was published"),
         "{}",
@@ -610,4 +765,122 @@ fn a_workspace_run_warns_per_package() {
         .map(|l| format!("{l}\n"))
         .collect();
     snap!("identity_drift_workspace", text);
+}
+
+/// npm 9.5–9.8 wrote SLSA v0.2 statements for GitHub (libnpmpublish
+/// 7.1.0–7.4.0): the repository in `configSource.uri` with `@<ref>`, the ids
+/// in `invocation.environment`. A version published that way, read back:
+/// the same repository (no drift), and a refused exchange keeps its own
+/// hint.
+#[test]
+fn npm9s_provenance_names_the_same_repository() {
+    for fixture in ["libnpmpublish-7.1.0", "libnpmpublish-7.4.0"] {
+        let statement = std::fs::read(
+            crate::support::manifest_dir()
+                .join("fixtures/provenance-npm9")
+                .join(fixture)
+                .join("github/statement.json"),
+        )
+        .unwrap_or_else(|e| panic!("the fixture {fixture} cannot be read: {e}"));
+        let payload = base64::engine::general_purpose::STANDARD.encode(&statement);
+        let body = json!({"attestations": [
+            {"predicateType": "https://slsa.dev/provenance/v0.2",
+             "bundle": {"dsseEnvelope": {"payload": payload, "payloadType": "application/vnd.in-toto+json", "signatures": []}}},
+        ]})
+        .to_string()
+        .into_bytes();
+        let octo = ("octo-org/octo-lib", "712345678", "91234567");
+        let job = Job::of(("octo-lib", "1.4.2", "1.4.3"), body.clone(), octo.0, None);
+        job.sb.add_secret(PUBLISH_TOKEN);
+        let run = job.publish(octo, granted());
+        run.expect_code(0);
+        assert_eq!(job.attestation_gets(), 1, "{:?}", job.reg.summary());
+        assert!(
+            !has(&run, "identity-drift") && !has(&run, "provenance of octo-lib"),
+            "{fixture}: {}",
+            run.describe
+        );
+        // Refused: the 404's own hint, no drift named.
+        let job = Job::of(("octo-lib", "1.4.2", "1.4.3"), body, octo.0, None);
+        let run = job.publish(octo, refused());
+        run.expect_code(1);
+        assert!(
+            !has(&run, "the repository changed") && !has(&run, "GitLab"),
+            "{fixture}: {}",
+            run.describe
+        );
+        assert_eq!(job.attestation_gets(), 1, "{:?}", job.reg.summary());
+    }
+}
+
+/// A stalled attestations endpoint: the drift check gives up on its own
+/// (here at fetch-timeout, shorter than its 15 s), says so, and the publish
+/// goes on (its registry time is not spent on it).
+#[test]
+fn a_stalled_attestations_endpoint_is_a_notice_and_the_publish_goes_on() {
+    let job = Job::new("acme/gizmos", None);
+    job.sb.add_secret(PUBLISH_TOKEN);
+    job.reg.serve_after(
+        &attestations_path("1.0.0"),
+        200,
+        attestations(NAME, "1.0.0", PUBLISHED),
+        std::time::Duration::from_secs(8),
+    );
+    let run = job.publish_with(
+        ("acme/gizmos", "712345678", "91234567"),
+        granted(),
+        &[],
+        &[
+            ("npm_config_fetch_timeout", "3000"),
+            ("npm_config_fetch_retries", "0"),
+        ],
+    );
+    run.expect_code(0);
+    assert_eq!(
+        job.attestation_gets(),
+        1,
+        "one attempt: {:?}",
+        job.reg.summary()
+    );
+    assert!(
+        has(&run, "could not read the provenance of drift-widget@1.0.0")
+            && has(&run, "(no answer within 3 s)")
+            && !has(&run, "identity-drift"),
+        "{}",
+        run.describe
+    );
+    assert!(
+        has(&run, "Publishing to") && !has(&run, "was not sent"),
+        "{}",
+        run.describe
+    );
+    snap!("identity_drift_stalled", shot(&job, &run));
+}
+
+/// A prerelease line published with `--tag next` from another repository
+/// than `latest`'s: a notice on each publish, not a warning.
+#[test]
+fn a_prerelease_line_from_another_repository_is_a_notice() {
+    let job = Job::of(
+        (NAME, "1.0.0", "2.0.0-beta.1"),
+        attestations(NAME, "1.0.0", PUBLISHED),
+        "acme/widgets-next",
+        None,
+    );
+    job.sb.add_secret(PUBLISH_TOKEN);
+    let run = job.publish_with(
+        ("acme/widgets-next", "800000001", "91234567"),
+        granted(),
+        &["--tag", "next"],
+        &[],
+    );
+    run.expect_code(0);
+    assert!(
+        has(&run, "trustpub notice identity-drift drift-widget@1.0.0 was published from github.com/acme/widgets")
+            && !has(&run, "warn identity-drift")
+            && !has(&run, "::warning"),
+        "{}",
+        run.describe
+    );
+    snap!("identity_drift_prerelease", shot(&job, &run));
 }

@@ -172,11 +172,14 @@ async function main () {
       throw new Error('verify is not stubbed')
     },
   }
+  // sigstore 1.x (npm 9's libnpmpublish 7.x) is used as `require('sigstore').sigstore`.
+  stub.exports.sigstore = stub.exports
   require.cache[sigstoreId] = stub
 
   const { generateProvenance } = require(provenancePath)
   try {
-    await generateProvenance([subject], {})
+    // npm passes its own version (libnpmpublish 7.1.x puts it in builder.id).
+    await generateProvenance([subject], { npmVersion })
   } catch (err) {
     fail(3, `npm threw: ${err && err.stack ? err.stack : err}`)
   }

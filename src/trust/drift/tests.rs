@@ -6,6 +6,10 @@ use serde_json::json;
 const GITHUB: &str = include_str!("../../../fixtures/provenance/github-full/statement.json");
 const GITLAB: &str = include_str!("../../../fixtures/provenance/gitlab-full/statement.json");
 
+fn no_env() -> Env {
+    Env::from_pairs(std::iter::empty::<(String, String)>())
+}
+
 fn claims(v: Value) -> Claims {
     match v {
         Value::Object(m) => Claims(m),
@@ -59,7 +63,7 @@ fn npms_gitlab_statement_names_the_project_and_its_ids() {
         "project_id": "51234567",
         "namespace_id": "61234567",
     }));
-    let current = from_claims(&c, Provider::GitLab).unwrap();
+    let current = from_claims(&c, Provider::GitLab, &no_env()).unwrap();
     assert_eq!(compare(&id, &current, "1.4.2"), None);
     let renamed = claims(json!({
         "iss": "https://gitlab.com",
@@ -69,11 +73,11 @@ fn npms_gitlab_statement_names_the_project_and_its_ids() {
     }));
     let d = compare(
         &id,
-        &from_claims(&renamed, Provider::GitLab).unwrap(),
+        &from_claims(&renamed, Provider::GitLab, &no_env()).unwrap(),
         "1.4.2",
     )
     .unwrap();
-    assert_eq!(d.kind, Kind::Renamed { transferred: false });
+    assert_eq!(d.kind, Kind::Renamed { owner: Owner::Same });
     assert!(
         d.fix("octo-lib", "https://registry.npmjs.org/", None)
             .contains("Namespace \"octo-group\", Project name \"octo-core\""),
@@ -83,20 +87,17 @@ fn npms_gitlab_statement_names_the_project_and_its_ids() {
 
 #[test]
 fn statements_of_other_shapes_name_nothing() {
-    assert_eq!(from_statement(&json!({})), None);
-    assert_eq!(
-        from_statement(
-            &json!({"predicateType": "https://github.com/npm/attestation/tree/main/specs/publish/v0.1", "predicate": {}})
-        ),
-        None
-    );
+    assert!(from_statement(&json!({})).is_err());
+    assert!(from_statement(
+        &json!({"predicateType": "https://github.com/npm/attestation/tree/main/specs/publish/v0.1", "predicate": {}})
+    )
+    .is_err());
     // A repository URL without an owner is no repository.
-    assert_eq!(
-        from_statement(
-            &json!({"predicateType": "https://slsa.dev/provenance/v1", "predicate": {"buildDefinition": {"externalParameters": {"workflow": {"repository": "https://github.com/"}}}}})
-        ),
-        None
-    );
+    assert!(from_statement(
+        &json!({"predicateType": "https://slsa.dev/provenance/v1", "predicate": {"buildDefinition": {"buildType": "https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1", "externalParameters": {"workflow": {"repository": "https://github.com/"}}}}})
+    )
+    .unwrap_err()
+    .contains("does not name the source repository"));
 }
 
 #[test]
@@ -105,32 +106,41 @@ fn the_comparison_tells_renames_transfers_recreations_and_forks() {
     let same = from_claims(
         &github_claims("octo-org/octo-lib", "712345678", "91234567"),
         Provider::GitHubActions,
+        &no_env(),
     )
     .unwrap();
     assert_eq!(compare(&p, &same, "1.4.2"), None);
 
     let kind = |repo: &str, id: &str, owner_id: &str| {
-        let c = from_claims(&github_claims(repo, id, owner_id), Provider::GitHubActions).unwrap();
+        let c = from_claims(
+            &github_claims(repo, id, owner_id),
+            Provider::GitHubActions,
+            &no_env(),
+        )
+        .unwrap();
         compare(&p, &c, "1.4.2").map(|d| d.kind)
     };
     assert_eq!(
         kind("octo-org/octo-core", "712345678", "91234567"),
-        Some(Kind::Renamed { transferred: false })
+        Some(Kind::Renamed { owner: Owner::Same })
     );
     assert_eq!(
         kind("Octo-Org/octo-lib", "712345678", "91234567"),
-        Some(Kind::Renamed { transferred: false })
+        Some(Kind::Renamed { owner: Owner::Same })
     );
     let case = from_claims(
         &github_claims("Octo-Org/octo-lib", "712345678", "91234567"),
         Provider::GitHubActions,
+        &no_env(),
     )
     .unwrap();
     let m = compare(&p, &case, "1.4.2").unwrap().message("octo-lib");
     assert!(m.contains("renamed in upper/lower case only"), "{m}");
     assert_eq!(
         kind("new-home/octo-lib", "712345678", "5555"),
-        Some(Kind::Renamed { transferred: true })
+        Some(Kind::Renamed {
+            owner: Owner::Transferred
+        })
     );
     assert_eq!(
         kind("octo-org/octo-lib", "999", "91234567"),
@@ -146,7 +156,7 @@ fn the_comparison_tells_renames_transfers_recreations_and_forks() {
     );
     // Without ids, only a name change shows, and cannot be told apart.
     let no_ids = claims(json!({"repository": "octo-org/octo-core"}));
-    let c = from_claims(&no_ids, Provider::GitHubActions).unwrap();
+    let c = from_claims(&no_ids, Provider::GitHubActions, &no_env()).unwrap();
     assert_eq!(compare(&p, &c, "1.4.2").map(|d| d.kind), Some(Kind::Moved));
     // Which side lacks the id is said.
     let m = compare(&p, &c, "1.4.2").unwrap().message("octo-lib");
@@ -162,7 +172,7 @@ fn the_comparison_tells_renames_transfers_recreations_and_forks() {
         "{m}"
     );
     let no_ids = claims(json!({"repository": "octo-org/octo-lib"}));
-    let c = from_claims(&no_ids, Provider::GitHubActions).unwrap();
+    let c = from_claims(&no_ids, Provider::GitHubActions, &no_env()).unwrap();
     assert_eq!(compare(&p, &c, "1.4.2"), None);
     // Named outside CI (a remote in other case, on the same host, under
     // whatever CI): the same repository.
@@ -182,7 +192,11 @@ fn the_comparison_tells_renames_transfers_recreations_and_forks() {
     );
     // CircleCI's claims name no repository the provenance records.
     assert_eq!(
-        from_claims(&claims(json!({"sub": "org/x"})), Provider::CircleCi),
+        from_claims(
+            &claims(json!({"sub": "org/x"})),
+            Provider::CircleCi,
+            &no_env()
+        ),
         None
     );
 }
@@ -193,6 +207,7 @@ fn the_words_name_both_repositories_and_what_to_change() {
     let c = from_claims(
         &github_claims("octo-org/octo-core", "712345678", "91234567"),
         Provider::GitHubActions,
+        &no_env(),
     )
     .unwrap();
     let d = compare(&p, &c, "1.4.2").unwrap();
@@ -267,7 +282,7 @@ fn the_attestations_document_is_read_for_its_provenance() {
         ),
         (
             json!({"dsseEnvelope": {"payload": b64(&about_it), "payloadType": "application/vnd.in-toto+json"}}),
-            "names no source repository",
+            "is not one npm writes",
         ),
     ] {
         let e = identity_from_attestations(&slsa(bundle), "octo-lib", "1.4.2").unwrap_err();
@@ -277,4 +292,205 @@ fn the_attestations_document_is_read_for_its_provenance() {
     assert!(identity_from_attestations(&huge, "octo-lib", "1.4.2")
         .unwrap_err()
         .contains("larger"));
+}
+
+/// npm 9.5–9.8's statements (libnpmpublish 7.1.0 and 7.4.0, captured by
+/// tests/tools/provenance-statement.js: fixtures/provenance-npm9/).
+const NPM9_71: &str =
+    include_str!("../../../fixtures/provenance-npm9/libnpmpublish-7.1.0/github/statement.json");
+const NPM9_74: &str =
+    include_str!("../../../fixtures/provenance-npm9/libnpmpublish-7.4.0/github/statement.json");
+
+#[test]
+fn npm9s_slsa_v02_github_statements_name_the_repository_without_its_ref() {
+    for text in [NPM9_71, NPM9_74] {
+        let st: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            st["predicateType"], "https://slsa.dev/provenance/v0.2",
+            "the fixture is npm 9's shape"
+        );
+        let id = from_statement(&st).unwrap();
+        // The same repository as npm 11's statement for the same job: no
+        // `@refs/tags/…` in the path, GitHub (not GitLab), the ids.
+        assert_eq!(id, published_github());
+        let same = from_claims(
+            &github_claims("octo-org/octo-lib", "712345678", "91234567"),
+            Provider::GitHubActions,
+            &no_env(),
+        )
+        .unwrap();
+        assert_eq!(compare(&id, &same, "1.4.2"), None);
+        // And through the attestations document.
+        let body = attestations(text);
+        assert_eq!(
+            identity_from_attestations(&body, "octo-lib", "1.4.2"),
+            Ok(published_github())
+        );
+        // configSource and GITHUB_REPOSITORY disagreeing: no guess.
+        let mut odd = st.clone();
+        odd["predicate"]["invocation"]["environment"]["GITHUB_REPOSITORY"] = json!("else/where");
+        assert!(from_statement(&odd)
+            .unwrap_err()
+            .contains("two repositories"));
+    }
+}
+
+#[test]
+fn a_statement_of_an_unknown_build_type_names_nothing() {
+    // A v0.2 statement that is neither npm's GitHub nor its GitLab shape
+    // (another builder): not read as GitLab, no drift.
+    let mut st: Value = serde_json::from_str(NPM9_74).unwrap();
+    st["predicate"]["buildType"] = json!("https://example.com/builder/v9");
+    let e = from_statement(&st).unwrap_err();
+    assert!(
+        e.contains("https://example.com/builder/v9") && e.contains("is not one npm writes"),
+        "{e}"
+    );
+    let mut v1: Value = serde_json::from_str(GITHUB).unwrap();
+    v1["predicate"]["buildDefinition"]["buildType"] = json!("https://example.com/other");
+    assert!(from_statement(&v1).is_err());
+    // Through the attestations: the reason for the notice.
+    let e = identity_from_attestations(&attestations(&st.to_string()), "octo-lib", "1.4.2")
+        .unwrap_err();
+    assert!(e.contains("is not one npm writes"), "{e}");
+}
+
+#[test]
+fn github_enterprise_jobs_are_on_their_own_host() {
+    let c = github_claims("octo-org/octo-lib", "712345678", "91234567");
+    let env = Env::from_pairs([("GITHUB_SERVER_URL", "https://GHE.example.com")]);
+    let id = from_claims(&c, Provider::GitHubActions, &env).unwrap();
+    assert_eq!(id.host, "ghe.example.com");
+    // Without GITHUB_SERVER_URL, the token's issuer tells.
+    for (iss, host) in [
+        ("https://ghe.example.com/_services/token", "ghe.example.com"),
+        ("https://token.actions.octo.ghe.com", "octo.ghe.com"),
+        ("https://token.actions.githubusercontent.com", "github.com"),
+    ] {
+        let mut c = c.clone();
+        c.0.insert("iss".into(), json!(iss));
+        assert_eq!(
+            from_claims(&c, Provider::GitHubActions, &no_env())
+                .unwrap()
+                .host,
+            host
+        );
+    }
+    // A version published from that GHE repository, and a job there: the
+    // same repository.
+    let mut st: Value = serde_json::from_str(GITHUB).unwrap();
+    st["predicate"]["buildDefinition"]["externalParameters"]["workflow"]["repository"] =
+        json!("https://ghe.example.com/octo-org/octo-lib");
+    let published = from_statement(&st).unwrap();
+    assert_eq!(compare(&published, &id, "1.4.2"), None);
+}
+
+#[test]
+fn owners_renamed_ids_as_numbers_and_gitlab_project_ids() {
+    let p = published_github();
+    // The same repository and owner ids, another owner name.
+    let c = from_claims(
+        &github_claims("octo-renamed/octo-lib", "712345678", "91234567"),
+        Provider::GitHubActions,
+        &no_env(),
+    )
+    .unwrap();
+    let d = compare(&p, &c, "1.4.2").unwrap();
+    assert_eq!(
+        d.kind,
+        Kind::Renamed {
+            owner: Owner::Renamed
+        }
+    );
+    let m = d.message("octo-lib");
+    assert!(
+        m.contains("its owner was renamed from octo-org to octo-renamed")
+            && !m.contains("transferred"),
+        "{m}"
+    );
+    // No owner ids: cannot tell.
+    let no_owner_id = claims(json!({"repository": "x/octo-lib", "repository_id": "712345678"}));
+    let c = from_claims(&no_owner_id, Provider::GitHubActions, &no_env()).unwrap();
+    assert_eq!(
+        compare(&p, &c, "1.4.2").unwrap().kind,
+        Kind::Renamed {
+            owner: Owner::Changed
+        }
+    );
+    // Numeric ids, as a hand-made token carries them.
+    for n in [json!(712345678), json!(712345678.0)] {
+        let c = claims(
+            json!({"repository": "octo-org/octo-lib", "repository_id": n, "repository_owner_id": 91234567}),
+        );
+        let id = from_claims(&c, Provider::GitHubActions, &no_env()).unwrap();
+        assert_eq!(id.id.as_deref(), Some("712345678"));
+        assert_eq!(id.owner_id.as_deref(), Some("91234567"));
+        assert_eq!(compare(&p, &id, "1.4.2"), None);
+    }
+    assert_eq!(id_text(Some(&json!(1.5))), None);
+    // GitLab's ids are project ids.
+    let gl = from_statement(&serde_json::from_str(GITLAB).unwrap()).unwrap();
+    let c = claims(
+        json!({"project_path": "octo-group/octo-core", "project_id": "51234567", "namespace_id": "61234567"}),
+    );
+    let d = compare(
+        &gl,
+        &from_claims(&c, Provider::GitLab, &no_env()).unwrap(),
+        "1.4.2",
+    )
+    .unwrap();
+    let m = d.message("octo-lib");
+    assert!(
+        m.contains("(project id 51234567)") && !m.contains("repository id"),
+        "{m}"
+    );
+}
+
+#[test]
+fn after_a_working_exchange_the_words_keep_only_the_advice_that_applies() {
+    let p = published_github();
+    let old = json!({"type": "git", "url": "git+https://github.com/octo-org/octo-lib.git"});
+    let renamed = from_claims(
+        &github_claims("octo-org/octo-core", "712345678", "91234567"),
+        Provider::GitHubActions,
+        &no_env(),
+    )
+    .unwrap();
+    let d = compare(&p, &renamed, "1.4.2").unwrap();
+    let m = d.matched_message("octo-lib", "this version comes from");
+    assert!(
+        m.contains("was published from github.com/octo-org/octo-lib (repository id 712345678); this version comes from github.com/octo-org/octo-core")
+            && m.contains("the same repository, renamed")
+            && m.contains("already accepts this repository")
+            && !m.contains("no longer matches"),
+        "{m}"
+    );
+    let a = d.matched_advice("octo-lib", Some(&old)).unwrap();
+    assert!(
+        a.contains("git+https://github.com/octo-org/octo-core.git")
+            && !a.contains("trusted publisher"),
+        "{a}"
+    );
+    // package.json up to date: nothing to do.
+    assert_eq!(
+        d.matched_advice("octo-lib", Some(&json!("github:octo-org/octo-core"))),
+        None
+    );
+    // Recreated, another repository: who owns it.
+    for (repo, id, why) in [
+        ("octo-org/octo-lib", "999", "find out who owns it now"),
+        ("someone/else", "999", "that you control it"),
+    ] {
+        let c = from_claims(
+            &github_claims(repo, id, "5555"),
+            Provider::GitHubActions,
+            &no_env(),
+        )
+        .unwrap();
+        let d = compare(&p, &c, "1.4.2").unwrap();
+        let a = d
+            .matched_advice("octo-lib", Some(&json!(format!("github:{repo}"))))
+            .unwrap();
+        assert!(a.contains(why) && !a.contains("package.json"), "{a}");
+    }
 }

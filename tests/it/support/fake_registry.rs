@@ -123,8 +123,8 @@ struct State {
     /// queue answers 405.
     post_script: VecDeque<Reply>,
     /// Other documents served on `GET` by exact path (the attestations
-    /// endpoint): status and JSON body.
-    files: BTreeMap<String, (u16, Vec<u8>)>,
+    /// endpoint): status, JSON body, and how long to stall first.
+    files: BTreeMap<String, (u16, Vec<u8>, Duration)>,
 }
 
 pub struct FakeRegistry {
@@ -216,11 +216,17 @@ impl FakeRegistry {
     /// Serves `body` (JSON) with `status` on `GET path` (the path with its
     /// query, as requested).
     pub fn serve(&self, path: &str, status: u16, body: Vec<u8>) {
+        self.serve_after(path, status, body, Duration::ZERO);
+    }
+
+    /// [`FakeRegistry::serve`], answering only after `delay` (at most
+    /// [`MAX_STALL`]): a stalled endpoint.
+    pub fn serve_after(&self, path: &str, status: u16, body: Vec<u8>, delay: Duration) {
         self.state
             .lock()
             .unwrap()
             .files
-            .insert(path.to_string(), (status, body));
+            .insert(path.to_string(), (status, body, delay.min(MAX_STALL)));
     }
 
     pub fn requests(&self) -> Vec<Request> {
@@ -379,12 +385,12 @@ fn answer(req: &Request, state: &Mutex<State>) -> Answer {
             }
         }
         "GET" => {
-            if let Some((status, body)) = st.files.get(req.url.as_str()) {
+            if let Some((status, body, delay)) = st.files.get(req.url.as_str()) {
                 return Answer {
                     status: *status,
                     headers: vec![("content-type".into(), "application/json".into())],
                     body: body.clone(),
-                    delay: Duration::ZERO,
+                    delay: *delay,
                     reset: false,
                 };
             }

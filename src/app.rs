@@ -170,6 +170,14 @@ fn trust(args: TrustArgs, env: &Env, printer: &Printer) -> Result<u8, Error> {
     let options = |t: TrustTargetArgs, wanted| -> Result<TrustOptions, Error> {
         let flags = &t.workspaces;
         let explicit = flags.workspaces || !flags.workspace.is_empty();
+        if let Some(code) = &t.otp {
+            if code.is_empty() || code.len() > 256 || !code.chars().all(|c| c.is_ascii_graphic()) {
+                return Err(Error::Usage {
+                    message: "--otp: a one-time password is one word of letters and digits".into(),
+                    hint: Some("copy the code from your authenticator app".into()),
+                });
+            }
+        }
         if flags.include_workspace_root && !explicit {
             return Err(Error::Usage {
                 message: "--include-workspace-root needs --workspaces or --workspace".into(),
@@ -208,8 +216,13 @@ fn trust(args: TrustArgs, env: &Env, printer: &Printer) -> Result<u8, Error> {
         }
     };
     if !(0.0..=600.0).contains(&pace) || pace.is_nan() {
+        let shown = if pace.abs() >= 1e6 {
+            format!("{pace:e}")
+        } else {
+            pace.to_string()
+        };
         return Err(Error::Usage {
-            message: format!("--pace {pace}: must be between 0 and 600 seconds"),
+            message: format!("--pace {shown}: must be between 0 and 600 seconds"),
             hint: Some("npm's documentation advises 2 seconds between changes".into()),
         });
     }

@@ -495,6 +495,13 @@ impl Client {
         Ok(client)
     }
 
+    /// The same client without the publish's time budget (`trust`, whose
+    /// runs make many requests: each is bounded by `fetch-timeout`).
+    pub fn without_budget(mut self) -> Client {
+        self.registry = None;
+        self
+    }
+
     /// The most time the registry's requests may take in one run: what npm
     /// spends at worst on a publish's two registry requests (the packument
     /// GET and the PUT), every attempt running to `fetch-timeout`. The

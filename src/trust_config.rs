@@ -117,6 +117,27 @@ impl Publisher {
         out
     }
 
+    /// The repository (GitHub) or project (GitLab).
+    pub fn repository(&self) -> Option<&str> {
+        match self {
+            Publisher::GitHub { repository, .. } => Some(repository),
+            Publisher::GitLab { project, .. } => Some(project),
+            Publisher::CircleCi { .. } => None,
+        }
+    }
+
+    /// The same publisher naming `repository` instead.
+    pub fn with_repository(&self, repository: &str) -> Publisher {
+        let mut p = self.clone();
+        match &mut p {
+            Publisher::GitHub { repository: r, .. } | Publisher::GitLab { project: r, .. } => {
+                *r = repository.to_string()
+            }
+            Publisher::CircleCi { .. } => {}
+        }
+        p
+    }
+
     /// Whether the registry would match the same runs: exact equality,
     /// except that CircleCI's UUIDs are compared without case and its
     /// context IDs as a set.

@@ -69,23 +69,19 @@ pub struct TrustItemJson<'a> {
     /// The configurations the registry holds; `null` when not read (not on
     /// the registry, unreadable).
     pub current: Option<Vec<Value>>,
-    /// `list`: absent.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The configuration wanted, in `current`'s shape; `null` for `list`,
+    /// `--provider none` and a package that cannot be configured.
     pub wanted: Option<Value>,
     /// Where `wanted` was read (the CI job, or the command line).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<&'a str>,
-    /// `create`, `replace`, `revoke`, `unchanged`, `cannot` (`list`: absent).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `create`, `replace`, `revoke`, `unchanged`, `cannot` (`list`: `null`).
     pub action: Option<&'static str>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// A replace's changes, field by field.
     pub changes: Vec<String>,
-    /// `done`, `partly`, `failed`, `left`, or `not-applied` (a dry run,
-    /// `diff`, nothing to do).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// `done`, `partly`, `unknown`, `failed`, `left`, or `not-applied` (a
+    /// dry run, `diff`, nothing to do); `list`: `null`.
     pub result: Option<&'static str>,
-    /// `partly`: the requests that went through.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// `partly` and `unknown`: the requests that went through.
     pub done: Vec<String>,
     pub error: Option<String>,
     pub hint: Option<String>,
@@ -109,9 +105,13 @@ fn current_lines(c: &Current) -> Option<Vec<Value>> {
 fn item_json(i: &Item, mode: Mode) -> TrustItemJson<'_> {
     let list = mode == Mode::List;
     let (error, hint) = match (&i.plan, &i.applied, &i.current) {
-        (_, Applied::Failed { error, hint } | Applied::Partly { error, hint, .. }, _) => {
-            (Some(error.clone()), hint.clone())
-        }
+        (
+            _,
+            Applied::Failed { error, hint }
+            | Applied::Partly { error, hint, .. }
+            | Applied::Unknown { error, hint, .. },
+            _,
+        ) => (Some(error.clone()), hint.clone()),
         (_, _, Current::Unreadable { error, hint }) => (Some(error.clone()), hint.clone()),
         (Plan::Cannot { reason, fix, .. }, _, _) if !list => {
             (Some(reason.clone()), Some(fix.clone()))
@@ -139,7 +139,7 @@ fn item_json(i: &Item, mode: Mode) -> TrustItemJson<'_> {
         },
         result: (!list).then(|| applied_word(&i.applied)),
         done: match &i.applied {
-            Applied::Partly { done, .. } => done.clone(),
+            Applied::Partly { done, .. } | Applied::Unknown { done, .. } => done.clone(),
             _ => Vec::new(),
         },
         error,
@@ -153,6 +153,7 @@ fn applied_word(a: &Applied) -> &'static str {
         Applied::Done => "done",
         Applied::Partly { .. } => "partly",
         Applied::Failed { .. } => "failed",
+        Applied::Unknown { .. } => "unknown",
         Applied::Left => "left",
     }
 }
@@ -210,6 +211,7 @@ fn item_lines(i: &Item, mode: Mode) -> Vec<String> {
         (p, Applied::Partly { .. }) => format!("{}: only partly done", p.word()),
         (p, Applied::Failed { .. }) => format!("{}: FAILED", p.word()),
         (p, Applied::Left) => format!("{}: left (not reached)", p.word()),
+        (p, Applied::Unknown { .. }) => format!("{}: outcome unknown", p.word()),
     };
     let now = match &i.current {
         Current::Configs(v) if v.is_empty() => Some("no trusted publisher".to_string()),
@@ -264,7 +266,7 @@ fn item_lines(i: &Item, mode: Mode) -> Vec<String> {
                 out.push(format!("    do:     {h}"));
             }
         }
-        Applied::Partly { done, error, hint } => {
+        Applied::Partly { done, error, hint } | Applied::Unknown { done, error, hint } => {
             for d in done {
                 out.push(format!("    done:   {d}"));
             }
@@ -329,12 +331,24 @@ fn summary(r: &TrustReport, mode: Mode) -> String {
         if partly > 0 {
             parts.push(format!("{partly} only partly done"));
         }
+        let unknown = count(&|i| matches!(i.applied, Applied::Unknown { .. }));
+        if unknown > 0 {
+            parts.push(format!("{unknown} with an unknown outcome"));
+        }
         let left = count(&|i| i.applied == Applied::Left);
         if left > 0 {
             parts.push(format!("{left} left"));
         }
     }
-    let cannot = count(&|i| matches!(i.plan, Plan::Cannot { .. }));
+    let unread = |i: &Item| {
+        matches!(i.current, Current::Unreadable { .. } | Current::NotRead)
+            && matches!(i.plan, Plan::Cannot { config: false, .. })
+    };
+    let not_read = count(&unread);
+    if not_read > 0 {
+        parts.push(format!("{not_read} not read"));
+    }
+    let cannot = count(&|i| matches!(i.plan, Plan::Cannot { .. }) && !unread(i));
     if cannot > 0 {
         parts.push(format!("{cannot} cannot be configured"));
     }

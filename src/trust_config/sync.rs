@@ -37,7 +37,7 @@ use serde_json::Value;
 
 use super::api::{self, Answer, Endpoint};
 use super::wanted::{self, Want};
-use super::{Existing, Wanted};
+use super::{Existing, Publisher, Wanted};
 use crate::cli::TrustWantedArgs;
 use crate::config::{Authorization, CredentialLookup};
 use crate::config::{CliConfig, Config, DEFAULT_REGISTRY};
@@ -195,6 +195,13 @@ pub enum Applied {
         error: String,
         hint: Option<String>,
     },
+    /// A change whose answer was lost (a timeout, a dropped connection, a
+    /// 5xx): the registry may or may not have made it.
+    Unknown {
+        done: Vec<String>,
+        error: String,
+        hint: Option<String>,
+    },
     /// Not reached: the run stopped before it.
     Left,
 }
@@ -340,7 +347,8 @@ impl Clients {
         if let Some(i) = self.0.iter().position(|(r, _)| r == registry) {
             return Ok(&self.0[i].1);
         }
-        let client = Client::from_config(crate::ci::user_agent(env), config, env, registry)?;
+        let client = Client::from_config(crate::ci::user_agent(env), config, env, registry)?
+            .without_budget();
         for s in client.secrets() {
             printer.mask(&s);
         }
@@ -358,6 +366,10 @@ struct Line {
     url: String,
     auth: Option<Auth>,
     auth_type: String,
+    /// The registry was chosen outside the repository, or the maintainer
+    /// logged in to it themselves: the code given on the command line may
+    /// go there.
+    chosen_outside: bool,
 }
 
 /// Where a package's configuration lives and the credential for it, or
@@ -381,6 +393,8 @@ fn line_for(
     let own = moved
         .as_ref()
         .and_then(|_| config.user_credential_for(&url));
+    // Chosen outside the repository, or logged in to by the maintainer.
+    let chosen_outside = moved.is_none() || own.is_some();
     if let (Some((chosen, outside)), None) = (&moved, &own) {
         return Err((
             format!(
@@ -390,7 +404,7 @@ fn line_for(
                 crate::secret::redact_url(&chosen.url),
                 outside.url
             ),
-            "trust configuration goes only to the registry you chose outside the repository, or to one you logged in to yourself: remove that setting, pass --registry, or log in to that registry (`npm login --registry URL`, in your own npmrc)".into(),
+            "trust configuration goes only to the registry you chose outside the repository, or to one you logged in to yourself: remove that setting (a `@scope:registry` of the repository wins over --registry). Log in to that address only if it is a registry you use: a repository that moves your packages elsewhere may be collecting logins".into(),
         ));
     }
     if !crate::registry::is_secure(&url) {
@@ -437,14 +451,19 @@ fn line_for(
             url,
             auth,
             auth_type: config.auth_type(),
+            chosen_outside,
         },
         config,
     ))
 }
 
-/// The one-time password the run sends, and whether it may ask for another.
+/// The one-time passwords the run sends, and whether it may ask for
+/// another. A code belongs to the registry it was given for: the one on the
+/// command line to the registries chosen outside the repository, one
+/// obtained during the run to that registry's origin only.
 struct Otp<'a> {
-    code: Option<Secret<String>>,
+    given: Option<Secret<String>>,
+    renewed: Vec<(String, Secret<String>)>,
     console: &'a dyn Console,
     printer: &'a Printer,
 }
@@ -453,6 +472,20 @@ struct Otp<'a> {
 const WEB_LOGIN_WAIT: Duration = Duration::from_secs(300);
 
 impl Otp<'_> {
+    /// The code for `line`'s registry.
+    fn code_for(&self, line: &Line) -> Option<&Secret<String>> {
+        let origin = crate::registry::origin(&line.url).unwrap_or_default();
+        self.renewed
+            .iter()
+            .find(|(o, _)| *o == origin)
+            .map(|(_, c)| c)
+            .or(if line.chosen_outside {
+                self.given.as_ref()
+            } else {
+                None
+            })
+    }
+
     /// After the challenge `e`: a new code (npm's `otplease`: the
     /// registry's web login when it offers one, else a code typed at the
     /// terminal), or `false` when there is no terminal or nobody answers.
@@ -472,7 +505,9 @@ impl Otp<'_> {
         };
         let code = Secret::new(code);
         self.printer.mask(&code);
-        self.code = Some(code);
+        let origin = crate::registry::origin(&ep.url).unwrap_or_default();
+        self.renewed.retain(|(o, _)| *o != origin);
+        self.renewed.push((origin, code));
         true
     }
 
@@ -488,11 +523,29 @@ impl Otp<'_> {
             );
             return None;
         }
+        let usable = url::Url::parse(auth_url)
+            .is_ok_and(|u| matches!(u.scheme(), "https" | "http"))
+            && !auth_url.chars().any(char::is_control);
+        if !usable {
+            self.printer.warn(
+                "trust",
+                "the registry's web login address is not an http(s) URL on one line: not shown, not used",
+            );
+            return None;
+        }
         self.printer
             .raw_stderr(&format!("Authenticate your account at:\n{auth_url}\nWaiting for the registry to confirm the login (at most 5 minutes)..."));
         let same_origin = crate::registry::origin(done_url) == crate::registry::origin(&ep.url);
-        let mut waited = Duration::ZERO;
+        let started = std::time::Instant::now();
         loop {
+            let Some(left) = WEB_LOGIN_WAIT
+                .checked_sub(started.elapsed())
+                .filter(|l| !l.is_zero())
+            else {
+                self.printer
+                    .warn("trust", "no web login within 5 minutes: stopping");
+                return None;
+            };
             let req = crate::registry::Request {
                 method: "GET",
                 url: done_url.to_string(),
@@ -501,7 +554,7 @@ impl Otp<'_> {
                 auth: if same_origin { ep.auth } else { None },
                 spec: ep.name.clone(),
             };
-            let r = match ep.client.send_once(&req) {
+            let r = match ep.client.fetch_within(&req, left) {
                 Ok(r) => r,
                 Err(e) => {
                     self.printer
@@ -521,19 +574,14 @@ impl Otp<'_> {
                     }
                     return token;
                 }
-                202 if waited < WEB_LOGIN_WAIT => {
+                202 => {
                     let wait = r
                         .header("retry-after")
                         .and_then(crate::http::parse_retry_after)
                         .unwrap_or(Duration::from_secs(2))
-                        .clamp(Duration::from_secs(1), Duration::from_secs(10));
+                        .clamp(Duration::from_secs(1), Duration::from_secs(10))
+                        .min(left);
                     self.console.sleep(wait);
-                    waited += wait;
-                }
-                202 => {
-                    self.printer
-                        .warn("trust", "no web login within 5 minutes: stopping");
-                    return None;
                 }
                 s => {
                     self.printer.warn(
@@ -599,11 +647,12 @@ pub fn run(
     }
     let base = Config::load(env, &opts.cli, cwd)?;
     let mut otp = Otp {
-        code: base.otp(),
+        given: base.otp(),
+        renewed: Vec::new(),
         console,
         printer,
     };
-    if let Some(c) = &otp.code {
+    if let Some(c) = &otp.given {
         printer.mask(c);
     }
     let mut clients = Clients(Vec::new());
@@ -673,8 +722,9 @@ pub fn run(
         } else {
             let client = clients.get(&line.registry, &config, env, printer)?;
             let ep = endpoint(client, &line, &t.name);
+            let mut renewed = false;
             loop {
-                match ep.list(otp.code.as_ref(), &observer) {
+                match ep.list(otp.code_for(&line), &observer) {
                     Ok(Ok(list)) => break Current::Configs(list),
                     Ok(Err(e)) => {
                         break Current::Unreadable {
@@ -684,12 +734,15 @@ pub fn run(
                     }
                     Err(e) if e.status() == Some(404) => break Current::NotOnRegistry,
                     Err(e) if e.is_otp() => {
-                        if otp.renew(&e, &ep) {
+                        // One new code per challenge, as npm's otplease:
+                        // a second challenge means the registry refused it.
+                        if !renewed && otp.renew(&e, &ep) {
+                            renewed = true;
                             continue;
                         }
                         stopped = Some(otp_stop(
                             &e,
-                            otp.code.is_some(),
+                            renewed || otp.code_for(&line).is_some(),
                             console.interactive(),
                             matches!(mode, Mode::Apply { .. }),
                         ));
@@ -776,7 +829,7 @@ pub fn run(
                 console.sleep(pace);
             }
             first = false;
-            match send_step(&ep, &step, &mut otp, console, pace) {
+            match send_step(&ep, line, &step, &mut otp, console, pace) {
                 Ok(()) => {
                     let what = match &step {
                         Step::Revoke(id) => format!("revoked configuration {id}"),
@@ -795,6 +848,20 @@ pub fn run(
                             error: why,
                             hint: Some(left_hint(&item.plan)),
                         }
+                    };
+                    break;
+                }
+                Err(Failure::Unknown { error, hint }) => {
+                    report.stopped = Some(error.clone());
+                    let hint = if matches!(item.plan, Plan::Replace { .. }) && !done.is_empty() {
+                        "its old configuration is revoked; whether the new one was created is not known. If `trustpub trust list` shows none, the package has NO trusted publisher now: the same command again reads the registry first and creates it".to_string()
+                    } else {
+                        hint
+                    };
+                    outcome = Applied::Unknown {
+                        done: done.clone(),
+                        error,
+                        hint: Some(hint),
                     };
                     break;
                 }
@@ -915,21 +982,26 @@ enum Failure {
         hint: Option<String>,
         stop: bool,
     },
+    /// The answer was lost: whether the registry made the change is not
+    /// known. The run stops (the registry is failing or unreachable).
+    Unknown { error: String, hint: String },
 }
 
 /// One request, with the 429 waits and the two-factor challenge.
 fn send_step(
     ep: &Endpoint<'_>,
+    line: &Line,
     step: &Step,
     otp: &mut Otp<'_>,
     console: &dyn Console,
     pace: Duration,
 ) -> Result<(), Failure> {
     let mut tries = 0u32;
+    let mut renewed = false;
     loop {
         let answer = match step {
-            Step::Revoke(id) => ep.revoke(id, otp.code.as_ref()),
-            Step::Create(w) => ep.create(w, otp.code.as_ref()),
+            Step::Revoke(id) => ep.revoke(id, otp.code_for(line)),
+            Step::Create(w) => ep.create(w, otp.code_for(line)),
         };
         match answer {
             Ok(Answer::Done) => return Ok(()),
@@ -969,8 +1041,10 @@ fn send_step(
                 console.sleep(wait);
             }
             Err(e) if e.is_otp() => {
-                let had_code = otp.code.is_some();
-                if !otp.renew(&e, ep) {
+                // One new code per challenge, as npm's otplease: a second
+                // challenge means the registry refused the new one.
+                let had_code = renewed || otp.code_for(line).is_some();
+                if renewed || !otp.renew(&e, ep) {
                     return Err(Failure::Stop(otp_stop(
                         &e,
                         had_code,
@@ -978,6 +1052,17 @@ fn send_step(
                         true,
                     )));
                 }
+                renewed = true;
+            }
+            Err(e) if e.status().is_none_or(|s| s >= 500) => {
+                let what = match step {
+                    Step::Revoke(id) => format!("the revoke of configuration {id}"),
+                    Step::Create(_) => "the create".to_string(),
+                };
+                return Err(Failure::Unknown {
+                    error: format!("{e}: whether the registry made {what} is not known"),
+                    hint: "`trustpub trust list` shows what the registry holds; the same command again reads it first and does only what is left".into(),
+                });
             }
             Err(e) => {
                 return Err(Failure::Package {
@@ -1057,11 +1142,34 @@ pub fn plan(name: &str, want: &Want, current: &Current, case_settled: bool) -> P
             }
             match configs.first() {
                 None => Plan::Create(wanted.clone()),
-                Some(first) => Plan::Replace {
-                    revoke: configs.iter().map(|c| c.id.clone()).collect(),
-                    wanted: wanted.clone(),
-                    changes: first.differences(wanted),
-                },
+                Some(first) => {
+                    // Replaced for another reason, the repository keeps the
+                    // registry's spelling when only its case differs from
+                    // the checkout's (the clone URL cannot settle it).
+                    let mut wanted = wanted.clone();
+                    let mut kept = None;
+                    if !case_settled {
+                        if let Some(theirs) =
+                            first.publisher.as_ref().and_then(Publisher::repository)
+                        {
+                            let mine = wanted.publisher.repository().unwrap_or_default();
+                            if first.kind == wanted.publisher.kind()
+                                && theirs != mine
+                                && theirs.eq_ignore_ascii_case(mine)
+                            {
+                                kept = Some(format!("repository: kept as the registry spells it ({theirs}; the checkout says {mine}: --repository changes it)"));
+                                wanted.publisher = wanted.publisher.with_repository(theirs);
+                            }
+                        }
+                    }
+                    let mut changes = first.differences(&wanted);
+                    changes.extend(kept);
+                    Plan::Replace {
+                        revoke: configs.iter().map(|c| c.id.clone()).collect(),
+                        wanted,
+                        changes,
+                    }
+                }
             }
         }
     }
@@ -1143,6 +1251,37 @@ mod tests {
                 config: true
             },
             "an undecided package is never changed"
+        );
+    }
+
+    #[test]
+    fn a_replace_keeps_the_registrys_spelling_of_the_repository() {
+        let mut there = have("1", None);
+        there.publisher = Some(Publisher::GitHub {
+            repository: "Acme/W".into(),
+            file: "release.yml".into(),
+            environment: None,
+        });
+        let cur = Current::Configs(vec![there]);
+        let Plan::Replace {
+            wanted, changes, ..
+        } = plan("p", &want(Some("npm")), &cur, false)
+        else {
+            panic!("a replace")
+        };
+        assert_eq!(wanted.publisher.repository(), Some("Acme/W"));
+        assert_eq!(changes[0], "environment: (none) → npm");
+        assert!(
+            changes[1].contains("kept as the registry spells it"),
+            "{changes:?}"
+        );
+        let Plan::Replace { wanted, .. } = plan("p", &want(Some("npm")), &cur, true) else {
+            panic!("a replace")
+        };
+        assert_eq!(
+            wanted.publisher.repository(),
+            Some("acme/w"),
+            "--repository decides"
         );
     }
 

@@ -989,6 +989,40 @@ fn the_web_login_at_a_terminal() {
     snap!("trust_words_terminal_web_login", s.0);
 }
 
+/// A web login whose code the registry refuses: one new code per
+/// challenge, as npm's otplease: the run stops instead of logging in again
+/// and again (a registry that challenges every request would loop).
+#[test]
+fn a_refused_web_login_code_is_not_tried_again() {
+    let w = failing(|t| Options::new(t).codes(&[WEB_OTP]));
+    w.api.offer_web_login(&w.api.url());
+    w.api.serve_web_done(0, "not-the-code");
+    let mut a = vec!["-w", "@acme/a", "--yes"];
+    a.extend(WANTED);
+    let mut p = Pty::start(&w.sb, &pty_args(&w, &a));
+    p.expect("Authenticate your account at:");
+    let (code, shown) = p.finish();
+    assert_eq!(code, 1, "{}", w.sb.redact(&shown));
+    assert_eq!(
+        shown.matches("Authenticate your account at:").count(),
+        1,
+        "one web login: {shown}"
+    );
+    let posts = w
+        .api
+        .mutations()
+        .into_iter()
+        .filter(|r| r.method == "POST")
+        .count();
+    assert_eq!(
+        posts,
+        2,
+        "the first POST, then one with the new code: {:?}",
+        w.api.summary()
+    );
+    assert!(w.api.configs("@acme/a").unwrap().is_empty());
+}
+
 /// A web login that does not give a code: the run stops (what the login
 /// check answered shown), nothing is created.
 #[test]

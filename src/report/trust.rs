@@ -122,7 +122,10 @@ fn item_json(i: &Item, mode: Mode) -> TrustItemJson<'_> {
         _ => (None, None),
     };
     let (wanted, from) = match &i.want {
-        Want::Config { wanted, from } if !list => (Some(wanted_json(wanted)), Some(from.as_str())),
+        Want::Config { wanted, from } if !list => (
+            Some(wanted_json(planned(i).unwrap_or(wanted))),
+            Some(from.as_str()),
+        ),
         _ => (None, None),
     };
     TrustItemJson {
@@ -155,6 +158,15 @@ fn applied_word(a: &Applied) -> &'static str {
         Applied::Failed { .. } => "failed",
         Applied::Unknown { .. } => "unknown",
         Applied::Left => "left",
+    }
+}
+
+/// The configuration the plan creates (a replace may keep the registry's
+/// spelling of the repository), when it creates one.
+fn planned(i: &Item) -> Option<&Wanted> {
+    match &i.plan {
+        Plan::Create(w) | Plan::Replace { wanted: w, .. } => Some(w),
+        _ => None,
     }
 }
 
@@ -241,6 +253,7 @@ fn item_lines(i: &Item, mode: Mode) -> Vec<String> {
     }
     if let Want::Config { wanted, from } = &i.want {
         if !matches!(i.plan, Plan::Cannot { .. }) || matches!(i.current, Current::NotOnRegistry) {
+            let wanted = planned(i).unwrap_or(wanted);
             out.push(format!("    wanted: {wanted}"));
             out.push(format!("    from:   {from}"));
         }

@@ -375,6 +375,15 @@ fn trust_words_cannot() {
             1,
         ),
     );
+    // Replaced for another reason (an environment), the repository keeps
+    // the registry's spelling, and the change says so.
+    s.add(
+        "diff: a replace keeps the registry's spelling",
+        w.shot(
+            &w.trust("diff", &["-w", "@acme/case", "--environment", "npm"]),
+            1,
+        ),
+    );
     snap!("trust_words_cannot", s.0);
 }
 
@@ -444,7 +453,18 @@ fn trust_words_failures() {
             Fault::new("POST", &trust_path("@acme/c"), 503).message("Service Unavailable"),
         );
         s.add(
-            &format!("503 after the DELETE: partly{tag}"),
+            &format!("503 after the DELETE: outcome unknown{tag}"),
+            w.shot(&w.sync(&args(&[])), 1),
+        );
+        assert_eq!(w.api.configs("@acme/c").unwrap(), Vec::<Value>::new());
+
+        // 409 on @acme/c's POST after its DELETE: partly, NO trusted
+        // publisher now.
+        let w = failing(|t| Options::new(t).codes(&[OTP]));
+        w.api
+            .fail_next(Fault::new("POST", &trust_path("@acme/c"), 409).message("Conflict"));
+        s.add(
+            &format!("409 after the DELETE: partly{tag}"),
             w.shot(&w.sync(&args(&[])), 1),
         );
         assert_eq!(w.api.configs("@acme/c").unwrap(), Vec::<Value>::new());

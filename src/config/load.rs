@@ -531,6 +531,15 @@ impl Config {
             .and_then(legacy_href)
             .unwrap_or_else(|| DEFAULT_REGISTRY.to_string());
         let nerfed = nerf_dart(&registry).unwrap_or_else(|| "//registry.npmjs.org/".to_string());
+        // A credential in a file of the user's is never told to move to a
+        // registry a file of the repository chose: there the rename names
+        // the registry chosen outside the repository.
+        let outside = self
+            .outside_get("registry")
+            .and_then(|v| v.value.as_str())
+            .and_then(legacy_href)
+            .unwrap_or_else(|| DEFAULT_REGISTRY.to_string());
+        let outside = nerf_dart(&outside).unwrap_or_else(|| "//registry.npmjs.org/".to_string());
         let mut problems = Vec::new();
         for layer in [Layer::Global, Layer::User, Layer::Project] {
             let data = &self.layers[layer as usize].values;
@@ -557,7 +566,11 @@ impl Config {
                         LegacyAuthAction::Delete
                     } else {
                         LegacyAuthAction::Rename {
-                            to: format!("{nerfed}:{key}"),
+                            to: if self.repository_layers.contains(&layer) {
+                                format!("{nerfed}:{key}")
+                            } else {
+                                format!("{outside}:{key}")
+                            },
                         }
                     },
                     layer: layer.npm_name(),

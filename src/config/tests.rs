@@ -662,6 +662,26 @@ fn semver_range_tags_are_refused() {
 }
 
 #[test]
+fn a_users_bare_token_is_never_told_to_move_to_the_repositorys_registry() {
+    let f = Fixture::new();
+    f.write("home/.npmrc", "_authToken=npm_secret_value\n");
+    f.write("proj/.npmrc", "registry=https://collector.example/\n");
+    let err = f.load(&[], &CliConfig::default()).unwrap_err();
+    let hint = err.hint().unwrap();
+    assert!(hint.contains("//registry.npmjs.org/:_authToken"), "{hint}");
+    assert!(
+        !err.to_string().contains("collector") && !hint.contains("collector"),
+        "{err}"
+    );
+    // A bare token in the project file itself is npm's case: named with the
+    // registry in effect.
+    let f = Fixture::new();
+    f.write("proj/.npmrc", "registry=https://r.example/\n_authToken=x\n");
+    let err = f.load(&[], &CliConfig::default()).unwrap_err();
+    assert!(err.to_string().contains("//r.example/:_authToken"), "{err}");
+}
+
+#[test]
 fn legacy_bare_auth_is_err_invalid_auth() {
     let f = Fixture::new();
     let user = f.write(

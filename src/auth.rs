@@ -245,15 +245,17 @@ pub fn decide_provenance(
     trusted: Option<&Success>,
     auth: Option<&Auth>,
 ) -> ProvenanceDecision {
-    trust::decide_provenance(
-        r.config,
-        trusted,
-        r.env,
-        &r.target.client,
-        &r.target.registry.url,
-        &r.target.escaped,
-        auth,
-    )
+    let visibility = || {
+        crate::oidc::package_visibility(
+            &r.target.client,
+            &r.target.registry.url,
+            &r.target.escaped,
+            auth,
+            &r.config.auth_type(),
+            if r.stage { "stage" } else { "publish" },
+        )
+    };
+    trust::decide_provenance(r.config, trusted, r.env, &visibility)
 }
 
 /// The `Authorization` an exchanged publish token makes.

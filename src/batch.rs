@@ -590,7 +590,8 @@ fn checked(
         )),
         Err(e) => {
             let why = match e {
-                PreflightError::TrustDowngrade { .. } => NotReady::TrustDowngrade,
+                PreflightError::TrustDowngrade { .. }
+                | PreflightError::TrustHistoryUnknown { .. } => NotReady::TrustDowngrade,
                 _ => NotReady::Preflight,
             };
             Err((why, Problem::from_error(&publish_error(e))))

@@ -258,6 +258,12 @@ pub enum PreflightError {
         how: &'static str,
         now: String,
     },
+    #[error("{name}'s earlier versions could not be read ({reason}), so whether this publish, {now}, is a trust downgrade cannot be checked")]
+    TrustHistoryUnknown {
+        name: String,
+        reason: String,
+        now: String,
+    },
     #[error("provenance cannot be made: {0}")]
     ProvenanceBlocked(Blocked),
     #[error(transparent)]
@@ -273,7 +279,8 @@ impl PreflightError {
         match self {
             PreflightError::DryRunUnchecked { .. }
             | PreflightError::Published(_)
-            | PreflightError::TrustDowngrade { .. } => 1,
+            | PreflightError::TrustDowngrade { .. }
+            | PreflightError::TrustHistoryUnknown { .. } => 1,
             PreflightError::Sign(e) => e.exit_code(),
             PreflightError::LatestDowngrade { .. }
             | PreflightError::ProvenanceBlocked(_)
@@ -290,6 +297,7 @@ impl PreflightError {
             PreflightError::TrustDowngrade { how, .. } => format!(
                 "publish from the CI job that published it {how} (fix what made trusted publishing or provenance fail: see above), or pass --allow-trust-downgrade if this is deliberate: installers that refuse trust downgrades (pnpm's trustPolicy: no-downgrade) will refuse this version"
             ),
+            PreflightError::TrustHistoryUnknown { .. } => "run again when the registry answers (a publish that would go out through trusted publishing with provenance needs no check), or pass --allow-trust-downgrade to publish without it".into(),
             PreflightError::ProvenanceBlocked(b) => b.fix.clone(),
             PreflightError::ProvenanceFile(_) => "make the bundle for this exact tarball (the subject is the package's purl and the tarball's sha512), or drop --provenance-file".into(),
             PreflightError::Statement(_) => "make provenance on GitHub Actions or GitLab CI, or publish without it (--no-provenance)".into(),
@@ -750,6 +758,7 @@ pub(crate) fn preflight(
     }
     let observer = Report(printer);
     let plan = plan_provenance(&ProvenanceInputs {
+        command: p.command,
         config: &p.config,
         env,
         printer,
@@ -839,14 +848,28 @@ fn trust_downgrade(
             now,
         })
     };
-    if let (Some(v), None) = (&history.trusted_publishing, &a.trusted) {
-        return downgrade(v, "through trusted publishing", format!("with {}", a.line));
-    }
     let attaches = match plan {
         Plan::Sign { .. } => true,
         Plan::Made(m) => m.bundle.is_some() || m.statement.is_some(),
     };
-    if let (Some(v), false) = (&history.provenance, attaches) {
+    if let Some(reason) = &history.unread {
+        if a.trusted.is_none() || !attaches {
+            return Err(PreflightError::TrustHistoryUnknown {
+                name: p.package.name.clone(),
+                reason: reason.clone(),
+                now: if a.trusted.is_none() {
+                    format!("with {}", a.line)
+                } else {
+                    "without provenance".into()
+                },
+            });
+        }
+    }
+    let (trusted, provenance) = history.for_version(&p.package.version);
+    if let (Some(v), None) = (trusted, &a.trusted) {
+        return downgrade(v, "through trusted publishing", format!("with {}", a.line));
+    }
+    if let (Some(v), false) = (provenance, attaches) {
         return downgrade(v, "with provenance", "without provenance".into());
     }
     Ok(())
@@ -880,7 +903,23 @@ fn version_checks(
             reason: e.describe(&p.target.package_url),
         })?
     } else {
-        fetch_packument(p, a, printer)
+        let url = &p.target.package_url;
+        read_packument_as(
+            &p.target.client,
+            url,
+            a.auth.as_ref(),
+            &p.spec(),
+            Some(&config.auth_type()),
+            p.command,
+        )
+        .unwrap_or_else(|e| {
+            printer.warn(
+                "publish",
+                &format!("{}; skipping the version checks", e.describe(url)),
+            );
+            history.unread = Some(e.describe(url));
+            None
+        })
     };
     if let Some(k) = &packument {
         *history = k.trust_history();
@@ -1189,6 +1228,8 @@ struct ProvenanceInputs<'a> {
     registry: &'a str,
     escaped: &'a str,
     auth: Option<&'a Auth>,
+    /// `npm-command`: `publish`, or `stage` for `--stage`.
+    command: &'static str,
     dry_run: bool,
     json: bool,
 }
@@ -1298,6 +1339,7 @@ fn plan_provenance(i: &ProvenanceInputs<'_>) -> Result<Plan, PreflightError> {
                 i.escaped,
                 i.auth,
                 &i.config.auth_type(),
+                i.command,
             )
         },
     ) {

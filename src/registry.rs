@@ -206,12 +206,14 @@ impl PackumentVersion {
             .filter(|u| !u.is_empty())
     }
 
-    /// Carries provenance (`dist.attestations`).
+    /// Carries provenance (`dist.attestations.provenance`, what pnpm's
+    /// trust check reads).
     pub fn has_attestations(&self) -> bool {
         self.dist
             .as_ref()
             .and_then(|d| d.attestations.as_ref())
-            .is_some_and(|a| a.is_object())
+            .and_then(|a| a.get("provenance"))
+            .is_some_and(serde_json::Value::is_object)
     }
 }
 
@@ -223,7 +225,30 @@ impl PackumentVersion {
 pub struct TrustHistory {
     pub trusted_publishing: Option<String>,
     pub provenance: Option<String>,
+    /// The same, among stable versions only: what a stable version is held
+    /// to (pnpm's trust check leaves prereleases out for a stable version).
+    pub stable_trusted_publishing: Option<String>,
+    pub stable_provenance: Option<String>,
     pub latest: Option<LatestProvenance>,
+    /// The packument could not be read (why): the history is not known.
+    pub unread: Option<String>,
+}
+
+impl TrustHistory {
+    /// The history `version` is held to: every earlier trusted or
+    /// provenance version for a prerelease, stable ones for a stable one.
+    pub fn for_version(&self, version: &str) -> (Option<&String>, Option<&String>) {
+        let prerelease =
+            crate::semver::Version::parse(version, true).is_some_and(|v| !v.prerelease.is_empty());
+        if prerelease {
+            (self.trusted_publishing.as_ref(), self.provenance.as_ref())
+        } else {
+            (
+                self.stable_trusted_publishing.as_ref(),
+                self.stable_provenance.as_ref(),
+            )
+        }
+    }
 }
 
 /// The latest version (the `latest` dist-tag's, else the highest) when it
@@ -253,10 +278,18 @@ impl Packument {
             }
         };
         for (v, doc) in self.versions.iter().flatten() {
+            let stable =
+                crate::semver::Version::parse(v, true).is_some_and(|p| p.prerelease.is_empty());
             if doc.by_trusted_publisher() {
                 highest(&mut h.trusted_publishing, v);
+                if stable {
+                    highest(&mut h.stable_trusted_publishing, v);
+                }
             }
             if doc.has_attestations() {
+                if stable {
+                    highest(&mut h.stable_provenance, v);
+                }
                 highest(&mut h.provenance, v);
             }
         }

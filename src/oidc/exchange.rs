@@ -365,6 +365,7 @@ pub fn package_visibility(
     escaped_name: &str,
     auth: Option<&Auth>,
     auth_type: &str,
+    command: &str,
 ) -> Result<bool, String> {
     let url = format!(
         "{}/-/package/{escaped_name}/visibility",
@@ -376,7 +377,8 @@ pub fn package_visibility(
         headers: vec![
             ("accept", "application/json".into()),
             ("npm-auth-type", auth_type.to_string()),
-            ("npm-command", "publish".into()),
+            // npm-registry-fetch names the command: `stage` for `npm stage publish`.
+            ("npm-command", command.to_string()),
         ],
         body: None,
         auth,

@@ -2,8 +2,6 @@
 
 use crate::ci::Provider;
 use crate::env::Env;
-use crate::oidc::{self};
-use crate::registry::Client;
 
 use super::Success;
 
@@ -84,15 +82,15 @@ pub fn decide_provenance(
     config: &crate::config::Config,
     trusted: Option<&Success>,
     env: &Env,
-    client: &Client,
-    registry: &str,
-    escaped: &str,
-    auth: Option<&crate::registry::Auth>,
+    visibility: &dyn Fn() -> Result<bool, String>,
 ) -> ProvenanceDecision {
     let configured = (!config.is_default("provenance")).then(|| config.provenance());
-    provenance_decision(configured, trusted.map(|s| (s, s.provider)), env, || {
-        oidc::package_visibility(client, registry, escaped, auth, &config.auth_type())
-    })
+    provenance_decision(
+        configured,
+        trusted.map(|s| (s, s.provider)),
+        env,
+        visibility,
+    )
 }
 
 #[cfg(test)]

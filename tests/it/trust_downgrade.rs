@@ -127,6 +127,89 @@ fn a_token_publish_after_trusted_publishing_is_refused_unless_allowed() {
     snap!("trust_downgrade", shots.0);
 }
 
+/// A packument that cannot be read leaves the history unknown: a token
+/// publish is refused (it might be a downgrade) unless allowed; a history
+/// of prereleases only does not hold a stable version (pnpm's trust check
+/// leaves prereleases out for a stable version); an empty `attestations`
+/// object is no provenance.
+#[test]
+fn an_unreadable_history_is_no_pass_and_prereleases_do_not_bind_a_stable_version() {
+    let sb = Sandbox::new();
+    let reg = fake(&sb);
+    let name = "trustpub-downgrade-edges";
+    let token = ["--trusted-publishing", "never"];
+
+    let pkg = simple(&sb, "pkg", name, "1.0.1");
+    reg.script_gets([Some(Reply::status(500, "{\"error\":\"down\"}"))]);
+    let before = reg.puts().len();
+    let run = publish_cmd(&sb, &reg.url(), &pkg, &token).run();
+    assert_eq!(run.code(), Some(1), "{}", run.describe);
+    assert!(
+        run.stderr().contains("could not be read")
+            && run.stderr().contains("--allow-trust-downgrade"),
+        "{}",
+        run.describe
+    );
+    assert_eq!(reg.puts().len(), before, "nothing uploaded");
+    reg.script_gets([Some(Reply::status(500, "{\"error\":\"down\"}"))]);
+    let run = publish_cmd(
+        &sb,
+        &reg.url(),
+        &pkg,
+        &[&token[..], &["--allow-trust-downgrade"]].concat(),
+    )
+    .run();
+    assert_eq!(run.code(), Some(0), "{}", run.describe);
+    assert_eq!(reg.puts().len(), before + 1, "allowed: uploaded");
+
+    // 2.0.0-beta.1 went out through trusted publishing; 1.0.2 is stable.
+    let pre = packument_at(name, "2.0.0-beta.1", true, true);
+    reg.script_gets([Some(Reply::status(200, "").body(&pre))]);
+    let stable = simple(&sb, "stable", name, "1.0.2");
+    let run = publish_cmd(
+        &sb,
+        &reg.url(),
+        &stable,
+        &[&token[..], &["--dry-run"]].concat(),
+    )
+    .run();
+    assert_eq!(
+        run.code(),
+        Some(0),
+        "a stable version is not held to prereleases: {}",
+        run.describe
+    );
+    // A prerelease is.
+    reg.script_gets([Some(Reply::status(200, "").body(&pre))]);
+    let beta = simple(&sb, "beta", name, "2.0.0-beta.2");
+    let run = publish_cmd(
+        &sb,
+        &reg.url(),
+        &beta,
+        &[&token[..], &["--dry-run", "--tag", "next"]].concat(),
+    )
+    .run();
+    assert_eq!(run.code(), Some(1), "{}", run.describe);
+    assert!(
+        run.stderr().contains("a trust downgrade"),
+        "{}",
+        run.describe
+    );
+
+    // `"attestations": {}` is no provenance.
+    let mut empty: Value = serde_json::from_str(&packument(name, false, false)).unwrap();
+    empty["versions"]["1.0.0"]["dist"]["attestations"] = json!({});
+    reg.script_gets([Some(Reply::status(200, "").body(&empty.to_string()))]);
+    let run = publish_cmd(
+        &sb,
+        &reg.url(),
+        &pkg,
+        &[&token[..], &["--dry-run"]].concat(),
+    )
+    .run();
+    assert_eq!(run.code(), Some(0), "{}", run.describe);
+}
+
 #[test]
 fn doctor_reports_the_trust_history() {
     let sb = Sandbox::new();

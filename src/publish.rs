@@ -258,6 +258,8 @@ pub enum PreflightError {
         how: &'static str,
         now: String,
     },
+    #[error("{name} is not on {registry} yet, and a staged publish needs an existing package")]
+    StageNeedsPackage { name: String, registry: String },
     #[error("{name}'s earlier versions could not be read ({reason}), so whether this publish, {now}, is a trust downgrade cannot be checked")]
     TrustHistoryUnknown {
         name: String,
@@ -280,7 +282,8 @@ impl PreflightError {
             PreflightError::DryRunUnchecked { .. }
             | PreflightError::Published(_)
             | PreflightError::TrustDowngrade { .. }
-            | PreflightError::TrustHistoryUnknown { .. } => 1,
+            | PreflightError::TrustHistoryUnknown { .. }
+            | PreflightError::StageNeedsPackage { .. } => 1,
             PreflightError::Sign(e) => e.exit_code(),
             PreflightError::LatestDowngrade { .. }
             | PreflightError::ProvenanceBlocked(_)
@@ -297,6 +300,7 @@ impl PreflightError {
             PreflightError::TrustDowngrade { how, .. } => format!(
                 "publish from the CI job that published it {how} (fix what made trusted publishing or provenance fail: see above), or pass --allow-trust-downgrade if this is deliberate: installers that refuse trust downgrades (pnpm's trustPolicy: no-downgrade) will refuse this version"
             ),
+            PreflightError::StageNeedsPackage { .. } => "publish its first version with a token (npm's documentation: `npm stage` works on existing packages), then stage the versions after it".into(),
             PreflightError::TrustHistoryUnknown { .. } => "run again when the registry answers (a publish that would go out through trusted publishing with provenance needs no check), or pass --allow-trust-downgrade to publish without it".into(),
             PreflightError::ProvenanceBlocked(b) => b.fix.clone(),
             PreflightError::ProvenanceFile(_) => "make the bundle for this exact tarball (the subject is the package's purl and the tarball's sha512), or drop --provenance-file".into(),
@@ -923,6 +927,13 @@ fn version_checks(
     };
     if let Some(k) = &packument {
         *history = k.trust_history();
+    }
+    // npm 11.19.1's documentation: `npm stage` needs an existing package.
+    if p.command == "stage" && !p.offline && packument.is_none() && history.unread.is_none() {
+        return Err(PreflightError::StageNeedsPackage {
+            name: p.package.name.clone(),
+            registry: registry.to_string(),
+        });
     }
     if config.force() {
         return Ok(None);

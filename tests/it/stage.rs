@@ -45,12 +45,33 @@ fn stage(sb: &Sandbox, registry: &str, target: &Path, extra: &[&str]) -> Run {
         .run()
 }
 
+/// A package the registry does not have cannot be staged (npm 11.19.1's
+/// documentation: `npm stage` needs an existing package): refused before
+/// any POST, with what to do.
+#[test]
+fn a_new_package_is_not_staged() {
+    let sb = Sandbox::new();
+    let reg = RecordingRegistry::start();
+    let registry = reg.url();
+    sb.login(&registry);
+    let pkg = sb.fixture("manifest-fixes");
+    let run = stage(&sb, &registry, &pkg, &[]);
+    assert_eq!(run.code(), Some(1), "{}", run.describe);
+    assert!(
+        run.stderr()
+            .contains("a staged publish needs an existing package"),
+        "{}",
+        run.describe
+    );
+    assert!(reg.stages().is_empty(), "no stage POST");
+}
+
 /// The same POST as npm's, the same document, the stage id reported.
 #[test]
 fn stage_request_matches_npm() {
     support::require_npm();
     let sb = Sandbox::new();
-    let reg = RecordingRegistry::start();
+    let reg = RecordingRegistry::start().with_existing_packages();
     let registry = reg.url();
     sb.login(&registry);
     let pkg = sb.fixture("manifest-fixes");
@@ -160,7 +181,7 @@ fn stage_request_matches_npm() {
 #[test]
 fn stage_is_never_retried() {
     let sb = Sandbox::new();
-    let reg = RecordingRegistry::start();
+    let reg = RecordingRegistry::start().with_existing_packages();
     sb.login(&reg.url());
     let pkg = sb.package(
         "pkg",
@@ -189,7 +210,7 @@ fn stage_is_never_retried() {
 #[test]
 fn stage_words() {
     let sb = Sandbox::new();
-    let reg = RecordingRegistry::start();
+    let reg = RecordingRegistry::start().with_existing_packages();
     sb.login(&reg.url());
     let pkg = sb.package(
         "pkg",
@@ -342,7 +363,7 @@ fn trusted_publisher_actions() {
 #[test]
 fn workspaces_are_staged_in_order() {
     let sb = Sandbox::new();
-    let reg = RecordingRegistry::start();
+    let reg = RecordingRegistry::start().with_existing_packages();
     sb.login(&reg.url());
     let root = sb.package(
         "ws",

@@ -25,6 +25,9 @@ const MAX_REQUESTS_PER_CONNECTION: usize = 64;
 pub struct RecordingRegistry {
     requests: Arc<Mutex<Vec<Request>>>,
     stage_status: Arc<AtomicU16>,
+    /// Packument GETs answer a packument with version 0.0.1 (every package
+    /// exists), instead of 404.
+    existing: Arc<std::sync::atomic::AtomicBool>,
     server: Server,
 }
 
@@ -37,9 +40,11 @@ impl RecordingRegistry {
     pub fn start() -> RecordingRegistry {
         let requests: Arc<Mutex<Vec<Request>>> = Arc::new(Mutex::new(Vec::new()));
         let stage_status = Arc::new(AtomicU16::new(201));
+        let existing = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let server = {
             let requests = Arc::clone(&requests);
             let stage_status = Arc::clone(&stage_status);
+            let existing = Arc::clone(&existing);
             Server::start(MAX_CONNECTIONS, LIFETIME, move |stream, stop| {
                 let _ = serve_connection(stream, stop, MAX_REQUESTS_PER_CONNECTION, |req, w| {
                     let mut all = requests.lock().unwrap();
@@ -54,6 +59,25 @@ impl RecordingRegistry {
                             ),
                             s => (s, b"{\"error\":\"stage refused\"}".to_vec()),
                         }
+                    } else if req.method == "GET"
+                        && !req.url.starts_with("/-/")
+                        && existing.load(Ordering::SeqCst)
+                    {
+                        let name = req
+                            .url
+                            .trim_start_matches('/')
+                            .split('?')
+                            .next()
+                            .unwrap_or_default()
+                            .replace("%2f", "/")
+                            .replace("%2F", "/");
+                        let doc = serde_json::json!({
+                            "name": name,
+                            "dist-tags": {"latest": "0.0.1"},
+                            "versions": {"0.0.1": {"name": name, "version": "0.0.1",
+                                "dist": {"integrity": "sha512-AAAA", "shasum": "00", "tarball": "http://127.0.0.1:1/x.tgz"}}}
+                        });
+                        (200, doc.to_string().into_bytes())
                     } else {
                         (404, b"{\"error\":\"Not found\"}".to_vec())
                     };
@@ -67,8 +91,16 @@ impl RecordingRegistry {
         RecordingRegistry {
             requests,
             stage_status,
+            existing,
             server,
         }
+    }
+
+    /// From now on every package exists (its packument has version 0.0.1):
+    /// what staging needs.
+    pub fn with_existing_packages(self) -> RecordingRegistry {
+        self.existing.store(true, Ordering::SeqCst);
+        self
     }
 
     /// Staged publishes are answered with `status` (and no stage id) from

@@ -592,6 +592,7 @@ fn checked(
             let why = match e {
                 PreflightError::TrustDowngrade { .. }
                 | PreflightError::TrustHistoryUnknown { .. } => NotReady::TrustDowngrade,
+                PreflightError::StageNeedsPackage { .. } => NotReady::NewPackage,
                 _ => NotReady::Preflight,
             };
             Err((why, Problem::from_error(&publish_error(e))))

@@ -823,6 +823,34 @@ fn identity_drift(
     }
 }
 
+/// The rule of [`trust_downgrade`] from what it reads: `trusted`, this
+/// publish authenticates through trusted publishing (else it goes out
+/// `now_without_trusted`, "with a token"…); `attaches`, it attaches
+/// provenance. `doctor` asks it with the same inputs it decides in the job.
+pub(crate) fn downgrade_rule(
+    history: &registry::TrustHistory,
+    name: &str,
+    trusted: bool,
+    now_without_trusted: &str,
+    attaches: bool,
+) -> Result<(), PreflightError> {
+    let downgrade = |earlier: &String, how: &'static str, now: String| {
+        Err(PreflightError::TrustDowngrade {
+            name: name.to_string(),
+            earlier: earlier.clone(),
+            how,
+            now,
+        })
+    };
+    if let (Some(v), false) = (&history.trusted_publishing, trusted) {
+        return downgrade(v, "through trusted publishing", now_without_trusted.into());
+    }
+    if let (Some(v), false) = (&history.provenance, attaches) {
+        return downgrade(v, "with provenance", "without provenance".into());
+    }
+    Ok(())
+}
+
 /// No silent trust downgrade: when earlier versions went out through
 /// trusted publishing, or with provenance, this one must too.
 fn trust_downgrade(
@@ -1229,6 +1257,14 @@ fn wanted_provenance(c: &Config, would_sign: bool) -> Want {
         None
     };
     Want::decide(configured, c.provenance_file(), would_sign)
+}
+
+/// Whether this publish would set out to attach provenance (the first
+/// step of [`plan_provenance`]: [`wanted_provenance`] is not `Off`).
+/// `false`: it goes out without, which [`trust_downgrade`] refuses after
+/// versions with provenance; `doctor` asks it for its trust-history check.
+pub(crate) fn wants_provenance(c: &Config, would_sign: bool) -> bool {
+    !matches!(wanted_provenance(c, would_sign), Want::Off)
 }
 
 /// Provenance as npm makes it: `--provenance-file` is checked and attached;

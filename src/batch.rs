@@ -235,6 +235,8 @@ pub struct BatchReport {
     pub root: PathBuf,
     pub manager: &'static str,
     pub dry_run: bool,
+    /// `--stage`: uploads are staged (the summary says how to approve).
+    pub stage: bool,
     /// In publish order (dependencies first), private packages last.
     pub rows: Vec<Row>,
     /// `--changesets`: the git tags created.
@@ -410,6 +412,7 @@ pub fn publish_workspaces(
         root: ws.root.clone(),
         manager: ws.manager.as_str(),
         dry_run,
+        stage: opts.publish.stage,
         rows: slots.into_iter().map(|s| s.row).collect(),
         tags: Vec::new(),
         tag_failures: Vec::new(),

@@ -246,7 +246,16 @@ pub fn doctor(
     let (package_check, new_package, history) =
         packument_check(&target, auth.as_ref(), &m, provider.is_some());
     report.checks.push(package_check);
-    if let Some(c) = trust_history_check(&history, provider.is_some() && auth.is_none()) {
+    let job = provider.map(|_| {
+        let decision = report.provenance.as_ref();
+        let would_sign = decision.is_some_and(|d| d.would_sign);
+        Job {
+            trusted: auth.is_some(),
+            attaches: publish::wants_provenance(&config, would_sign),
+            provenance_reason: decision.map(|d| d.reason.clone()),
+        }
+    });
+    if let Some(c) = trust_history_check(&history, &m.name, &m.version, job) {
         report.checks.push(c);
     }
     if let Some(latest) = history.latest.as_ref().filter(|_| !seen.drift_named) {
@@ -666,13 +675,26 @@ fn packument_check(
     (check, new_package, history)
 }
 
+/// What this CI job's publish would be, as `publish` decides it: whether
+/// it authenticates through trusted publishing, whether it attaches
+/// provenance ([`publish::wants_provenance`] on npm's decision), and why
+/// not.
+struct Job {
+    trusted: bool,
+    attaches: bool,
+    provenance_reason: Option<String>,
+}
+
 /// What the published versions promise: a publish with a token, or without
 /// provenance, after versions that went out through trusted publishing or
-/// with provenance is refused (a trust downgrade). In CI, when trusted
-/// publishing just failed, that is where the publish would stop.
+/// with provenance is refused (a trust downgrade). In CI (`job`), the
+/// check asks the rule `publish` applies ([`publish::downgrade_rule`]) and
+/// fails where the publish would stop.
 fn trust_history_check(
     history: &crate::registry::TrustHistory,
-    trusted_failed_in_ci: bool,
+    name: &str,
+    version: &str,
+    job: Option<Job>,
 ) -> Option<Check> {
     let mut how = Vec::new();
     if let Some(v) = &history.trusted_publishing {
@@ -684,16 +706,45 @@ fn trust_history_check(
     if how.is_empty() {
         return None;
     }
-    let downgrade = trusted_failed_in_ci && history.trusted_publishing.is_some();
+    let how = how.join(" and ");
+    let refused = job.and_then(|j| {
+        publish::downgrade_rule(
+            history,
+            name,
+            version,
+            j.trusted,
+            "without it (trusted publishing failed in this job)",
+            j.attaches,
+        )
+        .err()
+        .map(|e| (e, j))
+    });
+    let Some((e, j)) = refused else {
+        return Some(check(
+            "trust history",
+            Status::Info,
+            format!(
+                "earlier versions went out {how}: a publish with a token or without provenance is refused as a trust downgrade"
+            ),
+        ));
+    };
+    let cause = if !j.trusted {
+        "fix trusted publishing (see above)".to_string()
+    } else {
+        match &j.provenance_reason {
+            Some(r) => format!("make this publish carry provenance (npm would not sign it: {r})"),
+            None => "make this publish carry provenance".to_string(),
+        }
+    };
     Some(Check {
         name: "trust history".into(),
-        status: if downgrade { Status::Fail } else { Status::Info },
+        status: Status::Fail,
         message: format!(
-            "earlier versions went out {}: a publish with a token or without provenance is refused as a trust downgrade{}",
-            how.join(" and "),
-            if downgrade { ", and trusted publishing failed in this job" } else { "" }
+            "`trustpub publish` in this job would stop before uploading: {e}"
         ),
-        fix: downgrade.then(|| "fix trusted publishing (see above), or publish with --allow-trust-downgrade if the downgrade is deliberate".into()),
+        fix: Some(format!(
+            "{cause}; `trustpub publish` goes ahead only with --allow-trust-downgrade, if the downgrade is deliberate"
+        )),
     })
 }
 

@@ -836,47 +836,70 @@ fn identity_drift(
     }
 }
 
+/// The rule of [`trust_downgrade`] from what it reads: `trusted`, this
+/// publish authenticates through trusted publishing (else it goes out
+/// `now_without_trusted`, "with a token"…); `attaches`, it attaches
+/// provenance. `doctor` asks it with the same inputs it decides in the job.
+pub(crate) fn downgrade_rule(
+    history: &registry::TrustHistory,
+    name: &str,
+    version: &str,
+    trusted: bool,
+    now_without_trusted: &str,
+    attaches: bool,
+) -> Result<(), PreflightError> {
+    let downgrade = |earlier: &String, how: &'static str, now: String| {
+        Err(PreflightError::TrustDowngrade {
+            name: name.to_string(),
+            earlier: earlier.clone(),
+            how,
+            now,
+        })
+    };
+    if let Some(reason) = &history.unread {
+        if !trusted || !attaches {
+            return Err(PreflightError::TrustHistoryUnknown {
+                name: name.to_string(),
+                reason: reason.clone(),
+                now: if trusted {
+                    "without provenance".into()
+                } else {
+                    now_without_trusted.to_string()
+                },
+            });
+        }
+    }
+    let (earlier_trusted, earlier_provenance) = history.for_version(version);
+    if let (Some(v), false) = (earlier_trusted, trusted) {
+        return downgrade(v, "through trusted publishing", now_without_trusted.into());
+    }
+    if let (Some(v), false) = (earlier_provenance, attaches) {
+        return downgrade(v, "with provenance", "without provenance".into());
+    }
+    Ok(())
+}
+
 /// No silent trust downgrade: when earlier versions went out through
-/// trusted publishing, or with provenance, this one must too.
+/// trusted publishing, or with provenance, this one must too
+/// ([`downgrade_rule`], which `doctor` asks too).
 fn trust_downgrade(
     history: &registry::TrustHistory,
     p: &Prepared,
     a: &Authenticated,
     plan: &Plan,
 ) -> Result<(), PreflightError> {
-    let downgrade = |earlier: &String, how: &'static str, now: String| {
-        Err(PreflightError::TrustDowngrade {
-            name: p.package.name.clone(),
-            earlier: earlier.clone(),
-            how,
-            now,
-        })
-    };
     let attaches = match plan {
         Plan::Sign { .. } => true,
         Plan::Made(m) => m.bundle.is_some() || m.statement.is_some(),
     };
-    if let Some(reason) = &history.unread {
-        if a.trusted.is_none() || !attaches {
-            return Err(PreflightError::TrustHistoryUnknown {
-                name: p.package.name.clone(),
-                reason: reason.clone(),
-                now: if a.trusted.is_none() {
-                    format!("with {}", a.line)
-                } else {
-                    "without provenance".into()
-                },
-            });
-        }
-    }
-    let (trusted, provenance) = history.for_version(&p.package.version);
-    if let (Some(v), None) = (trusted, &a.trusted) {
-        return downgrade(v, "through trusted publishing", format!("with {}", a.line));
-    }
-    if let (Some(v), false) = (provenance, attaches) {
-        return downgrade(v, "with provenance", "without provenance".into());
-    }
-    Ok(())
+    downgrade_rule(
+        history,
+        &p.package.name,
+        &p.package.version,
+        a.trusted.is_some(),
+        &format!("with {}", a.line),
+        attaches,
+    )
 }
 
 /// The registry's view of the package: is this version new, and would the
@@ -1281,6 +1304,14 @@ fn wanted_provenance(c: &Config, would_sign: bool) -> Want {
         None
     };
     Want::decide(configured, c.provenance_file(), would_sign)
+}
+
+/// Whether this publish would set out to attach provenance (the first
+/// step of [`plan_provenance`]: [`wanted_provenance`] is not `Off`).
+/// `false`: it goes out without, which [`trust_downgrade`] refuses after
+/// versions with provenance; `doctor` asks it for its trust-history check.
+pub(crate) fn wants_provenance(c: &Config, would_sign: bool) -> bool {
+    !matches!(wanted_provenance(c, would_sign), Want::Off)
 }
 
 /// Provenance as npm makes it: `--provenance-file` is checked and attached;

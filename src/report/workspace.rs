@@ -335,6 +335,9 @@ fn summary_line(r: &BatchReport) -> String {
             count(&|s| *s == State::DryRun)
         );
     }
+    if failed > 0 && r.stage {
+        return failed_stage_line(r);
+    }
     if failed > 0 {
         return format!(
             "an upload failed. On the registry now: {}. Not on the registry: {}. Re-run to publish what is missing (versions already there are skipped).",
@@ -346,30 +349,90 @@ fn summary_line(r: &BatchReport) -> String {
         );
     }
     if staged > 0 {
-        // Each with its registry: `npm stage approve` without --registry
-        // asks the default one.
-        let approvals: Vec<String> = r
-            .rows
-            .iter()
-            .filter_map(|row| {
-                let id = row.state.staged()?;
-                let registry = row
-                    .registry
-                    .as_deref()
-                    .unwrap_or("https://registry.npmjs.org/");
-                let how = crate::report::approve_command(registry, id);
-                Some(match id {
-                    Some(_) => format!("{}: `{how}`", spec(row)),
-                    None => format!("{}: {how}", spec(row)),
-                })
-            })
-            .collect();
         return format!(
             "staged {staged} package(s), not on the registry until approved (dependencies first: {}), {already} already published, {private} private skipped",
-            approvals.join("; ")
+            approvals(r).join("; ")
         );
     }
     format!(
         "published {published} package(s), {already} already published, {private} private skipped"
     )
+}
+
+/// The registry a row went (or was going) to.
+fn registry_of(row: &Row) -> &str {
+    row.registry
+        .as_deref()
+        .unwrap_or("https://registry.npmjs.org/")
+}
+
+/// Each staged row with its approve command, each with its registry:
+/// `npm stage approve` without --registry asks the default one.
+fn approvals(r: &BatchReport) -> Vec<String> {
+    r.rows
+        .iter()
+        .filter_map(|row| {
+            let id = row.state.staged()?;
+            let how = crate::report::approve_command(registry_of(row), id);
+            Some(match id {
+                Some(_) => format!("{}: `{how}`", spec(row)),
+                None => format!("{}: {how}", spec(row)),
+            })
+        })
+        .collect()
+}
+
+/// A `--stage` run in which a stage request failed: what was staged (with
+/// the approve commands), what failed and what was not sent. A re-run does
+/// not see staged versions (the packument does not list them) and would
+/// stage them again, and a failed stage request may have been stored: so
+/// `npm stage list` first, not "re-run".
+fn failed_stage_line(r: &BatchReport) -> String {
+    let names = |state: State| {
+        r.rows
+            .iter()
+            .filter(|row| row.state == state)
+            .map(spec)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let staged = approvals(r);
+    let mut text = format!(
+        "a stage request failed. Staged, not on the registry until approved: {}.",
+        match staged.len() {
+            0 => "nothing".to_string(),
+            1 => staged.join(""),
+            _ => format!("{} (approve dependencies first)", staged.join("; ")),
+        }
+    );
+    text.push_str(&format!(
+        " Failed: {} (see the error above).",
+        names(State::Failed)
+    ));
+    let not_sent = names(State::NotUploaded);
+    if !not_sent.is_empty() {
+        text.push_str(&format!(" Not sent: {not_sent}."));
+    }
+    let lists: Vec<String> = r
+        .rows
+        .iter()
+        .filter(|row| row.state == State::Failed)
+        .map(|row| {
+            let registry = registry_of(row);
+            format!(
+                "`npm stage list {}{}`",
+                row.name,
+                if crate::trust::is_npmjs(registry) {
+                    String::new()
+                } else {
+                    format!(" --registry {registry}")
+                }
+            )
+        })
+        .collect();
+    text.push_str(&format!(
+        " Before re-running, check {} (the failed request may have been stored) and approve or reject what is staged: a re-run stages again every version not on the registry, staged ones included.",
+        lists.join(", ")
+    ));
+    text
 }

@@ -427,3 +427,86 @@ fn workspaces_are_staged_in_order() {
     assert_eq!(reg.stages().len(), 4, "{}", again.describe);
     snap!("stage_workspaces", render(&Redact::new(&sb), &again, None));
 }
+
+/// `--workspaces --stage` failing part-way (issue #14 follow-up, item 2):
+/// stage-ws-z and stage-ws-b are staged, stage-ws-a's stage POST answers
+/// 502, stage-ws-c (which depends on a) is not sent. The summary keeps the
+/// approve commands (with `--registry`: not registry.npmjs.org), says to
+/// check `npm stage list` for a before re-running (a re-run stages z and b
+/// again: staged versions are not in the packument), and never says
+/// "Re-run to publish what is missing" nor that a is "not on the registry".
+#[test]
+fn a_failed_stage_in_a_workspace_keeps_the_approve_commands() {
+    let sb = Sandbox::new();
+    let reg = RecordingRegistry::start().with_existing_packages();
+    sb.login(&reg.url());
+    let root = sb.package(
+        "ws",
+        &json!({"name": "stage-root", "private": true, "workspaces": ["packages/*"]}),
+        &[],
+    );
+    sb.package(
+        "ws/packages/a",
+        &json!({"name": "stage-ws-a", "version": "1.1.0", "dependencies": {"stage-ws-b": "^1.0.0"}}),
+        &[("index.js", "1\n")],
+    );
+    sb.package(
+        "ws/packages/b",
+        &json!({"name": "stage-ws-b", "version": "1.0.0", "dependencies": {"stage-ws-z": "^1.0.0"}}),
+        &[("index.js", "1\n")],
+    );
+    sb.package(
+        "ws/packages/z",
+        &json!({"name": "stage-ws-z", "version": "1.0.0"}),
+        &[("index.js", "1\n")],
+    );
+    sb.package(
+        "ws/packages/c",
+        &json!({"name": "stage-ws-c", "version": "2.0.0", "dependencies": {"stage-ws-a": "^1.1.0"}}),
+        &[("index.js", "1\n")],
+    );
+    reg.answer_nth_stage_with(3, 502);
+    let run = sb
+        .trustpub(["publish", "--workspaces", "--stage"])
+        .args(["--registry", &reg.url()])
+        .cwd(&root)
+        .run();
+    assert_eq!(run.code(), Some(1), "{}", run.describe);
+    let order: Vec<String> = reg.stages().iter().map(|r| r.url.clone()).collect();
+    assert_eq!(
+        order,
+        [
+            "/-/stage/package/stage-ws-z",
+            "/-/stage/package/stage-ws-b",
+            "/-/stage/package/stage-ws-a"
+        ],
+        "z and b staged, a failed, c not sent (and a's POST is not retried)"
+    );
+    let summary = run
+        .stderr()
+        .lines()
+        .find(|l| l.contains("a stage request failed"))
+        .unwrap_or_else(|| panic!("no summary line: {}", run.describe))
+        .to_string();
+    for (spec, n) in [("stage-ws-z@1.0.0", 1), ("stage-ws-b@1.0.0", 2)] {
+        let approve = format!(
+            "{spec}: `npm stage approve {} --registry {}`",
+            stage_id(n),
+            reg.url()
+        );
+        assert!(summary.contains(&approve), "{approve}: {summary}");
+    }
+    let list = format!("`npm stage list stage-ws-a --registry {}`", reg.url());
+    assert!(summary.contains(&list), "{list}: {summary}");
+    assert!(summary.contains("Failed: stage-ws-a@1.1.0"), "{summary}");
+    assert!(summary.contains("Not sent: stage-ws-c@2.0.0"), "{summary}");
+    assert!(
+        !summary.contains("Re-run to publish what is missing")
+            && !summary.contains("Not on the registry"),
+        "{summary}"
+    );
+    let r = Redact::new(&sb)
+        .literal(&stage_id(1), "[STAGE-ID-1]")
+        .literal(&stage_id(2), "[STAGE-ID-2]");
+    snap!("stage_workspaces_failed", render(&r, &run, None));
+}

@@ -260,3 +260,191 @@ fn doctor_reports_the_trust_history() {
     shots.add("in CI, trusted publishing failing", render(&r, &run, None));
     snap!("trust_downgrade_doctor", shots.0);
 }
+
+/// A GitHub Actions id token for `acme/widget`, whose repository has this
+/// `repository_visibility` (a JWT: the fake registry answers the exchange
+/// as scripted, whatever the signature).
+fn github_id_token(visibility: &str) -> String {
+    use base64::Engine as _;
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600;
+    let claims = json!({
+        "iss": "https://token.actions.githubusercontent.com",
+        "aud": "npm:127.0.0.1",
+        "sub": "repo:acme/widget:ref:refs/heads/main",
+        "repository": "acme/widget",
+        "repository_id": "712345678",
+        "repository_owner": "acme",
+        "repository_owner_id": "91234567",
+        "repository_visibility": visibility,
+        "workflow_ref": "acme/widget/.github/workflows/release.yml@refs/heads/main",
+        "job_workflow_ref": "acme/widget/.github/workflows/release.yml@refs/heads/main",
+        "ref": "refs/heads/main",
+        "event_name": "push",
+        "runner_environment": "github-hosted",
+        "exp": exp,
+    });
+    let b64 = |v: &Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
+    };
+    format!(
+        "{}.{}.c2lnbmF0dXJl",
+        b64(&json!({"alg": "RS256", "typ": "JWT", "kid": "test"})),
+        b64(&claims)
+    )
+}
+
+/// A GitHub Actions job in `acme/widget` with this id token, whose
+/// exchange the registry grants.
+fn github_job<'a>(
+    reg: &crate::support::fake_registry::FakeRegistry,
+    token: &str,
+    tp: crate::support::sandbox::Tp<'a>,
+) -> crate::support::sandbox::Tp<'a> {
+    reg.script_posts([Reply::status(200, "")
+        .body(&json!({ "token": "npm_downgrade_publish_token_0123456789" }).to_string())]);
+    tp.env("GITHUB_ACTIONS", "true")
+        .env("CI", "true")
+        .env("NPM_ID_TOKEN", token)
+        .env("ACTIONS_ID_TOKEN_REQUEST_URL", "http://127.0.0.1:9/token")
+        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "request-token-0123456789")
+        .env("GITHUB_REPOSITORY", "acme/widget")
+        .env(
+            "GITHUB_WORKFLOW_REF",
+            "acme/widget/.github/workflows/release.yml@refs/heads/main",
+        )
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        .env("GITHUB_REPOSITORY_ID", "712345678")
+        .env("GITHUB_REPOSITORY_OWNER_ID", "91234567")
+}
+
+/// Item 1 of issue #14's follow-up: `doctor` in the publishing job says
+/// what `publish` would do there. The exchange works, 0.9.0 on the registry
+/// carries provenance, and this job's publish would go out without it (a
+/// private repository: npm's rule makes none; or `provenance=false` in the
+/// project's .npmrc, where the commands run): `publish --dry-run` refuses, and `doctor` fails the
+/// trust-history check with the same words. A public repository (npm makes
+/// provenance): both go ahead.
+#[test]
+fn doctor_in_ci_fails_where_publish_refuses_a_downgrade() {
+    use crate::support::fake_registry::FakeRegistry;
+    const NAME: &str = "widget";
+    const TOKEN: &str = "npm_downgrade_publish_token_0123456789";
+    let mut shots = Shots::default();
+    let cases: [(&str, &str, Option<&str>, bool); 3] = [
+        (
+            "a private repository: npm makes no provenance",
+            "private",
+            None,
+            true,
+        ),
+        (
+            "provenance=false in the project's .npmrc",
+            "public",
+            Some("provenance=false\n"),
+            true,
+        ),
+        (
+            "a public repository: npm makes provenance",
+            "public",
+            None,
+            false,
+        ),
+    ];
+    for (heading, visibility, npmrc, refused) in cases {
+        let sb = Sandbox::new();
+        sb.add_secret(TOKEN);
+        let reg = FakeRegistry::start();
+        let r = Redact::new(&sb);
+        reg.seed(NAME, "0.9.0", "sha512-AAAA", Some("latest"));
+        let own = format!(
+            "{}/-/npm/v1/attestations/{NAME}@0.9.0",
+            reg.url().trim_end_matches('/')
+        );
+        reg.set_attestations(NAME, "0.9.0", &own);
+        reg.serve(
+            &format!("/-/package/{NAME}/visibility"),
+            200,
+            br#"{"public": true}"#.to_vec(),
+        );
+        let pkg = sb.package(
+            "pkg",
+            &json!({
+                "name": NAME,
+                "version": "1.0.0",
+                "license": "MIT",
+                "repository": {"type": "git", "url": "git+https://github.com/acme/widget.git"},
+            }),
+            &[("index.js", "module.exports = 1\n")],
+        );
+        if let Some(text) = npmrc {
+            std::fs::write(sb.root.join(".npmrc"), text).unwrap();
+        }
+        let token = github_id_token(visibility);
+        sb.add_secret(&token);
+        let doctor = github_job(
+            &reg,
+            &token,
+            sb.trustpub(["doctor"])
+                .arg(&pkg)
+                .args(["--registry", &reg.url()]),
+        )
+        .run();
+        let publish = github_job(
+            &reg,
+            &token,
+            sb.trustpub(["publish", "--dry-run", "--trusted-publishing", "always"])
+                .arg(&pkg)
+                .args(["--registry", &reg.url()]),
+        )
+        .run();
+        assert!(
+            doctor.stdout().contains("ok    exchange:"),
+            "{heading}: the exchange works\n{}",
+            doctor.describe
+        );
+        let words = "widget@0.9.0 was published with provenance, but this publish would go out without provenance: a trust downgrade";
+        if refused {
+            assert_eq!(publish.code(), Some(1), "{heading}: {}", publish.describe);
+            assert!(
+                publish.stderr().contains(words),
+                "{heading}: {}",
+                publish.describe
+            );
+            assert_eq!(doctor.code(), Some(1), "{heading}: {}", doctor.describe);
+            assert!(
+                doctor.stdout().contains("FAIL  trust history:"),
+                "{heading}: {}",
+                doctor.describe
+            );
+            assert!(
+                doctor.stdout().contains(words),
+                "{heading}: {}",
+                doctor.describe
+            );
+            assert!(
+                doctor.stdout().contains("--allow-trust-downgrade"),
+                "{heading}: {}",
+                doctor.describe
+            );
+        } else {
+            assert_eq!(publish.code(), Some(0), "{heading}: {}", publish.describe);
+            assert!(!publish.stderr().contains("trust downgrade"), "{heading}");
+            assert!(
+                doctor.stdout().contains("info  trust history:"),
+                "{heading}: {}",
+                doctor.describe
+            );
+            assert!(
+                !doctor.stdout().contains("FAIL"),
+                "{heading}: {}",
+                doctor.describe
+            );
+        }
+        shots.add(&format!("{heading}: doctor"), render(&r, &doctor, None));
+    }
+    snap!("trust_downgrade_doctor_in_ci", shots.0);
+}

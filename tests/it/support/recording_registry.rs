@@ -28,6 +28,8 @@ pub struct RecordingRegistry {
     /// Packument GETs answer a packument with version 0.0.1 (every package
     /// exists), instead of 404.
     existing: Arc<std::sync::atomic::AtomicBool>,
+    /// Per-request answers: (n-th POST, status).
+    nth_stage: Arc<Mutex<Vec<(usize, u16)>>>,
     server: Server,
 }
 
@@ -41,10 +43,12 @@ impl RecordingRegistry {
         let requests: Arc<Mutex<Vec<Request>>> = Arc::new(Mutex::new(Vec::new()));
         let stage_status = Arc::new(AtomicU16::new(201));
         let existing = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let nth_stage: Arc<Mutex<Vec<(usize, u16)>>> = Arc::new(Mutex::new(Vec::new()));
         let server = {
             let requests = Arc::clone(&requests);
             let stage_status = Arc::clone(&stage_status);
             let existing = Arc::clone(&existing);
+            let nth_stage = Arc::clone(&nth_stage);
             Server::start(MAX_CONNECTIONS, LIFETIME, move |stream, stop| {
                 let _ = serve_connection(stream, stop, MAX_REQUESTS_PER_CONNECTION, |req, w| {
                     let mut all = requests.lock().unwrap();
@@ -52,7 +56,13 @@ impl RecordingRegistry {
                         (201, b"{\"ok\":true}".to_vec())
                     } else if req.method == "POST" && req.url.contains("/-/stage/package/") {
                         let n = all.iter().filter(|r| r.method == "POST").count() + 1;
-                        match stage_status.load(Ordering::SeqCst) {
+                        let nth = nth_stage
+                            .lock()
+                            .unwrap()
+                            .iter()
+                            .find(|(k, _)| *k == n)
+                            .map(|(_, s)| *s);
+                        match nth.unwrap_or_else(|| stage_status.load(Ordering::SeqCst)) {
                             201 => (
                                 201,
                                 format!("{{\"stageId\":\"{}\"}}", stage_id(n)).into_bytes(),
@@ -92,6 +102,7 @@ impl RecordingRegistry {
             requests,
             stage_status,
             existing,
+            nth_stage,
             server,
         }
     }
@@ -107,6 +118,13 @@ impl RecordingRegistry {
     /// now on.
     pub fn answer_stage_with(&self, status: u16) {
         self.stage_status.store(status, Ordering::SeqCst);
+    }
+
+    /// The `n`-th `POST` (from 1, as [`stage_id`] counts), when it is a
+    /// staged publish, is answered with `status` (and no stage id); the
+    /// others as before.
+    pub fn answer_nth_stage_with(&self, n: usize, status: u16) {
+        self.nth_stage.lock().unwrap().push((n, status));
     }
 
     /// The staged publishes (`POST /-/stage/package/…`) received so far.

@@ -64,6 +64,7 @@ fn a_new_package_is_not_staged() {
         run.describe
     );
     assert!(reg.stages().is_empty(), "no stage POST");
+    snap!("stage_new_package", render(&Redact::new(&sb), &run, None));
 }
 
 /// The same POST as npm's, the same document, the stage id reported.

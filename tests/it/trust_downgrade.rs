@@ -144,6 +144,10 @@ fn an_unreadable_history_is_no_pass_and_prereleases_do_not_bind_a_stable_version
     let before = reg.puts().len();
     let run = publish_cmd(&sb, &reg.url(), &pkg, &token).run();
     assert_eq!(run.code(), Some(1), "{}", run.describe);
+    snap!(
+        "trust_downgrade_history_unread",
+        render(&Redact::new(&sb), &run, None)
+    );
     assert!(
         run.stderr().contains("could not be read")
             && run.stderr().contains("--allow-trust-downgrade"),

@@ -781,6 +781,29 @@ pub(crate) fn preflight(
         dry_run: p.dry_run,
         json: opts.json,
     })?;
+    // The history could not be read: said, not guessed (npm goes on
+    // without the packument too; a dry run has failed already).
+    if let Some(reason) = &history.unread {
+        let attaches = match &plan {
+            Plan::Sign { .. } => true,
+            Plan::Made(m) => m.bundle.is_some() || m.statement.is_some(),
+        };
+        if a.trusted.is_none() || !attaches {
+            printer.warn(
+                "trust-downgrade",
+                &PreflightError::TrustHistoryUnknown {
+                    name: p.package.name.clone(),
+                    reason: reason.clone(),
+                    now: if a.trusted.is_none() {
+                        format!("with {}", a.line)
+                    } else {
+                        "without provenance".into()
+                    },
+                }
+                .to_string(),
+            );
+        }
+    }
     match trust_downgrade(&history, p, a, &plan) {
         Err(e) if opts.allow_trust_downgrade => printer.warn(
             "trust-downgrade",
@@ -856,19 +879,6 @@ pub(crate) fn downgrade_rule(
             now,
         })
     };
-    if let Some(reason) = &history.unread {
-        if !trusted || !attaches {
-            return Err(PreflightError::TrustHistoryUnknown {
-                name: name.to_string(),
-                reason: reason.clone(),
-                now: if trusted {
-                    "without provenance".into()
-                } else {
-                    now_without_trusted.to_string()
-                },
-            });
-        }
-    }
     let (earlier_trusted, earlier_provenance) = history.for_version(version);
     if let (Some(v), false) = (earlier_trusted, trusted) {
         return downgrade(v, "through trusted publishing", now_without_trusted.into());

@@ -593,8 +593,7 @@ fn checked(
         )),
         Err(e) => {
             let why = match e {
-                PreflightError::TrustDowngrade { .. }
-                | PreflightError::TrustHistoryUnknown { .. } => NotReady::TrustDowngrade,
+                PreflightError::TrustDowngrade { .. } => NotReady::TrustDowngrade,
                 PreflightError::StageNeedsPackage { .. } => NotReady::NewPackage,
                 _ => NotReady::Preflight,
             };

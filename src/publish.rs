@@ -260,12 +260,6 @@ pub enum PreflightError {
     },
     #[error("{name} is not on {registry} yet, and a staged publish needs an existing package")]
     StageNeedsPackage { name: String, registry: String },
-    #[error("{name}'s earlier versions could not be read ({reason}), so whether this publish, {now}, is a trust downgrade cannot be checked")]
-    TrustHistoryUnknown {
-        name: String,
-        reason: String,
-        now: String,
-    },
     #[error("provenance cannot be made: {0}")]
     ProvenanceBlocked(Blocked),
     #[error(transparent)]
@@ -282,7 +276,6 @@ impl PreflightError {
             PreflightError::DryRunUnchecked { .. }
             | PreflightError::Published(_)
             | PreflightError::TrustDowngrade { .. }
-            | PreflightError::TrustHistoryUnknown { .. }
             | PreflightError::StageNeedsPackage { .. } => 1,
             PreflightError::Sign(e) => e.exit_code(),
             PreflightError::LatestDowngrade { .. }
@@ -301,7 +294,6 @@ impl PreflightError {
                 "publish from the CI job that published it {how} (fix what made trusted publishing or provenance fail: see above), or pass --allow-trust-downgrade if this is deliberate: installers that refuse trust downgrades (pnpm's trustPolicy: no-downgrade) will refuse this version"
             ),
             PreflightError::StageNeedsPackage { .. } => "publish its first version with a token (npm's documentation: `npm stage` works on existing packages), then stage the versions after it".into(),
-            PreflightError::TrustHistoryUnknown { .. } => "run again when the registry answers (a publish that would go out through trusted publishing with provenance needs no check), or pass --allow-trust-downgrade to publish without it".into(),
             PreflightError::ProvenanceBlocked(b) => b.fix.clone(),
             PreflightError::ProvenanceFile(_) => "make the bundle for this exact tarball (the subject is the package's purl and the tarball's sha512), or drop --provenance-file".into(),
             PreflightError::Statement(_) => "make provenance on GitHub Actions or GitLab CI, or publish without it (--no-provenance)".into(),
@@ -789,18 +781,17 @@ pub(crate) fn preflight(
             Plan::Made(m) => m.bundle.is_some() || m.statement.is_some(),
         };
         if a.trusted.is_none() || !attaches {
+            let now = if a.trusted.is_none() {
+                format!("with {}", a.line)
+            } else {
+                "without provenance".into()
+            };
             printer.warn(
                 "trust-downgrade",
-                &PreflightError::TrustHistoryUnknown {
-                    name: p.package.name.clone(),
-                    reason: reason.clone(),
-                    now: if a.trusted.is_none() {
-                        format!("with {}", a.line)
-                    } else {
-                        "without provenance".into()
-                    },
-                }
-                .to_string(),
+                &format!(
+                    "{}'s earlier versions could not be read ({reason}), so whether this publish, {now}, is a trust downgrade cannot be checked",
+                    p.package.name
+                ),
             );
         }
     }

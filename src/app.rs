@@ -145,6 +145,7 @@ fn doctor(args: DoctorArgs, env: &Env, printer: &Printer) -> Result<u8, Error> {
             userconfig: args.userconfig,
             ..CliConfig::default()
         },
+        stage: args.stage,
     };
     let flags = &args.workspaces;
     let explicit = flags.workspaces || !flags.workspace.is_empty();

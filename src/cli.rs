@@ -61,6 +61,10 @@ pub struct DoctorArgs {
     /// The user npmrc (default: NPM_CONFIG_USERCONFIG or ~/.npmrc).
     #[arg(long, value_name = "FILE")]
     pub userconfig: Option<PathBuf>,
+    /// Check a staged publish (`publish --stage`): the token exchange says
+    /// `npm-command: stage`, as npm's does.
+    #[arg(long)]
+    pub stage: bool,
     #[command(flatten)]
     pub workspaces: WorkspaceArgs,
 }

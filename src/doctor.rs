@@ -38,6 +38,9 @@ use crate::workspace::{order, Manager, Member, Workspace, WorkspaceError};
 pub struct DoctorOptions {
     pub dir: PathBuf,
     pub cli: CliConfig,
+    /// `--stage`: check a staged publish (the exchange says
+    /// `npm-command: stage`, as `publish --stage`'s does).
+    pub stage: bool,
 }
 
 /// How one check came out.
@@ -227,7 +230,7 @@ pub fn doctor(
         repository,
         mode: Mode::Always,
         offline: false,
-        stage: false,
+        stage: opts.stage,
         printer,
     };
 
@@ -1091,6 +1094,7 @@ pub fn doctor_workspace(
         let one = DoctorOptions {
             dir: m.dir.clone(),
             cli: opts.cli.clone(),
+            stage: opts.stage,
         };
         let outcome = match doctor(&one, env, cwd, printer) {
             Ok(r) => PackageOutcome::Checked(Box::new(r)),

@@ -291,6 +291,46 @@ fn trusted_stage_matches_npm() {
     w.check_leaks(&ours);
 }
 
+/// `doctor --stage` checks a staged publish: its exchange says
+/// `npm-command: stage`, so a trusted publisher that allows only staging
+/// (checked at the exchange) is ready for `doctor --stage` and not for a
+/// plain `doctor`, as for `publish --stage` and `publish`.
+#[test]
+fn doctor_checks_a_staged_publish_with_stage() {
+    let w = World::github("stage-doctor");
+    w.proxy.set_action_check(ActionCheck::AtExchange);
+    w.proxy.trust(
+        &w.name,
+        TrustPolicy::github("acme", "widgets", "release.yml").allow(false, true),
+    );
+    let doctor = |extra: &[&str]| {
+        w.github_env(w.sb.trustpub(["doctor"]))
+            .arg(&w.pkg)
+            .args(["--registry", &w.proxy.url()])
+            .args(extra)
+            .run()
+    };
+    let plain = doctor(&[]);
+    expect_code(&w, &plain, 1);
+    let staged = doctor(&["--stage"]);
+    expect_code(&w, &staged, 0);
+    let commands: Vec<Option<String>> = w
+        .proxy
+        .requests()
+        .iter()
+        .filter(|r| r.route == crate::support::oidc_fakes::Route::Exchange)
+        .map(|r| r.header("npm-command").map(str::to_string))
+        .collect();
+    assert_eq!(
+        commands,
+        vec![Some("publish".to_string()), Some("stage".to_string())],
+        "{}",
+        w.describe(&staged)
+    );
+    assert!(w.proxy.staged().is_empty(), "doctor stages nothing");
+    w.check_leaks(&staged);
+}
+
 /// A trusted publisher that allows only publishing refuses `--stage` (at
 /// the upload, and at the exchange), and one that allows only staging
 /// refuses a publish, each with the fix; the snapshot shows the words.

@@ -253,6 +253,7 @@ pub fn doctor(
         let decision = report.provenance.as_ref();
         let would_sign = decision.is_some_and(|d| d.would_sign);
         Job {
+            staged: opts.stage,
             trusted: auth.is_some(),
             attaches: publish::wants_provenance(&config, would_sign),
             provenance_reason: decision.map(|d| d.reason.clone()),
@@ -685,6 +686,8 @@ fn packument_check(
 struct Job {
     trusted: bool,
     attaches: bool,
+    /// `doctor --stage`: the publish would be staged.
+    staged: bool,
     provenance_reason: Option<String>,
 }
 
@@ -706,6 +709,11 @@ fn trust_history_check(
     if let Some(v) = &history.provenance {
         how.push(format!("with provenance ({v})"));
     }
+    if let Some(v) = &history.staged {
+        how.push(format!(
+            "through a staged publish a maintainer approved ({v})"
+        ));
+    }
     if how.is_empty() {
         return None;
     }
@@ -718,6 +726,7 @@ fn trust_history_check(
             j.trusted,
             "without it (trusted publishing failed in this job)",
             j.attaches,
+            j.staged,
         )
         .err()
         .map(|e| (e, j))

@@ -861,6 +861,7 @@ pub(crate) fn downgrade_rule(
     trusted: bool,
     now_without_trusted: &str,
     attaches: bool,
+    staged: bool,
 ) -> Result<(), PreflightError> {
     let downgrade = |earlier: &String, how: &'static str, now: String| {
         Err(PreflightError::TrustDowngrade {
@@ -870,7 +871,16 @@ pub(crate) fn downgrade_rule(
             now,
         })
     };
-    let (earlier_trusted, earlier_provenance) = history.for_version(version);
+    let (earlier_trusted, earlier_provenance, earlier_staged) = history.for_version(version);
+    // pnpm's strongest evidence: a version staged and approved by a
+    // maintainer; a publish that is not staged after it is a downgrade.
+    if let (Some(v), false) = (earlier_staged, staged) {
+        return downgrade(
+            v,
+            "through a staged publish a maintainer approved",
+            "without staging (publish --stage)".into(),
+        );
+    }
     if let (Some(v), false) = (earlier_trusted, trusted) {
         return downgrade(v, "through trusted publishing", now_without_trusted.into());
     }
@@ -900,6 +910,7 @@ fn trust_downgrade(
         a.trusted.is_some(),
         &format!("with {}", a.line),
         attaches,
+        p.command == "stage",
     )
 }
 

@@ -185,6 +185,15 @@ impl PackumentVersion {
         self.dist.as_ref()?.integrity.as_ref()?.as_str()
     }
 
+    /// Staged, then approved by a maintainer (`_npmUser.approver`: pnpm's
+    /// strongest trust evidence, "staged publish").
+    pub fn approved_from_stage(&self) -> bool {
+        self.npm_user
+            .as_ref()
+            .and_then(|u| u.get("approver"))
+            .is_some_and(crate::js::truthy)
+    }
+
     /// Published through trusted publishing (`_npmUser.trustedPublisher`).
     pub fn by_trusted_publisher(&self) -> bool {
         self.npm_user
@@ -229,6 +238,10 @@ pub struct TrustHistory {
     /// to (pnpm's trust check leaves prereleases out for a stable version).
     pub stable_trusted_publishing: Option<String>,
     pub stable_provenance: Option<String>,
+    /// The highest version staged and approved (`_npmUser.approver`), and
+    /// the highest stable one.
+    pub staged: Option<String>,
+    pub stable_staged: Option<String>,
     pub latest: Option<LatestProvenance>,
     /// The packument could not be read (why): the history is not known.
     pub unread: Option<String>,
@@ -237,15 +250,24 @@ pub struct TrustHistory {
 impl TrustHistory {
     /// The history `version` is held to: every earlier trusted or
     /// provenance version for a prerelease, stable ones for a stable one.
-    pub fn for_version(&self, version: &str) -> (Option<&String>, Option<&String>) {
+    /// (trusted publishing, provenance, approved staged publish).
+    pub fn for_version(
+        &self,
+        version: &str,
+    ) -> (Option<&String>, Option<&String>, Option<&String>) {
         let prerelease =
             crate::semver::Version::parse(version, true).is_some_and(|v| !v.prerelease.is_empty());
         if prerelease {
-            (self.trusted_publishing.as_ref(), self.provenance.as_ref())
+            (
+                self.trusted_publishing.as_ref(),
+                self.provenance.as_ref(),
+                self.staged.as_ref(),
+            )
         } else {
             (
                 self.stable_trusted_publishing.as_ref(),
                 self.stable_provenance.as_ref(),
+                self.stable_staged.as_ref(),
             )
         }
     }
@@ -280,6 +302,12 @@ impl Packument {
         for (v, doc) in self.versions.iter().flatten() {
             let stable =
                 crate::semver::Version::parse(v, true).is_some_and(|p| p.prerelease.is_empty());
+            if doc.approved_from_stage() {
+                highest(&mut h.staged, v);
+                if stable {
+                    highest(&mut h.stable_staged, v);
+                }
+            }
             if doc.by_trusted_publisher() {
                 highest(&mut h.trusted_publishing, v);
                 if stable {

@@ -220,6 +220,35 @@ fn an_unreadable_history_is_said_and_prereleases_do_not_bind_a_stable_version() 
     assert_eq!(run.code(), Some(0), "{}", run.describe);
 }
 
+/// pnpm's strongest trust evidence is a version staged and approved
+/// (`_npmUser.approver`): after one, a publish that is not staged is a
+/// downgrade; `--stage` is not (checked on a dry run: it sends nothing).
+#[test]
+fn after_an_approved_staged_version_only_a_staged_publish_keeps_trust() {
+    let sb = Sandbox::new();
+    let reg = fake(&sb);
+    let name = "trustpub-downgrade-staged";
+    let mut doc: Value = serde_json::from_str(&packument(name, false, false)).unwrap();
+    doc["versions"]["1.0.0"]["_npmUser"]["approver"] =
+        json!({"name": "maintainer", "email": "m@example.invalid"});
+    let body = doc.to_string();
+    let pkg = simple(&sb, "pkg", name, "1.0.1");
+    let token = ["--trusted-publishing", "never", "--dry-run"];
+    reg.script_gets([Some(Reply::status(200, "").body(&body))]);
+    let run = publish_cmd(&sb, &reg.url(), &pkg, &token).run();
+    assert_eq!(run.code(), Some(1), "{}", run.describe);
+    assert!(
+        run.stderr()
+            .contains("through a staged publish a maintainer approved")
+            && run.stderr().contains("a trust downgrade"),
+        "{}",
+        run.describe
+    );
+    reg.script_gets([Some(Reply::status(200, "").body(&body))]);
+    let run = publish_cmd(&sb, &reg.url(), &pkg, &[&token[..], &["--stage"]].concat()).run();
+    assert_eq!(run.code(), Some(0), "{}", run.describe);
+}
+
 #[test]
 fn doctor_reports_the_trust_history() {
     let sb = Sandbox::new();

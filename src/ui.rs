@@ -67,11 +67,15 @@ pub struct StdSink;
 
 impl Sink for StdSink {
     fn line(&self, stream: Stream, text: &str) {
+        // One write per line, its newline included: standard error is not
+        // buffered, and `writeln!` would write the text and the newline
+        // apart (a terminal's echo, or another process, could land between).
+        let line = format!("{text}\n");
         // The one place that writes to the standard streams (clippy.toml).
         #[allow(clippy::disallowed_methods)]
         let _ = match stream {
-            Stream::Out => writeln!(std::io::stdout().lock(), "{text}"),
-            Stream::Err => writeln!(std::io::stderr().lock(), "{text}"),
+            Stream::Out => std::io::stdout().lock().write_all(line.as_bytes()),
+            Stream::Err => std::io::stderr().lock().write_all(line.as_bytes()),
         };
     }
 }

@@ -776,11 +776,7 @@ pub(crate) fn preflight(
     // The history could not be read: said, not guessed (npm goes on
     // without the packument too; a dry run has failed already).
     if let Some(reason) = &history.unread {
-        let attaches = match &plan {
-            Plan::Sign { .. } => true,
-            Plan::Made(m) => m.bundle.is_some() || m.statement.is_some(),
-        };
-        if a.trusted.is_none() || !attaches {
+        if a.trusted.is_none() || !plan.attaches() {
             let now = if a.trusted.is_none() {
                 format!("with {}", a.line)
             } else {
@@ -899,10 +895,7 @@ fn trust_downgrade(
     a: &Authenticated,
     plan: &Plan,
 ) -> Result<(), PreflightError> {
-    let attaches = match plan {
-        Plan::Sign { .. } => true,
-        Plan::Made(m) => m.bundle.is_some() || m.statement.is_some(),
-    };
+    let attaches = plan.attaches();
     downgrade_rule(
         history,
         &p.package.name,
@@ -942,21 +935,8 @@ fn version_checks(
             reason: e.describe(&p.target.package_url),
         })?
     } else {
-        let url = &p.target.package_url;
-        read_packument_as(
-            &p.target.client,
-            url,
-            a.auth.as_ref(),
-            &p.spec(),
-            Some(&config.auth_type()),
-            p.command,
-        )
-        .unwrap_or_else(|e| {
-            printer.warn(
-                "publish",
-                &format!("{}; skipping the version checks", e.describe(url)),
-            );
-            history.unread = Some(e.describe(url));
+        fetch_packument_noting(p, a, printer).unwrap_or_else(|reason| {
+            history.unread = Some(reason);
             None
         })
     };
@@ -1299,6 +1279,17 @@ pub(crate) enum Plan {
     },
 }
 
+impl Plan {
+    /// Whether the publish goes out with provenance (signed, attached, or a
+    /// dry run's statement).
+    fn attaches(&self) -> bool {
+        match self {
+            Plan::Sign { .. } => true,
+            Plan::Made(m) => m.bundle.is_some() || m.statement.is_some(),
+        }
+    }
+}
+
 fn sha256_hex(s: &str) -> String {
     use sha2::Digest as _;
     hex::encode(sha2::Sha256::digest(s.as_bytes()))
@@ -1604,6 +1595,15 @@ pub fn published_version<'p>(p: &'p Packument, version: &str) -> Option<&'p Pack
 /// The packument, or `None` when there is none (404) or it cannot be read
 /// (npm treats any error as "no versions"; we say so).
 fn fetch_packument(p: &Prepared, a: &Authenticated, printer: &Printer) -> Option<Packument> {
+    fetch_packument_noting(p, a, printer).unwrap_or_else(|_| None)
+}
+
+/// [`fetch_packument`], with why it could not be read as the error.
+fn fetch_packument_noting(
+    p: &Prepared,
+    a: &Authenticated,
+    printer: &Printer,
+) -> Result<Option<Packument>, String> {
     let url = &p.target.package_url;
     read_packument_as(
         &p.target.client,
@@ -1613,12 +1613,12 @@ fn fetch_packument(p: &Prepared, a: &Authenticated, printer: &Printer) -> Option
         Some(&p.config.auth_type()),
         p.command,
     )
-    .unwrap_or_else(|e| {
+    .map_err(|e| {
         printer.warn(
             "publish",
             &format!("{}; skipping the version checks", e.describe(url)),
         );
-        None
+        e.describe(url)
     })
 }
 

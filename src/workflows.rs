@@ -330,18 +330,6 @@ pub fn find_repo_root(dir: &Path) -> PathBuf {
         .unwrap_or_else(|| dir.to_path_buf())
 }
 
-/// The project path of the package's repository on `host` (`github.com`,
-/// `gitlab.com`): the `origin` remote, else package.json `repository`, as
-/// the CI readings take it.
-pub fn project_on(repo_root: &Path, package_dir: &Path, host: &str) -> Option<String> {
-    let repo = Repo::open(repo_root, package_dir, "registry.npmjs.org");
-    repo.remote_on(host).map(|r| r.path.clone()).or_else(|| {
-        repo.package_repository()
-            .filter(|r| r.host == host)
-            .map(|r| r.path)
-    })
-}
-
 /// The repository the checkout around `dir` names, as (host, path): its
 /// `origin` remote, else package.json's `repository` (the package in
 /// `dir`), each with where it came from.
